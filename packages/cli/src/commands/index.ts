@@ -1,0 +1,12 @@
+import type { Command } from './command.js';
+import { parityCommand } from './parity.js';
+
+export const commands: Record<string, Command> = {
+  parity: parityCommand,
+};
+
+export function usage(): string {
+  const width = Math.max(...Object.keys(commands).map((k) => k.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `usage: rowshard <command> [args]\n\ncommands:\n${lines.join('\n')}\n\nrowshard <command> --help shows a command's flags.\n`;
+}

@@ -1,0 +1,69 @@
+/**
+ * Errors with stable codes. A code is part of the wire protocol and of the CLI's exit
+ * messages: never rename one, only add. `details` carries the machine-readable facts
+ * (table, index, valid range, field, file, line) that the message spells out for people.
+ */
+export const ErrorCodes = {
+  BAD_CONFIG: 'E_BAD_CONFIG',
+  BAD_FIXTURE: 'E_BAD_FIXTURE',
+  BAD_DATA: 'E_BAD_DATA',
+  INDEX_OUT_OF_RANGE: 'E_INDEX_OUT_OF_RANGE',
+  INDEX_NOT_INTEGER: 'E_INDEX_NOT_INTEGER',
+  UNKNOWN_TABLE: 'E_UNKNOWN_TABLE',
+  BAD_GRADIENT: 'E_BAD_GRADIENT',
+  BAD_SHAPE: 'E_BAD_SHAPE',
+  FROZEN_TABLE: 'E_FROZEN_TABLE',
+  UNSUPPORTED: 'E_UNSUPPORTED',
+  BAD_REQUEST: 'E_BAD_REQUEST',
+  UNAUTHORIZED: 'E_UNAUTHORIZED',
+  STALE_EPOCH: 'E_STALE_EPOCH',
+  TIMEOUT: 'E_TIMEOUT',
+  CONNECTION_CLOSED: 'E_CONNECTION_CLOSED',
+  SHARD_UNAVAILABLE: 'E_SHARD_UNAVAILABLE',
+  PAUSED: 'E_PAUSED',
+  BAD_CHECKPOINT: 'E_BAD_CHECKPOINT',
+  INTERNAL: 'E_INTERNAL',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export type ErrorDetails = Record<string, string | number | boolean | null | undefined>;
+
+export class RowshardError extends Error {
+  readonly code: ErrorCode;
+  readonly details: ErrorDetails;
+
+  constructor(code: ErrorCode, message: string, details: ErrorDetails = {}) {
+    super(message);
+    this.name = 'RowshardError';
+    this.code = code;
+    this.details = details;
+  }
+
+  /** The plain-object form that crosses the wire and process boundaries. */
+  toJSON(): { code: ErrorCode; message: string; details: ErrorDetails } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+
+  static fromJSON(value: unknown): RowshardError {
+    if (value && typeof value === 'object' && 'code' in value && 'message' in value) {
+      const v = value as { code: unknown; message: unknown; details?: unknown };
+      const code = isErrorCode(v.code) ? v.code : ErrorCodes.INTERNAL;
+      const details = v.details && typeof v.details === 'object' ? (v.details as ErrorDetails) : {};
+      return new RowshardError(code, String(v.message), details);
+    }
+    return new RowshardError(ErrorCodes.INTERNAL, `malformed error value: ${String(value)}`);
+  }
+}
+
+const knownCodes = new Set<string>(Object.values(ErrorCodes));
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && knownCodes.has(value);
+}
+
+/** A configuration error that names the field (dotted path) and, when known, the file. */
+export function configError(field: string, message: string, file?: string): RowshardError {
+  const where = file ? `${file}: ` : '';
+  return new RowshardError(ErrorCodes.BAD_CONFIG, `${where}${field}: ${message}`, { field, file });
+}

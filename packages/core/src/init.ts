@@ -1,0 +1,58 @@
+import type { InitSpec } from './init-spec.js';
+import { fillNormalRow, fillUniformRow, type StreamKey, streamKey } from './rng.js';
+import type { TableSpec } from './table-spec.js';
+
+/** Stream tag of table-row initialisation; other uses of a table's key pick other tags. */
+export const INIT_STREAM_TAG = 0;
+
+/**
+ * Everything needed to initialise any row of one table, computed once per table. A row's
+ * values depend only on (seed, table name, row id): see rng.ts for why.
+ */
+export interface RowInitializer {
+  readonly dim: number;
+  /** Writes the initial values of the row with id (lo, hi) into out[offset .. offset+dim). */
+  fill(rowLo: number, rowHi: number, out: Float32Array, offset: number): void;
+}
+
+export function rowInitializer(table: TableSpec, seed: number): RowInitializer {
+  const key = streamKey(seed, `table:${table.name}`);
+  const dim = table.embeddingDim;
+  const padding = table.kind === 'dense' ? table.paddingIdx : null;
+  const fillValues = initFiller(table.init, key, dim);
+  return {
+    dim,
+    fill(rowLo, rowHi, out, offset) {
+      if (padding !== null && rowHi === 0 && rowLo === padding) {
+        out.fill(0, offset, offset + dim);
+        return;
+      }
+      fillValues(rowLo, rowHi, out, offset);
+    },
+  };
+}
+
+function initFiller(
+  init: InitSpec,
+  key: StreamKey,
+  dim: number,
+): (rowLo: number, rowHi: number, out: Float32Array, offset: number) => void {
+  switch (init.kind) {
+    case 'normal':
+      return (lo, hi, out, off) => fillNormalRow(key, lo, hi, INIT_STREAM_TAG, out, off, dim, init.mean, init.std);
+    case 'uniform':
+      return (lo, hi, out, off) => fillUniformRow(key, lo, hi, INIT_STREAM_TAG, out, off, dim, init.a, init.b);
+    case 'zeros':
+      return (_lo, _hi, out, off) => out.fill(0, off, off + dim);
+    case 'constant':
+      return (_lo, _hi, out, off) => out.fill(init.value, off, off + dim);
+  }
+}
+
+/** Materialises a whole dense table (single-process mode and tests): row-major [V, dim]. */
+export function initDenseTable(table: TableSpec, seed: number): Float32Array {
+  const init = rowInitializer(table, seed);
+  const out = new Float32Array(table.numEmbeddings * table.embeddingDim);
+  for (let r = 0; r < table.numEmbeddings; r++) init.fill(r, 0, out, r * table.embeddingDim);
+  return out;
+}

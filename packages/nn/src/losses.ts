@@ -1,0 +1,91 @@
+import { ErrorCodes, RowshardError } from '@rowshard/core';
+import { Tensor } from './tensor.js';
+
+/** nn.CrossEntropyLoss (mean reduction) over logits [N, C] and class ids in [0, C). */
+export function crossEntropy(logits: Tensor, targets: ArrayLike<number>): Tensor {
+  if (logits.shape.length !== 2) {
+    throw new RowshardError(ErrorCodes.BAD_SHAPE, `cross_entropy: logits must be [N, C], got [${logits.shape.join(', ')}]`);
+  }
+  const [n, c] = logits.shape;
+  if (targets.length !== n) {
+    throw new RowshardError(ErrorCodes.BAD_SHAPE, `cross_entropy: ${n} rows of logits but ${targets.length} targets`);
+  }
+  const probs = new Float64Array(n * c);
+  let total = 0;
+  for (let r = 0; r < n; r++) {
+    const t = targets[r];
+    if (!Number.isInteger(t) || t < 0 || t >= c) {
+      throw new RowshardError(ErrorCodes.BAD_DATA, `cross_entropy: target ${t} at row ${r} is not a class in [0, ${c})`, {
+        row: r,
+        target: t,
+      });
+    }
+    let max = -Infinity;
+    for (let k = 0; k < c; k++) max = Math.max(max, logits.data[r * c + k]);
+    let sum = 0;
+    for (let k = 0; k < c; k++) {
+      const e = Math.exp(logits.data[r * c + k] - max);
+      probs[r * c + k] = e;
+      sum += e;
+    }
+    for (let k = 0; k < c; k++) probs[r * c + k] /= sum;
+    total += -(logits.data[r * c + t] - max - Math.log(sum));
+  }
+  const result: Tensor = new Tensor([], new Float32Array([total / n]), {
+    parents: [logits],
+    backward: () => {
+      const g = (result.grad as Float32Array)[0] / n;
+      const gl = logits.gradBuffer();
+      for (let r = 0; r < n; r++) {
+        for (let k = 0; k < c; k++) gl[r * c + k] += g * (probs[r * c + k] - (k === targets[r] ? 1 : 0));
+      }
+    },
+  });
+  return result;
+}
+
+function checkSameSize(pred: Tensor, target: ArrayLike<number>, what: string): void {
+  if (pred.size !== target.length) {
+    throw new RowshardError(ErrorCodes.BAD_SHAPE, `${what}: ${pred.size} predictions but ${target.length} targets`);
+  }
+}
+
+/** nn.MSELoss (mean reduction). */
+export function mseLoss(pred: Tensor, target: ArrayLike<number>): Tensor {
+  checkSameSize(pred, target, 'mse_loss');
+  const n = pred.size;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const d = pred.data[i] - target[i];
+    total += d * d;
+  }
+  const result: Tensor = new Tensor([], new Float32Array([total / n]), {
+    parents: [pred],
+    backward: () => {
+      const g = (result.grad as Float32Array)[0];
+      const gp = pred.gradBuffer();
+      for (let i = 0; i < n; i++) gp[i] += (g * 2 * (pred.data[i] - target[i])) / n;
+    },
+  });
+  return result;
+}
+
+/** nn.BCEWithLogitsLoss (mean reduction), in the numerically stable form PyTorch uses. */
+export function bceWithLogits(logits: Tensor, target: ArrayLike<number>): Tensor {
+  checkSameSize(logits, target, 'binary_cross_entropy_with_logits');
+  const n = logits.size;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    const x = logits.data[i];
+    total += Math.max(x, 0) - x * target[i] + Math.log1p(Math.exp(-Math.abs(x)));
+  }
+  const result: Tensor = new Tensor([], new Float32Array([total / n]), {
+    parents: [logits],
+    backward: () => {
+      const g = (result.grad as Float32Array)[0] / n;
+      const gl = logits.gradBuffer();
+      for (let i = 0; i < n; i++) gl[i] += g * (1 / (1 + Math.exp(-logits.data[i])) - target[i]);
+    },
+  });
+  return result;
+}

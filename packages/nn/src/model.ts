@@ -1,0 +1,100 @@
+import { configError, type StreamKey, type TableSpec } from '@rowshard/core';
+import type { DenseInit } from './init-dense.js';
+import { dropout } from './ops/elementwise.js';
+import type { RowSource } from './row-source.js';
+import type { IndexTensor, Tensor } from './tensor.js';
+
+/** A dense (non-embedding) parameter: a Linear weight or bias, with its state_dict name. */
+export interface DenseParamSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly init: DenseInit;
+  /** Optimizer group (default `dense`). */
+  readonly group: string;
+}
+
+/** One minibatch, as every data reader and fixture produces it. */
+export interface Batch {
+  /** One index tensor per model input (token ids [B, L], user ids [B], ...). */
+  readonly inputs: readonly IndexTensor[];
+  /** Bag offsets for inputs that are bags (fastText); absent or null elsewhere. */
+  readonly offsets?: readonly (ArrayLike<number> | null)[];
+  /** Class ids for classification, values for regression; one per example. */
+  readonly target: ArrayLike<number>;
+}
+
+/** What a model's forward sees: its tables (as row sources), its dense parameters, the mode. */
+export interface ModelContext {
+  table(name: string): RowSource;
+  param(name: string): Tensor;
+  readonly training: boolean;
+  /** nn.Dropout with a reproducible mask (see ops/elementwise.ts). */
+  dropout(x: Tensor, p: number): Tensor;
+}
+
+/**
+ * A model: tables and dense parameters it declares, the rows a batch needs (so a trainer
+ * can pull them all in one request per shard before running forward), forward and loss.
+ * Built-in models live in models/; a user module default-exports the same shape.
+ */
+export interface Model {
+  readonly name: string;
+  readonly task: 'classification' | 'regression';
+  readonly tables: readonly TableSpec[];
+  readonly dense: readonly DenseParamSpec[];
+  rowsNeeded(batch: Batch): Record<string, readonly ArrayLike<number>[]>;
+  forward(ctx: ModelContext, batch: Batch): Tensor;
+  loss(output: Tensor, batch: Batch): Tensor;
+}
+
+/** Checks a model's declarations once, so a mistake in a user module fails at load time. */
+export function validateModel(model: Model, where = 'model'): Model {
+  const names = new Set<string>();
+  for (const t of model.tables) {
+    if (names.has(t.name)) throw configError(`${where}.tables`, `table '${t.name}' is declared twice`);
+    names.add(t.name);
+  }
+  for (const p of model.dense) {
+    if (names.has(p.name)) throw configError(`${where}.dense`, `parameter '${p.name}' clashes with another name`);
+    names.add(p.name);
+  }
+  for (const fn of ['rowsNeeded', 'forward', 'loss'] as const) {
+    if (typeof model[fn] !== 'function') throw configError(`${where}.${fn}`, 'must be a function');
+  }
+  return model;
+}
+
+/** The state_dict name of a table's weight, as PyTorch names an nn.Embedding's. */
+export function tableStateName(table: string): string {
+  return `${table}.weight`;
+}
+
+/** A ModelContext over given row sources and parameters (single process and trainers alike). */
+export class SimpleModelContext implements ModelContext {
+  private dropoutCalls = 0;
+
+  constructor(
+    private readonly sources: ReadonlyMap<string, RowSource>,
+    private readonly params: ReadonlyMap<string, Tensor>,
+    readonly training: boolean,
+    private readonly dropoutKey: StreamKey,
+    private readonly stepCounter: number,
+  ) {}
+
+  table(name: string): RowSource {
+    const s = this.sources.get(name);
+    if (!s) throw configError('model', `forward asked for table '${name}', which the model does not declare`);
+    return s;
+  }
+
+  param(name: string): Tensor {
+    const p = this.params.get(name);
+    if (!p) throw configError('model', `forward asked for parameter '${name}', which the model does not declare`);
+    return p;
+  }
+
+  dropout(x: Tensor, p: number): Tensor {
+    const call = this.dropoutCalls++;
+    return dropout(x, p, this.training, this.dropoutKey, this.stepCounter * 1024 + call);
+  }
+}

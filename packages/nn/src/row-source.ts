@@ -1,0 +1,81 @@
+import { ErrorCodes, RowshardError, type TableSpec } from '@rowshard/core';
+
+/**
+ * Where an embedding lookup gets its rows and sends its gradient. In single-process mode
+ * that is a whole table in memory (LocalTable); on a trainer it is the rows pulled from the
+ * parameter servers for this batch. The lookup ops do not know the difference.
+ */
+export interface RowSource {
+  readonly spec: TableSpec;
+  /** False for frozen tables: lookups then record no gradient. */
+  readonly trainable: boolean;
+  /**
+   * Rows of distinct ids, row-major [ids.length, dim], with max_norm already applied (PyTorch
+   * renormalises the looked-up rows of the weight in place before reading them).
+   */
+  fetchRows(uniqueIds: Float64Array): Float32Array;
+  /** Receives the summed gradient of distinct ids (padding row excluded). */
+  addSparseGrad(ids: Float64Array, rows: Float32Array): void;
+}
+
+/** The same rows, read-only: lookups through it record no gradient (evaluation). */
+export function withoutGrad(source: RowSource): RowSource {
+  return {
+    spec: source.spec,
+    trainable: false,
+    fetchRows: (ids) => source.fetchRows(ids),
+    addSparseGrad: () => {},
+  };
+}
+
+/**
+ * Checks that every index is an integer in [0, numEmbeddings): PyTorch's "index out of range
+ * in self", but naming the table, the position, the value and the valid range.
+ */
+export function validateIndices(spec: TableSpec, data: ArrayLike<number>): void {
+  const limit = spec.kind === 'dense' ? spec.numEmbeddings : Number.MAX_SAFE_INTEGER + 1;
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (!Number.isInteger(v)) {
+      throw new RowshardError(
+        ErrorCodes.INDEX_NOT_INTEGER,
+        `table '${spec.name}': index ${v} at position ${i} is not an integer`,
+        { table: spec.name, position: i, index: String(v) },
+      );
+    }
+    if (v < 0 || v >= limit) {
+      throw new RowshardError(
+        ErrorCodes.INDEX_OUT_OF_RANGE,
+        `table '${spec.name}': index ${v} at position ${i} is out of range [0, ${spec.numEmbeddings})`,
+        { table: spec.name, position: i, index: v, numEmbeddings: spec.numEmbeddings },
+      );
+    }
+  }
+}
+
+/**
+ * In-place max_norm renormalisation of rows (torch.embedding_renorm_): a row whose p-norm
+ * exceeds maxNorm is scaled by maxNorm / (norm + 1e-7).
+ */
+export function renormRows(rows: Float32Array, offsets: ArrayLike<number>, dim: number, maxNorm: number, normType: number): void {
+  for (let i = 0; i < offsets.length; i++) renormRow(rows, offsets[i], dim, maxNorm, normType);
+}
+
+export function renormRow(rows: Float32Array, offset: number, dim: number, maxNorm: number, normType: number): void {
+  let acc = 0;
+  if (normType === 2) {
+    for (let d = 0; d < dim; d++) acc += rows[offset + d] * rows[offset + d];
+    acc = Math.sqrt(acc);
+  } else if (normType === 1) {
+    for (let d = 0; d < dim; d++) acc += Math.abs(rows[offset + d]);
+  } else if (normType === Number.POSITIVE_INFINITY) {
+    for (let d = 0; d < dim; d++) acc = Math.max(acc, Math.abs(rows[offset + d]));
+  } else {
+    for (let d = 0; d < dim; d++) acc += Math.abs(rows[offset + d]) ** normType;
+    acc **= 1 / normType;
+  }
+  if (acc > maxNorm) {
+    const scale = maxNorm / (acc + 1e-7);
+    for (let d = 0; d < dim; d++) rows[offset + d] *= scale;
+  }
+}

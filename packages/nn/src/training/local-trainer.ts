@@ -1,0 +1,142 @@
+import {
+  applySparseGradient,
+  configError,
+  createDenseState,
+  createTableState,
+  type DenseOptimizerConfig,
+  type DenseOptimizerState,
+  type DenseTableState,
+  denseConfigOf,
+  denseOptimizerStep,
+  findGroup,
+  lrAt,
+  type OptimizerGroup,
+  type SparseRowOptimizer,
+  sparseConfigOf,
+  sparseRowOptimizer,
+  streamKey,
+} from '@rowshard/core';
+import { backward } from '../autograd.js';
+import { initDenseParam } from '../init-dense.js';
+import { LocalTable } from '../local-table.js';
+import { type Batch, type Model, SimpleModelContext, tableStateName } from '../model.js';
+import { type RowSource, withoutGrad } from '../row-source.js';
+import { parameter, shapeSize, type Tensor } from '../tensor.js';
+
+export interface LocalTrainerOptions {
+  model: Model;
+  groups: readonly OptimizerGroup[];
+  /** Job seed for tables, dense parameters and dropout (default 0). */
+  seed?: number;
+  /** Starting values by state_dict name (`embedding.weight`, `fc1.bias`); others are initialised. */
+  initialState?: Readonly<Record<string, Float32Array>>;
+}
+
+interface TrainedTable {
+  readonly table: LocalTable;
+  readonly group: OptimizerGroup | null;
+  readonly optimizer: SparseRowOptimizer | null;
+  readonly state: DenseTableState | null;
+  steps: number;
+}
+
+interface TrainedParam {
+  readonly tensor: Tensor;
+  readonly group: OptimizerGroup;
+  readonly config: DenseOptimizerConfig;
+  readonly state: DenseOptimizerState;
+}
+
+export interface StateTensor {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+/**
+ * The whole training loop in one process: the reference implementation that the fixtures
+ * check and that the distributed path must agree with. One `trainStep` is PyTorch's
+ * zero_grad → forward → loss.backward() → optimizer.step() for every group.
+ */
+export class LocalTrainer {
+  readonly model: Model;
+  readonly seed: number;
+  readonly tables = new Map<string, TrainedTable>();
+  readonly params = new Map<string, TrainedParam>();
+  /** Optimizer steps taken (0-based index of the next step, for lr schedules). */
+  stepsTaken = 0;
+
+  constructor(options: LocalTrainerOptions) {
+    this.model = options.model;
+    this.seed = options.seed ?? 0;
+    const initial = options.initialState ?? {};
+    for (const spec of this.model.tables) {
+      const name = tableStateName(spec.name);
+      const given = initial[name];
+      const table = given ? new LocalTable(spec, Float32Array.from(given)) : LocalTable.initialised(spec, this.seed);
+      const group = spec.frozen ? null : findGroup(options.groups, spec.group, `table '${spec.name}'`);
+      const optimizer = group ? sparseRowOptimizer(sparseConfigOf(group), spec.embeddingDim) : null;
+      const state = optimizer ? createTableState(optimizer, table.weights) : null;
+      this.tables.set(spec.name, { table, group, optimizer, state, steps: 0 });
+    }
+    for (const p of this.model.dense) {
+      const size = shapeSize(p.shape);
+      const given = initial[p.name];
+      if (given && given.length !== size) {
+        throw configError(
+          `initialState.${p.name}`,
+          `has ${given.length} values, parameter [${p.shape.join(', ')}] needs ${size}`,
+        );
+      }
+      const data = given ? Float32Array.from(given) : initDenseParam(this.seed, p.name, size, p.init);
+      const group = findGroup(options.groups, p.group, `parameter '${p.name}'`);
+      const config = denseConfigOf(group);
+      this.params.set(p.name, { tensor: parameter(p.name, p.shape, data), group, config, state: createDenseState(config, size) });
+    }
+  }
+
+  private context(training: boolean): SimpleModelContext {
+    const sources = new Map<string, RowSource>();
+    for (const [name, t] of this.tables) sources.set(name, training ? t.table : withoutGrad(t.table));
+    const params = new Map<string, Tensor>();
+    for (const [name, p] of this.params) params.set(name, p.tensor);
+    return new SimpleModelContext(sources, params, training, streamKey(this.seed, 'dropout'), this.stepsTaken);
+  }
+
+  /** One optimizer step on one batch; returns the loss. */
+  trainStep(batch: Batch): number {
+    for (const p of this.params.values()) p.tensor.grad = null;
+    const output = this.model.forward(this.context(true), batch);
+    const loss = this.model.loss(output, batch);
+    backward(loss);
+    const step = this.stepsTaken;
+    for (const t of this.tables.values()) {
+      const grad = t.table.takeGrad();
+      if (!t.optimizer || !t.state || !t.group || !t.table.trainable) continue;
+      t.steps += 1;
+      if (!grad) continue;
+      const lr = lrAt(t.optimizer.config.lr, t.group.schedule, step);
+      applySparseGradient(t.optimizer, t.state, grad.ids, grad.rows, { lr, step: t.steps }, t.table.spec.paddingIdx);
+    }
+    for (const p of this.params.values()) {
+      const grad = p.tensor.grad ?? new Float32Array(p.tensor.size);
+      denseOptimizerStep(p.config, p.tensor.data, grad, p.state, lrAt(p.config.lr, p.group.schedule, step));
+    }
+    this.stepsTaken += 1;
+    return loss.item();
+  }
+
+  /** Forward without gradients or dropout: the model's output for a batch. */
+  predict(batch: Batch): Tensor {
+    return this.model.forward(this.context(false), batch);
+  }
+
+  /** Every table and dense parameter by its PyTorch state_dict name. */
+  stateDict(): Record<string, StateTensor> {
+    const out: Record<string, StateTensor> = {};
+    for (const [name, t] of this.tables) {
+      out[tableStateName(name)] = { shape: [t.table.spec.numEmbeddings, t.table.spec.embeddingDim], data: t.table.weights };
+    }
+    for (const [name, p] of this.params) out[name] = { shape: p.tensor.shape, data: p.tensor.data };
+    return out;
+  }
+}

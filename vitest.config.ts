@@ -1,0 +1,22 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const pkg = (name: string) => fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url));
+
+/**
+ * Unit tests import workspace packages from source; multi-process tests spawn the built
+ * dist/ (so `pnpm test` builds first). Tests must be deterministic: no timing asserts.
+ */
+export default defineConfig({
+  resolve: {
+    alias: Object.fromEntries(
+      ['core', 'nn', 'transport', 'ps', 'coordinator', 'trainer', 'cli', 'testkit'].map((p) => [`@rowshard/${p}`, pkg(p)]),
+    ),
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});
