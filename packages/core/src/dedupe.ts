@@ -61,14 +61,71 @@ export interface CoalescedRows {
 /**
  * Sums the gradient rows of duplicate ids, as torch.sparse_coo_tensor(...).coalesce() does
  * before any sparse optimizer step. Summation follows input order, so it is deterministic.
+ * `include`, when given, selects which positions take part (0 = leave out, e.g. padding).
  */
-export function coalesceRows(ids: ArrayLike<number>, rows: Float32Array, dim: number): CoalescedRows {
-  const { unique, inverse } = dedupeIds(ids);
+export function coalesceRows(
+  ids: ArrayLike<number>,
+  rows: Float32Array,
+  dim: number,
+  include: Uint8Array | null = null,
+): CoalescedRows {
+  const chosen = include ? selectIds(ids, include) : ids;
+  const { unique, inverse } = dedupeIds(chosen);
   const out = new Float32Array(unique.length * dim);
+  let k = 0;
   for (let i = 0; i < ids.length; i++) {
-    const dst = inverse[i] * dim;
+    if (include && include[i] === 0) continue;
+    const dst = inverse[k++] * dim;
     const src = i * dim;
     for (let d = 0; d < dim; d++) out[dst + d] += rows[src + d];
   }
   return { ids: unique, rows: out };
+}
+
+function selectIds(ids: ArrayLike<number>, include: Uint8Array): Float64Array {
+  let n = 0;
+  for (let i = 0; i < ids.length; i++) n += include[i];
+  const out = new Float64Array(n);
+  let k = 0;
+  for (let i = 0; i < ids.length; i++) if (include[i]) out[k++] = ids[i];
+  return out;
+}
+
+export interface DedupedIds64 {
+  /** Distinct ids as (lo, hi) halves, first-occurrence order: [lo0, hi0, lo1, hi1, ...]. */
+  readonly unique: Uint32Array;
+  readonly inverse: Int32Array;
+}
+
+/** dedupeIds for 64-bit ids given as (lo, hi) uint32 halves (hashed tables). */
+export function dedupeIds64(halves: Uint32Array): DedupedIds64 {
+  const n = halves.length / 2;
+  const cap = tableCapacity(n);
+  const mask = cap - 1;
+  const slots = new Int32Array(cap).fill(-1);
+  const unique = new Uint32Array(halves.length);
+  const inverse = new Int32Array(n);
+  let u = 0;
+  for (let i = 0; i < n; i++) {
+    const lo = halves[2 * i];
+    const hi = halves[2 * i + 1];
+    let h = Math.imul(lo ^ Math.imul(hi, 0x85ebca6b), 0x9e3779b1) >>> 0;
+    for (;;) {
+      const slot = h & mask;
+      const at = slots[slot];
+      if (at === -1) {
+        slots[slot] = u;
+        unique[2 * u] = lo;
+        unique[2 * u + 1] = hi;
+        inverse[i] = u++;
+        break;
+      }
+      if (unique[2 * at] === lo && unique[2 * at + 1] === hi) {
+        inverse[i] = at;
+        break;
+      }
+      h = slot + 1;
+    }
+  }
+  return { unique: unique.slice(0, 2 * u), inverse };
 }

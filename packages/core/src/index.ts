@@ -1,8 +1,10 @@
+export * from './copy-row.js';
 export * from './dedupe.js';
 export * from './dense/config.js';
 export * from './dense/optimizers.js';
 export * from './errors.js';
 export * from './hash.js';
+export * from './index-errors.js';
 export * from './init.js';
 export * from './init-spec.js';
 export * from './optimizer-groups.js';
@@ -14,3 +16,5 @@ export * from './sparse/config.js';
 export * from './sparse/kernels.js';
 export * from './table-spec.js';
 export * from './validate.js';
+export * from './wire/envelope.js';
+export * from './wire/ps-messages.js';

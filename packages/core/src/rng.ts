@@ -11,16 +11,15 @@ const M1 = 0xcd9e8d57;
 const W0 = 0x9e3779b9;
 const W1 = 0xbb67ae85;
 
-/** High 32 bits of the 64-bit product of two uint32 (exact: every partial product < 2^32). */
+/**
+ * High 32 bits of the 64-bit product of two uint32. With a = ah·2^16 + al, the product is
+ * 2^16·(ah·b) + al·b, and floor(x / 2^32) = floor((ah·b + floor(al·b / 2^16)) / 2^16); every
+ * intermediate stays below 2^53, so doubles compute it exactly.
+ */
 function mulhi32(a: number, b: number): number {
-  const al = a & 0xffff;
   const ah = a >>> 16;
-  const bl = b & 0xffff;
-  const bh = b >>> 16;
-  const lh = al * bh;
-  const hl = ah * bl;
-  const mid = ((al * bl) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-  return (ah * bh + (lh >>> 16) + (hl >>> 16) + Math.floor(mid / 65536)) >>> 0;
+  const al = a & 0xffff;
+  return Math.floor((ah * b + Math.floor((al * b) / 65536)) / 65536);
 }
 
 /** Writes the four uint32 outputs for (key, counter) into out[0..3]. */

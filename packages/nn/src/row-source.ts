@@ -1,4 +1,4 @@
-import { ErrorCodes, RowshardError, type TableSpec } from '@rowshard/core';
+import { indexNotInteger, indexOutOfRange, type TableSpec } from '@rowshard/core';
 
 /**
  * Where an embedding lookup gets its rows and sends its gradient. In single-process mode
@@ -36,20 +36,8 @@ export function validateIndices(spec: TableSpec, data: ArrayLike<number>): void 
   const limit = spec.kind === 'dense' ? spec.numEmbeddings : Number.MAX_SAFE_INTEGER + 1;
   for (let i = 0; i < data.length; i++) {
     const v = data[i];
-    if (!Number.isInteger(v)) {
-      throw new RowshardError(
-        ErrorCodes.INDEX_NOT_INTEGER,
-        `table '${spec.name}': index ${v} at position ${i} is not an integer`,
-        { table: spec.name, position: i, index: String(v) },
-      );
-    }
-    if (v < 0 || v >= limit) {
-      throw new RowshardError(
-        ErrorCodes.INDEX_OUT_OF_RANGE,
-        `table '${spec.name}': index ${v} at position ${i} is out of range [0, ${spec.numEmbeddings})`,
-        { table: spec.name, position: i, index: v, numEmbeddings: spec.numEmbeddings },
-      );
-    }
+    if (!Number.isInteger(v)) throw indexNotInteger(spec.name, i, v);
+    if (v < 0 || v >= limit) throw indexOutOfRange(spec.name, i, v, spec.numEmbeddings);
   }
 }
 

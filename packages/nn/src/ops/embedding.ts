@@ -1,4 +1,4 @@
-import { dedupeIds } from '@rowshard/core';
+import { copyRow, dedupeIds } from '@rowshard/core';
 import type { RowSource } from '../row-source.js';
 import { validateIndices } from '../row-source.js';
 import { type IndexTensor, Tensor } from '../tensor.js';
@@ -18,8 +18,7 @@ export function embeddingLookup(source: RowSource, indices: IndexTensor): Tensor
   const n = indices.data.length;
   const out = new Float32Array(n * dim);
   for (let p = 0; p < n; p++) {
-    const src = inverse[p] * dim;
-    out.set(rows.subarray(src, src + dim), p * dim);
+    copyRow(rows, inverse[p] * dim, out, p * dim, dim);
   }
   const result: Tensor = new Tensor([...indices.shape, dim], out, {
     requiresGrad: source.trainable,

@@ -1,0 +1,6 @@
+export * from './hashed-index.js';
+export * from './ps-config.js';
+export * from './ps-server.js';
+export * from './ps-service.js';
+export * from './request-checks.js';
+export * from './row-store.js';

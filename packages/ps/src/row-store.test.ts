@@ -1,0 +1,56 @@
+import { initDenseTable, parseSparseOptimizerConfig, sparseRowOptimizer, tableSpec } from '@rowshard/core';
+import { describe, expect, it } from 'vitest';
+import { HashedIndex } from './hashed-index.js';
+import { PAGE_ROWS, RowStore } from './row-store.js';
+
+describe('RowStore', () => {
+  const spec = tableSpec({ name: 'w', numEmbeddings: 10_000, embeddingDim: 3 });
+
+  it('materialises rows lazily with the same values as a whole-table init', () => {
+    const store = new RowStore(spec, null, 5, 1, 3); // shard 1 of 3 owns rows 1, 4, 7, ...
+    expect(store.rowsMaterialised).toBe(0);
+    expect(store.bytesUsed).toBe(0);
+    const full = initDenseTable(spec, 5);
+    for (const row of [9997, 4, 1]) {
+      const slot = store.slotOf(row, 0);
+      expect(slot).toBe(Math.floor(row / 3));
+      const off = store.weightOffset(slot);
+      expect(store.weightPage(slot).subarray(off, off + 3)).toEqual(full.subarray(row * 3, row * 3 + 3));
+    }
+    expect(store.rowsMaterialised).toBe(3);
+    const seen: number[] = [];
+    store.forEachRow((lo) => seen.push(lo));
+    expect(seen.sort((a, b) => a - b)).toEqual([1, 4, 9997]);
+  });
+
+  it('keeps optimizer state beside rows, initialised per row', () => {
+    const opt = sparseRowOptimizer(parseSparseOptimizerConfig({ kind: 'adagrad', initial_accumulator_value: 0.25 }), 3);
+    const store = new RowStore(spec, opt, 0, 0, 1);
+    const slot = store.slotOf(42, 0);
+    const off = store.stateOffset(slot);
+    expect([...store.statePage(slot).subarray(off, off + 3)]).toEqual([0.25, 0.25, 0.25]);
+    // One page of rows, one page of state, one presence byte per row.
+    expect(store.bytesUsed).toBe(PAGE_ROWS * (3 * 4 + 3 * 4 + 1));
+  });
+
+  it('hashed tables map 64-bit ids to dense slots and remember the ids', () => {
+    const hashed = tableSpec({ name: 'h', kind: 'hashed', numEmbeddings: 100, embeddingDim: 2 });
+    const store = new RowStore(hashed, null, 0, 0, 1);
+    const ids: [number, number][] = Array.from({ length: 5000 }, (_, i) => [(i * 2654435761) >>> 0, i % 7]);
+    ids.forEach(([lo, hi], i) => expect(store.slotOf(lo, hi)).toBe(i));
+    ids.forEach(([lo, hi], i) => expect(store.slotOf(lo, hi)).toBe(i));
+    const back: string[] = [];
+    store.forEachRow((lo, hi) => back.push(`${lo}:${hi}`));
+    expect(back).toEqual(ids.map(([lo, hi]) => `${lo}:${hi}`));
+  });
+});
+
+describe('HashedIndex', () => {
+  it('grows past its initial capacity and keeps every mapping', () => {
+    const index = new HashedIndex(16);
+    for (let i = 0; i < 10_000; i++) expect(index.getOrInsert(i, i ^ 0x5555)).toBe(i);
+    expect(index.capacity).toBeGreaterThanOrEqual(10_000 / 0.7);
+    for (let i = 0; i < 10_000; i++) expect(index.get(i, i ^ 0x5555)).toBe(i);
+    expect(index.get(1, 1)).toBe(-1);
+  });
+});

@@ -1,0 +1,247 @@
+import {
+  copyRow,
+  dedupeIds,
+  dedupeIds64,
+  ErrorCodes,
+  type IdArray,
+  type PushPart,
+  RowshardError,
+  shardOfDense,
+  shardOfHashed,
+  type TableSpec,
+  unknownTable,
+} from '@rowshard/core';
+import { RpcClient, type TransportOptions } from '@rowshard/transport';
+
+export interface PsClientOptions {
+  /** One WebSocket URL per shard, in shard order. */
+  readonly shardUrls: readonly string[];
+  readonly token: string | null;
+  readonly tables: readonly TableSpec[];
+  readonly transport?: Partial<TransportOptions>;
+}
+
+/** Ids of any shape: a plain or typed array of numbers (dense tables) or a BigUint64Array (hashed). */
+export type Ids = ArrayLike<number> | BigUint64Array;
+
+export interface PullRequestPart {
+  readonly table: string;
+  readonly ids: Ids;
+}
+
+export interface PushRequestPart {
+  readonly table: string;
+  readonly ids: Ids;
+  /** [ids.length · dim] gradient rows, duplicates allowed (they are summed here). */
+  readonly grads: Float32Array;
+  readonly lr: number;
+  readonly step: number;
+}
+
+/** Distinct ids of one table split by owning shard, remembering where each went. */
+interface Routed {
+  readonly spec: TableSpec;
+  /** For each input position, its distinct-id index. */
+  readonly inverse: Int32Array;
+  readonly distinct: number;
+  /** Per shard: the ids to send, and for each the distinct-id index it stands for. */
+  readonly perShard: { ids: IdArray; distinctIndex: Int32Array }[];
+}
+
+/**
+ * The trainer's view of the parameter servers. `pull` takes ids of any shape and returns rows
+ * in request order, fetching each distinct row once; `push` sums duplicate ids before
+ * sending. `pullMany`/`pushMany` send one message per shard for all tables of a step, and
+ * the shards are asked in parallel.
+ */
+export class PsClient {
+  private readonly clients: RpcClient[];
+  private readonly specs = new Map<string, TableSpec>();
+
+  constructor(options: PsClientOptions) {
+    if (options.shardUrls.length === 0) throw new RowshardError(ErrorCodes.BAD_CONFIG, 'PsClient needs at least one shard URL');
+    this.clients = options.shardUrls.map(
+      (url, shard) =>
+        new RpcClient({ url, token: options.token, transport: options.transport, peerName: `ps ${shard} (${url})` }),
+    );
+    for (const t of options.tables) this.specs.set(t.name, t);
+  }
+
+  get numShards(): number {
+    return this.clients.length;
+  }
+
+  async connect(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.connect()));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.close()));
+  }
+
+  spec(table: string): TableSpec {
+    const s = this.specs.get(table);
+    if (!s) throw unknownTable(table, [...this.specs.keys()]);
+    return s;
+  }
+
+  private route(table: string, ids: Ids): Routed {
+    const spec = this.spec(table);
+    const n = this.numShards;
+    const buckets: number[][] = Array.from({ length: n }, () => []);
+    let inverse: Int32Array;
+    let distinct: number;
+    if (spec.kind === 'hashed') {
+      if (!(ids instanceof BigUint64Array))
+        throw new RowshardError(ErrorCodes.BAD_REQUEST, `table '${table}' is hashed: pass ids as a BigUint64Array`);
+      const d = dedupeIds64(new Uint32Array(ids.buffer, ids.byteOffset, ids.length * 2));
+      inverse = d.inverse;
+      distinct = d.unique.length / 2;
+      for (let u = 0; u < distinct; u++) buckets[shardOfHashed(d.unique[2 * u], d.unique[2 * u + 1], n)].push(u);
+      const perShard = buckets.map((members) => {
+        const out = new BigUint64Array(members.length);
+        const halves = new Uint32Array(out.buffer);
+        members.forEach((u, k) => {
+          halves[2 * k] = d.unique[2 * u];
+          halves[2 * k + 1] = d.unique[2 * u + 1];
+        });
+        return { ids: out as IdArray, distinctIndex: Int32Array.from(members) };
+      });
+      return { spec, inverse, distinct, perShard };
+    }
+    if (ids instanceof BigUint64Array)
+      throw new RowshardError(ErrorCodes.BAD_REQUEST, `table '${table}' is dense: pass ids as numbers`);
+    const d = dedupeIds(ids);
+    inverse = d.inverse;
+    distinct = d.unique.length;
+    // Ids that are not valid rows still go out (as Float64Array, to shard 0) so the PS answers
+    // with its typed error naming table, position and range; valid ones travel as Uint32Array.
+    const owner = new Int32Array(distinct);
+    const counts = new Int32Array(n);
+    let allValid = true;
+    for (let u = 0; u < distinct; u++) {
+      const id = d.unique[u];
+      const ok = Number.isInteger(id) && id >= 0 && id < spec.numEmbeddings;
+      if (!ok) allValid = false;
+      owner[u] = ok ? shardOfDense(id, n) : 0;
+      counts[owner[u]]++;
+    }
+    const perShard = Array.from({ length: n }, (_, shard) => ({
+      ids: (allValid ? new Uint32Array(counts[shard]) : new Float64Array(counts[shard])) as IdArray,
+      distinctIndex: new Int32Array(counts[shard]),
+    }));
+    const fill = new Int32Array(n);
+    for (let u = 0; u < distinct; u++) {
+      const s = owner[u];
+      const k = fill[s]++;
+      (perShard[s].ids as Uint32Array | Float64Array)[k] = d.unique[u];
+      perShard[s].distinctIndex[k] = u;
+    }
+    return { spec, inverse, distinct, perShard };
+  }
+
+  /** Rows for ids of any shape, in request order: Float32Array [ids.length · dim]. */
+  async pull(table: string, ids: Ids): Promise<Float32Array> {
+    const [rows] = await this.pullMany([{ table, ids }]);
+    return rows;
+  }
+
+  /** Several tables in one message per shard; one Float32Array per part, in request order. */
+  async pullMany(parts: readonly PullRequestPart[]): Promise<Float32Array[]> {
+    const routed = parts.map((p) => this.route(p.table, p.ids));
+    const distinctRows: (Float32Array | null)[] = routed.map(() => null);
+    await Promise.all(
+      this.clients.map(async (client, shard) => {
+        const sent = routed.map((r, i) => ({ r, i, part: r.perShard[shard] })).filter((x) => x.part.ids.length > 0);
+        if (sent.length === 0) return;
+        const res = await client.request({
+          type: 'pull',
+          tables: sent.map((x) => ({ table: parts[x.i].table, ids: x.part.ids })),
+        });
+        const rows = res.rows as Float32Array[];
+        sent.forEach((x, k) => {
+          const dim = x.r.spec.embeddingDim;
+          const got = rows[k];
+          if (got.length !== x.part.ids.length * dim) {
+            throw new RowshardError(
+              ErrorCodes.BAD_REQUEST,
+              `ps ${shard} answered ${got.length} values for ${x.part.ids.length} rows of '${x.r.spec.name}'`,
+            );
+          }
+          if (x.part.ids.length === x.r.distinct) {
+            distinctRows[x.i] = got; // one shard held every row, in distinct order
+            return;
+          }
+          const dst = (distinctRows[x.i] ??= new Float32Array(x.r.distinct * dim));
+          const index = x.part.distinctIndex;
+          for (let j = 0; j < index.length; j++) copyRow(got, j * dim, dst, index[j] * dim, dim);
+        });
+      }),
+    );
+    return routed.map((r, i) => {
+      const dim = r.spec.embeddingDim;
+      const src = distinctRows[i] ?? new Float32Array(0);
+      if (r.inverse.length === r.distinct) return src; // no duplicates: distinct order is request order
+      const out = new Float32Array(r.inverse.length * dim);
+      for (let p = 0; p < r.inverse.length; p++) copyRow(src, r.inverse[p] * dim, out, p * dim, dim);
+      return out;
+    });
+  }
+
+  /** Pushes one table's sparse gradient (duplicates summed here first). */
+  async push(table: string, ids: Ids, grads: Float32Array, opts: { lr: number; step: number }): Promise<void> {
+    await this.pushMany([{ table, ids, grads, lr: opts.lr, step: opts.step }]);
+  }
+
+  /** Several tables' gradients in one message per shard. */
+  async pushMany(parts: readonly PushRequestPart[]): Promise<void> {
+    const perShard: PushPart[][] = this.clients.map(() => []);
+    for (const part of parts) {
+      const r = this.route(part.table, part.ids);
+      const dim = r.spec.embeddingDim;
+      if (part.grads.length !== part.ids.length * dim) {
+        throw new RowshardError(
+          ErrorCodes.BAD_SHAPE,
+          `table '${part.table}': gradient has ${part.grads.length} values; ${part.ids.length} ids × dim ${dim} need ${part.ids.length * dim}`,
+          { table: part.table },
+        );
+      }
+      const summed = sumDuplicateRows(r.inverse, r.distinct, part.grads, dim);
+      r.perShard.forEach((s, shard) => {
+        if (s.ids.length === 0) return;
+        let grads = summed;
+        if (s.ids.length !== r.distinct) {
+          grads = new Float32Array(s.ids.length * dim);
+          for (let j = 0; j < s.distinctIndex.length; j++) copyRow(summed, s.distinctIndex[j] * dim, grads, j * dim, dim);
+        }
+        perShard[shard].push({ table: part.table, ids: s.ids, grads, lr: part.lr, step: part.step });
+      });
+    }
+    await Promise.all(
+      this.clients.map((client, shard) =>
+        perShard[shard].length ? client.request({ type: 'push', tables: perShard[shard] }) : null,
+      ),
+    );
+  }
+
+  /** Each shard's statistics (and, from a PS process, its memoryUsage()), in shard order. */
+  async stats(options: { gc?: boolean } = {}): Promise<Record<string, unknown>[]> {
+    return Promise.all(
+      this.clients.map(async (c) => {
+        const res = await c.request({ type: 'stats', gc: options.gc === true });
+        return { ...(res.stats as Record<string, unknown>), memory: res.memory };
+      }),
+    );
+  }
+}
+
+/** Sums the rows of duplicate ids in input order (deterministic); no copy when all are distinct. */
+function sumDuplicateRows(inverse: Int32Array, distinct: number, grads: Float32Array, dim: number): Float32Array {
+  if (inverse.length === distinct) return grads;
+  const summed = new Float32Array(distinct * dim);
+  for (let i = 0; i < inverse.length; i++) {
+    const dst = inverse[i] * dim;
+    for (let d = 0; d < dim; d++) summed[dst + d] += grads[i * dim + d];
+  }
+  return summed;
+}

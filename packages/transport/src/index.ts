@@ -1,0 +1,5 @@
+export * from './auth.js';
+export * from './client.js';
+export * from './codec.js';
+export * from './options.js';
+export * from './server.js';

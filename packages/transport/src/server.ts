@@ -1,0 +1,200 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type Envelope, ErrorCodes, errorEnvelope, RowshardError, resultEnvelope } from '@rowshard/core';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { bearerToken, tokenMatches } from './auth.js';
+import { FrameCodec } from './codec.js';
+import { parseTransportOptions, type TransportOptions } from './options.js';
+
+export interface ConnectionInfo {
+  /** Server-local connection number, for logs. */
+  readonly connectionId: number;
+  readonly remoteAddress: string;
+}
+
+/** Handles one request; returns the result body or throws a RowshardError. */
+export type RequestHandler = (
+  request: Envelope,
+  connection: ConnectionInfo,
+) => Record<string, unknown> | Promise<Record<string, unknown>>;
+
+export interface RpcServerOptions {
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  /** Shared cluster token; null turns authentication off (tests, trusted loopback only). */
+  readonly token: string | null;
+  readonly handler: RequestHandler;
+  /** Plain HTTP requests (health checks, /metrics, the dashboard). */
+  readonly httpHandler?: (req: IncomingMessage, res: ServerResponse) => void;
+  readonly transport?: Partial<TransportOptions>;
+  /** Called when a connection is dropped for a protocol fault or an internal error. */
+  readonly onFault?: (connection: ConnectionInfo, reason: string) => void;
+}
+
+interface Conn {
+  readonly ws: WebSocket;
+  readonly info: ConnectionInfo;
+  alive: boolean;
+}
+
+/**
+ * A WebSocket RPC server: binary msgpack frames, one response per request matched by id.
+ * A bad request gets a typed error response and changes nothing; a frame that is not a
+ * request at all (text, not msgpack, too big) closes only its own connection.
+ */
+export class RpcServer {
+  readonly options: TransportOptions;
+  private readonly http: Server;
+  private readonly wss: WebSocketServer;
+  private readonly codec = new FrameCodec();
+  private readonly conns = new Set<Conn>();
+  private heartbeat: NodeJS.Timeout | null = null;
+  private nextConnectionId = 1;
+  private constructor(
+    private readonly opts: RpcServerOptions,
+    http: Server,
+  ) {
+    this.options = parseTransportOptions(opts.transport ?? {});
+    this.http = http;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: this.options.maxPayloadBytes,
+      clientTracking: false,
+    });
+  }
+
+  static async listen(opts: RpcServerOptions): Promise<RpcServer> {
+    const http = createServer((req, res) => {
+      if (opts.httpHandler) opts.httpHandler(req, res);
+      else {
+        res.writeHead(404).end();
+      }
+    });
+    const server = new RpcServer(opts, http);
+    http.on('upgrade', (req, socket, head) => server.upgrade(req, socket, head));
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
+        http.off('error', reject);
+        resolve();
+      });
+    });
+    server.heartbeat = setInterval(() => server.checkAlive(), server.options.heartbeatIntervalMs);
+    server.heartbeat.unref();
+    return server;
+  }
+
+  get port(): number {
+    const addr = this.http.address();
+    if (addr === null || typeof addr === 'string') throw new Error('server is not listening');
+    return addr.port;
+  }
+
+  get host(): string {
+    return this.opts.host ?? '127.0.0.1';
+  }
+
+  get url(): string {
+    const h = this.host.includes(':') ? `[${this.host}]` : this.host;
+    return `ws://${h === '0.0.0.0' ? '127.0.0.1' : h}:${this.port}`;
+  }
+
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.opts.token !== null && !tokenMatches(bearerToken(req), this.opts.token)) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      socket.destroy();
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+  }
+
+  private accept(ws: WebSocket, req: IncomingMessage): void {
+    const conn: Conn = {
+      ws,
+      info: { connectionId: this.nextConnectionId++, remoteAddress: req.socket.remoteAddress ?? '?' },
+      alive: true,
+    };
+    this.conns.add(conn);
+    ws.on('pong', () => {
+      conn.alive = true;
+    });
+    ws.on('message', (data, isBinary) => this.onMessage(conn, data, isBinary));
+    ws.on('close', () => this.conns.delete(conn));
+    // ws closes the socket itself on protocol errors (e.g. 1009 for an oversized frame).
+    ws.on('error', (err) => this.opts.onFault?.(conn.info, err.message));
+  }
+
+  private fault(conn: Conn, code: number, reason: string): void {
+    this.opts.onFault?.(conn.info, reason);
+    conn.ws.close(code, reason.slice(0, 120));
+  }
+
+  private onMessage(conn: Conn, data: RawData, isBinary: boolean): void {
+    conn.alive = true;
+    if (!isBinary) {
+      this.fault(conn, 1003, 'text frames are not accepted');
+      return;
+    }
+    let request: Envelope;
+    try {
+      request = this.codec.decode(data as Buffer);
+    } catch (e) {
+      this.fault(conn, 1007, (e as Error).message);
+      return;
+    }
+    let result: Record<string, unknown> | Promise<Record<string, unknown>>;
+    try {
+      result = this.opts.handler(request, conn.info);
+    } catch (e) {
+      this.reply(conn, this.errorFor(conn, request.id, e));
+      return;
+    }
+    if (result instanceof Promise) {
+      result.then(
+        (body) => this.reply(conn, resultEnvelope(request.id, body)),
+        (e) => this.reply(conn, this.errorFor(conn, request.id, e)),
+      );
+    } else {
+      this.reply(conn, resultEnvelope(request.id, result));
+    }
+  }
+
+  private errorFor(conn: Conn, id: number, e: unknown): Envelope {
+    if (e instanceof RowshardError) return errorEnvelope(id, e);
+    const message = e instanceof Error ? e.message : String(e);
+    this.opts.onFault?.(conn.info, `internal error: ${e instanceof Error ? e.stack : message}`);
+    return errorEnvelope(id, new RowshardError(ErrorCodes.INTERNAL, `internal error: ${message}`));
+  }
+
+  private reply(conn: Conn, message: Envelope): void {
+    if (conn.ws.readyState !== conn.ws.OPEN) return;
+    conn.ws.send(this.codec.encode(message), { binary: true });
+  }
+
+  private checkAlive(): void {
+    for (const conn of this.conns) {
+      if (!conn.alive) {
+        conn.ws.terminate();
+        this.conns.delete(conn);
+        continue;
+      }
+      conn.alive = false;
+      conn.ws.ping();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    for (const conn of this.conns) conn.ws.terminate();
+    this.conns.clear();
+    const closed = new Promise<void>((resolve) => this.http.close(() => resolve()));
+    this.http.closeAllConnections();
+    await closed;
+  }
+}
