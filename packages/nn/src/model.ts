@@ -58,6 +58,9 @@ export function validateModel(model: Model, where = 'model'): Model {
     if (names.has(p.name)) throw configError(`${where}.dense`, `parameter '${p.name}' clashes with another name`);
     names.add(p.name);
   }
+  if (!Array.isArray(model.tables) || !Array.isArray(model.dense) || typeof model.name !== 'string') {
+    throw configError(where, 'must have name, tables and dense');
+  }
   for (const fn of ['rowsNeeded', 'forward', 'loss'] as const) {
     if (typeof model[fn] !== 'function') throw configError(`${where}.${fn}`, 'must be a function');
   }

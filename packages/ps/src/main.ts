@@ -2,52 +2,73 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { RowshardError } from '@rowshard/core';
+import { RpcClient } from '@rowshard/transport';
 import { parsePsConfig } from './ps-config.js';
 import { ParameterServer } from './ps-server.js';
 
 /**
- * A parameter-server process. Standalone form (used by tests and benchmarks):
- *   node packages/ps/dist/main.js --config ps.json [--host H] [--port P] [--max-payload-bytes N]
- * The cluster token comes from ROWSHARD_TOKEN (never a flag: flags show in `ps`). When ready it
- * prints one JSON line {"event":"listening","role":"ps","shard":S,"url":...} on stdout.
+ * A parameter-server process, in one of two forms:
+ *   node packages/ps/dist/main.js --coordinator ws://host:port [--shard N]   (a job's PS)
+ *   node packages/ps/dist/main.js --config ps.json                          (standalone)
+ * Common flags: --host H (bind address), --advertise H (address others dial; default the
+ * bind address), --port P, --max-payload-bytes N. The cluster token comes from ROWSHARD_TOKEN
+ * (never a flag: flags show in `ps`). When serving it prints one JSON line
+ * {"event":"listening","role":"ps","shard":S,"url":...} on stdout.
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       config: { type: 'string' },
+      coordinator: { type: 'string' },
+      shard: { type: 'string' },
       host: { type: 'string', default: '127.0.0.1' },
+      advertise: { type: 'string' },
       port: { type: 'string', default: '0' },
       'max-payload-bytes': { type: 'string' },
     },
     strict: true,
   });
-  if (!values.config) throw new Error('--config <file> is required');
-  const file = values.config;
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file}: ${(e as Error).message}`);
-  }
-  const config = parsePsConfig(json, file);
+  if (!values.config === !values.coordinator) throw new Error('give exactly one of --config <file> or --coordinator <url>');
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${values.port}`);
   const maxPayload = values['max-payload-bytes'] ? Number(values['max-payload-bytes']) : undefined;
+  const token = process.env.ROWSHARD_TOKEN ?? null;
+  const config = values.config ? parsePsConfig(readJson(values.config), values.config) : undefined;
   const ps = await ParameterServer.start({
-    ...config,
+    config,
     host: values.host,
     port,
-    token: process.env.ROWSHARD_TOKEN ?? null,
+    token,
     transport: maxPayload ? { maxPayloadBytes: maxPayload } : {},
     onFault: (conn, reason) =>
       process.stderr.write(`${JSON.stringify({ event: 'fault', connection: conn.connectionId, reason })}\n`),
   });
-  process.stdout.write(`${JSON.stringify({ event: 'listening', role: 'ps', shard: config.shard, url: ps.url })}\n`);
+  const url = values.advertise ? `ws://${values.advertise}:${ps.port}` : ps.url;
+  let shard = config?.shard ?? -1;
+  if (values.coordinator) {
+    const coordinator = new RpcClient({ url: values.coordinator, token, peerName: 'coordinator' });
+    await coordinator.connect();
+    const requested = values.shard === undefined ? null : Number(values.shard);
+    const reply = await coordinator.request({ type: 'register_ps', url, shard: requested });
+    const assigned = parsePsConfig(reply.config, `coordinator at ${values.coordinator}`);
+    ps.configure(assigned);
+    shard = assigned.shard;
+    await coordinator.request({ type: 'ps_ready', shard, url });
+  }
+  process.stdout.write(`${JSON.stringify({ event: 'listening', role: 'ps', shard, url })}\n`);
   const stop = () => {
     ps.close().then(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
 }
 
 main().catch((e: unknown) => {

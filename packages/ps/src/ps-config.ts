@@ -3,11 +3,13 @@ import {
   nonNegativeInt,
   optional,
   parseSparseOptimizerConfig,
+  parseSyncMode,
   parseTableSpec,
   positiveInt,
   rejectUnknownKeys,
   requireObject,
   type SparseOptimizerConfig,
+  type SyncMode,
 } from '@rowshard/core';
 import type { PsTableConfig } from './ps-service.js';
 
@@ -21,12 +23,17 @@ export interface PsConfig {
   readonly numShards: number;
   readonly seed: number;
   readonly tables: readonly PsTableConfig[];
+  /** How pushes are applied (default asp: on arrival). */
+  readonly sync: SyncMode;
+  /** Workers in the job: how many pushes make a BSP step. */
+  readonly workers: number;
+  readonly stepTimeoutMs: number;
 }
 
 export function parsePsConfig(value: unknown, file?: string): PsConfig {
   try {
     const obj = requireObject(value, 'ps');
-    rejectUnknownKeys(obj, ['shard', 'numShards', 'seed', 'tables'], 'ps');
+    rejectUnknownKeys(obj, ['shard', 'numShards', 'seed', 'tables', 'sync', 'workers', 'stepTimeoutMs'], 'ps');
     const numShards = positiveInt(obj.numShards, 'ps.numShards');
     const shard = nonNegativeInt(obj.shard, 'ps.shard');
     if (shard >= numShards) throw configError('ps.shard', `must be < numShards (${numShards}), got ${shard}`);
@@ -47,7 +54,10 @@ export function parsePsConfig(value: unknown, file?: string): PsConfig {
       if (names.has(t.spec.name)) throw configError('ps.tables', `table '${t.spec.name}' is listed twice`);
       names.add(t.spec.name);
     }
-    return { shard, numShards, seed, tables };
+    const sync = obj.sync === undefined ? ({ mode: 'asp' } as const) : parseSyncMode(obj.sync, 'ps.sync');
+    const workers = optional(obj.workers, 1, (v) => positiveInt(v, 'ps.workers'));
+    const stepTimeoutMs = optional(obj.stepTimeoutMs, 120_000, (v) => positiveInt(v, 'ps.stepTimeoutMs'));
+    return { shard, numShards, seed, tables, sync, workers, stepTimeoutMs };
   } catch (e) {
     if (file && e instanceof Error && 'code' in e) e.message = `${file}: ${e.message}`;
     throw e;

@@ -1,8 +1,10 @@
 import { RpcServer, type RpcServerOptions, type TransportOptions } from '@rowshard/transport';
 import type { PsConfig } from './ps-config.js';
-import { PsService } from './ps-service.js';
+import { PsNode } from './ps-node.js';
 
-export interface ParameterServerOptions extends PsConfig {
+export interface ParameterServerOptions {
+  /** Serve this configuration at once; without it the PS waits for configure() (coordinator). */
+  readonly config?: PsConfig;
   readonly host?: string;
   readonly port?: number;
   readonly token: string | null;
@@ -10,15 +12,16 @@ export interface ParameterServerOptions extends PsConfig {
   readonly onFault?: RpcServerOptions['onFault'];
 }
 
-/** A PsService behind an RpcServer: one shard, reachable over WebSocket. */
+/** A shard (PsNode) behind an RpcServer, reachable over WebSocket. */
 export class ParameterServer {
   private constructor(
-    readonly service: PsService,
+    readonly node: PsNode,
     private readonly server: RpcServer,
   ) {}
 
   static async start(options: ParameterServerOptions): Promise<ParameterServer> {
-    const service = new PsService(options);
+    const node = new PsNode();
+    if (options.config) node.configure(options.config);
     const server = await RpcServer.listen({
       host: options.host,
       port: options.port,
@@ -26,8 +29,8 @@ export class ParameterServer {
       transport: options.transport,
       onFault: options.onFault,
       handler: (request) => {
-        const body = service.handle(request);
-        if (request.type !== 'stats') return body;
+        const body = node.handle(request);
+        if (request.type !== 'stats' || body instanceof Promise) return body;
         // Process memory rides along with stats: the real cost of the rows, not our accounting.
         // `gc: true` collects first when the process runs with --expose-gc (benchmarks).
         const gc = (globalThis as { gc?: () => void }).gc;
@@ -35,7 +38,11 @@ export class ParameterServer {
         return { ...body, memory: process.memoryUsage() };
       },
     });
-    return new ParameterServer(service, server);
+    return new ParameterServer(node, server);
+  }
+
+  configure(config: PsConfig): void {
+    this.node.configure(config);
   }
 
   get url(): string {

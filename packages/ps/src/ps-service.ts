@@ -24,6 +24,26 @@ export interface PsTableConfig {
   readonly optimizer: SparseOptimizerConfig | null;
 }
 
+/** Rows to set outright (and optionally their optimizer state). */
+export interface LoadPart {
+  readonly table: string;
+  readonly ids: IdArray;
+  readonly rows: Float32Array;
+  readonly state?: Float32Array;
+}
+
+function parseLoadParts(value: unknown): LoadPart[] {
+  return parsePullParts(value).map((p) => {
+    const part = p as unknown as Record<string, unknown>;
+    if (!(part.rows instanceof Float32Array))
+      throw new RowshardError(ErrorCodes.BAD_REQUEST, `load '${p.table}': rows must be a Float32Array`);
+    if (part.state !== undefined && part.state !== null && !(part.state instanceof Float32Array)) {
+      throw new RowshardError(ErrorCodes.BAD_REQUEST, `load '${p.table}': state must be a Float32Array`);
+    }
+    return { table: p.table, ids: p.ids, rows: part.rows, ...(part.state ? { state: part.state as Float32Array } : {}) };
+  });
+}
+
 export interface PsServiceOptions {
   readonly shard: number;
   readonly numShards: number;
@@ -110,6 +130,8 @@ export class PsService {
           const rowsUpdated = this.push(push);
           return { rowsUpdated, rows: this.pull(pull) };
         }
+        case 'load':
+          return { rowsLoaded: this.load(parseLoadParts(request.tables)) };
         case 'stats':
           return { stats: this.stats() };
         case 'ping':
@@ -142,6 +164,17 @@ export class PsService {
 
   /** Applies every part; all parts are checked before any row changes. */
   push(parts: readonly PushPart[]): number {
+    this.checkPush(parts);
+    let updated = 0;
+    for (const part of parts) {
+      updated += applyPush(this.table(part.table), part);
+      this.rowsPushed += part.ids.length;
+    }
+    return updated;
+  }
+
+  /** Checks a push (tables, frozen, ids, gradients) without changing anything. */
+  checkPush(parts: readonly PushPart[]): void {
     for (const part of parts) {
       const t = this.tables.get(part.table);
       if (!t) throw unknownTable(part.table, [...this.tables.keys()]);
@@ -153,12 +186,42 @@ export class PsService {
       checkIds(t.store.spec, part.ids, this.shard, this.numShards);
       checkGrads(t.store.spec, part.ids, part.grads);
     }
-    let updated = 0;
+  }
+
+  /**
+   * Sets rows (and optionally their optimizer state) outright: initial weights of a
+   * from_pretrained table or a parity run, and checkpoint restore. Checked whole first.
+   */
+  load(parts: readonly LoadPart[]): number {
     for (const part of parts) {
-      updated += applyPush(this.table(part.table), part);
-      this.rowsPushed += part.ids.length;
+      const store = this.table(part.table);
+      checkIds(store.spec, part.ids, this.shard, this.numShards);
+      if (part.rows.length !== part.ids.length * store.dim) {
+        throw new RowshardError(
+          ErrorCodes.BAD_SHAPE,
+          `load '${part.table}': ${part.rows.length} values for ${part.ids.length} rows of dim ${store.dim}`,
+        );
+      }
+      if (part.state && part.state.length !== part.ids.length * store.stateFloats) {
+        throw new RowshardError(
+          ErrorCodes.BAD_SHAPE,
+          `load '${part.table}': optimizer state has ${part.state.length} values, need ${part.ids.length * store.stateFloats}`,
+        );
+      }
     }
-    return updated;
+    let n = 0;
+    for (const part of parts) {
+      const store = this.table(part.table);
+      const halves = idHalves(part.ids);
+      for (let i = 0; i < part.ids.length; i++) {
+        const slot = store.slotOf(halves[2 * i], halves[2 * i + 1]);
+        copyRow(part.rows, i * store.dim, store.weightPage(slot), store.weightOffset(slot), store.dim);
+        if (part.state)
+          copyRow(part.state, i * store.stateFloats, store.statePage(slot), store.stateOffset(slot), store.stateFloats);
+      }
+      n += part.ids.length;
+    }
+    return n;
   }
 
   stats(): PsStats {

@@ -1,1 +1,4 @@
+export * from './data/index.js';
 export * from './ps-client.js';
+export * from './remote-rows.js';
+export * from './worker-loop.js';

@@ -146,18 +146,21 @@ export class PsClient {
     return rows;
   }
 
-  /** Several tables in one message per shard; one Float32Array per part, in request order. */
-  async pullMany(parts: readonly PullRequestPart[]): Promise<Float32Array[]> {
+  /**
+   * Several tables in one message per shard; one Float32Array per part, in request order.
+   * `step` (BSP) asks each shard to answer only once the previous step has been applied.
+   */
+  async pullMany(parts: readonly PullRequestPart[], options: { step?: number } = {}): Promise<Float32Array[]> {
     const routed = parts.map((p) => this.route(p.table, p.ids));
     const distinctRows: (Float32Array | null)[] = routed.map(() => null);
     await Promise.all(
       this.clients.map(async (client, shard) => {
         const sent = routed.map((r, i) => ({ r, i, part: r.perShard[shard] })).filter((x) => x.part.ids.length > 0);
         if (sent.length === 0) return;
-        const res = await client.request({
-          type: 'pull',
-          tables: sent.map((x) => ({ table: parts[x.i].table, ids: x.part.ids })),
-        });
+        const tables = sent.map((x) => ({ table: parts[x.i].table, ids: x.part.ids }));
+        const res = await client.request(
+          options.step === undefined ? { type: 'pull', tables } : { type: 'pull', step: options.step, tables },
+        );
         const rows = res.rows as Float32Array[];
         sent.forEach((x, k) => {
           const dim = x.r.spec.embeddingDim;
@@ -193,8 +196,12 @@ export class PsClient {
     await this.pushMany([{ table, ids, grads, lr: opts.lr, step: opts.step }]);
   }
 
-  /** Several tables' gradients in one message per shard. */
-  async pushMany(parts: readonly PushRequestPart[]): Promise<void> {
+  /**
+   * Several tables' gradients in one message per shard. With `barrier` (BSP) every shard gets
+   * a message, empty or not, tagged with the step and the worker's rank: a shard applies a
+   * step once it has heard from every rank.
+   */
+  async pushMany(parts: readonly PushRequestPart[], barrier: { step: number; rank: number } | null = null): Promise<void> {
     const perShard: PushPart[][] = this.clients.map(() => []);
     for (const part of parts) {
       const r = this.route(part.table, part.ids);
@@ -218,9 +225,10 @@ export class PsClient {
       });
     }
     await Promise.all(
-      this.clients.map((client, shard) =>
-        perShard[shard].length ? client.request({ type: 'push', tables: perShard[shard] }) : null,
-      ),
+      this.clients.map((client, shard) => {
+        if (barrier) return client.request({ type: 'push', step: barrier.step, rank: barrier.rank, tables: perShard[shard] });
+        return perShard[shard].length ? client.request({ type: 'push', tables: perShard[shard] }) : null;
+      }),
     );
   }
 

@@ -2,9 +2,8 @@ import { tableSpec } from '@rowshard/core';
 import { crossEntropy } from '../losses.js';
 import type { Batch, Model, ModelContext } from '../model.js';
 import { relu } from '../ops/elementwise.js';
-import { embeddingLookup } from '../ops/embedding.js';
+import { embeddingMean } from '../ops/embedding-mean.js';
 import { linear } from '../ops/linear.js';
-import { meanDim } from '../ops/reduce.js';
 import type { Tensor } from '../tensor.js';
 
 export interface TextClassifierOptions {
@@ -46,8 +45,8 @@ export function textClassifier(options: TextClassifierOptions): Model {
     ],
     rowsNeeded: (batch: Batch) => ({ embedding: [batch.inputs[0].data] }),
     forward(ctx: ModelContext, batch: Batch): Tensor {
-      const e = embeddingLookup(ctx.table('embedding'), batch.inputs[0]);
-      const h = relu(linear(meanDim(e, 1), ctx.param('fc1.weight'), ctx.param('fc1.bias')));
+      const pooled = embeddingMean(ctx.table('embedding'), batch.inputs[0]);
+      const h = relu(linear(pooled, ctx.param('fc1.weight'), ctx.param('fc1.bias')));
       return linear(ctx.dropout(h, p), ctx.param('fc2.weight'), ctx.param('fc2.bias'));
     },
     loss: (output: Tensor, batch: Batch) => crossEntropy(output, batch.target),

@@ -6,9 +6,7 @@ import {
   parseOptimizerGroups,
 } from '@rowshard/core';
 import type { Batch, Model } from '../model.js';
-import { categoryModel } from '../models/category-model.js';
-import { recommender } from '../models/recommender.js';
-import { textClassifier } from '../models/text-classifier.js';
+import { builtinModel } from '../models/registry.js';
 import type { FixtureReader } from './fixture-values.js';
 import { parseOptimizerStatement, statedDropout, statedPaddingIdx } from './optimizer-statement.js';
 
@@ -19,6 +17,8 @@ import { parseOptimizerStatement, statedDropout, statedPaddingIdx } from './opti
  */
 export interface TrajectoryFixture {
   readonly model: Model;
+  /** The built-in model and options that reproduce it (what a cluster job names). */
+  readonly modelSpec: { readonly name: string; readonly options: Record<string, unknown> };
   readonly initialState: Record<string, Float32Array>;
   readonly finalState: Record<string, { shape: number[]; data: Float32Array }>;
   readonly batches: Batch[];
@@ -44,7 +44,11 @@ function shapeOf(r: FixtureReader, state: Record<string, { shape: number[] }>, k
   return t.shape;
 }
 
-function recogniseModel(r: FixtureReader, state: Record<string, { shape: number[] }>, what: string): Model {
+function recogniseModel(
+  r: FixtureReader,
+  state: Record<string, { shape: number[] }>,
+  what: string,
+): { name: string; options: Record<string, unknown> } {
   const keys = Object.keys(state);
   const has = (...k: string[]) => k.every((x) => keys.includes(x));
   if (has('embedding.weight', 'fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias') && keys.length === 5) {
@@ -59,20 +63,23 @@ function recogniseModel(r: FixtureReader, state: Record<string, { shape: number[
       );
     }
     const padding = statedPaddingIdx(what);
-    return textClassifier({
-      vocabSize: V,
-      embeddingDim: D,
-      hiddenDim: H,
-      numClasses: C,
-      paddingIdx: padding === undefined ? 0 : padding,
-      dropout: 0,
-    });
+    return {
+      name: 'text_classifier',
+      options: {
+        vocabSize: V,
+        embeddingDim: D,
+        hiddenDim: H,
+        numClasses: C,
+        paddingIdx: padding === undefined ? 0 : padding,
+        dropout: 0,
+      },
+    };
   }
   if (has('user_embedding.weight', 'item_embedding.weight') && keys.length === 2) {
     const [U, D] = shapeOf(r, state, 'user_embedding.weight', 2);
     const [I, D2] = shapeOf(r, state, 'item_embedding.weight', 2);
     if (D !== D2) throw r.fail('initial_state', `user and item dims differ (${D} vs ${D2})`);
-    return recommender({ numUsers: U, numItems: I, embeddingDim: D });
+    return { name: 'recommender', options: { numUsers: U, numItems: I, embeddingDim: D } };
   }
   const tables = keys.filter((k) => /^[A-Za-z0-9]+_embedding\.weight$/.test(k));
   if (tables.length > 0 && has('fc.weight', 'fc.bias') && keys.length === tables.length + 2) {
@@ -83,7 +90,7 @@ function recogniseModel(r: FixtureReader, state: Record<string, { shape: number[
     const [out, inF] = shapeOf(r, state, 'fc.weight', 2);
     const total = features.reduce((a, f) => a + f.embeddingDim, 0);
     if (out !== 1 || inF !== total) throw r.fail('initial_state.fc.weight', `must be [1, ${total}], got [${out}, ${inF}]`);
-    return categoryModel(features);
+    return { name: 'category_model', options: { features } };
   }
   throw r.fail(
     'initial_state',
@@ -130,7 +137,8 @@ export function readTrajectoryFixture(r: FixtureReader, root: Record<string, unk
   const initialRaw = r.object(r.field(root, 'initial_state', ''), 'initial_state');
   const initialTensors: Record<string, { shape: number[]; data: Float32Array }> = {};
   for (const [k, v] of Object.entries(initialRaw)) initialTensors[k] = r.tensor(v, `initial_state.${k}`);
-  const model = recogniseModel(r, initialTensors, what);
+  const modelSpec = recogniseModel(r, initialTensors, what);
+  const model = builtinModel(modelSpec.name, modelSpec.options);
   const finalRaw = r.object(r.field(root, 'final_state', ''), 'final_state');
   const finalState: Record<string, { shape: number[]; data: Float32Array }> = {};
   for (const k of Object.keys(initialTensors)) {
@@ -165,5 +173,5 @@ export function readTrajectoryFixture(r: FixtureReader, root: Record<string, unk
   }
   const initialState: Record<string, Float32Array> = {};
   for (const [k, v] of Object.entries(initialTensors)) initialState[k] = v.data;
-  return { model, initialState, finalState, batches, losses, groups, unknownLr };
+  return { model, modelSpec, initialState, finalState, batches, losses, groups, unknownLr };
 }

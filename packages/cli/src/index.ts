@@ -1,0 +1,2 @@
+export * from './launcher/cluster-parity.js';
+export * from './launcher/local-cluster.js';

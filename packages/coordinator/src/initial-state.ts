@@ -1,0 +1,66 @@
+import { copyRow, ErrorCodes, RowshardError, shardOfDense, type TableSpec } from '@rowshard/core';
+import { type Model, parity, tableStateName } from '@rowshard/nn';
+import { RpcClient } from '@rowshard/transport';
+
+/**
+ * A starting state given as a trajectory fixture's `initial_state` (PyTorch state_dict
+ * names): table weights go to the shards that own each row, dense values to the coordinator.
+ */
+export function loadInitialState(
+  json: unknown,
+  file: string,
+  model: Model,
+): { dense: Record<string, Float32Array>; tables: Record<string, Float32Array> } {
+  const r = new parity.FixtureReader(file);
+  const root = r.object(json, '(top level)');
+  const state = r.object(r.field(root, 'initial_state', ''), 'initial_state');
+  const tables: Record<string, Float32Array> = {};
+  for (const spec of model.tables) {
+    const key = tableStateName(spec.name);
+    const t = r.tensor(r.field(state, key, 'initial_state'), `initial_state.${key}`);
+    if (t.data.length !== spec.numEmbeddings * spec.embeddingDim) {
+      throw r.fail(`initial_state.${key}`, `is [${t.shape.join(', ')}], table is [${spec.numEmbeddings}, ${spec.embeddingDim}]`);
+    }
+    tables[spec.name] = t.data;
+  }
+  const dense: Record<string, Float32Array> = {};
+  for (const p of model.dense) dense[p.name] = r.tensor(r.field(state, p.name, 'initial_state'), `initial_state.${p.name}`).data;
+  return { dense, tables };
+}
+
+const ROWS_PER_MESSAGE = 16384;
+
+/** Sends every row of each given table to the shard that owns it (`load` requests). */
+export async function loadTablesIntoShards(
+  tables: Record<string, Float32Array>,
+  specs: readonly TableSpec[],
+  shardUrls: readonly string[],
+  token: string | null,
+): Promise<void> {
+  const n = shardUrls.length;
+  await Promise.all(
+    shardUrls.map(async (url, shard) => {
+      const client = new RpcClient({ url, token, peerName: `ps ${shard}` });
+      try {
+        await client.connect();
+        for (const spec of specs) {
+          const values = tables[spec.name];
+          if (!values) continue;
+          if (spec.kind !== 'dense')
+            throw new RowshardError(ErrorCodes.UNSUPPORTED, `initial rows for hashed table '${spec.name}'`);
+          const dim = spec.embeddingDim;
+          const owned: number[] = [];
+          for (let row = 0; row < spec.numEmbeddings; row++) if (shardOfDense(row, n) === shard) owned.push(row);
+          for (let at = 0; at < owned.length; at += ROWS_PER_MESSAGE) {
+            const ids = Uint32Array.from(owned.slice(at, at + ROWS_PER_MESSAGE));
+            const rows = new Float32Array(ids.length * dim);
+            for (let i = 0; i < ids.length; i++) copyRow(values, ids[i] * dim, rows, i * dim, dim);
+            await client.request({ type: 'load', tables: [{ table: spec.name, ids, rows }] });
+          }
+        }
+      } finally {
+        await client.close();
+      }
+    }),
+  );
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { RowshardError } from '@rowshard/core';
+import { Coordinator } from './coordinator.js';
+
+/**
+ * The coordinator process:
+ *   node packages/coordinator/dist/main.js --job job.json [--host H] [--port P]
+ * Relative paths in the job (model.path, data.path, initialState.fixture) are resolved
+ * against the job file's directory. Token from ROWSHARD_TOKEN. Prints JSON event lines on
+ * stdout: listening, ready, progress, done.
+ */
+function absolutise(job: Record<string, unknown>, base: string): Record<string, unknown> {
+  const abs = (p: unknown) => (typeof p === 'string' && !isAbsolute(p) ? resolve(base, p) : p);
+  const out = structuredClone(job);
+  const model = out.model as Record<string, unknown> | undefined;
+  if (model && typeof model.path === 'string') model.path = abs(model.path);
+  const data = out.data as Record<string, unknown> | undefined;
+  if (data && typeof data.path === 'string') data.path = abs(data.path);
+  const init = out.initialState as Record<string, unknown> | undefined;
+  if (init && typeof init.fixture === 'string') init.fixture = abs(init.fixture);
+  return out;
+}
+
+function readJson(path: string): unknown {
+  const text = readFileSync(path, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${path}: not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { job: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '0' } },
+    strict: true,
+  });
+  if (!values.job) throw new Error('--job <file> is required');
+  const job = absolutise(readJson(values.job) as Record<string, unknown>, dirname(resolve(values.job)));
+  const coordinator = await Coordinator.start({
+    job,
+    host: values.host,
+    port: Number(values.port),
+    token: process.env.ROWSHARD_TOKEN ?? null,
+    importModule: (p) => import(pathToFileURL(p).href),
+    readJson,
+  });
+  coordinator.on('ready', (info) => emit({ event: 'ready', ...info }));
+  coordinator.on('progress', (entry) => emit(entry));
+  coordinator.on('fault', (reason) => process.stderr.write(`${JSON.stringify({ event: 'fault', reason })}\n`));
+  coordinator.on('done', (r) =>
+    emit({ event: 'done', steps: r.steps, examples: r.examples, seconds: r.seconds, finalLoss: r.losses.at(-1) }),
+  );
+  emit({ event: 'listening', role: 'coordinator', url: coordinator.url });
+  const stop = () => {
+    coordinator.close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+main().catch((e: unknown) => {
+  const msg = e instanceof RowshardError ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
+  process.stderr.write(`rowshard coordinator: ${msg}\n`);
+  process.exit(2);
+});

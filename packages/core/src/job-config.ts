@@ -1,0 +1,165 @@
+import { configError } from './errors.js';
+import { type FreezeWindow, parseFreezePlan } from './freeze-plan.js';
+import { type OptimizerGroup, parseOptimizerGroups } from './optimizer-groups.js';
+import { parseSyncMode, type SyncMode } from './sync-mode.js';
+import {
+  nonNegativeInt,
+  numberInRange,
+  oneOf,
+  optional,
+  positiveInt,
+  rejectUnknownKeys,
+  requireObject,
+  stringField,
+} from './validate.js';
+
+/**
+ * A training job: what every role needs to agree on. The coordinator owns it and hands it to
+ * PS and trainer processes at registration, so the roles never read config files themselves.
+ * JSON-safe on purpose: it crosses the wire as-is.
+ */
+export interface JobConfig {
+  readonly seed: number;
+  /** A built-in model by name, or a module path; options go to its factory. */
+  readonly model: { readonly name?: string; readonly path?: string; readonly options: Record<string, unknown> };
+  readonly optimizers: readonly OptimizerGroup[];
+  readonly sync: SyncMode;
+  /** Steps per worker clock; in BSP, global steps. */
+  readonly steps: number;
+  /** Examples per global step, split across all workers. */
+  readonly batchSize: number;
+  readonly data: DataSpec;
+  readonly freeze: readonly FreezeWindow[];
+  /** Trajectory fixture whose initial_state starts the run (parity runs). */
+  readonly initialState: { readonly fixture: string } | null;
+  readonly cluster: ClusterSize;
+  readonly timeouts: { readonly stepMs: number; readonly registrationMs: number };
+  /** Log loss and throughput every n steps. */
+  readonly logEverySteps: number;
+}
+
+export interface ClusterSize {
+  readonly ps: number;
+  readonly trainers: number;
+  readonly workersPerTrainer: number;
+}
+
+export type DataSpec =
+  | { readonly kind: 'fixture'; readonly path: string }
+  | {
+      readonly kind: 'synthetic_text';
+      readonly vocabSize: number;
+      readonly seqLen: number;
+      readonly numClasses: number;
+      readonly zipfS: number;
+      readonly seed: number;
+      /** first_token_parity: the anchor benchmark's label; signal_tokens: a planted, learnable rule. */
+      readonly rule: 'first_token_parity' | 'signal_tokens';
+    };
+
+export function parseDataSpec(value: unknown, field = 'data'): DataSpec {
+  const obj = requireObject(value, field);
+  const kind = oneOf(obj.kind, `${field}.kind`, ['fixture', 'synthetic_text'] as const);
+  if (kind === 'fixture') {
+    rejectUnknownKeys(obj, ['kind', 'path'], field);
+    return { kind, path: stringField(obj.path, `${field}.path`) };
+  }
+  rejectUnknownKeys(obj, ['kind', 'vocabSize', 'seqLen', 'numClasses', 'zipfS', 'seed', 'rule'], field);
+  const vocabSize = positiveInt(obj.vocabSize, `${field}.vocabSize`);
+  if (vocabSize < 2) throw configError(`${field}.vocabSize`, 'must be at least 2 (id 0 is padding)');
+  return {
+    kind,
+    vocabSize,
+    seqLen: positiveInt(obj.seqLen, `${field}.seqLen`),
+    numClasses: optional(obj.numClasses, 2, (v) => positiveInt(v, `${field}.numClasses`)),
+    zipfS: optional(obj.zipfS, 1.1, (v) => numberInRange(v, `${field}.zipfS`, 0, 10, { minExclusive: true })),
+    seed: optional(obj.seed, 1, (v) => nonNegativeInt(v, `${field}.seed`)),
+    rule: optional(obj.rule, 'signal_tokens' as const, (v) =>
+      oneOf(v, `${field}.rule`, ['first_token_parity', 'signal_tokens'] as const),
+    ),
+  };
+}
+
+export const jobConfigFields = [
+  'seed',
+  'model',
+  'optimizers',
+  'sync',
+  'steps',
+  'batchSize',
+  'data',
+  'freeze',
+  'initialState',
+  'cluster',
+  'timeouts',
+  'logEverySteps',
+] as const;
+
+/**
+ * Validates a job; `tableNames` (the model's tables, known once the model is built) checks
+ * the freeze plan. Every error names the field.
+ */
+export function parseJobConfig(value: unknown, tableNames: readonly string[] | null = null, field = ''): JobConfig {
+  const at = (k: string) => (field ? `${field}.${k}` : k);
+  const obj = requireObject(value, field || 'job');
+  rejectUnknownKeys(obj, jobConfigFields, field);
+  const model = requireObject(obj.model, at('model'));
+  rejectUnknownKeys(model, ['name', 'path', 'options'], at('model'));
+  if ((model.name === undefined) === (model.path === undefined)) {
+    throw configError(at('model'), 'give exactly one of name (a built-in model) or path (a module)');
+  }
+  const modelSpec = {
+    ...(model.name !== undefined ? { name: stringField(model.name, at('model.name')) } : {}),
+    ...(model.path !== undefined ? { path: stringField(model.path, at('model.path')) } : {}),
+    options: model.options === undefined ? {} : requireObject(model.options, at('model.options')),
+  };
+  const cluster = requireObject(obj.cluster ?? {}, at('cluster'));
+  rejectUnknownKeys(cluster, ['ps', 'trainers', 'workersPerTrainer'], at('cluster'));
+  const timeouts = requireObject(obj.timeouts ?? {}, at('timeouts'));
+  rejectUnknownKeys(timeouts, ['stepMs', 'registrationMs'], at('timeouts'));
+  let initialState: JobConfig['initialState'] = null;
+  if (obj.initialState !== undefined && obj.initialState !== null) {
+    const init = requireObject(obj.initialState, at('initialState'));
+    rejectUnknownKeys(init, ['fixture'], at('initialState'));
+    initialState = { fixture: stringField(init.fixture, at('initialState.fixture')) };
+  }
+  const job: JobConfig = {
+    seed: optional(obj.seed, 0, (v) => nonNegativeInt(v, at('seed'))),
+    model: modelSpec,
+    optimizers: parseOptimizerGroups(obj.optimizers, at('optimizers')),
+    sync: parseSyncMode(obj.sync, at('sync')),
+    steps: positiveInt(obj.steps, at('steps')),
+    batchSize: positiveInt(obj.batchSize, at('batchSize')),
+    data: parseDataSpec(obj.data, at('data')),
+    freeze: tableNames ? parseFreezePlan(obj.freeze, tableNames, at('freeze')) : [],
+    initialState,
+    cluster: {
+      ps: optional(cluster.ps, 2, (v) => positiveInt(v, at('cluster.ps'))),
+      trainers: optional(cluster.trainers, 1, (v) => positiveInt(v, at('cluster.trainers'))),
+      workersPerTrainer: optional(cluster.workersPerTrainer, 2, (v) => positiveInt(v, at('cluster.workersPerTrainer'))),
+    },
+    timeouts: {
+      stepMs: optional(timeouts.stepMs, 120_000, (v) => positiveInt(v, at('timeouts.stepMs'))),
+      registrationMs: optional(timeouts.registrationMs, 60_000, (v) => positiveInt(v, at('timeouts.registrationMs'))),
+    },
+    logEverySteps: optional(obj.logEverySteps, 10, (v) => positiveInt(v, at('logEverySteps'))),
+  };
+  const workers = job.cluster.trainers * job.cluster.workersPerTrainer;
+  if (job.batchSize < workers) {
+    throw configError(at('batchSize'), `${job.batchSize} examples cannot be split across ${workers} workers`);
+  }
+  return job;
+}
+
+/** Workers in the job: trainers × workers per trainer; ranks are 0 .. total-1. */
+export function totalWorkers(cluster: ClusterSize): number {
+  return cluster.trainers * cluster.workersPerTrainer;
+}
+
+/** Examples of global batch `size` that worker `rank` of `workers` takes: a contiguous slice. */
+export function workerSlice(size: number, rank: number, workers: number): { start: number; end: number } {
+  const base = Math.floor(size / workers);
+  const extra = size % workers;
+  const start = rank * base + Math.min(rank, extra);
+  return { start, end: start + base + (rank < extra ? 1 : 0) };
+}

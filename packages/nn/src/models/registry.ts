@@ -1,0 +1,100 @@
+import {
+  configError,
+  type JobConfig,
+  nonNegativeInt,
+  numberInRange,
+  optional,
+  positiveInt,
+  rejectUnknownKeys,
+  requireObject,
+  stringField,
+} from '@rowshard/core';
+import { type Model, validateModel } from '../model.js';
+import { type CategoryFeature, categoryModel, seedCategoryFeatures } from './category-model.js';
+import { fastTextClassifier } from './fasttext.js';
+import { recommender } from './recommender.js';
+import { textClassifier } from './text-classifier.js';
+
+/** The built-in models, chosen by name in a job's `model.name`, with their options checked. */
+export const builtinModelNames = ['text_classifier', 'recommender', 'category_model', 'fasttext'] as const;
+export type BuiltinModelName = (typeof builtinModelNames)[number];
+
+export function builtinModel(name: string, options: Record<string, unknown> = {}, field = 'model'): Model {
+  const o = `${field}.options`;
+  const int = (k: string, fallback?: number) =>
+    fallback === undefined
+      ? positiveInt(options[k], `${o}.${k}`)
+      : optional(options[k], fallback, (v) => positiveInt(v, `${o}.${k}`));
+  switch (name) {
+    case 'text_classifier':
+      rejectUnknownKeys(options, ['vocabSize', 'embeddingDim', 'hiddenDim', 'numClasses', 'paddingIdx', 'dropout', 'maxNorm'], o);
+      return textClassifier({
+        vocabSize: int('vocabSize'),
+        embeddingDim: int('embeddingDim', 64),
+        hiddenDim: int('hiddenDim', 64),
+        numClasses: int('numClasses', 2),
+        paddingIdx:
+          options.paddingIdx === null ? null : optional(options.paddingIdx, 0, (v) => nonNegativeInt(v, `${o}.paddingIdx`)),
+        dropout: optional(options.dropout, 0.1, (v) => numberInRange(v, `${o}.dropout`, 0, 1, { maxExclusive: true })),
+        maxNorm: optional(options.maxNorm, null as number | null, (v) =>
+          numberInRange(v, `${o}.maxNorm`, 0, Number.MAX_VALUE, { minExclusive: true }),
+        ),
+      });
+    case 'recommender':
+      rejectUnknownKeys(options, ['numUsers', 'numItems', 'embeddingDim'], o);
+      return recommender({ numUsers: int('numUsers'), numItems: int('numItems'), embeddingDim: int('embeddingDim', 32) });
+    case 'category_model': {
+      rejectUnknownKeys(options, ['features'], o);
+      const features: CategoryFeature[] =
+        options.features === undefined
+          ? [...seedCategoryFeatures]
+          : (Array.isArray(options.features) ? options.features : []).map((raw, i) => {
+              const f = requireObject(raw, `${o}.features[${i}]`);
+              rejectUnknownKeys(f, ['name', 'numEmbeddings', 'embeddingDim'], `${o}.features[${i}]`);
+              return {
+                name: stringField(f.name, `${o}.features[${i}].name`),
+                numEmbeddings: positiveInt(f.numEmbeddings, `${o}.features[${i}].numEmbeddings`),
+                embeddingDim: positiveInt(f.embeddingDim, `${o}.features[${i}].embeddingDim`),
+              };
+            });
+      if (features.length === 0) throw configError(`${o}.features`, 'must list at least one feature');
+      return categoryModel(features);
+    }
+    case 'fasttext':
+      rejectUnknownKeys(options, ['numWords', 'buckets', 'embeddingDim', 'numClasses'], o);
+      return fastTextClassifier({
+        numWords: int('numWords'),
+        buckets: optional(options.buckets, 2_000_000, (v) => nonNegativeInt(v, `${o}.buckets`)),
+        embeddingDim: int('embeddingDim', 100),
+        numClasses: int('numClasses'),
+      });
+    default:
+      throw configError(
+        `${field}.name`,
+        `unknown model '${name}' (built-in: ${builtinModelNames.join(', ')}; or give model.path)`,
+      );
+  }
+}
+
+/** Loads a user module; injected so this package stays free of I/O (roles pass `(p) => import(p)`). */
+export type ModuleImporter = (path: string) => Promise<unknown>;
+
+/**
+ * The model of a job: a built-in by name, or a user module by path whose default export is
+ * either a Model or a function (options) => Model.
+ */
+export async function resolveModel(spec: JobConfig['model'], importModule: ModuleImporter): Promise<Model> {
+  if (spec.name !== undefined) return builtinModel(spec.name, spec.options);
+  const path = spec.path as string;
+  let mod: unknown;
+  try {
+    mod = await importModule(path);
+  } catch (e) {
+    throw configError('model.path', `cannot load ${path}: ${(e as Error).message}`);
+  }
+  const exported = (mod as { default?: unknown }).default ?? mod;
+  const model = typeof exported === 'function' ? (exported as (o: Record<string, unknown>) => Model)(spec.options) : exported;
+  if (!model || typeof model !== 'object')
+    throw configError('model.path', `${path} must default-export a Model or a function returning one`);
+  return validateModel(model as Model, `model (${path})`);
+}

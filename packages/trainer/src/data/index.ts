@@ -1,0 +1,19 @@
+import { type DataSpec, ErrorCodes, RowshardError } from '@rowshard/core';
+import type { BatchSource } from './batch-source.js';
+import { FixtureBatches } from './fixture-batches.js';
+import { SyntheticText } from './synthetic-text.js';
+
+export * from './batch-source.js';
+export * from './fixture-batches.js';
+export * from './synthetic-text.js';
+
+export function openBatchSource(spec: DataSpec, batchSize: number): BatchSource {
+  switch (spec.kind) {
+    case 'fixture':
+      return new FixtureBatches(spec.path);
+    case 'synthetic_text':
+      return new SyntheticText(spec, batchSize);
+    default:
+      throw new RowshardError(ErrorCodes.BAD_CONFIG, `data.kind '${(spec as { kind: string }).kind}' is not supported`);
+  }
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { RowshardError } from '@rowshard/core';
+import { RpcClient } from '@rowshard/transport';
+import { Piscina } from 'piscina';
+import type { WorkerSummary, WorkerTask } from './worker-loop.js';
+
+/**
+ * A trainer process:
+ *   node packages/trainer/dist/main.js --coordinator ws://host:port [--workers N]
+ * Registers with the coordinator (which assigns worker ranks and hands out the job and the
+ * shard map), runs one piscina worker thread per rank, and exits when they finish: 0 on
+ * success, 1 if a worker failed. Token from ROWSHARD_TOKEN. Prints JSON event lines.
+ */
+const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: { coordinator: { type: 'string' }, workers: { type: 'string' } },
+    strict: true,
+  });
+  if (!values.coordinator) throw new Error('--coordinator <url> is required');
+  const token = process.env.ROWSHARD_TOKEN ?? null;
+  const coordinator = new RpcClient({ url: values.coordinator, token, peerName: 'coordinator' });
+  await coordinator.connect();
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1))
+    throw new Error(`--workers must be a positive integer, got ${values.workers}`);
+  // The coordinator answers once every shard is up (it enforces its own deadline).
+  const reg = await coordinator.request({ type: 'register_trainer', ...(workers ? { workers } : {}) }, 10 * 60_000);
+  await coordinator.close();
+  const ranks = reg.ranks as number[];
+  emit({ event: 'listening', role: 'trainer', trainer: reg.trainer, ranks });
+  const pool = new Piscina({
+    filename: new URL('./worker.js', import.meta.url).href,
+    minThreads: ranks.length,
+    maxThreads: ranks.length,
+    atomics: 'disabled',
+    idleTimeout: 60_000,
+  });
+  try {
+    const summaries = (await Promise.all(
+      ranks.map((rank) =>
+        pool.run({
+          rank,
+          workers: reg.workers as number,
+          job: reg.job as Record<string, unknown>,
+          shardUrls: reg.shardUrls as string[],
+          coordinatorUrl: values.coordinator as string,
+          token,
+        } satisfies WorkerTask),
+      ),
+    )) as WorkerSummary[];
+    emit({ event: 'done', role: 'trainer', workers: summaries });
+    return 0;
+  } finally {
+    await pool.destroy();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    const msg = e instanceof RowshardError ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
+    process.stderr.write(`rowshard trainer: ${msg}\n`);
+    process.exit(1);
+  },
+);

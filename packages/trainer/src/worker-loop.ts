@@ -1,0 +1,220 @@
+import { pathToFileURL } from 'node:url';
+import {
+  dedupeIds,
+  findGroup,
+  isFrozenAt,
+  type JobConfig,
+  lrAt,
+  parseJobConfig,
+  type SparseOptimizerConfig,
+  sparseConfigOf,
+  streamKey,
+  tableStepAt,
+  workerSlice,
+} from '@rowshard/core';
+import {
+  type Batch,
+  backward,
+  type Model,
+  parameter,
+  type RowSource,
+  resolveModel,
+  SimpleModelContext,
+  type Tensor,
+} from '@rowshard/nn';
+import { RpcClient, type TransportOptions } from '@rowshard/transport';
+import { type BatchSource, openBatchSource } from './data/index.js';
+import { PsClient, type PullRequestPart, type PushRequestPart } from './ps-client.js';
+import { RemoteRows } from './remote-rows.js';
+
+/** What a trainer hands each worker thread (plain data: it crosses into a piscina worker). */
+export interface WorkerTask {
+  readonly rank: number;
+  readonly workers: number;
+  readonly job: Record<string, unknown>;
+  readonly shardUrls: readonly string[];
+  readonly coordinatorUrl: string;
+  readonly token: string | null;
+  readonly transport?: Partial<TransportOptions>;
+}
+
+export interface WorkerSummary {
+  readonly rank: number;
+  readonly steps: number;
+  readonly examples: number;
+  readonly seconds: number;
+  readonly lastLoss: number;
+}
+
+interface Pulled {
+  readonly step: number;
+  readonly batch: Batch;
+  /** Per table: its distinct ids for this batch and their rows. */
+  readonly tables: Map<string, { ids: Float64Array; rows: Float32Array }>;
+}
+
+/**
+ * One worker's training loop: pull the batch's rows (one request per shard, all tables) →
+ * forward/backward with them as small local matrices → push sparse gradients to the shards
+ * and dense gradients to the coordinator. BSP waits for the step to be applied everywhere;
+ * SSP waits for the slowest worker to be within `staleness` before each step; ASP and SSP
+ * prefetch the next batch's rows while the current one computes.
+ */
+export class WorkerLoop {
+  private readonly ps: PsClient;
+  private readonly coordinator: RpcClient;
+  private readonly slice: { start: number; end: number };
+  private readonly sparseConfigs = new Map<
+    string,
+    { config: SparseOptimizerConfig; schedule: JobConfig['optimizers'][number]['schedule'] }
+  >();
+
+  private constructor(
+    private readonly task: WorkerTask,
+    private readonly job: JobConfig,
+    private readonly model: Model,
+    private readonly data: BatchSource,
+  ) {
+    this.ps = new PsClient({ shardUrls: task.shardUrls, token: task.token, tables: model.tables, transport: task.transport });
+    this.coordinator = new RpcClient({
+      url: task.coordinatorUrl,
+      token: task.token,
+      transport: task.transport,
+      peerName: 'coordinator',
+    });
+    this.slice = workerSlice(job.batchSize, task.rank, task.workers);
+    for (const spec of model.tables) {
+      if (spec.frozen) continue;
+      const group = findGroup(job.optimizers, spec.group, `table '${spec.name}'`);
+      this.sparseConfigs.set(spec.name, { config: sparseConfigOf(group), schedule: group.schedule });
+    }
+  }
+
+  static async create(task: WorkerTask): Promise<WorkerLoop> {
+    const preliminary = parseJobConfig(task.job);
+    const model = await resolveModel(preliminary.model, (p) => import(pathToFileURL(p).href));
+    const job = parseJobConfig(
+      task.job,
+      model.tables.map((t) => t.name),
+    );
+    return new WorkerLoop(task, job, model, openBatchSource(job.data, job.batchSize));
+  }
+
+  private async pull(step: number): Promise<Pulled> {
+    const batch = this.data.slice(step, this.slice.start, this.slice.end);
+    const needed = this.model.rowsNeeded(batch);
+    const names = Object.keys(needed);
+    const distinct = names.map((name) => {
+      const lists = needed[name];
+      const total = lists.reduce((a, l) => a + l.length, 0);
+      const all = new Float64Array(total);
+      let at = 0;
+      for (const l of lists) for (let i = 0; i < l.length; i++) all[at++] = l[i];
+      return dedupeIds(all).unique;
+    });
+    const parts: PullRequestPart[] = names.map((table, i) => ({ table, ids: distinct[i] }));
+    const rows = await this.ps.pullMany(parts, this.job.sync.mode === 'bsp' ? { step } : {});
+    const tables = new Map(names.map((name, i) => [name, { ids: distinct[i], rows: rows[i] }]));
+    return { step, batch, tables };
+  }
+
+  private async waitClock(step: number): Promise<void> {
+    if (this.job.sync.mode === 'ssp') await this.coordinator.request({ type: 'clock_wait', rank: this.task.rank, clock: step });
+  }
+
+  async run(): Promise<WorkerSummary> {
+    const { rank } = this.task;
+    const job = this.job;
+    await Promise.all([this.ps.connect(), this.coordinator.connect()]);
+    const started = performance.now();
+    try {
+      let params = (await this.coordinator.request({ type: 'dense_get' })).params as Record<string, Float32Array>;
+      const scale = (this.slice.end - this.slice.start) / job.batchSize;
+      const dropoutKey = streamKey(job.seed, `dropout:${rank}`);
+      const prefetch = job.sync.mode !== 'bsp';
+      let next: Promise<Pulled> | null = null;
+      let lastLoss = Number.NaN;
+      for (let t = 0; t < job.steps; t++) {
+        let pulled: Pulled;
+        if (next) pulled = await next;
+        else {
+          await this.waitClock(t);
+          pulled = await this.pull(t);
+        }
+        next = null;
+        if (prefetch && t + 1 < job.steps) {
+          next = this.waitClock(t + 1).then(() => this.pull(t + 1));
+          next.catch(() => {}); // surfaced when awaited next step
+        }
+        const { loss, sparse, dense } = this.compute(pulled, params, scale, dropoutKey);
+        lastLoss = loss;
+        const [, reply] = await Promise.all([
+          this.ps.pushMany(sparse, job.sync.mode === 'bsp' ? { step: t, rank } : null),
+          this.coordinator.request({
+            type: 'dense_step',
+            step: t,
+            rank,
+            grads: dense,
+            loss,
+            examples: this.slice.end - this.slice.start,
+          }),
+        ]);
+        params = reply.params as Record<string, Float32Array>;
+      }
+      await this.coordinator.request({ type: 'worker_done', rank, steps: job.steps });
+      return {
+        rank,
+        steps: job.steps,
+        examples: job.steps * (this.slice.end - this.slice.start),
+        seconds: (performance.now() - started) / 1000,
+        lastLoss,
+      };
+    } finally {
+      await Promise.all([this.ps.close(), this.coordinator.close()]);
+    }
+  }
+
+  /** Forward and backward on pulled rows; gradients scaled by this worker's share of the batch. */
+  private compute(
+    pulled: Pulled,
+    params: Record<string, Float32Array>,
+    scale: number,
+    dropoutKey: ReturnType<typeof streamKey>,
+  ): { loss: number; sparse: PushRequestPart[]; dense: Record<string, Float32Array> } {
+    const t = pulled.step;
+    const sources = new Map<string, RemoteRows>();
+    for (const spec of this.model.tables) {
+      const got = pulled.tables.get(spec.name) ?? { ids: new Float64Array(0), rows: new Float32Array(0) };
+      const frozen = isFrozenAt(this.job.freeze, spec.name, spec.frozen, t);
+      sources.set(spec.name, new RemoteRows(spec, !frozen, got.ids, got.rows));
+    }
+    const tensors = new Map<string, Tensor>();
+    for (const p of this.model.dense) tensors.set(p.name, parameter(p.name, p.shape, params[p.name]));
+    const ctx = new SimpleModelContext(sources as Map<string, RowSource>, tensors, true, dropoutKey, t);
+    const output = this.model.forward(ctx, pulled.batch);
+    const lossTensor = this.model.loss(output, pulled.batch);
+    backward(lossTensor);
+    const sparse: PushRequestPart[] = [];
+    for (const [name, source] of sources) {
+      if (!source.trainable) continue;
+      const grad = source.takeGrad(scale);
+      const opt = this.sparseConfigs.get(name);
+      if (!grad || !opt) continue;
+      const spec = source.spec;
+      sparse.push({
+        table: name,
+        ids: grad.ids,
+        grads: grad.grads,
+        lr: lrAt(opt.config.lr, opt.schedule, t),
+        step: tableStepAt(this.job.freeze, name, spec.frozen, t),
+      });
+    }
+    const dense: Record<string, Float32Array> = {};
+    for (const [name, tensor] of tensors) {
+      const g = new Float32Array(tensor.size);
+      if (tensor.grad) for (let i = 0; i < g.length; i++) g[i] = tensor.grad[i] * scale;
+      dense[name] = g;
+    }
+    return { loss: lossTensor.item(), sparse, dense };
+  }
+}
