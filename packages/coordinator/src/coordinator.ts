@@ -12,7 +12,7 @@ import {
   totalWorkers,
 } from '@rowshard/core';
 import { type Model, type ModuleImporter, resolveModel } from '@rowshard/nn';
-import { RpcServer, type TransportOptions } from '@rowshard/transport';
+import { RpcClient, RpcServer, type TransportOptions } from '@rowshard/transport';
 import { DenseState } from './dense-state.js';
 import { loadInitialState, loadTablesIntoShards } from './initial-state.js';
 import { ShardTable } from './membership.js';
@@ -76,6 +76,8 @@ export class Coordinator extends EventEmitter {
   private finish!: (r: JobResult) => void;
   private readonly progress: ProgressLog;
   private startedAt = 0;
+  private shardClients: RpcClient[] = [];
+  private shardLoad: Record<string, unknown>[] = [];
 
   private constructor(
     private readonly options: CoordinatorOptions,
@@ -213,6 +215,7 @@ export class Coordinator extends EventEmitter {
       }
       this.emit('ready', { shards: this.shards.shardUrls() });
       this.markReady();
+      this.watchShards();
     } catch (e) {
       this.emit('fault', `loading the initial state failed: ${(e as Error).message}`);
     }
@@ -283,6 +286,36 @@ export class Coordinator extends EventEmitter {
     return {};
   }
 
+  /** Keeps one connection per shard to read its load (rows, bytes, requests) at each progress report. */
+  private watchShards(): void {
+    for (const c of this.shardClients) void c.close();
+    this.shardClients = this.shards
+      .shardUrls()
+      .map((url, shard) => new RpcClient({ url, token: this.options.token, peerName: `ps ${shard}` }));
+    this.on('progress', () => void this.pollShards());
+  }
+
+  private async pollShards(): Promise<void> {
+    try {
+      const replies = await Promise.all(this.shardClients.map((c) => c.request({ type: 'stats' }, 5000)));
+      this.shardLoad = replies.map((r) => {
+        const s = r.stats as Record<string, unknown>;
+        return {
+          shard: s.shard,
+          rowsMaterialised: s.rowsMaterialised,
+          bytesUsed: s.bytesUsed,
+          rowsPulled: s.rowsPulled,
+          rowsPushed: s.rowsPushed,
+          requests: s.requests,
+          errors: s.errors,
+        };
+      });
+      this.emit('shards', this.shardLoad);
+    } catch (e) {
+      this.emit('fault', `reading shard load: ${(e as Error).message}`);
+    }
+  }
+
   status(): Record<string, unknown> {
     return {
       shards: this.shards.urls,
@@ -291,12 +324,14 @@ export class Coordinator extends EventEmitter {
       ranksAssigned: this.nextRank,
       workersDone: this.doneRanks.size,
       denseVersion: this.dense.version,
+      shardLoad: this.shardLoad,
       ...this.progress.summary(),
     };
   }
 
   async close(): Promise<void> {
     this.barrier?.abort(new RowshardError(ErrorCodes.CONNECTION_CLOSED, 'coordinator is shutting down'));
+    await Promise.all(this.shardClients.map((c) => c.close()));
     await this.server?.close();
   }
 }

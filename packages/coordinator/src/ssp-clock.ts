@@ -6,7 +6,7 @@ import { ErrorCodes, RowshardError } from '@rowshard/core';
  * recorded with the slowest clock at that moment, so the bound can be checked afterwards.
  */
 export class SspClock {
-  readonly clocks: Int32Array;
+  readonly clocks: Float64Array;
   private readonly waiters: {
     clock: number;
     rank: number;
@@ -22,7 +22,7 @@ export class SspClock {
     readonly staleness: number,
     private readonly timeoutMs: number,
   ) {
-    this.clocks = new Int32Array(ranks);
+    this.clocks = new Float64Array(ranks);
   }
 
   private slowest(): number {

@@ -37,7 +37,7 @@ export class StepBarrier<T> {
     if (!p) {
       const timer = setTimeout(() => this.expire(step), this.timeoutMs);
       timer.unref();
-      p = { contributions: new Array(this.ranks), received: 0, waiters: [], timer };
+      p = { contributions: Array.from({ length: this.ranks }, () => undefined), received: 0, waiters: [], timer };
       this.pending.set(step, p);
     }
     if (p.contributions[rank] !== undefined)

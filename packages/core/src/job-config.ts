@@ -36,6 +36,8 @@ export interface JobConfig {
   readonly timeouts: { readonly stepMs: number; readonly registrationMs: number };
   /** Log loss and throughput every n steps. */
   readonly logEverySteps: number;
+  /** Deliberate slowness for tests and demos of the consistency modes: rank → extra ms per step. */
+  readonly debug: { readonly slowRanks: Readonly<Record<string, number>> };
 }
 
 export interface ClusterSize {
@@ -93,6 +95,7 @@ export const jobConfigFields = [
   'cluster',
   'timeouts',
   'logEverySteps',
+  'debug',
 ] as const;
 
 /**
@@ -143,6 +146,7 @@ export function parseJobConfig(value: unknown, tableNames: readonly string[] | n
       registrationMs: optional(timeouts.registrationMs, 60_000, (v) => positiveInt(v, at('timeouts.registrationMs'))),
     },
     logEverySteps: optional(obj.logEverySteps, 10, (v) => positiveInt(v, at('logEverySteps'))),
+    debug: parseDebug(obj.debug, at('debug')),
   };
   const workers = job.cluster.trainers * job.cluster.workersPerTrainer;
   if (job.batchSize < workers) {
@@ -162,4 +166,17 @@ export function workerSlice(size: number, rank: number, workers: number): { star
   const extra = size % workers;
   const start = rank * base + Math.min(rank, extra);
   return { start, end: start + base + (rank < extra ? 1 : 0) };
+}
+
+function parseDebug(value: unknown, field: string): JobConfig['debug'] {
+  if (value === undefined || value === null) return { slowRanks: {} };
+  const obj = requireObject(value, field);
+  rejectUnknownKeys(obj, ['slowRanks'], field);
+  const slow = requireObject(obj.slowRanks ?? {}, `${field}.slowRanks`);
+  const slowRanks: Record<string, number> = {};
+  for (const [rank, ms] of Object.entries(slow)) {
+    if (!/^\d+$/.test(rank)) throw configError(`${field}.slowRanks.${rank}`, 'keys must be worker ranks');
+    slowRanks[rank] = nonNegativeInt(ms, `${field}.slowRanks.${rank}`);
+  }
+  return { slowRanks };
 }

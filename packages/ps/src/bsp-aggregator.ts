@@ -53,7 +53,7 @@ export class BspAggregator {
     if (!p) {
       const timer = setTimeout(() => this.expire(step), this.stepTimeoutMs);
       timer.unref();
-      p = { contributions: new Array(this.workers), received: 0, waiters: [], timer };
+      p = { contributions: Array.from({ length: this.workers }, () => undefined), received: 0, waiters: [], timer };
       this.pending.set(step, p);
     }
     if (p.contributions[rank] !== undefined) {

@@ -132,6 +132,7 @@ export class WorkerLoop {
       const scale = (this.slice.end - this.slice.start) / job.batchSize;
       const dropoutKey = streamKey(job.seed, `dropout:${rank}`);
       const prefetch = job.sync.mode !== 'bsp';
+      const slowMs = job.debug.slowRanks[String(rank)] ?? 0;
       let next: Promise<Pulled> | null = null;
       let lastLoss = Number.NaN;
       for (let t = 0; t < job.steps; t++) {
@@ -148,6 +149,7 @@ export class WorkerLoop {
         }
         const { loss, sparse, dense } = this.compute(pulled, params, scale, dropoutKey);
         lastLoss = loss;
+        if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
         const [, reply] = await Promise.all([
           this.ps.pushMany(sparse, job.sync.mode === 'bsp' ? { step: t, rank } : null),
           this.coordinator.request({

@@ -2,6 +2,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RowshardError } from '@rowshard/core';
 import { parity } from '@rowshard/nn';
+import { runTrajectoryOnCluster } from '../launcher/cluster-parity.js';
 import { type Command, parseFlags, usageError } from './command.js';
 
 /** The fixture files of a directory (every *.json), in name order. */
@@ -70,13 +71,51 @@ export async function runFixtureDirectory(
   return failed > 0 ? 1 : 0;
 }
 
+const positiveFlag = (value: unknown, flag: string, fallback: number): number => {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw usageError('parity', `${flag} must be a positive integer, got ${String(value)}`);
+  return n;
+};
+
 export const parityCommand: Command = {
-  summary: 'check rowshard against a directory of PyTorch fixtures',
-  usage: 'rowshard parity <fixture-dir>',
+  summary: 'check rowshard against a directory of PyTorch fixtures (in one process, or through a cluster)',
+  usage: 'rowshard parity [--cluster [--ps N] [--trainers N] [--workers N]] <fixture-dir>',
   async run(argv) {
-    const { positionals } = parseFlags('parity', argv, {});
+    const { values, positionals } = parseFlags('parity', argv, {
+      cluster: { type: 'boolean', default: false },
+      ps: { type: 'string' },
+      trainers: { type: 'string' },
+      workers: { type: 'string' },
+    });
     if (positionals.length !== 1)
       throw usageError('parity', `expected one fixture directory, got ${positionals.length} arguments\nusage: ${this.usage}`);
-    return runFixtureDirectory(positionals[0], (file, json) => parity.runFixture(file, json));
+    const dir = positionals[0];
+    if (!values.cluster) {
+      if (values.ps !== undefined || values.trainers !== undefined || values.workers !== undefined) {
+        throw usageError('parity', '--ps, --trainers and --workers need --cluster');
+      }
+      return runFixtureDirectory(dir, (file, json) => parity.runFixture(file, json));
+    }
+    const sizes = {
+      ps: positiveFlag(values.ps, '--ps', 3),
+      trainers: positiveFlag(values.trainers, '--trainers', 2),
+      workersPerTrainer: positiveFlag(values.workers, '--workers', 2),
+    };
+    // Only trajectory fixtures train; the others check single operations, which --cluster has no part in.
+    const isTrajectory = (file: string, json: unknown) => {
+      const trajectory = json !== null && typeof json === 'object' && 'initial_state' in json && 'batches' in json;
+      if (!trajectory) process.stdout.write(`SKIP  ${file} (not a training trajectory)\n`);
+      return trajectory;
+    };
+    return runFixtureDirectory(
+      dir,
+      (file, json) =>
+        runTrajectoryOnCluster(file, join(dir, file), json, {
+          ...sizes,
+          onLog: (role, line) => process.stderr.write(`[${role}] ${line}\n`),
+        }),
+      isTrajectory,
+    );
   },
 };

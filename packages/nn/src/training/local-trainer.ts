@@ -8,13 +8,16 @@ import {
   type DenseTableState,
   denseConfigOf,
   denseOptimizerStep,
+  type FreezeWindow,
   findGroup,
+  isFrozenAt,
   lrAt,
   type OptimizerGroup,
   type SparseRowOptimizer,
   sparseConfigOf,
   sparseRowOptimizer,
   streamKey,
+  tableStepAt,
 } from '@rowshard/core';
 import { backward } from '../autograd.js';
 import { initDenseParam } from '../init-dense.js';
@@ -30,6 +33,8 @@ export interface LocalTrainerOptions {
   seed?: number;
   /** Starting values by state_dict name (`embedding.weight`, `fc1.bias`); others are initialised. */
   initialState?: Readonly<Record<string, Float32Array>>;
+  /** When tables are frozen (a job's `freeze`); a frozen table records no gradient and takes no step. */
+  freeze?: readonly FreezeWindow[];
 }
 
 interface TrainedTable {
@@ -60,6 +65,7 @@ export interface StateTensor {
 export class LocalTrainer {
   readonly model: Model;
   readonly seed: number;
+  private readonly freeze: readonly FreezeWindow[];
   readonly tables = new Map<string, TrainedTable>();
   readonly params = new Map<string, TrainedParam>();
   /** Optimizer steps taken (0-based index of the next step, for lr schedules). */
@@ -68,6 +74,7 @@ export class LocalTrainer {
   constructor(options: LocalTrainerOptions) {
     this.model = options.model;
     this.seed = options.seed ?? 0;
+    this.freeze = options.freeze ?? [];
     const initial = options.initialState ?? {};
     for (const spec of this.model.tables) {
       const name = tableStateName(spec.name);
@@ -105,14 +112,15 @@ export class LocalTrainer {
   /** One optimizer step on one batch; returns the loss. */
   trainStep(batch: Batch): number {
     for (const p of this.params.values()) p.tensor.grad = null;
+    for (const [name, t] of this.tables) t.table.trainable = !isFrozenAt(this.freeze, name, t.table.spec.frozen, this.stepsTaken);
     const output = this.model.forward(this.context(true), batch);
     const loss = this.model.loss(output, batch);
     backward(loss);
     const step = this.stepsTaken;
-    for (const t of this.tables.values()) {
+    for (const [name, t] of this.tables) {
       const grad = t.table.takeGrad();
       if (!t.optimizer || !t.state || !t.group || !t.table.trainable) continue;
-      t.steps += 1;
+      t.steps = tableStepAt(this.freeze, name, t.table.spec.frozen, step);
       if (!grad) continue;
       const lr = lrAt(t.optimizer.config.lr, t.group.schedule, step);
       applySparseGradient(t.optimizer, t.state, grad.ids, grad.rows, { lr, step: t.steps }, t.table.spec.paddingIdx);
