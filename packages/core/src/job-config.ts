@@ -57,6 +57,8 @@ export type DataSpec =
       readonly seed: number;
       /** first_token_parity: the anchor benchmark's label; signal_tokens: a planted, learnable rule. */
       readonly rule: 'first_token_parity' | 'signal_tokens';
+      /** Cycle the first n global batches (the PyTorch anchor cycles 50); 0 = a fresh batch every step. */
+      readonly repeatBatches: number;
     };
 
 export function parseDataSpec(value: unknown, field = 'data'): DataSpec {
@@ -66,7 +68,7 @@ export function parseDataSpec(value: unknown, field = 'data'): DataSpec {
     rejectUnknownKeys(obj, ['kind', 'path'], field);
     return { kind, path: stringField(obj.path, `${field}.path`) };
   }
-  rejectUnknownKeys(obj, ['kind', 'vocabSize', 'seqLen', 'numClasses', 'zipfS', 'seed', 'rule'], field);
+  rejectUnknownKeys(obj, ['kind', 'vocabSize', 'seqLen', 'numClasses', 'zipfS', 'seed', 'rule', 'repeatBatches'], field);
   const vocabSize = positiveInt(obj.vocabSize, `${field}.vocabSize`);
   if (vocabSize < 2) throw configError(`${field}.vocabSize`, 'must be at least 2 (id 0 is padding)');
   return {
@@ -79,6 +81,7 @@ export function parseDataSpec(value: unknown, field = 'data'): DataSpec {
     rule: optional(obj.rule, 'signal_tokens' as const, (v) =>
       oneOf(v, `${field}.rule`, ['first_token_parity', 'signal_tokens'] as const),
     ),
+    repeatBatches: optional(obj.repeatBatches, 0, (v) => nonNegativeInt(v, `${field}.repeatBatches`)),
   };
 }
 

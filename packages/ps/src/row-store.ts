@@ -59,7 +59,9 @@ export class RowStore {
     const at = slot & PAGE_MASK;
     if (present[at] === 0) {
       this.init.fill(lo, hi, this.weightPages[page], at * this.dim);
-      if (this.optimizer) this.optimizer.initState(this.statePages[page], at * this.stateFloats);
+      // Pages start zeroed and a row is materialised once, so zero-initialised state needs nothing.
+      if (this.optimizer && !this.optimizer.stateStartsAtZero)
+        this.optimizer.initState(this.statePages[page], at * this.stateFloats);
       if (this.index) {
         this.idPages[page][2 * at] = lo;
         this.idPages[page][2 * at + 1] = hi;

@@ -59,7 +59,10 @@ async function main(): Promise<number> {
 }
 
 main().then(
-  (code) => process.exit(code),
+  (code) => {
+    // Let the event loop drain (profiles, log flushes) instead of exiting abruptly.
+    process.exitCode = code;
+  },
   (e: unknown) => {
     const msg = e instanceof RowshardError ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
     process.stderr.write(`rowshard trainer: ${msg}\n`);

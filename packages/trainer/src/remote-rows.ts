@@ -21,6 +21,9 @@ export class RemoteRows implements RowSource {
   }
 
   fetchRows(uniqueIds: Float64Array): Float32Array {
+    // A lookup over exactly the batch's ids dedupes them into the order they were pulled in:
+    // then the pulled rows are the answer as they stand, with no copy.
+    if (sameIds(uniqueIds, this.ids)) return this.rows;
     const dim = this.spec.embeddingDim;
     const out = new Float32Array(uniqueIds.length * dim);
     for (let i = 0; i < uniqueIds.length; i++) {
@@ -44,6 +47,12 @@ export class RemoteRows implements RowSource {
   /** Every gradient recorded this step, joined (ids may repeat), scaled by `scale`. */
   takeGrad(scale: number): { ids: Float64Array; grads: Float32Array } | null {
     if (this.gradIds.length === 0) return null;
+    if (this.gradIds.length === 1) {
+      // One lookup: its gradient buffer is ours alone, so scale it in place.
+      const grads = this.gradRows[0];
+      if (scale !== 1) for (let i = 0; i < grads.length; i++) grads[i] *= scale;
+      return { ids: this.gradIds[0], grads };
+    }
     const n = this.gradIds.reduce((a, x) => a + x.length, 0);
     const ids = new Float64Array(n);
     const grads = new Float32Array(n * this.spec.embeddingDim);
@@ -57,4 +66,11 @@ export class RemoteRows implements RowSource {
     }
     return { ids, grads };
   }
+}
+
+function sameIds(a: Float64Array, b: Float64Array): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

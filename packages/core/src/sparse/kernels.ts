@@ -21,6 +21,8 @@ export interface SparseRowOptimizer {
   readonly dim: number;
   /** Optimizer state floats kept beside each row (Adagrad: dim, SparseAdam: 2·dim). */
   readonly stateFloatsPerRow: number;
+  /** True when a fresh row's state is all zeros (a freshly allocated page needs no initState). */
+  readonly stateStartsAtZero: boolean;
   /** Names of the state slots, in storage order, each `slotWidth` floats wide. */
   readonly slotNames: readonly string[];
   readonly slotWidth: number;
@@ -55,6 +57,7 @@ function sgd(config: Extract<SparseOptimizerConfig, { kind: 'sgd' }>, dim: numbe
     config,
     dim,
     stateFloatsPerRow: 0,
+    stateStartsAtZero: true,
     slotNames: [],
     slotWidth: dim,
     initState() {},
@@ -79,6 +82,7 @@ function adagrad(config: Extract<SparseOptimizerConfig, { kind: 'adagrad' }>, di
     config,
     dim,
     stateFloatsPerRow: dim,
+    stateStartsAtZero: initialAccumulatorValue === 0,
     slotNames: ['sum'],
     slotWidth: dim,
     initState(s, so) {
@@ -87,10 +91,10 @@ function adagrad(config: Extract<SparseOptimizerConfig, { kind: 'adagrad' }>, di
     updateRow(w, wo, s, so, g, go, { lr, step }) {
       const clr = lr / (1 + (step - 1) * lrDecay);
       for (let d = 0; d < dim; d++) {
-        const grad = g[go + d] + wd * w[wo + d];
-        const sum = Math.fround(s[so + d] + grad * grad);
+        const grad = wd === 0 ? g[go + d] : g[go + d] + wd * w[wo + d];
+        const sum = s[so + d] + grad * grad;
         s[so + d] = sum;
-        w[wo + d] = w[wo + d] - (clr * grad) / (Math.sqrt(sum) + eps);
+        w[wo + d] -= (clr * grad) / (Math.sqrt(sum) + eps);
       }
     },
   };
@@ -103,10 +107,13 @@ function adagrad(config: Extract<SparseOptimizerConfig, { kind: 'adagrad' }>, di
 function sparseAdam(config: Extract<SparseOptimizerConfig, { kind: 'sparse_adam' }>, dim: number): SparseRowOptimizer {
   const [beta1, beta2] = config.betas;
   const eps = config.eps;
+  const c1 = 1 - beta1;
+  const c2 = 1 - beta2;
   return {
     config,
     dim,
     stateFloatsPerRow: 2 * dim,
+    stateStartsAtZero: true,
     slotNames: ['exp_avg', 'exp_avg_sq'],
     slotWidth: dim,
     initState(s, so) {
@@ -116,13 +123,16 @@ function sparseAdam(config: Extract<SparseOptimizerConfig, { kind: 'sparse_adam'
       const bc1 = 1 - beta1 ** step;
       const bc2 = 1 - beta2 ** step;
       const stepSize = (lr * Math.sqrt(bc2)) / bc1;
+      const vo = so + dim;
       for (let d = 0; d < dim; d++) {
         const grad = g[go + d];
-        const m = Math.fround(s[so + d] + (grad - s[so + d]) * (1 - beta1));
-        const v = Math.fround(s[so + dim + d] + (grad * grad - s[so + dim + d]) * (1 - beta2));
+        const m0 = s[so + d];
+        const v0 = s[vo + d];
+        const m = m0 + (grad - m0) * c1;
+        const v = v0 + (grad * grad - v0) * c2;
         s[so + d] = m;
-        s[so + dim + d] = v;
-        w[wo + d] = w[wo + d] - (stepSize * m) / (Math.sqrt(v) + eps);
+        s[vo + d] = v;
+        w[wo + d] -= (stepSize * m) / (Math.sqrt(v) + eps);
       }
     },
   };
@@ -138,6 +148,7 @@ function rowwiseAdagrad(config: Extract<SparseOptimizerConfig, { kind: 'rowwise_
     config,
     dim,
     stateFloatsPerRow: 1,
+    stateStartsAtZero: initialAccumulatorValue === 0,
     slotNames: ['sum'],
     slotWidth: 1,
     initState(s, so) {

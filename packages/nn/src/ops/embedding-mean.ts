@@ -1,4 +1,4 @@
-import { dedupeIds } from '@rowshard/core';
+import { addRow, addScaledRow, dedupeIds } from '@rowshard/core';
 import type { RowSource } from '../row-source.js';
 import { validateIndices } from '../row-source.js';
 import { type IndexTensor, Tensor } from '../tensor.js';
@@ -22,10 +22,7 @@ export function embeddingMean(source: RowSource, indices: IndexTensor): Tensor {
   const acc = new Float64Array(dim);
   for (let b = 0; b < bags; b++) {
     acc.fill(0);
-    for (let l = 0; l < len; l++) {
-      const r = inverse[b * len + l] * dim;
-      for (let d = 0; d < dim; d++) acc[d] += rows[r + d];
-    }
+    for (let l = 0; l < len; l++) addRow(rows, inverse[b * len + l] * dim, acc, 0, dim);
     for (let d = 0; d < dim; d++) out[b * dim + d] = acc[d] / len;
   }
   const result: Tensor = new Tensor([bags, dim], out, {
@@ -36,10 +33,7 @@ export function embeddingMean(source: RowSource, indices: IndexTensor): Tensor {
       const scale = 1 / len;
       for (let b = 0; b < bags; b++) {
         const g = b * dim;
-        for (let l = 0; l < len; l++) {
-          const dst = inverse[b * len + l] * dim;
-          for (let d = 0; d < dim; d++) sums[dst + d] += G[g + d] * scale;
-        }
+        for (let l = 0; l < len; l++) addScaledRow(G, g, sums, inverse[b * len + l] * dim, dim, scale);
       }
       if (spec.scaleGradByFreq) {
         for (let u = 0; u < unique.length; u++) for (let d = 0; d < dim; d++) sums[u * dim + d] /= counts[u];

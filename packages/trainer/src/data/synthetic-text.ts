@@ -22,6 +22,7 @@ const SIGNALS_PER_EXAMPLE = 3;
 export class SyntheticText implements BatchSource {
   private readonly cdf: Float64Array;
   private readonly key;
+  private readonly cache = new Map<string, Batch>();
 
   constructor(
     private readonly spec: Spec,
@@ -55,6 +56,21 @@ export class SyntheticText implements BatchSource {
   }
 
   slice(step: number, start: number, end: number): Batch {
+    const repeat = this.spec.repeatBatches;
+    if (repeat > 0) {
+      // Cycled batches are made once per worker and kept (batches are immutable downstream).
+      const key = `${step % repeat}:${start}:${end}`;
+      let batch = this.cache.get(key);
+      if (!batch) {
+        batch = this.generate(step % repeat, start, end);
+        this.cache.set(key, batch);
+      }
+      return batch;
+    }
+    return this.generate(step, start, end);
+  }
+
+  private generate(step: number, start: number, end: number): Batch {
     const L = this.spec.seqLen;
     const n = end - start;
     const ids = new Int32Array(n * L);

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { isFrozenAt, parseFreezePlan, tableStepAt } from './freeze-plan.js';
+import { parseJobConfig, workerSlice } from './job-config.js';
+
+const minimal = {
+  model: { name: 'text_classifier', options: { vocabSize: 100 } },
+  optimizers: { embeddings: { kind: 'sparse_adam' }, dense: { kind: 'adam' } },
+  steps: 10,
+  batchSize: 8,
+  data: { kind: 'synthetic_text', vocabSize: 100, seqLen: 4 },
+};
+
+describe('job config', () => {
+  it('fills defaults', () => {
+    const job = parseJobConfig(minimal);
+    expect(job.sync).toEqual({ mode: 'bsp' });
+    expect(job.cluster).toEqual({ ps: 2, trainers: 1, workersPerTrainer: 2 });
+    expect(job.seed).toBe(0);
+    expect(job.data).toMatchObject({ numClasses: 2, zipfS: 1.1, rule: 'signal_tokens', repeatBatches: 0 });
+  });
+
+  it.each([
+    [{ ...minimal, colour: 1 }, 'colour: unknown field'],
+    [{ ...minimal, steps: 0 }, 'steps: must be a positive integer'],
+    [{ ...minimal, sync: { mode: 'ssp' } }, 'sync.staleness: is required for ssp'],
+    [{ ...minimal, model: { options: {} } }, 'model: give exactly one of name'],
+    [{ ...minimal, batchSize: 1 }, 'batchSize: 1 examples cannot be split across 2 workers'],
+    [{ ...minimal, data: { kind: 'csv' } }, 'data.kind: must be one of fixture, synthetic_text'],
+    [{ ...minimal, optimizers: { embeddings: { lr: 1 } } }, 'optimizers.embeddings.kind: is required'],
+  ])('refuses %j naming the field', (job, message) => {
+    expect(() => parseJobConfig(job)).toThrow(message);
+  });
+
+  it('splits a global batch into contiguous, non-overlapping worker slices', () => {
+    const slices = [0, 1, 2, 3].map((r) => workerSlice(10, r, 4));
+    expect(slices).toEqual([
+      { start: 0, end: 3 },
+      { start: 3, end: 6 },
+      { start: 6, end: 8 },
+      { start: 8, end: 10 },
+    ]);
+  });
+});
+
+describe('freeze plan', () => {
+  const plan = parseFreezePlan(
+    [
+      { table: 'emb', fromStep: 0, untilStep: 3 },
+      { table: 'emb', fromStep: 5, untilStep: 6 },
+    ],
+    ['emb', 'other'],
+  );
+
+  it('freezes inside windows and counts optimizer steps only when trainable', () => {
+    expect([0, 1, 2, 3, 4, 5, 6].map((t) => isFrozenAt(plan, 'emb', false, t))).toEqual([
+      true,
+      true,
+      true,
+      false,
+      false,
+      true,
+      false,
+    ]);
+    expect(tableStepAt(plan, 'emb', false, 3)).toBe(1);
+    expect(tableStepAt(plan, 'emb', false, 4)).toBe(2);
+    expect(tableStepAt(plan, 'emb', false, 6)).toBe(3);
+    expect(tableStepAt(plan, 'other', false, 6)).toBe(7);
+  });
+
+  it('refuses unknown tables and overlapping windows', () => {
+    expect(() => parseFreezePlan([{ table: 'nope' }], ['emb'])).toThrow("freeze[0].table: unknown table 'nope'");
+    expect(() =>
+      parseFreezePlan(
+        [
+          { table: 'emb', fromStep: 0, untilStep: 5 },
+          { table: 'emb', fromStep: 4 },
+        ],
+        ['emb'],
+      ),
+    ).toThrow(/overlaps/);
+  });
+});
