@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import {
+  type CheckpointManifest,
   type Envelope,
   ErrorCodes,
   findGroup,
@@ -8,11 +9,13 @@ import {
   RowshardError,
   type SparseOptimizerConfig,
   sparseConfigOf,
+  sparseRowOptimizer,
   type TableSpec,
   totalWorkers,
 } from '@rowshard/core';
 import { type Model, type ModuleImporter, resolveModel } from '@rowshard/nn';
-import { RpcClient, RpcServer, type TransportOptions } from '@rowshard/transport';
+import { type ConnectionInfo, RpcClient, RpcServer, type TransportOptions } from '@rowshard/transport';
+import { CheckpointStore } from './checkpoint-store.js';
 import { DenseState } from './dense-state.js';
 import { loadInitialState, loadTablesIntoShards } from './initial-state.js';
 import { ShardTable } from './membership.js';
@@ -30,6 +33,8 @@ export interface CoordinatorOptions {
   readonly importModule: ModuleImporter;
   /** Reads a JSON file (initial-state fixtures). */
   readonly readJson: (path: string) => unknown;
+  /** Table values to start from instead of the init (from_pretrained), by table name. */
+  readonly pretrained?: Record<string, Float32Array>;
 }
 
 export interface JobResult {
@@ -41,6 +46,9 @@ export interface JobResult {
   readonly denseParams: Record<string, Float32Array>;
   /** SSP only: the largest clock gap any worker started a step with. */
   readonly maxObservedLag: number | null;
+  /** Restores after a failure, and the steps they cost. */
+  readonly recoveries: number;
+  readonly lastCheckpointStep: number | null;
 }
 
 interface StepReport {
@@ -49,35 +57,60 @@ interface StepReport {
   readonly examples: number;
 }
 
+type Phase = 'starting' | 'running' | 'recovering' | 'done';
+
 /**
  * The coordinator: membership (shards and worker ranks), the job's configuration for every
  * role, the step clock (BSP barrier, SSP clock), the dense parameters and their optimizer,
- * losses and progress. It never touches embedding rows except to load an initial state.
+ * losses and progress, checkpoints, and recovery. It never touches embedding rows except to
+ * load an initial state.
  *
- * Events: 'ready' (all shards registered and loaded), 'progress' (ProgressLog entries),
- * 'done' (JobResult), 'fault' (string).
+ * Failure model: when a PS's connection drops (a crash, or no heartbeat for two intervals)
+ * the coordinator pauses every worker with E_PAUSED, waits for the shard to come back (the
+ * local launcher restarts it; in a cluster a replacement registers), restores every shard
+ * and the dense state to the last checkpoint (or the initial state), and lets the workers
+ * resume from that step in a new epoch. A lost trainer's ranks are handed to its replacement,
+ * which rejoins at the current step.
+ *
+ * Events: 'ready', 'progress', 'shards', 'checkpoint', 'recovering', 'recovered', 'done', 'fault'.
  */
 export class Coordinator extends EventEmitter {
   readonly job: JobConfig;
   readonly model: Model;
   readonly workers: number;
   private readonly shards: ShardTable;
-  private readonly dense: DenseState;
+  private dense: DenseState;
   private readonly barrier: StepBarrier<StepReport> | null;
   private readonly clock: SspClock | null;
   private readonly psTables: { spec: TableSpec; optimizer: SparseOptimizerConfig | null }[];
+  private readonly checkpoints: CheckpointStore | null;
   private server: RpcServer | null = null;
-  private nextRank = 0;
-  private trainersRegistered = 0;
+  private phase: Phase = 'starting';
+  epoch = 0;
+  /** Step the workers (re)start from. */
+  private resumeStep = 0;
+  private restoreSource: { dir: string; manifest: CheckpointManifest } | null = null;
+  private readonly psConnections = new Map<number, number>(); // connection id → shard
+  private readonly trainerConnections = new Map<number, number[]>(); // connection id → ranks
+  private freeRanks: number[];
   private readonly doneRanks = new Set<number>();
-  private readyPromise: Promise<void>;
+  private ready!: Promise<void>;
   private markReady!: () => void;
-  private resultPromise: Promise<JobResult>;
+  private readonly resultPromise: Promise<JobResult>;
   private finish!: (r: JobResult) => void;
-  private readonly progress: ProgressLog;
+  private progress: ProgressLog;
   private startedAt = 0;
   private shardClients: RpcClient[] = [];
   private shardLoad: Record<string, unknown>[] = [];
+  private pendingCheckpoint: { step: number; done: Promise<void> } | null = null;
+  private checkpointRequested = false;
+  private lastCheckpointAt = performance.now();
+  private recoveries = 0;
+  /** ASP/SSP checkpoint gate: ranks parked at their next step, waiting for the snapshot. */
+  private parked: Map<number, { step: number; release(e?: RowshardError): void }> | null = null;
+  private readonly workerSteps: number[];
+  /** The checkpoint this run resumed from at start, if any. */
+  resumedFrom: { dir: string; step: number } | null = null;
 
   private constructor(
     private readonly options: CoordinatorOptions,
@@ -92,14 +125,16 @@ export class Coordinator extends EventEmitter {
       model.tables.map((t) => t.name),
     );
     this.workers = totalWorkers(this.job.cluster);
+    this.freeRanks = Array.from({ length: this.workers }, (_, i) => i);
+    this.workerSteps = new Array(this.workers).fill(0);
     this.shards = new ShardTable(this.job.cluster.ps);
     this.psTables = model.tables.map((spec) => ({
       spec,
       optimizer: spec.frozen ? null : sparseConfigOf(findGroup(this.job.optimizers, spec.group, `table '${spec.name}'`)),
     }));
-    this.dense = new DenseState(model.dense, this.job.optimizers, this.job.seed, initialDense);
+    this.dense = this.freshDense();
+    this.progress = this.freshProgress();
     const stepMs = this.job.timeouts.stepMs;
-    this.progress = new ProgressLog(this.job, this.workers, (entry) => this.emit('progress', entry));
     this.barrier =
       this.job.sync.mode === 'bsp'
         ? new StepBarrier<StepReport>(this.workers, stepMs, (step, reports) => {
@@ -111,9 +146,8 @@ export class Coordinator extends EventEmitter {
           })
         : null;
     this.clock = this.job.sync.mode === 'ssp' ? new SspClock(this.workers, this.job.sync.staleness, stepMs) : null;
-    this.readyPromise = new Promise((resolve) => {
-      this.markReady = resolve;
-    });
+    this.checkpoints = this.job.checkpoint ? new CheckpointStore(this.job.checkpoint) : null;
+    this.resetReady();
     this.resultPromise = new Promise((resolve) => {
       this.finish = resolve;
     });
@@ -125,16 +159,49 @@ export class Coordinator extends EventEmitter {
     const { dense, tables } = preliminary.initialState
       ? loadInitialState(options.readJson(preliminary.initialState.fixture), preliminary.initialState.fixture, model)
       : { dense: {}, tables: {} };
-    const c = new Coordinator(options, model, dense, tables);
+    const c = new Coordinator(options, model, dense, { ...tables, ...(options.pretrained ?? {}) });
+    c.findResumePoint();
     c.server = await RpcServer.listen({
       host: options.host,
       port: options.port,
       token: options.token,
       transport: options.transport,
-      handler: (req) => c.handle(req),
+      handler: (req, conn) => c.handle(req, conn),
       onFault: (conn, reason) => c.emit('fault', `connection ${conn.connectionId}: ${reason}`),
+      onDisconnect: (conn) => c.onDisconnect(conn),
     });
+    if (c.job.checkpoint?.everySeconds) {
+      const timer = setInterval(() => {
+        c.checkpointRequested = true;
+      }, c.job.checkpoint.everySeconds * 1000);
+      timer.unref();
+    }
     return c;
+  }
+
+  private freshDense(): DenseState {
+    return new DenseState(this.model.dense, this.job.optimizers, this.job.seed, this.initialDense);
+  }
+
+  private freshProgress(): ProgressLog {
+    return new ProgressLog(this.job, this.workers, (entry) => this.emit('progress', entry));
+  }
+
+  private resetReady(): void {
+    this.ready = new Promise((resolve) => {
+      this.markReady = resolve;
+    });
+    this.ready.catch(() => {});
+  }
+
+  /** On start: the checkpoint to resume from, if the job keeps checkpoints and one verifies. */
+  private findResumePoint(): void {
+    if (!this.checkpoints) return;
+    const found = this.checkpoints.findResumable((e) => this.emit('fault', `skipping checkpoint: ${e.message}`));
+    if (!found) return;
+    this.restoreSource = found;
+    this.resumeStep = found.manifest.step;
+    this.resumedFrom = { dir: found.dir, step: found.manifest.step };
   }
 
   get url(): string {
@@ -151,22 +218,32 @@ export class Coordinator extends EventEmitter {
     return this.resultPromise;
   }
 
-  private handle(req: Envelope): Record<string, unknown> | Promise<Record<string, unknown>> {
+  /** Takes a checkpoint at the next step boundary (CLI: SIGUSR2, RPC: checkpoint_now). */
+  requestCheckpoint(): void {
+    this.checkpointRequested = true;
+  }
+
+  private handle(req: Envelope, conn: ConnectionInfo): Record<string, unknown> | Promise<Record<string, unknown>> {
     switch (req.type) {
       case 'register_ps':
-        return this.registerPs(req);
+        return this.registerPs(req, conn);
       case 'ps_ready':
         return this.psReady(req);
       case 'register_trainer':
-        return this.registerTrainer(req);
+        return this.registerTrainer(req, conn);
       case 'dense_get':
         return { version: this.dense.version, params: this.dense.snapshot() };
       case 'dense_step':
         return this.denseStep(req);
       case 'clock_wait':
         return this.clockWait(req);
+      case 'recovery_wait':
+        return this.recoveryWait(req);
       case 'worker_done':
         return this.workerDone(req);
+      case 'checkpoint_now':
+        this.requestCheckpoint();
+        return {};
       case 'result':
         return this.resultPromise.then((r) => ({ result: r }));
       case 'status':
@@ -178,10 +255,13 @@ export class Coordinator extends EventEmitter {
     }
   }
 
-  private registerPs(req: Envelope): Record<string, unknown> {
+  // ---- membership -------------------------------------------------------------------------
+
+  private registerPs(req: Envelope, conn: ConnectionInfo): Record<string, unknown> {
     if (typeof req.url !== 'string') throw new RowshardError(ErrorCodes.BAD_REQUEST, 'register_ps needs the PS url');
     const requested = typeof req.shard === 'number' ? req.shard : null;
     const shard = this.shards.assign(req.url, requested);
+    this.psConnections.set(conn.connectionId, shard);
     const config = {
       shard,
       numShards: this.shards.numShards,
@@ -194,7 +274,7 @@ export class Coordinator extends EventEmitter {
     return { shard, config };
   }
 
-  private async psReady(req: Envelope): Promise<Record<string, unknown>> {
+  private psReady(req: Envelope): Record<string, unknown> {
     const shard = req.shard;
     if (typeof shard !== 'number' || this.shards.urls[shard] !== req.url) {
       throw new RowshardError(
@@ -203,44 +283,150 @@ export class Coordinator extends EventEmitter {
       );
     }
     this.shards.markReady(shard);
-    if (this.shards.complete) void this.prepare();
+    if (this.shards.complete && this.phase !== 'running' && this.phase !== 'done') void this.prepare();
     return {};
   }
 
-  /** All shards are up: load the initial state (if any), then let trainers in. */
-  private async prepare(): Promise<void> {
-    try {
-      if (Object.keys(this.initialTables).length > 0) {
-        await loadTablesIntoShards(this.initialTables, this.model.tables, this.shards.shardUrls(), this.options.token);
-      }
-      this.emit('ready', { shards: this.shards.shardUrls() });
-      this.markReady();
-      this.watchShards();
-    } catch (e) {
-      this.emit('fault', `loading the initial state failed: ${(e as Error).message}`);
+  private onDisconnect(conn: ConnectionInfo): void {
+    const shard = this.psConnections.get(conn.connectionId);
+    if (shard !== undefined) {
+      this.psConnections.delete(conn.connectionId);
+      if (this.phase === 'done') return;
+      this.shards.ready[shard] = false;
+      this.startRecovery(`parameter server for shard ${shard} was lost`);
+      return;
+    }
+    const ranks = this.trainerConnections.get(conn.connectionId);
+    if (ranks) {
+      this.trainerConnections.delete(conn.connectionId);
+      const unfinished = ranks.filter((r) => !this.doneRanks.has(r));
+      if (unfinished.length === 0 || this.phase === 'done') return;
+      this.freeRanks.push(...unfinished);
+      this.freeRanks.sort((a, b) => a - b);
+      this.emit('fault', `trainer with ranks ${unfinished.join(', ')} was lost; waiting for a replacement`);
     }
   }
 
-  private async registerTrainer(req: Envelope): Promise<Record<string, unknown>> {
+  /** All shards are up: restore or load their state, then let workers in. */
+  private async prepare(): Promise<void> {
+    try {
+      this.epoch++;
+      if (this.phase === 'recovering') {
+        this.restoreSource = this.latestCheckpointOrNull();
+        this.resumeStep = this.restoreSource?.manifest.step ?? 0;
+      }
+      await this.restoreShards();
+      this.restoreDense();
+      this.barrier?.reset(this.resumeStep);
+      this.clock?.reset(this.resumeStep);
+      this.workerSteps.fill(this.resumeStep);
+      this.progress.truncate(this.resumeStep);
+      const wasRecovering = this.phase === 'recovering';
+      this.phase = 'running';
+      this.watchShards();
+      this.emit(wasRecovering ? 'recovered' : 'ready', {
+        shards: this.shards.shardUrls(),
+        step: this.resumeStep,
+        epoch: this.epoch,
+      });
+      this.markReady();
+    } catch (e) {
+      this.emit('fault', `preparing the shards failed: ${(e as Error).message}`);
+    }
+  }
+
+  private latestCheckpointOrNull(): { dir: string; manifest: CheckpointManifest } | null {
+    if (!this.checkpoints) return null;
+    return this.checkpoints.findResumable((e) => this.emit('fault', `skipping checkpoint: ${e.message}`));
+  }
+
+  private async restoreShards(): Promise<void> {
+    const urls = this.shards.shardUrls();
+    const source = this.restoreSource;
+    if (source || this.epoch > 1) {
+      await Promise.all(
+        urls.map(async (url, shard) => {
+          const c = new RpcClient({ url, token: this.options.token, peerName: `ps ${shard}` });
+          try {
+            await c.connect();
+            await c.request(
+              { type: 'restore', dir: source?.dir ?? null, manifest: source?.manifest ?? null, epoch: this.epoch },
+              this.job.timeouts.stepMs,
+            );
+          } finally {
+            await c.close();
+          }
+        }),
+      );
+    }
+    if (!source && Object.keys(this.initialTables).length > 0) {
+      await loadTablesIntoShards(this.initialTables, this.model.tables, urls, this.options.token);
+    }
+  }
+
+  private restoreDense(): void {
+    const source = this.restoreSource;
+    if (source && this.checkpoints) {
+      const snap = this.checkpoints.readDense(source.dir, source.manifest.dense);
+      this.dense = this.freshDense();
+      this.dense.restore(snap.values, snap.states, snap.version);
+    } else if (this.epoch > 1) {
+      this.dense = this.freshDense();
+    }
+  }
+
+  private startRecovery(reason: string): void {
+    if (this.phase === 'recovering' || this.phase === 'done') return;
+    const wasStarting = this.phase === 'starting';
+    this.phase = 'recovering';
+    this.recoveries += wasStarting ? 0 : 1;
+    this.resetReady();
+    const paused = new RowshardError(ErrorCodes.PAUSED, `training is paused: ${reason}; it resumes from the last checkpoint`);
+    this.barrier?.abort(paused);
+    this.clock?.abortWaiters(paused);
+    if (this.parked) for (const p of this.parked.values()) p.release(paused);
+    this.parked = null;
+    this.emit('recovering', { reason, epoch: this.epoch });
+    this.emit('fault', reason);
+  }
+
+  private async registerTrainer(req: Envelope, conn: ConnectionInfo): Promise<Record<string, unknown>> {
     const workers = req.workers ?? this.job.cluster.workersPerTrainer;
     if (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1) {
       throw new RowshardError(ErrorCodes.BAD_REQUEST, 'register_trainer needs a positive worker count');
     }
-    if (this.nextRank + workers > this.workers) {
+    if (workers > this.freeRanks.length) {
       throw new RowshardError(
         ErrorCodes.BAD_REQUEST,
-        `the job has ${this.workers} workers and ${this.nextRank} are taken; cannot add ${workers}`,
+        `the job has ${this.workers} workers and ${this.workers - this.freeRanks.length} are taken; cannot add ${workers}`,
       );
     }
-    const ranks = Array.from({ length: workers }, (_, i) => this.nextRank + i);
-    this.nextRank += workers;
-    const trainer = this.trainersRegistered++;
-    await withDeadline(this.readyPromise, this.job.timeouts.registrationMs, 'waiting for every parameter server to register');
+    const ranks = this.freeRanks.splice(0, workers);
+    this.trainerConnections.set(conn.connectionId, ranks);
+    await withDeadline(this.ready, this.job.timeouts.registrationMs, 'waiting for every parameter server to register');
     if (this.startedAt === 0) this.startedAt = performance.now();
-    return { trainer, ranks, workers: this.workers, job: this.options.job, shardUrls: this.shards.shardUrls() };
+    const startStep = this.barrier ? this.barrier.completedSteps : Math.min(...ranks.map((r) => this.workerSteps[r]));
+    return {
+      ranks,
+      workers: this.workers,
+      job: this.options.job,
+      shardUrls: this.shards.shardUrls(),
+      startStep,
+      epoch: this.epoch,
+    };
+  }
+
+  // ---- training steps ----------------------------------------------------------------------
+
+  private checkEpoch(req: Envelope): void {
+    if (this.phase === 'recovering') throw new RowshardError(ErrorCodes.PAUSED, 'training is paused for recovery');
+    if (typeof req.epoch === 'number' && req.epoch < this.epoch) {
+      throw new RowshardError(ErrorCodes.STALE_EPOCH, `request from epoch ${req.epoch}; the job is in epoch ${this.epoch}`);
+    }
   }
 
   private async denseStep(req: Envelope): Promise<Record<string, unknown>> {
+    this.checkEpoch(req);
     const { step, rank, loss, examples } = req as { step?: unknown; rank?: unknown; loss?: unknown; examples?: unknown };
     if (typeof step !== 'number' || typeof rank !== 'number' || typeof loss !== 'number' || typeof examples !== 'number') {
       throw new RowshardError(ErrorCodes.BAD_REQUEST, 'dense_step needs step, rank, loss and examples');
@@ -248,15 +434,118 @@ export class Coordinator extends EventEmitter {
     const grads = this.dense.checkGrads(req.grads);
     if (this.barrier) {
       await this.barrier.contribute(step, rank, { grads, loss, examples });
+      await this.maybeCheckpointBsp(step + 1);
     } else {
-      this.dense.apply([grads], step);
-      this.progress.recordWorkerStep(rank, step, loss, examples);
-      this.clock?.tick(rank, step + 1);
+      if (step < this.workerSteps[rank]) {
+        // A retry of a step already applied (its reply was lost): nothing to apply again.
+      } else {
+        this.dense.apply([grads], step);
+        this.progress.recordWorkerStep(rank, step, loss, examples);
+        this.workerSteps[rank] = step + 1;
+        this.clock?.tick(rank, step + 1);
+      }
+      await this.maybeCheckpointAsync(rank, step + 1);
     }
     return { version: this.dense.version, params: this.dense.snapshot() };
   }
 
+  private checkpointDue(completed: number): boolean {
+    const cfg = this.job.checkpoint;
+    if (!cfg || !this.checkpoints) return false;
+    if (this.checkpointRequested) return true;
+    if (cfg.everySteps && completed % cfg.everySteps === 0) return true;
+    return completed >= this.job.steps;
+  }
+
+  /** BSP: every worker is waiting on this step's reply, so the state is at the boundary. */
+  private async maybeCheckpointBsp(completed: number): Promise<void> {
+    if (this.pendingCheckpoint?.step === completed) return this.pendingCheckpoint.done;
+    if (!this.checkpointDue(completed)) return;
+    const done = this.takeCheckpoint(completed, null);
+    this.pendingCheckpoint = { step: completed, done };
+    return done;
+  }
+
+  /**
+   * ASP/SSP: when a checkpoint is due, each worker is parked at its next step boundary; once
+   * all are parked (finished workers count), the shards snapshot after each rank's last push.
+   */
+  private async maybeCheckpointAsync(rank: number, next: number): Promise<void> {
+    if (!this.parked) {
+      const minStep = Math.min(...this.workerSteps);
+      if (!this.checkpointDue(minStep) || minStep === this.lastAsyncCheckpointStep) return;
+      this.parked = new Map();
+    }
+    const parked = this.parked;
+    const released = new Promise<void>((resolve, reject) => {
+      parked.set(rank, { step: next, release: (e) => (e ? reject(e) : resolve()) });
+    });
+    this.maybeSnapshotParked();
+    return released;
+  }
+
+  private lastAsyncCheckpointStep = -1;
+
+  private maybeSnapshotParked(): void {
+    const parked = this.parked;
+    if (!parked) return;
+    for (let r = 0; r < this.workers; r++) if (!parked.has(r) && !this.doneRanks.has(r)) return;
+    const step = Math.min(...this.workerSteps);
+    const waitFor: Record<string, number> = {};
+    for (let r = 0; r < this.workers; r++) waitFor[String(r)] = this.workerSteps[r] - 1;
+    this.lastAsyncCheckpointStep = step;
+    void this.takeCheckpoint(step, waitFor).then(
+      () => {
+        this.parked = null;
+        for (const p of parked.values()) p.release();
+      },
+      (e) => {
+        this.parked = null;
+        for (const p of parked.values()) p.release(e);
+      },
+    );
+  }
+
+  private async takeCheckpoint(step: number, waitFor: Record<string, number> | null): Promise<void> {
+    const store = this.checkpoints;
+    if (!store) return;
+    this.checkpointRequested = false;
+    const started = performance.now();
+    const dir = store.stepDir(step);
+    const infos = await Promise.all(
+      this.shardClients.map(
+        async (c) =>
+          (await c.request({ type: 'checkpoint', dir, step, waitFor, epoch: this.epoch }, this.job.timeouts.stepMs)).info,
+      ),
+    );
+    const dense = store.writeDense(dir, {
+      values: this.dense.snapshot(),
+      states: this.dense.optimizerState(),
+      version: this.dense.version,
+    });
+    const shards = (infos as CheckpointManifest['shards'][number][]).sort((a, b) => a.shard - b.shard);
+    const totalBytes = shards.reduce((a, s) => a + s.bytes, 0) + dense.bytes;
+    const manifest = store.commit(dir, {
+      step,
+      createdAt: new Date().toISOString(),
+      seed: this.job.seed,
+      numShards: this.shards.numShards,
+      tables: this.psTables.map((t) => ({
+        spec: t.spec as unknown as Record<string, unknown>,
+        optimizer: t.optimizer as unknown as Record<string, unknown> | null,
+        stateFloats: t.optimizer ? sparseRowOptimizer(t.optimizer, t.spec.embeddingDim).stateFloatsPerRow : 0,
+      })),
+      shards,
+      dense,
+      totalBytes,
+      durationMs: Math.round(performance.now() - started),
+    });
+    this.lastCheckpointAt = performance.now();
+    this.emit('checkpoint', { step, dir, bytes: manifest.totalBytes, durationMs: manifest.durationMs });
+  }
+
   private async clockWait(req: Envelope): Promise<Record<string, unknown>> {
+    this.checkEpoch(req);
     if (!this.clock) return {};
     const { rank, clock } = req as { rank?: unknown; clock?: unknown };
     if (typeof rank !== 'number' || typeof clock !== 'number')
@@ -265,12 +554,30 @@ export class Coordinator extends EventEmitter {
     return {};
   }
 
+  /**
+   * A worker hit an error it cannot handle alone (a shard gone, a paused step, a stale epoch).
+   * If no recovery is under way, one starts: every shard goes back to the last checkpoint.
+   * Answers once the cluster is whole again, with the step and epoch to continue from.
+   */
+  private async recoveryWait(req: Envelope): Promise<Record<string, unknown>> {
+    const epoch = typeof req.epoch === 'number' ? req.epoch : 0;
+    if (this.phase === 'running' && epoch >= this.epoch) {
+      this.startRecovery(`worker ${String(req.rank)} reported: ${String(req.reason ?? 'an error')}`);
+      // Every shard is still up: restore at once.
+      if (this.shards.complete) void this.prepare();
+    }
+    await withDeadline(this.ready, this.job.timeouts.registrationMs, 'waiting for the cluster to recover');
+    return { resumeStep: this.resumeStep, epoch: this.epoch, shardUrls: this.shards.shardUrls() };
+  }
+
   private workerDone(req: Envelope): Record<string, unknown> {
     if (typeof req.rank !== 'number') throw new RowshardError(ErrorCodes.BAD_REQUEST, 'worker_done needs rank');
     this.doneRanks.add(req.rank);
-    // A finished worker must not hold back SSP waiters.
+    // A finished worker must not hold back SSP waiters or an ASP checkpoint.
     this.clock?.tick(req.rank, Number.MAX_SAFE_INTEGER);
-    if (this.doneRanks.size === this.workers) {
+    this.maybeSnapshotParked();
+    if (this.doneRanks.size === this.workers && this.phase !== 'done') {
+      this.phase = 'done';
       const seconds = (performance.now() - this.startedAt) / 1000;
       const result: JobResult = {
         steps: this.job.steps,
@@ -279,6 +586,9 @@ export class Coordinator extends EventEmitter {
         losses: this.progress.losses,
         denseParams: this.dense.snapshot(),
         maxObservedLag: this.clock ? this.clock.maxObservedLag : null,
+        recoveries: this.recoveries,
+        lastCheckpointStep:
+          this.lastAsyncCheckpointStep >= 0 ? this.lastAsyncCheckpointStep : (this.pendingCheckpoint?.step ?? null),
       };
       this.emit('done', result);
       this.finish(result);
@@ -286,16 +596,24 @@ export class Coordinator extends EventEmitter {
     return {};
   }
 
-  /** Keeps one connection per shard to read its load (rows, bytes, requests) at each progress report. */
+  // ---- observation -------------------------------------------------------------------------
+
+  /** Keeps one connection per shard: load statistics for progress, and checkpoint requests. */
   private watchShards(): void {
     for (const c of this.shardClients) void c.close();
     this.shardClients = this.shards
       .shardUrls()
       .map((url, shard) => new RpcClient({ url, token: this.options.token, peerName: `ps ${shard}` }));
-    this.on('progress', () => void this.pollShards());
+    if (this.listenerCount('progress') === 0 || !this.pollingShards) {
+      this.pollingShards = true;
+      this.on('progress', () => void this.pollShards());
+    }
   }
 
+  private pollingShards = false;
+
   private async pollShards(): Promise<void> {
+    if (this.phase !== 'running') return;
     try {
       const replies = await Promise.all(this.shardClients.map((c) => c.request({ type: 'stats' }, 5000)));
       this.shardLoad = replies.map((r) => {
@@ -318,13 +636,18 @@ export class Coordinator extends EventEmitter {
 
   status(): Record<string, unknown> {
     return {
+      phase: this.phase,
+      epoch: this.epoch,
       shards: this.shards.urls,
       shardsReady: this.shards.ready,
       workers: this.workers,
-      ranksAssigned: this.nextRank,
+      workersPerTrainer: this.job.cluster.workersPerTrainer,
+      freeRanks: this.freeRanks,
       workersDone: this.doneRanks.size,
       denseVersion: this.dense.version,
       shardLoad: this.shardLoad,
+      recoveries: this.recoveries,
+      secondsSinceCheckpoint: (performance.now() - this.lastCheckpointAt) / 1000,
       ...this.progress.summary(),
     };
   }

@@ -22,6 +22,8 @@ function absolutise(job: Record<string, unknown>, base: string): Record<string, 
   if (data && typeof data.path === 'string') data.path = abs(data.path);
   const init = out.initialState as Record<string, unknown> | undefined;
   if (init && typeof init.fixture === 'string') init.fixture = abs(init.fixture);
+  const checkpoint = out.checkpoint as Record<string, unknown> | undefined;
+  if (checkpoint && typeof checkpoint.dir === 'string') checkpoint.dir = abs(checkpoint.dir);
   return out;
 }
 
@@ -55,8 +57,20 @@ async function main(): Promise<void> {
   coordinator.on('progress', (entry) => emit(entry));
   coordinator.on('fault', (reason) => process.stderr.write(`${JSON.stringify({ event: 'fault', reason })}\n`));
   coordinator.on('done', (r) =>
-    emit({ event: 'done', steps: r.steps, examples: r.examples, seconds: r.seconds, finalLoss: r.losses.at(-1) }),
+    emit({
+      event: 'done',
+      steps: r.steps,
+      examples: r.examples,
+      seconds: r.seconds,
+      finalLoss: r.losses.at(-1),
+      recoveries: r.recoveries,
+    }),
   );
+  if (coordinator.resumedFrom) emit({ event: 'resume', ...coordinator.resumedFrom });
+  for (const name of ['checkpoint', 'recovering', 'recovered', 'shards'] as const) {
+    coordinator.on(name, (info) => emit({ event: name, ...(Array.isArray(info) ? { shards: info } : info) }));
+  }
+  process.on('SIGUSR2', () => coordinator.requestCheckpoint());
   emit({ event: 'listening', role: 'coordinator', url: coordinator.url });
   const stop = () => {
     coordinator.close().then(() => process.exit(0));

@@ -73,6 +73,11 @@ export class ProgressLog {
     this.emit(this.last);
   }
 
+  /** Restore to step `step`: BSP losses after it are dropped (they will be recomputed). */
+  truncate(step: number): void {
+    if (this.job.sync.mode === 'bsp') this.losses.length = Math.min(this.losses.length, step);
+  }
+
   summary(): Record<string, unknown> {
     return { examples: this.examples, lastProgress: this.last };
   }

@@ -59,6 +59,19 @@ export class SspClock {
     });
   }
 
+  /** Restore: every worker's clock goes back to `clock`. */
+  reset(clock: number): void {
+    this.clocks.fill(clock);
+  }
+
+  /** Fails every waiting worker (the job is pausing for recovery). */
+  abortWaiters(reason: RowshardError): void {
+    for (const w of this.waiters.splice(0)) {
+      clearTimeout(w.timer);
+      w.reject(reason);
+    }
+  }
+
   /** A worker finished a step: its clock becomes `clock` and blocked workers may go. */
   tick(rank: number, clock: number): void {
     this.clocks[rank] = Math.max(this.clocks[rank], clock);

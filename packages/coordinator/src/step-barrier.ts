@@ -26,11 +26,16 @@ export class StepBarrier<T> {
     if (!Number.isInteger(rank) || rank < 0 || rank >= this.ranks) {
       throw new RowshardError(ErrorCodes.BAD_REQUEST, `rank must be in [0, ${this.ranks}), got ${rank}`);
     }
-    if (step !== this.completedSteps) {
+    // A retry of a contribution to a step already completed: nothing to do again.
+    if (step < this.completedSteps) return Promise.resolve();
+    if (step > this.completedSteps) {
       throw new RowshardError(
-        step < this.completedSteps ? ErrorCodes.STALE_EPOCH : ErrorCodes.BAD_REQUEST,
+        ErrorCodes.BAD_REQUEST,
         `contribution for step ${step} while the barrier is at step ${this.completedSteps}`,
-        { step, rank },
+        {
+          step,
+          rank,
+        },
       );
     }
     let p = this.pending.get(step);
@@ -40,12 +45,12 @@ export class StepBarrier<T> {
       p = { contributions: Array.from({ length: this.ranks }, () => undefined), received: 0, waiters: [], timer };
       this.pending.set(step, p);
     }
-    if (p.contributions[rank] !== undefined)
-      throw new RowshardError(ErrorCodes.BAD_REQUEST, `rank ${rank} contributed to step ${step} twice`);
-    p.contributions[rank] = value;
-    p.received++;
     const entry = p;
     const done = new Promise<void>((resolve, reject) => entry.waiters.push({ resolve, reject }));
+    // A retried contribution to a step still being collected keeps the first copy.
+    if (p.contributions[rank] !== undefined) return done;
+    p.contributions[rank] = value;
+    p.received++;
     if (p.received === this.ranks) {
       clearTimeout(p.timer);
       this.pending.delete(step);

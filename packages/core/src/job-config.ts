@@ -36,8 +36,42 @@ export interface JobConfig {
   readonly timeouts: { readonly stepMs: number; readonly registrationMs: number };
   /** Log loss and throughput every n steps. */
   readonly logEverySteps: number;
+  /** Checkpoints: where, how often, how many to keep, what to resume from. */
+  readonly checkpoint: CheckpointConfig | null;
   /** Deliberate slowness for tests and demos of the consistency modes: rank → extra ms per step. */
   readonly debug: { readonly slowRanks: Readonly<Record<string, number>> };
+}
+
+export interface CheckpointConfig {
+  readonly dir: string;
+  /** Take one every n steps (null: not by steps). */
+  readonly everySteps: number | null;
+  /** Take one at the first step boundary after n seconds (null: not by time). */
+  readonly everySeconds: number | null;
+  /** How many to keep (default 3). */
+  readonly keep: number;
+  /** On start: 'latest' (default), 'none', or a checkpoint directory name such as step-00000050. */
+  readonly resume: string;
+}
+
+function parseCheckpointConfig(value: unknown, field: string): CheckpointConfig | null {
+  if (value === undefined || value === null) return null;
+  const obj = requireObject(value, field);
+  rejectUnknownKeys(obj, ['dir', 'everySteps', 'everySeconds', 'keep', 'resume'], field);
+  const resume = optional(obj.resume, 'latest', (v) => stringField(v, `${field}.resume`));
+  if (resume !== 'latest' && resume !== 'none' && !/^step-\d{8}$/.test(resume)) {
+    throw configError(
+      `${field}.resume`,
+      `must be latest, none or a checkpoint name like step-00000050, got ${JSON.stringify(resume)}`,
+    );
+  }
+  return {
+    dir: stringField(obj.dir, `${field}.dir`),
+    everySteps: optional(obj.everySteps, null as number | null, (v) => positiveInt(v, `${field}.everySteps`)),
+    everySeconds: optional(obj.everySeconds, null as number | null, (v) => positiveInt(v, `${field}.everySeconds`)),
+    keep: optional(obj.keep, 3, (v) => positiveInt(v, `${field}.keep`)),
+    resume,
+  };
 }
 
 export interface ClusterSize {
@@ -98,6 +132,7 @@ export const jobConfigFields = [
   'cluster',
   'timeouts',
   'logEverySteps',
+  'checkpoint',
   'debug',
 ] as const;
 
@@ -149,6 +184,7 @@ export function parseJobConfig(value: unknown, tableNames: readonly string[] | n
       registrationMs: optional(timeouts.registrationMs, 60_000, (v) => positiveInt(v, at('timeouts.registrationMs'))),
     },
     logEverySteps: optional(obj.logEverySteps, 10, (v) => positiveInt(v, at('logEverySteps'))),
+    checkpoint: parseCheckpointConfig(obj.checkpoint, at('checkpoint')),
     debug: parseDebug(obj.debug, at('debug')),
   };
   const workers = job.cluster.trainers * job.cluster.workersPerTrainer;

@@ -32,14 +32,8 @@ export class BspAggregator {
       throw new RowshardError(ErrorCodes.BAD_REQUEST, `rank must be in [0, ${this.workers}), got ${rank}`);
     }
     if (step < this.appliedSteps) {
-      throw new RowshardError(
-        ErrorCodes.STALE_EPOCH,
-        `push for step ${step} arrived after the step was applied (now at ${this.appliedSteps})`,
-        {
-          step,
-          rank,
-        },
-      );
+      // A retry of a push that was already applied (its reply was lost): apply nothing again.
+      return Promise.resolve(0);
     }
     if (step > this.appliedSteps) {
       throw new RowshardError(ErrorCodes.BAD_REQUEST, `push for step ${step} before step ${this.appliedSteps} was applied`, {
@@ -56,12 +50,12 @@ export class BspAggregator {
       p = { contributions: Array.from({ length: this.workers }, () => undefined), received: 0, waiters: [], timer };
       this.pending.set(step, p);
     }
-    if (p.contributions[rank] !== undefined) {
-      throw new RowshardError(ErrorCodes.BAD_REQUEST, `rank ${rank} pushed step ${step} twice`, { step, rank });
-    }
+    const entry = p;
+    const done = new Promise<number>((resolve, reject) => entry.waiters.push({ resolve, reject }));
+    // A retried push for a step still being collected keeps the first copy (at most once).
+    if (p.contributions[rank] !== undefined) return done;
     p.contributions[rank] = parts;
     p.received++;
-    const done = new Promise<number>((resolve, reject) => p.waiters.push({ resolve, reject }));
     if (p.received === this.workers) this.apply(step, p);
     return done;
   }
@@ -119,6 +113,12 @@ export class BspAggregator {
   }
 
   /** Fails everything waiting (shutdown, restore). */
+  /** Restore: forget everything pending and continue from `appliedSteps`. */
+  reset(appliedSteps: number, reason: RowshardError): void {
+    this.abort(reason);
+    this.appliedSteps = appliedSteps;
+  }
+
   abort(reason: RowshardError): void {
     for (const [step, p] of this.pending) {
       clearTimeout(p.timer);

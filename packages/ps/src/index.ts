@@ -6,3 +6,4 @@ export * from './ps-server.js';
 export * from './ps-service.js';
 export * from './request-checks.js';
 export * from './row-store.js';
+export * from './snapshot.js';

@@ -49,11 +49,27 @@ async function main(): Promise<void> {
     const coordinator = new RpcClient({ url: values.coordinator, token, peerName: 'coordinator' });
     await coordinator.connect();
     const requested = values.shard === undefined ? null : Number(values.shard);
-    const reply = await coordinator.request({ type: 'register_ps', url, shard: requested });
-    const assigned = parsePsConfig(reply.config, `coordinator at ${values.coordinator}`);
-    ps.configure(assigned);
-    shard = assigned.shard;
-    await coordinator.request({ type: 'ps_ready', shard, url });
+    const register = async (asShard: number | null) => {
+      const reply = await coordinator.request({ type: 'register_ps', url, shard: asShard });
+      const assigned = parsePsConfig(reply.config, `coordinator at ${values.coordinator}`);
+      ps.configure(assigned);
+      await coordinator.request({ type: 'ps_ready', shard: assigned.shard, url });
+      return assigned.shard;
+    };
+    shard = await register(requested);
+    // A restarted coordinator knows nobody: register again (same shard) whenever the
+    // connection comes back; the coordinator then restores every shard from its checkpoint.
+    let registered = true;
+    coordinator.on('disconnected', () => {
+      registered = false;
+    });
+    coordinator.on('connected', () => {
+      if (registered) return;
+      registered = true;
+      register(shard).catch((e: Error) =>
+        process.stderr.write(`${JSON.stringify({ event: 'fault', reason: `re-registering: ${e.message}` })}\n`),
+      );
+    });
   }
   process.stdout.write(`${JSON.stringify({ event: 'listening', role: 'ps', shard, url })}\n`);
   const stop = () => {

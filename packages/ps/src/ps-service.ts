@@ -11,6 +11,8 @@ import {
   parsePushParts,
   RowshardError,
   type SparseOptimizerConfig,
+  shardOfDense,
+  shardOfHashed,
   sparseRowOptimizer,
   type TableSpec,
   unknownTable,
@@ -77,6 +79,7 @@ interface Table {
 export class PsService {
   readonly shard: number;
   readonly numShards: number;
+  readonly seed: number;
   private readonly tables = new Map<string, Table>();
   private readonly requestCounts: Record<string, number> = {};
   private readonly errorCounts: Record<string, number> = {};
@@ -92,11 +95,43 @@ export class PsService {
     }
     this.shard = options.shard;
     this.numShards = options.numShards;
+    this.seed = options.seed;
     for (const t of options.tables) {
       const optimizer = t.optimizer ? sparseRowOptimizer(t.optimizer, t.spec.embeddingDim) : null;
       const store = new RowStore(t.spec, optimizer, options.seed, this.shard, this.numShards);
       this.tables.set(t.spec.name, { store, frozen: t.spec.frozen || optimizer === null });
     }
+  }
+
+  tableNames(): string[] {
+    return [...this.tables.keys()];
+  }
+
+  hasTable(name: string): boolean {
+    return this.tables.has(name);
+  }
+
+  /** Drops every row (restore starts from a clean slate); frozen flags are kept. */
+  resetTables(): void {
+    for (const [name, t] of this.tables) {
+      const store = new RowStore(t.store.spec, t.store.optimizer, this.seed, this.shard, this.numShards);
+      this.tables.set(name, { store, frozen: t.frozen });
+    }
+  }
+
+  /** Positions in `ids` of the rows this shard owns under the current shard count. */
+  ownedPositions(table: string, ids: Float64Array | BigUint64Array): number[] {
+    const spec = this.table(table).spec;
+    const halves = idHalves(ids);
+    const out: number[] = [];
+    for (let i = 0; i < ids.length; i++) {
+      const owner =
+        spec.kind === 'hashed'
+          ? shardOfHashed(halves[2 * i], halves[2 * i + 1], this.numShards)
+          : shardOfDense(Number(ids[i]), this.numShards);
+      if (owner === this.shard) out.push(i);
+    }
+    return out;
   }
 
   table(name: string): RowStore {

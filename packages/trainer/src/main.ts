@@ -28,9 +28,10 @@ async function main(): Promise<number> {
     throw new Error(`--workers must be a positive integer, got ${values.workers}`);
   // The coordinator answers once every shard is up (it enforces its own deadline).
   const reg = await coordinator.request({ type: 'register_trainer', ...(workers ? { workers } : {}) }, 10 * 60_000);
-  await coordinator.close();
+  // The connection stays open while the workers run: it is this trainer's membership (the
+  // coordinator frees its ranks for a replacement if it drops).
   const ranks = reg.ranks as number[];
-  emit({ event: 'listening', role: 'trainer', trainer: reg.trainer, ranks });
+  emit({ event: 'listening', role: 'trainer', ranks, startStep: reg.startStep });
   const pool = new Piscina({
     filename: new URL('./worker.js', import.meta.url).href,
     minThreads: ranks.length,
@@ -48,6 +49,8 @@ async function main(): Promise<number> {
           shardUrls: reg.shardUrls as string[],
           coordinatorUrl: values.coordinator as string,
           token,
+          startStep: reg.startStep as number,
+          epoch: reg.epoch as number,
         } satisfies WorkerTask),
       ),
     )) as WorkerSummary[];
@@ -55,6 +58,7 @@ async function main(): Promise<number> {
     return 0;
   } finally {
     await pool.destroy();
+    await coordinator.close();
   }
 }
 

@@ -57,6 +57,8 @@ interface Routed {
 export class PsClient {
   private readonly clients: RpcClient[];
   private readonly specs = new Map<string, TableSpec>();
+  /** The job's epoch this client works in; shards refuse requests from older epochs. */
+  epoch: number | null = null;
 
   constructor(options: PsClientOptions) {
     if (options.shardUrls.length === 0) throw new RowshardError(ErrorCodes.BAD_CONFIG, 'PsClient needs at least one shard URL');
@@ -158,9 +160,12 @@ export class PsClient {
         const sent = routed.map((r, i) => ({ r, i, part: r.perShard[shard] })).filter((x) => x.part.ids.length > 0);
         if (sent.length === 0) return;
         const tables = sent.map((x) => ({ table: parts[x.i].table, ids: x.part.ids }));
-        const res = await client.request(
-          options.step === undefined ? { type: 'pull', tables } : { type: 'pull', step: options.step, tables },
-        );
+        const res = await client.request({
+          type: 'pull',
+          tables,
+          ...(options.step === undefined ? {} : { step: options.step }),
+          ...(this.epoch === null ? {} : { epoch: this.epoch }),
+        });
         const rows = res.rows as Float32Array[];
         sent.forEach((x, k) => {
           const dim = x.r.spec.embeddingDim;
@@ -226,7 +231,10 @@ export class PsClient {
     }
     await Promise.all(
       this.clients.map((client, shard) => {
-        if (barrier) return client.request({ type: 'push', step: barrier.step, rank: barrier.rank, tables: perShard[shard] });
+        if (barrier) {
+          const epoch = this.epoch === null ? {} : { epoch: this.epoch };
+          return client.request({ type: 'push', step: barrier.step, rank: barrier.rank, tables: perShard[shard], ...epoch });
+        }
         return perShard[shard].length ? client.request({ type: 'push', tables: perShard[shard] }) : null;
       }),
     );

@@ -1,11 +1,13 @@
 import { pathToFileURL } from 'node:url';
 import {
   dedupeIds,
+  ErrorCodes,
   findGroup,
   isFrozenAt,
   type JobConfig,
   lrAt,
   parseJobConfig,
+  RowshardError,
   type SparseOptimizerConfig,
   sparseConfigOf,
   streamKey,
@@ -35,6 +37,10 @@ export interface WorkerTask {
   readonly shardUrls: readonly string[];
   readonly coordinatorUrl: string;
   readonly token: string | null;
+  /** Step to start at (0, or a checkpoint's step, or the current step for a replacement). */
+  readonly startStep: number;
+  /** The job's epoch at registration; every request carries it. */
+  readonly epoch: number;
   readonly transport?: Partial<TransportOptions>;
 }
 
@@ -61,7 +67,8 @@ interface Pulled {
  * prefetch the next batch's rows while the current one computes.
  */
 export class WorkerLoop {
-  private readonly ps: PsClient;
+  private ps: PsClient;
+  private shardUrls: readonly string[];
   private readonly coordinator: RpcClient;
   private readonly slice: { start: number; end: number };
   private readonly sparseConfigs = new Map<
@@ -75,6 +82,7 @@ export class WorkerLoop {
     private readonly model: Model,
     private readonly data: BatchSource,
   ) {
+    this.shardUrls = task.shardUrls;
     this.ps = new PsClient({ shardUrls: task.shardUrls, token: task.token, tables: model.tables, transport: task.transport });
     this.coordinator = new RpcClient({
       url: task.coordinatorUrl,
@@ -118,8 +126,10 @@ export class WorkerLoop {
     return { step, batch, tables };
   }
 
-  private async waitClock(step: number): Promise<void> {
-    if (this.job.sync.mode === 'ssp') await this.coordinator.request({ type: 'clock_wait', rank: this.task.rank, clock: step });
+  private async waitClock(step: number, epoch: number): Promise<void> {
+    if (this.job.sync.mode === 'ssp') {
+      await this.coordinator.request({ type: 'clock_wait', rank: this.task.rank, clock: step, epoch }, this.job.timeouts.stepMs);
+    }
   }
 
   async run(): Promise<WorkerSummary> {
@@ -127,53 +137,81 @@ export class WorkerLoop {
     const job = this.job;
     await Promise.all([this.ps.connect(), this.coordinator.connect()]);
     const started = performance.now();
+    let examples = 0;
     try {
+      let epoch = this.task.epoch;
+      this.ps.epoch = epoch;
       let params = (await this.coordinator.request({ type: 'dense_get' })).params as Record<string, Float32Array>;
-      const scale = (this.slice.end - this.slice.start) / job.batchSize;
+      const size = this.slice.end - this.slice.start;
+      const scale = size / job.batchSize;
       const dropoutKey = streamKey(job.seed, `dropout:${rank}`);
       const prefetch = job.sync.mode !== 'bsp';
       const slowMs = job.debug.slowRanks[String(rank)] ?? 0;
       let next: Promise<Pulled> | null = null;
       let lastLoss = Number.NaN;
-      for (let t = 0; t < job.steps; t++) {
-        let pulled: Pulled;
-        if (next) pulled = await next;
-        else {
-          await this.waitClock(t);
-          pulled = await this.pull(t);
+      let recoveries = 0;
+      let t = this.task.startStep;
+      while (t < job.steps) {
+        try {
+          let pulled: Pulled;
+          if (next) pulled = await next;
+          else {
+            await this.waitClock(t, epoch);
+            pulled = await this.pull(t);
+          }
+          next = null;
+          if (prefetch && t + 1 < job.steps) {
+            const upcoming = t + 1;
+            next = this.waitClock(upcoming, epoch).then(() => this.pull(upcoming));
+            next.catch(() => {}); // surfaced when awaited next step
+          }
+          const { loss, sparse, dense } = this.compute(pulled, params, scale, dropoutKey);
+          lastLoss = loss;
+          if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
+          const [, reply] = await Promise.all([
+            this.ps.pushMany(sparse, { step: t, rank }),
+            this.coordinator.request(
+              { type: 'dense_step', step: t, rank, epoch, grads: dense, loss, examples: size },
+              job.timeouts.stepMs,
+            ),
+          ]);
+          params = reply.params as Record<string, Float32Array>;
+          examples += size;
+          t++;
+        } catch (e) {
+          if (!isRecoverable(e) || ++recoveries > MAX_RECOVERIES) throw e;
+          next = null;
+          // The coordinator restores every shard to the last checkpoint, then says where to resume.
+          const r = await this.coordinator.request(
+            { type: 'recovery_wait', rank, epoch, reason: (e as Error).message },
+            job.timeouts.registrationMs + job.timeouts.stepMs,
+          );
+          epoch = r.epoch as number;
+          t = r.resumeStep as number;
+          await this.reconnectShards(r.shardUrls as string[]);
+          this.ps.epoch = epoch;
+          params = (await this.coordinator.request({ type: 'dense_get' })).params as Record<string, Float32Array>;
         }
-        next = null;
-        if (prefetch && t + 1 < job.steps) {
-          next = this.waitClock(t + 1).then(() => this.pull(t + 1));
-          next.catch(() => {}); // surfaced when awaited next step
-        }
-        const { loss, sparse, dense } = this.compute(pulled, params, scale, dropoutKey);
-        lastLoss = loss;
-        if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
-        const [, reply] = await Promise.all([
-          this.ps.pushMany(sparse, job.sync.mode === 'bsp' ? { step: t, rank } : null),
-          this.coordinator.request({
-            type: 'dense_step',
-            step: t,
-            rank,
-            grads: dense,
-            loss,
-            examples: this.slice.end - this.slice.start,
-          }),
-        ]);
-        params = reply.params as Record<string, Float32Array>;
       }
       await this.coordinator.request({ type: 'worker_done', rank, steps: job.steps });
-      return {
-        rank,
-        steps: job.steps,
-        examples: job.steps * (this.slice.end - this.slice.start),
-        seconds: (performance.now() - started) / 1000,
-        lastLoss,
-      };
+      return { rank, steps: job.steps, examples, seconds: (performance.now() - started) / 1000, lastLoss };
     } finally {
       await Promise.all([this.ps.close(), this.coordinator.close()]);
     }
+  }
+
+  /** A replaced shard may listen elsewhere: rebuild the PS client when the shard map changed. */
+  private async reconnectShards(urls: string[]): Promise<void> {
+    if (urls.every((u, i) => u === this.shardUrls[i])) return;
+    await this.ps.close();
+    this.shardUrls = urls;
+    this.ps = new PsClient({
+      shardUrls: urls,
+      token: this.task.token,
+      tables: this.model.tables,
+      transport: this.task.transport,
+    });
+    await this.ps.connect();
   }
 
   /** Forward and backward on pulled rows; gradients scaled by this worker's share of the batch. */
@@ -219,4 +257,18 @@ export class WorkerLoop {
     }
     return { loss: lossTensor.item(), sparse, dense };
   }
+}
+
+const MAX_RECOVERIES = 20;
+
+/** Errors a worker waits out through the coordinator's recovery rather than failing on. */
+function isRecoverable(e: unknown): boolean {
+  if (!(e instanceof RowshardError)) return false;
+  return (
+    e.code === ErrorCodes.CONNECTION_CLOSED ||
+    e.code === ErrorCodes.PAUSED ||
+    e.code === ErrorCodes.STALE_EPOCH ||
+    e.code === ErrorCodes.SHARD_UNAVAILABLE ||
+    e.code === ErrorCodes.TIMEOUT
+  );
 }

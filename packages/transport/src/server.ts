@@ -30,6 +30,8 @@ export interface RpcServerOptions {
   readonly transport?: Partial<TransportOptions>;
   /** Called when a connection is dropped for a protocol fault or an internal error. */
   readonly onFault?: (connection: ConnectionInfo, reason: string) => void;
+  /** Called once when a connection ends for any reason (closed, dead peer, fault). */
+  readonly onDisconnect?: (connection: ConnectionInfo) => void;
 }
 
 interface Conn {
@@ -125,7 +127,10 @@ export class RpcServer {
       conn.alive = true;
     });
     ws.on('message', (data, isBinary) => this.onMessage(conn, data, isBinary));
-    ws.on('close', () => this.conns.delete(conn));
+    ws.on('close', () => {
+      this.conns.delete(conn);
+      this.opts.onDisconnect?.(conn.info);
+    });
     // ws closes the socket itself on protocol errors (e.g. 1009 for an oversized frame).
     ws.on('error', (err) => this.opts.onFault?.(conn.info, err.message));
   }

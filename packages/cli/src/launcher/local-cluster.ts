@@ -21,17 +21,22 @@ export interface LocalClusterOptions {
   readonly workersPerTrainer?: number;
   /** Cluster token; a random one by default (only these processes know it). */
   readonly token?: string;
+  /** Restart a process that dies (PS, trainer, coordinator) instead of failing the job. Default true. */
+  readonly restart?: boolean;
   /** Every JSON event line any process prints, tagged with its role. */
   readonly onEvent?: (role: string, event: Record<string, unknown>) => void;
-  /** Lines a process wrote on stderr. */
+  /** Lines a process wrote on stderr (and non-JSON stdout lines). */
   readonly onLog?: (role: string, line: string) => void;
   readonly nodeArgs?: readonly string[];
+  /** Extra environment for every process (fault injection in tests). */
+  readonly env?: Record<string, string>;
 }
 
 export interface ManagedProcess {
   readonly role: string;
-  readonly child: ChildProcess;
-  readonly ready: Record<string, unknown>;
+  child: ChildProcess;
+  ready: Record<string, unknown>;
+  restarts: number;
 }
 
 export interface LocalCluster {
@@ -40,7 +45,7 @@ export interface LocalCluster {
   readonly ps: ManagedProcess[];
   readonly trainers: ManagedProcess[];
   readonly coordinator: ManagedProcess;
-  /** The shard URLs, in shard order. */
+  /** The shard URLs, in shard order (as registered now). */
   psUrls(): string[];
   /** Resolves with the coordinator's JobResult when every worker is done. */
   result(): Promise<JobResult>;
@@ -51,12 +56,15 @@ export interface LocalCluster {
 /**
  * The one-box deployment: a coordinator, `ps` parameter-server processes and `trainers`
  * trainer processes (each with `workersPerTrainer` worker threads), all real processes on
- * loopback, wired together by the coordinator. Everything is torn down by stop(), and a
- * process that dies early fails result() with its stderr, instead of hanging it.
+ * loopback, wired together by the coordinator. A process that dies is restarted in its old
+ * role (a PS keeps its shard id, the coordinator its port) and the coordinator's recovery
+ * takes over; with `restart: false` a death fails result() with the process's stderr.
+ * Everything is torn down by stop().
  */
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'rowshard-job-'));
   const token = options.token ?? randomBytes(24).toString('hex');
+  const restart = options.restart ?? true;
   const cluster = {
     ...((options.job.cluster as Record<string, unknown> | undefined) ?? {}),
     ...(options.ps ? { ps: options.ps } : {}),
@@ -66,7 +74,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const job = { ...options.job, cluster };
   const jobFile = join(options.jobDir ?? dir, `.rowshard-job-${process.pid}-${Date.now()}.json`);
   writeFileSync(jobFile, JSON.stringify(job));
-  const children: ManagedProcess[] = [];
+  const managed: ManagedProcess[] = [];
   let failure: ((e: Error) => void) | null = null;
   const failed = new Promise<never>((_, reject) => {
     failure = reject;
@@ -74,9 +82,15 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   failed.catch(() => {});
   let stopping = false;
 
-  const launch = (role: string, pkg: string, args: string[]): Promise<ManagedProcess> => {
+  /** Spawns `pkg` and resolves on its `listening` line; `onDeath` decides what a death means. */
+  const spawnRole = (
+    role: string,
+    pkg: string,
+    args: string[],
+    onDeath: (stderr: string, code: number | null) => void,
+  ): Promise<ManagedProcess> => {
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), entry(pkg), ...args], {
-      env: { ...process.env, ROWSHARD_TOKEN: token },
+      env: { ...process.env, ...(options.env ?? {}), ROWSHARD_TOKEN: token },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -85,7 +99,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       options.onLog?.(role, line);
     });
     return new Promise((resolve, reject) => {
-      let ready: ManagedProcess | null = null;
+      let ready = false;
       createInterface({ input: child.stdout! }).on('line', (line) => {
         let event: Record<string, unknown>;
         try {
@@ -96,34 +110,70 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         }
         options.onEvent?.(role, event);
         if (!ready && event.event === 'listening') {
-          ready = { role, child, ready: event };
-          children.push(ready);
-          resolve(ready);
+          ready = true;
+          resolve({ role, child, ready: event, restarts: 0 });
         }
       });
       child.once('exit', (code, signal) => {
-        const clean = code === 0 && role.startsWith('trainer');
-        if (stopping || clean) return;
-        const err = new RowshardError(
-          ErrorCodes.INTERNAL,
-          `${role} exited (${signal ?? `code ${code}`}): ${stderr.trim().split('\n').slice(-5).join(' | ')}`,
-        );
-        if (!ready) reject(err);
-        failure?.(err);
+        if (stopping) return;
+        if (code === 0 && role.startsWith('trainer')) return; // finished its work
+        const why = `${role} exited (${signal ?? `code ${code}`}): ${stderr.trim().split('\n').slice(-5).join(' | ')}`;
+        if (!ready) reject(new RowshardError(ErrorCodes.INTERNAL, why));
+        else onDeath(why, code);
       });
     });
   };
 
+  /** Keeps a role alive: on death, respawn it with `restartArgs()` (or fail the job). */
+  const supervise = async (
+    role: string,
+    pkg: string,
+    args: string[],
+    restartArgs: (p: ManagedProcess) => string[],
+  ): Promise<ManagedProcess> => {
+    const onDeath = (why: string) => {
+      if (!restart || p.restarts >= 5) {
+        failure?.(new RowshardError(ErrorCodes.INTERNAL, why));
+        return;
+      }
+      p.restarts++;
+      options.onEvent?.(role, { event: 'restarting', reason: why, restarts: p.restarts });
+      spawnRole(role, pkg, restartArgs(p), onDeath).then(
+        (q) => {
+          p.child = q.child;
+          p.ready = q.ready;
+        },
+        (e: Error) => failure?.(e),
+      );
+    };
+    const p = await spawnRole(role, pkg, args, onDeath);
+    managed.push(p);
+    return p;
+  };
+
   try {
-    const coordinator = await launch('coordinator', 'coordinator', ['--job', jobFile]);
+    const coordinator = await supervise('coordinator', 'coordinator', ['--job', jobFile], (p) => [
+      '--job',
+      jobFile,
+      '--port',
+      String(new URL(String(p.ready.url)).port),
+    ]);
     const url = String(coordinator.ready.url);
     const nPs = Number(cluster.ps ?? 2);
     const nTrainers = Number(cluster.trainers ?? 1);
     const [ps, trainers] = await Promise.all([
-      Promise.all(Array.from({ length: nPs }, (_, i) => launch(`ps ${i}`, 'ps', ['--coordinator', url]))),
-      Promise.all(Array.from({ length: nTrainers }, (_, i) => launch(`trainer ${i}`, 'trainer', ['--coordinator', url]))),
+      Promise.all(
+        Array.from({ length: nPs }, (_, i) =>
+          supervise(`ps ${i}`, 'ps', ['--coordinator', url], (p) => ['--coordinator', url, '--shard', String(p.ready.shard)]),
+        ),
+      ),
+      Promise.all(
+        Array.from({ length: nTrainers }, (_, i) =>
+          supervise(`trainer ${i}`, 'trainer', ['--coordinator', url], () => ['--coordinator', url]),
+        ),
+      ),
     ]);
-    const control = new RpcClient({ url, token, peerName: 'coordinator' });
+    const control = new RpcClient({ url, token, peerName: 'coordinator', transport: { reconnectMaxDelayMs: 500 } });
     await control.connect();
     return {
       coordinatorUrl: url,
@@ -133,20 +183,27 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       coordinator,
       psUrls: () => [...ps].sort((a, b) => Number(a.ready.shard) - Number(b.ready.shard)).map((p) => String(p.ready.url)),
       async result() {
-        const reply = await Promise.race([control.request({ type: 'result' }, 24 * 3600_000), failed]);
-        return reply.result as JobResult;
+        // The coordinator may be restarted under us: ask again until it answers.
+        for (;;) {
+          try {
+            const reply = await Promise.race([control.request({ type: 'result' }, 24 * 3600_000), failed]);
+            return reply.result as JobResult;
+          } catch (e) {
+            if (!(e instanceof RowshardError) || e.code !== ErrorCodes.CONNECTION_CLOSED) throw e;
+          }
+        }
       },
       async stop() {
         stopping = true;
         await control.close();
-        await Promise.all(children.map((c) => terminate(c.child)));
+        await Promise.all(managed.map((c) => terminate(c.child)));
         rmSync(dir, { recursive: true, force: true });
         rmSync(jobFile, { force: true });
       },
     };
   } catch (e) {
     stopping = true;
-    await Promise.all(children.map((c) => terminate(c.child)));
+    await Promise.all(managed.map((c) => terminate(c.child)));
     rmSync(dir, { recursive: true, force: true });
     rmSync(jobFile, { force: true });
     throw e;

@@ -1,0 +1,247 @@
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import {
+  buildSafetensorsHeader,
+  CHECKPOINT_FORMAT,
+  type CheckpointFile,
+  type CheckpointManifest,
+  checkpointDirName,
+  DENSE_FILE_FORMAT,
+  ErrorCodes,
+  parseCheckpointManifest,
+  parseSafetensorsHeader,
+  RowshardError,
+  type TensorEntry,
+  viewTensor,
+} from '@rowshard/core';
+
+/** Where checkpoints go and how often (job `checkpoint` section). */
+export interface CheckpointPolicy {
+  readonly dir: string;
+  readonly everySteps: number | null;
+  readonly everySeconds: number | null;
+  /** Checkpoints kept; older ones are deleted after a new manifest is in place. */
+  readonly keep: number;
+  /** 'latest' (default), 'none', or a checkpoint directory name (step-00000050). */
+  readonly resume: string;
+}
+
+export interface DenseSnapshot {
+  readonly values: Record<string, Float32Array>;
+  readonly states: Record<string, { step: number; buffers: Record<string, Float32Array> }>;
+  readonly version: number;
+}
+
+/** Fault injection for tests: ROWSHARD_CRASH_AT=before-manifest-rename|after-manifest-rename. */
+function crashPoint(name: string): void {
+  if (process.env.ROWSHARD_CRASH_AT === name) process.kill(process.pid, 'SIGKILL');
+}
+
+function writeFileDurably(path: string, chunks: readonly Uint8Array[]): CheckpointFile {
+  const tmp = `${path}.tmp`;
+  const hash = createHash('sha256');
+  const fd = openSync(tmp, 'w');
+  let bytes = 0;
+  try {
+    for (const c of chunks) {
+      hash.update(c);
+      let off = 0;
+      while (off < c.length) off += writeSync(fd, c, off, c.length - off);
+      bytes += c.length;
+    }
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  return { file: path.split('/').pop() as string, bytes, sha256: hash.digest('hex') };
+}
+
+function fsyncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function sha256File(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/**
+ * The coordinator's side of checkpoints: the dense file, the manifest (written last: tmp →
+ * fsync → rename → fsync of the directory), retention, and finding the newest checkpoint
+ * that verifies: every file present with the recorded size and sha256. A checkpoint that
+ * does not verify is reported by file and skipped in favour of the one before it.
+ */
+export class CheckpointStore {
+  constructor(readonly policy: CheckpointPolicy) {
+    mkdirSync(policy.dir, { recursive: true });
+  }
+
+  stepDir(step: number): string {
+    return join(this.policy.dir, checkpointDirName(step));
+  }
+
+  writeDense(dir: string, snapshot: DenseSnapshot): CheckpointFile {
+    const entries: TensorEntry[] = [];
+    const chunks: Uint8Array[] = [];
+    const steps: Record<string, number> = {};
+    for (const [name, values] of Object.entries(snapshot.values)) {
+      entries.push({ name, dtype: 'F32', shape: [values.length] });
+      chunks.push(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+      const state = snapshot.states[name];
+      steps[name] = state?.step ?? 0;
+      for (const [buf, arr] of Object.entries(state?.buffers ?? {})) {
+        entries.push({ name: `${name}.${buf}`, dtype: 'F32', shape: [arr.length] });
+        chunks.push(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength));
+      }
+    }
+    const { header } = buildSafetensorsHeader(entries, {
+      format: DENSE_FILE_FORMAT,
+      steps: JSON.stringify(steps),
+      version: String(snapshot.version),
+    });
+    return writeFileDurably(join(dir, 'dense.safetensors'), [header, ...chunks]);
+  }
+
+  readDense(dir: string, info: CheckpointFile): DenseSnapshot {
+    const path = join(dir, info.file);
+    const bytes = readFileSync(path);
+    const header = parseSafetensorsHeader(bytes, bytes.length, path);
+    if (header.metadata.format !== DENSE_FILE_FORMAT)
+      throw new RowshardError(ErrorCodes.BAD_CHECKPOINT, `${path}: not a rowshard dense file`, { file: path });
+    const steps = JSON.parse(header.metadata.steps ?? '{}') as Record<string, number>;
+    const values: Record<string, Float32Array> = {};
+    const states: DenseSnapshot['states'] = {};
+    for (const t of header.tensors) {
+      const data = Float32Array.from(
+        viewTensor(bytes.subarray(header.dataStart + t.begin, header.dataStart + t.end), 'F32') as Float32Array,
+      );
+      if (t.name in steps) {
+        values[t.name] = data;
+        continue;
+      }
+      // "<param>.<buffer>": the param name may itself contain dots (fc1.weight.exp_avg).
+      const param = Object.keys(steps).find((p) => t.name.startsWith(`${p}.`));
+      if (!param) continue;
+      const buffer = t.name.slice(param.length + 1);
+      states[param] ??= { step: steps[param], buffers: {} };
+      states[param].buffers[buffer] = data;
+    }
+    for (const p of Object.keys(steps)) states[p] ??= { step: steps[p], buffers: {} };
+    return { values, states, version: Number(header.metadata.version ?? 0) };
+  }
+
+  /** Writes manifest.json last and durably, then applies retention. */
+  commit(dir: string, manifest: Omit<CheckpointManifest, 'format'>): CheckpointManifest {
+    const full: CheckpointManifest = { format: CHECKPOINT_FORMAT, ...manifest };
+    const text = new TextEncoder().encode(`${JSON.stringify(full, null, 2)}\n`);
+    const tmp = join(dir, 'manifest.json.tmp');
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    crashPoint('before-manifest-rename');
+    renameSync(tmp, join(dir, 'manifest.json'));
+    fsyncDir(dir);
+    crashPoint('after-manifest-rename');
+    this.prune();
+    return full;
+  }
+
+  /** Checkpoint directories (with or without a manifest), newest first. */
+  private stepDirs(): string[] {
+    if (!existsSync(this.policy.dir)) return [];
+    return readdirSync(this.policy.dir)
+      .filter((d) => /^step-\d{8}$/.test(d))
+      .sort()
+      .reverse();
+  }
+
+  /** Keeps the newest `keep` checkpoints; removes older ones and older manifest-less leftovers. */
+  private prune(): void {
+    let kept = 0;
+    for (const d of this.stepDirs()) {
+      const full = join(this.policy.dir, d);
+      const complete = existsSync(join(full, 'manifest.json'));
+      if (complete && kept < this.policy.keep) {
+        kept++;
+        continue;
+      }
+      if (kept > 0) rmSync(full, { recursive: true, force: true });
+    }
+  }
+
+  /** Checks every file of a checkpoint against its manifest; throws naming the first bad file. */
+  verify(dir: string): CheckpointManifest {
+    const manifestPath = join(dir, 'manifest.json');
+    let json: unknown;
+    try {
+      json = JSON.parse(readFileSync(manifestPath, 'utf8'));
+    } catch (e) {
+      throw new RowshardError(ErrorCodes.BAD_CHECKPOINT, `${manifestPath}: unreadable (${(e as Error).message})`, {
+        file: manifestPath,
+      });
+    }
+    const manifest = parseCheckpointManifest(json, manifestPath);
+    for (const f of [...manifest.shards, manifest.dense]) {
+      const path = join(dir, f.file);
+      if (!existsSync(path)) throw new RowshardError(ErrorCodes.BAD_CHECKPOINT, `${path}: missing`, { file: path });
+      const size = statSync(path).size;
+      if (size !== f.bytes) {
+        throw new RowshardError(ErrorCodes.BAD_CHECKPOINT, `${path}: ${size} bytes, the manifest says ${f.bytes} (truncated?)`, {
+          file: path,
+        });
+      }
+      if (sha256File(path) !== f.sha256) {
+        throw new RowshardError(ErrorCodes.BAD_CHECKPOINT, `${path}: sha256 does not match the manifest (corrupted)`, {
+          file: path,
+        });
+      }
+    }
+    return manifest;
+  }
+
+  /**
+   * The checkpoint to resume from: the named one, or the newest that verifies. Each one that
+   * fails verification is reported through `onRejected` and the search goes on to older ones.
+   */
+  findResumable(onRejected: (error: RowshardError) => void): { dir: string; manifest: CheckpointManifest } | null {
+    if (this.policy.resume === 'none') return null;
+    const candidates = this.policy.resume === 'latest' ? this.stepDirs() : [this.policy.resume];
+    for (const d of candidates) {
+      const dir = join(this.policy.dir, d);
+      if (!existsSync(join(dir, 'manifest.json'))) {
+        if (this.policy.resume !== 'latest')
+          onRejected(new RowshardError(ErrorCodes.BAD_CHECKPOINT, `${dir}: no manifest.json, not a checkpoint`, { file: dir }));
+        continue;
+      }
+      try {
+        return { dir, manifest: this.verify(dir) };
+      } catch (e) {
+        if (!(e instanceof RowshardError)) throw e;
+        onRejected(e);
+      }
+    }
+    return null;
+  }
+}

@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto';
+import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { basename } from 'node:path';
+import {
+  buildSafetensorsHeader,
+  type CheckpointManifest,
+  copyRow,
+  ErrorCodes,
+  parseSafetensorsHeader,
+  RowshardError,
+  SHARD_FILE_FORMAT,
+  type ShardFileInfo,
+  type TensorEntry,
+  viewTensor,
+} from '@rowshard/core';
+import type { PsService } from './ps-service.js';
+
+const ROWS_PER_CHUNK = 8192;
+
+/**
+ * Writes a shard's materialised rows as one safetensors file: per table `<t>.ids` (I64 for
+ * dense tables, U64 for hashed), `<t>.weight` [n, dim] and `<t>.state` [n, slots] (optimizer
+ * slots), streamed chunk by chunk through a sha256. Written to `<file>.tmp`, fsynced, then
+ * renamed, so a crash leaves either no file or a whole one.
+ */
+export function writeShardSnapshot(service: PsService, file: string, step: number): ShardFileInfo {
+  const tables = service.tableNames().map((name) => {
+    const store = service.table(name);
+    const slots: number[] = [];
+    const lo: number[] = [];
+    const hi: number[] = [];
+    store.forEachRow((l, h, slot) => {
+      lo.push(l);
+      hi.push(h);
+      slots.push(slot);
+    });
+    return { name, store, slots, lo, hi };
+  });
+  const entries: TensorEntry[] = [];
+  for (const t of tables) {
+    const n = t.slots.length;
+    entries.push({ name: `${t.name}.ids`, dtype: t.store.spec.kind === 'hashed' ? 'U64' : 'I64', shape: [n] });
+    entries.push({ name: `${t.name}.weight`, dtype: 'F32', shape: [n, t.store.dim] });
+    if (t.store.stateFloats > 0) entries.push({ name: `${t.name}.state`, dtype: 'F32', shape: [n, t.store.stateFloats] });
+  }
+  const { header, fileBytes } = buildSafetensorsHeader(entries, {
+    format: SHARD_FILE_FORMAT,
+    shard: String(service.shard),
+    numShards: String(service.numShards),
+    step: String(step),
+  });
+  const tmp = `${file}.tmp`;
+  const fd = openSync(tmp, 'w');
+  const hash = createHash('sha256');
+  const write = (bytes: Uint8Array) => {
+    hash.update(bytes);
+    let off = 0;
+    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+  };
+  try {
+    write(header);
+    for (const t of tables) {
+      const n = t.slots.length;
+      const ids = new Uint32Array(n * 2);
+      for (let i = 0; i < n; i++) {
+        ids[2 * i] = t.lo[i];
+        ids[2 * i + 1] = t.hi[i];
+      }
+      write(new Uint8Array(ids.buffer));
+      const writeRows = (width: number, page: (slot: number) => Float32Array, offset: (slot: number) => number) => {
+        for (let at = 0; at < n; at += ROWS_PER_CHUNK) {
+          const count = Math.min(ROWS_PER_CHUNK, n - at);
+          const chunk = new Float32Array(count * width);
+          for (let i = 0; i < count; i++) {
+            const slot = t.slots[at + i];
+            copyRow(page(slot), offset(slot), chunk, i * width, width);
+          }
+          write(new Uint8Array(chunk.buffer));
+        }
+      };
+      writeRows(
+        t.store.dim,
+        (s) => t.store.weightPage(s),
+        (s) => t.store.weightOffset(s),
+      );
+      if (t.store.stateFloats > 0)
+        writeRows(
+          t.store.stateFloats,
+          (s) => t.store.statePage(s),
+          (s) => t.store.stateOffset(s),
+        );
+    }
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+  const rows: Record<string, number> = {};
+  for (const t of tables) rows[t.name] = t.slots.length;
+  return { shard: service.shard, file: basename(file), bytes: fileBytes, sha256: hash.digest('hex'), rows };
+}
+
+export interface ShardTablePart {
+  readonly table: string;
+  /** Row ids as numbers (dense tables) or 64-bit values (hashed tables). */
+  readonly ids: Float64Array | BigUint64Array;
+  readonly weight: Float32Array;
+  readonly dim: number;
+  readonly state: Float32Array | null;
+  readonly stateFloats: number;
+}
+
+/** Reads one shard file of a checkpoint (already verified against the manifest). */
+export function readShardSnapshot(file: string): { metadata: Record<string, string>; tables: ShardTablePart[] } {
+  const bytes = readFileSync(file);
+  const header = parseSafetensorsHeader(bytes, bytes.length, file);
+  if (header.metadata.format !== SHARD_FILE_FORMAT) {
+    throw new RowshardError(ErrorCodes.BAD_CHECKPOINT, `${file}: not a rowshard shard file (format ${header.metadata.format})`, {
+      file,
+    });
+  }
+  const byName = new Map(header.tensors.map((t) => [t.name, t]));
+  const data = (name: string) => {
+    const t = byName.get(name);
+    if (!t) return null;
+    return { t, view: viewTensor(bytes.subarray(header.dataStart + t.begin, header.dataStart + t.end), t.dtype) };
+  };
+  const tables: ShardTablePart[] = [];
+  for (const t of header.tensors) {
+    if (!t.name.endsWith('.ids')) continue;
+    const table = t.name.slice(0, -4);
+    const ids = data(`${table}.ids`);
+    const weight = data(`${table}.weight`);
+    if (!ids || !weight)
+      throw new RowshardError(ErrorCodes.BAD_CHECKPOINT, `${file}: table '${table}' lacks its weights`, { file });
+    const state = data(`${table}.state`);
+    const idView = ids.view as BigInt64Array | BigUint64Array;
+    const asNumbers =
+      ids.t.dtype === 'I64' ? Float64Array.from(idView as BigInt64Array, (v) => Number(v)) : (idView as BigUint64Array);
+    tables.push({
+      table,
+      ids: asNumbers,
+      weight: weight.view as Float32Array,
+      dim: weight.t.shape[1] ?? 0,
+      state: state ? (state.view as Float32Array) : null,
+      stateFloats: state ? (state.t.shape[1] ?? 0) : 0,
+    });
+  }
+  return { metadata: header.metadata, tables };
+}
+
+/**
+ * Restores this shard from a checkpoint taken with any number of shards: every table is
+ * reset, then each saved row that this shard owns under the current shard count is loaded
+ * with its optimizer state. Rows not in the checkpoint come back as their deterministic init.
+ */
+export function restoreShard(service: PsService, manifest: CheckpointManifest, dir: string): number {
+  service.resetTables();
+  let loaded = 0;
+  for (const info of manifest.shards) {
+    const { tables } = readShardSnapshot(`${dir}/${info.file}`);
+    for (const part of tables) {
+      if (!service.hasTable(part.table)) continue;
+      const store = service.table(part.table);
+      if (store.dim !== part.dim || (part.state && store.stateFloats !== part.stateFloats)) {
+        throw new RowshardError(
+          ErrorCodes.BAD_CHECKPOINT,
+          `${info.file}: table '${part.table}' was saved with dim ${part.dim} / ${part.stateFloats} state floats; this job has ${store.dim} / ${store.stateFloats}`,
+          { file: info.file },
+        );
+      }
+      const mine = service.ownedPositions(part.table, part.ids);
+      if (mine.length === 0) continue;
+      const ids =
+        part.ids instanceof BigUint64Array
+          ? BigUint64Array.from(mine, (i) => (part.ids as BigUint64Array)[i])
+          : Float64Array.from(mine, (i) => (part.ids as Float64Array)[i]);
+      const rows = new Float32Array(mine.length * part.dim);
+      const state = part.state && store.stateFloats > 0 ? new Float32Array(mine.length * store.stateFloats) : undefined;
+      for (let k = 0; k < mine.length; k++) {
+        copyRow(part.weight, mine[k] * part.dim, rows, k * part.dim, part.dim);
+        if (state && part.state) copyRow(part.state, mine[k] * part.stateFloats, state, k * part.stateFloats, part.stateFloats);
+      }
+      loaded += service.load([{ table: part.table, ids, rows, ...(state ? { state } : {}) }]);
+    }
+  }
+  return loaded;
+}
+
+/** File size of an open checkpoint file (for verification). */
+export function fileSize(path: string): number {
+  const fd = openSync(path, 'r');
+  try {
+    return fstatSync(fd).size;
+  } finally {
+    closeSync(fd);
+  }
+}
