@@ -45,9 +45,16 @@ export interface DenseSnapshot {
   readonly version: number;
 }
 
-/** Fault injection for tests: ROWSHARD_CRASH_AT=before-manifest-rename|after-manifest-rename. */
-function crashPoint(name: string): void {
-  if (process.env.ROWSHARD_CRASH_AT === name) process.kill(process.pid, 'SIGKILL');
+/**
+ * Fault injection for tests: ROWSHARD_CRASH_AT=<point>[:<step>] with point
+ * before-manifest-rename or after-manifest-rename kills this process there (SIGKILL), at
+ * every checkpoint or only the one of <step>.
+ */
+function crashPoint(name: string, step: number): void {
+  const want = process.env.ROWSHARD_CRASH_AT;
+  if (!want) return;
+  const [point, at] = want.split(':');
+  if (point === name && (at === undefined || Number(at) === step)) process.kill(process.pid, 'SIGKILL');
 }
 
 function writeFileDurably(path: string, chunks: readonly Uint8Array[]): CheckpointFile {
@@ -160,10 +167,10 @@ export class CheckpointStore {
     } finally {
       closeSync(fd);
     }
-    crashPoint('before-manifest-rename');
+    crashPoint('before-manifest-rename', manifest.step);
     renameSync(tmp, join(dir, 'manifest.json'));
     fsyncDir(dir);
-    crashPoint('after-manifest-rename');
+    crashPoint('after-manifest-rename', manifest.step);
     this.prune();
     return full;
   }

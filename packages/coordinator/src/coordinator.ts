@@ -13,12 +13,13 @@ import {
   type TableSpec,
   totalWorkers,
 } from '@rowshard/core';
-import { type Model, type ModuleImporter, resolveModel } from '@rowshard/nn';
+import { applyTableOverrides, type Model, type ModuleImporter, resolveModel } from '@rowshard/nn';
 import { type ConnectionInfo, RpcClient, RpcServer, type TransportOptions } from '@rowshard/transport';
 import { CheckpointStore } from './checkpoint-store.js';
 import { DenseState } from './dense-state.js';
 import { loadInitialState, loadTablesIntoShards } from './initial-state.js';
 import { ShardTable } from './membership.js';
+import { loadPretrained } from './pretrained.js';
 import { ProgressLog } from './progress.js';
 import { SspClock } from './ssp-clock.js';
 import { StepBarrier } from './step-barrier.js';
@@ -33,8 +34,6 @@ export interface CoordinatorOptions {
   readonly importModule: ModuleImporter;
   /** Reads a JSON file (initial-state fixtures). */
   readonly readJson: (path: string) => unknown;
-  /** Table values to start from instead of the init (from_pretrained), by table name. */
-  readonly pretrained?: Record<string, Float32Array>;
 }
 
 export interface JobResult {
@@ -86,7 +85,11 @@ export class Coordinator extends EventEmitter {
   private readonly checkpoints: CheckpointStore | null;
   private server: RpcServer | null = null;
   private phase: Phase = 'starting';
-  epoch = 0;
+  /**
+   * Bumped at every restore. It starts from the clock, so a restarted coordinator's epochs
+   * are all newer than anything a worker or shard of the previous one holds.
+   */
+  epoch = Date.now();
   /** Step the workers (re)start from. */
   private resumeStep = 0;
   private restoreSource: { dir: string; manifest: CheckpointManifest } | null = null;
@@ -109,6 +112,8 @@ export class Coordinator extends EventEmitter {
   /** ASP/SSP checkpoint gate: ranks parked at their next step, waiting for the snapshot. */
   private parked: Map<number, { step: number; release(e?: RowshardError): void }> | null = null;
   private readonly workerSteps: number[];
+  /** False until the first prepare(): later ones reset shards even without a checkpoint. */
+  private restoredOnce = false;
   /** The checkpoint this run resumed from at start, if any. */
   resumedFrom: { dir: string; step: number } | null = null;
 
@@ -155,11 +160,21 @@ export class Coordinator extends EventEmitter {
 
   static async start(options: CoordinatorOptions): Promise<Coordinator> {
     const preliminary = parseJobConfig(options.job);
-    const model = await resolveModel(preliminary.model, options.importModule);
+    const declared = await resolveModel(preliminary.model, options.importModule);
+    const overrides = parseJobConfig(
+      options.job,
+      declared.tables.map((t) => t.name),
+    ).tables;
+    const model = applyTableOverrides(declared, overrides);
+    const pretrained: Record<string, Float32Array> = {};
+    for (const spec of model.tables) {
+      const source = overrides[spec.name]?.pretrained;
+      if (source) pretrained[spec.name] = loadPretrained(spec, source, preliminary.seed);
+    }
     const { dense, tables } = preliminary.initialState
       ? loadInitialState(options.readJson(preliminary.initialState.fixture), preliminary.initialState.fixture, model)
       : { dense: {}, tables: {} };
-    const c = new Coordinator(options, model, dense, { ...tables, ...(options.pretrained ?? {}) });
+    const c = new Coordinator(options, model, dense, { ...tables, ...pretrained });
     c.findResumePoint();
     c.server = await RpcServer.listen({
       host: options.host,
@@ -343,22 +358,20 @@ export class Coordinator extends EventEmitter {
   private async restoreShards(): Promise<void> {
     const urls = this.shards.shardUrls();
     const source = this.restoreSource;
-    if (source || this.epoch > 1) {
-      await Promise.all(
-        urls.map(async (url, shard) => {
-          const c = new RpcClient({ url, token: this.options.token, peerName: `ps ${shard}` });
-          try {
-            await c.connect();
-            await c.request(
-              { type: 'restore', dir: source?.dir ?? null, manifest: source?.manifest ?? null, epoch: this.epoch },
-              this.job.timeouts.stepMs,
-            );
-          } finally {
-            await c.close();
-          }
-        }),
-      );
-    }
+    await Promise.all(
+      urls.map(async (url, shard) => {
+        const c = new RpcClient({ url, token: this.options.token, peerName: `ps ${shard}` });
+        try {
+          await c.connect();
+          await c.request(
+            { type: 'restore', dir: source?.dir ?? null, manifest: source?.manifest ?? null, epoch: this.epoch },
+            this.job.timeouts.stepMs,
+          );
+        } finally {
+          await c.close();
+        }
+      }),
+    );
     if (!source && Object.keys(this.initialTables).length > 0) {
       await loadTablesIntoShards(this.initialTables, this.model.tables, urls, this.options.token);
     }
@@ -370,9 +383,10 @@ export class Coordinator extends EventEmitter {
       const snap = this.checkpoints.readDense(source.dir, source.manifest.dense);
       this.dense = this.freshDense();
       this.dense.restore(snap.values, snap.states, snap.version);
-    } else if (this.epoch > 1) {
+    } else if (this.restoredOnce) {
       this.dense = this.freshDense();
     }
+    this.restoredOnce = true;
   }
 
   private startRecovery(reason: string): void {
@@ -419,7 +433,12 @@ export class Coordinator extends EventEmitter {
   // ---- training steps ----------------------------------------------------------------------
 
   private checkEpoch(req: Envelope): void {
-    if (this.phase === 'recovering') throw new RowshardError(ErrorCodes.PAUSED, 'training is paused for recovery');
+    if (this.phase === 'recovering' || this.phase === 'starting') {
+      throw new RowshardError(
+        ErrorCodes.PAUSED,
+        `training is paused (${this.phase === 'starting' ? 'the coordinator is starting' : 'recovery'})`,
+      );
+    }
     if (typeof req.epoch === 'number' && req.epoch < this.epoch) {
       throw new RowshardError(ErrorCodes.STALE_EPOCH, `request from epoch ${req.epoch}; the job is in epoch ${this.epoch}`);
     }

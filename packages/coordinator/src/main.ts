@@ -9,7 +9,8 @@ import { Coordinator } from './coordinator.js';
 /**
  * The coordinator process:
  *   node packages/coordinator/dist/main.js --job job.json [--host H] [--port P]
- * Relative paths in the job (model.path, data.path, initialState.fixture) are resolved
+ * Relative paths in the job (model.path, data.path, initialState.fixture, checkpoint.dir,
+ * tables.*.pretrained.path/vocab) are resolved
  * against the job file's directory. Token from ROWSHARD_TOKEN. Prints JSON event lines on
  * stdout: listening, ready, progress, done.
  */
@@ -20,6 +21,10 @@ function absolutise(job: Record<string, unknown>, base: string): Record<string, 
   if (model && typeof model.path === 'string') model.path = abs(model.path);
   const data = out.data as Record<string, unknown> | undefined;
   if (data && typeof data.path === 'string') data.path = abs(data.path);
+  for (const t of Object.values((out.tables ?? {}) as Record<string, { pretrained?: Record<string, unknown> }>)) {
+    if (t?.pretrained && typeof t.pretrained.path === 'string') t.pretrained.path = abs(t.pretrained.path);
+    if (t?.pretrained && typeof t.pretrained.vocab === 'string') t.pretrained.vocab = abs(t.pretrained.vocab);
+  }
   const init = out.initialState as Record<string, unknown> | undefined;
   if (init && typeof init.fixture === 'string') init.fixture = abs(init.fixture);
   const checkpoint = out.checkpoint as Record<string, unknown> | undefined;

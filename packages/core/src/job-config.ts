@@ -3,6 +3,7 @@ import { type FreezeWindow, parseFreezePlan } from './freeze-plan.js';
 import { type OptimizerGroup, parseOptimizerGroups } from './optimizer-groups.js';
 import { parseSyncMode, type SyncMode } from './sync-mode.js';
 import {
+  booleanField,
   nonNegativeInt,
   numberInRange,
   oneOf,
@@ -36,10 +37,64 @@ export interface JobConfig {
   readonly timeouts: { readonly stepMs: number; readonly registrationMs: number };
   /** Log loss and throughput every n steps. */
   readonly logEverySteps: number;
+  /** Per-table changes to the model's declarations: frozen, optimizer group, from_pretrained. */
+  readonly tables: Readonly<Record<string, TableOverride>>;
   /** Checkpoints: where, how often, how many to keep, what to resume from. */
   readonly checkpoint: CheckpointConfig | null;
   /** Deliberate slowness for tests and demos of the consistency modes: rank → extra ms per step. */
   readonly debug: { readonly slowRanks: Readonly<Record<string, number>> };
+}
+
+/** nn.Embedding.from_pretrained for a job's table: initial rows from a file. */
+export interface PretrainedSource {
+  readonly path: string;
+  readonly format: 'npy' | 'safetensors' | 'word2vec' | 'glove';
+  /** Words of the table's rows (one per line, line i = row i): maps the file's words to rows. */
+  readonly vocab: string | null;
+  /** Frozen during training, as PyTorch's from_pretrained(freeze=True) by default. */
+  readonly freeze: boolean;
+}
+
+export interface TableOverride {
+  readonly frozen?: boolean;
+  readonly group?: string;
+  readonly pretrained?: PretrainedSource;
+}
+
+function parseTableOverrides(value: unknown, tableNames: readonly string[] | null, field: string): Record<string, TableOverride> {
+  if (value === undefined || value === null) return {};
+  const obj = requireObject(value, field);
+  const out: Record<string, TableOverride> = {};
+  for (const [name, raw] of Object.entries(obj)) {
+    if (tableNames && !tableNames.includes(name))
+      throw configError(`${field}.${name}`, `the model has no table '${name}' (tables: ${tableNames.join(', ')})`);
+    const t = requireObject(raw, `${field}.${name}`);
+    rejectUnknownKeys(t, ['frozen', 'group', 'pretrained'], `${field}.${name}`);
+    const o: { frozen?: boolean; group?: string; pretrained?: PretrainedSource } = {};
+    if (t.frozen !== undefined) o.frozen = booleanField(t.frozen, `${field}.${name}.frozen`);
+    if (t.group !== undefined) o.group = stringField(t.group, `${field}.${name}.group`);
+    if (t.pretrained !== undefined) {
+      const pf = `${field}.${name}.pretrained`;
+      const p = requireObject(t.pretrained, pf);
+      rejectUnknownKeys(p, ['path', 'format', 'vocab', 'freeze'], pf);
+      const path = stringField(p.path, `${pf}.path`);
+      const guessed = path.endsWith('.npy') ? 'npy' : path.endsWith('.safetensors') ? 'safetensors' : undefined;
+      o.pretrained = {
+        path,
+        format:
+          optional(p.format, guessed as PretrainedSource['format'] | undefined, (v) =>
+            oneOf(v, `${pf}.format`, ['npy', 'safetensors', 'word2vec', 'glove'] as const),
+          ) ??
+          (() => {
+            throw configError(`${pf}.format`, 'is required for this file (npy, safetensors, word2vec or glove)');
+          })(),
+        vocab: optional(p.vocab, null as string | null, (v) => stringField(v, `${pf}.vocab`)),
+        freeze: optional(p.freeze, true, (v) => booleanField(v, `${pf}.freeze`)),
+      };
+    }
+    out[name] = o;
+  }
+  return out;
 }
 
 export interface CheckpointConfig {
@@ -133,6 +188,7 @@ export const jobConfigFields = [
   'timeouts',
   'logEverySteps',
   'checkpoint',
+  'tables',
   'debug',
 ] as const;
 
@@ -185,6 +241,7 @@ export function parseJobConfig(value: unknown, tableNames: readonly string[] | n
     },
     logEverySteps: optional(obj.logEverySteps, 10, (v) => positiveInt(v, at('logEverySteps'))),
     checkpoint: parseCheckpointConfig(obj.checkpoint, at('checkpoint')),
+    tables: parseTableOverrides(obj.tables, tableNames, at('tables')),
     debug: parseDebug(obj.debug, at('debug')),
   };
   const workers = job.cluster.trainers * job.cluster.workersPerTrainer;

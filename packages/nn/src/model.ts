@@ -1,4 +1,4 @@
-import { configError, type StreamKey, type TableSpec } from '@rowshard/core';
+import { configError, type StreamKey, type TableOverride, type TableSpec } from '@rowshard/core';
 import type { DenseInit } from './init-dense.js';
 import { dropout } from './ops/elementwise.js';
 import type { RowSource } from './row-source.js';
@@ -100,4 +100,19 @@ export class SimpleModelContext implements ModelContext {
     const call = this.dropoutCalls++;
     return dropout(x, p, this.training, this.dropoutKey, this.stepCounter * 1024 + call);
   }
+}
+
+/**
+ * A job's per-table changes applied to a model's declarations: frozen (from_pretrained
+ * freezes by default, as PyTorch), optimizer group. Every role applies the same overrides.
+ */
+export function applyTableOverrides(model: Model, overrides: Readonly<Record<string, TableOverride>>): Model {
+  if (Object.keys(overrides).length === 0) return model;
+  const tables = model.tables.map((t) => {
+    const o = overrides[t.name];
+    if (!o) return t;
+    const frozen = o.frozen ?? o.pretrained?.freeze ?? t.frozen;
+    return Object.freeze({ ...t, frozen, group: o.group ?? t.group });
+  });
+  return { ...model, tables, rowsNeeded: model.rowsNeeded, forward: model.forward, loss: model.loss };
 }

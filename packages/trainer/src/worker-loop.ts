@@ -15,6 +15,7 @@ import {
   workerSlice,
 } from '@rowshard/core';
 import {
+  applyTableOverrides,
   type Batch,
   backward,
   type Model,
@@ -100,11 +101,12 @@ export class WorkerLoop {
 
   static async create(task: WorkerTask): Promise<WorkerLoop> {
     const preliminary = parseJobConfig(task.job);
-    const model = await resolveModel(preliminary.model, (p) => import(pathToFileURL(p).href));
+    const declared = await resolveModel(preliminary.model, (p) => import(pathToFileURL(p).href));
     const job = parseJobConfig(
       task.job,
-      model.tables.map((t) => t.name),
+      declared.tables.map((t) => t.name),
     );
+    const model = applyTableOverrides(declared, job.tables);
     return new WorkerLoop(task, job, model, openBatchSource(job.data, job.batchSize));
   }
 

@@ -1,8 +1,10 @@
 import type { Command } from './command.js';
+import { exportCommand } from './export.js';
 import { parityCommand } from './parity.js';
 
 export const commands: Record<string, Command> = {
   parity: parityCommand,
+  export: exportCommand,
 };
 
 export function usage(): string {

@@ -1,0 +1,78 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  type CheckpointManifest,
+  copyRow,
+  ErrorCodes,
+  parseCheckpointManifest,
+  parseSparseOptimizerConfig,
+  parseTableSpec,
+  RowshardError,
+  rowInitializer,
+  sparseRowOptimizer,
+  type TableSpec,
+} from '@rowshard/core';
+import { readShardSnapshot } from '@rowshard/ps';
+
+/** A checkpoint directory (one with a manifest), or a checkpoints root whose newest one is taken. */
+export function resolveCheckpointDir(path: string): string {
+  if (existsSync(join(path, 'manifest.json'))) return path;
+  if (!existsSync(path)) throw new RowshardError(ErrorCodes.BAD_CONFIG, `checkpoint ${path} does not exist`, { file: path });
+  const steps = readdirSync(path)
+    .filter((d: string) => /^step-\d{8}$/.test(d) && existsSync(join(path, d, 'manifest.json')))
+    .sort();
+  if (steps.length === 0)
+    throw new RowshardError(ErrorCodes.BAD_CHECKPOINT, `${path} holds no checkpoint (no step-*/manifest.json)`, { file: path });
+  return join(path, steps[steps.length - 1]);
+}
+
+export function readManifest(dir: string): CheckpointManifest {
+  const path = join(dir, 'manifest.json');
+  return parseCheckpointManifest(JSON.parse(readFileSync(path, 'utf8')), path);
+}
+
+export interface FullTable {
+  readonly spec: TableSpec;
+  /** [numEmbeddings, dim]: saved rows, and the deterministic init for rows never touched. */
+  readonly weight: Float32Array;
+  /** [numEmbeddings, stateFloats] optimizer slots (zeros / initial value for untouched rows), when saved. */
+  readonly state: Float32Array | null;
+  readonly stateFloats: number;
+  readonly slotNames: readonly string[];
+}
+
+/** Assembles a whole dense table from every shard file of a checkpoint. */
+export function readFullTable(dir: string, manifest: CheckpointManifest, table: string): FullTable {
+  const entry = manifest.tables.find((t) => t.spec.name === table);
+  if (!entry) {
+    const names = manifest.tables.map((t) => String(t.spec.name)).join(', ');
+    throw new RowshardError(ErrorCodes.UNKNOWN_TABLE, `checkpoint ${dir} has no table '${table}' (tables: ${names})`, { table });
+  }
+  const spec = parseTableSpec(entry.spec, `manifest.tables.${table}`);
+  if (spec.kind !== 'dense')
+    throw new RowshardError(ErrorCodes.UNSUPPORTED, `table '${table}' is hashed: export writes dense tables`, { table });
+  const dim = spec.embeddingDim;
+  const weight = new Float32Array(spec.numEmbeddings * dim);
+  const init = rowInitializer(spec, manifest.seed);
+  const seen = new Uint8Array(spec.numEmbeddings);
+  const optimizer = entry.optimizer ? sparseRowOptimizer(parseSparseOptimizerConfig(entry.optimizer), dim) : null;
+  const stateFloats = entry.stateFloats;
+  const state = stateFloats > 0 ? new Float32Array(spec.numEmbeddings * stateFloats) : null;
+  for (const info of manifest.shards) {
+    const { tables } = readShardSnapshot(join(dir, info.file));
+    const part = tables.find((p) => p.table === table);
+    if (!part) continue;
+    for (let i = 0; i < part.ids.length; i++) {
+      const row = Number(part.ids[i]);
+      copyRow(part.weight, i * dim, weight, row * dim, dim);
+      if (state && part.state) copyRow(part.state, i * stateFloats, state, row * stateFloats, stateFloats);
+      seen[row] = 1;
+    }
+  }
+  for (let row = 0; row < spec.numEmbeddings; row++) {
+    if (seen[row]) continue;
+    init.fill(row, 0, weight, row * dim);
+    if (state && optimizer) optimizer.initState(state, row * stateFloats);
+  }
+  return { spec, weight, state, stateFloats, slotNames: optimizer?.slotNames ?? [] };
+}
