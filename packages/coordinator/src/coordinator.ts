@@ -322,8 +322,30 @@ export class Coordinator extends EventEmitter {
     }
   }
 
-  /** All shards are up: restore or load their state, then let workers in. */
-  private async prepare(): Promise<void> {
+  /**
+   * All shards are up: restore or load their state, then let workers in. Runs one at a time;
+   * a request while one runs makes it run again afterwards (a shard may have changed).
+   */
+  private prepare(): Promise<void> {
+    if (this.preparing) {
+      this.prepareAgain = true;
+      return this.preparing;
+    }
+    this.preparing = this.prepareOnce().finally(() => {
+      this.preparing = null;
+      if (this.prepareAgain && this.phase !== 'running' && this.phase !== 'done' && this.shards.complete) {
+        this.prepareAgain = false;
+        void this.prepare();
+      }
+      this.prepareAgain = false;
+    });
+    return this.preparing;
+  }
+
+  private preparing: Promise<void> | null = null;
+  private prepareAgain = false;
+
+  private async prepareOnce(): Promise<void> {
     try {
       this.epoch++;
       if (this.phase === 'recovering') {
@@ -346,7 +368,12 @@ export class Coordinator extends EventEmitter {
       });
       this.markReady();
     } catch (e) {
+      // A shard we counted on is unreachable: its disconnect will mark it, and its return
+      // (or a replacement) triggers the next attempt; retry anyway in case it was transient.
       this.emit('fault', `preparing the shards failed: ${(e as Error).message}`);
+      setTimeout(() => {
+        if (this.phase !== 'running' && this.phase !== 'done' && this.shards.complete) void this.prepare();
+      }, 500).unref();
     }
   }
 
@@ -360,7 +387,12 @@ export class Coordinator extends EventEmitter {
     const source = this.restoreSource;
     await Promise.all(
       urls.map(async (url, shard) => {
-        const c = new RpcClient({ url, token: this.options.token, peerName: `ps ${shard}` });
+        const c = new RpcClient({
+          url,
+          token: this.options.token,
+          peerName: `ps ${shard}`,
+          transport: { connectTimeoutMs: 3000 },
+        });
         try {
           await c.connect();
           await c.request(

@@ -1,3 +1,4 @@
+export * from './checkpoint-store.js';
 export * from './coordinator.js';
 export * from './dense-state.js';
 export * from './initial-state.js';
