@@ -17,8 +17,10 @@ import { applyTableOverrides, type Model, type ModuleImporter, resolveModel } fr
 import { type ConnectionInfo, RpcClient, RpcServer, type TransportOptions } from '@rowshard/transport';
 import { CheckpointStore } from './checkpoint-store.js';
 import { DenseState } from './dense-state.js';
+import { coordinatorHttpHandler } from './http.js';
 import { loadInitialState, loadTablesIntoShards } from './initial-state.js';
 import { ShardTable } from './membership.js';
+import { coordinatorMetrics } from './metrics.js';
 import { loadPretrained } from './pretrained.js';
 import { ProgressLog } from './progress.js';
 import { SspClock } from './ssp-clock.js';
@@ -34,6 +36,8 @@ export interface CoordinatorOptions {
   readonly importModule: ModuleImporter;
   /** Reads a JSON file (initial-state fixtures). */
   readonly readJson: (path: string) => unknown;
+  /** Serve the dashboard page and /api/status on the RPC port (/metrics is always served). */
+  readonly dashboard?: boolean;
 }
 
 export interface JobResult {
@@ -47,6 +51,8 @@ export interface JobResult {
   readonly maxObservedLag: number | null;
   /** Restores after a failure, and the steps they cost. */
   readonly recoveries: number;
+  /** Held-out evaluations, in step order. */
+  readonly evals: readonly { step: number; loss: number; accuracy: number | null; examples: number }[];
   readonly lastCheckpointStep: number | null;
 }
 
@@ -184,6 +190,11 @@ export class Coordinator extends EventEmitter {
       handler: (req, conn) => c.handle(req, conn),
       onFault: (conn, reason) => c.emit('fault', `connection ${conn.connectionId}: ${reason}`),
       onDisconnect: (conn) => c.onDisconnect(conn),
+      httpHandler: coordinatorHttpHandler({
+        dashboard: options.dashboard ?? false,
+        status: () => c.status(),
+        metrics: coordinatorMetrics(() => c.status()),
+      }),
     });
     if (c.job.checkpoint?.everySeconds) {
       const timer = setInterval(() => {
@@ -256,6 +267,8 @@ export class Coordinator extends EventEmitter {
         return this.recoveryWait(req);
       case 'worker_done':
         return this.workerDone(req);
+      case 'eval_report':
+        return this.evalReport(req);
       case 'checkpoint_now':
         this.requestCheckpoint();
         return {};
@@ -621,6 +634,19 @@ export class Coordinator extends EventEmitter {
     return { resumeStep: this.resumeStep, epoch: this.epoch, shardUrls: this.shards.shardUrls() };
   }
 
+  private evalReport(req: Envelope): Record<string, unknown> {
+    const { step, loss, accuracy, examples } = req as { step?: unknown; loss?: unknown; accuracy?: unknown; examples?: unknown };
+    if (typeof step !== 'number' || typeof loss !== 'number' || typeof examples !== 'number') {
+      throw new RowshardError(ErrorCodes.BAD_REQUEST, 'eval_report needs step, loss and examples');
+    }
+    const entry = { step, loss, accuracy: typeof accuracy === 'number' ? accuracy : null, examples };
+    this.evals.push(entry);
+    this.emit('eval', entry);
+    return {};
+  }
+
+  private readonly evals: { step: number; loss: number; accuracy: number | null; examples: number }[] = [];
+
   private workerDone(req: Envelope): Record<string, unknown> {
     if (typeof req.rank !== 'number') throw new RowshardError(ErrorCodes.BAD_REQUEST, 'worker_done needs rank');
     this.doneRanks.add(req.rank);
@@ -638,6 +664,7 @@ export class Coordinator extends EventEmitter {
         denseParams: this.dense.snapshot(),
         maxObservedLag: this.clock ? this.clock.maxObservedLag : null,
         recoveries: this.recoveries,
+        evals: this.evals,
         lastCheckpointStep:
           this.lastAsyncCheckpointStep >= 0 ? this.lastAsyncCheckpointStep : (this.pendingCheckpoint?.step ?? null),
       };
@@ -698,6 +725,8 @@ export class Coordinator extends EventEmitter {
       denseVersion: this.dense.version,
       shardLoad: this.shardLoad,
       recoveries: this.recoveries,
+      evals: this.evals,
+      progressHistory: this.progress.history,
       secondsSinceCheckpoint: (performance.now() - this.lastCheckpointAt) / 1000,
       ...this.progress.summary(),
     };

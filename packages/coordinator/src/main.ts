@@ -1,9 +1,11 @@
 #!/usr/bin/env node
+
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { RowshardError } from '@rowshard/core';
+import { exitWithParent } from '@rowshard/transport';
 import { Coordinator } from './coordinator.js';
 
 /**
@@ -45,7 +47,12 @@ const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.st
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { job: { type: 'string' }, host: { type: 'string', default: '127.0.0.1' }, port: { type: 'string', default: '0' } },
+    options: {
+      job: { type: 'string' },
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '0' },
+      dashboard: { type: 'boolean', default: false },
+    },
     strict: true,
   });
   if (!values.job) throw new Error('--job <file> is required');
@@ -57,6 +64,7 @@ async function main(): Promise<void> {
     token: process.env.ROWSHARD_TOKEN ?? null,
     importModule: (p) => import(pathToFileURL(p).href),
     readJson,
+    dashboard: values.dashboard,
   });
   coordinator.on('ready', (info) => emit({ event: 'ready', ...info }));
   coordinator.on('progress', (entry) => emit(entry));
@@ -72,16 +80,24 @@ async function main(): Promise<void> {
     }),
   );
   if (coordinator.resumedFrom) emit({ event: 'resume', ...coordinator.resumedFrom });
-  for (const name of ['checkpoint', 'recovering', 'recovered', 'shards'] as const) {
+  for (const name of ['checkpoint', 'recovering', 'recovered', 'shards', 'eval'] as const) {
     coordinator.on(name, (info) => emit({ event: name, ...(Array.isArray(info) ? { shards: info } : info) }));
   }
   process.on('SIGUSR2', () => coordinator.requestCheckpoint());
-  emit({ event: 'listening', role: 'coordinator', url: coordinator.url });
+  const http = coordinator.url.replace(/^ws:/, 'http:');
+  emit({
+    event: 'listening',
+    role: 'coordinator',
+    url: coordinator.url,
+    metrics: `${http}/metrics`,
+    ...(values.dashboard ? { dashboard: `${http}/` } : {}),
+  });
   const stop = () => {
     coordinator.close().then(() => process.exit(0));
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  exitWithParent(() => coordinator.close());
 }
 
 main().catch((e: unknown) => {

@@ -17,6 +17,8 @@ export interface ProgressEntry {
  */
 export class ProgressLog {
   readonly losses: number[] = [];
+  /** Every progress entry (the last 2000), for the dashboard's curves. */
+  readonly history: ProgressEntry[] = [];
   examples = 0;
   private reports = 0;
   private readonly started = performance.now();
@@ -66,6 +68,8 @@ export class ProgressLog {
       examplesPerSec: this.windowExamples / Math.max(1e-9, (now - this.windowStart) / 1000),
       elapsedSec: (now - this.started) / 1000,
     };
+    this.history.push(this.last);
+    if (this.history.length > 2000) this.history.splice(0, this.history.length - 2000);
     this.windowStart = now;
     this.windowExamples = 0;
     this.windowLoss = 0;

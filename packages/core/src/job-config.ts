@@ -37,6 +37,8 @@ export interface JobConfig {
   readonly timeouts: { readonly stepMs: number; readonly registrationMs: number };
   /** Log loss and throughput every n steps. */
   readonly logEverySteps: number;
+  /** Held-out evaluation: worker 0 measures loss (and accuracy for classifiers) every n steps and at the end. */
+  readonly eval: EvalConfig | null;
   /** Per-table changes to the model's declarations: frozen, optimizer group, from_pretrained. */
   readonly tables: Readonly<Record<string, TableOverride>>;
   /** Checkpoints: where, how often, how many to keep, what to resume from. */
@@ -95,6 +97,27 @@ function parseTableOverrides(value: unknown, tableNames: readonly string[] | nul
     out[name] = o;
   }
   return out;
+}
+
+export interface EvalConfig {
+  readonly data: DataSpec;
+  /** Evaluate after every n steps (null: only at the end). */
+  readonly everySteps: number | null;
+  /** Batches of the eval data per evaluation. */
+  readonly batches: number;
+  readonly batchSize: number;
+}
+
+function parseEvalConfig(value: unknown, field: string): EvalConfig | null {
+  if (value === undefined || value === null) return null;
+  const obj = requireObject(value, field);
+  rejectUnknownKeys(obj, ['data', 'everySteps', 'batches', 'batchSize'], field);
+  return {
+    data: parseDataSpec(obj.data, `${field}.data`),
+    everySteps: optional(obj.everySteps, null as number | null, (v) => positiveInt(v, `${field}.everySteps`)),
+    batches: optional(obj.batches, 4, (v) => positiveInt(v, `${field}.batches`)),
+    batchSize: optional(obj.batchSize, 256, (v) => positiveInt(v, `${field}.batchSize`)),
+  };
 }
 
 export interface CheckpointConfig {
@@ -189,6 +212,7 @@ export const jobConfigFields = [
   'logEverySteps',
   'checkpoint',
   'tables',
+  'eval',
   'debug',
 ] as const;
 
@@ -242,6 +266,7 @@ export function parseJobConfig(value: unknown, tableNames: readonly string[] | n
     logEverySteps: optional(obj.logEverySteps, 10, (v) => positiveInt(v, at('logEverySteps'))),
     checkpoint: parseCheckpointConfig(obj.checkpoint, at('checkpoint')),
     tables: parseTableOverrides(obj.tables, tableNames, at('tables')),
+    eval: parseEvalConfig(obj.eval, at('eval')),
     debug: parseDebug(obj.debug, at('debug')),
   };
   const workers = job.cluster.trainers * job.cluster.workersPerTrainer;

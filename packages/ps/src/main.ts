@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { RowshardError } from '@rowshard/core';
-import { RpcClient } from '@rowshard/transport';
+import { exitWithParent, RpcClient } from '@rowshard/transport';
 import { parsePsConfig } from './ps-config.js';
 import { ParameterServer } from './ps-server.js';
 
@@ -77,6 +77,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  exitWithParent(() => ps.close());
 }
 
 function readJson(file: string): unknown {

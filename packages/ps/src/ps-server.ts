@@ -1,4 +1,5 @@
 import { RpcServer, type RpcServerOptions, type TransportOptions } from '@rowshard/transport';
+import { psHttpHandler, psMetrics } from './metrics.js';
 import type { PsConfig } from './ps-config.js';
 import { PsNode } from './ps-node.js';
 
@@ -28,6 +29,7 @@ export class ParameterServer {
       token: options.token,
       transport: options.transport,
       onFault: options.onFault,
+      httpHandler: psHttpHandler(psMetrics(() => node.service?.stats() ?? null)),
       handler: (request) => {
         const body = node.handle(request);
         if (request.type !== 'stats' || body instanceof Promise) return body;

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { RowshardError } from '@rowshard/core';
-import { RpcClient } from '@rowshard/transport';
+import { exitWithParent, RpcClient } from '@rowshard/transport';
 import { Piscina } from 'piscina';
 import type { WorkerSummary, WorkerTask } from './worker-loop.js';
 
@@ -32,6 +32,7 @@ async function main(): Promise<number> {
   // coordinator frees its ranks for a replacement if it drops).
   const ranks = reg.ranks as number[];
   emit({ event: 'listening', role: 'trainer', ranks, startStep: reg.startStep });
+  exitWithParent(() => {});
   const pool = new Piscina({
     filename: new URL('./worker.js', import.meta.url).href,
     minThreads: ranks.length,

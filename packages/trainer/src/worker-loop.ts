@@ -82,6 +82,7 @@ export class WorkerLoop {
     private readonly job: JobConfig,
     private readonly model: Model,
     private readonly data: BatchSource,
+    private readonly evalData: BatchSource | null,
   ) {
     this.shardUrls = task.shardUrls;
     this.ps = new PsClient({ shardUrls: task.shardUrls, token: task.token, tables: model.tables, transport: task.transport });
@@ -107,11 +108,17 @@ export class WorkerLoop {
       declared.tables.map((t) => t.name),
     );
     const model = applyTableOverrides(declared, job.tables);
-    return new WorkerLoop(task, job, model, openBatchSource(job.data, job.batchSize));
+    const evalData = job.eval ? openBatchSource(job.eval.data, job.eval.batchSize) : null;
+    return new WorkerLoop(task, job, model, openBatchSource(job.data, job.batchSize), evalData);
   }
 
   private async pull(step: number): Promise<Pulled> {
-    const batch = this.data.slice(step, this.slice.start, this.slice.end);
+    const batch = await this.data.slice(step, this.slice.start, this.slice.end);
+    return this.pullFor(batch, step, this.job.sync.mode === 'bsp' ? step : undefined);
+  }
+
+  /** The rows a batch needs, one request per shard for all tables (tagged with `gate` in BSP). */
+  private async pullFor(batch: Batch, step: number, gate: number | undefined): Promise<Pulled> {
     const needed = this.model.rowsNeeded(batch);
     const names = Object.keys(needed);
     const distinct = names.map((name) => {
@@ -123,7 +130,7 @@ export class WorkerLoop {
       return dedupeIds(all).unique;
     });
     const parts: PullRequestPart[] = names.map((table, i) => ({ table, ids: distinct[i] }));
-    const rows = await this.ps.pullMany(parts, this.job.sync.mode === 'bsp' ? { step } : {});
+    const rows = await this.ps.pullMany(parts, gate === undefined ? {} : { step: gate });
     const tables = new Map(names.map((name, i) => [name, { ids: distinct[i], rows: rows[i] }]));
     return { step, batch, tables };
   }
@@ -180,6 +187,7 @@ export class WorkerLoop {
           params = reply.params as Record<string, Float32Array>;
           examples += size;
           t++;
+          if (this.evaluates(t)) await this.evaluate(t, params, epoch);
         } catch (e) {
           if (!isRecoverable(e) || ++recoveries > MAX_RECOVERIES) throw e;
           next = null;
@@ -200,6 +208,52 @@ export class WorkerLoop {
     } finally {
       await Promise.all([this.ps.close(), this.coordinator.close()]);
     }
+  }
+
+  /** Worker 0 evaluates every eval.everySteps completed steps and after the last one. */
+  private evaluates(completed: number): boolean {
+    const ev = this.job.eval;
+    if (!ev || !this.evalData || this.task.rank !== 0) return false;
+    return completed === this.job.steps || (ev.everySteps !== null && completed % ev.everySteps === 0);
+  }
+
+  /**
+   * Loss (and accuracy, for classifiers) on held-out batches with the current parameters,
+   * reported to the coordinator. Tables are read without recording gradients; in BSP the
+   * pulls wait for step `completed` to be applied everywhere.
+   */
+  private async evaluate(completed: number, params: Record<string, Float32Array>, epoch: number): Promise<void> {
+    const ev = this.job.eval as NonNullable<JobConfig['eval']>;
+    const data = this.evalData as BatchSource;
+    let lossSum = 0;
+    let correct = 0;
+    let examples = 0;
+    for (let b = 0; b < ev.batches; b++) {
+      const batch = await data.slice(b, 0, ev.batchSize);
+      const pulled = await this.pullFor(batch, completed, this.job.sync.mode === 'bsp' ? completed : undefined);
+      const sources = new Map<string, RowSource>();
+      for (const spec of this.model.tables) {
+        const got = pulled.tables.get(spec.name) ?? { ids: new Float64Array(0), rows: new Float32Array(0) };
+        sources.set(spec.name, new RemoteRows(spec, false, got.ids, got.rows));
+      }
+      const tensors = new Map<string, Tensor>();
+      for (const p of this.model.dense) tensors.set(p.name, parameter(p.name, p.shape, params[p.name]));
+      const ctx = new SimpleModelContext(sources, tensors, false, streamKey(0, 'eval'), 0);
+      const output = this.model.forward(ctx, batch);
+      const n = batch.target.length;
+      lossSum += this.model.loss(output, batch).item() * n;
+      examples += n;
+      if (this.model.task === 'classification')
+        correct += countCorrect(output.data, output.shape[output.shape.length - 1], batch.target);
+    }
+    await this.coordinator.request({
+      type: 'eval_report',
+      step: completed,
+      epoch,
+      examples,
+      loss: lossSum / Math.max(1, examples),
+      accuracy: this.model.task === 'classification' ? correct / Math.max(1, examples) : null,
+    });
   }
 
   /** A replaced shard may listen elsewhere: rebuild the PS client when the shard map changed. */
@@ -273,4 +327,15 @@ function isRecoverable(e: unknown): boolean {
     e.code === ErrorCodes.SHARD_UNAVAILABLE ||
     e.code === ErrorCodes.TIMEOUT
   );
+}
+
+/** Rows of logits whose argmax is the target class. */
+function countCorrect(logits: Float32Array, classes: number, target: ArrayLike<number>): number {
+  let correct = 0;
+  for (let r = 0; r < target.length; r++) {
+    let best = 0;
+    for (let c = 1; c < classes; c++) if (logits[r * classes + c] > logits[r * classes + best]) best = c;
+    if (best === target[r]) correct++;
+  }
+  return correct;
 }

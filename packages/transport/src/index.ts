@@ -1,5 +1,6 @@
 export * from './auth.js';
 export * from './client.js';
 export * from './codec.js';
+export * from './lifecycle.js';
 export * from './options.js';
 export * from './server.js';

@@ -1,8 +1,11 @@
 import type { Command } from './command.js';
 import { exportCommand } from './export.js';
 import { parityCommand } from './parity.js';
+import { demoCommand, trainCommand } from './train.js';
 
 export const commands: Record<string, Command> = {
+  train: trainCommand,
+  demo: demoCommand,
   parity: parityCommand,
   export: exportCommand,
 };

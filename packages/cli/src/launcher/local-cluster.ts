@@ -30,6 +30,8 @@ export interface LocalClusterOptions {
   readonly nodeArgs?: readonly string[];
   /** Extra environment for every process (fault injection in tests). */
   readonly env?: Record<string, string>;
+  /** Serve the dashboard on the coordinator's port. */
+  readonly dashboard?: boolean;
 }
 
 export interface ManagedProcess {
@@ -90,8 +92,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     onDeath: (stderr: string, code: number | null) => void,
   ): Promise<ManagedProcess> => {
     const child = spawn(process.execPath, [...(options.nodeArgs ?? []), entry(pkg), ...args], {
-      env: { ...process.env, ...(options.env ?? {}), ROWSHARD_TOKEN: token },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...(options.env ?? {}), ROWSHARD_TOKEN: token, ROWSHARD_EXIT_WITH_PARENT: '1' },
+      // stdin is a pipe the child watches: if this process dies, the children follow.
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stderr = '';
     createInterface({ input: child.stderr! }).on('line', (line) => {
@@ -152,11 +155,13 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   };
 
   try {
-    const coordinator = await supervise('coordinator', 'coordinator', ['--job', jobFile], (p) => [
+    const dash = options.dashboard ? ['--dashboard'] : [];
+    const coordinator = await supervise('coordinator', 'coordinator', ['--job', jobFile, ...dash], (p) => [
       '--job',
       jobFile,
       '--port',
       String(new URL(String(p.ready.url)).port),
+      ...dash,
     ]);
     const url = String(coordinator.ready.url);
     const nPs = Number(cluster.ps ?? 2);

@@ -7,8 +7,8 @@ import { indexTensor } from '@rowshard/nn';
  * workers without overlap and without shipping examples around.
  */
 export interface BatchSource {
-  /** Examples [start, end) of global batch `step`. */
-  slice(step: number, start: number, end: number): Batch;
+  /** Examples [start, end) of global batch `step` (file sources read asynchronously). */
+  slice(step: number, start: number, end: number): Batch | Promise<Batch>;
 }
 
 /** Rows [start, end) of a batch whose inputs all lead with the example dimension. */

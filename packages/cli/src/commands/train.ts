@@ -1,0 +1,86 @@
+import { ErrorCodes, parseJobConfig, RowshardError } from '@rowshard/core';
+import { type LoadedConfig, loadTrainConfig } from '../config/load-config.js';
+import { trainOptions } from '../config/options.js';
+import { type LocalCluster, startLocalCluster } from '../launcher/local-cluster.js';
+import { ProgressView } from '../output/progress-view.js';
+import { type Command, parseFlags } from './command.js';
+
+/**
+ * Runs a job on this machine: a coordinator, PS processes and trainers, wired on loopback,
+ * with progress on the terminal. Ctrl-C (or SIGTERM) stops every process; children also exit
+ * on their own if this process dies. Exit 0 when the job completes, 130 on interrupt, 2 for a
+ * bad config, 1 for a failed run.
+ */
+export async function runTrain(loaded: LoadedConfig): Promise<number> {
+  const job = loaded.job;
+  const parsed = parseJobConfig(job);
+  const view = new ProgressView(loaded.cli, parsed.steps);
+  let cluster: LocalCluster | null = null;
+  let interrupted = false;
+  const interrupt = () => {
+    interrupted = true;
+    void cluster?.stop();
+  };
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  try {
+    cluster = await startLocalCluster({
+      job,
+      dashboard: loaded.cli.dashboard,
+      onEvent: (role, e) => view.event(role, e),
+      onLog: (role, line) => {
+        if (!loaded.cli.quiet) process.stderr.write(`[${role}] ${line}\n`);
+      },
+    });
+    const result = await cluster.result();
+    const classes = (parsed.model.options.numClasses as number | undefined) ?? null;
+    view.summary(result, classes ? 1 / classes : null);
+    if (loaded.cli.json) process.stdout.write(`${JSON.stringify({ role: 'cli', event: 'summary', ...summaryOf(result) })}\n`);
+    return 0;
+  } catch (e) {
+    if (interrupted) {
+      process.stderr.write('rowshard: interrupted; every process was stopped\n');
+      return 130;
+    }
+    if (e instanceof RowshardError) {
+      process.stderr.write(`rowshard: ${e.code}: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+    await cluster?.stop();
+  }
+}
+
+function summaryOf(r: { steps: number; examples: number; seconds: number; losses: number[]; evals: readonly unknown[] }) {
+  return { steps: r.steps, examples: r.examples, seconds: r.seconds, finalLoss: r.losses.at(-1), evals: r.evals };
+}
+
+const flagSpec = Object.fromEntries(
+  trainOptions.map((o) => [o.flag, o.type === 'boolean' ? { type: 'boolean' as const } : { type: 'string' as const }]),
+);
+
+export const trainCommand: Command = {
+  summary: 'train a job on this machine (no arguments: the built-in 1M-row demo)',
+  usage: `rowshard train [--config job.yaml] [${trainOptions
+    .filter((o) => o.flag !== 'config')
+    .map((o) => `--${o.flag}${o.type === 'boolean' ? '' : ' X'}`)
+    .join('] [')}]`,
+  async run(argv) {
+    const { values, positionals } = parseFlags('train', argv, flagSpec);
+    if (positionals.length > 0) {
+      throw new RowshardError(ErrorCodes.BAD_CONFIG, `train: unexpected argument '${positionals[0]}' (use --config FILE)`, {
+        field: 'argv',
+      });
+    }
+    return runTrain(loadTrainConfig(values));
+  },
+};
+
+export const demoCommand: Command = {
+  summary: 'the built-in demo job (same as `rowshard train` with no config)',
+  usage: 'rowshard demo [train flags]',
+  run: (argv) => trainCommand.run(argv),
+};

@@ -1,0 +1,73 @@
+/**
+ * The live dashboard: one self-contained page (no external scripts) that polls
+ * /api/status every second and draws the loss and eval curves, throughput, per-shard load
+ * and membership. Served by the coordinator's HTTP listener when --dashboard is on.
+ */
+export const dashboardHtml = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>rowshard</title>
+<style>
+ body{font:14px system-ui,sans-serif;margin:24px;color:#222;background:#fafafa}
+ h1{font-size:20px;margin:0 0 4px} .sub{color:#666;margin-bottom:16px}
+ .cards{display:flex;gap:12px;flex-wrap:wrap;margin-bottom:16px}
+ .card{background:#fff;border:1px solid #ddd;border-radius:6px;padding:10px 14px;min-width:120px}
+ .card b{display:block;font-size:20px} .grid{display:grid;grid-template-columns:1fr 1fr;gap:16px}
+ svg{background:#fff;border:1px solid #ddd;border-radius:6px;width:100%;height:220px}
+ table{border-collapse:collapse;background:#fff;width:100%} td,th{border:1px solid #ddd;padding:4px 8px;text-align:right}
+ th{background:#f0f0f0} td:first-child,th:first-child{text-align:left}
+</style></head><body>
+<h1>rowshard</h1><div class="sub" id="phase">connecting…</div>
+<div class="cards">
+ <div class="card">step<b id="step">–</b></div>
+ <div class="card">loss<b id="loss">–</b></div>
+ <div class="card">examples/s<b id="rate">–</b></div>
+ <div class="card">eval accuracy<b id="acc">–</b></div>
+ <div class="card">workers<b id="workers">–</b></div>
+</div>
+<div class="grid">
+ <div><h3>training loss</h3><svg id="lossChart" viewBox="0 0 400 200" preserveAspectRatio="none"><polyline id="lossLine" fill="none" stroke="#2a6fdb" stroke-width="2" points=""/></svg></div>
+ <div><h3>held-out eval</h3><svg id="evalChart" viewBox="0 0 400 200" preserveAspectRatio="none"><polyline id="accLine" fill="none" stroke="#2a9d4a" stroke-width="2" points=""/><polyline id="evalLossLine" fill="none" stroke="#d9822b" stroke-width="2" points=""/></svg></div>
+</div>
+<h3>shards</h3><table id="shards"><thead><tr><th>shard</th><th>address</th><th>ready</th><th>rows</th><th>bytes</th><th>rows pulled</th><th>rows pushed</th><th>requests</th></tr></thead><tbody></tbody></table>
+<script>
+const history = [];
+const fmt = (n) => n == null ? '–' : Math.abs(n) >= 1e6 ? (n/1e6).toFixed(2)+'M' : Math.abs(n) >= 1e3 ? (n/1e3).toFixed(1)+'k' : (+n).toPrecision(4);
+function line(el, values, lo, hi) {
+  if (values.length === 0) { el.setAttribute('points', ''); return; }
+  const span = hi - lo || 1;
+  el.setAttribute('points', values.map((v, i) => ((values.length === 1 ? 0 : i / (values.length - 1)) * 400).toFixed(1) + ',' + (195 - ((v - lo) / span) * 190).toFixed(1)).join(' '));
+}
+async function tick() {
+  try {
+    const s = await (await fetch('/api/status', { cache: 'no-store' })).json();
+    const p = s.lastProgress || {};
+    document.getElementById('phase').textContent = 'phase: ' + s.phase + ' · epoch ' + s.epoch + ' · recoveries ' + s.recoveries;
+    document.getElementById('step').textContent = p.step ?? '–';
+    document.getElementById('loss').textContent = fmt(p.loss);
+    document.getElementById('rate').textContent = fmt(p.examplesPerSec);
+    const ev = (s.evals || []).at(-1);
+    document.getElementById('acc').textContent = ev && ev.accuracy != null ? (100 * ev.accuracy).toFixed(1) + '%' : '–';
+    document.getElementById('workers').textContent = s.workersDone + ' done / ' + s.workers;
+    const losses = (s.progressHistory || []).map((e) => e.loss);
+    const lineEl = document.getElementById('lossLine');
+    line(lineEl, losses, Math.min(...losses, 0), Math.max(...losses, 1e-9));
+    lineEl.setAttribute('data-points', String(losses.length));
+    const evals = s.evals || [];
+    line(document.getElementById('accLine'), evals.map((e) => e.accuracy ?? 0), 0, 1);
+    const el = evals.map((e) => e.loss);
+    line(document.getElementById('evalLossLine'), el, 0, Math.max(...el, 1e-9));
+    const body = document.querySelector('#shards tbody');
+    body.innerHTML = '';
+    (s.shards || []).forEach((url, i) => {
+      const load = (s.shardLoad || []).find((l) => l.shard === i) || {};
+      const req = load.requests ? Object.values(load.requests).reduce((a, b) => a + b, 0) : null;
+      const tr = document.createElement('tr');
+      [i, url || '–', s.shardsReady[i] ? 'yes' : 'no', fmt(load.rowsMaterialised), fmt(load.bytesUsed), fmt(load.rowsPulled), fmt(load.rowsPushed), fmt(req)]
+        .forEach((v) => { const td = document.createElement('td'); td.textContent = v; tr.appendChild(td); });
+      body.appendChild(tr);
+    });
+  } catch (e) {
+    document.getElementById('phase').textContent = 'coordinator unreachable: ' + e.message;
+  }
+}
+tick(); setInterval(tick, 1000);
+</script></body></html>`;
