@@ -9,9 +9,16 @@ const pkg = (name: string) => fileURLToPath(new URL(`./packages/${name}/src/inde
  */
 export default defineConfig({
   resolve: {
-    alias: Object.fromEntries(
-      ['core', 'nn', 'transport', 'ps', 'coordinator', 'trainer', 'cli', 'testkit'].map((p) => [`@rowshard/${p}`, pkg(p)]),
-    ),
+    alias: [
+      {
+        find: '@rowshard/cli/config-options',
+        replacement: fileURLToPath(new URL('./packages/cli/src/config/options.ts', import.meta.url)),
+      },
+      ...['core', 'nn', 'transport', 'ps', 'coordinator', 'trainer', 'cli', 'testkit'].map((p) => ({
+        find: `@rowshard/${p}`,
+        replacement: pkg(p),
+      })),
+    ],
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'test/**/*.test.ts'],

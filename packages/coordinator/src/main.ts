@@ -87,6 +87,7 @@ async function main(): Promise<void> {
   const http = coordinator.url.replace(/^ws:/, 'http:');
   emit({
     event: 'listening',
+    pid: process.pid,
     role: 'coordinator',
     url: coordinator.url,
     metrics: `${http}/metrics`,

@@ -71,7 +71,7 @@ async function main(): Promise<void> {
       );
     });
   }
-  process.stdout.write(`${JSON.stringify({ event: 'listening', role: 'ps', shard, url })}\n`);
+  process.stdout.write(`${JSON.stringify({ event: 'listening', role: 'ps', pid: process.pid, shard, url })}\n`);
   const stop = () => {
     ps.close().then(() => process.exit(0));
   };

@@ -31,7 +31,14 @@ export class ParameterServer {
       onFault: options.onFault,
       httpHandler: psHttpHandler(psMetrics(() => node.service?.stats() ?? null)),
       handler: (request) => {
-        const body = node.handle(request);
+        let body: ReturnType<PsNode['handle']>;
+        try {
+          body = node.handle(request);
+        } catch (e) {
+          node.service?.noteError(e);
+          throw e;
+        }
+        if (body instanceof Promise) body.catch((e) => node.service?.noteError(e));
         if (request.type !== 'stats' || body instanceof Promise) return body;
         // Process memory rides along with stats: the real cost of the rows, not our accounting.
         // `gc: true` collects first when the process runs with --expose-gc (benchmarks).

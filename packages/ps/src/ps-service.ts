@@ -151,33 +151,27 @@ export class PsService {
 
   /** Dispatches one decoded request; returns the result body. */
   handle(request: Envelope): Record<string, unknown> {
-    this.requestCounts[request.type] = (this.requestCounts[request.type] ?? 0) + 1;
-    try {
-      switch (request.type) {
-        case 'pull':
-          return { rows: this.pull(parsePullParts(request.tables)) };
-        case 'push':
-          return { rowsUpdated: this.push(parsePushParts(request.tables)) };
-        case 'push_pull': {
-          const push = parsePushParts(request.push, 'push');
-          const pull = parsePullParts(request.pull, 'pull');
-          this.checkPull(pull);
-          const rowsUpdated = this.push(push);
-          return { rowsUpdated, rows: this.pull(pull) };
-        }
-        case 'load':
-          return { rowsLoaded: this.load(parseLoadParts(request.tables)) };
-        case 'stats':
-          return { stats: this.stats() };
-        case 'ping':
-          return {};
-        default:
-          throw new RowshardError(ErrorCodes.BAD_REQUEST, `unknown request type '${request.type}'`);
+    switch (request.type) {
+      case 'pull':
+        return { rows: this.pull(parsePullParts(request.tables)) };
+      case 'push':
+        return { rowsUpdated: this.push(parsePushParts(request.tables)) };
+      case 'push_pull': {
+        const push = parsePushParts(request.push, 'push');
+        const pull = parsePullParts(request.pull, 'pull');
+        this.checkPull(pull);
+        const rowsUpdated = this.push(push);
+        return { rowsUpdated, rows: this.pull(pull) };
       }
-    } catch (e) {
-      const code = e instanceof RowshardError ? e.code : ErrorCodes.INTERNAL;
-      this.errorCounts[code] = (this.errorCounts[code] ?? 0) + 1;
-      throw e;
+      case 'load':
+        return { rowsLoaded: this.load(parseLoadParts(request.tables)) };
+      case 'stats':
+        this.count('stats');
+        return { stats: this.stats() };
+      case 'ping':
+        return {};
+      default:
+        throw new RowshardError(ErrorCodes.BAD_REQUEST, `unknown request type '${request.type}'`);
     }
   }
 
@@ -187,6 +181,7 @@ export class PsService {
 
   /** Rows for every part, in request order; all parts are checked before any row is read. */
   pull(parts: readonly PullPart[]): Float32Array[] {
+    this.count('pull');
     this.checkPull(parts);
     return parts.map((part) => {
       const store = this.table(part.table);
@@ -199,6 +194,7 @@ export class PsService {
 
   /** Applies every part; all parts are checked before any row changes. */
   push(parts: readonly PushPart[]): number {
+    this.count('push');
     this.checkPush(parts);
     let updated = 0;
     for (const part of parts) {
@@ -257,6 +253,16 @@ export class PsService {
       n += part.ids.length;
     }
     return n;
+  }
+
+  /** Counts a refused request by its error code (stats, /metrics). */
+  noteError(e: unknown): void {
+    const code = e instanceof RowshardError ? e.code : ErrorCodes.INTERNAL;
+    this.errorCounts[code] = (this.errorCounts[code] ?? 0) + 1;
+  }
+
+  private count(type: string): void {
+    this.requestCounts[type] = (this.requestCounts[type] ?? 0) + 1;
   }
 
   stats(): PsStats {

@@ -31,7 +31,7 @@ async function main(): Promise<number> {
   // The connection stays open while the workers run: it is this trainer's membership (the
   // coordinator frees its ranks for a replacement if it drops).
   const ranks = reg.ranks as number[];
-  emit({ event: 'listening', role: 'trainer', ranks, startStep: reg.startStep });
+  emit({ event: 'listening', role: 'trainer', pid: process.pid, ranks, startStep: reg.startStep });
   exitWithParent(() => {});
   const pool = new Piscina({
     filename: new URL('./worker.js', import.meta.url).href,

@@ -1,6 +1,7 @@
 import type { Command } from './command.js';
 import { exportCommand } from './export.js';
 import { parityCommand } from './parity.js';
+import { similarCommand } from './similar.js';
 import { demoCommand, trainCommand } from './train.js';
 
 export const commands: Record<string, Command> = {
@@ -8,6 +9,7 @@ export const commands: Record<string, Command> = {
   demo: demoCommand,
   parity: parityCommand,
   export: exportCommand,
+  similar: similarCommand,
 };
 
 export function usage(): string {

@@ -75,7 +75,7 @@ export const trainCommand: Command = {
         field: 'argv',
       });
     }
-    return runTrain(loadTrainConfig(values));
+    return runTrain(await loadTrainConfig(values));
   },
 };
 

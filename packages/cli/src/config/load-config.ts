@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { ErrorCodes, parseJobConfig, RowshardError } from '@rowshard/core';
+import { pathToFileURL } from 'node:url';
+import { denseConfigOf, ErrorCodes, findGroup, parseJobConfig, RowshardError, sparseConfigOf } from '@rowshard/core';
+import { applyTableOverrides, resolveModel } from '@rowshard/nn';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { demoJob } from './demo-job.js';
 import { type TrainOption, trainOptions } from './options.js';
@@ -108,7 +110,10 @@ function getPath(obj: Record<string, unknown>, path: string): unknown {
  * validates it. Every error names where the bad value came from: the file and line, the
  * flag, or the environment variable, and the field.
  */
-export function loadTrainConfig(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+export async function loadTrainConfig(
+  flags: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<LoadedConfig> {
   const sources = new Map<string, FieldSource>();
   const configFlag = flags.config ?? env.ROWSHARD_CONFIG;
   let file: string | null = null;
@@ -118,7 +123,7 @@ export function loadTrainConfig(flags: Record<string, unknown>, env: NodeJS.Proc
   if (typeof configFlag === 'string' && configFlag !== '') {
     file = configFlag;
     if (!existsSync(file)) throw new RowshardError(ErrorCodes.BAD_CONFIG, `${file}: no such config file`, { file });
-    doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter: counter, prettyErrors: false });
+    doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter: counter });
     if (doc.errors.length > 0) {
       const e = doc.errors[0];
       const line = e.linePos?.[0]?.line ?? '?';
@@ -180,7 +185,7 @@ export function loadTrainConfig(flags: Record<string, unknown>, env: NodeJS.Proc
     setPath(job, field, resolve(fromCli && fromCli.kind !== 'file' ? process.cwd() : base, value));
   }
   try {
-    parseJobConfig(job);
+    await validateJob(job);
   } catch (e) {
     if (e instanceof RowshardError && typeof e.details.field === 'string') {
       const field = e.details.field;
@@ -199,4 +204,22 @@ export function loadTrainConfig(flags: Record<string, unknown>, env: NodeJS.Proc
     }
   }
   return { job, file, cli, where };
+}
+
+/**
+ * Everything the roles will check, checked here first so a mistake is reported against the
+ * config file before any process starts: the job's fields, the model (a user module is
+ * loaded), every table's and dense parameter's optimizer group, the freeze plan and table
+ * overrides.
+ */
+async function validateJob(job: Record<string, unknown>): Promise<void> {
+  const preliminary = parseJobConfig(job);
+  const declared = await resolveModel(preliminary.model, (p) => import(pathToFileURL(p).href));
+  const parsed = parseJobConfig(
+    job,
+    declared.tables.map((t) => t.name),
+  );
+  const model = applyTableOverrides(declared, parsed.tables);
+  for (const t of model.tables) if (!t.frozen) sparseConfigOf(findGroup(parsed.optimizers, t.group, `table '${t.name}'`));
+  for (const p of model.dense) denseConfigOf(findGroup(parsed.optimizers, p.group, `parameter '${p.name}'`));
 }

@@ -194,7 +194,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
             const reply = await Promise.race([control.request({ type: 'result' }, 24 * 3600_000), failed]);
             return reply.result as JobResult;
           } catch (e) {
-            if (!(e instanceof RowshardError) || e.code !== ErrorCodes.CONNECTION_CLOSED) throw e;
+            if (stopping || !(e instanceof RowshardError) || e.code !== ErrorCodes.CONNECTION_CLOSED) throw e;
           }
         }
       },

@@ -67,11 +67,15 @@ export function resolveReadOptions(format: TextFormat, options: TextReadOptions 
 
 function checkRef(ref: unknown, field: string, format: TextFormat, header: boolean): ColumnRef {
   if (typeof ref === 'number') {
-    if (!Number.isSafeInteger(ref) || ref < 0) throw configError(field, `must be a column name or a zero-based index, got ${ref}`);
+    if (!Number.isSafeInteger(ref) || ref < 0) {
+      throw configError(field, `must be a column name or a zero-based index, got ${ref}`);
+    }
     if (format === 'jsonl') throw configError(field, `JSON lines name their fields: use a field name, got ${ref}`);
     return ref;
   }
-  if (typeof ref !== 'string' || ref === '') throw configError(field, `must be a column name or a zero-based index, got ${describe(ref)}`);
+  if (typeof ref !== 'string' || ref === '') {
+    throw configError(field, `must be a column name or a zero-based index, got ${describe(ref)}`);
+  }
   if ((format === 'csv' || format === 'tsv') && !header) {
     throw configError(field, `names column '${ref}' but header is false: use a zero-based index`);
   }

@@ -1,0 +1,143 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { trainOptions } from '@rowshard/cli/config-options';
+import { repoRoot } from '@rowshard/testkit';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const cli = join(repoRoot, 'packages/cli/dist/main.js');
+const dir = mkdtempSync(join(tmpdir(), 'rowshard-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const run = (args: string[], env: Record<string, string> = {}) =>
+  spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, cwd: dir, timeout: 120_000 });
+
+const smallJob = `# a small job
+seed: 1
+model:
+  name: text_classifier
+  options: { vocabSize: 3000, embeddingDim: 8, hiddenDim: 8, numClasses: 3, dropout: 0 }
+optimizers:
+  embeddings: { kind: sparse_adam, lr: 0.05 }
+  dense: { kind: adam, lr: 0.01 }
+steps: 40
+batchSize: 64
+data: { kind: synthetic_text, vocabSize: 3000, seqLen: 12, numClasses: 3, seed: 1 }
+eval:
+  data: { kind: synthetic_text, vocabSize: 3000, seqLen: 12, numClasses: 3, seed: 2 }
+  everySteps: 20
+  batches: 2
+cluster: { ps: 2, trainers: 1, workersPerTrainer: 2 }
+logEverySteps: 10
+`;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('rowshard train', () => {
+  it('runs a YAML job to the end, writes the metrics file, and leaves no process behind', () => {
+    const file = join(dir, 'job.yaml');
+    writeFileSync(file, smallJob);
+    const metrics = join(dir, 'metrics.jsonl');
+    const r = run(['train', '--config', file, '--json', '--metrics', metrics]);
+    expect(r.status, r.stderr).toBe(0);
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    const pids = events.filter((e) => e.event === 'listening').map((e) => e.pid as number);
+    expect(pids).toHaveLength(4); // coordinator, 2 PS, 1 trainer
+    const summary = events.find((e) => e.event === 'summary');
+    expect(summary.steps).toBe(40);
+    expect(summary.evals.at(-1).accuracy).toBeGreaterThan(0.5); // 3 classes: chance is 1/3
+    const lines = readFileSync(metrics, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.filter((l) => l.event === 'progress').map((l) => l.step)).toEqual([10, 20, 30, 40]);
+    expect(lines.filter((l) => l.event === 'eval').map((l) => l.step)).toEqual([20, 40]);
+    for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
+  });
+
+  it('Ctrl-C stops every process', async () => {
+    const file = join(dir, 'long.yaml');
+    writeFileSync(file, smallJob.replace('steps: 40', 'steps: 100000'));
+    const child = spawn(process.execPath, [cli, 'train', '--config', file, '--json'], { cwd: dir });
+    const pids: number[] = [];
+    let out = '';
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (d) => {
+        out += d;
+        for (const line of out.split('\n')) {
+          try {
+            const e = JSON.parse(line);
+            if (e.event === 'listening' && !pids.includes(e.pid)) pids.push(e.pid);
+            if (e.event === 'progress') resolve();
+          } catch {}
+        }
+      });
+    });
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(130);
+    expect(pids.length).toBe(4);
+    for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
+  });
+
+  it.each([
+    [
+      'unknown field',
+      smallJob.replace('batchSize: 64', 'batchSize: 64\nbatchsize: 3'),
+      /job-bad\.yaml:11: batchsize: unknown field/,
+    ],
+    [
+      'wrong type',
+      smallJob.replace('steps: 40', 'steps: forty'),
+      /job-bad\.yaml:9: steps: must be a positive integer, got "forty"/,
+    ],
+    ['nested wrong value', smallJob.replace('lr: 0.01', 'lr: -1'), /job-bad\.yaml:8: optimizers\.dense\.lr: must be in \[0/],
+    ['YAML syntax', smallJob.replace('steps: 40', 'steps: [40'), /job-bad\.yaml:\d+: not valid YAML\/JSON/],
+    [
+      'missing data file',
+      smallJob.replace(
+        'data: { kind: synthetic_text, vocabSize: 3000, seqLen: 12, numClasses: 3, seed: 1 }',
+        'data: { kind: fixture, path: nowhere.json }',
+      ),
+      /job-bad\.yaml:11: data\.path: no such file .*nowhere\.json/,
+    ],
+  ])('refuses a config with a %s, naming file, line and field, exit 2, nothing written', (_what, text, message) => {
+    const file = join(dir, 'job-bad.yaml');
+    writeFileSync(file, text.replace('cluster:', 'checkpoint: { dir: ckpt-never }\ncluster:'));
+    const metrics = join(dir, 'never.jsonl');
+    const r = run(['train', '--config', file, '--metrics', metrics]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+    expect(existsSync(metrics)).toBe(false);
+    expect(existsSync(join(dir, 'ckpt-never'))).toBe(false);
+  });
+
+  it('names the flag or the environment variable a bad value came from', () => {
+    const file = join(dir, 'job.yaml');
+    expect(run(['train', '--config', file, '--steps', 'x']).stderr).toMatch(/--steps: must be an integer, got "x"/);
+    expect(run(['train', '--config', file], { ROWSHARD_SYNC: 'fast' }).stderr).toMatch(
+      /ROWSHARD_SYNC: must be one of bsp, ssp, asp/,
+    );
+    expect(run(['train', '--config', join(dir, 'absent.yaml')]).stderr).toMatch(/absent\.yaml: no such config file/);
+  });
+
+  it('the README reference table lists every option with its flag and environment variable', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    for (const o of trainOptions) {
+      expect(readme, o.flag).toContain(`\`--${o.flag}\``);
+      expect(readme, o.env).toContain(`\`${o.env}\``);
+    }
+  });
+});
