@@ -74,6 +74,11 @@ describe('readRecords', () => {
     expect(error.message).toMatch(/latin1\.txt:1: not valid UTF-8/);
     const small = await rejection(collect(path, 'fasttext', { chunkBytes: 4 }));
     expect(small.message).toMatch(/latin1\.txt:2: not valid UTF-8/);
+    const cut = join(dir, 'cut.txt');
+    writeFileSync(cut, Buffer.from('__label__a café').subarray(0, -1));
+    expect((await rejection(collect(cut, 'fasttext'))).message).toBe(
+      `${cut}:1: not valid UTF-8 (the file ends in the middle of a character)`,
+    );
   });
 
   it('passes data errors through with file and line', async () => {

@@ -43,12 +43,13 @@ export async function* readRecords(
       try {
         text = utf8.decode(bytes, { stream: !next.done });
       } catch {
-        const end = offset + (bytes?.length ?? 0);
-        throw new RowshardError(
-          ErrorCodes.BAD_DATA,
-          `${path}:${decoder.line}: not valid UTF-8 (in bytes ${offset}..${end - 1} of the file, at or after this line)`,
-          { file: path, line: decoder.line },
-        );
+        const where = bytes
+          ? `in bytes ${offset}..${offset + bytes.length - 1} of the file, at or after this line`
+          : 'the file ends in the middle of a character';
+        throw new RowshardError(ErrorCodes.BAD_DATA, `${path}:${decoder.line}: not valid UTF-8 (${where})`, {
+          file: path,
+          line: decoder.line,
+        });
       }
       offset += bytes?.length ?? 0;
       for (const record of decoder.push(text)) yield record;
