@@ -39,6 +39,8 @@ export interface FullTable {
   readonly state: Float32Array | null;
   readonly stateFloats: number;
   readonly slotNames: readonly string[];
+  /** 1 for rows saved in the checkpoint (touched by training), 0 for rows that are their init. */
+  readonly touched: Uint8Array;
 }
 
 /** Assembles a whole dense table from every shard file of a checkpoint. */
@@ -74,5 +76,5 @@ export function readFullTable(dir: string, manifest: CheckpointManifest, table: 
     init.fill(row, 0, weight, row * dim);
     if (state && optimizer) optimizer.initState(state, row * stateFloats);
   }
-  return { spec, weight, state, stateFloats, slotNames: optimizer?.slotNames ?? [] };
+  return { spec, weight, state, stateFloats, slotNames: optimizer?.slotNames ?? [], touched: seen };
 }

@@ -603,9 +603,17 @@ export class Coordinator extends EventEmitter {
       dense,
       totalBytes,
       durationMs: Math.round(performance.now() - started),
+      ...this.vocabulary(),
     });
     this.lastCheckpointAt = performance.now();
     this.emit('checkpoint', { step, dir, bytes: manifest.totalBytes, durationMs: manifest.durationMs });
+  }
+
+  /** File data: the built-in text models' `embedding` rows start with the vocabulary's words. */
+  private vocabulary(): { vocab?: Record<string, string> } {
+    const data = this.job.data;
+    if (data.kind !== 'file' || !data.vocabFile || !this.model.tables.some((t) => t.name === 'embedding')) return {};
+    return { vocab: { embedding: data.vocabFile } };
   }
 
   private async clockWait(req: Envelope): Promise<Record<string, unknown>> {

@@ -1,5 +1,6 @@
 import type { Command } from './command.js';
 import { exportCommand } from './export.js';
+import { predictCommand, supervisedCommand, testCommand } from './fasttext.js';
 import { parityCommand } from './parity.js';
 import { similarCommand } from './similar.js';
 import { demoCommand, trainCommand } from './train.js';
@@ -10,6 +11,9 @@ export const commands: Record<string, Command> = {
   parity: parityCommand,
   export: exportCommand,
   similar: similarCommand,
+  supervised: supervisedCommand,
+  test: testCommand,
+  predict: predictCommand,
 };
 
 export function usage(): string {

@@ -1,3 +1,4 @@
+import { rmSync } from 'node:fs';
 import { ErrorCodes, parseJobConfig, RowshardError } from '@rowshard/core';
 import { type LoadedConfig, loadTrainConfig } from '../config/load-config.js';
 import { trainOptions } from '../config/options.js';
@@ -51,6 +52,7 @@ export async function runTrain(loaded: LoadedConfig): Promise<number> {
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
     await cluster?.stop();
+    if (loaded.scratchDir) rmSync(loaded.scratchDir, { recursive: true, force: true });
   }
 }
 

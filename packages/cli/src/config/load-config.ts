@@ -1,9 +1,20 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { denseConfigOf, ErrorCodes, findGroup, parseJobConfig, RowshardError, sparseConfigOf } from '@rowshard/core';
+import {
+  denseConfigOf,
+  ErrorCodes,
+  type FileDataSpec,
+  findGroup,
+  parseDataSpec,
+  parseJobConfig,
+  RowshardError,
+  sparseConfigOf,
+} from '@rowshard/core';
 import { applyTableOverrides, resolveModel } from '@rowshard/nn';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { prepareEvalData, prepareFileData } from '../data-prep.js';
 import { demoJob } from './demo-job.js';
 import { type TrainOption, trainOptions } from './options.js';
 
@@ -22,6 +33,8 @@ export interface LoadedConfig {
   readonly cli: CliSettings;
   /** Where a field came from, for messages: `job.yaml:14`, `--lr`, `ROWSHARD_LR`. */
   where(field: string): string;
+  /** A temporary directory made for this run (vocabulary files), to remove afterwards. */
+  readonly scratchDir: string | null;
 }
 
 type FieldSource = { kind: 'file'; line: number } | { kind: 'flag'; flag: string } | { kind: 'env'; env: string };
@@ -113,6 +126,8 @@ function getPath(obj: Record<string, unknown>, path: string): unknown {
 export async function loadTrainConfig(
   flags: Record<string, unknown>,
   env: NodeJS.ProcessEnv = process.env,
+  /** The job when no config file is given (default: the built-in demo). */
+  baseJob: () => Record<string, unknown> = demoJob,
 ): Promise<LoadedConfig> {
   const sources = new Map<string, FieldSource>();
   const configFlag = flags.config ?? env.ROWSHARD_CONFIG;
@@ -136,7 +151,7 @@ export async function loadTrainConfig(
       throw new RowshardError(ErrorCodes.BAD_CONFIG, `${file}: the config must be a mapping of job fields`, { file });
     job = value as Record<string, unknown>;
   } else {
-    job = demoJob();
+    job = baseJob();
   }
   const cli: { metrics: string | null; dashboard: boolean; json: boolean; quiet: boolean } = {
     metrics: null,
@@ -184,9 +199,31 @@ export async function loadTrainConfig(
     const fromCli = sources.get(field);
     setPath(job, field, resolve(fromCli && fromCli.kind !== 'file' ? process.cwd() : base, value));
   }
+  let scratchDir: string | null = null;
   try {
+    const epochs = job.epochs;
+    delete job.epochs;
+    if (epochs !== undefined && job.steps === undefined) job.steps = 1; // set from the data below
+    const data = job.data as Record<string, unknown> | undefined;
+    if (data?.kind === 'file') {
+      for (const field of ['data.path', 'eval.data.path']) {
+        const value = getPath(job, field);
+        if (typeof value === 'string' && !existsSync(value)) {
+          throw new RowshardError(ErrorCodes.BAD_CONFIG, `${field}: no such file ${value}`, { field });
+        }
+      }
+      const checkpointDir = getPath(job, 'checkpoint.dir');
+      const dataDir =
+        typeof checkpointDir === 'string'
+          ? join(checkpointDir, 'data')
+          : (scratchDir = mkdtempSync(join(tmpdir(), 'rowshard-data-')));
+      await prepareJobData(job, dataDir, typeof epochs === 'number' ? epochs : null);
+    } else if (epochs !== undefined) {
+      throw new RowshardError(ErrorCodes.BAD_CONFIG, 'epochs: needs file data (data.kind: file); use steps', { field: 'epochs' });
+    }
     await validateJob(job);
   } catch (e) {
+    if (scratchDir) rmSync(scratchDir, { recursive: true, force: true });
     if (e instanceof RowshardError && typeof e.details.field === 'string') {
       const field = e.details.field;
       const message = e.message.startsWith(`${field}:`) ? e.message : `${field}: ${e.message}`;
@@ -203,7 +240,7 @@ export async function loadTrainConfig(
       });
     }
   }
-  return { job, file, cli, where };
+  return { job, file, cli, where, scratchDir };
 }
 
 /**
@@ -222,4 +259,49 @@ async function validateJob(job: Record<string, unknown>): Promise<void> {
   const model = applyTableOverrides(declared, parsed.tables);
   for (const t of model.tables) if (!t.frozen) sparseConfigOf(findGroup(parsed.optimizers, t.group, `table '${t.name}'`));
   for (const p of model.dense) denseConfigOf(findGroup(parsed.optimizers, p.group, `parameter '${p.name}'`));
+}
+
+/**
+ * File data: the vocabulary pass, then everything that depends on it: the data and eval specs
+ * (vocabulary and label files, example counts), model options left out or set to "auto"
+ * (vocabulary size, classes), and steps from epochs.
+ */
+async function prepareJobData(job: Record<string, unknown>, dir: string, epochs: number | null): Promise<void> {
+  const spec = parseDataSpec(job.data, 'data') as FileDataSpec;
+  const prepared = await prepareFileData(spec, dir);
+  job.data = {
+    ...(job.data as object),
+    vocabFile: prepared.spec.vocabFile,
+    labelsFile: prepared.spec.labelsFile,
+    examples: prepared.examples,
+  };
+  const ev = job.eval as Record<string, unknown> | undefined;
+  if (ev?.data && (ev.data as Record<string, unknown>).kind === 'file') {
+    const evalSpec = await prepareEvalData(parseDataSpec(ev.data, 'eval.data') as FileDataSpec, prepared);
+    ev.data = {
+      ...(ev.data as object),
+      vocabFile: evalSpec.vocabFile,
+      labelsFile: evalSpec.labelsFile,
+      examples: evalSpec.examples,
+      shuffleBuffer: 0,
+    };
+  }
+  const model = (job.model ?? {}) as Record<string, unknown>;
+  const options = (model.options ?? {}) as Record<string, unknown>;
+  const auto = (key: string, value: number) => {
+    if (options[key] === undefined || options[key] === 'auto') options[key] = value;
+  };
+  if (model.name === 'fasttext') {
+    auto('numWords', prepared.vocab.size);
+    auto('numClasses', prepared.labels.size);
+    auto('buckets', spec.wordNgrams > 1 ? spec.buckets : 0);
+  } else if (model.name === 'text_classifier') {
+    auto('vocabSize', prepared.vocab.size);
+    auto('numClasses', prepared.labels.size);
+  }
+  model.options = options;
+  if (epochs !== null) {
+    const batchSize = typeof job.batchSize === 'number' ? job.batchSize : 1;
+    job.steps = Math.max(1, Math.ceil((epochs * prepared.examples) / batchSize));
+  }
 }

@@ -1,11 +1,14 @@
 import { type DataSpec, ErrorCodes, RowshardError } from '@rowshard/core';
 import type { BatchSource } from './batch-source.js';
+import { FileBatches } from './file-batches.js';
 import { FixtureBatches } from './fixture-batches.js';
 import { SyntheticText } from './synthetic-text.js';
 
 export * from './batch-source.js';
+export * from './file-batches.js';
 export * from './fixture-batches.js';
 export * from './synthetic-text.js';
+export * from './text-features.js';
 
 export function openBatchSource(spec: DataSpec, batchSize: number): BatchSource {
   switch (spec.kind) {
@@ -13,7 +16,10 @@ export function openBatchSource(spec: DataSpec, batchSize: number): BatchSource 
       return new FixtureBatches(spec.path);
     case 'synthetic_text':
       return new SyntheticText(spec, batchSize);
+    case 'file':
+      return new FileBatches(spec, batchSize);
     default:
       throw new RowshardError(ErrorCodes.BAD_CONFIG, `data.kind '${(spec as { kind: string }).kind}' is not supported`);
   }
 }
+export * from './text/index.js';
