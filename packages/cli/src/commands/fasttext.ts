@@ -161,7 +161,7 @@ export const supervisedCommand: Command = {
       },
       logEverySteps: 50,
     });
-    const loaded = await loadTrainConfig({}, {}, job);
+    const loaded = await loadTrainConfig({}, {}, job, 'supervised');
     const code = await runTrain(loaded);
     if (code !== 0) return code;
     const dir = resolveCheckpointDir(workDir);

@@ -126,8 +126,9 @@ function getPath(obj: Record<string, unknown>, path: string): unknown {
 export async function loadTrainConfig(
   flags: Record<string, unknown>,
   env: NodeJS.ProcessEnv = process.env,
-  /** The job when no config file is given (default: the built-in demo). */
+  /** The job when no config file is given (default: the built-in demo), and what to call it in messages. */
   baseJob: () => Record<string, unknown> = demoJob,
+  baseName = 'the built-in demo job',
 ): Promise<LoadedConfig> {
   const sources = new Map<string, FieldSource>();
   const configFlag = flags.config ?? env.ROWSHARD_CONFIG;
@@ -190,7 +191,7 @@ export async function loadTrainConfig(
       const line = lineOfPath(doc, counter, field);
       return line ? `${file}:${line}` : file;
     }
-    return 'the built-in demo job';
+    return baseName;
   };
   // File paths: relative to the config file (or the working directory for flags/env).
   for (const field of pathFields) {

@@ -1,0 +1,111 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '@rowshard/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * fastText's command lines through a real cluster, on a small corpus made here: four classes,
+ * each planting its own words among shared noise words, in fastText's format.
+ */
+const cli = join(repoRoot, 'packages/cli/dist/main.js');
+const dir = mkdtempSync(join(tmpdir(), 'rowshard-ft-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
+
+function corpus(n: number, seed: number): string {
+  let s = seed;
+  const rand = (k: number) => {
+    s = (s * 48271) % 2147483647;
+    return s % k;
+  };
+  const classes = ['sports', 'politics', 'science', 'music'];
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = classes[i % 4];
+    const words = Array.from({ length: 6 + rand(8) }, () => `w${rand(300)}`);
+    for (let k = 0; k < 2; k++) words.splice(rand(words.length + 1), 0, `${c.slice(0, 3)}${rand(8)}`);
+    lines.push(`__label__${c} ${words.join(' ')}${i % 7 === 0 ? ' !' : ''}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+describe('rowshard supervised / test / predict', () => {
+  beforeAll(() => {
+    writeFileSync(join(dir, 'train.txt'), corpus(200, 7));
+    writeFileSync(join(dir, 'test.txt'), corpus(100, 11));
+  });
+
+  it('trains with fastText flags and writes model.bin and model.vec', () => {
+    const r = run(
+      'supervised',
+      '-input',
+      'train.txt',
+      '-output',
+      'model',
+      '-dim',
+      '16',
+      '-epoch',
+      '5',
+      '-wordNgrams',
+      '2',
+      '-bucket',
+      '50000',
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(join(dir, 'model.bin'))).toBe(true);
+    const vec = readFileSync(join(dir, 'model.vec'), 'utf8').split('\n');
+    const [count, dim] = vec[0].split(' ').map(Number);
+    expect(dim).toBe(16);
+    expect(count).toBeGreaterThan(300);
+    expect(vec[1].split(' ')).toHaveLength(17);
+  });
+
+  it('test prints N, P@1 and R@1 as fastText does, and learns the corpus', () => {
+    const r = run('test', 'model.bin', 'test.txt');
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toBe('N\t100');
+    expect(lines[1]).toMatch(/^P@1\t\d\.\d{3}$/);
+    expect(lines[2]).toMatch(/^R@1\t\d\.\d{3}$/);
+    expect(Number(lines[1].split('\t')[1])).toBeGreaterThan(0.9); // chance is 0.25
+    const k2 = run('test', 'model.bin', 'test.txt', '2').stdout.trim().split('\n');
+    expect(k2[1]).toMatch(/^P@2\t/);
+    expect(Number(k2[2].split('\t')[1])).toBeGreaterThanOrEqual(Number(lines[2].split('\t')[1])); // recall grows with k
+  });
+
+  it('predict prints the k most likely labels per line, from a file or stdin', () => {
+    const one = run('predict', 'model.bin', 'test.txt');
+    expect(one.status, one.stderr).toBe(0);
+    const predictions = one.stdout.trim().split('\n');
+    expect(predictions).toHaveLength(100);
+    expect(predictions[0]).toMatch(/^__label__(sports|politics|science|music)$/);
+    const gold = readFileSync(join(dir, 'test.txt'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')[0]);
+    expect(predictions.filter((p, i) => p === gold[i]).length).toBeGreaterThan(90);
+    const three = spawnSync(process.execPath, [cli, 'predict', 'model.bin', '-', '3'], {
+      input: 'spo1 w3 w9\n',
+      encoding: 'utf8',
+      cwd: dir,
+    });
+    expect(three.stdout.trim().split(' ')).toHaveLength(3);
+    expect(three.stdout.trim().split(' ')[0]).toBe('__label__sports');
+  });
+
+  it('refuses what it does not support, and bad input, with exit 2 and a clear line', () => {
+    expect(run('supervised', '-input', 'missing.txt', '-output', 'x').stderr).toMatch(/-input missing\.txt: no such file/);
+    expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-loss', 'hs').stderr).toMatch(/-loss hs is not supported/);
+    expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-frobnicate', '1').stderr).toMatch(
+      /unknown argument -frobnicate/,
+    );
+    writeFileSync(join(dir, 'bad.txt'), '__label__a fine line\nno label here\n');
+    const bad = run('supervised', '-input', 'bad.txt', '-output', 'x');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/bad\.txt:2/);
+    expect(existsSync(join(dir, 'x.bin'))).toBe(false);
+    expect(run('test', 'nope.bin', 'test.txt').stderr).toMatch(/nope\.bin: cannot read the model/);
+  });
+});
