@@ -100,6 +100,7 @@ export class Coordinator extends EventEmitter {
   private resumeStep = 0;
   private restoreSource: { dir: string; manifest: CheckpointManifest } | null = null;
   private readonly psConnections = new Map<number, number>(); // connection id → shard
+  private readonly shardConnection = new Map<number, number>(); // shard → its current registration connection
   private readonly trainerConnections = new Map<number, number[]>(); // connection id → ranks
   private freeRanks: number[];
   private readonly doneRanks = new Set<number>();
@@ -288,8 +289,11 @@ export class Coordinator extends EventEmitter {
   private registerPs(req: Envelope, conn: ConnectionInfo): Record<string, unknown> {
     if (typeof req.url !== 'string') throw new RowshardError(ErrorCodes.BAD_REQUEST, 'register_ps needs the PS url');
     const requested = typeof req.shard === 'number' ? req.shard : null;
-    const shard = this.shards.assign(req.url, requested);
+    const shard = this.shards.assign(req.url, requested, typeof req.name === 'string' ? req.name : null);
+    // A shard (re)configured mid-run starts empty: every shard goes back to the last checkpoint.
+    if (this.phase === 'running') this.startRecovery(`parameter server for shard ${shard} registered again`);
     this.psConnections.set(conn.connectionId, shard);
+    this.shardConnection.set(shard, conn.connectionId);
     const config = {
       shard,
       numShards: this.shards.numShards,
@@ -319,8 +323,9 @@ export class Coordinator extends EventEmitter {
     const shard = this.psConnections.get(conn.connectionId);
     if (shard !== undefined) {
       this.psConnections.delete(conn.connectionId);
-      if (this.phase === 'done') return;
-      this.shards.ready[shard] = false;
+      // A PS that already re-registered on a new connection is not lost.
+      if (this.phase === 'done' || this.shardConnection.get(shard) !== conn.connectionId) return;
+      this.shards.markGone(shard);
       this.startRecovery(`parameter server for shard ${shard} was lost`);
       return;
     }

@@ -1,42 +1,65 @@
 import { ErrorCodes, RowshardError } from '@rowshard/core';
 
 /**
- * Which PS holds which shard. A PS asks for a shard id (the one it had before a restart, or
- * none); it gets that id if it is free or held by a PS that is gone, otherwise the lowest
- * free id. So shard ids stay stable across restarts and replacements.
+ * Which PS holds which shard. Shard ids stay stable across restarts: a PS that asks for a
+ * shard (`--shard`) gets it; otherwise a PS is known by its name (its hostname by default, so
+ * a restarted container or process keeps its shard); a newcomer takes the lowest shard that
+ * has never had a PS or whose PS is gone (a replacement after a failure, or compose scaling).
  */
 export class ShardTable {
   readonly urls: (string | null)[];
   readonly ready: boolean[];
+  private readonly names: (string | null)[];
+  private readonly live: boolean[];
 
   constructor(readonly numShards: number) {
     this.urls = new Array(numShards).fill(null);
     this.ready = new Array(numShards).fill(false);
+    this.names = new Array(numShards).fill(null);
+    this.live = new Array(numShards).fill(false);
   }
 
-  assign(url: string, requested: number | null): number {
+  assign(url: string, requested: number | null, name: string | null = null): number {
+    let shard: number;
     if (requested !== null) {
       if (!Number.isInteger(requested) || requested < 0 || requested >= this.numShards) {
         throw new RowshardError(ErrorCodes.BAD_REQUEST, `requested shard ${requested} is not in [0, ${this.numShards})`);
       }
-      this.urls[requested] = url;
-      this.ready[requested] = false;
-      return requested;
+      shard = requested;
+    } else {
+            const known = name === null ? -1 : this.names.indexOf(name);
+      if (known >= 0 && this.live[known] && this.urls[known] !== url) {
+        throw new RowshardError(
+          ErrorCodes.BAD_REQUEST,
+          `a parameter server named '${name}' already serves shard ${known} at ${this.urls[known]}; names must be unique (--name)`,
+        );
+      }
+      const sameUrl = this.urls.indexOf(url);
+      const free = this.live.findIndex((l, i) => !l && this.urls[i] === null);
+      const orphaned = this.live.indexOf(false);
+      shard = known >= 0 ? known : sameUrl >= 0 ? sameUrl : free >= 0 ? free : orphaned;
+      if (shard < 0) {
+        throw new RowshardError(
+          ErrorCodes.BAD_REQUEST,
+          `all ${this.numShards} shards have a live parameter server; pass --shard to replace one`,
+        );
+      }
     }
-    const existing = this.urls.indexOf(url);
-    if (existing >= 0) {
-      this.ready[existing] = false;
-      return existing;
-    }
-    const free = this.urls.indexOf(null);
-    if (free < 0)
-      throw new RowshardError(ErrorCodes.BAD_REQUEST, `all ${this.numShards} shards are assigned; pass the shard to replace`);
-    this.urls[free] = url;
-    return free;
+    this.urls[shard] = url;
+    this.names[shard] = name;
+    this.live[shard] = true;
+    this.ready[shard] = false;
+    return shard;
   }
 
   markReady(shard: number): void {
     this.ready[shard] = true;
+  }
+
+  /** The shard's PS is gone (its registration connection dropped). */
+  markGone(shard: number): void {
+    this.live[shard] = false;
+    this.ready[shard] = false;
   }
 
   get complete(): boolean {

@@ -1,91 +1,47 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { RowshardError } from '@rowshard/core';
-import { exitWithParent, RpcClient } from '@rowshard/transport';
-import { parsePsConfig } from './ps-config.js';
-import { ParameterServer } from './ps-server.js';
+import { runPsProcess } from './process.js';
 
 /**
- * A parameter-server process, in one of two forms:
- *   node packages/ps/dist/main.js --coordinator ws://host:port [--shard N]   (a job's PS)
- *   node packages/ps/dist/main.js --config ps.json                          (standalone)
- * Common flags: --host H (bind address), --advertise H (address others dial; default the
- * bind address), --port P, --max-payload-bytes N. The cluster token comes from ROWSHARD_TOKEN
- * (never a flag: flags show in `ps`). When serving it prints one JSON line
- * {"event":"listening","role":"ps","shard":S,"url":...} on stdout.
+ * A parameter-server process:
+ *   node packages/ps/dist/main.js --coordinator ws://host:port [--shard N] [--name NAME]   (a job's PS)
+ *   node packages/ps/dist/main.js --config ps.json                                       (standalone)
+ * Common: --host H (bind address), --advertise H|auto (address others dial), --port P,
+ * --max-payload-bytes N. Environment: ROWSHARD_COORDINATOR, ROWSHARD_SHARD, ROWSHARD_PS_NAME,
+ * ROWSHARD_HOST, ROWSHARD_ADVERTISE, ROWSHARD_PORT. The token comes from ROWSHARD_TOKEN (never
+ * a flag: flags show in `ps`).
  */
 async function main(): Promise<void> {
+  const env = process.env;
   const { values } = parseArgs({
     options: {
       config: { type: 'string' },
-      coordinator: { type: 'string' },
-      shard: { type: 'string' },
-      host: { type: 'string', default: '127.0.0.1' },
-      advertise: { type: 'string' },
-      port: { type: 'string', default: '0' },
+      coordinator: { type: 'string', default: env.ROWSHARD_COORDINATOR },
+      shard: { type: 'string', default: env.ROWSHARD_SHARD },
+      name: { type: 'string', default: env.ROWSHARD_PS_NAME },
+      host: { type: 'string', default: env.ROWSHARD_HOST ?? '127.0.0.1' },
+      advertise: { type: 'string', default: env.ROWSHARD_ADVERTISE },
+      port: { type: 'string', default: env.ROWSHARD_PORT ?? '0' },
       'max-payload-bytes': { type: 'string' },
     },
     strict: true,
   });
-  if (!values.config === !values.coordinator) throw new Error('give exactly one of --config <file> or --coordinator <url>');
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${values.port}`);
-  const maxPayload = values['max-payload-bytes'] ? Number(values['max-payload-bytes']) : undefined;
-  const token = process.env.ROWSHARD_TOKEN ?? null;
-  const config = values.config ? parsePsConfig(readJson(values.config), values.config) : undefined;
-  const ps = await ParameterServer.start({
-    config,
-    host: values.host,
+  const shard = values.shard === undefined || values.shard === '' ? undefined : Number(values.shard);
+  if (shard !== undefined && (!Number.isInteger(shard) || shard < 0))
+    throw new Error(`--shard must be a non-negative integer, got ${values.shard}`);
+  await runPsProcess({
+    config: values.config,
+    coordinator: values.config ? undefined : values.coordinator,
+    shard,
+    name: values.name,
+    host: values.host as string,
+    advertise: values.advertise,
     port,
-    token,
-    transport: maxPayload ? { maxPayloadBytes: maxPayload } : {},
-    onFault: (conn, reason) =>
-      process.stderr.write(`${JSON.stringify({ event: 'fault', connection: conn.connectionId, reason })}\n`),
+    maxPayloadBytes: values['max-payload-bytes'] ? Number(values['max-payload-bytes']) : undefined,
   });
-  const url = values.advertise ? `ws://${values.advertise}:${ps.port}` : ps.url;
-  let shard = config?.shard ?? -1;
-  if (values.coordinator) {
-    const coordinator = new RpcClient({ url: values.coordinator, token, peerName: 'coordinator' });
-    await coordinator.connect();
-    const requested = values.shard === undefined ? null : Number(values.shard);
-    const register = async (asShard: number | null) => {
-      const reply = await coordinator.request({ type: 'register_ps', url, shard: asShard });
-      const assigned = parsePsConfig(reply.config, `coordinator at ${values.coordinator}`);
-      ps.configure(assigned);
-      await coordinator.request({ type: 'ps_ready', shard: assigned.shard, url });
-      return assigned.shard;
-    };
-    shard = await register(requested);
-    // A restarted coordinator knows nobody: register again (same shard) whenever the
-    // connection comes back; the coordinator then restores every shard from its checkpoint.
-    let registered = true;
-    coordinator.on('disconnected', () => {
-      registered = false;
-    });
-    coordinator.on('connected', () => {
-      if (registered) return;
-      registered = true;
-      register(shard).catch((e: Error) =>
-        process.stderr.write(`${JSON.stringify({ event: 'fault', reason: `re-registering: ${e.message}` })}\n`),
-      );
-    });
-  }
-  process.stdout.write(`${JSON.stringify({ event: 'listening', role: 'ps', pid: process.pid, shard, url })}\n`);
-  const stop = () => {
-    ps.close().then(() => process.exit(0));
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  exitWithParent(() => ps.close());
-}
-
-function readJson(file: string): unknown {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new Error(`${file}: ${(e as Error).message}`);
-  }
 }
 
 main().catch((e: unknown) => {

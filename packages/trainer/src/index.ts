@@ -1,4 +1,5 @@
 export * from './data/index.js';
+export * from './process.js';
 export * from './ps-client.js';
 export * from './remote-rows.js';
 export * from './worker-loop.js';

@@ -1,69 +1,22 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { RowshardError } from '@rowshard/core';
-import { exitWithParent, RpcClient } from '@rowshard/transport';
-import { Piscina } from 'piscina';
-import type { WorkerSummary, WorkerTask } from './worker-loop.js';
+import { runTrainerProcess } from './process.js';
 
 /**
  * A trainer process:
  *   node packages/trainer/dist/main.js --coordinator ws://host:port [--workers N]
- * Registers with the coordinator (which assigns worker ranks and hands out the job and the
- * shard map), runs one piscina worker thread per rank, and exits when they finish: 0 on
- * success, 1 if a worker failed. Token from ROWSHARD_TOKEN. Prints JSON event lines.
+ * (env: ROWSHARD_COORDINATOR, ROWSHARD_WORKERS). Exits 0 when its workers finish, 1 if one failed.
  */
-const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
+const { values } = parseArgs({
+  options: {
+    coordinator: { type: 'string', default: process.env.ROWSHARD_COORDINATOR },
+    workers: { type: 'string', default: process.env.ROWSHARD_WORKERS },
+  },
+  strict: true,
+});
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: { coordinator: { type: 'string' }, workers: { type: 'string' } },
-    strict: true,
-  });
-  if (!values.coordinator) throw new Error('--coordinator <url> is required');
-  const token = process.env.ROWSHARD_TOKEN ?? null;
-  const coordinator = new RpcClient({ url: values.coordinator, token, peerName: 'coordinator' });
-  await coordinator.connect();
-  const workers = values.workers === undefined ? undefined : Number(values.workers);
-  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1))
-    throw new Error(`--workers must be a positive integer, got ${values.workers}`);
-  // The coordinator answers once every shard is up (it enforces its own deadline).
-  const reg = await coordinator.request({ type: 'register_trainer', ...(workers ? { workers } : {}) }, 10 * 60_000);
-  // The connection stays open while the workers run: it is this trainer's membership (the
-  // coordinator frees its ranks for a replacement if it drops).
-  const ranks = reg.ranks as number[];
-  emit({ event: 'listening', role: 'trainer', pid: process.pid, ranks, startStep: reg.startStep });
-  exitWithParent(() => {});
-  const pool = new Piscina({
-    filename: new URL('./worker.js', import.meta.url).href,
-    minThreads: ranks.length,
-    maxThreads: ranks.length,
-    atomics: 'disabled',
-    idleTimeout: 60_000,
-  });
-  try {
-    const summaries = (await Promise.all(
-      ranks.map((rank) =>
-        pool.run({
-          rank,
-          workers: reg.workers as number,
-          job: reg.job as Record<string, unknown>,
-          shardUrls: reg.shardUrls as string[],
-          coordinatorUrl: values.coordinator as string,
-          token,
-          startStep: reg.startStep as number,
-          epoch: reg.epoch as number,
-        } satisfies WorkerTask),
-      ),
-    )) as WorkerSummary[];
-    emit({ event: 'done', role: 'trainer', workers: summaries });
-    return 0;
-  } finally {
-    await pool.destroy();
-    await coordinator.close();
-  }
-}
-
-main().then(
+runTrainerProcess(values).then(
   (code) => {
     // Let the event loop drain (profiles, log flushes) instead of exiting abruptly.
     process.exitCode = code;

@@ -2,6 +2,7 @@ import type { Command } from './command.js';
 import { exportCommand } from './export.js';
 import { predictCommand, supervisedCommand, testCommand } from './fasttext.js';
 import { parityCommand } from './parity.js';
+import { coordinatorCommand, psCommand, trainerCommand } from './roles.js';
 import { similarCommand } from './similar.js';
 import { demoCommand, trainCommand } from './train.js';
 
@@ -14,6 +15,9 @@ export const commands: Record<string, Command> = {
   supervised: supervisedCommand,
   test: testCommand,
   predict: predictCommand,
+  coordinator: coordinatorCommand,
+  ps: psCommand,
+  trainer: trainerCommand,
 };
 
 export function usage(): string {

@@ -1,16 +1,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import type { JobResult } from '@rowshard/coordinator';
 import { ErrorCodes, RowshardError } from '@rowshard/core';
 import { RpcClient } from '@rowshard/transport';
 
-const packagesDir = join(dirname(fileURLToPath(import.meta.url)), '../../..');
-const entry = (pkg: string) => join(packagesDir, pkg, 'dist/main.js');
+// Each role's entry point, found through module resolution: the same in the repository and in
+// a `pnpm deploy` of the CLI (the container image).
+const require = createRequire(import.meta.url);
+const entry = (pkg: string) => join(dirname(require.resolve(`@rowshard/${pkg}/package.json`)), 'dist/main.js');
 
 export interface LocalClusterOptions {
   /** The job (JSON); relative paths resolve against `jobDir`. */

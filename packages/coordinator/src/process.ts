@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { exitWithParent } from '@rowshard/transport';
+import { Coordinator } from './coordinator.js';
+
+/**
+ * The coordinator as a process: starts it, prints its JSON event lines on stdout (listening,
+ * ready, progress, eval, checkpoint, recovering, recovered, done; faults on stderr), takes a
+ * checkpoint on SIGUSR2, and shuts down on SIGTERM/SIGINT or when its launcher goes away.
+ * Used by `node packages/coordinator/dist/main.js` and by `rowshard coordinator`.
+ */
+export interface CoordinatorProcessOptions {
+  /** The job as JSON, every path absolute. */
+  readonly job: Record<string, unknown>;
+  readonly host: string;
+  readonly port: number;
+  readonly dashboard: boolean;
+}
+
+/** Makes the job's relative paths absolute against `base` (the job file's directory). */
+export function absolutiseJobPaths(job: Record<string, unknown>, base: string): Record<string, unknown> {
+  const abs = (p: unknown) => (typeof p === 'string' && !isAbsolute(p) ? resolve(base, p) : p);
+  const out = structuredClone(job);
+  const model = out.model as Record<string, unknown> | undefined;
+  if (model && typeof model.path === 'string') model.path = abs(model.path);
+  for (const data of [out.data, (out.eval as Record<string, unknown> | undefined)?.data] as (
+    | Record<string, unknown>
+    | undefined
+  )[]) {
+    if (!data) continue;
+    for (const k of ['path', 'vocabFile', 'labelsFile']) if (typeof data[k] === 'string') data[k] = abs(data[k]);
+  }
+  for (const t of Object.values((out.tables ?? {}) as Record<string, { pretrained?: Record<string, unknown> }>)) {
+    if (t?.pretrained && typeof t.pretrained.path === 'string') t.pretrained.path = abs(t.pretrained.path);
+    if (t?.pretrained && typeof t.pretrained.vocab === 'string') t.pretrained.vocab = abs(t.pretrained.vocab);
+  }
+  const init = out.initialState as Record<string, unknown> | undefined;
+  if (init && typeof init.fixture === 'string') init.fixture = abs(init.fixture);
+  const checkpoint = out.checkpoint as Record<string, unknown> | undefined;
+  if (checkpoint && typeof checkpoint.dir === 'string') checkpoint.dir = abs(checkpoint.dir);
+  return out;
+}
+
+export function readJsonFile(path: string): unknown {
+  const text = readFileSync(path, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${path}: not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
+
+export async function runCoordinatorProcess(options: CoordinatorProcessOptions): Promise<Coordinator> {
+  const coordinator = await Coordinator.start({
+    job: options.job,
+    host: options.host,
+    port: options.port,
+    token: process.env.ROWSHARD_TOKEN ?? null,
+    importModule: (p) => import(pathToFileURL(p).href),
+    readJson: readJsonFile,
+    dashboard: options.dashboard,
+  });
+  coordinator.on('ready', (info) => emit({ event: 'ready', ...info }));
+  coordinator.on('progress', (entry) => emit(entry));
+  coordinator.on('fault', (reason) => process.stderr.write(`${JSON.stringify({ event: 'fault', reason })}\n`));
+  coordinator.on('done', (r) =>
+    emit({
+      event: 'done',
+      steps: r.steps,
+      examples: r.examples,
+      seconds: r.seconds,
+      finalLoss: r.losses.at(-1),
+      recoveries: r.recoveries,
+    }),
+  );
+  if (coordinator.resumedFrom) emit({ event: 'resume', ...coordinator.resumedFrom });
+  for (const name of ['checkpoint', 'recovering', 'recovered', 'shards', 'eval'] as const) {
+    coordinator.on(name, (info) => emit({ event: name, ...(Array.isArray(info) ? { shards: info } : info) }));
+  }
+  process.on('SIGUSR2', () => coordinator.requestCheckpoint());
+  const http = coordinator.url.replace(/^ws:/, 'http:');
+  emit({
+    event: 'listening',
+    pid: process.pid,
+    role: 'coordinator',
+    url: coordinator.url,
+    metrics: `${http}/metrics`,
+    ...(options.dashboard ? { dashboard: `${http}/` } : {}),
+  });
+  const stop = () => {
+    coordinator.close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  exitWithParent(() => coordinator.close());
+  return coordinator;
+}

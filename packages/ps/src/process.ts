@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { hostname, networkInterfaces } from 'node:os';
+import { exitWithParent, RpcClient } from '@rowshard/transport';
+import { parsePsConfig } from './ps-config.js';
+import { ParameterServer } from './ps-server.js';
+
+/**
+  * A parameter-server process, standalone (`config`) or in a job (`coordinator`): listens,
+ * registers under a stable name (host:port by default: a restarted container with a fixed
+ * port keeps its shard), serves once configured, re-registers if the coordinator restarts, prints a JSON
+ * `listening` line, and stops on SIGTERM/SIGINT or when its launcher goes away.
+ */
+export interface PsProcessOptions {
+  readonly config?: string;
+  readonly coordinator?: string;
+  readonly shard?: number;
+  readonly name?: string;
+  readonly host: string;
+  /** Address others dial: a host name, an IP, or 'auto' (this machine's first external IPv4). */
+  readonly advertise?: string;
+  readonly port: number;
+  readonly maxPayloadBytes?: number;
+}
+
+export function externalIPv4(): string {
+  for (const addrs of Object.values(networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+const fault = (reason: string) => process.stderr.write(`${JSON.stringify({ event: 'fault', reason })}\n`);
+
+export async function runPsProcess(options: PsProcessOptions): Promise<ParameterServer> {
+  if (!options.config === !options.coordinator) throw new Error('give exactly one of --config <file> or --coordinator <url>');
+  const token = process.env.ROWSHARD_TOKEN ?? null;
+  const config = options.config ? parsePsConfig(readJson(options.config), options.config) : undefined;
+  const ps = await ParameterServer.start({
+    config,
+    host: options.host,
+    port: options.port,
+    token,
+    transport: options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {},
+    onFault: (conn, reason) => fault(`connection ${conn.connectionId}: ${reason}`),
+  });
+  const advertise = options.advertise === 'auto' ? externalIPv4() : options.advertise;
+  const url = advertise ? `ws://${advertise}:${ps.port}` : ps.url;
+  let shard = config?.shard ?? -1;
+  if (options.coordinator) {
+    const coordinator = new RpcClient({ url: options.coordinator, token, peerName: 'coordinator' });
+    await coordinator.connect();
+        // Stable across restarts of the same container (fixed port), distinct per process on one box.
+    const name = options.name ?? `${hostname()}:${ps.port}`;
+    const register = async (asShard: number | null) => {
+      const reply = await coordinator.request({ type: 'register_ps', url, shard: asShard, name });
+      const assigned = parsePsConfig(reply.config, `coordinator at ${options.coordinator}`);
+      ps.configure(assigned);
+      await coordinator.request({ type: 'ps_ready', shard: assigned.shard, url });
+      return assigned.shard;
+    };
+    shard = await register(options.shard ?? null);
+    // A restarted coordinator, or one that dropped us during a partition, knows nothing of
+    // this shard: register again (same shard) when the connection comes back.
+    let registered = true;
+    coordinator.on('disconnected', () => {
+      registered = false;
+    });
+    coordinator.on('connected', () => {
+      if (registered) return;
+      registered = true;
+      register(shard).catch((e: Error) => {
+        registered = false;
+        fault(`re-registering: ${e.message}`);
+      });
+    });
+  }
+  process.stdout.write(`${JSON.stringify({ event: 'listening', role: 'ps', pid: process.pid, shard, url })}\n`);
+  const stop = () => {
+    ps.close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  exitWithParent(() => ps.close());
+  return ps;
+}
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
+}

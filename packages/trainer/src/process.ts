@@ -1,0 +1,56 @@
+import { exitWithParent, RpcClient } from '@rowshard/transport';
+import { Piscina } from 'piscina';
+import type { WorkerSummary, WorkerTask } from './worker-loop.js';
+
+/**
+ * A trainer process: registers with the coordinator (which assigns worker ranks and hands out
+ * the job and the shard map), runs one piscina worker thread per rank, and resolves with 0
+ * when they finish (1 if a worker failed). Used by `node packages/trainer/dist/main.js` and by
+ * `rowshard trainer`. Token from ROWSHARD_TOKEN. Prints JSON event lines.
+ */
+const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
+
+export async function runTrainerProcess(values: { coordinator?: string; workers?: string }): Promise<number> {
+  if (!values.coordinator) throw new Error('--coordinator <url> is required');
+  const token = process.env.ROWSHARD_TOKEN ?? null;
+  const coordinator = new RpcClient({ url: values.coordinator, token, peerName: 'coordinator' });
+  await coordinator.connect();
+  const workers = values.workers === undefined ? undefined : Number(values.workers);
+  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1))
+    throw new Error(`--workers must be a positive integer, got ${values.workers}`);
+  // The coordinator answers once every shard is up (it enforces its own deadline).
+  const reg = await coordinator.request({ type: 'register_trainer', ...(workers ? { workers } : {}) }, 10 * 60_000);
+  // The connection stays open while the workers run: it is this trainer's membership (the
+  // coordinator frees its ranks for a replacement if it drops).
+  const ranks = reg.ranks as number[];
+  emit({ event: 'listening', role: 'trainer', pid: process.pid, ranks, startStep: reg.startStep });
+  exitWithParent(() => {});
+  const pool = new Piscina({
+    filename: new URL('./worker.js', import.meta.url).href,
+    minThreads: ranks.length,
+    maxThreads: ranks.length,
+    atomics: 'disabled',
+    idleTimeout: 60_000,
+  });
+  try {
+    const summaries = (await Promise.all(
+      ranks.map((rank) =>
+        pool.run({
+          rank,
+          workers: reg.workers as number,
+          job: reg.job as Record<string, unknown>,
+          shardUrls: reg.shardUrls as string[],
+          coordinatorUrl: values.coordinator as string,
+          token,
+          startStep: reg.startStep as number,
+          epoch: reg.epoch as number,
+        } satisfies WorkerTask),
+      ),
+    )) as WorkerSummary[];
+    emit({ event: 'done', role: 'trainer', workers: summaries });
+    return 0;
+  } finally {
+    await pool.destroy();
+    await coordinator.close();
+  }
+}
