@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type LocalCluster, readFullTable, readManifest, startLocalCluster } from '@rowshard/cli';
 import { CheckpointStore } from '@rowshard/coordinator';
 import { type CheckpointManifest, checkpointDirName, tableSpec } from '@rowshard/core';
-import { PsService, readShardSnapshot, restoreShard, writeShardSnapshot } from '@rowshard/ps';
+import { PsService, restoreShard, writeShardSnapshot } from '@rowshard/ps';
 import { repoRoot } from '@rowshard/testkit';
 import { PsClient } from '@rowshard/trainer';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -2,7 +2,6 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LocalCluster } from '@rowshard/cli';
 import { repoRoot } from '@rowshard/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';

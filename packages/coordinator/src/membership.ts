@@ -27,7 +27,7 @@ export class ShardTable {
       }
       shard = requested;
     } else {
-            const known = name === null ? -1 : this.names.indexOf(name);
+      const known = name === null ? -1 : this.names.indexOf(name);
       if (known >= 0 && this.live[known] && this.urls[known] !== url) {
         throw new RowshardError(
           ErrorCodes.BAD_REQUEST,

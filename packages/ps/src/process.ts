@@ -5,9 +5,9 @@ import { parsePsConfig } from './ps-config.js';
 import { ParameterServer } from './ps-server.js';
 
 /**
-  * A parameter-server process, standalone (`config`) or in a job (`coordinator`): listens,
- * registers under a stable name (host:port by default: a restarted container with a fixed
- * port keeps its shard), serves once configured, re-registers if the coordinator restarts, prints a JSON
+ * A parameter-server process, standalone (`config`) or in a job (`coordinator`): listens,
+ * registers under a stable name (hostname/address:port by default: a restarted container
+ * with a fixed port keeps its shard), serves once configured, re-registers if the coordinator restarts, prints a JSON
  * `listening` line, and stops on SIGTERM/SIGINT or when its launcher goes away.
  */
 export interface PsProcessOptions {
@@ -49,8 +49,9 @@ export async function runPsProcess(options: PsProcessOptions): Promise<Parameter
   if (options.coordinator) {
     const coordinator = new RpcClient({ url: options.coordinator, token, peerName: 'coordinator' });
     await coordinator.connect();
-        // Stable across restarts of the same container (fixed port), distinct per process on one box.
-    const name = options.name ?? `${hostname()}:${ps.port}`;
+    // Stable across restarts of the same container (fixed port), distinct per process on one
+    // box and per network namespace (the advertised address differs).
+    const name = options.name ?? `${hostname()}/${url.replace(/^ws:\/\//, '')}`;
     const register = async (asShard: number | null) => {
       const reply = await coordinator.request({ type: 'register_ps', url, shard: asShard, name });
       const assigned = parsePsConfig(reply.config, `coordinator at ${options.coordinator}`);
