@@ -27,6 +27,7 @@ import {
   type TensorEntry,
   viewTensor,
 } from '@rowshard/core';
+import { writeFileDurably } from './durable-file.js';
 
 /** Where checkpoints go and how often (job `checkpoint` section). */
 export interface CheckpointPolicy {
@@ -55,26 +56,6 @@ function crashPoint(name: string, step: number): void {
   if (!want) return;
   const [point, at] = want.split(':');
   if (point === name && (at === undefined || Number(at) === step)) process.kill(process.pid, 'SIGKILL');
-}
-
-function writeFileDurably(path: string, chunks: readonly Uint8Array[]): CheckpointFile {
-  const tmp = `${path}.tmp`;
-  const hash = createHash('sha256');
-  const fd = openSync(tmp, 'w');
-  let bytes = 0;
-  try {
-    for (const c of chunks) {
-      hash.update(c);
-      let off = 0;
-      while (off < c.length) off += writeSync(fd, c, off, c.length - off);
-      bytes += c.length;
-    }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  return { file: path.split('/').pop() as string, bytes, sha256: hash.digest('hex') };
 }
 
 function fsyncDir(dir: string): void {

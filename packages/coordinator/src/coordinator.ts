@@ -14,7 +14,7 @@ import {
   totalWorkers,
 } from '@rowshard/core';
 import { applyTableOverrides, type Model, type ModuleImporter, resolveModel } from '@rowshard/nn';
-import { type ConnectionInfo, RpcClient, RpcServer, type TransportOptions } from '@rowshard/transport';
+import { type ConnectionInfo, RpcClient, RpcServer, StepBarrier, type TransportOptions } from '@rowshard/transport';
 import { CheckpointStore } from './checkpoint-store.js';
 import { DenseState } from './dense-state.js';
 import { coordinatorHttpHandler } from './http.js';
@@ -24,7 +24,6 @@ import { coordinatorMetrics } from './metrics.js';
 import { loadPretrained } from './pretrained.js';
 import { ProgressLog } from './progress.js';
 import { SspClock } from './ssp-clock.js';
-import { StepBarrier } from './step-barrier.js';
 
 export interface CoordinatorOptions {
   /** The job as JSON (paths inside already absolute). */

@@ -1,6 +1,6 @@
+import { StepBarrier } from '@rowshard/transport';
 import { describe, expect, it } from 'vitest';
 import { SspClock } from './ssp-clock.js';
-import { StepBarrier } from './step-barrier.js';
 
 describe('SspClock', () => {
   it('admits a step only while the slowest worker is within the staleness bound', async () => {

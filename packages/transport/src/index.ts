@@ -4,3 +4,4 @@ export * from './codec.js';
 export * from './lifecycle.js';
 export * from './options.js';
 export * from './server.js';
+export * from './step-barrier.js';

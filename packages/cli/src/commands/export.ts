@@ -1,26 +1,10 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileDurably } from '@rowshard/coordinator';
 import { buildSafetensorsHeader, formatVectorLine, npyHeader, type TensorEntry } from '@rowshard/core';
 import { readFullTable, readManifest, resolveCheckpointDir } from '../checkpoint-reader.js';
 import { type Command, parseFlags, usageError } from './command.js';
 
-/** Writes chunks to `<out>.tmp`, fsyncs and renames: an export is whole or absent. */
-function writeAtomically(out: string, chunks: Iterable<Uint8Array>): number {
-  const tmp = `${out}.tmp`;
-  const fd = openSync(tmp, 'w');
-  let bytes = 0;
-  try {
-    for (const c of chunks) {
-      let off = 0;
-      while (off < c.length) off += writeSync(fd, c, off, c.length - off);
-      bytes += c.length;
-    }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, out);
-  return bytes;
-}
+const writeAtomically = (out: string, chunks: Iterable<Uint8Array>): number => writeFileDurably(out, chunks).bytes;
 
 const bytesOf = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 

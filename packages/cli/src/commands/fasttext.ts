@@ -1,14 +1,14 @@
 import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import { CheckpointStore } from '@rowshard/coordinator';
+import { CheckpointStore, writeTextDurably } from '@rowshard/coordinator';
 import { ErrorCodes, formatVectorLine, RowshardError } from '@rowshard/core';
 import { parseFastTextLine, tokenize, Vocabulary } from '@rowshard/trainer';
 import { readFullTable, readManifest, resolveCheckpointDir } from '../checkpoint-reader.js';
 import { loadTrainConfig } from '../config/load-config.js';
 import { readFastTextModel, writeFastTextModel } from '../fasttext/model-file.js';
 import { FastTextPredictor } from '../fasttext/predictor.js';
-import { writeTextAtomically } from '../output/atomic.js';
+
 import type { Command } from './command.js';
 import { runTrain } from './train.js';
 
@@ -191,7 +191,7 @@ export const supervisedCommand: Command = {
     // <output>.vec: the word vectors in word2vec text, as fastText writes them.
     const lines = [`${vocab.size} ${dim}`];
     for (let w = 0; w < vocab.size; w++) lines.push(formatVectorLine(vocab.word(w), full.weight, w * dim, dim));
-    writeTextAtomically(`${output}.vec`, `${lines.join('\n')}\n`);
+    writeTextDurably(`${output}.vec`, `${lines.join('\n')}\n`);
     process.stderr.write(`wrote ${modelFile} and ${output}.vec\n`);
     return 0;
   },

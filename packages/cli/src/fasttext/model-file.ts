@@ -1,4 +1,5 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { writeFileDurably } from '@rowshard/coordinator';
 import {
   buildSafetensorsHeader,
   copyRow,
@@ -61,21 +62,7 @@ export function writeFastTextModel(path: string, m: FastTextModelData): number {
     new Uint8Array(m.rows.buffer, m.rows.byteOffset, m.rows.byteLength),
     new Uint8Array(m.output.buffer, m.output.byteOffset, m.output.byteLength),
   ];
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w');
-  let bytes = 0;
-  try {
-    for (const c of chunks) {
-      let off = 0;
-      while (off < c.length) off += writeSync(fd, c, off, c.length - off);
-      bytes += c.length;
-    }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-  return bytes;
+  return writeFileDurably(path, chunks).bytes;
 }
 
 export function readFastTextModel(path: string): FastTextModelData {

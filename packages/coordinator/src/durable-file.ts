@@ -1,0 +1,33 @@
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { basename } from 'node:path';
+
+/**
+ * Writes chunks to `<path>.tmp`, fsyncs, then renames over `path`: a reader (or a restart
+ * after a crash) sees the whole file or none of it. Returns the size and sha256 that a
+ * checkpoint manifest records.
+ */
+export function writeFileDurably(path: string, chunks: Iterable<Uint8Array>): { file: string; bytes: number; sha256: string } {
+  const tmp = `${path}.tmp`;
+  const hash = createHash('sha256');
+  const fd = openSync(tmp, 'w');
+  let bytes = 0;
+  try {
+    for (const c of chunks) {
+      hash.update(c);
+      let off = 0;
+      while (off < c.length) off += writeSync(fd, c, off, c.length - off);
+      bytes += c.length;
+    }
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+  return { file: basename(path), bytes, sha256: hash.digest('hex') };
+}
+
+/** The same for text. */
+export function writeTextDurably(path: string, text: string): void {
+  writeFileDurably(path, [Buffer.from(text, 'utf8')]);
+}
