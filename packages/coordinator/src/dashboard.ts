@@ -25,12 +25,12 @@ export const dashboardHtml = `<!doctype html>
 </div>
 <div class="grid">
  <div><h3>training loss</h3><svg id="lossChart" viewBox="0 0 400 200" preserveAspectRatio="none"><polyline id="lossLine" fill="none" stroke="#2a6fdb" stroke-width="2" points=""/></svg></div>
- <div><h3>held-out eval</h3><svg id="evalChart" viewBox="0 0 400 200" preserveAspectRatio="none"><polyline id="accLine" fill="none" stroke="#2a9d4a" stroke-width="2" points=""/><polyline id="evalLossLine" fill="none" stroke="#d9822b" stroke-width="2" points=""/></svg></div>
+ <div><h3>held-out eval <small>(green: accuracy, orange: loss)</small></h3><svg id="evalChart" viewBox="0 0 400 200" preserveAspectRatio="none"><polyline id="accLine" fill="none" stroke="#2a9d4a" stroke-width="2" points=""/><polyline id="evalLossLine" fill="none" stroke="#d9822b" stroke-width="2" points=""/></svg></div>
 </div>
 <h3>shards</h3><table id="shards"><thead><tr><th>shard</th><th>address</th><th>ready</th><th>rows</th><th>bytes</th><th>rows pulled</th><th>rows pushed</th><th>requests</th></tr></thead><tbody></tbody></table>
 <script>
 const history = [];
-const fmt = (n) => n == null ? '–' : Math.abs(n) >= 1e6 ? (n/1e6).toFixed(2)+'M' : Math.abs(n) >= 1e3 ? (n/1e3).toFixed(1)+'k' : (+n).toPrecision(4);
+const fmt = (n) => n == null ? '–' : Math.abs(n) >= 1e6 ? (n/1e6).toFixed(2)+'M' : Math.abs(n) >= 1e3 ? (n/1e3).toFixed(1)+'k' : Number.isInteger(+n) ? String(n) : (+n).toPrecision(4);
 function line(el, values, lo, hi) {
   if (values.length === 0) { el.setAttribute('points', ''); return; }
   const span = hi - lo || 1;
