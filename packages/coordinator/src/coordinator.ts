@@ -9,12 +9,12 @@ import {
   RowshardError,
   type SparseOptimizerConfig,
   sparseConfigOf,
-  sparseRowOptimizer,
   type TableSpec,
   totalWorkers,
 } from '@rowshard/core';
 import { applyTableOverrides, type Model, type ModuleImporter, resolveModel } from '@rowshard/nn';
-import { type ConnectionInfo, RpcClient, RpcServer, StepBarrier, type TransportOptions } from '@rowshard/transport';
+import { type ConnectionInfo, RpcServer, StepBarrier, type TransportOptions } from '@rowshard/transport';
+import { CheckpointScheduler } from './checkpoint-scheduler.js';
 import { CheckpointStore } from './checkpoint-store.js';
 import { DenseState } from './dense-state.js';
 import { coordinatorHttpHandler } from './http.js';
@@ -23,7 +23,9 @@ import { ShardTable } from './membership.js';
 import { coordinatorMetrics } from './metrics.js';
 import { loadPretrained } from './pretrained.js';
 import { ProgressLog } from './progress.js';
+import { ShardLinks, type ShardLoad } from './shard-links.js';
 import { SspClock } from './ssp-clock.js';
+import { withDeadline } from './with-deadline.js';
 
 export interface CoordinatorOptions {
   /** The job as JSON (paths inside already absolute). */
@@ -109,14 +111,10 @@ export class Coordinator extends EventEmitter {
   private finish!: (r: JobResult) => void;
   private progress: ProgressLog;
   private startedAt = 0;
-  private shardClients: RpcClient[] = [];
-  private shardLoad: Record<string, unknown>[] = [];
-  private pendingCheckpoint: { step: number; done: Promise<void> } | null = null;
-  private checkpointRequested = false;
-  private lastCheckpointAt = performance.now();
+  private readonly links: ShardLinks;
+  private shardLoad: ShardLoad[] = [];
+  private readonly checkpointing: CheckpointScheduler | null;
   private recoveries = 0;
-  /** ASP/SSP checkpoint gate: ranks parked at their next step, waiting for the snapshot. */
-  private parked: Map<number, { step: number; release(e?: RowshardError): void }> | null = null;
   private readonly workerSteps: number[];
   /** False until the first prepare(): later ones reset shards even without a checkpoint. */
   private restoredOnce = false;
@@ -158,6 +156,21 @@ export class Coordinator extends EventEmitter {
         : null;
     this.clock = this.job.sync.mode === 'ssp' ? new SspClock(this.workers, this.job.sync.staleness, stepMs) : null;
     this.checkpoints = this.job.checkpoint ? new CheckpointStore(this.job.checkpoint) : null;
+    this.links = new ShardLinks(options.token);
+    this.checkpointing = this.checkpoints
+      ? new CheckpointScheduler({
+          store: this.checkpoints,
+          links: this.links,
+          job: this.job,
+          model: this.model,
+          psTables: this.psTables,
+          numShards: this.shards.numShards,
+          workers: this.workers,
+          dense: () => this.dense,
+          epoch: () => this.epoch,
+          emit: (info) => this.emit('checkpoint', info),
+        })
+      : null;
     this.resetReady();
     this.resultPromise = new Promise((resolve) => {
       this.finish = resolve;
@@ -198,7 +211,7 @@ export class Coordinator extends EventEmitter {
     });
     if (c.job.checkpoint?.everySeconds) {
       const timer = setInterval(() => {
-        c.checkpointRequested = true;
+        c.requestCheckpoint();
       }, c.job.checkpoint.everySeconds * 1000);
       timer.unref();
     }
@@ -246,7 +259,7 @@ export class Coordinator extends EventEmitter {
 
   /** Takes a checkpoint at the next step boundary (CLI: SIGUSR2, RPC: checkpoint_now). */
   requestCheckpoint(): void {
-    this.checkpointRequested = true;
+    this.checkpointing?.request();
   }
 
   private handle(req: Envelope, conn: ConnectionInfo): Record<string, unknown> | Promise<Record<string, unknown>> {
@@ -402,25 +415,8 @@ export class Coordinator extends EventEmitter {
   private async restoreShards(): Promise<void> {
     const urls = this.shards.shardUrls();
     const source = this.restoreSource;
-    await Promise.all(
-      urls.map(async (url, shard) => {
-        const c = new RpcClient({
-          url,
-          token: this.options.token,
-          peerName: `ps ${shard}`,
-          transport: { connectTimeoutMs: 3000 },
-        });
-        try {
-          await c.connect();
-          await c.request(
-            { type: 'restore', dir: source?.dir ?? null, manifest: source?.manifest ?? null, epoch: this.epoch },
-            this.job.timeouts.stepMs,
-          );
-        } finally {
-          await c.close();
-        }
-      }),
-    );
+    // Always: a shard that outlived a coordinator restart must drop state newer than the source.
+    await ShardLinks.restoreAll(urls, this.options.token, source, this.epoch, this.job.timeouts.stepMs);
     if (!source && Object.keys(this.initialTables).length > 0) {
       await loadTablesIntoShards(this.initialTables, this.model.tables, urls, this.options.token);
     }
@@ -447,8 +443,7 @@ export class Coordinator extends EventEmitter {
     const paused = new RowshardError(ErrorCodes.PAUSED, `training is paused: ${reason}; it resumes from the last checkpoint`);
     this.barrier?.abort(paused);
     this.clock?.abortWaiters(paused);
-    if (this.parked) for (const p of this.parked.values()) p.release(paused);
-    this.parked = null;
+    this.checkpointing?.abortParked(paused);
     this.emit('recovering', { reason, epoch: this.epoch });
     this.emit('fault', reason);
   }
@@ -502,7 +497,7 @@ export class Coordinator extends EventEmitter {
     const grads = this.dense.checkGrads(req.grads);
     if (this.barrier) {
       await this.barrier.contribute(step, rank, { grads, loss, examples });
-      await this.maybeCheckpointBsp(step + 1);
+      await this.checkpointing?.atBarrier(step + 1);
     } else {
       if (step < this.workerSteps[rank]) {
         // A retry of a step already applied (its reply was lost): nothing to apply again.
@@ -512,112 +507,9 @@ export class Coordinator extends EventEmitter {
         this.workerSteps[rank] = step + 1;
         this.clock?.tick(rank, step + 1);
       }
-      await this.maybeCheckpointAsync(rank, step + 1);
+      await this.checkpointing?.park(rank, this.workerSteps, this.doneRanks);
     }
     return { version: this.dense.version, params: this.dense.snapshot() };
-  }
-
-  private checkpointDue(completed: number): boolean {
-    const cfg = this.job.checkpoint;
-    if (!cfg || !this.checkpoints) return false;
-    if (this.checkpointRequested) return true;
-    if (cfg.everySteps && completed % cfg.everySteps === 0) return true;
-    return completed >= this.job.steps;
-  }
-
-  /** BSP: every worker is waiting on this step's reply, so the state is at the boundary. */
-  private async maybeCheckpointBsp(completed: number): Promise<void> {
-    if (this.pendingCheckpoint?.step === completed) return this.pendingCheckpoint.done;
-    if (!this.checkpointDue(completed)) return;
-    const done = this.takeCheckpoint(completed, null);
-    this.pendingCheckpoint = { step: completed, done };
-    return done;
-  }
-
-  /**
-   * ASP/SSP: when a checkpoint is due, each worker is parked at its next step boundary; once
-   * all are parked (finished workers count), the shards snapshot after each rank's last push.
-   */
-  private async maybeCheckpointAsync(rank: number, next: number): Promise<void> {
-    if (!this.parked) {
-      const minStep = Math.min(...this.workerSteps);
-      if (!this.checkpointDue(minStep) || minStep === this.lastAsyncCheckpointStep) return;
-      this.parked = new Map();
-    }
-    const parked = this.parked;
-    const released = new Promise<void>((resolve, reject) => {
-      parked.set(rank, { step: next, release: (e) => (e ? reject(e) : resolve()) });
-    });
-    this.maybeSnapshotParked();
-    return released;
-  }
-
-  private lastAsyncCheckpointStep = -1;
-
-  private maybeSnapshotParked(): void {
-    const parked = this.parked;
-    if (!parked) return;
-    for (let r = 0; r < this.workers; r++) if (!parked.has(r) && !this.doneRanks.has(r)) return;
-    const step = Math.min(...this.workerSteps);
-    const waitFor: Record<string, number> = {};
-    for (let r = 0; r < this.workers; r++) waitFor[String(r)] = this.workerSteps[r] - 1;
-    this.lastAsyncCheckpointStep = step;
-    void this.takeCheckpoint(step, waitFor).then(
-      () => {
-        this.parked = null;
-        for (const p of parked.values()) p.release();
-      },
-      (e) => {
-        this.parked = null;
-        for (const p of parked.values()) p.release(e);
-      },
-    );
-  }
-
-  private async takeCheckpoint(step: number, waitFor: Record<string, number> | null): Promise<void> {
-    const store = this.checkpoints;
-    if (!store) return;
-    this.checkpointRequested = false;
-    const started = performance.now();
-    const dir = store.stepDir(step);
-    const infos = await Promise.all(
-      this.shardClients.map(
-        async (c) =>
-          (await c.request({ type: 'checkpoint', dir, step, waitFor, epoch: this.epoch }, this.job.timeouts.stepMs)).info,
-      ),
-    );
-    const dense = store.writeDense(dir, {
-      values: this.dense.snapshot(),
-      states: this.dense.optimizerState(),
-      version: this.dense.version,
-    });
-    const shards = (infos as CheckpointManifest['shards'][number][]).sort((a, b) => a.shard - b.shard);
-    const totalBytes = shards.reduce((a, s) => a + s.bytes, 0) + dense.bytes;
-    const manifest = store.commit(dir, {
-      step,
-      createdAt: new Date().toISOString(),
-      seed: this.job.seed,
-      numShards: this.shards.numShards,
-      tables: this.psTables.map((t) => ({
-        spec: t.spec as unknown as Record<string, unknown>,
-        optimizer: t.optimizer as unknown as Record<string, unknown> | null,
-        stateFloats: t.optimizer ? sparseRowOptimizer(t.optimizer, t.spec.embeddingDim).stateFloatsPerRow : 0,
-      })),
-      shards,
-      dense,
-      totalBytes,
-      durationMs: Math.round(performance.now() - started),
-      ...this.vocabulary(),
-    });
-    this.lastCheckpointAt = performance.now();
-    this.emit('checkpoint', { step, dir, bytes: manifest.totalBytes, durationMs: manifest.durationMs });
-  }
-
-  /** File data: the built-in text models' `embedding` rows start with the vocabulary's words. */
-  private vocabulary(): { vocab?: Record<string, string> } {
-    const data = this.job.data;
-    if (data.kind !== 'file' || !data.vocabFile || !this.model.tables.some((t) => t.name === 'embedding')) return {};
-    return { vocab: { embedding: data.vocabFile } };
   }
 
   private async clockWait(req: Envelope): Promise<Record<string, unknown>> {
@@ -664,7 +556,7 @@ export class Coordinator extends EventEmitter {
     this.doneRanks.add(req.rank);
     // A finished worker must not hold back SSP waiters or an ASP checkpoint.
     this.clock?.tick(req.rank, Number.MAX_SAFE_INTEGER);
-    this.maybeSnapshotParked();
+    this.checkpointing?.maybeSnapshotParked(this.workerSteps, this.doneRanks);
     if (this.doneRanks.size === this.workers && this.phase !== 'done') {
       this.phase = 'done';
       const seconds = (performance.now() - this.startedAt) / 1000;
@@ -677,8 +569,7 @@ export class Coordinator extends EventEmitter {
         maxObservedLag: this.clock ? this.clock.maxObservedLag : null,
         recoveries: this.recoveries,
         evals: this.evals,
-        lastCheckpointStep:
-          this.lastAsyncCheckpointStep >= 0 ? this.lastAsyncCheckpointStep : (this.pendingCheckpoint?.step ?? null),
+        lastCheckpointStep: this.checkpointing?.lastStep ?? null,
       };
       this.emit('done', result);
       this.finish(result);
@@ -690,11 +581,8 @@ export class Coordinator extends EventEmitter {
 
   /** Keeps one connection per shard: load statistics for progress, and checkpoint requests. */
   private watchShards(): void {
-    for (const c of this.shardClients) void c.close();
-    this.shardClients = this.shards
-      .shardUrls()
-      .map((url, shard) => new RpcClient({ url, token: this.options.token, peerName: `ps ${shard}` }));
-    if (this.listenerCount('progress') === 0 || !this.pollingShards) {
+    this.links.reset(this.shards.shardUrls());
+    if (!this.pollingShards) {
       this.pollingShards = true;
       this.on('progress', () => void this.pollShards());
     }
@@ -705,19 +593,7 @@ export class Coordinator extends EventEmitter {
   private async pollShards(): Promise<void> {
     if (this.phase !== 'running') return;
     try {
-      const replies = await Promise.all(this.shardClients.map((c) => c.request({ type: 'stats' }, 5000)));
-      this.shardLoad = replies.map((r) => {
-        const s = r.stats as Record<string, unknown>;
-        return {
-          shard: s.shard,
-          rowsMaterialised: s.rowsMaterialised,
-          bytesUsed: s.bytesUsed,
-          rowsPulled: s.rowsPulled,
-          rowsPushed: s.rowsPushed,
-          requests: s.requests,
-          errors: s.errors,
-        };
-      });
+      this.shardLoad = await this.links.load();
       this.emit('shards', this.shardLoad);
     } catch (e) {
       this.emit('fault', `reading shard load: ${(e as Error).message}`);
@@ -739,31 +615,14 @@ export class Coordinator extends EventEmitter {
       recoveries: this.recoveries,
       evals: this.evals,
       progressHistory: this.progress.history,
-      secondsSinceCheckpoint: (performance.now() - this.lastCheckpointAt) / 1000,
+      secondsSinceCheckpoint: this.checkpointing?.secondsSinceLast ?? null,
       ...this.progress.summary(),
     };
   }
 
   async close(): Promise<void> {
     this.barrier?.abort(new RowshardError(ErrorCodes.CONNECTION_CLOSED, 'coordinator is shutting down'));
-    await Promise.all(this.shardClients.map((c) => c.close()));
+    await this.links.close();
     await this.server?.close();
   }
-}
-
-function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new RowshardError(ErrorCodes.TIMEOUT, `timed out after ${ms} ms ${what}`)), ms);
-    timer.unref();
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
 }

@@ -1,3 +1,4 @@
+export * from './checkpoint-scheduler.js';
 export * from './checkpoint-store.js';
 export * from './coordinator.js';
 export * from './dense-state.js';
@@ -7,4 +8,6 @@ export * from './membership.js';
 export * from './pretrained.js';
 export * from './process.js';
 export * from './progress.js';
+export * from './shard-links.js';
 export * from './ssp-clock.js';
+export * from './with-deadline.js';
