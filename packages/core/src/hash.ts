@@ -27,8 +27,3 @@ export function hashString32(text: string): number {
   }
   return fmix32(h >>> 0);
 }
-
-/** Splits a non-negative safe integer into uint32 halves. */
-export function splitSafeInt(value: number): [lo: number, hi: number] {
-  return [value >>> 0, Math.floor(value / 0x100000000) >>> 0];
-}

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { basename } from 'node:path';
 import {
   buildSafetensorsHeader,
@@ -185,14 +185,4 @@ export function restoreShard(service: PsService, manifest: CheckpointManifest, d
     }
   }
   return loaded;
-}
-
-/** File size of an open checkpoint file (for verification). */
-export function fileSize(path: string): number {
-  const fd = openSync(path, 'r');
-  try {
-    return fstatSync(fd).size;
-  } finally {
-    closeSync(fd);
-  }
 }

@@ -39,16 +39,6 @@ export interface PushPullRequest {
   readonly pull: readonly PullPart[];
 }
 
-export interface PullResult {
-  /** One Float32Array [ids.length · dim] per requested part, in request order. */
-  readonly rows: Float32Array[];
-}
-
-export interface PushResult {
-  /** Distinct rows updated, over all parts. */
-  readonly rowsUpdated: number;
-}
-
 export function isIdArray(value: unknown): value is IdArray {
   return (
     value instanceof Int32Array ||
