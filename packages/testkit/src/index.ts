@@ -1,2 +1,3 @@
 export * from './fixtures.js';
 export * from './processes.js';
+export * from './thrown.js';

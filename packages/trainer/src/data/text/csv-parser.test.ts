@@ -1,4 +1,5 @@
 import { ErrorCodes, type RowshardError } from '@rowshard/core';
+import { thrown } from '@rowshard/testkit';
 import { describe, expect, it } from 'vitest';
 import { CsvParser, type CsvRow } from './csv-parser.js';
 
@@ -13,15 +14,6 @@ function parse(text: string, pieces: number[] = []): CsvRow[] {
   rows.push(...parser.push(text.slice(start)));
   rows.push(...parser.end());
   return rows;
-}
-
-function thrown(fn: () => unknown): RowshardError {
-  try {
-    fn();
-  } catch (e) {
-    return e as RowshardError;
-  }
-  throw new Error('expected an error');
 }
 
 const SAMPLE =
@@ -67,7 +59,7 @@ describe('CsvParser', () => {
   });
 
   it('names file, line and column for text after a closing quote', () => {
-    const error = thrown(() => parse('a,b\nc,"d"e\n'));
+    const error = thrown<RowshardError>(() => parse('a,b\nc,"d"e\n'));
     expect(error.code).toBe(ErrorCodes.BAD_DATA);
     expect(error.message).toBe(
       'data.csv:2: column 1: unexpected "e" after a closing quote (write a quote inside a quoted field as "")',
@@ -76,7 +68,7 @@ describe('CsvParser', () => {
   });
 
   it('names the line where an unclosed quoted field starts', () => {
-    const error = thrown(() => parse('a,b\nc,"d\ne\nf'));
+    const error = thrown<RowshardError>(() => parse('a,b\nc,"d\ne\nf'));
     expect(error.message).toBe('data.csv:2: column 1: quoted field has no closing quote before the end of the file');
     expect(error.details).toMatchObject({ file: 'data.csv', line: 2, column: 1 });
   });

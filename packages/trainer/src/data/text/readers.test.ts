@@ -1,16 +1,8 @@
 import { ErrorCodes, type RowshardError } from '@rowshard/core';
+import { thrown } from '@rowshard/testkit';
 import { describe, expect, it } from 'vitest';
 import { resolveReadOptions } from './read-options.js';
 import { parseFastTextLine, parseJsonlLine, recordFromFields, resolveColumns, splitTsvLine } from './readers.js';
-
-function thrown(fn: () => unknown): RowshardError {
-  try {
-    fn();
-  } catch (e) {
-    return e as RowshardError;
-  }
-  throw new Error('expected an error');
-}
 
 const at = (line: number, file = 'train.txt') => ({ file, line });
 
@@ -30,11 +22,11 @@ describe('parseFastTextLine', () => {
   });
 
   it('rejects an unlabeled training line and an empty label, naming file:line', () => {
-    const error = thrown(() => parseFastTextLine('no label here', at(17)));
+    const error = thrown<RowshardError>(() => parseFastTextLine('no label here', at(17)));
     expect(error.code).toBe(ErrorCodes.BAD_DATA);
     expect(error.message).toBe("train.txt:17: no label: a training line needs at least one '__label__…' token");
     expect(error.details).toMatchObject({ file: 'train.txt', line: 17, field: 'label' });
-    expect(thrown(() => parseFastTextLine('__label__ text', at(3))).message).toMatch(
+    expect(thrown<RowshardError>(() => parseFastTextLine('__label__ text', at(3))).message).toMatch(
       /^train\.txt:3: label '__label__' has no name/,
     );
   });
@@ -54,28 +46,28 @@ describe('parseJsonlLine', () => {
   });
 
   it('names file, line and field on bad records', () => {
-    const missing = thrown(() => parseJsonlLine('{"title":"a","body":"b"}', at(17), options));
+    const missing = thrown<RowshardError>(() => parseJsonlLine('{"title":"a","body":"b"}', at(17), options));
     expect(missing.message).toBe("train.txt:17: label field 'category' is missing");
     expect(missing.details).toMatchObject({ file: 'train.txt', line: 17, field: 'category' });
-    expect(thrown(() => parseJsonlLine('{"title":"a","category":"x"}', at(2), options)).message).toBe(
+    expect(thrown<RowshardError>(() => parseJsonlLine('{"title":"a","category":"x"}', at(2), options)).message).toBe(
       "train.txt:2: text field 'body' is missing",
     );
-    expect(thrown(() => parseJsonlLine('{"title":"a","body":5,"category":"x"}', at(2), options)).message).toBe(
+    expect(thrown<RowshardError>(() => parseJsonlLine('{"title":"a","body":5,"category":"x"}', at(2), options)).message).toBe(
       "train.txt:2: text field 'body' must be a string, got 5",
     );
-    expect(thrown(() => parseJsonlLine('{"title":"a","body":"b","category":{"k":1}}', at(4), options)).message).toBe(
-      "train.txt:4: label field 'category' must be a string, a number or an array of those, got an object",
-    );
-    expect(thrown(() => parseJsonlLine('{"title":"a","body":"b","category":["x",true]}', at(4), options)).message).toBe(
-      "train.txt:4: label field 'category'[1] must be a string, a number or an array of those, got true",
-    );
-    expect(thrown(() => parseJsonlLine('{"title":"a","body":"b","category":[]}', at(5), options)).message).toBe(
+    expect(
+      thrown<RowshardError>(() => parseJsonlLine('{"title":"a","body":"b","category":{"k":1}}', at(4), options)).message,
+    ).toBe("train.txt:4: label field 'category' must be a string, a number or an array of those, got an object");
+    expect(
+      thrown<RowshardError>(() => parseJsonlLine('{"title":"a","body":"b","category":["x",true]}', at(4), options)).message,
+    ).toBe("train.txt:4: label field 'category'[1] must be a string, a number or an array of those, got true");
+    expect(thrown<RowshardError>(() => parseJsonlLine('{"title":"a","body":"b","category":[]}', at(5), options)).message).toBe(
       "train.txt:5: label field 'category' is empty",
     );
-    const bad = thrown(() => parseJsonlLine('{"title": nope}', at(9), options));
+    const bad = thrown<RowshardError>(() => parseJsonlLine('{"title": nope}', at(9), options));
     expect(bad.code).toBe(ErrorCodes.BAD_DATA);
     expect(bad.message).toMatch(/^train\.txt:9: invalid JSON \(/);
-    expect(thrown(() => parseJsonlLine('[1,2]', at(9), options)).message).toBe(
+    expect(thrown<RowshardError>(() => parseJsonlLine('[1,2]', at(9), options)).message).toBe(
       'train.txt:9: expected a JSON object, got an array of 2',
     );
   });
@@ -104,11 +96,11 @@ describe('CSV/TSV columns', () => {
   it('names file, line and column for a short row or an empty label', () => {
     const options = resolveReadOptions('tsv', { columns: { text: 'body', label: 'label' } });
     const columns = resolveColumns(options, ['label', 'body'], at(1, 'data.tsv'));
-    const short = thrown(() => recordFromFields(['pos'], columns, at(4, 'data.tsv'), false));
+    const short = thrown<RowshardError>(() => recordFromFields(['pos'], columns, at(4, 'data.tsv'), false));
     expect(short.code).toBe(ErrorCodes.BAD_DATA);
     expect(short.message).toBe("data.tsv:4: text column 'body' (index 1) is missing: the row has 1 field");
     expect(short.details).toMatchObject({ file: 'data.tsv', line: 4, field: 'body', column: 1 });
-    expect(thrown(() => recordFromFields(['', 'x'], columns, at(5, 'data.tsv'), false)).message).toBe(
+    expect(thrown<RowshardError>(() => recordFromFields(['', 'x'], columns, at(5, 'data.tsv'), false)).message).toBe(
       "data.tsv:5: label column 'label' (index 0) is empty",
     );
     expect(recordFromFields(['', 'x'], columns, at(5, 'data.tsv'), true)).toEqual({ text: 'x', labels: [] });
@@ -117,17 +109,17 @@ describe('CSV/TSV columns', () => {
       undefined,
       at(0),
     );
-    expect(thrown(() => recordFromFields(['a', 'b'], byIndex, at(8, 'x.csv'), false)).message).toBe(
+    expect(thrown<RowshardError>(() => recordFromFields(['a', 'b'], byIndex, at(8, 'x.csv'), false)).message).toBe(
       'x.csv:8: text column 3 is missing: the row has 2 fields',
     );
   });
 
   it('names the header line for a column the header lacks or repeats', () => {
     const options = resolveReadOptions('csv', { columns: { text: 'body', label: 'label' } });
-    const missing = thrown(() => resolveColumns(options, ['text', 'label'], at(1, 'data.csv')));
+    const missing = thrown<RowshardError>(() => resolveColumns(options, ['text', 'label'], at(1, 'data.csv')));
     expect(missing.message).toBe("data.csv:1: text column 'body' is not in the header (found: 'text', 'label')");
     expect(missing.details).toMatchObject({ file: 'data.csv', line: 1, field: 'body' });
-    expect(thrown(() => resolveColumns(options, ['body', 'label', 'body'], at(1, 'data.csv'))).message).toBe(
+    expect(thrown<RowshardError>(() => resolveColumns(options, ['body', 'label', 'body'], at(1, 'data.csv'))).message).toBe(
       "data.csv:1: text column 'body' appears twice in the header",
     );
   });

@@ -1,4 +1,5 @@
 import { ErrorCodes, type RowshardError } from '@rowshard/core';
+import { thrown } from '@rowshard/testkit';
 import { describe, expect, it } from 'vitest';
 import { TokenCounter } from './token-counter.js';
 import { tokenize } from './tokenizer.js';
@@ -6,15 +7,6 @@ import { Vocabulary } from './vocabulary.js';
 
 function counts(entries: Record<string, number>): Map<string, number> {
   return new Map(Object.entries(entries));
-}
-
-function thrown(fn: () => unknown): RowshardError {
-  try {
-    fn();
-  } catch (e) {
-    return e as RowshardError;
-  }
-  throw new Error('expected an error');
 }
 
 describe('TokenCounter', () => {
@@ -78,18 +70,23 @@ describe('Vocabulary', () => {
   });
 
   it('names file, line and field for a bad vocabulary file', () => {
-    const noTab = thrown(() => Vocabulary.fromText('a\t1\nb 2\n', 'vocab.txt'));
+    const noTab = thrown<RowshardError>(() => Vocabulary.fromText('a\t1\nb 2\n', 'vocab.txt'));
     expect(noTab.code).toBe(ErrorCodes.BAD_DATA);
     expect(noTab.message).toBe("vocab.txt:2: expected 'word<TAB>count', found no tab");
     expect(noTab.details).toMatchObject({ file: 'vocab.txt', line: 2, field: 'count' });
-    expect(thrown(() => Vocabulary.fromText('a\t1\nb\tx\n', 'v.txt')).message).toBe(
+    expect(thrown<RowshardError>(() => Vocabulary.fromText('a\t1\nb\tx\n', 'v.txt')).message).toBe(
       `v.txt:2: field 'count' must be a non-negative integer, got "x"`,
     );
-    expect(thrown(() => Vocabulary.fromText('a\t1\n\t2\n', 'v.txt')).details).toMatchObject({ line: 2, field: 'word' });
-    expect(thrown(() => Vocabulary.fromText('a\t1\nb\t1\tc\n', 'v.txt')).message).toMatch(
+    expect(thrown<RowshardError>(() => Vocabulary.fromText('a\t1\n\t2\n', 'v.txt')).details).toMatchObject({
+      line: 2,
+      field: 'word',
+    });
+    expect(thrown<RowshardError>(() => Vocabulary.fromText('a\t1\nb\t1\tc\n', 'v.txt')).message).toMatch(
       /^v\.txt:2: field 'word' may not contain a tab/,
     );
-    expect(thrown(() => Vocabulary.fromText('a\t1\nb\t1\na\t1\n', 'v.txt')).message).toBe('v.txt:3: word "a" repeats line 1');
+    expect(thrown<RowshardError>(() => Vocabulary.fromText('a\t1\nb\t1\na\t1\n', 'v.txt')).message).toBe(
+      'v.txt:3: word "a" repeats line 1',
+    );
   });
 
   it('throws a RangeError for an id outside the vocabulary', () => {
