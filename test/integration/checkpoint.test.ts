@@ -2,8 +2,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type LocalCluster, readFullTable, readManifest, startLocalCluster } from '@rowshard/cli';
-import { CheckpointStore } from '@rowshard/coordinator';
+import { type LocalCluster, type ManagedProcess, readFullTable, readManifest, startLocalCluster } from '@rowshard/cli';
+import { CheckpointStore, type JobResult } from '@rowshard/coordinator';
 import { type CheckpointManifest, checkpointDirName, tableSpec } from '@rowshard/core';
 import { PsService, restoreShard, writeShardSnapshot } from '@rowshard/ps';
 import { repoRoot } from '@rowshard/testkit';
@@ -76,6 +76,31 @@ async function run(
 const manifestOf = (dir: string, step: number) => readManifest(join(dir, checkpointDirName(step)));
 const fingerprint = (m: CheckpointManifest) => ({ shards: m.shards.map((s) => s.sha256), dense: m.dense.sha256 });
 
+/** The 60-step job with rank 0 slowed, where `victim` gets SIGKILL once progress reaches `step`. */
+async function runKillingAt(dir: string, step: number, victim: (cluster: LocalCluster) => ManagedProcess): Promise<JobResult> {
+  let cluster: LocalCluster | null = null;
+  let killed = false;
+  try {
+    cluster = await startLocalCluster({
+      job: job(60, dir, { debug: { slowRanks: { '0': 5 } } }),
+      ps: 2,
+      trainers: 1,
+      workersPerTrainer: 2,
+      onEvent: (_role, e) => {
+        if (!killed && e.event === 'progress' && Number(e.step) >= step) {
+          killed = true;
+          victim(cluster!).child.kill('SIGKILL');
+        }
+      },
+    });
+    const result = await cluster.result();
+    expect(killed).toBe(true);
+    return result;
+  } finally {
+    await cluster?.stop();
+  }
+}
+
 describe('checkpoints', () => {
   const straight = join(root, 'straight');
 
@@ -141,27 +166,8 @@ describe('checkpoints', () => {
     await run(job(60, uninterrupted, { debug: { slowRanks: { '0': 5 } } }), { ps: 2 });
     const killAt = 12 + Math.floor(Math.random() * 35);
     const dir = join(root, 'k60');
-    let cluster: LocalCluster | null = null;
-    let killed = false;
-    try {
-      cluster = await startLocalCluster({
-        job: job(60, dir, { debug: { slowRanks: { '0': 5 } } }),
-        ps: 2,
-        trainers: 1,
-        workersPerTrainer: 2,
-        onEvent: (_role, e) => {
-          if (!killed && e.event === 'progress' && Number(e.step) >= killAt) {
-            killed = true;
-            cluster!.ps[1].child.kill('SIGKILL');
-          }
-        },
-      });
-      const result = await cluster.result();
-      expect(killed).toBe(true);
-      expect(result.recoveries).toBeGreaterThanOrEqual(1);
-    } finally {
-      await cluster?.stop();
-    }
+    const result = await runKillingAt(dir, killAt, (cluster) => cluster.ps[1]);
+    expect(result.recoveries).toBeGreaterThanOrEqual(1);
     expect(fingerprint(manifestOf(dir, 60)), `killed at step ${killAt}`).toEqual(fingerprint(manifestOf(uninterrupted, 60)));
   });
 
@@ -170,26 +176,7 @@ describe('checkpoints', () => {
     async (victim) => {
       const uninterrupted = join(root, 'u60');
       const dir = join(root, `k60-${victim}`);
-      let cluster: LocalCluster | null = null;
-      let killed = false;
-      try {
-        cluster = await startLocalCluster({
-          job: job(60, dir, { debug: { slowRanks: { '0': 5 } } }),
-          ps: 2,
-          trainers: 1,
-          workersPerTrainer: 2,
-          onEvent: (_role, e) => {
-            if (!killed && e.event === 'progress' && Number(e.step) >= 25) {
-              killed = true;
-              (victim === 'trainer' ? cluster!.trainers[0] : cluster!.coordinator).child.kill('SIGKILL');
-            }
-          },
-        });
-        await cluster.result();
-        expect(killed).toBe(true);
-      } finally {
-        await cluster?.stop();
-      }
+      await runKillingAt(dir, 25, (cluster) => (victim === 'trainer' ? cluster.trainers[0] : cluster.coordinator));
       expect(fingerprint(manifestOf(dir, 60))).toEqual(fingerprint(manifestOf(uninterrupted, 60)));
     },
   );
