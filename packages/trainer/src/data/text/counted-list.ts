@@ -1,16 +1,19 @@
 import { dataError } from './data-error.js';
 
 /**
- * The storage shared by Vocabulary and LabelSet: strings numbered 0..n-1 with a count each,
- * and their text form, one `entry\tcount` line per id. A plain text file diffs, greps and can
- * be edited by hand, and line i+1 holding id i makes an id easy to look up.
+ * The base of Vocabulary and LabelSet: strings numbered 0..n-1 with a count each, and their
+ * text form, one `entry\tcount` line per id. A plain text file diffs, greps and can be edited
+ * by hand, and line i+1 holding id i makes an id easy to look up. Subclasses add the
+ * domain-named accessors (`word(id)`, `label(id)`) and how the list is built.
  */
-export class CountedList {
+export abstract class CountedList {
   private readonly index = new Map<string, number>();
 
-  constructor(
+  /** `what` names an entry in messages ('word', 'label'). */
+  protected constructor(
     readonly entries: readonly string[],
     readonly counts: readonly number[],
+    private readonly what: string,
   ) {
     entries.forEach((entry, id) => this.index.set(entry, id));
   }
@@ -23,12 +26,12 @@ export class CountedList {
     return this.index.get(entry);
   }
 
-  entry(id: number, what: string): string {
-    return this.entries[this.checkId(id, what)];
+  protected entry(id: number): string {
+    return this.entries[this.checkId(id)];
   }
 
-  count(id: number, what: string): number {
-    return this.counts[this.checkId(id, what)];
+  count(id: number): number {
+    return this.counts[this.checkId(id)];
   }
 
   toText(): string {
@@ -38,9 +41,9 @@ export class CountedList {
   }
 
   /** An id outside the list is the caller's bug, not bad data, hence a RangeError. */
-  private checkId(id: number, what: string): number {
+  private checkId(id: number): number {
     if (!Number.isInteger(id) || id < 0 || id >= this.entries.length) {
-      throw new RangeError(`${what} id ${id} is out of range [0, ${this.entries.length})`);
+      throw new RangeError(`${this.what} id ${id} is out of range [0, ${this.entries.length})`);
     }
     return id;
   }
@@ -69,7 +72,7 @@ export function rankByCount(counts: ReadonlyMap<string, number>, minCount: numbe
  * Parses the text form. `what` names an entry in messages ('word', 'label'). Ids follow line
  * order; a trailing newline (as toText writes) is optional and Windows line ends are accepted.
  */
-export function parseCountedList(text: string, file: string, what: string): CountedList {
+export function parseCountedList(text: string, file: string, what: string): { entries: string[]; counts: number[] } {
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
   const entries: string[] = [];
@@ -94,5 +97,5 @@ export function parseCountedList(text: string, file: string, what: string): Coun
     entries.push(entry);
     counts.push(Number(countText));
   });
-  return new CountedList(entries, counts);
+  return { entries, counts };
 }

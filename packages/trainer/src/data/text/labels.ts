@@ -4,8 +4,10 @@ import { CountedList, hasLineBreakOrTab, parseCountedList, rankByCount } from '.
  * Label ↔ class id. Ordered like the vocabulary (count descending, then name) so the id of a
  * class does not depend on which file or worker saw it first; class 0 is the majority class.
  */
-export class LabelSet {
-  private constructor(private readonly list: CountedList) {}
+export class LabelSet extends CountedList {
+  private constructor(entries: readonly string[], counts: readonly number[]) {
+    super(entries, counts, 'label');
+  }
 
   static build(counts: ReadonlyMap<string, number>): LabelSet {
     const labels = rankByCount(counts, 1);
@@ -15,41 +17,23 @@ export class LabelSet {
       }
     }
     return new LabelSet(
-      new CountedList(
-        labels,
-        labels.map((label) => counts.get(label)!),
-      ),
+      labels,
+      labels.map((label) => counts.get(label)!),
     );
   }
 
   /** Reads toText's form back; `file` is only for messages (`labels.txt:3: ...`). */
   static fromText(text: string, file: string): LabelSet {
-    return new LabelSet(parseCountedList(text, file, 'label'));
-  }
-
-  get size(): number {
-    return this.list.size;
-  }
-
-  id(label: string): number | undefined {
-    return this.list.id(label);
+    const { entries, counts } = parseCountedList(text, file, 'label');
+    return new LabelSet(entries, counts);
   }
 
   label(id: number): string {
-    return this.list.entry(id, 'label');
-  }
-
-  count(id: number): number {
-    return this.list.count(id, 'label');
+    return this.entry(id);
   }
 
   /** All labels in id order. */
   get labels(): readonly string[] {
-    return this.list.entries;
-  }
-
-  /** One `label\tcount\n` line per id, in id order. */
-  toText(): string {
-    return this.list.toText();
+    return this.entries;
   }
 }

@@ -15,8 +15,10 @@ export interface VocabularyOptions {
  * ties by code-unit order), so every trainer that counts the same corpus agrees on them without
  * exchanging the vocabulary, and frequent words get small ids.
  */
-export class Vocabulary {
-  private constructor(private readonly list: CountedList) {}
+export class Vocabulary extends CountedList {
+  private constructor(entries: readonly string[], counts: readonly number[]) {
+    super(entries, counts, 'word');
+  }
 
   static build(counts: ReadonlyMap<string, number>, options: VocabularyOptions = {}): Vocabulary {
     const minCount = optional(options.minCount, 1, (v) => positiveInt(v, 'minCount'));
@@ -45,37 +47,21 @@ export class Vocabulary {
       words.push(word);
       wordCounts.push(counts.get(word)!);
     }
-    return new Vocabulary(new CountedList(words, wordCounts));
+    return new Vocabulary(words, wordCounts);
   }
 
   /** Reads toText's form back; `file` is only for messages (`vocab.txt:3: ...`). */
   static fromText(text: string, file: string): Vocabulary {
-    return new Vocabulary(parseCountedList(text, file, 'word'));
-  }
-
-  get size(): number {
-    return this.list.size;
-  }
-
-  id(word: string): number | undefined {
-    return this.list.id(word);
+    const { entries, counts } = parseCountedList(text, file, 'word');
+    return new Vocabulary(entries, counts);
   }
 
   word(id: number): string {
-    return this.list.entry(id, 'word');
-  }
-
-  count(id: number): number {
-    return this.list.count(id, 'word');
+    return this.entry(id);
   }
 
   /** All words in id order. */
   get words(): readonly string[] {
-    return this.list.entries;
-  }
-
-  /** One `word\tcount\n` line per id, in id order. */
-  toText(): string {
-    return this.list.toText();
+    return this.entries;
   }
 }
