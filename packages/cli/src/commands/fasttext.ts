@@ -9,7 +9,7 @@ import { loadTrainConfig } from '../config/load-config.js';
 import { readFastTextModel, writeFastTextModel } from '../fasttext/model-file.js';
 import { FastTextPredictor } from '../fasttext/predictor.js';
 
-import type { Command } from './command.js';
+import { type Command, usageError } from './command.js';
 import { runTrain } from './train.js';
 
 /**
@@ -106,12 +106,8 @@ export const supervisedCommand: Command = {
     'rowshard supervised -input train.txt -output model [-dim 100 -epoch 5 -lr 0.05 -wordNgrams 1 -bucket 2000000 -minCount 1 -loss softmax -thread 2]',
   async run(argv) {
     const { flags, rest } = fastTextArgs('supervised', argv, supervisedArgs);
-    if (rest.length > 0)
-      throw new RowshardError(ErrorCodes.BAD_CONFIG, `supervised: unexpected argument ${rest[0]}`, { field: 'argv' });
-    if (!flags.input || !flags.output)
-      throw new RowshardError(ErrorCodes.BAD_CONFIG, `supervised: -input and -output are required\nusage: ${this.usage}`, {
-        field: 'argv',
-      });
+    if (rest.length > 0) throw usageError('supervised', `unexpected argument ${rest[0]}`);
+    if (!flags.input || !flags.output) throw usageError('supervised', `-input and -output are required\nusage: ${this.usage}`);
     if (!existsSync(flags.input))
       throw new RowshardError(ErrorCodes.BAD_CONFIG, `supervised: -input ${flags.input}: no such file`, {
         field: 'input',
@@ -227,31 +223,38 @@ async function* textLines(path: string): AsyncGenerator<{ line: string; n: numbe
   }
 }
 
-function kArg(command: string, raw: string | undefined): number {
-  if (raw === undefined) return 1;
-  const k = Number(raw);
+/**
+ * What `test` and `predict` share: `model.bin file [k]` checked, the model loaded, and each
+ * line of the file parsed with the model's label prefix (unlabelled lines allowed).
+ */
+function openPrediction(command: string, usage: string, argv: readonly string[]) {
+  if (argv.length < 2 || argv.length > 3) throw usageError(command, `usage: ${usage}`);
+  const [modelPath, dataPath, rawK] = argv;
+  const k = rawK === undefined ? 1 : Number(rawK);
   if (!Number.isInteger(k) || k < 1)
-    throw new RowshardError(ErrorCodes.BAD_CONFIG, `${command}: k must be a positive integer, got ${JSON.stringify(raw)}`, {
+    throw new RowshardError(ErrorCodes.BAD_CONFIG, `${command}: k must be a positive integer, got ${JSON.stringify(rawK)}`, {
       field: 'k',
     });
-  return k;
+  const predictor = new FastTextPredictor(readFastTextModel(modelPath));
+  const prefix = String(predictor.model.args.label ?? '__label__');
+  async function* records() {
+    for await (const { line, n } of textLines(dataPath)) {
+      yield parseFastTextLine(line, { file: dataPath, line: n }, { labelPrefix: prefix, allowUnlabeled: true });
+    }
+  }
+  return { k, predictor, prefix, records };
 }
 
 export const testCommand: Command = {
   summary: 'fastText test: N, P@k and R@k of a model on labelled data',
   usage: 'rowshard test model.bin test.txt [k]',
   async run(argv) {
-    if (argv.length < 2 || argv.length > 3)
-      throw new RowshardError(ErrorCodes.BAD_CONFIG, `test: usage: ${this.usage}`, { field: 'argv' });
-    const k = kArg('test', argv[2]);
-    const predictor = new FastTextPredictor(readFastTextModel(argv[0]));
-    const prefix = String(predictor.model.args.label ?? '__label__');
+    const { k, predictor, records } = openPrediction('test', this.usage, argv);
     let examples = 0;
     let gold = 0;
     let predicted = 0;
     let correct = 0;
-    for await (const { line, n } of textLines(argv[1])) {
-      const record = parseFastTextLine(line, { file: argv[1], line: n }, { labelPrefix: prefix, allowUnlabeled: true });
+    for await (const record of records()) {
       if (!record || record.labels.length === 0 || tokenize(record.text).length === 0) continue;
       const preds = predictor.predict(record.text, k);
       examples++;
@@ -271,13 +274,8 @@ export const predictCommand: Command = {
   summary: 'fastText predict: the k most likely labels of each line (- reads stdin)',
   usage: 'rowshard predict model.bin file.txt|- [k]',
   async run(argv) {
-    if (argv.length < 2 || argv.length > 3)
-      throw new RowshardError(ErrorCodes.BAD_CONFIG, `predict: usage: ${this.usage}`, { field: 'argv' });
-    const k = kArg('predict', argv[2]);
-    const predictor = new FastTextPredictor(readFastTextModel(argv[0]));
-    const prefix = String(predictor.model.args.label ?? '__label__');
-    for await (const { line, n } of textLines(argv[1])) {
-      const record = parseFastTextLine(line, { file: argv[1], line: n }, { labelPrefix: prefix, allowUnlabeled: true });
+    const { k, predictor, prefix, records } = openPrediction('predict', this.usage, argv);
+    for await (const record of records()) {
       const preds = predictor.predict(record?.text ?? '', k);
       process.stdout.write(`${preds.map((p) => `${prefix}${p.label}`).join(' ')}\n`);
     }
