@@ -23,6 +23,7 @@ import { ShardTable } from './membership.js';
 import { coordinatorMetrics } from './metrics.js';
 import { loadPretrained } from './pretrained.js';
 import { ProgressLog } from './progress.js';
+import { RankPool } from './rank-pool.js';
 import { ShardLinks, type ShardLoad } from './shard-links.js';
 import { SspClock } from './ssp-clock.js';
 import { withDeadline } from './with-deadline.js';
@@ -100,11 +101,7 @@ export class Coordinator extends EventEmitter {
   /** Step the workers (re)start from. */
   private resumeStep = 0;
   private restoreSource: { dir: string; manifest: CheckpointManifest } | null = null;
-  private readonly psConnections = new Map<number, number>(); // connection id → shard
-  private readonly shardConnection = new Map<number, number>(); // shard → its current registration connection
-  private readonly trainerConnections = new Map<number, number[]>(); // connection id → ranks
-  private freeRanks: number[];
-  private readonly doneRanks = new Set<number>();
+  private readonly ranks: RankPool;
   private ready!: Promise<void>;
   private markReady!: () => void;
   private readonly resultPromise: Promise<JobResult>;
@@ -134,7 +131,7 @@ export class Coordinator extends EventEmitter {
       model.tables.map((t) => t.name),
     );
     this.workers = totalWorkers(this.job.cluster);
-    this.freeRanks = Array.from({ length: this.workers }, (_, i) => i);
+    this.ranks = new RankPool(this.workers);
     this.workerSteps = new Array(this.workers).fill(0);
     this.shards = new ShardTable(this.job.cluster.ps);
     this.psTables = model.tables.map((spec) => ({
@@ -301,11 +298,9 @@ export class Coordinator extends EventEmitter {
   private registerPs(req: Envelope, conn: ConnectionInfo): Record<string, unknown> {
     if (typeof req.url !== 'string') throw new RowshardError(ErrorCodes.BAD_REQUEST, 'register_ps needs the PS url');
     const requested = typeof req.shard === 'number' ? req.shard : null;
-    const shard = this.shards.assign(req.url, requested, typeof req.name === 'string' ? req.name : null);
+    const shard = this.shards.assign(conn.connectionId, req.url, requested, typeof req.name === 'string' ? req.name : null);
     // A shard (re)configured mid-run starts empty: every shard goes back to the last checkpoint.
     if (this.phase === 'running') this.startRecovery(`parameter server for shard ${shard} registered again`);
-    this.psConnections.set(conn.connectionId, shard);
-    this.shardConnection.set(shard, conn.connectionId);
     const config = {
       shard,
       numShards: this.shards.numShards,
@@ -332,22 +327,15 @@ export class Coordinator extends EventEmitter {
   }
 
   private onDisconnect(conn: ConnectionInfo): void {
-    const shard = this.psConnections.get(conn.connectionId);
-    if (shard !== undefined) {
-      this.psConnections.delete(conn.connectionId);
-      // A PS that already re-registered on a new connection is not lost.
-      if (this.phase === 'done' || this.shardConnection.get(shard) !== conn.connectionId) return;
+    const shard = this.shards.connectionClosed(conn.connectionId);
+    if (shard !== null) {
+      if (this.phase === 'done') return;
       this.shards.markGone(shard);
       this.startRecovery(`parameter server for shard ${shard} was lost`);
       return;
     }
-    const ranks = this.trainerConnections.get(conn.connectionId);
-    if (ranks) {
-      this.trainerConnections.delete(conn.connectionId);
-      const unfinished = ranks.filter((r) => !this.doneRanks.has(r));
-      if (unfinished.length === 0 || this.phase === 'done') return;
-      this.freeRanks.push(...unfinished);
-      this.freeRanks.sort((a, b) => a - b);
+    const unfinished = this.ranks.release(conn.connectionId);
+    if (unfinished && unfinished.length > 0 && this.phase !== 'done') {
       this.emit('fault', `trainer with ranks ${unfinished.join(', ')} was lost; waiting for a replacement`);
     }
   }
@@ -453,14 +441,7 @@ export class Coordinator extends EventEmitter {
     if (typeof workers !== 'number' || !Number.isInteger(workers) || workers < 1) {
       throw new RowshardError(ErrorCodes.BAD_REQUEST, 'register_trainer needs a positive worker count');
     }
-    if (workers > this.freeRanks.length) {
-      throw new RowshardError(
-        ErrorCodes.BAD_REQUEST,
-        `the job has ${this.workers} workers and ${this.workers - this.freeRanks.length} are taken; cannot add ${workers}`,
-      );
-    }
-    const ranks = this.freeRanks.splice(0, workers);
-    this.trainerConnections.set(conn.connectionId, ranks);
+    const ranks = this.ranks.take(conn.connectionId, workers);
     await withDeadline(this.ready, this.job.timeouts.registrationMs, 'waiting for every parameter server to register');
     if (this.startedAt === 0) this.startedAt = performance.now();
     const startStep = this.barrier ? this.barrier.completedSteps : Math.min(...ranks.map((r) => this.workerSteps[r]));
@@ -489,11 +470,18 @@ export class Coordinator extends EventEmitter {
   }
 
   private async denseStep(req: Envelope): Promise<Record<string, unknown>> {
-    this.checkEpoch(req);
-    const { step, rank, loss, examples } = req as { step?: unknown; rank?: unknown; loss?: unknown; examples?: unknown };
-    if (typeof step !== 'number' || typeof rank !== 'number' || typeof loss !== 'number' || typeof examples !== 'number') {
-      throw new RowshardError(ErrorCodes.BAD_REQUEST, 'dense_step needs step, rank, loss and examples');
+    const { step, loss, examples } = req as { step?: unknown; loss?: unknown; examples?: unknown };
+    if (
+      typeof step !== 'number' ||
+      !Number.isInteger(step) ||
+      step < 0 ||
+      typeof loss !== 'number' ||
+      typeof examples !== 'number'
+    ) {
+      throw new RowshardError(ErrorCodes.BAD_REQUEST, 'dense_step needs step (an integer >= 0), rank, loss and examples');
     }
+    const rank = this.ranks.check(req.rank, 'dense_step');
+    this.checkEpoch(req);
     const grads = this.dense.checkGrads(req.grads);
     if (this.barrier) {
       await this.barrier.contribute(step, rank, { grads, loss, examples });
@@ -507,17 +495,17 @@ export class Coordinator extends EventEmitter {
         this.workerSteps[rank] = step + 1;
         this.clock?.tick(rank, step + 1);
       }
-      await this.checkpointing?.park(rank, this.workerSteps, this.doneRanks);
+      await this.checkpointing?.park(rank, this.workerSteps, this.ranks.done);
     }
     return { version: this.dense.version, params: this.dense.snapshot() };
   }
 
   private async clockWait(req: Envelope): Promise<Record<string, unknown>> {
+    const rank = this.ranks.check(req.rank, 'clock_wait');
+    if (typeof req.clock !== 'number') throw new RowshardError(ErrorCodes.BAD_REQUEST, 'clock_wait needs rank and clock');
+    const clock = req.clock;
     this.checkEpoch(req);
     if (!this.clock) return {};
-    const { rank, clock } = req as { rank?: unknown; clock?: unknown };
-    if (typeof rank !== 'number' || typeof clock !== 'number')
-      throw new RowshardError(ErrorCodes.BAD_REQUEST, 'clock_wait needs rank and clock');
     await this.clock.wait(rank, clock);
     return {};
   }
@@ -552,12 +540,12 @@ export class Coordinator extends EventEmitter {
   private readonly evals: { step: number; loss: number; accuracy: number | null; examples: number }[] = [];
 
   private workerDone(req: Envelope): Record<string, unknown> {
-    if (typeof req.rank !== 'number') throw new RowshardError(ErrorCodes.BAD_REQUEST, 'worker_done needs rank');
-    this.doneRanks.add(req.rank);
+    const rank = this.ranks.check(req.rank, 'worker_done');
+    this.ranks.markDone(rank);
     // A finished worker must not hold back SSP waiters or an ASP checkpoint.
-    this.clock?.tick(req.rank, Number.MAX_SAFE_INTEGER);
-    this.checkpointing?.maybeSnapshotParked(this.workerSteps, this.doneRanks);
-    if (this.doneRanks.size === this.workers && this.phase !== 'done') {
+    this.clock?.tick(rank, Number.MAX_SAFE_INTEGER);
+    this.checkpointing?.maybeSnapshotParked(this.workerSteps, this.ranks.done);
+    if (this.ranks.allDone && this.phase !== 'done') {
       this.phase = 'done';
       const seconds = (performance.now() - this.startedAt) / 1000;
       const result: JobResult = {
@@ -608,8 +596,8 @@ export class Coordinator extends EventEmitter {
       shardsReady: this.shards.ready,
       workers: this.workers,
       workersPerTrainer: this.job.cluster.workersPerTrainer,
-      freeRanks: this.freeRanks,
-      workersDone: this.doneRanks.size,
+      freeRanks: this.ranks.free,
+      workersDone: this.ranks.done.size,
       denseVersion: this.dense.version,
       shardLoad: this.shardLoad,
       recoveries: this.recoveries,

@@ -11,6 +11,9 @@ export class ShardTable {
   readonly ready: boolean[];
   private readonly names: (string | null)[];
   private readonly live: boolean[];
+  /** Each shard's current registration connection, and the reverse. */
+  private readonly connectionOf = new Map<number, number>();
+  private readonly shardOfConnection = new Map<number, number>();
 
   constructor(readonly numShards: number) {
     this.urls = new Array(numShards).fill(null);
@@ -19,7 +22,8 @@ export class ShardTable {
     this.live = new Array(numShards).fill(false);
   }
 
-  assign(url: string, requested: number | null, name: string | null = null): number {
+  /** Gives the PS registering on `connectionId` a shard (see the class comment for which). */
+  assign(connectionId: number, url: string, requested: number | null, name: string | null = null): number {
     let shard: number;
     if (requested !== null) {
       if (!Number.isInteger(requested) || requested < 0 || requested >= this.numShards) {
@@ -49,6 +53,8 @@ export class ShardTable {
     this.names[shard] = name;
     this.live[shard] = true;
     this.ready[shard] = false;
+    this.connectionOf.set(shard, connectionId);
+    this.shardOfConnection.set(connectionId, shard);
     return shard;
   }
 
@@ -57,6 +63,18 @@ export class ShardTable {
   }
 
   /** The shard's PS is gone (its registration connection dropped). */
+  /**
+   * A connection closed. Returns the shard whose PS it was still registered through, which is
+   * now lost; null when it was not a PS connection, or its PS already registered again on a
+   * newer connection (that PS is not lost).
+   */
+  connectionClosed(connectionId: number): number | null {
+    const shard = this.shardOfConnection.get(connectionId);
+    if (shard === undefined) return null;
+    this.shardOfConnection.delete(connectionId);
+    return this.connectionOf.get(shard) === connectionId ? shard : null;
+  }
+
   markGone(shard: number): void {
     this.live[shard] = false;
     this.ready[shard] = false;
