@@ -221,42 +221,6 @@ describe('checkpoints', () => {
   });
 });
 
-describe('at-most-once pushes', () => {
-  it('a push retried with the same (rank, step) is applied once, in ASP and in BSP', async () => {
-    const { PsNode } = await import('@rowshard/ps');
-    for (const mode of ['asp', 'bsp'] as const) {
-      const node = new PsNode();
-      const spec = tableSpec({ name: 't', numEmbeddings: 4, embeddingDim: 2 });
-      node.configure({
-        shard: 0,
-        numShards: 1,
-        seed: 0,
-        tables: [{ spec, optimizer: { kind: 'sgd', lr: 1, weightDecay: 0 } }],
-        sync: { mode },
-        workers: 1,
-        stepTimeoutMs: 5000,
-      });
-      const push = {
-        v: 1,
-        id: 1,
-        type: 'push',
-        step: 0,
-        rank: 0,
-        tables: [{ table: 't', ids: Float64Array.of(1), grads: Float32Array.of(1, 1), lr: 1, step: 1 }],
-      };
-      const before = (
-        node.handle({ v: 1, id: 0, type: 'pull', tables: [{ table: 't', ids: Float64Array.of(1) }] }) as { rows: Float32Array[] }
-      ).rows[0];
-      await node.handle(push);
-      await node.handle({ ...push, id: 2 }); // the retry after a lost reply
-      const after = (
-        node.handle({ v: 1, id: 3, type: 'pull', tables: [{ table: 't', ids: Float64Array.of(1) }] }) as { rows: Float32Array[] }
-      ).rows[0];
-      expect(after[0]).toBeCloseTo(before[0] - 1, 6);
-    }
-  });
-});
-
 describe('export and from_pretrained', () => {
   const dir = join(root, 'export');
   let manifestDir = '';

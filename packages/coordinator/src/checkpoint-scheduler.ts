@@ -1,4 +1,4 @@
-import type { JobConfig, SparseOptimizerConfig, TableSpec } from '@rowshard/core';
+import type { JobConfig, PsTableConfig } from '@rowshard/core';
 import { sparseRowOptimizer } from '@rowshard/core';
 import type { Model } from '@rowshard/nn';
 import type { CheckpointStore } from './checkpoint-store.js';
@@ -10,7 +10,7 @@ export interface CheckpointContext {
   readonly links: ShardLinks;
   readonly job: JobConfig;
   readonly model: Model;
-  readonly psTables: readonly { spec: TableSpec; optimizer: SparseOptimizerConfig | null }[];
+  readonly psTables: readonly PsTableConfig[];
   readonly numShards: number;
   readonly workers: number;
   readonly dense: () => DenseState;
@@ -84,10 +84,8 @@ export class CheckpointScheduler {
     if (!parked) return;
     for (let r = 0; r < this.ctx.workers; r++) if (!parked.has(r) && !done.has(r)) return;
     const step = Math.min(...workerSteps);
-    const waitFor: Record<string, number> = {};
-    for (let r = 0; r < this.ctx.workers; r++) waitFor[String(r)] = workerSteps[r] - 1;
     this.lastAsyncStep = step;
-    this.take(step, waitFor).then(
+    this.take(step, [...workerSteps]).then(
       () => {
         this.parked = null;
         for (const p of parked.values()) p.release();
@@ -105,12 +103,13 @@ export class CheckpointScheduler {
     this.parked = null;
   }
 
-  private async take(step: number, waitFor: Record<string, number> | null): Promise<void> {
+  /** Writes checkpoint `step`; in ASP/SSP the shards first wait until rank r has pushed `pushedSteps[r]` steps. */
+  private async take(step: number, pushedSteps: readonly number[] | null): Promise<void> {
     const { store, links, job } = this.ctx;
     this.requested = false;
     const started = performance.now();
     const dir = store.stepDir(step);
-    const shards = await links.checkpoint(dir, step, waitFor, this.ctx.epoch(), job.timeouts.stepMs);
+    const shards = await links.checkpoint(dir, step, pushedSteps, this.ctx.epoch(), job.timeouts.stepMs);
     const dense = this.ctx.dense();
     const denseFile = store.writeDense(dir, { values: dense.snapshot(), states: dense.optimizerState(), version: dense.version });
     const manifest = store.commit(dir, {

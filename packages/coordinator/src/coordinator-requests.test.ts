@@ -1,3 +1,4 @@
+import { type CoordinatorProtocol, coordinatorProtocol } from '@rowshard/core';
 import { RpcClient } from '@rowshard/transport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Coordinator } from './coordinator.js';
@@ -6,7 +7,7 @@ import { Coordinator } from './coordinator.js';
 // be refused before they touch per-worker state (a stray rank once counted toward "all done").
 describe('coordinator request validation', () => {
   let coordinator: Coordinator;
-  let client: RpcClient;
+  let client: RpcClient<CoordinatorProtocol>;
 
   beforeAll(async () => {
     coordinator = await Coordinator.start({
@@ -26,7 +27,7 @@ describe('coordinator request validation', () => {
       importModule: () => Promise.reject(new Error('no modules in this test')),
       readJson: () => ({}),
     });
-    client = new RpcClient({ url: coordinator.url, token: null });
+    client = new RpcClient({ url: coordinator.url, token: null, protocol: coordinatorProtocol });
     await client.connect();
   });
 
@@ -36,18 +37,34 @@ describe('coordinator request validation', () => {
   });
 
   it.each([
-    [{ type: 'worker_done', rank: 2 }, 'worker_done: rank must be an integer in [0, 2), got 2'],
-    [{ type: 'worker_done', rank: -1 }, 'worker_done: rank must be an integer in [0, 2), got -1'],
-    [{ type: 'worker_done' }, 'worker_done: rank must be an integer in [0, 2), got undefined'],
-    [{ type: 'clock_wait', rank: 7, clock: 1 }, 'clock_wait: rank must be an integer in [0, 2), got 7'],
-    [{ type: 'clock_wait', rank: 0 }, 'clock_wait needs rank and clock'],
+    ['worker_done', { rank: 2, steps: 2 }, 'worker_done: rank must be an integer in [0, 2), got 2'],
+    ['worker_done', { rank: -1, steps: 2 }, 'worker_done: rank must be a safe non-negative integer, got -1'],
+    ['worker_done', { steps: 2 }, 'worker_done: rank is required (a safe non-negative integer)'],
+    ['clock_wait', { rank: 7, clock: 1 }, 'clock_wait: rank must be an integer in [0, 2), got 7'],
+    ['clock_wait', { rank: 0 }, 'clock_wait: clock is required'],
+    ['clock_wait', { rank: 0, clock: 1.5 }, 'clock_wait: clock must be a safe non-negative integer, got 1.5'],
+    ['dense_step', { rank: 1e9, step: 0, loss: 1, examples: 4, grads: {} }, 'dense_step: rank must be an integer in [0, 2)'],
     [
-      { type: 'dense_step', rank: 1e9, step: 0, loss: 1, examples: 4, grads: {} },
-      'dense_step: rank must be an integer in [0, 2)',
+      'dense_step',
+      { rank: 0, step: -3, loss: 1, examples: 4, grads: {} },
+      'dense_step: step must be a safe non-negative integer, got -3',
     ],
-    [{ type: 'dense_step', rank: 0, step: -3, loss: 1, examples: 4, grads: {} }, 'dense_step needs step (an integer >= 0)'],
-  ])('%j is refused: %s', async (request, message) => {
-    await expect(client.request(request)).rejects.toMatchObject({
+    [
+      'dense_step',
+      { rank: 0, step: Number.NaN, loss: 1, examples: 4, grads: {} },
+      'dense_step: step must be a safe non-negative integer, got NaN',
+    ],
+    [
+      'dense_step',
+      { rank: 0, step: Infinity, loss: 1, examples: 4, grads: {} },
+      'dense_step: step must be a safe non-negative integer, got Infinity',
+    ],
+    ['dense_step', { rank: 0, step: 0, loss: 1, examples: 4, grads: { w: [1] } }, 'dense_step: grads.w must be a Float32Array'],
+    ['eval_report', { step: 0, examples: 1, loss: 1 }, 'eval_report: accuracy is required'],
+    ['register_ps', { url: 'ws://x', shard: 2 ** 60, name: null }, 'register_ps: shard must be a safe non-negative integer'],
+  ] as const)('%s %j is refused: %s', async (type, body, message) => {
+    // Deliberately malformed bodies, as a faulty or hostile peer would send them.
+    await expect(client.request(type, body as never)).rejects.toMatchObject({
       code: 'E_BAD_REQUEST',
       message: expect.stringContaining(message),
     });
@@ -55,7 +72,10 @@ describe('coordinator request validation', () => {
   });
 
   it('an unknown request type is refused and the connection stays usable', async () => {
-    await expect(client.request({ type: 'nope' })).rejects.toMatchObject({ code: 'E_BAD_REQUEST' });
-    await expect(client.request({ type: 'ping' })).resolves.toEqual(expect.any(Object));
+    await expect(client.request('nope' as never, {} as never)).rejects.toMatchObject({
+      code: 'E_BAD_REQUEST',
+      message: expect.stringContaining("unknown request type 'nope' (the coordinator serves: register_ps, ps_ready"),
+    });
+    await expect(client.request('ping', {})).resolves.toEqual({});
   });
 });

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Registry } from 'prom-client';
 import { dashboardHtml } from './dashboard.js';
+import type { CoordinatorStatus } from './status.js';
 
 /**
  * Plain HTTP beside the coordinator's WebSocket RPC (same port): /metrics (Prometheus),
@@ -9,7 +10,7 @@ import { dashboardHtml } from './dashboard.js';
  */
 export function coordinatorHttpHandler(options: {
   dashboard: boolean;
-  status: () => Record<string, unknown>;
+  status: () => CoordinatorStatus;
   metrics: Registry;
 }): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {

@@ -10,4 +10,5 @@ export * from './process.js';
 export * from './progress.js';
 export * from './shard-links.js';
 export * from './ssp-clock.js';
+export * from './status.js';
 export * from './with-deadline.js';

@@ -1,4 +1,4 @@
-import { copyRow, ErrorCodes, RowshardError, shardOfDense, type TableSpec } from '@rowshard/core';
+import { copyRow, ErrorCodes, psProtocol, RowshardError, shardOfDense, type TableSpec } from '@rowshard/core';
 import { type Model, parity, tableStateName } from '@rowshard/nn';
 import { RpcClient } from '@rowshard/transport';
 
@@ -40,7 +40,7 @@ export async function loadTablesIntoShards(
   const n = shardUrls.length;
   await Promise.all(
     shardUrls.map(async (url, shard) => {
-      const client = new RpcClient({ url, token, peerName: `ps ${shard}` });
+      const client = new RpcClient({ url, token, protocol: psProtocol, peerName: `ps ${shard}` });
       try {
         await client.connect();
         for (const spec of specs) {
@@ -55,7 +55,7 @@ export async function loadTablesIntoShards(
             const ids = Uint32Array.from(owned.slice(at, at + ROWS_PER_MESSAGE));
             const rows = new Float32Array(ids.length * dim);
             for (let i = 0; i < ids.length; i++) copyRow(values, ids[i] * dim, rows, i * dim, dim);
-            await client.request({ type: 'load', tables: [{ table: spec.name, ids, rows }] });
+            await client.request('load', { tables: [{ table: spec.name, ids, rows }] });
           }
         }
       } finally {

@@ -16,7 +16,8 @@ export interface ProgressEntry {
  * every `logEverySteps` global steps (BSP) or every logEverySteps × workers reports.
  */
 export class ProgressLog {
-  readonly losses: number[] = [];
+  /** BSP: null for steps this run did not compute (it resumed from a checkpoint after them). */
+  readonly losses: (number | null)[] = [];
   /** Every progress entry (the last 2000), for the dashboard's curves. */
   readonly history: ProgressEntry[] = [];
   examples = 0;
@@ -42,6 +43,7 @@ export class ProgressLog {
       examples += r.examples;
     }
     const loss = weighted / Math.max(1, examples);
+    while (this.losses.length < step) this.losses.push(null);
     this.losses[step] = loss;
     this.add(step, loss, examples, (step + 1) % this.job.logEverySteps === 0 || step + 1 === this.job.steps);
   }
@@ -82,7 +84,7 @@ export class ProgressLog {
     if (this.job.sync.mode === 'bsp') this.losses.length = Math.min(this.losses.length, step);
   }
 
-  summary(): Record<string, unknown> {
+  summary(): { examples: number; lastProgress: ProgressEntry | null } {
     return { examples: this.examples, lastProgress: this.last };
   }
 }

@@ -1,36 +1,33 @@
-import type { CheckpointManifest } from '@rowshard/core';
+import { type PsProtocol, type PsStats, psProtocol, type ShardFileInfo } from '@rowshard/core';
 import { RpcClient } from '@rowshard/transport';
+import type { RestoreSource } from './recovery.js';
 
 /** What the dashboard and /api/status show of one shard. */
-export interface ShardLoad {
-  readonly shard: unknown;
-  readonly rowsMaterialised: unknown;
-  readonly bytesUsed: unknown;
-  readonly rowsPulled: unknown;
-  readonly rowsPushed: unknown;
-  readonly requests: unknown;
-  readonly errors: unknown;
-}
+export type ShardLoad = Pick<
+  PsStats,
+  'shard' | 'rowsMaterialised' | 'bytesUsed' | 'rowsPulled' | 'rowsPushed' | 'requests' | 'errors'
+>;
 
 /**
  * The coordinator's own connections to the shards: their load for progress reports, and the
  * checkpoint and restore requests. Replaced whenever the shard map changes.
  */
 export class ShardLinks {
-  private clients: RpcClient[] = [];
+  private clients: RpcClient<PsProtocol>[] = [];
 
   constructor(private readonly token: string | null) {}
 
   /** Points at the current shard map (closing the old connections). */
   reset(urls: readonly string[]): void {
     for (const c of this.clients) void c.close();
-    this.clients = urls.map((url, shard) => new RpcClient({ url, token: this.token, peerName: `ps ${shard}` }));
+    this.clients = urls.map(
+      (url, shard) => new RpcClient({ url, token: this.token, protocol: psProtocol, peerName: `ps ${shard}` }),
+    );
   }
 
   async load(): Promise<ShardLoad[]> {
-    const replies = await Promise.all(this.clients.map((c) => c.request({ type: 'stats' }, 5000)));
-    return replies.map((r) => {
-      const s = r.stats as Record<string, unknown>;
+    const replies = await Promise.all(this.clients.map((c) => c.request('stats', {}, 5000)));
+    return replies.map(({ stats: s }) => {
       return {
         shard: s.shard,
         rowsMaterialised: s.rowsMaterialised,
@@ -43,18 +40,23 @@ export class ShardLinks {
     });
   }
 
-  /** Asks every shard to write its part of checkpoint `dir` at the given boundary. */
+  /**
+   * Asks every shard to write its part of checkpoint `dir` at the given boundary: `step` steps
+   * applied (BSP), or each rank r having pushed `pushedSteps[r]` steps (ASP/SSP).
+   */
   async checkpoint(
     dir: string,
     step: number,
-    waitFor: Record<string, number> | null,
+    pushedSteps: readonly number[] | null,
     epoch: number,
     timeoutMs: number,
-  ): Promise<CheckpointManifest['shards'][number][]> {
-    const infos = await Promise.all(
-      this.clients.map(async (c) => (await c.request({ type: 'checkpoint', dir, step, waitFor, epoch }, timeoutMs)).info),
+  ): Promise<ShardFileInfo[]> {
+    const replies = await Promise.all(
+      this.clients.map((c) =>
+        c.request('checkpoint', { dir, step, pushedSteps: pushedSteps && [...pushedSteps], epoch }, timeoutMs),
+      ),
     );
-    return (infos as CheckpointManifest['shards'][number][]).sort((a, b) => a.shard - b.shard);
+    return replies.map((r) => r.info).sort((a, b) => a.shard - b.shard);
   }
 
   /**
@@ -64,16 +66,22 @@ export class ShardLinks {
   static async restoreAll(
     urls: readonly string[],
     token: string | null,
-    source: { dir: string; manifest: CheckpointManifest } | null,
+    source: RestoreSource | null,
     epoch: number,
     timeoutMs: number,
   ): Promise<void> {
     await Promise.all(
       urls.map(async (url, shard) => {
-        const c = new RpcClient({ url, token, peerName: `ps ${shard}`, transport: { connectTimeoutMs: 3000 } });
+        const c = new RpcClient({
+          url,
+          token,
+          protocol: psProtocol,
+          peerName: `ps ${shard}`,
+          transport: { connectTimeoutMs: 3000 },
+        });
         try {
           await c.connect();
-          await c.request({ type: 'restore', dir: source?.dir ?? null, manifest: source?.manifest ?? null, epoch }, timeoutMs);
+          await c.request('restore', { dir: source?.dir ?? null, manifest: source?.manifest ?? null, epoch }, timeoutMs);
         } finally {
           await c.close();
         }

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { coalesceRows, dedupeIds } from './dedupe.js';
+import { dedupeIds } from './dedupe.js';
+import { applySparseRows, createTableState, denseTableSlots } from './sparse/apply.js';
+import { parseSparseOptimizerConfig } from './sparse/config.js';
+import { sparseRowOptimizer } from './sparse/kernels.js';
 
 describe('dedupe and coalesce', () => {
   it('keeps first-occurrence order and counts', () => {
@@ -15,9 +18,20 @@ describe('dedupe and coalesce', () => {
     expect([...d.unique]).toEqual([big, 3]);
   });
 
-  it('sums duplicate gradient rows', () => {
-    const c = coalesceRows([1, 4, 1], Float32Array.from([1, 2, 10, 20, 100, 200]), 2);
-    expect([...c.ids]).toEqual([1, 4]);
-    expect([...c.rows]).toEqual([101, 202, 10, 20]);
+  it('sums duplicate gradient rows in input order before one update per row, skipping excluded positions', () => {
+    // SGD with lr -1 adds the coalesced gradient to the row: what it adds is the sum.
+    const opt = sparseRowOptimizer(parseSparseOptimizerConfig({ kind: 'sgd', lr: 1 }), 2);
+    const table = createTableState(opt, new Float32Array(10));
+    const grads = Float32Array.from([1, 2, 10, 20, 100, 200, 7, 7]);
+    const updated = applySparseRows(
+      opt,
+      denseTableSlots(table, opt),
+      [1, 4, 1, 3],
+      grads,
+      { lr: -1, step: 1 },
+      Uint8Array.of(1, 1, 1, 0),
+    );
+    expect(updated).toBe(2);
+    expect([...table.weights]).toEqual([0, 0, 101, 202, 0, 0, 0, 0, 10, 20]);
   });
 });

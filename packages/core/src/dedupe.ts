@@ -52,45 +52,6 @@ export function dedupeIds(ids: ArrayLike<number>): DedupedIds {
   return { unique: uniqueTmp.slice(0, u), inverse, counts: countsTmp.slice(0, u) };
 }
 
-export interface CoalescedRows {
-  readonly ids: Float64Array;
-  /** Row-major [ids.length, dim]: the sum of the input rows of each id, in input order. */
-  readonly rows: Float32Array;
-}
-
-/**
- * Sums the gradient rows of duplicate ids, as torch.sparse_coo_tensor(...).coalesce() does
- * before any sparse optimizer step. Summation follows input order, so it is deterministic.
- * `include`, when given, selects which positions take part (0 = leave out, e.g. padding).
- */
-export function coalesceRows(
-  ids: ArrayLike<number>,
-  rows: Float32Array,
-  dim: number,
-  include: Uint8Array | null = null,
-): CoalescedRows {
-  const chosen = include ? selectIds(ids, include) : ids;
-  const { unique, inverse } = dedupeIds(chosen);
-  const out = new Float32Array(unique.length * dim);
-  let k = 0;
-  for (let i = 0; i < ids.length; i++) {
-    if (include && include[i] === 0) continue;
-    const dst = inverse[k++] * dim;
-    const src = i * dim;
-    for (let d = 0; d < dim; d++) out[dst + d] += rows[src + d];
-  }
-  return { ids: unique, rows: out };
-}
-
-function selectIds(ids: ArrayLike<number>, include: Uint8Array): Float64Array {
-  let n = 0;
-  for (let i = 0; i < ids.length; i++) n += include[i];
-  const out = new Float64Array(n);
-  let k = 0;
-  for (let i = 0; i < ids.length; i++) if (include[i]) out[k++] = ids[i];
-  return out;
-}
-
 export interface DedupedIds64 {
   /** Distinct ids as (lo, hi) halves, first-occurrence order: [lo0, hi0, lo1, hi1, ...]. */
   readonly unique: Uint32Array;

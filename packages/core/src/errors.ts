@@ -15,6 +15,8 @@ export const ErrorCodes = {
   FROZEN_TABLE: 'E_FROZEN_TABLE',
   UNSUPPORTED: 'E_UNSUPPORTED',
   BAD_REQUEST: 'E_BAD_REQUEST',
+  /** A peer's reply that does not match the protocol (a client's view of a faulty server). */
+  BAD_REPLY: 'E_BAD_REPLY',
   UNAUTHORIZED: 'E_UNAUTHORIZED',
   STALE_EPOCH: 'E_STALE_EPOCH',
   TIMEOUT: 'E_TIMEOUT',

@@ -1,5 +1,5 @@
-import { initDenseTable, type TableSpec } from '@rowshard/core';
-import { type RowSource, renormRow } from './row-source.js';
+import { initDenseTable, renormRow, type TableSpec } from '@rowshard/core';
+import type { RowSource } from './row-source.js';
 
 /** A sparse gradient: distinct-or-not ids and their rows, row-major [ids.length, dim]. */
 export interface SparseGrad {

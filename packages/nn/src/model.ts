@@ -1,6 +1,5 @@
-import { configError, type StreamKey, type TableOverride, type TableSpec } from '@rowshard/core';
+import { configError, type TableOverride, type TableSpec } from '@rowshard/core';
 import type { DenseInit } from './init-dense.js';
-import { dropout } from './ops/elementwise.js';
 import type { RowSource } from './row-source.js';
 import type { IndexTensor, Tensor } from './tensor.js';
 
@@ -70,36 +69,6 @@ export function validateModel(model: Model, where = 'model'): Model {
 /** The state_dict name of a table's weight, as PyTorch names an nn.Embedding's. */
 export function tableStateName(table: string): string {
   return `${table}.weight`;
-}
-
-/** A ModelContext over given row sources and parameters (single process and trainers alike). */
-export class SimpleModelContext implements ModelContext {
-  private dropoutCalls = 0;
-
-  constructor(
-    private readonly sources: ReadonlyMap<string, RowSource>,
-    private readonly params: ReadonlyMap<string, Tensor>,
-    readonly training: boolean,
-    private readonly dropoutKey: StreamKey,
-    private readonly stepCounter: number,
-  ) {}
-
-  table(name: string): RowSource {
-    const s = this.sources.get(name);
-    if (!s) throw configError('model', `forward asked for table '${name}', which the model does not declare`);
-    return s;
-  }
-
-  param(name: string): Tensor {
-    const p = this.params.get(name);
-    if (!p) throw configError('model', `forward asked for parameter '${name}', which the model does not declare`);
-    return p;
-  }
-
-  dropout(x: Tensor, p: number): Tensor {
-    const call = this.dropoutCalls++;
-    return dropout(x, p, this.training, this.dropoutKey, this.stepCounter * 1024 + call);
-  }
 }
 
 /**

@@ -2,7 +2,6 @@ export * from './bsp-aggregator.js';
 export * from './hashed-index.js';
 export * from './metrics.js';
 export * from './process.js';
-export * from './ps-config.js';
 export * from './ps-node.js';
 export * from './ps-server.js';
 export * from './ps-service.js';

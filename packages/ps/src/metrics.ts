@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { PsStats } from '@rowshard/core';
 import { Gauge, Registry } from 'prom-client';
-import type { PsStats } from './ps-service.js';
 
 /**
  * Prometheus metrics of one shard, read from its live stats at scrape time. Served on the

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
+import { coordinatorProtocol, parsePsConfig } from '@rowshard/core';
 import { exitWithParent, RpcClient } from '@rowshard/transport';
-import { parsePsConfig } from './ps-config.js';
 import { ParameterServer } from './ps-server.js';
 
 /**
@@ -47,16 +47,20 @@ export async function runPsProcess(options: PsProcessOptions): Promise<Parameter
   const url = advertise ? `ws://${advertise}:${ps.port}` : ps.url;
   let shard = config?.shard ?? -1;
   if (options.coordinator) {
-    const coordinator = new RpcClient({ url: options.coordinator, token, peerName: 'coordinator' });
+    const coordinator = new RpcClient({
+      url: options.coordinator,
+      token,
+      protocol: coordinatorProtocol,
+      peerName: 'coordinator',
+    });
     await coordinator.connect();
     // Stable across restarts of the same container (fixed port), distinct per process on one
     // box and per network namespace (the advertised address differs).
     const name = options.name ?? `${hostname()}/${url.replace(/^ws:\/\//, '')}`;
     const register = async (asShard: number | null) => {
-      const reply = await coordinator.request({ type: 'register_ps', url, shard: asShard, name });
-      const assigned = parsePsConfig(reply.config, `coordinator at ${options.coordinator}`);
+      const { config: assigned } = await coordinator.request('register_ps', { url, shard: asShard, name });
       ps.configure(assigned);
-      await coordinator.request({ type: 'ps_ready', shard: assigned.shard, url });
+      await coordinator.request('ps_ready', { shard: assigned.shard, url });
       return assigned.shard;
     };
     shard = await register(options.shard ?? null);

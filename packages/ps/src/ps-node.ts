@@ -1,28 +1,24 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  type Envelope,
-  ErrorCodes,
-  parseCheckpointManifest,
-  parsePullParts,
-  parsePushParts,
-  RowshardError,
-} from '@rowshard/core';
+import { ErrorCodes, type PsConfig, type PsProtocol, type ReplyOf, type RequestOf, RowshardError } from '@rowshard/core';
 import { BspAggregator } from './bsp-aggregator.js';
-import type { PsConfig } from './ps-config.js';
 import { PsService } from './ps-service.js';
 import { restoreShard, writeShardSnapshot } from './snapshot.js';
 
+type Reply<K extends keyof PsProtocol> = ReplyOf<PsProtocol, K> | Promise<ReplyOf<PsProtocol, K>>;
+
 /**
- * A shard's request handling under the job's consistency mode, with the coordinator's
- * control requests (checkpoint, restore). Until it is configured (a PS registering with a
- * coordinator listens before it knows its shard) every request gets E_SHARD_UNAVAILABLE.
+ * A shard under the job's step protocol: the epoch, BSP, at-most-once pushes, checkpoints and
+ * restores. It decides when a request may touch the tables; PsService does the touching.
+ * Until it is configured (a PS registering with a coordinator listens before it knows its
+ * shard) every request gets E_SHARD_UNAVAILABLE.
  *
  * - BSP: pushes carry (step, rank) and go through the aggregator; pulls tagged with a step
  *   wait for the previous step to be applied.
  * - SSP/ASP: pushes apply on arrival; SSP's bound is kept by the coordinator's clock.
- * - Every push carries (step, rank): a retried push is applied at most once, and a
- *   checkpoint can wait until each rank's push for a given step has landed.
+ * - A push with (step, rank) is applied at most once: a retry of a step that rank already
+ *   pushed is answered `duplicate: true`. A checkpoint can wait until each rank has pushed
+ *   a given number of steps.
  * - Requests tagged with an epoch older than this shard's (set at each restore) are refused
  *   with E_STALE_EPOCH: a worker that missed a restore cannot write into the restored state.
  */
@@ -31,8 +27,8 @@ export class PsNode {
   private aggregator: BspAggregator | null = null;
   config: PsConfig | null = null;
   epoch = 0;
-  /** Last step each rank pushed and had applied (ASP/SSP), -1 before any. */
-  private lastPushStep: number[] = [];
+  /** Steps each rank has pushed and had applied: its next push is for this step. */
+  private pushedSteps: number[] = [];
   private readonly pushWaiters: { ready(): boolean; resolve(): void }[] = [];
 
   configure(config: PsConfig): void {
@@ -40,64 +36,67 @@ export class PsNode {
     this.config = config;
     this.service = new PsService(config);
     this.aggregator = config.sync.mode === 'bsp' ? new BspAggregator(this.service, config.workers, config.stepTimeoutMs) : null;
-    this.lastPushStep = new Array(config.workers).fill(-1);
+    this.pushedSteps = new Array(config.workers).fill(0);
   }
 
-  handle(request: Envelope): Record<string, unknown> | Promise<Record<string, unknown>> {
+  /** The tables, for a request of epoch `epoch`: refused before configuration or from an old epoch. */
+  private admit(epoch: number | undefined): PsService {
     const service = this.service;
     if (!service) throw new RowshardError(ErrorCodes.SHARD_UNAVAILABLE, 'this parameter server is not configured yet');
-    if (typeof request.epoch === 'number' && request.epoch < this.epoch) {
+    if (epoch !== undefined && epoch < this.epoch) {
       throw new RowshardError(
         ErrorCodes.STALE_EPOCH,
-        `request from epoch ${request.epoch}; this shard was restored into epoch ${this.epoch}`,
-        {
-          epoch: request.epoch,
-          current: this.epoch,
-        },
+        `request from epoch ${epoch}; this shard was restored into epoch ${this.epoch}`,
+        { epoch, current: this.epoch },
       );
     }
-    switch (request.type) {
-      case 'push':
-        return this.push(service, request);
-      case 'pull':
-        if (this.aggregator && typeof request.step === 'number') {
-          const parts = parsePullParts(request.tables);
-          return this.aggregator.whenApplied(request.step).then(() => ({ rows: service.pull(parts) }));
-        }
-        return service.handle(request);
-      case 'checkpoint':
-        return this.checkpoint(service, request);
-      case 'restore':
-        return this.restore(service, request);
-      default:
-        return service.handle(request);
-    }
+    return service;
   }
 
-  private push(service: PsService, request: Envelope): Record<string, unknown> | Promise<Record<string, unknown>> {
-    const { step, rank } = request as { step?: unknown; rank?: unknown };
-    const parts = parsePushParts(request.tables);
-    if (typeof step !== 'number' || typeof rank !== 'number') {
-      if (this.aggregator) throw new RowshardError(ErrorCodes.BAD_REQUEST, 'BSP pushes must carry step and rank');
-      return { rowsUpdated: service.push(parts) };
+  pull(request: RequestOf<PsProtocol, 'pull'>): Reply<'pull'> {
+    const service = this.admit(request.epoch);
+    if (this.aggregator && request.step !== undefined) {
+      service.checkPull(request.tables);
+      return this.aggregator.whenApplied(request.step).then(() => ({ rows: service.pull(request.tables) }));
     }
-    if (!Number.isInteger(rank) || rank < 0 || rank >= this.lastPushStep.length) {
-      throw new RowshardError(ErrorCodes.BAD_REQUEST, `rank must be in [0, ${this.lastPushStep.length}), got ${rank}`);
+    return { rows: service.pull(request.tables) };
+  }
+
+  push(request: RequestOf<PsProtocol, 'push'>): Reply<'push'> {
+    const service = this.admit(request.epoch);
+    const { step, rank, tables } = request;
+    if ((step === undefined) !== (rank === undefined)) {
+      throw new RowshardError(ErrorCodes.BAD_REQUEST, 'push: step and rank go together (give both or neither)', {
+        field: step === undefined ? 'step' : 'rank',
+      });
+    }
+    if (step === undefined || rank === undefined) {
+      if (this.aggregator) throw new RowshardError(ErrorCodes.BAD_REQUEST, 'push: BSP pushes must carry step and rank');
+      return { rowsUpdated: service.push(tables) };
+    }
+    if (rank >= this.pushedSteps.length) {
+      throw new RowshardError(ErrorCodes.BAD_REQUEST, `push: rank must be in [0, ${this.pushedSteps.length}), got ${rank}`, {
+        field: 'rank',
+      });
     }
     if (this.aggregator) {
-      return this.aggregator.push(step, rank, parts).then((rowsUpdated) => {
+      return this.aggregator.push(step, rank, tables).then((rowsUpdated) => {
         this.notePush(rank, step);
         return { rowsUpdated };
       });
     }
-    if (step <= this.lastPushStep[rank]) return { rowsUpdated: 0, duplicate: true };
-    const rowsUpdated = service.push(parts);
+    if (step < this.pushedSteps[rank]) return { rowsUpdated: 0, duplicate: true };
+    const rowsUpdated = service.push(tables);
     this.notePush(rank, step);
     return { rowsUpdated };
   }
 
+  load(request: RequestOf<PsProtocol, 'load'>): Reply<'load'> {
+    return { rowsLoaded: this.admit(request.epoch).load(request.tables) };
+  }
+
   private notePush(rank: number, step: number): void {
-    this.lastPushStep[rank] = Math.max(this.lastPushStep[rank], step);
+    this.pushedSteps[rank] = Math.max(this.pushedSteps[rank], step + 1);
     for (const w of [...this.pushWaiters]) {
       if (w.ready()) {
         this.pushWaiters.splice(this.pushWaiters.indexOf(w), 1);
@@ -108,16 +107,21 @@ export class PsNode {
 
   /**
    * Writes this shard's snapshot once the state is at the requested boundary: in BSP, once
-   * `step` steps are applied; otherwise once each rank's push for its `waitFor` step landed.
+   * `step` steps are applied; otherwise once each rank r has pushed `pushedSteps[r]` steps.
    */
-  private async checkpoint(service: PsService, request: Envelope): Promise<Record<string, unknown>> {
-    const { dir, step, waitFor } = request as { dir?: unknown; step?: unknown; waitFor?: unknown };
-    if (typeof dir !== 'string' || typeof step !== 'number')
-      throw new RowshardError(ErrorCodes.BAD_REQUEST, 'checkpoint needs dir and step');
+  async checkpoint(request: RequestOf<PsProtocol, 'checkpoint'>): Promise<ReplyOf<PsProtocol, 'checkpoint'>> {
+    const service = this.admit(request.epoch);
+    const { dir, step, pushedSteps } = request;
     if (this.aggregator) await this.aggregator.whenApplied(step);
-    else if (waitFor && typeof waitFor === 'object') {
-      const want = waitFor as Record<string, number>;
-      const ready = () => Object.entries(want).every(([rank, s]) => this.lastPushStep[Number(rank)] >= s);
+    else if (pushedSteps) {
+      if (pushedSteps.length !== this.pushedSteps.length) {
+        throw new RowshardError(
+          ErrorCodes.BAD_REQUEST,
+          `checkpoint: pushedSteps lists ${pushedSteps.length} ranks; the job has ${this.pushedSteps.length}`,
+          { field: 'pushedSteps' },
+        );
+      }
+      const ready = () => pushedSteps.every((s, rank) => this.pushedSteps[rank] >= s);
       if (!ready()) await new Promise<void>((resolve) => this.pushWaiters.push({ ready, resolve }));
     }
     mkdirSync(dir, { recursive: true });
@@ -126,22 +130,21 @@ export class PsNode {
   }
 
   /** Loads the rows this shard owns from a checkpoint and continues from its step, in a new epoch. */
-  private restore(service: PsService, request: Envelope): Record<string, unknown> {
-    const { dir, manifest, epoch } = request as { dir?: unknown; manifest?: unknown; epoch?: unknown };
-    if (typeof epoch !== 'number') throw new RowshardError(ErrorCodes.BAD_REQUEST, 'restore needs an epoch');
+  restore(request: RequestOf<PsProtocol, 'restore'>): Reply<'restore'> {
+    const { dir, manifest, epoch } = request;
+    const service = this.admit(epoch);
     const reason = new RowshardError(ErrorCodes.STALE_EPOCH, `shard ${service.shard} is being restored`);
     let step = 0;
     let rowsLoaded = 0;
-    if (manifest === null || manifest === undefined) {
+    if (manifest === null) {
       service.resetTables(); // no checkpoint yet: back to the initial state
     } else {
-      if (typeof dir !== 'string') throw new RowshardError(ErrorCodes.BAD_REQUEST, 'restore needs dir');
-      const m = parseCheckpointManifest(manifest, `${dir}/manifest.json`);
-      rowsLoaded = restoreShard(service, m, dir);
-      step = m.step;
+      if (dir === null) throw new RowshardError(ErrorCodes.BAD_REQUEST, 'restore: a manifest needs its dir', { field: 'dir' });
+      rowsLoaded = restoreShard(service, manifest, dir);
+      step = manifest.step;
     }
     this.aggregator?.reset(step, reason);
-    this.lastPushStep.fill(step - 1);
+    this.pushedSteps.fill(step);
     this.epoch = epoch;
     return { rowsLoaded, step };
   }

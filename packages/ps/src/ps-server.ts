@@ -1,6 +1,15 @@
-import { RpcServer, type RpcServerOptions, type TransportOptions } from '@rowshard/transport';
+import {
+  ErrorCodes,
+  type Handlers,
+  type PsConfig,
+  type PsProtocol,
+  type PsStats,
+  psProtocol,
+  type ReplyOf,
+  RowshardError,
+} from '@rowshard/core';
+import { type ConnectionInfo, RpcServer, type RpcServerOptions, type TransportOptions } from '@rowshard/transport';
 import { psHttpHandler, psMetrics } from './metrics.js';
-import type { PsConfig } from './ps-config.js';
 import { PsNode } from './ps-node.js';
 
 export interface ParameterServerOptions {
@@ -10,42 +19,38 @@ export interface ParameterServerOptions {
   readonly port?: number;
   readonly token: string | null;
   readonly transport?: Partial<TransportOptions>;
-  readonly onFault?: RpcServerOptions['onFault'];
+  readonly onFault?: RpcServerOptions<PsProtocol>['onFault'];
 }
 
-/** A shard (PsNode) behind an RpcServer, reachable over WebSocket. */
+/**
+ * A shard (PsNode) behind an RpcServer, reachable over WebSocket. The server keeps the sockets
+ * and the request counts; this file holds the PS's one dispatch table, from message type to
+ * the node (docs/ARCHITECTURE.md, "One pull, end to end").
+ */
 export class ParameterServer {
   private constructor(
     readonly node: PsNode,
-    private readonly server: RpcServer,
+    private readonly server: RpcServer<PsProtocol>,
   ) {}
 
   static async start(options: ParameterServerOptions): Promise<ParameterServer> {
     const node = new PsNode();
     if (options.config) node.configure(options.config);
-    const server = await RpcServer.listen({
+    let server: RpcServer<PsProtocol> | null = null;
+    const stats = (): PsStats | null => {
+      const tables = node.service?.stats();
+      return tables && server ? { ...tables, ...server.counts() } : null;
+    };
+    server = await RpcServer.listen({
+      name: 'parameter server',
+      protocol: psProtocol,
+      handlers: psHandlers(node, stats),
       host: options.host,
       port: options.port,
       token: options.token,
       transport: options.transport,
       onFault: options.onFault,
-      httpHandler: psHttpHandler(psMetrics(() => node.service?.stats() ?? null)),
-      handler: (request) => {
-        let body: ReturnType<PsNode['handle']>;
-        try {
-          body = node.handle(request);
-        } catch (e) {
-          node.service?.noteError(e);
-          throw e;
-        }
-        if (body instanceof Promise) body.catch((e) => node.service?.noteError(e));
-        if (request.type !== 'stats' || body instanceof Promise) return body;
-        // Process memory rides along with stats: the real cost of the rows, not our accounting.
-        // `gc: true` collects first when the process runs with --expose-gc (benchmarks).
-        const gc = (globalThis as { gc?: () => void }).gc;
-        if (request.gc === true && gc) gc();
-        return { ...body, memory: process.memoryUsage() };
-      },
+      httpHandler: psHttpHandler(psMetrics(stats)),
     });
     return new ParameterServer(node, server);
   }
@@ -65,4 +70,29 @@ export class ParameterServer {
   close(): Promise<void> {
     return this.server.close();
   }
+}
+
+/** The PS's one dispatch table: each message type to the node (or, for stats, the counts). */
+export function psHandlers(node: PsNode, stats: () => PsStats | null): Handlers<PsProtocol, ConnectionInfo> {
+  return {
+    pull: (request) => node.pull(request),
+    push: (request) => node.push(request),
+    load: (request) => node.load(request),
+    checkpoint: (request) => node.checkpoint(request),
+    restore: (request) => node.restore(request),
+    stats: (request) => statsReply(stats(), request.gc === true),
+    ping: () => ({}),
+  };
+}
+
+/**
+ * Process memory rides along with stats: the real cost of the rows, not our accounting.
+ * `gc` collects first when the process runs with --expose-gc (benchmarks).
+ */
+function statsReply(stats: PsStats | null, gc: boolean): ReplyOf<PsProtocol, 'stats'> {
+  if (!stats) throw new RowshardError(ErrorCodes.SHARD_UNAVAILABLE, 'this parameter server is not configured yet');
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (gc && collect) collect();
+  const { rss, heapTotal, heapUsed, external, arrayBuffers } = process.memoryUsage();
+  return { stats, memory: { rss, heapTotal, heapUsed, external, arrayBuffers } };
 }

@@ -1,50 +1,21 @@
 import {
-  coalesceRows,
+  applySparseRows,
   copyRow,
-  dedupeIds,
-  type Envelope,
   ErrorCodes,
   type IdArray,
+  type LoadPart,
+  type PsTableConfig,
   type PullPart,
   type PushPart,
-  parsePullParts,
-  parsePushParts,
   RowshardError,
-  type SparseOptimizerConfig,
+  renormRow,
   shardOfDense,
   shardOfHashed,
   sparseRowOptimizer,
-  type TableSpec,
   unknownTable,
 } from '@rowshard/core';
 import { checkGrads, checkIds, idHalves } from './request-checks.js';
 import { RowStore } from './row-store.js';
-
-export interface PsTableConfig {
-  readonly spec: TableSpec;
-  /** null for a table that is never trained (frozen from the start). */
-  readonly optimizer: SparseOptimizerConfig | null;
-}
-
-/** Rows to set outright (and optionally their optimizer state). */
-export interface LoadPart {
-  readonly table: string;
-  readonly ids: IdArray;
-  readonly rows: Float32Array;
-  readonly state?: Float32Array;
-}
-
-function parseLoadParts(value: unknown): LoadPart[] {
-  return parsePullParts(value).map((p) => {
-    const part = p as unknown as Record<string, unknown>;
-    if (!(part.rows instanceof Float32Array))
-      throw new RowshardError(ErrorCodes.BAD_REQUEST, `load '${p.table}': rows must be a Float32Array`);
-    if (part.state !== undefined && part.state !== null && !(part.state instanceof Float32Array)) {
-      throw new RowshardError(ErrorCodes.BAD_REQUEST, `load '${p.table}': state must be a Float32Array`);
-    }
-    return { table: p.table, ids: p.ids, rows: part.rows, ...(part.state ? { state: part.state as Float32Array } : {}) };
-  });
-}
 
 export interface PsServiceOptions {
   readonly shard: number;
@@ -53,14 +24,13 @@ export interface PsServiceOptions {
   readonly tables: readonly PsTableConfig[];
 }
 
-export interface PsStats {
+/** A shard's table state; the server adds its request and error counts to make PsStats. */
+export interface PsTableStats {
   readonly shard: number;
   readonly numShards: number;
   readonly tables: Record<string, { rowsMaterialised: number; bytesUsed: number; frozen: boolean }>;
   readonly rowsMaterialised: number;
   readonly bytesUsed: number;
-  readonly requests: Record<string, number>;
-  readonly errors: Record<string, number>;
   readonly rowsPulled: number;
   readonly rowsPushed: number;
 }
@@ -71,18 +41,17 @@ interface Table {
 }
 
 /**
- * What a parameter server does with requests, without the network: validate every part of a
+ * A shard's table state, without the network or the step protocol: validate every part of a
  * request first (so a bad one changes nothing), then pull rows (renormalising with max_norm in
  * place, as PyTorch) or apply sparse gradients with the table's optimizer at the lr and step
- * the request carries. One instance per shard; several can live in one process for tests.
+ * the request carries. PsNode decides when; this decides what. Several can live in one
+ * process for tests.
  */
 export class PsService {
   readonly shard: number;
   readonly numShards: number;
   readonly seed: number;
   private readonly tables = new Map<string, Table>();
-  private readonly requestCounts: Record<string, number> = {};
-  private readonly errorCounts: Record<string, number> = {};
   private rowsPulled = 0;
   private rowsPushed = 0;
 
@@ -140,48 +109,13 @@ export class PsService {
     return t.store;
   }
 
-  setFrozen(name: string, frozen: boolean): void {
-    const t = this.tables.get(name);
-    if (!t) throw unknownTable(name, [...this.tables.keys()]);
-    if (!frozen && !t.store.optimizer) {
-      throw new RowshardError(ErrorCodes.BAD_CONFIG, `table '${name}' has no optimizer and cannot be unfrozen`, { table: name });
-    }
-    t.frozen = frozen;
-  }
-
-  /** Dispatches one decoded request; returns the result body. */
-  handle(request: Envelope): Record<string, unknown> {
-    switch (request.type) {
-      case 'pull':
-        return { rows: this.pull(parsePullParts(request.tables)) };
-      case 'push':
-        return { rowsUpdated: this.push(parsePushParts(request.tables)) };
-      case 'push_pull': {
-        const push = parsePushParts(request.push, 'push');
-        const pull = parsePullParts(request.pull, 'pull');
-        this.checkPull(pull);
-        const rowsUpdated = this.push(push);
-        return { rowsUpdated, rows: this.pull(pull) };
-      }
-      case 'load':
-        return { rowsLoaded: this.load(parseLoadParts(request.tables)) };
-      case 'stats':
-        this.count('stats');
-        return { stats: this.stats() };
-      case 'ping':
-        return {};
-      default:
-        throw new RowshardError(ErrorCodes.BAD_REQUEST, `unknown request type '${request.type}'`);
-    }
-  }
-
-  private checkPull(parts: readonly PullPart[]): void {
+  /** Checks a pull (tables, ids, shard) without reading anything. */
+  checkPull(parts: readonly PullPart[]): void {
     for (const part of parts) checkIds(this.table(part.table).spec, part.ids, this.shard, this.numShards);
   }
 
   /** Rows for every part, in request order; all parts are checked before any row is read. */
   pull(parts: readonly PullPart[]): Float32Array[] {
-    this.count('pull');
     this.checkPull(parts);
     return parts.map((part) => {
       const store = this.table(part.table);
@@ -194,7 +128,6 @@ export class PsService {
 
   /** Applies every part; all parts are checked before any row changes. */
   push(parts: readonly PushPart[]): number {
-    this.count('push');
     this.checkPush(parts);
     let updated = 0;
     for (const part of parts) {
@@ -255,18 +188,8 @@ export class PsService {
     return n;
   }
 
-  /** Counts a refused request by its error code (stats, /metrics). */
-  noteError(e: unknown): void {
-    const code = e instanceof RowshardError ? e.code : ErrorCodes.INTERNAL;
-    this.errorCounts[code] = (this.errorCounts[code] ?? 0) + 1;
-  }
-
-  private count(type: string): void {
-    this.requestCounts[type] = (this.requestCounts[type] ?? 0) + 1;
-  }
-
-  stats(): PsStats {
-    const tables: PsStats['tables'] = {};
+  stats(): PsTableStats {
+    const tables: PsTableStats['tables'] = {};
     let rows = 0;
     let bytes = 0;
     for (const [name, t] of this.tables) {
@@ -280,8 +203,6 @@ export class PsService {
       tables,
       rowsMaterialised: rows,
       bytesUsed: bytes,
-      requests: { ...this.requestCounts },
-      errors: { ...this.errorCounts },
       rowsPulled: this.rowsPulled,
       rowsPushed: this.rowsPushed,
     };
@@ -297,81 +218,35 @@ function gatherRows(store: RowStore, ids: IdArray, out: Float32Array): void {
     const slot = halves ? store.slotOf(halves[2 * i], halves[2 * i + 1]) : store.slotOf(Number(ids[i]), 0);
     const page = store.weightPage(slot);
     const off = store.weightOffset(slot);
-    if (maxNorm !== null) renorm(page, off, dim, maxNorm, normType);
+    if (maxNorm !== null) renormRow(page, off, dim, maxNorm, normType);
     copyRow(page, off, out, i * dim, dim);
   }
 }
 
-/** torch.embedding_renorm_ on one stored row. */
-function renorm(w: Float32Array, off: number, dim: number, maxNorm: number, normType: number): void {
-  let norm = 0;
-  if (normType === 2) {
-    for (let d = 0; d < dim; d++) norm += w[off + d] * w[off + d];
-    norm = Math.sqrt(norm);
-  } else {
-    for (let d = 0; d < dim; d++) norm += Math.abs(w[off + d]) ** normType;
-    norm **= 1 / normType;
-  }
-  if (norm > maxNorm) {
-    const scale = maxNorm / (norm + 1e-7);
-    for (let d = 0; d < dim; d++) w[off + d] *= scale;
-  }
-}
-
 /**
- * Applies one part: ids become local slots (materialising rows), duplicates are summed per
- * slot in input order, and the optimizer runs once per distinct row. The padding row is
- * left out. A trainer's PsClient has already summed duplicates, so usually nothing is copied.
+ * Applies one part: ids become local slots (materialising rows), then the shared sparse step
+ * sums duplicates per slot in input order and updates each distinct row once. The padding
+ * row is left out.
  */
 function applyPush(store: RowStore, part: PushPart): number {
   const optimizer = store.optimizer;
   if (!optimizer) return 0;
-  const dim = store.dim;
   const halves = store.spec.kind === 'hashed' ? idHalves(part.ids) : null;
   const padding = store.spec.kind === 'dense' ? store.spec.paddingIdx : null;
   const n = part.ids.length;
   const slots = new Float64Array(n);
-  const keep = new Uint8Array(n);
-  let kept = 0;
+  let include: Uint8Array | null = null;
   for (let i = 0; i < n; i++) {
     if (halves) slots[i] = store.slotOf(halves[2 * i], halves[2 * i + 1]);
     else {
       const row = Number(part.ids[i]);
-      if (row === padding) continue; // the padding row never changes
+      if (row === padding) {
+        include ??= new Uint8Array(n).fill(1);
+        include[i] = 0; // the padding row never changes
+        continue;
+      }
       slots[i] = store.slotOf(row, 0);
     }
-    keep[i] = 1;
-    kept++;
   }
-  const ctx = { lr: part.lr, step: part.step };
-  const distinct = kept === n ? dedupeIds(slots).unique.length : -1;
-  if (distinct === n) {
-    for (let i = 0; i < n; i++) {
-      const slot = slots[i];
-      optimizer.updateRow(
-        store.weightPage(slot),
-        store.weightOffset(slot),
-        store.statePage(slot),
-        store.stateOffset(slot),
-        part.grads,
-        i * dim,
-        ctx,
-      );
-    }
-    return n;
-  }
-  const { ids: uniqueSlots, rows } = coalesceRows(slots, part.grads, dim, keep);
-  for (let u = 0; u < uniqueSlots.length; u++) {
-    const slot = uniqueSlots[u];
-    optimizer.updateRow(
-      store.weightPage(slot),
-      store.weightOffset(slot),
-      store.statePage(slot),
-      store.stateOffset(slot),
-      rows,
-      u * dim,
-      ctx,
-    );
-  }
-  return uniqueSlots.length;
+  return applySparseRows(optimizer, store, slots, part.grads, { lr: part.lr, step: part.step }, include);
 }

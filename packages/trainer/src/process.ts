@@ -1,3 +1,4 @@
+import { coordinatorProtocol } from '@rowshard/core';
 import { exitWithParent, RpcClient } from '@rowshard/transport';
 import { Piscina } from 'piscina';
 import type { WorkerSummary, WorkerTask } from './worker-loop.js';
@@ -13,16 +14,16 @@ const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.st
 export async function runTrainerProcess(values: { coordinator?: string; workers?: string }): Promise<number> {
   if (!values.coordinator) throw new Error('--coordinator <url> is required');
   const token = process.env.ROWSHARD_TOKEN ?? null;
-  const coordinator = new RpcClient({ url: values.coordinator, token, peerName: 'coordinator' });
+  const coordinator = new RpcClient({ url: values.coordinator, token, protocol: coordinatorProtocol, peerName: 'coordinator' });
   await coordinator.connect();
   const workers = values.workers === undefined ? undefined : Number(values.workers);
   if (workers !== undefined && (!Number.isInteger(workers) || workers < 1))
     throw new Error(`--workers must be a positive integer, got ${values.workers}`);
   // The coordinator answers once every shard is up (it enforces its own deadline).
-  const reg = await coordinator.request({ type: 'register_trainer', ...(workers ? { workers } : {}) }, 10 * 60_000);
+  const reg = await coordinator.request('register_trainer', workers ? { workers } : {}, 10 * 60_000);
   // The connection stays open while the workers run: it is this trainer's membership (the
   // coordinator frees its ranks for a replacement if it drops).
-  const ranks = reg.ranks as number[];
+  const ranks = reg.ranks;
   emit({ event: 'listening', role: 'trainer', pid: process.pid, ranks, startStep: reg.startStep });
   exitWithParent(() => {});
   const pool = new Piscina({
@@ -37,13 +38,13 @@ export async function runTrainerProcess(values: { coordinator?: string; workers?
       ranks.map((rank) =>
         pool.run({
           rank,
-          workers: reg.workers as number,
-          job: reg.job as Record<string, unknown>,
-          shardUrls: reg.shardUrls as string[],
+          workers: reg.workers,
+          job: reg.job,
+          shardUrls: reg.shardUrls,
           coordinatorUrl: values.coordinator as string,
           token,
-          startStep: reg.startStep as number,
-          epoch: reg.epoch as number,
+          startStep: reg.startStep,
+          epoch: reg.epoch,
         } satisfies WorkerTask),
       ),
     )) as WorkerSummary[];

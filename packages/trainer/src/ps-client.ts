@@ -4,7 +4,10 @@ import {
   dedupeIds64,
   ErrorCodes,
   type IdArray,
+  type PsProtocol,
+  type PsStats,
   type PushPart,
+  psProtocol,
   RowshardError,
   shardOfDense,
   shardOfHashed,
@@ -55,7 +58,7 @@ interface Routed {
  * the shards are asked in parallel.
  */
 export class PsClient {
-  private readonly clients: RpcClient[];
+  private readonly clients: RpcClient<PsProtocol>[];
   private readonly specs = new Map<string, TableSpec>();
   /** The job's epoch this client works in; shards refuse requests from older epochs. */
   epoch: number | null = null;
@@ -64,7 +67,13 @@ export class PsClient {
     if (options.shardUrls.length === 0) throw new RowshardError(ErrorCodes.BAD_CONFIG, 'PsClient needs at least one shard URL');
     this.clients = options.shardUrls.map(
       (url, shard) =>
-        new RpcClient({ url, token: options.token, transport: options.transport, peerName: `ps ${shard} (${url})` }),
+        new RpcClient({
+          url,
+          token: options.token,
+          protocol: psProtocol,
+          transport: options.transport,
+          peerName: `ps ${shard} (${url})`,
+        }),
     );
     for (const t of options.tables) this.specs.set(t.name, t);
   }
@@ -160,20 +169,18 @@ export class PsClient {
         const sent = routed.map((r, i) => ({ r, i, part: r.perShard[shard] })).filter((x) => x.part.ids.length > 0);
         if (sent.length === 0) return;
         const tables = sent.map((x) => ({ table: parts[x.i].table, ids: x.part.ids }));
-        const res = await client.request({
-          type: 'pull',
+        const { rows } = await client.request('pull', {
           tables,
           ...(options.step === undefined ? {} : { step: options.step }),
           ...(this.epoch === null ? {} : { epoch: this.epoch }),
         });
-        const rows = res.rows as Float32Array[];
         sent.forEach((x, k) => {
           const dim = x.r.spec.embeddingDim;
           const got = rows[k];
-          if (got.length !== x.part.ids.length * dim) {
+          if (got === undefined || got.length !== x.part.ids.length * dim) {
             throw new RowshardError(
-              ErrorCodes.BAD_REQUEST,
-              `ps ${shard} answered ${got.length} values for ${x.part.ids.length} rows of '${x.r.spec.name}'`,
+              ErrorCodes.BAD_REPLY,
+              `ps ${shard} answered ${got?.length ?? 0} values for ${x.part.ids.length} rows of '${x.r.spec.name}'`,
             );
           }
           if (x.part.ids.length === x.r.distinct) {
@@ -233,19 +240,19 @@ export class PsClient {
       this.clients.map((client, shard) => {
         if (barrier) {
           const epoch = this.epoch === null ? {} : { epoch: this.epoch };
-          return client.request({ type: 'push', step: barrier.step, rank: barrier.rank, tables: perShard[shard], ...epoch });
+          return client.request('push', { step: barrier.step, rank: barrier.rank, tables: perShard[shard], ...epoch });
         }
-        return perShard[shard].length ? client.request({ type: 'push', tables: perShard[shard] }) : null;
+        return perShard[shard].length ? client.request('push', { tables: perShard[shard] }) : null;
       }),
     );
   }
 
-  /** Each shard's statistics (and, from a PS process, its memoryUsage()), in shard order. */
-  async stats(options: { gc?: boolean } = {}): Promise<Record<string, unknown>[]> {
+  /** Each shard's statistics and its process's memoryUsage(), in shard order. */
+  async stats(options: { gc?: boolean } = {}): Promise<(PsStats & { memory: NodeJS.MemoryUsage })[]> {
     return Promise.all(
       this.clients.map(async (c) => {
-        const res = await c.request({ type: 'stats', gc: options.gc === true });
-        return { ...(res.stats as Record<string, unknown>), memory: res.memory };
+        const { stats, memory } = await c.request('stats', { gc: options.gc === true });
+        return { ...stats, memory };
       }),
     );
   }

@@ -1,12 +1,13 @@
 import { pathToFileURL } from 'node:url';
 import {
+  type CoordinatorProtocol,
+  coordinatorProtocol,
   dedupeIds,
   ErrorCodes,
   findGroup,
   isFrozenAt,
   type JobConfig,
   lrAt,
-  parseJobConfig,
   RowshardError,
   type SparseOptimizerConfig,
   sparseConfigOf,
@@ -14,17 +15,7 @@ import {
   tableStepAt,
   workerSlice,
 } from '@rowshard/core';
-import {
-  applyTableOverrides,
-  type Batch,
-  backward,
-  type Model,
-  parameter,
-  type RowSource,
-  resolveModel,
-  SimpleModelContext,
-  type Tensor,
-} from '@rowshard/nn';
+import { type Batch, backward, buildModelContext, type Model, resolveJob } from '@rowshard/nn';
 import { RpcClient, type TransportOptions } from '@rowshard/transport';
 import { type BatchSource, openBatchSource } from './data/index.js';
 import { PsClient, type PullRequestPart, type PushRequestPart } from './ps-client.js';
@@ -70,7 +61,7 @@ interface Pulled {
 export class WorkerLoop {
   private ps: PsClient;
   private shardUrls: readonly string[];
-  private readonly coordinator: RpcClient;
+  private readonly coordinator: RpcClient<CoordinatorProtocol>;
   private readonly slice: { start: number; end: number };
   private readonly sparseConfigs = new Map<
     string,
@@ -89,6 +80,7 @@ export class WorkerLoop {
     this.coordinator = new RpcClient({
       url: task.coordinatorUrl,
       token: task.token,
+      protocol: coordinatorProtocol,
       transport: task.transport,
       peerName: 'coordinator',
     });
@@ -101,13 +93,7 @@ export class WorkerLoop {
   }
 
   static async create(task: WorkerTask): Promise<WorkerLoop> {
-    const preliminary = parseJobConfig(task.job);
-    const declared = await resolveModel(preliminary.model, (p) => import(pathToFileURL(p).href));
-    const job = parseJobConfig(
-      task.job,
-      declared.tables.map((t) => t.name),
-    );
-    const model = applyTableOverrides(declared, job.tables);
+    const { job, model } = await resolveJob(task.job, (p) => import(pathToFileURL(p).href));
     const evalData = job.eval ? openBatchSource(job.eval.data, job.eval.batchSize) : null;
     return new WorkerLoop(task, job, model, openBatchSource(job.data, job.batchSize), evalData);
   }
@@ -137,7 +123,7 @@ export class WorkerLoop {
 
   private async waitClock(step: number, epoch: number): Promise<void> {
     if (this.job.sync.mode === 'ssp') {
-      await this.coordinator.request({ type: 'clock_wait', rank: this.task.rank, clock: step, epoch }, this.job.timeouts.stepMs);
+      await this.coordinator.request('clock_wait', { rank: this.task.rank, clock: step, epoch }, this.job.timeouts.stepMs);
     }
   }
 
@@ -150,7 +136,7 @@ export class WorkerLoop {
     try {
       let epoch = this.task.epoch;
       this.ps.epoch = epoch;
-      let params = (await this.coordinator.request({ type: 'dense_get' })).params as Record<string, Float32Array>;
+      let params = (await this.coordinator.request('dense_get', {})).params;
       const size = this.slice.end - this.slice.start;
       const scale = size / job.batchSize;
       const dropoutKey = streamKey(job.seed, `dropout:${rank}`);
@@ -180,11 +166,12 @@ export class WorkerLoop {
           const [, reply] = await Promise.all([
             this.ps.pushMany(sparse, { step: t, rank }),
             this.coordinator.request(
-              { type: 'dense_step', step: t, rank, epoch, grads: dense, loss, examples: size },
+              'dense_step',
+              { step: t, rank, epoch, grads: dense, loss, examples: size },
               job.timeouts.stepMs,
             ),
           ]);
-          params = reply.params as Record<string, Float32Array>;
+          params = reply.params;
           examples += size;
           t++;
           if (this.evaluates(t)) await this.evaluate(t, params, epoch);
@@ -193,17 +180,18 @@ export class WorkerLoop {
           next = null;
           // The coordinator restores every shard to the last checkpoint, then says where to resume.
           const r = await this.coordinator.request(
-            { type: 'recovery_wait', rank, epoch, reason: (e as Error).message },
+            'recovery_wait',
+            { rank, epoch, reason: (e as Error).message },
             job.timeouts.registrationMs + job.timeouts.stepMs,
           );
-          epoch = r.epoch as number;
-          t = r.resumeStep as number;
-          await this.reconnectShards(r.shardUrls as string[]);
+          epoch = r.epoch;
+          t = r.resumeStep;
+          await this.reconnectShards(r.shardUrls);
           this.ps.epoch = epoch;
-          params = (await this.coordinator.request({ type: 'dense_get' })).params as Record<string, Float32Array>;
+          params = (await this.coordinator.request('dense_get', {})).params;
         }
       }
-      await this.coordinator.request({ type: 'worker_done', rank, steps: job.steps });
+      await this.coordinator.request('worker_done', { rank, steps: job.steps });
       return { rank, steps: job.steps, examples, seconds: (performance.now() - started) / 1000, lastLoss };
     } finally {
       await Promise.all([this.ps.close(), this.coordinator.close()]);
@@ -231,14 +219,14 @@ export class WorkerLoop {
     for (let b = 0; b < ev.batches; b++) {
       const batch = await data.slice(b, 0, ev.batchSize);
       const pulled = await this.pullFor(batch, completed, this.job.sync.mode === 'bsp' ? completed : undefined);
-      const sources = new Map<string, RowSource>();
-      for (const spec of this.model.tables) {
-        const got = pulled.tables.get(spec.name) ?? { ids: new Float64Array(0), rows: new Float32Array(0) };
-        sources.set(spec.name, new RemoteRows(spec, false, got.ids, got.rows));
-      }
-      const tensors = new Map<string, Tensor>();
-      for (const p of this.model.dense) tensors.set(p.name, parameter(p.name, p.shape, params[p.name]));
-      const ctx = new SimpleModelContext(sources, tensors, false, streamKey(0, 'eval'), 0);
+      const { ctx } = buildModelContext({
+        model: this.model,
+        table: (spec) => this.remoteRows(pulled, spec, false),
+        param: (spec) => params[spec.name],
+        training: false,
+        dropoutKey: streamKey(0, 'eval'),
+        step: 0,
+      });
       const output = this.model.forward(ctx, batch);
       const n = batch.target.length;
       lossSum += this.model.loss(output, batch).item() * n;
@@ -246,8 +234,7 @@ export class WorkerLoop {
       if (this.model.task === 'classification')
         correct += countCorrect(output.data, output.shape[output.shape.length - 1], batch.target);
     }
-    await this.coordinator.request({
-      type: 'eval_report',
+    await this.coordinator.request('eval_report', {
       step: completed,
       epoch,
       examples,
@@ -270,6 +257,12 @@ export class WorkerLoop {
     await this.ps.connect();
   }
 
+  /** A pulled table as the forward pass sees it. */
+  private remoteRows(pulled: Pulled, spec: Model['tables'][number], trainable: boolean): RemoteRows {
+    const got = pulled.tables.get(spec.name) ?? { ids: new Float64Array(0), rows: new Float32Array(0) };
+    return new RemoteRows(spec, trainable, got.ids, got.rows);
+  }
+
   /** Forward and backward on pulled rows; gradients scaled by this worker's share of the batch. */
   private compute(
     pulled: Pulled,
@@ -279,14 +272,18 @@ export class WorkerLoop {
   ): { loss: number; sparse: PushRequestPart[]; dense: Record<string, Float32Array> } {
     const t = pulled.step;
     const sources = new Map<string, RemoteRows>();
-    for (const spec of this.model.tables) {
-      const got = pulled.tables.get(spec.name) ?? { ids: new Float64Array(0), rows: new Float32Array(0) };
-      const frozen = isFrozenAt(this.job.freeze, spec.name, spec.frozen, t);
-      sources.set(spec.name, new RemoteRows(spec, !frozen, got.ids, got.rows));
-    }
-    const tensors = new Map<string, Tensor>();
-    for (const p of this.model.dense) tensors.set(p.name, parameter(p.name, p.shape, params[p.name]));
-    const ctx = new SimpleModelContext(sources as Map<string, RowSource>, tensors, true, dropoutKey, t);
+    const { ctx, params: tensors } = buildModelContext({
+      model: this.model,
+      table: (spec) => {
+        const source = this.remoteRows(pulled, spec, !isFrozenAt(this.job.freeze, spec.name, spec.frozen, t));
+        sources.set(spec.name, source);
+        return source;
+      },
+      param: (spec) => params[spec.name],
+      training: true,
+      dropoutKey,
+      step: t,
+    });
     const output = this.model.forward(ctx, pulled.batch);
     const lossTensor = this.model.loss(output, pulled.batch);
     backward(lossTensor);

@@ -1,20 +1,33 @@
 import { EventEmitter } from 'node:events';
-import { type Envelope, ErrorCodes, PROTOCOL_VERSION, RowshardError } from '@rowshard/core';
+import {
+  decodeReply,
+  type Envelope,
+  ErrorCodes,
+  type MessageType,
+  PROTOCOL_VERSION,
+  type ProtocolSchema,
+  type ReplyOf,
+  type RequestOf,
+  RowshardError,
+} from '@rowshard/core';
 import WebSocket from 'ws';
 import { authHeaders } from './auth.js';
 import { FrameCodec } from './codec.js';
 import { parseTransportOptions, type TransportOptions } from './options.js';
 
-export interface RpcClientOptions {
+export interface RpcClientOptions<P extends ProtocolSchema> {
   readonly url: string;
   readonly token: string | null;
+  /** The protocol the server speaks: requests are typed by it and replies decoded with it. */
+  readonly protocol: P;
   readonly transport?: Partial<TransportOptions>;
   /** Name used in error messages ("ps 1", "coordinator"). */
   readonly peerName?: string;
 }
 
 interface Pending {
-  resolve(value: Envelope): void;
+  readonly type: string;
+  resolve(value: unknown): void;
   reject(err: RowshardError): void;
   timer: NodeJS.Timeout;
 }
@@ -33,7 +46,7 @@ interface Waiter {
  *
  * Events: 'connected', 'disconnected' (reason), 'unauthorized'.
  */
-export class RpcClient extends EventEmitter {
+export class RpcClient<P extends ProtocolSchema> extends EventEmitter {
   readonly options: TransportOptions;
   private readonly codec = new FrameCodec();
   private ws: WebSocket | null = null;
@@ -50,7 +63,7 @@ export class RpcClient extends EventEmitter {
   private lastHeard = 0;
   private fatal: RowshardError | null = null;
 
-  constructor(private readonly opts: RpcClientOptions) {
+  constructor(private readonly opts: RpcClientOptions<P>) {
     super();
     this.options = parseTransportOptions(opts.transport ?? {});
     this.reconnectDelayMs = this.options.reconnectInitialDelayMs;
@@ -157,8 +170,18 @@ export class RpcClient extends EventEmitter {
     clearTimeout(p.timer);
     this.inFlight--;
     this.releaseCredits();
-    if (msg.type === 'error') p.reject(RowshardError.fromJSON((msg as { error?: unknown }).error));
-    else p.resolve(msg);
+    if (msg.type === 'error') {
+      p.reject(RowshardError.fromJSON((msg as { error?: unknown }).error));
+      return;
+    }
+    let reply: unknown;
+    try {
+      reply = decodeReply(this.opts.protocol, p.type, msg);
+    } catch (e) {
+      p.reject(e instanceof RowshardError ? e : new RowshardError(ErrorCodes.BAD_REPLY, String(e)));
+      return;
+    }
+    p.resolve(reply);
   }
 
   private startHeartbeat(): void {
@@ -220,10 +243,15 @@ export class RpcClient extends EventEmitter {
   }
 
   /**
-   * Sends a request and resolves with the result envelope; a server error comes back as the
-   * RowshardError it was (same code, message and details).
+   * Sends a request of message type `type` and resolves with its decoded reply; a server
+   * error comes back as the RowshardError it was (same code, message and details), and a
+   * reply that does not match the protocol as E_BAD_REPLY.
    */
-  async request(body: { type: string; [key: string]: unknown }, timeoutMs = this.options.requestTimeoutMs): Promise<Envelope> {
+  async request<K extends MessageType<P>>(
+    type: K,
+    body: RequestOf<P, K>,
+    timeoutMs = this.options.requestTimeoutMs,
+  ): Promise<ReplyOf<P, K>> {
     const deadline = Date.now() + timeoutMs;
     await this.waitOpen(deadline);
     if (this.inFlight >= this.options.maxInFlight) {
@@ -238,25 +266,25 @@ export class RpcClient extends EventEmitter {
     if (!this.open || !ws) {
       this.inFlight--;
       this.releaseCredits();
-      return this.request(body, Math.max(1, deadline - Date.now()));
+      return this.request(type, body, Math.max(1, deadline - Date.now()));
     }
     const id = this.nextId++;
-    const frame = this.codec.encode({ ...body, v: PROTOCOL_VERSION, id });
-    return new Promise<Envelope>((resolve, reject) => {
+    const frame = this.codec.encode({ ...(body as object), v: PROTOCOL_VERSION, type, id });
+    return new Promise<ReplyOf<P, K>>((resolve, reject) => {
       const timer = setTimeout(
         () => {
           if (!this.pending.delete(id)) return;
           this.inFlight--;
           this.releaseCredits();
           reject(
-            new RowshardError(ErrorCodes.TIMEOUT, `${body.type} to ${this.peer} timed out after ${timeoutMs} ms`, {
+            new RowshardError(ErrorCodes.TIMEOUT, `${type} to ${this.peer} timed out after ${timeoutMs} ms`, {
               peer: this.peer,
             }),
           );
         },
         Math.max(0, deadline - Date.now()),
       );
-      this.pending.set(id, { resolve, reject, timer });
+      this.pending.set(id, { type, resolve: resolve as (v: unknown) => void, reject, timer });
       ws.send(frame, { binary: true });
     });
   }

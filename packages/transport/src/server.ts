@@ -1,6 +1,15 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type Envelope, ErrorCodes, errorEnvelope, RowshardError, resultEnvelope } from '@rowshard/core';
+import {
+  decodeRequest,
+  type Envelope,
+  ErrorCodes,
+  errorEnvelope,
+  type Handlers,
+  type ProtocolSchema,
+  RowshardError,
+  resultEnvelope,
+} from '@rowshard/core';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { bearerToken, tokenMatches } from './auth.js';
 import { FrameCodec } from './codec.js';
@@ -12,19 +21,23 @@ export interface ConnectionInfo {
   readonly remoteAddress: string;
 }
 
-/** Handles one request; returns the result body or throws a RowshardError. */
-export type RequestHandler = (
-  request: Envelope,
-  connection: ConnectionInfo,
-) => Record<string, unknown> | Promise<Record<string, unknown>>;
+/** Requests served by message type and refused by error code, since the server started. */
+export interface RequestCounts {
+  readonly requests: Record<string, number>;
+  readonly errors: Record<string, number>;
+}
 
-export interface RpcServerOptions {
+export interface RpcServerOptions<P extends ProtocolSchema> {
   readonly host?: string;
   /** 0 picks a free port. */
   readonly port?: number;
   /** Shared cluster token; null turns authentication off (tests, trusted loopback only). */
   readonly token: string | null;
-  readonly handler: RequestHandler;
+  /** What this server is, in error messages ("parameter server", "coordinator"). */
+  readonly name: string;
+  /** The messages this server serves, and one handler for each. */
+  readonly protocol: P;
+  readonly handlers: Handlers<P, ConnectionInfo>;
   /** Plain HTTP requests (health checks, /metrics, the dashboard). */
   readonly httpHandler?: (req: IncomingMessage, res: ServerResponse) => void;
   readonly transport?: Partial<TransportOptions>;
@@ -42,10 +55,12 @@ interface Conn {
 
 /**
  * A WebSocket RPC server: binary msgpack frames, one response per request matched by id.
- * A bad request gets a typed error response and changes nothing; a frame that is not a
- * request at all (text, not msgpack, too big) closes only its own connection.
+ * Each frame is decoded against the protocol's schema for its type before its handler runs,
+ * so a handler only ever sees a well-formed request. A bad request gets a typed error
+ * response and changes nothing; a frame that is not a request at all (text, not msgpack,
+ * too big) closes only its own connection.
  */
-export class RpcServer {
+export class RpcServer<P extends ProtocolSchema = ProtocolSchema> {
   readonly options: TransportOptions;
   private readonly http: Server;
   private readonly wss: WebSocketServer;
@@ -53,8 +68,11 @@ export class RpcServer {
   private readonly conns = new Set<Conn>();
   private heartbeat: NodeJS.Timeout | null = null;
   private nextConnectionId = 1;
+  private readonly requestCounts: Record<string, number> = {};
+  private readonly errorCounts: Record<string, number> = {};
+
   private constructor(
-    private readonly opts: RpcServerOptions,
+    private readonly opts: RpcServerOptions<P>,
     http: Server,
   ) {
     this.options = parseTransportOptions(opts.transport ?? {});
@@ -67,7 +85,7 @@ export class RpcServer {
     });
   }
 
-  static async listen(opts: RpcServerOptions): Promise<RpcServer> {
+  static async listen<P extends ProtocolSchema>(opts: RpcServerOptions<P>): Promise<RpcServer<P>> {
     const http = createServer((req, res) => {
       if (opts.httpHandler) opts.httpHandler(req, res);
       else {
@@ -101,6 +119,11 @@ export class RpcServer {
   get url(): string {
     const h = this.host.includes(':') ? `[${this.host}]` : this.host;
     return `ws://${h === '0.0.0.0' ? '127.0.0.1' : h}:${this.port}`;
+  }
+
+  /** A copy of the request and error counts (stats, /metrics). */
+  counts(): RequestCounts {
+    return { requests: { ...this.requestCounts }, errors: { ...this.errorCounts } };
   }
 
   get connectionCount(): number {
@@ -153,24 +176,29 @@ export class RpcServer {
       this.fault(conn, 1007, (e as Error).message);
       return;
     }
-    let result: Record<string, unknown> | Promise<Record<string, unknown>>;
+    let result: unknown;
     try {
-      result = this.opts.handler(request, conn.info);
+      const { type, request: body } = decodeRequest(this.opts.protocol, this.opts.name, request);
+      this.requestCounts[type] = (this.requestCounts[type] ?? 0) + 1;
+      const handler = this.opts.handlers[type] as (req: unknown, c: ConnectionInfo) => unknown;
+      result = handler(body, conn.info);
     } catch (e) {
       this.reply(conn, this.errorFor(conn, request.id, e));
       return;
     }
     if (result instanceof Promise) {
       result.then(
-        (body) => this.reply(conn, resultEnvelope(request.id, body)),
+        (body) => this.reply(conn, resultEnvelope(request.id, body as Record<string, unknown>)),
         (e) => this.reply(conn, this.errorFor(conn, request.id, e)),
       );
     } else {
-      this.reply(conn, resultEnvelope(request.id, result));
+      this.reply(conn, resultEnvelope(request.id, result as Record<string, unknown>));
     }
   }
 
   private errorFor(conn: Conn, id: number, e: unknown): Envelope {
+    const code = e instanceof RowshardError ? e.code : ErrorCodes.INTERNAL;
+    this.errorCounts[code] = (this.errorCounts[code] ?? 0) + 1;
     if (e instanceof RowshardError) return errorEnvelope(id, e);
     const message = e instanceof Error ? e.message : String(e);
     this.opts.onFault?.(conn.info, `internal error: ${e instanceof Error ? e.stack : message}`);

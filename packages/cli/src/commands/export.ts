@@ -50,7 +50,7 @@ export const exportCommand: Command = {
     if (format === 'npy') {
       bytes = writeAtomically(out, [npyHeader([rows, dim]), bytesOf(t.weight)]);
       if (withState && t.state)
-        writeAtomically(out.replace(/\.npy$/, '') + '.state.npy', [npyHeader([rows, t.stateFloats]), bytesOf(t.state)]);
+        writeAtomically(`${out.replace(/\.npy$/, '')}.state.npy`, [npyHeader([rows, t.stateFloats]), bytesOf(t.state)]);
     } else if (format === 'safetensors') {
       const entries: TensorEntry[] = [{ name: 'weight', dtype: 'F32', shape: [rows, dim] }];
       const chunks = [bytesOf(t.weight)];

@@ -56,7 +56,13 @@ export async function runTrain(loaded: LoadedConfig): Promise<number> {
   }
 }
 
-function summaryOf(r: { steps: number; examples: number; seconds: number; losses: number[]; evals: readonly unknown[] }) {
+function summaryOf(r: {
+  steps: number;
+  examples: number;
+  seconds: number;
+  losses: readonly (number | null)[];
+  evals: readonly unknown[];
+}) {
   return { steps: r.steps, examples: r.examples, seconds: r.seconds, finalLoss: r.losses.at(-1), evals: r.evals };
 }
 

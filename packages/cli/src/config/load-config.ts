@@ -2,17 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import {
-  denseConfigOf,
-  ErrorCodes,
-  type FileDataSpec,
-  findGroup,
-  parseDataSpec,
-  parseJobConfig,
-  RowshardError,
-  sparseConfigOf,
-} from '@rowshard/core';
-import { applyTableOverrides, resolveModel } from '@rowshard/nn';
+import { ErrorCodes, type FileDataSpec, parseDataSpec, RowshardError } from '@rowshard/core';
+import { resolveJob } from '@rowshard/nn';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { prepareEvalData, prepareFileData } from '../data-prep.js';
 import { demoJob } from './demo-job.js';
@@ -251,15 +242,7 @@ export async function loadTrainConfig(
  * overrides.
  */
 async function validateJob(job: Record<string, unknown>): Promise<void> {
-  const preliminary = parseJobConfig(job);
-  const declared = await resolveModel(preliminary.model, (p) => import(pathToFileURL(p).href));
-  const parsed = parseJobConfig(
-    job,
-    declared.tables.map((t) => t.name),
-  );
-  const model = applyTableOverrides(declared, parsed.tables);
-  for (const t of model.tables) if (!t.frozen) sparseConfigOf(findGroup(parsed.optimizers, t.group, `table '${t.name}'`));
-  for (const p of model.dense) denseConfigOf(findGroup(parsed.optimizers, p.group, `parameter '${p.name}'`));
+  await resolveJob(job, (p) => import(pathToFileURL(p).href));
 }
 
 /**

@@ -61,8 +61,15 @@ export async function runTrajectoryOnCluster(
     } finally {
       await client.close();
     }
+    // A parity run starts at step 0, so every loss is known; a missing one fails the comparison.
     const shape = `${options.ps ?? 3} PS × ${options.trainers ?? 2} trainers × ${options.workersPerTrainer ?? 2} workers`;
-    return parity.compareTrajectory(r, fx, { losses: result.losses, state }, ` cluster(${shape})`, note);
+    return parity.compareTrajectory(
+      r,
+      fx,
+      { losses: result.losses.map((l) => l ?? Number.NaN), state },
+      ` cluster(${shape})`,
+      note,
+    );
   } finally {
     await cluster.stop();
   }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { JobResult } from '@rowshard/coordinator';
-import { ErrorCodes, RowshardError } from '@rowshard/core';
+import { coordinatorProtocol, ErrorCodes, RowshardError } from '@rowshard/core';
 import { RpcClient } from '@rowshard/transport';
 
 // Each role's entry point, found through module resolution: the same in the repository and in
@@ -180,7 +180,13 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         ),
       ),
     ]);
-    const control = new RpcClient({ url, token, peerName: 'coordinator', transport: { reconnectMaxDelayMs: 500 } });
+    const control = new RpcClient({
+      url,
+      token,
+      protocol: coordinatorProtocol,
+      peerName: 'coordinator',
+      transport: { reconnectMaxDelayMs: 500 },
+    });
     await control.connect();
     return {
       coordinatorUrl: url,
@@ -193,8 +199,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         // The coordinator may be restarted under us: ask again until it answers.
         for (;;) {
           try {
-            const reply = await Promise.race([control.request({ type: 'result' }, 24 * 3600_000), failed]);
-            return reply.result as JobResult;
+            const reply = await Promise.race([control.request('result', {}, 24 * 3600_000), failed]);
+            return reply.result;
           } catch (e) {
             if (stopping || !(e instanceof RowshardError) || e.code !== ErrorCodes.CONNECTION_CLOSED) throw e;
           }

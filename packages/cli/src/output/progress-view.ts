@@ -89,7 +89,13 @@ export class ProgressView {
 
   /** The final summary (printed in every mode but --json, where the done event says it). */
   summary(
-    result: { steps: number; examples: number; seconds: number; losses: number[]; evals: readonly { accuracy: number | null }[] },
+    result: {
+      steps: number;
+      examples: number;
+      seconds: number;
+      losses: readonly (number | null)[];
+      evals: readonly { accuracy: number | null }[];
+    },
     chance: number | null,
   ): void {
     if (this.settings.json) return;

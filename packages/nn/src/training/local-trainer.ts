@@ -22,8 +22,8 @@ import {
 import { backward } from '../autograd.js';
 import { initDenseParam } from '../init-dense.js';
 import { LocalTable } from '../local-table.js';
-import { type Batch, type Model, SimpleModelContext, tableStateName } from '../model.js';
-import { type RowSource, withoutGrad } from '../row-source.js';
+import { type Batch, type Model, type ModelContext, tableStateName } from '../model.js';
+import { buildModelContext } from '../model-context.js';
 import { parameter, shapeSize, type Tensor } from '../tensor.js';
 
 export interface LocalTrainerOptions {
@@ -101,12 +101,15 @@ export class LocalTrainer {
     }
   }
 
-  private context(training: boolean): SimpleModelContext {
-    const sources = new Map<string, RowSource>();
-    for (const [name, t] of this.tables) sources.set(name, training ? t.table : withoutGrad(t.table));
-    const params = new Map<string, Tensor>();
-    for (const [name, p] of this.params) params.set(name, p.tensor);
-    return new SimpleModelContext(sources, params, training, streamKey(this.seed, 'dropout'), this.stepsTaken);
+  private context(training: boolean): ModelContext {
+    return buildModelContext({
+      model: this.model,
+      table: (spec) => (this.tables.get(spec.name) as TrainedTable).table,
+      param: (spec) => (this.params.get(spec.name) as TrainedParam).tensor,
+      training,
+      dropoutKey: streamKey(this.seed, 'dropout'),
+      step: this.stepsTaken,
+    }).ctx;
   }
 
   /** One optimizer step on one batch; returns the loss. */

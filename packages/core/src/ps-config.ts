@@ -1,22 +1,20 @@
-import {
-  configError,
-  nonNegativeInt,
-  optional,
-  parseSparseOptimizerConfig,
-  parseSyncMode,
-  parseTableSpec,
-  positiveInt,
-  rejectUnknownKeys,
-  requireObject,
-  type SparseOptimizerConfig,
-  type SyncMode,
-} from '@rowshard/core';
-import type { PsTableConfig } from './ps-service.js';
+import { configError } from './errors.js';
+import { parseSparseOptimizerConfig, type SparseOptimizerConfig } from './sparse/config.js';
+import { parseSyncMode, type SyncMode } from './sync-mode.js';
+import { parseTableSpec, type TableSpec } from './table-spec.js';
+import { nonNegativeInt, optional, positiveInt, rejectUnknownKeys, requireObject } from './validate.js';
+
+export interface PsTableConfig {
+  readonly spec: TableSpec;
+  /** null for a table that is never trained (frozen from the start). */
+  readonly optimizer: SparseOptimizerConfig | null;
+}
 
 /**
- * A standalone PS's configuration (`rowshard ps --config ps.json`): which shard it is, the
- * job seed, and its tables with their optimizers. Under a coordinator the same content
- * arrives at registration instead.
+ * A parameter server's configuration: which shard it is, the job seed, its tables with their
+ * optimizers, and how pushes are applied. A standalone PS reads it from a file
+ * (`--config ps.json`); under a coordinator the same content arrives in the reply to
+ * `register_ps`, and is checked by the same parser.
  */
 export interface PsConfig {
   readonly shard: number;

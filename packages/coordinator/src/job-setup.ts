@@ -1,0 +1,36 @@
+import { type ModuleImporter, type ResolvedJob, resolveJob } from '@rowshard/nn';
+import { loadInitialState } from './initial-state.js';
+import { loadPretrained } from './pretrained.js';
+
+/** A job as the coordinator starts it: the resolved job and model, and any starting rows and values. */
+export interface CoordinatorJob extends ResolvedJob {
+  /** The job as JSON, as received: handed to trainers, which resolve it themselves. */
+  readonly raw: Record<string, unknown>;
+  /** Starting dense values (a parity fixture's initial_state), by parameter name. */
+  readonly initialDense: Record<string, Float32Array>;
+  /** Whole tables to load into the shards before the first step (from_pretrained, initial_state). */
+  readonly initialTables: Record<string, Float32Array>;
+}
+
+/**
+ * Resolves the job (model, overrides, optimizer groups) and reads the files it names for its
+ * starting state: pretrained tables and a fixture's initial state. Everything here runs before
+ * the coordinator listens, so a bad file stops the job before any process waits on it.
+ */
+export async function setUpJob(
+  raw: Record<string, unknown>,
+  importModule: ModuleImporter,
+  readJson: (path: string) => unknown,
+): Promise<CoordinatorJob> {
+  const resolved = await resolveJob(raw, importModule);
+  const { job, model } = resolved;
+  const pretrained: Record<string, Float32Array> = {};
+  for (const spec of model.tables) {
+    const source = job.tables[spec.name]?.pretrained;
+    if (source) pretrained[spec.name] = loadPretrained(spec, source, job.seed);
+  }
+  const { dense, tables } = job.initialState
+    ? loadInitialState(readJson(job.initialState.fixture), job.initialState.fixture, model)
+    : { dense: {}, tables: {} };
+  return { ...resolved, raw, initialDense: dense, initialTables: { ...tables, ...pretrained } };
+}

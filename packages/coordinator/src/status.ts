@@ -1,0 +1,26 @@
+import type { EvalEntry } from '@rowshard/core';
+import type { ProgressEntry } from './progress.js';
+import type { Phase } from './recovery.js';
+import type { ShardLoad } from './shard-links.js';
+
+/** What /api/status serves, the dashboard draws and /metrics reads: the coordinator's live view of the job. */
+export interface CoordinatorStatus {
+  readonly phase: Phase;
+  readonly epoch: number;
+  /** Each shard's PS URL, null until one registers. */
+  readonly shards: readonly (string | null)[];
+  readonly shardsReady: readonly boolean[];
+  readonly workers: number;
+  readonly workersPerTrainer: number;
+  readonly freeRanks: readonly number[];
+  readonly workersDone: number;
+  readonly denseVersion: number;
+  readonly shardLoad: readonly ShardLoad[];
+  readonly recoveries: number;
+  readonly evals: readonly EvalEntry[];
+  readonly progressHistory: readonly ProgressEntry[];
+  readonly secondsSinceCheckpoint: number | null;
+  /** Examples trained on so far. */
+  readonly examples: number;
+  readonly lastProgress: ProgressEntry | null;
+}

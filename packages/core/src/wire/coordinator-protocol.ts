@@ -1,0 +1,94 @@
+import { parsePsConfig } from '../ps-config.js';
+import { defineProtocol, message, type ReplyOf } from './protocol.js';
+import {
+  anyNumber,
+  finite,
+  float32Array,
+  type Infer,
+  list,
+  nonEmptyText,
+  nullable,
+  object,
+  optional,
+  parsedBy,
+  positiveInt,
+  record,
+  text,
+  uint,
+} from './schema.js';
+
+/**
+ * What the coordinator serves (docs/ARCHITECTURE.md, "Protocol"): registration of parameter
+ * servers and trainers, the dense parameters and their step, the SSP clock, recovery,
+ * evaluation reports, and the job's result. Ranks are checked against the job's worker
+ * count by the handlers; the schemas make them safe non-negative integers first.
+ */
+const denseParams = object({ version: uint, params: record(float32Array) });
+
+const evalEntry = object({ step: uint, loss: anyNumber, accuracy: nullable(finite), examples: uint });
+
+export const jobResultSchema = object({
+  steps: uint,
+  examples: uint,
+  seconds: finite,
+  /**
+   * BSP: the global loss of each step, null for steps before the checkpoint this run resumed
+   * from. ASP/SSP: each worker step's loss, in arrival order.
+   */
+  losses: list(nullable(anyNumber)),
+  denseParams: record(float32Array),
+  /** SSP only: the largest clock gap any worker started a step with. */
+  maxObservedLag: nullable(uint),
+  /** Restores after a failure. */
+  recoveries: uint,
+  /** Held-out evaluations, in step order. */
+  evals: list(evalEntry),
+  lastCheckpointStep: nullable(uint),
+});
+
+/** The job as JSON, as the coordinator holds it; each role parses it with parseJobConfig. */
+const jobJson = parsedBy('a job (a map)', (v) => {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new Error('not a map');
+  return v as Record<string, unknown>;
+});
+
+const epoch = optional(uint);
+
+export const coordinatorProtocol = defineProtocol({
+  /** A PS asks for a shard (`shard`, or by `name`, or the lowest free) and gets its configuration. */
+  register_ps: message(
+    { url: nonEmptyText, shard: nullable(uint), name: nullable(text) },
+    { shard: uint, config: parsedBy('a parameter-server configuration', (v) => parsePsConfig(v)) },
+  ),
+  /** The PS is configured and serving; once every shard is, the coordinator prepares the job. */
+  ps_ready: message({ shard: uint, url: nonEmptyText }, {}),
+  /** A trainer takes `workers` ranks; answered once every shard is up. */
+  register_trainer: message(
+    { workers: optional(positiveInt) },
+    { ranks: list(uint), workers: positiveInt, job: jobJson, shardUrls: list(nonEmptyText), startStep: uint, epoch: uint },
+  ),
+  dense_get: message({}, denseParams.shape),
+  /** A worker's dense gradients, loss and example count for `step`; answered with the new parameters. */
+  dense_step: message(
+    { step: uint, rank: uint, epoch, grads: record(float32Array), loss: anyNumber, examples: uint },
+    denseParams.shape,
+  ),
+  /** SSP: answered once every worker has reached clock − staleness. */
+  clock_wait: message({ rank: uint, clock: uint, epoch }, {}),
+  /** A worker hit an error it cannot handle alone: answered once the cluster is whole again. */
+  recovery_wait: message(
+    { rank: uint, epoch: uint, reason: text },
+    { resumeStep: uint, epoch: uint, shardUrls: list(nonEmptyText) },
+  ),
+  worker_done: message({ rank: uint, steps: uint }, {}),
+  eval_report: message({ step: uint, epoch, examples: uint, loss: anyNumber, accuracy: nullable(finite) }, {}),
+  /** Answered when the job is done. */
+  result: message({}, { result: jobResultSchema }),
+  ping: message({}, {}),
+});
+
+export type CoordinatorProtocol = typeof coordinatorProtocol;
+export type JobResult = Infer<typeof jobResultSchema>;
+export type EvalEntry = Infer<typeof evalEntry>;
+export type DenseParamsReply = ReplyOf<CoordinatorProtocol, 'dense_get'>;
+export type TrainerRegistration = ReplyOf<CoordinatorProtocol, 'register_trainer'>;

@@ -1,0 +1,119 @@
+import { parseCheckpointManifest } from '../checkpoint/manifest.js';
+import { defineProtocol, message, type ReplyOf, type RequestOf } from './protocol.js';
+import {
+  bool,
+  float32Array,
+  type Infer,
+  idArray,
+  list,
+  nonEmptyText,
+  nonNegativeFinite,
+  nullable,
+  object,
+  optional,
+  parsedBy,
+  positiveInt,
+  record,
+  refine,
+  text,
+  uint,
+} from './schema.js';
+
+/**
+ * What a parameter server serves (docs/ARCHITECTURE.md, "Protocol"). One request per shard
+ * per step covers every table: `tables` holds one part per table. Ids are typed arrays
+ * (Int32Array or Uint32Array for dense tables, Float64Array accepted and checked for
+ * integrality, BigUint64Array for hashed tables); rows and gradients are Float32Array
+ * [ids.length · dim]. Range, shard and dim checks need the table and happen on the shard,
+ * still before anything is applied.
+ */
+const pullPart = object({ table: nonEmptyText, ids: idArray });
+
+const pushPart = refine(
+  object({
+    table: nonEmptyText,
+    ids: idArray,
+    grads: float32Array,
+    /** The scheduled learning rate for this step, decided by the coordinator. */
+    lr: nonNegativeFinite,
+    /** 1-based optimizer step count of this table, this step included (SparseAdam, Adagrad). */
+    step: positiveInt,
+  }),
+  (p) =>
+    p.ids.length === 0
+      ? p.grads.length === 0
+        ? null
+        : { field: 'grads', why: 'must be empty when ids is' }
+      : p.grads.length % p.ids.length === 0
+        ? null
+        : { field: 'grads', why: `has ${p.grads.length} values, not a whole number of rows for ${p.ids.length} ids` },
+);
+
+const loadPart = refine(object({ table: nonEmptyText, ids: idArray, rows: float32Array, state: optional(float32Array) }), (p) =>
+  p.ids.length > 0 && p.rows.length % p.ids.length !== 0
+    ? { field: 'rows', why: `has ${p.rows.length} values, not a whole number of rows for ${p.ids.length} ids` }
+    : null,
+);
+
+const tableStats = object({ rowsMaterialised: uint, bytesUsed: uint, frozen: bool });
+
+export const psStatsSchema = object({
+  shard: uint,
+  numShards: positiveInt,
+  tables: record(tableStats),
+  rowsMaterialised: uint,
+  bytesUsed: uint,
+  /** Requests served, by message type, and refused, by error code (kept by the server). */
+  requests: record(uint),
+  errors: record(uint),
+  rowsPulled: uint,
+  rowsPushed: uint,
+});
+
+const memoryUsage = object({ rss: uint, heapTotal: uint, heapUsed: uint, external: uint, arrayBuffers: uint });
+
+const shardFileInfo = object({ shard: uint, file: nonEmptyText, bytes: uint, sha256: nonEmptyText, rows: record(uint) });
+
+/** A request from a process that missed a restore carries an older epoch and is refused. */
+const epoch = optional(uint);
+
+export const psProtocol = defineProtocol({
+  /** Rows in request order. `step` (BSP): answer once step `step - 1` is applied. */
+  pull: message({ tables: list(pullPart), step: optional(uint), epoch }, { rows: list(float32Array) }),
+  /**
+   * Sparse gradients. `step` and `rank` (always in BSP) make a push idempotent: a retried
+   * (step, rank) is applied at most once, and BSP applies a step once every rank pushed it.
+   */
+  push: message(
+    { tables: list(pushPart), step: optional(uint), rank: optional(uint), epoch },
+    { rowsUpdated: uint, duplicate: optional(bool) },
+  ),
+  /** Rows (and optionally optimizer state) set outright: from_pretrained, initial states. */
+  load: message({ tables: list(loadPart), epoch }, { rowsLoaded: uint }),
+  /** Load and memory of this shard; `gc` collects first where the process allows it (benchmarks). */
+  stats: message({ gc: optional(bool) }, { stats: psStatsSchema, memory: memoryUsage }),
+  /**
+   * Write this shard's part of checkpoint `dir` at step `step`: in BSP once `step` steps are
+   * applied; otherwise once each rank r has pushed `pushedSteps[r]` steps.
+   */
+  checkpoint: message({ dir: nonEmptyText, step: uint, pushedSteps: nullable(list(uint)), epoch: uint }, { info: shardFileInfo }),
+  /** Reset to a checkpoint (or, with no manifest, to the initial state) and enter `epoch`. */
+  restore: message(
+    {
+      dir: nullable(text),
+      manifest: nullable(parsedBy('a checkpoint manifest', (v) => parseCheckpointManifest(v, 'restore.manifest'))),
+      epoch: uint,
+    },
+    { rowsLoaded: uint, step: uint },
+  ),
+  ping: message({}, {}),
+});
+
+export type PsProtocol = typeof psProtocol;
+export type PullPart = Infer<typeof pullPart>;
+export type PushPart = Infer<typeof pushPart>;
+export type LoadPart = Infer<typeof loadPart>;
+export type PsStats = Infer<typeof psStatsSchema>;
+export type PullRequest = RequestOf<PsProtocol, 'pull'>;
+export type PushRequest = RequestOf<PsProtocol, 'push'>;
+export type PushReply = ReplyOf<PsProtocol, 'push'>;
