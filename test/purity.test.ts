@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { repoRoot } from '@rowshard/testkit';
 import { describe, expect, it } from 'vitest';
 
-/** DESIGN.md §7: core and nn are pure; no file, network, thread or process I/O. */
+/** docs/ARCHITECTURE.md, "Packages": core and nn are pure; no file, network, thread or process I/O. */
 const forbidden =
   /from\s+['"](node:)?(fs|fs\/promises|net|http|https|tls|dgram|worker_threads|child_process|cluster|ws|piscina)['"]/;
 

@@ -10,8 +10,8 @@ import { median } from './stats.js';
  * End-to-end training throughput of the seed text classifier at 1M rows × dim 64, batch 256,
  * sequence 32, zipf(1.1) token ids, SparseAdam on the table and Adam on the rest: BSP and
  * ASP on a real local cluster (2 PS × 2 workers), and PyTorch on the same model and data
- * shape in the same run (../shared/anchors/torch_textclf.py, sparse and dense Adam), as
- * ratios.
+ * shape in the same run (the project's PyTorch anchor script, given with --anchor; by default
+ * the copy beside this checkout), sparse and dense Adam, as ratios.
  *
  *   pnpm bench:train [--json] [--steps 300] [--rows 1000000] [--ps 2] [--workers 2]
  */

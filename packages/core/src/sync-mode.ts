@@ -2,7 +2,7 @@ import { configError } from './errors.js';
 import { nonNegativeInt, oneOf, rejectUnknownKeys, requireObject } from './validate.js';
 
 /**
- * How workers' steps relate (DESIGN.md §1).
+ * How workers' steps relate (docs/ARCHITECTURE.md, "One training step").
  * - bsp: step t's pushes from every worker are summed in rank order and applied once before
  *   any pull of step t+1 is served: the numbers of single-process PyTorch on the global batch.
  * - ssp: a worker at clock c waits until every worker has reached c - staleness.

@@ -3,7 +3,7 @@ import { WorkerLoop, type WorkerSummary, type WorkerTask } from './worker-loop.j
 /**
  * The piscina worker entry: one task is one worker's whole training loop. The worker thread
  * owns its WebSockets, so the pool runs with atomics 'disabled' (a parked thread would stall
- * its sockets; DESIGN.md §5). Nothing crosses back but the summary.
+ * its sockets; docs/ARCHITECTURE.md, "Threads"). Nothing crosses back but the summary.
  */
 export default async function runWorkerTask(task: WorkerTask): Promise<WorkerSummary> {
   const loop = await WorkerLoop.create(task);

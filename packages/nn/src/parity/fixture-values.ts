@@ -2,7 +2,7 @@ import { ErrorCodes, RowshardError } from '@rowshard/core';
 import { type IndexTensor, indexTensor, shapeSize } from '../tensor.js';
 
 /**
- * Readers for the fixture format (../shared/fixtures/pytorch/README.md): a tensor is
+ * Readers for the fixture format (test/fixtures/pytorch/README.md): a tensor is
  * {"shape": [...], "data": [row-major float32]}, an index tensor is a nested int list.
  * Every failure names the file and the JSON path, never a stack trace.
  */

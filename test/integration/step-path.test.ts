@@ -1,0 +1,199 @@
+import { Coordinator } from '@rowshard/coordinator';
+import {
+  applySparseGradient,
+  coordinatorProtocol,
+  createTableState,
+  type DataSpec,
+  initDenseTable,
+  parseOptimizerGroups,
+  parseSparseOptimizerConfig,
+  sparseRowOptimizer,
+  tableSpec,
+} from '@rowshard/core';
+import { builtinModel, LocalTrainer } from '@rowshard/nn';
+import { ParameterServer } from '@rowshard/ps';
+import { maxAbsDiff } from '@rowshard/testkit';
+import { PsClient, RemoteRows, SyntheticText, WorkerLoop } from '@rowshard/trainer';
+import { RpcClient } from '@rowshard/transport';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The hot path of a step in one process, on real sockets: the PS client's routing against
+ * in-process parameter servers, the pulled-rows view a forward pass reads, and whole worker
+ * steps through an in-process coordinator (docs/ARCHITECTURE.md, "One training step").
+ */
+const DIM = 3;
+const spec = tableSpec({ name: 't', numEmbeddings: 30, embeddingDim: DIM });
+const SEED = 9;
+
+describe('PsClient routing over three shards', () => {
+  let shards: ParameterServer[] = [];
+  let client: PsClient;
+
+  beforeAll(async () => {
+    shards = await Promise.all(
+      [0, 1, 2].map((shard) =>
+        ParameterServer.start({
+          token: null,
+          config: {
+            shard,
+            numShards: 3,
+            seed: SEED,
+            tables: [{ spec, optimizer: { kind: 'sgd', lr: 1, weightDecay: 0 } }],
+            sync: { mode: 'asp' },
+            workers: 1,
+            stepTimeoutMs: 5000,
+          },
+        }),
+      ),
+    );
+    client = new PsClient({ shardUrls: shards.map((s) => s.url), token: null, tables: [spec] });
+    await client.connect();
+  });
+  afterAll(async () => {
+    await client?.close();
+    await Promise.all(shards.map((s) => s.close()));
+  });
+
+  it('pulls each distinct row once from its owner and answers in request order, duplicates across shards included', async () => {
+    const ids = [5, 2, 5, 9, 2, 8, 0, 9];
+    const rows = await client.pull('t', ids);
+    const full = initDenseTable(spec, SEED);
+    ids.forEach((id, i) => expect(rows.subarray(i * DIM, (i + 1) * DIM)).toEqual(full.subarray(id * DIM, (id + 1) * DIM)));
+    // Distinct rows 5, 2, 9, 8, 0: shard 0 owns 9, 0; shard 1 none; shard 2 owns 5, 2, 8.
+    const pulled = shards.map((s) => s.node.service?.stats().rowsPulled);
+    expect(pulled).toEqual([2, 0, 3]);
+  });
+
+  it('sums duplicate gradient rows before pushing, and each shard applies only its own rows', async () => {
+    const ids = [4, 7, 4, 10, 7, 4];
+    const grads = Float32Array.from({ length: ids.length * DIM }, (_, i) => (i % 5) - 2);
+    const before = await client.pull('t', [4, 7, 10]);
+    await client.push('t', ids, grads, { lr: 0.5, step: 1 });
+    const opt = sparseRowOptimizer(parseSparseOptimizerConfig({ kind: 'sgd', lr: 0.5 }), DIM);
+    const reference = createTableState(opt, initDenseTable(spec, SEED));
+    applySparseGradient(opt, reference, ids, grads, { lr: 0.5, step: 1 });
+    const after = await client.pull('t', [4, 7, 10]);
+    const want = Float32Array.from([4, 7, 10].flatMap((r) => [...reference.weights.subarray(r * DIM, (r + 1) * DIM)]));
+    expect(after).toEqual(want);
+    expect(after).not.toEqual(before);
+    // One push part per shard that owns a row: rows 4 and 7 (shard 1), 10 (shard 1): 3 rows.
+    expect(shards.map((s) => s.node.service?.stats().rowsPushed)).toEqual([0, 3, 0]);
+  });
+});
+
+describe('RemoteRows: the pulled rows as a forward pass sees them', () => {
+  const ids = Float64Array.of(3, 8, 1);
+  const rows = Float32Array.from({ length: 9 }, (_, i) => i);
+
+  it('answers a lookup of exactly the pulled ids with the pulled rows, without a copy', () => {
+    const view = new RemoteRows(spec, true, ids, rows);
+    expect(view.fetchRows(Float64Array.of(3, 8, 1))).toBe(rows);
+  });
+
+  it('answers a lookup of some of them, in the order asked', () => {
+    const view = new RemoteRows(spec, true, ids, rows);
+    expect([...view.fetchRows(Float64Array.of(1, 3))]).toEqual([6, 7, 8, 0, 1, 2]);
+  });
+
+  it('refuses a row the batch did not pull, naming it', () => {
+    const view = new RemoteRows(spec, true, ids, rows);
+    expect(() => view.fetchRows(Float64Array.of(4))).toThrow(/looked up row 4, which rowsNeeded\(\) did not list/);
+  });
+
+  it('joins the gradients of several lookups (weight sharing) and scales them', () => {
+    const view = new RemoteRows(spec, true, ids, rows);
+    view.addSparseGrad(Float64Array.of(3), Float32Array.of(1, 1, 1));
+    view.addSparseGrad(Float64Array.of(3, 1), Float32Array.of(2, 2, 2, 4, 4, 4));
+    const g = view.takeGrad(0.5);
+    expect([...(g?.ids ?? [])]).toEqual([3, 3, 1]);
+    expect([...(g?.grads ?? [])]).toEqual([0.5, 0.5, 0.5, 1, 1, 1, 2, 2, 2]);
+  });
+});
+
+describe('worker steps through an in-process coordinator and shards', () => {
+  const data: Extract<DataSpec, { kind: 'synthetic_text' }> = {
+    kind: 'synthetic_text',
+    vocabSize: 200,
+    seqLen: 6,
+    numClasses: 3,
+    zipfS: 1.1,
+    seed: 4,
+    rule: 'signal_tokens',
+    repeatBatches: 0,
+  };
+  const options = { vocabSize: 200, embeddingDim: 4, hiddenDim: 5, numClasses: 3, dropout: 0 };
+  const job = {
+    seed: 2,
+    model: { name: 'text_classifier', options },
+    optimizers: { embeddings: { kind: 'sparse_adam', lr: 0.05 }, dense: { kind: 'adam', lr: 0.01 } },
+    sync: 'bsp',
+    steps: 3,
+    batchSize: 8,
+    data,
+    cluster: { ps: 2, trainers: 1, workersPerTrainer: 1 },
+  };
+
+  it('equal the single-process trainer on the same batches', async () => {
+    const coordinator = await Coordinator.start({
+      job,
+      token: null,
+      importModule: () => Promise.reject(new Error('built-in model only')),
+      readJson: () => ({}),
+    });
+    const shards: ParameterServer[] = [];
+    const links: RpcClient<typeof coordinatorProtocol>[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const ps = await ParameterServer.start({ token: null });
+        const link = new RpcClient({ url: coordinator.url, token: null, protocol: coordinatorProtocol });
+        links.push(link);
+        const { config } = await link.request('register_ps', { url: ps.url, shard: i, name: null });
+        ps.configure(config);
+        await link.request('ps_ready', { shard: i, url: ps.url });
+        shards.push(ps);
+      }
+      const trainer = new RpcClient({ url: coordinator.url, token: null, protocol: coordinatorProtocol });
+      links.push(trainer);
+      const reg = await trainer.request('register_trainer', {});
+      const loop = await WorkerLoop.create({
+        rank: reg.ranks[0],
+        workers: reg.workers,
+        job: reg.job,
+        shardUrls: reg.shardUrls,
+        coordinatorUrl: coordinator.url,
+        token: null,
+        startStep: reg.startStep,
+        epoch: reg.epoch,
+      });
+      const summary = await loop.run();
+      expect(summary.steps).toBe(3);
+      const result = await coordinator.result();
+
+      const model = builtinModel('text_classifier', options);
+      const local = new LocalTrainer({ model, groups: parseOptimizerGroups(job.optimizers), seed: job.seed });
+      const batches = new SyntheticText(data, job.batchSize);
+      const losses = [0, 1, 2].map((t) => local.trainStep(batches.slice(t, 0, job.batchSize)));
+      expect(
+        maxAbsDiff(
+          result.losses.map((l) => l ?? Number.NaN),
+          losses,
+        ),
+      ).toBeLessThan(1e-5);
+      const state = local.stateDict();
+      for (const p of model.dense) expect(maxAbsDiff(result.denseParams[p.name], state[p.name].data)).toBeLessThan(1e-5);
+      const client = new PsClient({ shardUrls: reg.shardUrls, token: null, tables: model.tables });
+      await client.connect();
+      const table = await client.pull(
+        'embedding',
+        Float64Array.from({ length: 200 }, (_, i) => i),
+      );
+      await client.close();
+      expect(maxAbsDiff(table, state['embedding.weight'].data)).toBeLessThan(1e-5);
+    } finally {
+      await Promise.all(links.map((l) => l.close()));
+      await Promise.all(shards.map((s) => s.close()));
+      await coordinator.close();
+    }
+  });
+});
