@@ -1,5 +1,5 @@
 import { configError } from '../errors.js';
-import { normalizeKeys, normalizeKindName, parseBetas } from '../sparse/config.js';
+import { type AdagradConfig, normalizeKeys, normalizeKindName, parseBetas } from '../sparse/config.js';
 import { booleanField, numberInRange, oneOf, optional, rejectUnknownKeys, requireObject } from '../validate.js';
 
 /** Optimizers for dense parameters (Linear layers), with torch.optim's names and defaults. */
@@ -13,14 +13,7 @@ export type DenseOptimizerConfig =
       weightDecay: number;
       amsgrad: boolean;
     }
-  | {
-      kind: 'adagrad';
-      lr: number;
-      lrDecay: number;
-      weightDecay: number;
-      initialAccumulatorValue: number;
-      eps: number;
-    };
+  | AdagradConfig;
 
 export const denseOptimizerKinds = ['sgd', 'adam', 'adamw', 'adagrad'] as const;
 

@@ -6,16 +6,19 @@ import { numberInRange, oneOf, optional, rejectUnknownKeys, requireObject } from
  * defaults are torch.optim's; config files may use PyTorch's snake_case spellings
  * (`lr_decay`, `initial_accumulator_value`, `weight_decay`) as well as camelCase.
  */
+/** torch.optim.Adagrad's settings, the same for a table (sparse) and a dense parameter. */
+export interface AdagradConfig {
+  readonly kind: 'adagrad';
+  lr: number;
+  lrDecay: number;
+  weightDecay: number;
+  initialAccumulatorValue: number;
+  eps: number;
+}
+
 export type SparseOptimizerConfig =
   | { kind: 'sgd'; lr: number; weightDecay: number }
-  | {
-      kind: 'adagrad';
-      lr: number;
-      lrDecay: number;
-      weightDecay: number;
-      initialAccumulatorValue: number;
-      eps: number;
-    }
+  | AdagradConfig
   | { kind: 'sparse_adam'; lr: number; betas: [number, number]; eps: number }
   | {
       kind: 'rowwise_adagrad';
