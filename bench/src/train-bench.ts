@@ -4,16 +4,23 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalCluster } from '@rowshard/cli';
 import { repoRoot } from '@rowshard/testkit';
+import { processCpuMs } from './cpu-time.js';
 import { median } from './stats.js';
 
 /**
- * End-to-end training throughput of the seed text classifier at 1M rows × dim 64, batch 256,
- * sequence 32, zipf(1.1) token ids, SparseAdam on the table and Adam on the rest: BSP and
- * ASP on a real local cluster (2 PS × 2 workers), and PyTorch on the same model and data
- * shape in the same run (the project's PyTorch anchor script, given with --anchor; by default
- * the copy beside this checkout), sparse and dense Adam, as ratios.
+ * What the seed text classifier costs to train: 1M rows × dim 64, batch 256, sequence 32,
+ * zipf(1.1) token ids, SparseAdam on the table and Adam on the rest, 50 batches cycled (the
+ * PyTorch anchor's data). rowshard in BSP and ASP on a real local cluster, and PyTorch with 1
+ * and 2 threads on the same model and data in the same run (the project's anchor script
+ * torch_textclf_cpu.py, from --anchors; by default the copy beside this checkout).
+ *
+ * Two numbers per run, over the steady part (after the first third of the steps, when the
+ * hot rows are materialised): examples/s, and CPU milliseconds per 1000 examples, summed
+ * over every process (rowshard: coordinator, shards and trainers from /proc; PyTorch:
+ * time.process_time()). On a busy machine the first swings, the second holds.
  *
  *   pnpm bench:train [--json] [--steps 300] [--rows 1000000] [--ps 2] [--workers 2]
+ *                    [--grid 1x1,1x2,2x2,2x4] [--torch-steps 200] [--anchors DIR]
  */
 const { values } = parseArgs({
   options: {
@@ -23,8 +30,9 @@ const { values } = parseArgs({
     ps: { type: 'string', default: '2' },
     trainers: { type: 'string', default: '1' },
     workers: { type: 'string', default: '2' },
+    grid: { type: 'string', default: '' },
     'torch-steps': { type: 'string', default: '200' },
-    anchor: { type: 'string', default: join(repoRoot, '../shared/anchors/torch_textclf.py') },
+    anchors: { type: 'string', default: join(repoRoot, '../shared/anchors') },
   },
   strict: true,
 });
@@ -55,91 +63,153 @@ const job = (mode: 'bsp' | 'asp') => ({
   logEverySteps: 10,
 });
 
-interface RunResult {
+interface Cost {
   examplesPerSec: number;
-  overallExamplesPerSec: number;
-  finalLoss: number;
+  cpuMsPerKiloExample: number;
 }
 
-/** Median examples/s over the progress windows of the second half (first touches done). */
-async function runRowshard(mode: 'bsp' | 'asp'): Promise<RunResult> {
+interface RowshardRun extends Cost {
+  mode: 'bsp' | 'asp';
+  ps: number;
+  workers: number;
+  /** CPU ms per 1000 examples by role. */
+  byRole: Record<string, number>;
+  finalLoss: number | null;
+}
+
+interface Sample {
+  step: number;
+  examples: number;
+  at: number;
+  cpu: Record<string, number>;
+}
+
+async function runRowshard(mode: 'bsp' | 'asp', ps: number, trainers: number, workers: number): Promise<RowshardRun> {
+  const samples: Sample[] = [];
   const windows: { step: number; rate: number }[] = [];
+  let pids: { role: string; pid: number }[] = [];
+  const sample = (step: number, examples: number) => {
+    const cpu: Record<string, number> = {};
+    for (const p of pids) cpu[p.role] = (cpu[p.role] ?? 0) + processCpuMs(p.pid);
+    samples.push({ step, examples, at: performance.now(), cpu });
+  };
   const cluster = await startLocalCluster({
     job: job(mode),
-    ps: Number(values.ps),
-    trainers: Number(values.trainers),
-    workersPerTrainer: Number(values.workers),
+    ps,
+    trainers,
+    workersPerTrainer: workers,
+    restart: false,
     onEvent: (role, e) => {
-      if (role === 'coordinator' && e.event === 'progress')
-        windows.push({ step: Number(e.step), rate: Number(e.examplesPerSec) });
+      if (role !== 'coordinator' || e.event !== 'progress' || pids.length === 0) return;
+      const step = Number(e.step);
+      windows.push({ step, rate: Number(e.examplesPerSec) });
+      if (step >= STEPS / 3) sample(step, Number(e.examples));
     },
   });
+  pids = [
+    { role: 'coordinator', pid: cluster.coordinator.child.pid as number },
+    ...cluster.ps.map((p) => ({ role: 'ps', pid: p.child.pid as number })),
+    ...cluster.trainers.map((p) => ({ role: 'trainer', pid: p.child.pid as number })),
+  ];
   try {
     const result = await cluster.result();
-    const steady = windows.filter((w) => w.step > STEPS / 2).map((w) => w.rate);
+    const first = samples[0];
+    const last = samples[samples.length - 1];
+    if (!first || last === first) throw new Error('too few progress reports to measure a steady window; raise --steps');
+    const examples = last.examples - first.examples;
+    const byRole: Record<string, number> = {};
+    let cpu = 0;
+    for (const role of Object.keys(last.cpu)) {
+      const ms = last.cpu[role] - first.cpu[role];
+      byRole[role] = round((ms * 1000) / examples);
+      cpu += ms;
+    }
+    const steady = windows.filter((w) => w.step > STEPS / 3).map((w) => w.rate);
     return {
-      examplesPerSec: median(steady.length ? steady : windows.map((w) => w.rate)),
-      overallExamplesPerSec: result.examples / result.seconds,
-      finalLoss: result.losses.at(-1) ?? Number.NaN,
+      mode,
+      ps,
+      workers: trainers * workers,
+      examplesPerSec: Math.round(median(steady)),
+      cpuMsPerKiloExample: round((cpu * 1000) / examples),
+      byRole,
+      finalLoss: result.losses.at(-1) ?? null,
     };
   } finally {
     await cluster.stop();
   }
 }
 
-function runTorch(): { sparse: number | null; dense: number | null; note: string } {
-  const anchor = String(values.anchor);
-  if (!existsSync(anchor)) return { sparse: null, dense: null, note: `no PyTorch anchor at ${anchor}` };
+function runTorch(threads: number): (Cost & { note?: string }) | { note: string } {
+  const anchor = join(String(values.anchors), 'torch_textclf_cpu.py');
+  if (!existsSync(anchor)) return { note: `no PyTorch anchor at ${anchor}` };
   try {
-    const out = execFileSync('/usr/bin/python3', [anchor, String(ROWS), '64', String(values['torch-steps']), '2'], {
+    const out = execFileSync('/usr/bin/python3', [anchor, String(ROWS), '64', String(values['torch-steps']), String(threads)], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 30 * 60_000,
     });
-    const rate = (kind: string) => {
-      const m = new RegExp(`${kind}.*?: (\\d+) examples/s`).exec(out);
-      return m ? Number(m[1]) : null;
-    };
-    return { sparse: rate('sparse SparseAdam'), dense: rate('dense Adam'), note: out.trim().split('\n').join(' | ') };
+    const r = JSON.parse(out.trim().split('\n').at(-1) as string) as Cost;
+    return { examplesPerSec: Math.round(r.examplesPerSec), cpuMsPerKiloExample: round(r.cpuMsPerKiloExample) };
   } catch (e) {
-    return {
-      sparse: null,
-      dense: null,
-      note: `PyTorch run failed (is python3-torch installed?): ${(e as Error).message.split('\n')[0]}`,
-    };
+    return { note: `PyTorch run failed (is python3-torch installed?): ${(e as Error).message.split('\n')[0]}` };
   }
 }
 
+const round = (x: number) => Math.round(x * 10) / 10;
+const isCost = (x: unknown): x is Cost => typeof (x as Cost).examplesPerSec === 'number';
+
 async function main(): Promise<void> {
+  const ps = Number(values.ps);
+  const trainers = Number(values.trainers);
+  const workers = Number(values.workers);
   log(
-    `rowshard bench:train  text classifier ${ROWS} × 64, batch 256, seq 32, zipf(1.1), SparseAdam + Adam, ${STEPS} steps, ${values.ps} PS × ${Number(values.trainers) * Number(values.workers)} workers`,
+    `rowshard bench:train  text classifier ${ROWS} × 64, batch 256, seq 32, zipf(1.1), SparseAdam + Adam, ${STEPS} steps, ${ps} PS × ${trainers * workers} workers`,
   );
-  const torch = runTorch();
-  log(`PyTorch (2 threads): ${torch.note}`);
-  const bsp = await runRowshard('bsp');
-  const asp = await runRowshard('asp');
-  const ratio = (x: number) => (torch.sparse ? `${(x / torch.sparse).toFixed(2)}× torch SparseAdam` : 'no torch baseline');
-  log(
-    `rowshard BSP: ${bsp.examplesPerSec.toFixed(0)} examples/s steady (${bsp.overallExamplesPerSec.toFixed(0)} overall), ${ratio(bsp.examplesPerSec)}, final loss ${bsp.finalLoss.toFixed(4)}`,
-  );
-  log(
-    `rowshard ASP: ${asp.examplesPerSec.toFixed(0)} examples/s steady (${asp.overallExamplesPerSec.toFixed(0)} overall), ${ratio(asp.examplesPerSec)}, final loss ${asp.finalLoss.toFixed(4)}`,
-  );
+  const torch1 = runTorch(1);
+  const torch2 = runTorch(2);
+  const bsp = await runRowshard('bsp', ps, trainers, workers);
+  const asp = await runRowshard('asp', ps, trainers, workers);
+  const grid: RowshardRun[] = [];
+  for (const cell of String(values.grid).split(',').filter(Boolean)) {
+    const [p, w] = cell.split('x').map(Number);
+    grid.push(await runRowshard('bsp', p, 1, w));
+    grid.push(await runRowshard('asp', p, 1, w));
+  }
+  const torchBest = [torch1, torch2].filter(isCost).sort((a, b) => b.examplesPerSec - a.examplesPerSec)[0] ?? null;
+  const cpuRatio = (r: Cost) => (isCost(torch1) ? round((r.cpuMsPerKiloExample / torch1.cpuMsPerKiloExample) * 100) / 100 : null);
+  const speedRatio = (r: Cost) => (torchBest ? Math.round((r.examplesPerSec / torchBest.examplesPerSec) * 100) / 100 : null);
+  const line = (name: string, r: Cost | { note: string }, extra = '') =>
+    isCost(r)
+      ? `${name.padEnd(22)} ${String(r.examplesPerSec).padStart(8)} ex/s  ${r.cpuMsPerKiloExample.toFixed(1).padStart(7)} CPU ms/1000 ex${extra}`
+      : `${name.padEnd(22)} ${r.note}`;
+  log(line('PyTorch, 1 thread', torch1));
+  log(line('PyTorch, 2 threads', torch2));
+  for (const r of [bsp, asp, ...grid]) {
+    const roles = Object.entries(r.byRole)
+      .map(([role, ms]) => `${role} ${ms}`)
+      .join(', ');
+    log(
+      line(
+        `rowshard ${r.mode.toUpperCase()} ${r.ps}×${r.workers}`,
+        r,
+        `  (${roles}; CPU ${cpuRatio(r) ?? '?'}× torch 1 thread, speed ${speedRatio(r) ?? '?'}× torch best)`,
+      ),
+    );
+  }
   if (values.json) {
     process.stdout.write(
       `${JSON.stringify({
         rows: ROWS,
         steps: STEPS,
-        ps: Number(values.ps),
-        workers: Number(values.trainers) * Number(values.workers),
-        bspExamplesPerSec: Math.round(bsp.examplesPerSec),
-        aspExamplesPerSec: Math.round(asp.examplesPerSec),
-        bspOverallExamplesPerSec: Math.round(bsp.overallExamplesPerSec),
-        aspOverallExamplesPerSec: Math.round(asp.overallExamplesPerSec),
-        torchSparseExamplesPerSec: torch.sparse,
-        torchDenseExamplesPerSec: torch.dense,
-        bspVsTorchSparse: torch.sparse ? Number((bsp.examplesPerSec / torch.sparse).toFixed(3)) : null,
-        aspVsTorchSparse: torch.sparse ? Number((asp.examplesPerSec / torch.sparse).toFixed(3)) : null,
+        torch: { threads1: torch1, threads2: torch2 },
+        rowshard: { bsp, asp },
+        ratios: {
+          bspCpuVsTorch1: cpuRatio(bsp),
+          aspCpuVsTorch1: cpuRatio(asp),
+          bspSpeedVsTorchBest: speedRatio(bsp),
+          aspSpeedVsTorchBest: speedRatio(asp),
+        },
+        grid,
       })}\n`,
     );
   }
