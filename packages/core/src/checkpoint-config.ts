@@ -1,0 +1,34 @@
+import { configError } from './errors.js';
+import { optional, positiveInt, rejectUnknownKeys, requireObject, stringField } from './validate.js';
+
+export interface CheckpointConfig {
+  readonly dir: string;
+  /** Take one every n steps (null: not by steps). */
+  readonly everySteps: number | null;
+  /** Take one at the first step boundary after n seconds (null: not by time). */
+  readonly everySeconds: number | null;
+  /** How many to keep (default 3). */
+  readonly keep: number;
+  /** On start: 'latest' (default), 'none', or a checkpoint directory name such as step-00000050. */
+  readonly resume: string;
+}
+
+export function parseCheckpointConfig(value: unknown, field: string): CheckpointConfig | null {
+  if (value === undefined || value === null) return null;
+  const obj = requireObject(value, field);
+  rejectUnknownKeys(obj, ['dir', 'everySteps', 'everySeconds', 'keep', 'resume'], field);
+  const resume = optional(obj.resume, 'latest', (v) => stringField(v, `${field}.resume`));
+  if (resume !== 'latest' && resume !== 'none' && !/^step-\d{8}$/.test(resume)) {
+    throw configError(
+      `${field}.resume`,
+      `must be latest, none or a checkpoint name like step-00000050, got ${JSON.stringify(resume)}`,
+    );
+  }
+  return {
+    dir: stringField(obj.dir, `${field}.dir`),
+    everySteps: optional(obj.everySteps, null as number | null, (v) => positiveInt(v, `${field}.everySteps`)),
+    everySeconds: optional(obj.everySeconds, null as number | null, (v) => positiveInt(v, `${field}.everySeconds`)),
+    keep: optional(obj.keep, 3, (v) => positiveInt(v, `${field}.keep`)),
+    resume,
+  };
+}
