@@ -1,4 +1,5 @@
 import { configError } from './errors.js';
+import { jobDefaults } from './job-defaults.js';
 import { optional, positiveInt, rejectUnknownKeys, requireObject, stringField } from './validate.js';
 
 export interface CheckpointConfig {
@@ -7,9 +8,9 @@ export interface CheckpointConfig {
   readonly everySteps: number | null;
   /** Take one at the first step boundary after n seconds (null: not by time). */
   readonly everySeconds: number | null;
-  /** How many to keep (default 3). */
+  /** How many to keep. */
   readonly keep: number;
-  /** On start: 'latest' (default), 'none', or a checkpoint directory name such as step-00000050. */
+  /** On start: 'latest', 'none', or a checkpoint directory name such as step-00000050. */
   readonly resume: string;
 }
 
@@ -17,7 +18,8 @@ export function parseCheckpointConfig(value: unknown, field: string): Checkpoint
   if (value === undefined || value === null) return null;
   const obj = requireObject(value, field);
   rejectUnknownKeys(obj, ['dir', 'everySteps', 'everySeconds', 'keep', 'resume'], field);
-  const resume = optional(obj.resume, 'latest', (v) => stringField(v, `${field}.resume`));
+  const d = jobDefaults.checkpoint;
+  const resume = optional(obj.resume, d.resume, (v) => stringField(v, `${field}.resume`));
   if (resume !== 'latest' && resume !== 'none' && !/^step-\d{8}$/.test(resume)) {
     throw configError(
       `${field}.resume`,
@@ -26,9 +28,9 @@ export function parseCheckpointConfig(value: unknown, field: string): Checkpoint
   }
   return {
     dir: stringField(obj.dir, `${field}.dir`),
-    everySteps: optional(obj.everySteps, null as number | null, (v) => positiveInt(v, `${field}.everySteps`)),
-    everySeconds: optional(obj.everySeconds, null as number | null, (v) => positiveInt(v, `${field}.everySeconds`)),
-    keep: optional(obj.keep, 3, (v) => positiveInt(v, `${field}.keep`)),
+    everySteps: optional(obj.everySteps, d.everySteps, (v) => positiveInt(v, `${field}.everySteps`)),
+    everySeconds: optional(obj.everySeconds, d.everySeconds, (v) => positiveInt(v, `${field}.everySeconds`)),
+    keep: optional(obj.keep, d.keep, (v) => positiveInt(v, `${field}.keep`)),
     resume,
   };
 }

@@ -1,4 +1,5 @@
 import { configError } from './errors.js';
+import { jobDefaults } from './job-defaults.js';
 import {
   booleanField,
   nonNegativeInt,
@@ -65,17 +66,16 @@ export function parseDataSpec(value: unknown, field = 'data'): DataSpec {
   rejectUnknownKeys(obj, ['kind', 'vocabSize', 'seqLen', 'numClasses', 'zipfS', 'seed', 'rule', 'repeatBatches'], field);
   const vocabSize = positiveInt(obj.vocabSize, `${field}.vocabSize`);
   if (vocabSize < 2) throw configError(`${field}.vocabSize`, 'must be at least 2 (id 0 is padding)');
+  const d = jobDefaults.data.synthetic_text;
   return {
     kind,
     vocabSize,
     seqLen: positiveInt(obj.seqLen, `${field}.seqLen`),
-    numClasses: optional(obj.numClasses, 2, (v) => positiveInt(v, `${field}.numClasses`)),
-    zipfS: optional(obj.zipfS, 1.1, (v) => numberInRange(v, `${field}.zipfS`, 0, 10, { minExclusive: true })),
-    seed: optional(obj.seed, 1, (v) => nonNegativeInt(v, `${field}.seed`)),
-    rule: optional(obj.rule, 'signal_tokens' as const, (v) =>
-      oneOf(v, `${field}.rule`, ['first_token_parity', 'signal_tokens'] as const),
-    ),
-    repeatBatches: optional(obj.repeatBatches, 0, (v) => nonNegativeInt(v, `${field}.repeatBatches`)),
+    numClasses: optional(obj.numClasses, d.numClasses, (v) => positiveInt(v, `${field}.numClasses`)),
+    zipfS: optional(obj.zipfS, d.zipfS, (v) => numberInRange(v, `${field}.zipfS`, 0, 10, { minExclusive: true })),
+    seed: optional(obj.seed, d.seed, (v) => nonNegativeInt(v, `${field}.seed`)),
+    rule: optional(obj.rule, d.rule, (v) => oneOf(v, `${field}.rule`, ['first_token_parity', 'signal_tokens'] as const)),
+    repeatBatches: optional(obj.repeatBatches, d.repeatBatches, (v) => nonNegativeInt(v, `${field}.repeatBatches`)),
   };
 }
 
@@ -102,10 +102,9 @@ function parseFileDataSpec(obj: Record<string, unknown>, field: string): FileDat
     ],
     field,
   );
-  const format = optional(obj.format, 'fasttext' as const, (v) =>
-    oneOf(v, `${field}.format`, ['fasttext', 'jsonl', 'csv', 'tsv'] as const),
-  );
-  let columns: FileDataSpec['columns'] = null;
+  const d = jobDefaults.data.file;
+  const format = optional(obj.format, d.format, (v) => oneOf(v, `${field}.format`, ['fasttext', 'jsonl', 'csv', 'tsv'] as const));
+  let columns = d.columns;
   if (obj.columns !== undefined && obj.columns !== null) {
     const c = requireObject(obj.columns, `${field}.columns`);
     rejectUnknownKeys(c, ['text', 'label'], `${field}.columns`);
@@ -129,17 +128,17 @@ function parseFileDataSpec(obj: Record<string, unknown>, field: string): FileDat
     path: stringField(obj.path, `${field}.path`),
     format,
     columns,
-    header: optional(obj.header, true, (v) => booleanField(v, `${field}.header`)),
-    features: optional(obj.features, 'bag' as const, (v) => oneOf(v, `${field}.features`, ['bag', 'sequence'] as const)),
-    seqLen: optional(obj.seqLen, 64, (v) => positiveInt(v, `${field}.seqLen`)),
-    wordNgrams: optional(obj.wordNgrams, 1, (v) => positiveInt(v, `${field}.wordNgrams`)),
-    buckets: optional(obj.buckets, 2_000_000, (v) => nonNegativeInt(v, `${field}.buckets`)),
-    minCount: optional(obj.minCount, 1, (v) => positiveInt(v, `${field}.minCount`)),
-    maxVocab: optional(obj.maxVocab, null as number | null, (v) => positiveInt(v, `${field}.maxVocab`)),
-    shuffleBuffer: optional(obj.shuffleBuffer, 10_000, (v) => nonNegativeInt(v, `${field}.shuffleBuffer`)),
-    seed: optional(obj.seed, 1, (v) => nonNegativeInt(v, `${field}.seed`)),
-    vocabFile: optional(obj.vocabFile, null as string | null, (v) => stringField(v, `${field}.vocabFile`)),
-    labelsFile: optional(obj.labelsFile, null as string | null, (v) => stringField(v, `${field}.labelsFile`)),
-    examples: optional(obj.examples, null as number | null, (v) => positiveInt(v, `${field}.examples`)),
+    header: optional(obj.header, d.header, (v) => booleanField(v, `${field}.header`)),
+    features: optional(obj.features, d.features, (v) => oneOf(v, `${field}.features`, ['bag', 'sequence'] as const)),
+    seqLen: optional(obj.seqLen, d.seqLen, (v) => positiveInt(v, `${field}.seqLen`)),
+    wordNgrams: optional(obj.wordNgrams, d.wordNgrams, (v) => positiveInt(v, `${field}.wordNgrams`)),
+    buckets: optional(obj.buckets, d.buckets, (v) => nonNegativeInt(v, `${field}.buckets`)),
+    minCount: optional(obj.minCount, d.minCount, (v) => positiveInt(v, `${field}.minCount`)),
+    maxVocab: optional(obj.maxVocab, d.maxVocab, (v) => positiveInt(v, `${field}.maxVocab`)),
+    shuffleBuffer: optional(obj.shuffleBuffer, d.shuffleBuffer, (v) => nonNegativeInt(v, `${field}.shuffleBuffer`)),
+    seed: optional(obj.seed, d.seed, (v) => nonNegativeInt(v, `${field}.seed`)),
+    vocabFile: optional(obj.vocabFile, d.vocabFile, (v) => stringField(v, `${field}.vocabFile`)),
+    labelsFile: optional(obj.labelsFile, d.labelsFile, (v) => stringField(v, `${field}.labelsFile`)),
+    examples: optional(obj.examples, d.examples, (v) => positiveInt(v, `${field}.examples`)),
   };
 }

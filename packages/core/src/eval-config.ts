@@ -1,4 +1,5 @@
 import { type DataSpec, parseDataSpec } from './data-spec.js';
+import { jobDefaults } from './job-defaults.js';
 import { optional, positiveInt, rejectUnknownKeys, requireObject } from './validate.js';
 
 export interface EvalConfig {
@@ -14,10 +15,11 @@ export function parseEvalConfig(value: unknown, field: string): EvalConfig | nul
   if (value === undefined || value === null) return null;
   const obj = requireObject(value, field);
   rejectUnknownKeys(obj, ['data', 'everySteps', 'batches', 'batchSize'], field);
+  const d = jobDefaults.eval;
   return {
     data: parseDataSpec(obj.data, `${field}.data`),
-    everySteps: optional(obj.everySteps, null as number | null, (v) => positiveInt(v, `${field}.everySteps`)),
-    batches: optional(obj.batches, 4, (v) => positiveInt(v, `${field}.batches`)),
-    batchSize: optional(obj.batchSize, 256, (v) => positiveInt(v, `${field}.batchSize`)),
+    everySteps: optional(obj.everySteps, d.everySteps, (v) => positiveInt(v, `${field}.everySteps`)),
+    batches: optional(obj.batches, d.batches, (v) => positiveInt(v, `${field}.batches`)),
+    batchSize: optional(obj.batchSize, d.batchSize, (v) => positiveInt(v, `${field}.batchSize`)),
   };
 }

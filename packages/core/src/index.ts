@@ -17,6 +17,7 @@ export * from './index-errors.js';
 export * from './init.js';
 export * from './init-spec.js';
 export * from './job-config.js';
+export * from './job-defaults.js';
 export * from './optimizer-groups.js';
 export * from './rng.js';
 export * from './schedule.js';

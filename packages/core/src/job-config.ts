@@ -3,6 +3,7 @@ import { type DataSpec, parseDataSpec } from './data-spec.js';
 import { configError } from './errors.js';
 import { type EvalConfig, parseEvalConfig } from './eval-config.js';
 import { type FreezeWindow, parseFreezePlan } from './freeze-plan.js';
+import { jobDefaults } from './job-defaults.js';
 import { type OptimizerGroup, parseOptimizerGroups } from './optimizer-groups.js';
 import { parseSyncMode, type SyncMode } from './sync-mode.js';
 import { parseTableOverrides, type TableOverride } from './table-overrides.js';
@@ -94,8 +95,9 @@ export function parseJobConfig(value: unknown, tableNames: readonly string[] | n
     rejectUnknownKeys(init, ['fixture'], at('initialState'));
     initialState = { fixture: stringField(init.fixture, at('initialState.fixture')) };
   }
+  const d = jobDefaults;
   const job: JobConfig = {
-    seed: optional(obj.seed, 0, (v) => nonNegativeInt(v, at('seed'))),
+    seed: optional(obj.seed, d.seed, (v) => nonNegativeInt(v, at('seed'))),
     model: modelSpec,
     optimizers: parseOptimizerGroups(obj.optimizers, at('optimizers')),
     sync: parseSyncMode(obj.sync, at('sync')),
@@ -105,15 +107,19 @@ export function parseJobConfig(value: unknown, tableNames: readonly string[] | n
     freeze: tableNames ? parseFreezePlan(obj.freeze, tableNames, at('freeze')) : [],
     initialState,
     cluster: {
-      ps: optional(cluster.ps, 2, (v) => positiveInt(v, at('cluster.ps'))),
-      trainers: optional(cluster.trainers, 1, (v) => positiveInt(v, at('cluster.trainers'))),
-      workersPerTrainer: optional(cluster.workersPerTrainer, 2, (v) => positiveInt(v, at('cluster.workersPerTrainer'))),
+      ps: optional(cluster.ps, d.cluster.ps, (v) => positiveInt(v, at('cluster.ps'))),
+      trainers: optional(cluster.trainers, d.cluster.trainers, (v) => positiveInt(v, at('cluster.trainers'))),
+      workersPerTrainer: optional(cluster.workersPerTrainer, d.cluster.workersPerTrainer, (v) =>
+        positiveInt(v, at('cluster.workersPerTrainer')),
+      ),
     },
     timeouts: {
-      stepMs: optional(timeouts.stepMs, 120_000, (v) => positiveInt(v, at('timeouts.stepMs'))),
-      registrationMs: optional(timeouts.registrationMs, 60_000, (v) => positiveInt(v, at('timeouts.registrationMs'))),
+      stepMs: optional(timeouts.stepMs, d.timeouts.stepMs, (v) => positiveInt(v, at('timeouts.stepMs'))),
+      registrationMs: optional(timeouts.registrationMs, d.timeouts.registrationMs, (v) =>
+        positiveInt(v, at('timeouts.registrationMs')),
+      ),
     },
-    logEverySteps: optional(obj.logEverySteps, 10, (v) => positiveInt(v, at('logEverySteps'))),
+    logEverySteps: optional(obj.logEverySteps, d.logEverySteps, (v) => positiveInt(v, at('logEverySteps'))),
     checkpoint: parseCheckpointConfig(obj.checkpoint, at('checkpoint')),
     tables: parseTableOverrides(obj.tables, tableNames, at('tables')),
     eval: parseEvalConfig(obj.eval, at('eval')),
@@ -140,10 +146,10 @@ export function workerSlice(size: number, rank: number, workers: number): { star
 }
 
 function parseDebug(value: unknown, field: string): JobConfig['debug'] {
-  if (value === undefined || value === null) return { slowRanks: {} };
+  if (value === undefined || value === null) return jobDefaults.debug;
   const obj = requireObject(value, field);
   rejectUnknownKeys(obj, ['slowRanks'], field);
-  const slow = requireObject(obj.slowRanks ?? {}, `${field}.slowRanks`);
+  const slow = requireObject(obj.slowRanks ?? jobDefaults.debug.slowRanks, `${field}.slowRanks`);
   const slowRanks: Record<string, number> = {};
   for (const [rank, ms] of Object.entries(slow)) {
     if (!/^\d+$/.test(rank)) throw configError(`${field}.slowRanks.${rank}`, 'keys must be worker ranks');

@@ -1,4 +1,5 @@
 import { configError } from './errors.js';
+import { jobDefaults } from './job-defaults.js';
 import { booleanField, oneOf, optional, rejectUnknownKeys, requireObject, stringField } from './validate.js';
 
 /** nn.Embedding.from_pretrained for a job's table: initial rows from a file. */
@@ -48,8 +49,8 @@ export function parseTableOverrides(
           (() => {
             throw configError(`${pf}.format`, 'is required for this file (npy, safetensors, word2vec or glove)');
           })(),
-        vocab: optional(p.vocab, null as string | null, (v) => stringField(v, `${pf}.vocab`)),
-        freeze: optional(p.freeze, true, (v) => booleanField(v, `${pf}.freeze`)),
+        vocab: optional(p.vocab, jobDefaults.tables.pretrained.vocab, (v) => stringField(v, `${pf}.vocab`)),
+        freeze: optional(p.freeze, jobDefaults.tables.pretrained.freeze, (v) => booleanField(v, `${pf}.freeze`)),
       };
     }
     out[name] = o;
