@@ -3,8 +3,9 @@ import {
   type ArgvValues,
   booleanArg,
   givenArg,
+  listenArgDefaults,
+  listenArgs,
   parseArgv,
-  portArg,
   requireArg,
   stringArg,
 } from '@rowshard/transport';
@@ -21,8 +22,8 @@ export interface CoordinatorArgs extends CoordinatorServeArgs {
   readonly job: string;
 }
 
-/** Port 0: any free one, as the local launcher wants; `rowshard coordinator` passes a fixed one. */
-export const coordinatorArgDefaults = Object.freeze({ host: '127.0.0.1', port: 0, dashboard: false });
+/** `rowshard coordinator` passes a fixed port instead: the one the cluster was told to dial. */
+export const coordinatorArgDefaults: CoordinatorServeArgs = Object.freeze({ ...listenArgDefaults, dashboard: false });
 
 /** The flags of CoordinatorServeArgs, for a caller that parses them along with its own. */
 export const coordinatorServeFlags = Object.freeze({
@@ -38,8 +39,7 @@ export function coordinatorServeArgs(
   defaults: CoordinatorServeArgs = coordinatorArgDefaults,
 ): CoordinatorServeArgs {
   return {
-    host: stringArg(givenArg(values, env, 'host', 'ROWSHARD_HOST')) ?? defaults.host,
-    port: portArg(givenArg(values, env, 'port', 'ROWSHARD_PORT'), defaults.port),
+    ...listenArgs(values, env, defaults),
     dashboard: booleanArg(givenArg(values, env, 'dashboard', 'ROWSHARD_DASHBOARD'), defaults.dashboard),
   };
 }

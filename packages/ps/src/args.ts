@@ -1,17 +1,14 @@
 import { configError } from '@rowshard/core';
 import {
+  coordinatorUrlArg,
   givenArg,
+  listenArgs,
   nonNegativeIntArg,
   parseArgv,
-  portArg,
   positiveIntArg,
-  requireArg,
   stringArg,
-  wsUrlArg,
 } from '@rowshard/transport';
 import type { PsProcessOptions } from './process.js';
-
-export const psArgDefaults = Object.freeze({ host: '127.0.0.1', port: 0 });
 
 /**
  * A parameter server's settings, for `node packages/ps/dist/main.js` and `rowshard ps`:
@@ -38,18 +35,13 @@ export function parsePsArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Ps
   // A standalone PS has no coordinator: one in the environment (a shared env file) is ignored.
   if (config !== undefined && values.coordinator !== undefined)
     throw configError('--coordinator', 'give exactly one of --config <file> or --coordinator <url>');
-  const coordinator =
-    config === undefined
-      ? requireArg(wsUrlArg(arg('coordinator', 'ROWSHARD_COORDINATOR')), 'coordinator', 'ROWSHARD_COORDINATOR')
-      : undefined;
   return {
     config,
-    coordinator,
+    coordinator: config === undefined ? coordinatorUrlArg(values, env) : undefined,
     shard: nonNegativeIntArg(arg('shard', 'ROWSHARD_SHARD')),
     name: stringArg(arg('name', 'ROWSHARD_PS_NAME')),
-    host: stringArg(arg('host', 'ROWSHARD_HOST')) ?? psArgDefaults.host,
     advertise: stringArg(arg('advertise', 'ROWSHARD_ADVERTISE')),
-    port: portArg(arg('port', 'ROWSHARD_PORT'), psArgDefaults.port),
+    ...listenArgs(values, env),
     maxPayloadBytes: positiveIntArg(arg('max-payload-bytes')),
   };
 }

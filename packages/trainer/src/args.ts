@@ -1,4 +1,4 @@
-import { givenArg, parseArgv, positiveIntArg, requireArg, wsUrlArg } from '@rowshard/transport';
+import { coordinatorUrlArg, givenArg, parseArgv, positiveIntArg } from '@rowshard/transport';
 
 export interface TrainerArgs {
   readonly coordinator: string;
@@ -14,11 +14,7 @@ export interface TrainerArgs {
 export function parseTrainerArgs(argv: readonly string[], env: NodeJS.ProcessEnv): TrainerArgs {
   const values = parseArgv(argv, { coordinator: { type: 'string' }, workers: { type: 'string' } });
   return {
-    coordinator: requireArg(
-      wsUrlArg(givenArg(values, env, 'coordinator', 'ROWSHARD_COORDINATOR')),
-      'coordinator',
-      'ROWSHARD_COORDINATOR',
-    ),
+    coordinator: coordinatorUrlArg(values, env),
     workers: positiveIntArg(givenArg(values, env, 'workers', 'ROWSHARD_WORKERS')),
   };
 }

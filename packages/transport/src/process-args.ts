@@ -94,3 +94,24 @@ export function wsUrlArg(arg: GivenArg | undefined): string | undefined {
   if ((url.protocol !== 'ws:' && url.protocol !== 'wss:') || url.hostname === '') throw bad(arg, 'a ws:// or wss:// URL');
   return text;
 }
+
+/** The URL of the coordinator, which the other roles dial: --coordinator or ROWSHARD_COORDINATOR, required. */
+export function coordinatorUrlArg(values: ArgvValues, env: NodeJS.ProcessEnv): string {
+  const arg = givenArg(values, env, 'coordinator', 'ROWSHARD_COORDINATOR');
+  return requireArg(wsUrlArg(arg), 'coordinator', 'ROWSHARD_COORDINATOR');
+}
+
+/** Loopback and any free port, as a launcher on one box wants; a cluster sets both. */
+export const listenArgDefaults = Object.freeze({ host: '127.0.0.1', port: 0 });
+
+/** Where a role that serves (ps, coordinator) listens: --host, --port (env: ROWSHARD_HOST, ROWSHARD_PORT). */
+export function listenArgs(
+  values: ArgvValues,
+  env: NodeJS.ProcessEnv,
+  defaults: { readonly host: string; readonly port: number } = listenArgDefaults,
+): { host: string; port: number } {
+  return {
+    host: stringArg(givenArg(values, env, 'host', 'ROWSHARD_HOST')) ?? defaults.host,
+    port: portArg(givenArg(values, env, 'port', 'ROWSHARD_PORT'), defaults.port),
+  };
+}
