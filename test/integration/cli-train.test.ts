@@ -133,6 +133,25 @@ describe('rowshard train', () => {
     expect(run(['train', '--config', join(dir, 'absent.yaml')]).stderr).toMatch(/absent\.yaml: no such config file/);
   });
 
+  it.each([
+    ['ps', ['--coordinator', 'ws://127.0.0.1:1', '--shard', 'x'], {}, /--shard: must be a non-negative integer, got "x"/],
+    ['trainer', [], { ROWSHARD_COORDINATOR: 'ws://127.0.0.1:1', ROWSHARD_WORKERS: '0' }, /ROWSHARD_WORKERS: must be a positive/],
+    ['coordinator', ['--job', 'job.json', '--port', '70000'], {}, /--port: must be a port, an integer in 0\.\.65535/],
+  ])('`rowshard %s` and the role process refuse the same bad value before connecting', (role, argv, env, message) => {
+    // The CLI's coordinator reads a YAML job with --config; its own main.ts a JSON one with --job.
+    const cliArgv = role === 'coordinator' ? ['--config', join(dir, 'job.yaml'), ...argv.slice(2)] : argv;
+    const viaCli = run([role, ...cliArgv], env);
+    const direct = spawnSync(process.execPath, [join(repoRoot, `packages/${role}/dist/main.js`), ...argv], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+      timeout: 60_000,
+    });
+    for (const r of [viaCli, direct]) {
+      expect(r.stderr).toMatch(message);
+      expect(r.status).not.toBe(0);
+    }
+  });
+
   it('the README reference table lists every option with its flag and environment variable', () => {
     const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
     for (const o of trainOptions) {

@@ -1,3 +1,4 @@
+export * from './args.js';
 export * from './checkpoint-scheduler.js';
 export * from './checkpoint-store.js';
 export * from './coordinator.js';

@@ -1,4 +1,5 @@
 import { configError } from './errors.js';
+import { jobDefaults } from './job-defaults.js';
 import { nonNegativeInt, optional, rejectUnknownKeys, requireObject, stringField } from './validate.js';
 
 /**
@@ -23,8 +24,8 @@ export function parseFreezePlan(value: unknown, tables: readonly string[], field
     const table = stringField(obj.table, `${field}[${i}].table`);
     if (!tables.includes(table))
       throw configError(`${field}[${i}].table`, `unknown table '${table}' (tables: ${tables.join(', ')})`);
-    const fromStep = optional(obj.fromStep, 0, (v) => nonNegativeInt(v, `${field}[${i}].fromStep`));
-    const untilStep = optional(obj.untilStep, null as number | null, (v) => nonNegativeInt(v, `${field}[${i}].untilStep`));
+    const fromStep = optional(obj.fromStep, jobDefaults.freeze.fromStep, (v) => nonNegativeInt(v, `${field}[${i}].fromStep`));
+    const untilStep = optional(obj.untilStep, jobDefaults.freeze.untilStep, (v) => nonNegativeInt(v, `${field}[${i}].untilStep`));
     if (untilStep !== null && untilStep <= fromStep) {
       throw configError(`${field}[${i}].untilStep`, `must be > fromStep (${fromStep}), got ${untilStep}`);
     }

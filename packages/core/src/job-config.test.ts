@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { isFrozenAt, parseFreezePlan, tableStepAt } from './freeze-plan.js';
 import { parseJobConfig, workerSlice } from './job-config.js';
+import { jobDefaults } from './job-defaults.js';
+import { parseLrSchedule } from './schedule.js';
 
 const minimal = {
   model: { name: 'text_classifier', options: { vocabSize: 100 } },
@@ -17,6 +19,39 @@ describe('job config', () => {
     expect(job.cluster).toEqual({ ps: 2, trainers: 1, workersPerTrainer: 2 });
     expect(job.seed).toBe(0);
     expect(job.data).toMatchObject({ numClasses: 2, zipfS: 1.1, rule: 'signal_tokens', repeatBatches: 0 });
+  });
+
+  it('takes the defaults of every section from jobDefaults', () => {
+    const job = parseJobConfig(
+      {
+        ...minimal,
+        data: { kind: 'file', path: 'train.txt' },
+        eval: { data: minimal.data },
+        checkpoint: { dir: 'ckpt' },
+        tables: { words: { pretrained: { path: 'w.npy' } } },
+        freeze: [{ table: 'words' }],
+        debug: {},
+      },
+      ['words'],
+    );
+    const { seed, sync, cluster, timeouts, logEverySteps, debug } = jobDefaults;
+    expect(job).toMatchObject({ seed, sync, cluster, timeouts, logEverySteps, debug });
+    expect(job.data).toEqual({ kind: 'file', path: 'train.txt', ...jobDefaults.data.file });
+    expect(job.eval).toEqual({ data: parseJobConfig(minimal).data, ...jobDefaults.eval });
+    expect(job.checkpoint).toEqual({ dir: 'ckpt', ...jobDefaults.checkpoint });
+    expect(job.tables.words.pretrained).toEqual({ path: 'w.npy', format: 'npy', ...jobDefaults.tables.pretrained });
+    expect(job.freeze).toEqual([{ table: 'words', ...jobDefaults.freeze }]);
+    expect(job.optimizers[0].schedule).toEqual({ kind: jobDefaults.optimizers.schedule.kind });
+    const { gamma, warmupSteps, minLrRatio } = jobDefaults.optimizers.schedule;
+    expect(parseLrSchedule({ kind: 'step', stepSize: 2 })).toEqual({ kind: 'step', stepSize: 2, gamma });
+    expect(parseLrSchedule({ kind: 'warmup_linear', totalSteps: 9 })).toMatchObject({ warmupSteps, minLrRatio });
+  });
+
+  it('jobDefaults cannot be changed at run time', () => {
+    expect(Object.isFrozen(jobDefaults.data.file)).toBe(true);
+    expect(() => {
+      (jobDefaults.cluster as { ps: number }).ps = 9;
+    }).toThrow(TypeError);
   });
 
   it.each([

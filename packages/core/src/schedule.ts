@@ -1,4 +1,5 @@
 import { configError } from './errors.js';
+import { jobDefaults } from './job-defaults.js';
 import { nonNegativeInt, numberInRange, oneOf, optional, positiveInt, rejectUnknownKeys, requireObject } from './validate.js';
 
 /**
@@ -16,7 +17,8 @@ export type LrSchedule =
 export const constantSchedule: Readonly<LrSchedule> = Object.freeze({ kind: 'constant' });
 
 export function parseLrSchedule(value: unknown, field = 'schedule'): LrSchedule {
-  if (value === undefined || value === null) return { kind: 'constant' };
+  const d = jobDefaults.optimizers.schedule;
+  if (value === undefined || value === null) return { kind: d.kind };
   const obj = requireObject(value, field);
   const kind = oneOf(obj.kind, `${field}.kind`, ['constant', 'step', 'warmup_linear', 'warmup_cosine'] as const);
   switch (kind) {
@@ -28,17 +30,17 @@ export function parseLrSchedule(value: unknown, field = 'schedule'): LrSchedule 
       return {
         kind,
         stepSize: positiveInt(obj.stepSize, `${field}.stepSize`),
-        gamma: optional(obj.gamma, 0.1, (v) => numberInRange(v, `${field}.gamma`, 0, Number.MAX_VALUE)),
+        gamma: optional(obj.gamma, d.gamma, (v) => numberInRange(v, `${field}.gamma`, 0, Number.MAX_VALUE)),
       };
     case 'warmup_linear':
     case 'warmup_cosine': {
       rejectUnknownKeys(obj, ['kind', 'warmupSteps', 'totalSteps', 'minLrRatio'], field);
-      const warmupSteps = optional(obj.warmupSteps, 0, (v) => nonNegativeInt(v, `${field}.warmupSteps`));
+      const warmupSteps = optional(obj.warmupSteps, d.warmupSteps, (v) => nonNegativeInt(v, `${field}.warmupSteps`));
       const totalSteps = positiveInt(obj.totalSteps, `${field}.totalSteps`);
       if (warmupSteps > totalSteps) {
         throw configError(`${field}.warmupSteps`, `must be <= totalSteps (${totalSteps}), got ${warmupSteps}`);
       }
-      const minLrRatio = optional(obj.minLrRatio, 0, (v) => numberInRange(v, `${field}.minLrRatio`, 0, 1));
+      const minLrRatio = optional(obj.minLrRatio, d.minLrRatio, (v) => numberInRange(v, `${field}.minLrRatio`, 0, 1));
       return { kind, warmupSteps, totalSteps, minLrRatio };
     }
   }

@@ -1,4 +1,5 @@
 import { configError } from './errors.js';
+import { jobDefaults } from './job-defaults.js';
 import { nonNegativeInt, oneOf, rejectUnknownKeys, requireObject } from './validate.js';
 
 /**
@@ -11,7 +12,7 @@ import { nonNegativeInt, oneOf, rejectUnknownKeys, requireObject } from './valid
 export type SyncMode = { readonly mode: 'bsp' } | { readonly mode: 'ssp'; readonly staleness: number } | { readonly mode: 'asp' };
 
 export function parseSyncMode(value: unknown, field = 'sync'): SyncMode {
-  if (value === undefined || value === null) return { mode: 'bsp' };
+  if (value === undefined || value === null) return jobDefaults.sync;
   if (typeof value === 'string') return parseSyncMode({ mode: value }, field);
   const obj = requireObject(value, field);
   const mode = oneOf(obj.mode, `${field}.mode`, ['bsp', 'ssp', 'asp'] as const);

@@ -1,3 +1,4 @@
+export * from './args.js';
 export * from './bsp-aggregator.js';
 export * from './hashed-index.js';
 export * from './metrics.js';

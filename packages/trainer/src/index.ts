@@ -1,3 +1,4 @@
+export * from './args.js';
 export * from './data/index.js';
 export * from './process.js';
 export * from './ps-client.js';

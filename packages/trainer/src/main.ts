@@ -1,22 +1,18 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
 import { RowshardError } from '@rowshard/core';
+import { parseTrainerArgs } from './args.js';
 import { runTrainerProcess } from './process.js';
 
 /**
- * A trainer process:
- *   node packages/trainer/dist/main.js --coordinator ws://host:port [--workers N]
- * (env: ROWSHARD_COORDINATOR, ROWSHARD_WORKERS). Exits 0 when its workers finish, 1 if one failed.
+ * A trainer process; parseTrainerArgs (args.ts) lists its flags and environment variables.
+ * Exits 0 when its workers finish, 1 if one failed.
  */
-const { values } = parseArgs({
-  options: {
-    coordinator: { type: 'string', default: process.env.ROWSHARD_COORDINATOR },
-    workers: { type: 'string', default: process.env.ROWSHARD_WORKERS },
-  },
-  strict: true,
-});
+async function main(): Promise<number> {
+  const { coordinator, workers } = parseTrainerArgs(process.argv.slice(2), process.env);
+  return runTrainerProcess({ coordinator, workers: workers?.toString() });
+}
 
-runTrainerProcess(values).then(
+main().then(
   (code) => {
     // Let the event loop drain (profiles, log flushes) instead of exiting abruptly.
     process.exitCode = code;

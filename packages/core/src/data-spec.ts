@@ -1,0 +1,144 @@
+import { configError } from './errors.js';
+import { jobDefaults } from './job-defaults.js';
+import {
+  booleanField,
+  nonNegativeInt,
+  numberInRange,
+  oneOf,
+  optional,
+  positiveInt,
+  rejectUnknownKeys,
+  requireObject,
+  stringField,
+} from './validate.js';
+
+export type DataSpec =
+  | { readonly kind: 'fixture'; readonly path: string }
+  | {
+      readonly kind: 'synthetic_text';
+      readonly vocabSize: number;
+      readonly seqLen: number;
+      readonly numClasses: number;
+      readonly zipfS: number;
+      readonly seed: number;
+      /** first_token_parity: the anchor benchmark's label; signal_tokens: a planted, learnable rule. */
+      readonly rule: 'first_token_parity' | 'signal_tokens';
+      /** Cycle the first n global batches (the PyTorch anchor cycles 50); 0 = a fresh batch every step. */
+      readonly repeatBatches: number;
+    }
+  | FileDataSpec;
+
+/**
+ * Examples from a text file, streamed (files larger than memory are fine). `rowshard train`
+ * makes one pass first to build the vocabulary and label set (written beside the run) and to
+ * count the examples; the roles then read `vocabFile`, `labelsFile` and `examples`.
+ */
+export interface FileDataSpec {
+  readonly kind: 'file';
+  readonly path: string;
+  readonly format: 'fasttext' | 'jsonl' | 'csv' | 'tsv';
+  /** JSONL/CSV/TSV: which field or column holds the text and which the label. */
+  readonly columns: { readonly text: string | number | readonly (string | number)[]; readonly label: string | number } | null;
+  readonly header: boolean;
+  /** 'bag': word ids + hashed n-gram buckets (fastText); 'sequence': padded [B, seqLen] word ids. */
+  readonly features: 'bag' | 'sequence';
+  readonly seqLen: number;
+  readonly wordNgrams: number;
+  readonly buckets: number;
+  readonly minCount: number;
+  readonly maxVocab: number | null;
+  /** Examples held by the shuffling buffer (0: file order). */
+  readonly shuffleBuffer: number;
+  readonly seed: number;
+  readonly vocabFile: string | null;
+  readonly labelsFile: string | null;
+  readonly examples: number | null;
+}
+
+export function parseDataSpec(value: unknown, field = 'data'): DataSpec {
+  const obj = requireObject(value, field);
+  const kind = oneOf(obj.kind, `${field}.kind`, ['fixture', 'synthetic_text', 'file'] as const);
+  if (kind === 'file') return parseFileDataSpec(obj, field);
+  if (kind === 'fixture') {
+    rejectUnknownKeys(obj, ['kind', 'path'], field);
+    return { kind, path: stringField(obj.path, `${field}.path`) };
+  }
+  rejectUnknownKeys(obj, ['kind', 'vocabSize', 'seqLen', 'numClasses', 'zipfS', 'seed', 'rule', 'repeatBatches'], field);
+  const vocabSize = positiveInt(obj.vocabSize, `${field}.vocabSize`);
+  if (vocabSize < 2) throw configError(`${field}.vocabSize`, 'must be at least 2 (id 0 is padding)');
+  const d = jobDefaults.data.synthetic_text;
+  return {
+    kind,
+    vocabSize,
+    seqLen: positiveInt(obj.seqLen, `${field}.seqLen`),
+    numClasses: optional(obj.numClasses, d.numClasses, (v) => positiveInt(v, `${field}.numClasses`)),
+    zipfS: optional(obj.zipfS, d.zipfS, (v) => numberInRange(v, `${field}.zipfS`, 0, 10, { minExclusive: true })),
+    seed: optional(obj.seed, d.seed, (v) => nonNegativeInt(v, `${field}.seed`)),
+    rule: optional(obj.rule, d.rule, (v) => oneOf(v, `${field}.rule`, ['first_token_parity', 'signal_tokens'] as const)),
+    repeatBatches: optional(obj.repeatBatches, d.repeatBatches, (v) => nonNegativeInt(v, `${field}.repeatBatches`)),
+  };
+}
+
+function parseFileDataSpec(obj: Record<string, unknown>, field: string): FileDataSpec {
+  rejectUnknownKeys(
+    obj,
+    [
+      'kind',
+      'path',
+      'format',
+      'columns',
+      'header',
+      'features',
+      'seqLen',
+      'wordNgrams',
+      'buckets',
+      'minCount',
+      'maxVocab',
+      'shuffleBuffer',
+      'seed',
+      'vocabFile',
+      'labelsFile',
+      'examples',
+    ],
+    field,
+  );
+  const d = jobDefaults.data.file;
+  const format = optional(obj.format, d.format, (v) => oneOf(v, `${field}.format`, ['fasttext', 'jsonl', 'csv', 'tsv'] as const));
+  let columns = d.columns;
+  if (obj.columns !== undefined && obj.columns !== null) {
+    const c = requireObject(obj.columns, `${field}.columns`);
+    rejectUnknownKeys(c, ['text', 'label'], `${field}.columns`);
+    const ref = (v: unknown, f: string): string | number => {
+      if (typeof v === 'string' && v !== '') return v;
+      if (typeof v === 'number' && Number.isInteger(v) && v >= 0) return v;
+      throw configError(f, `must be a field name or a zero-based column index, got ${JSON.stringify(v)}`);
+    };
+    const text = Array.isArray(c.text)
+      ? c.text.map((t, i) => ref(t, `${field}.columns.text[${i}]`))
+      : ref(c.text, `${field}.columns.text`);
+    columns = { text, label: ref(c.label, `${field}.columns.label`) };
+  } else if (format !== 'fasttext') {
+    throw configError(
+      `${field}.columns`,
+      `is required for ${format} data: { text: <field or column>, label: <field or column> }`,
+    );
+  }
+  return {
+    kind: 'file',
+    path: stringField(obj.path, `${field}.path`),
+    format,
+    columns,
+    header: optional(obj.header, d.header, (v) => booleanField(v, `${field}.header`)),
+    features: optional(obj.features, d.features, (v) => oneOf(v, `${field}.features`, ['bag', 'sequence'] as const)),
+    seqLen: optional(obj.seqLen, d.seqLen, (v) => positiveInt(v, `${field}.seqLen`)),
+    wordNgrams: optional(obj.wordNgrams, d.wordNgrams, (v) => positiveInt(v, `${field}.wordNgrams`)),
+    buckets: optional(obj.buckets, d.buckets, (v) => nonNegativeInt(v, `${field}.buckets`)),
+    minCount: optional(obj.minCount, d.minCount, (v) => positiveInt(v, `${field}.minCount`)),
+    maxVocab: optional(obj.maxVocab, d.maxVocab, (v) => positiveInt(v, `${field}.maxVocab`)),
+    shuffleBuffer: optional(obj.shuffleBuffer, d.shuffleBuffer, (v) => nonNegativeInt(v, `${field}.shuffleBuffer`)),
+    seed: optional(obj.seed, d.seed, (v) => nonNegativeInt(v, `${field}.seed`)),
+    vocabFile: optional(obj.vocabFile, d.vocabFile, (v) => stringField(v, `${field}.vocabFile`)),
+    labelsFile: optional(obj.labelsFile, d.labelsFile, (v) => stringField(v, `${field}.labelsFile`)),
+    examples: optional(obj.examples, d.examples, (v) => positiveInt(v, `${field}.examples`)),
+  };
+}
