@@ -14,7 +14,7 @@ export default defineConfig({
         find: '@rowshard/cli/config-options',
         replacement: fileURLToPath(new URL('./packages/cli/src/config/options.ts', import.meta.url)),
       },
-      ...['core', 'nn', 'transport', 'ps', 'coordinator', 'trainer', 'cli', 'testkit'].map((p) => ({
+      ...['core', 'kernels', 'nn', 'transport', 'ps', 'coordinator', 'trainer', 'cli', 'testkit'].map((p) => ({
         find: `@rowshard/${p}`,
         replacement: pkg(p),
       })),

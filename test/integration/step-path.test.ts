@@ -13,7 +13,7 @@ import {
 import { builtinModel, LocalTrainer } from '@rowshard/nn';
 import { ParameterServer } from '@rowshard/ps';
 import { maxAbsDiff } from '@rowshard/testkit';
-import { PsClient, RemoteRows, SyntheticText, WorkerLoop } from '@rowshard/trainer';
+import { PsClient, RemoteRows, routeTable, SyntheticText, WorkerLoop } from '@rowshard/trainer';
 import { RpcClient } from '@rowshard/transport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -82,32 +82,52 @@ describe('PsClient routing over three shards', () => {
   });
 });
 
-describe('RemoteRows: the pulled rows as a forward pass sees them', () => {
-  const ids = Float64Array.of(3, 8, 1);
-  const rows = Float32Array.from({ length: 9 }, (_, i) => i);
+describe('routing a step once, and the pulled rows as a forward pass sees them', () => {
+  const batchIds = Float64Array.of(5, 2, 5, 9, 0, 2);
+  const other = Float64Array.of(9, 9);
 
-  it('answers a lookup of exactly the pulled ids with the pulled rows, without a copy', () => {
-    const view = new RemoteRows(spec, true, ids, rows);
-    expect(view.fetchRows(Float64Array.of(3, 8, 1))).toBe(rows);
+  it('dedupes the lists together, lays the distinct ids out by shard, and maps each position to its row', () => {
+    const routing = routeTable(spec, [batchIds, other], 3);
+    // Distinct in first-occurrence order 5, 2, 9, 0 → shard 0: 9, 0; shard 1: none; shard 2: 5, 2.
+    expect([...routing.ids]).toEqual([9, 0, 5, 2]);
+    expect([...routing.shardStart]).toEqual([0, 2, 2, 4]);
+    expect([...(routing.rowsOf(batchIds) ?? [])]).toEqual([2, 3, 2, 0, 1, 3]);
+    expect([...(routing.rowsOf(other) ?? [])]).toEqual([0, 0]);
+    expect([...routing.shardIds(2)]).toEqual([5, 2]);
   });
 
-  it('answers a lookup of some of them, in the order asked', () => {
-    const view = new RemoteRows(spec, true, ids, rows);
-    expect([...view.fetchRows(Float64Array.of(1, 3))]).toEqual([6, 7, 8, 0, 1, 2]);
+  it('refuses an id out of range or not an integer, naming table, position and range', () => {
+    expect(() => routeTable(spec, [Float64Array.of(1, 30)], 2)).toThrow("table 't': index 30 at position 1 is out of range [0, 30)");
+    expect(() => routeTable(spec, [Float64Array.of(1.5)], 2)).toThrow('index 1.5 at position 0 is not an integer');
   });
 
-  it('refuses a row the batch did not pull, naming it', () => {
-    const view = new RemoteRows(spec, true, ids, rows);
-    expect(() => view.fetchRows(Float64Array.of(4))).toThrow(/looked up row 4, which rowsNeeded\(\) did not list/);
+  const pulled = () => {
+    const routing = routeTable(spec, [batchIds], 3);
+    const rows = Float32Array.from({ length: routing.rows * DIM }, (_, i) => i);
+    return new RemoteRows(spec, true, routing, rows, new Float32Array(routing.rows * DIM));
+  };
+
+  it('answers a lookup of a routed list with the pulled rows and the precomputed rows, without a copy', () => {
+    const view = pulled();
+    const lookup = view.lookup(batchIds);
+    expect(lookup.rows).toBe(view.rows);
+    expect(lookup.rowOf).toBe(view.routing.rowsOf(batchIds));
   });
 
-  it('joins the gradients of several lookups (weight sharing) and scales them', () => {
-    const view = new RemoteRows(spec, true, ids, rows);
-    view.addSparseGrad(Float64Array.of(3), Float32Array.of(1, 1, 1));
-    view.addSparseGrad(Float64Array.of(3, 1), Float32Array.of(2, 2, 2, 4, 4, 4));
-    const g = view.takeGrad(0.5);
-    expect([...(g?.ids ?? [])]).toEqual([3, 3, 1]);
-    expect([...(g?.grads ?? [])]).toEqual([0.5, 0.5, 0.5, 1, 1, 1, 2, 2, 2]);
+  it('maps a lookup of other ids among the pulled rows, and refuses a row the batch did not pull', () => {
+    const view = pulled();
+    expect([...view.lookup(Float64Array.of(2, 9)).rowOf]).toEqual([3, 0]);
+    expect(() => view.lookup(Float64Array.of(4))).toThrow(/looked up row 4, which rowsNeeded\(\) did not list/);
+  });
+
+  it('pushes every row when the routed lists had their gradient flow, and only the touched rows otherwise', () => {
+    const all = pulled();
+    expect(all.gradientRows()).toBe('none');
+    all.lookup(batchIds).gradientFlowed();
+    expect(all.gradientRows()).toBeNull();
+    const some = pulled();
+    some.lookup(Float64Array.of(2)).gradientFlowed();
+    expect([...(some.gradientRows() as Uint8Array)]).toEqual([0, 0, 0, 1]);
   });
 });
 

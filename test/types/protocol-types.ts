@@ -44,6 +44,7 @@ const noop = () => ({});
 export const complete: Handlers<PsProtocol, ConnectionInfo> = {
   pull: () => ({ rows: [] }),
   push: () => ({ rowsUpdated: 0 }),
+  push_pull: () => ({ rowsUpdated: 0, rows: [] }),
   load: () => ({ rowsLoaded: 0 }),
   stats: () => {
     throw new Error('not here');
@@ -59,6 +60,7 @@ export const complete: Handlers<PsProtocol, ConnectionInfo> = {
 export const missing: Handlers<PsProtocol, ConnectionInfo> = {
   pull: () => ({ rows: [] }),
   push: () => ({ rowsUpdated: 0 }),
+  push_pull: complete.push_pull,
   load: () => ({ rowsLoaded: 0 }),
   stats: complete.stats,
   checkpoint: complete.checkpoint,

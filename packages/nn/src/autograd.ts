@@ -2,18 +2,19 @@ import { ErrorCodes, RowshardError } from '@rowshard/core';
 import type { Tensor } from './tensor.js';
 
 /**
- * Reverse-mode autodiff from a scalar: seed d(loss)/d(loss) = 1, then run each node's
+ * Reverse-mode autodiff from a scalar: seed d(loss)/d(loss) = `seed` (1, or a worker's share of
+ * the global batch, which scales every gradient at no extra pass), then run each node's
  * backward function in reverse topological order so every node's gradient is complete
  * before it is propagated. The graph is the tensors' parent links; there is no global tape,
  * so several models can train side by side in one process.
  */
-export function backward(loss: Tensor): void {
+export function backward(loss: Tensor, seed = 1): void {
   if (loss.data.length !== 1) {
     throw new RowshardError(ErrorCodes.BAD_SHAPE, `backward() needs a scalar loss, got shape [${loss.shape.join(', ')}]`);
   }
   if (!loss.requiresGrad) return;
   const order = topologicalOrder(loss);
-  loss.accumulateGrad(new Float32Array([1]));
+  loss.accumulateGrad(Float32Array.of(seed));
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i];
     if (node.backwardFn && node.grad) node.backwardFn();

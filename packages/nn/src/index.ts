@@ -19,5 +19,6 @@ export * from './ops/reduce.js';
 export * as parity from './parity/index.js';
 export * from './resolve-job.js';
 export * from './row-source.js';
+export * from './step-scope.js';
 export * from './tensor.js';
 export * from './training/local-trainer.js';

@@ -1,5 +1,7 @@
-import { initDenseTable, renormRow, type TableSpec } from '@rowshard/core';
-import type { RowSource } from './row-source.js';
+import { dedupeIds, initDenseTable, renormRow, type TableSpec } from '@rowshard/core';
+import type { RowLookup, RowSource } from './row-source.js';
+import { validateIndices } from './row-source.js';
+import { allocF32 } from './step-scope.js';
 
 /** A sparse gradient: distinct-or-not ids and their rows, row-major [ids.length, dim]. */
 export interface SparseGrad {
@@ -9,14 +11,15 @@ export interface SparseGrad {
 
 /**
  * A whole table in one Float32Array: single-process mode, tests, and the reference the
- * distributed path is checked against. Gradients from several lookups in one step (weight
- * sharing) are kept apart until `takeGrad` joins them for one optimizer step.
+ * distributed path is checked against. Each lookup gets the distinct rows it reads and a
+ * gradient matrix of its own; gradients from several lookups in one step (weight sharing)
+ * are kept apart until `takeGrad` joins them for one optimizer step.
  */
 export class LocalTable implements RowSource {
   readonly spec: TableSpec;
   readonly weights: Float32Array;
   trainable: boolean;
-  private pending: SparseGrad[] = [];
+  private pending: (SparseGrad & { flowed: boolean })[] = [];
 
   constructor(spec: TableSpec, weights: Float32Array) {
     if (weights.length !== spec.numEmbeddings * spec.embeddingDim) {
@@ -34,36 +37,52 @@ export class LocalTable implements RowSource {
     return new LocalTable(spec, initDenseTable(spec, seed));
   }
 
-  fetchRows(uniqueIds: Float64Array): Float32Array {
+  lookup(indices: ArrayLike<number>): RowLookup {
+    validateIndices(this.spec, indices);
     const dim = this.spec.embeddingDim;
     const { maxNorm, normType } = this.spec;
-    const out = new Float32Array(uniqueIds.length * dim);
-    for (let i = 0; i < uniqueIds.length; i++) {
-      const at = uniqueIds[i] * dim;
+    const { unique, inverse } = dedupeIds(indices);
+    const rows = allocF32(unique.length * dim);
+    for (let i = 0; i < unique.length; i++) {
+      const at = unique[i] * dim;
       if (maxNorm !== null) renormRow(this.weights, at, dim, maxNorm, normType);
-      out.set(this.weights.subarray(at, at + dim), i * dim);
+      rows.set(this.weights.subarray(at, at + dim), i * dim);
     }
-    return out;
+    if (!this.trainable) return { rows, rowOf: inverse, grad: null, gradientFlowed() {} };
+    const entry = { ids: unique, rows: allocF32(unique.length * dim), flowed: false };
+    this.pending.push(entry);
+    return {
+      rows,
+      rowOf: inverse,
+      grad: entry.rows,
+      gradientFlowed() {
+        entry.flowed = true;
+      },
+    };
   }
 
-  addSparseGrad(ids: Float64Array, rows: Float32Array): void {
-    if (ids.length > 0) this.pending.push({ ids, rows });
-  }
-
-  /** The gradient accumulated since the last call (ids may repeat across lookups), or null. */
+  /**
+   * The gradient accumulated since the last call, the padding row left out (it never
+   * changes), ids possibly repeated across lookups; null when nothing was looked up.
+   */
   takeGrad(): SparseGrad | null {
-    const parts = this.pending;
+    const parts = this.pending.filter((p) => p.flowed);
     this.pending = [];
     if (parts.length === 0) return null;
-    if (parts.length === 1) return parts[0];
-    const n = parts.reduce((a, p) => a + p.ids.length, 0);
+    const dim = this.spec.embeddingDim;
+    const pad = this.spec.paddingIdx;
+    let n = 0;
+    for (const p of parts) for (let i = 0; i < p.ids.length; i++) if (p.ids[i] !== pad) n++;
     const ids = new Float64Array(n);
-    const rows = new Float32Array(n * this.spec.embeddingDim);
+    const rows = new Float32Array(n * dim);
     let at = 0;
     for (const p of parts) {
-      ids.set(p.ids, at);
-      rows.set(p.rows, at * this.spec.embeddingDim);
-      at += p.ids.length;
+      for (let i = 0; i < p.ids.length; i++) {
+        if (p.ids[i] === pad) continue;
+        ids[at] = p.ids[i];
+        rows.set(p.rows.subarray(i * dim, (i + 1) * dim), at * dim);
+        at++;
+      }
     }
     return { ids, rows };
   }

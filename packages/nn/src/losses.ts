@@ -1,4 +1,5 @@
 import { ErrorCodes, RowshardError } from '@rowshard/core';
+import { allocF32, allocI32, kernels } from './step-scope.js';
 import { Tensor } from './tensor.js';
 
 /** nn.CrossEntropyLoss (mean reduction) over logits [N, C] and class ids in [0, C). */
@@ -10,8 +11,7 @@ export function crossEntropy(logits: Tensor, targets: ArrayLike<number>): Tensor
   if (targets.length !== n) {
     throw new RowshardError(ErrorCodes.BAD_SHAPE, `cross_entropy: ${n} rows of logits but ${targets.length} targets`);
   }
-  const probs = new Float64Array(n * c);
-  let total = 0;
+  const classes = allocI32(n);
   for (let r = 0; r < n; r++) {
     const t = targets[r];
     if (!Number.isInteger(t) || t < 0 || t >= c) {
@@ -20,26 +20,16 @@ export function crossEntropy(logits: Tensor, targets: ArrayLike<number>): Tensor
         target: t,
       });
     }
-    let max = -Infinity;
-    for (let k = 0; k < c; k++) max = Math.max(max, logits.data[r * c + k]);
-    let sum = 0;
-    for (let k = 0; k < c; k++) {
-      const e = Math.exp(logits.data[r * c + k] - max);
-      probs[r * c + k] = e;
-      sum += e;
-    }
-    for (let k = 0; k < c; k++) probs[r * c + k] /= sum;
-    total += -(logits.data[r * c + t] - max - Math.log(sum));
+    classes[r] = t;
   }
-  const result: Tensor = new Tensor([], new Float32Array([total / n]), {
+  const probs = allocF32(n * c);
+  const loss = kernels().softmaxCrossEntropy(logits.data, classes, probs, n, c);
+  const value = allocF32(1);
+  value[0] = loss;
+  const result: Tensor = new Tensor([], value, {
     parents: [logits],
-    backward: () => {
-      const g = (result.grad as Float32Array)[0] / n;
-      const gl = logits.gradBuffer();
-      for (let r = 0; r < n; r++) {
-        for (let k = 0; k < c; k++) gl[r * c + k] += g * (probs[r * c + k] - (k === targets[r] ? 1 : 0));
-      }
-    },
+    backward: () =>
+      kernels().softmaxCrossEntropyBackward(probs, classes, (result.grad as Float32Array)[0], logits.gradBuffer(), n, c),
   });
   return result;
 }

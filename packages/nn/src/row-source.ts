@@ -1,21 +1,37 @@
 import { indexNotInteger, indexOutOfRange, type TableSpec } from '@rowshard/core';
 
 /**
+ * What one lookup of a table reads and where its gradient goes: a matrix of rows, the row of
+ * it that each position reads, and a gradient matrix in the same layout (or null when the
+ * lookup records none). The op indexes rows through `rowOf` and adds each position's
+ * gradient into `grad` at the same row; it never dedupes or copies rows itself.
+ */
+export interface RowLookup {
+  /** Rows, row-major [*, dim], max_norm already applied (PyTorch renormalises the looked-up rows in place). */
+  readonly rows: Float32Array;
+  /** For each position of the lookup's indices, its row in `rows`. */
+  readonly rowOf: Int32Array;
+  /** Where the backward adds gradient rows, same layout as `rows`; null for a table that takes none. */
+  readonly grad: Float32Array | null;
+  /**
+   * Called by the op's backward once it has added into `grad`: only rows of lookups whose
+   * gradient flowed count as part of the step's sparse gradient (as PyTorch's sparse grad
+   * holds exactly the indices backward went through; a zero row still moves Adam's moments).
+   */
+  gradientFlowed(): void;
+}
+
+/**
  * Where an embedding lookup gets its rows and sends its gradient. In single-process mode
  * that is a whole table in memory (LocalTable); on a trainer it is the rows pulled from the
- * parameter servers for this batch. The lookup ops do not know the difference.
+ * parameter servers for this batch (RemoteRows). The lookup ops do not know the difference.
+ * A source validates the indices (or knows them valid) and dedupes them.
  */
 export interface RowSource {
   readonly spec: TableSpec;
   /** False for frozen tables: lookups then record no gradient. */
   readonly trainable: boolean;
-  /**
-   * Rows of distinct ids, row-major [ids.length, dim], with max_norm already applied (PyTorch
-   * renormalises the looked-up rows of the weight in place before reading them).
-   */
-  fetchRows(uniqueIds: Float64Array): Float32Array;
-  /** Receives the summed gradient of distinct ids (padding row excluded). */
-  addSparseGrad(ids: Float64Array, rows: Float32Array): void;
+  lookup(indices: ArrayLike<number>): RowLookup;
 }
 
 /** The same rows, read-only: lookups through it record no gradient (evaluation). */
@@ -23,8 +39,10 @@ export function withoutGrad(source: RowSource): RowSource {
   return {
     spec: source.spec,
     trainable: false,
-    fetchRows: (ids) => source.fetchRows(ids),
-    addSparseGrad: () => {},
+    lookup(indices) {
+      const { rows, rowOf } = source.lookup(indices);
+      return { rows, rowOf, grad: null, gradientFlowed() {} };
+    },
   };
 }
 

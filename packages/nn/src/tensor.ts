@@ -1,4 +1,5 @@
 import { ErrorCodes, RowshardError } from '@rowshard/core';
+import { allocF32 } from './step-scope.js';
 
 /**
  * A float32 tensor: a shape and a row-major Float32Array, plus what reverse-mode autograd
@@ -45,7 +46,8 @@ export class Tensor {
   accumulateGrad(g: Float32Array): void {
     if (!this.requiresGrad) return;
     if (this.grad === null) {
-      this.grad = new Float32Array(g);
+      this.grad = allocF32(g.length);
+      this.grad.set(g);
       return;
     }
     const own = this.grad;
@@ -54,7 +56,7 @@ export class Tensor {
 
   /** The gradient buffer, allocated as zeros if nothing was accumulated yet. */
   gradBuffer(): Float32Array {
-    if (this.grad === null) this.grad = new Float32Array(this.data.length);
+    if (this.grad === null) this.grad = allocF32(this.data.length);
     return this.grad;
   }
 
@@ -80,7 +82,7 @@ export function tensor(shape: readonly number[], values: ArrayLike<number>): Ten
 }
 
 export function zeros(shape: readonly number[]): Tensor {
-  return new Tensor(shape, new Float32Array(shapeSize(shape)));
+  return new Tensor(shape, allocF32(shapeSize(shape)));
 }
 
 /** A trainable leaf (a Linear weight, a bias). */

@@ -22,7 +22,7 @@ export class BspAggregator {
       workers,
       stepTimeoutMs,
       (_step, contributions) => {
-        const rows = this.service.push(concatByTable(contributions));
+        const rows = this.service.pushChecked(concatByTable(contributions));
         queueMicrotask(() => this.releasePulls());
         return rows;
       },
@@ -36,6 +36,7 @@ export class BspAggregator {
     return this.barrier.completedSteps;
   }
 
+  /** Each rank's parts are checked as they arrive; the step applies them unchecked, once. */
   push(step: number, rank: number, parts: readonly PushPart[]): Promise<number> {
     if (step === this.barrier.completedSteps) this.service.checkPush(parts);
     return this.barrier.contribute(step, rank, parts);

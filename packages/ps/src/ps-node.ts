@@ -63,7 +63,20 @@ export class PsNode {
   }
 
   push(request: RequestOf<PsProtocol, 'push'>): Reply<'push'> {
+    return this.applyPush(this.admit(request.epoch), request);
+  }
+
+  /** A push, then the rows of the next step's pull: one round trip per shard and step. */
+  pushPull(request: RequestOf<PsProtocol, 'push_pull'>): Reply<'push_pull'> {
     const service = this.admit(request.epoch);
+    service.checkPull(request.pull);
+    const pushed = this.applyPush(service, { tables: request.push, step: request.step, rank: request.rank });
+    const withRows = (reply: ReplyOf<PsProtocol, 'push'>) => ({ ...reply, rows: service.pullChecked(request.pull) });
+    if (pushed instanceof Promise) return pushed.then(withRows);
+    return withRows(pushed);
+  }
+
+  private applyPush(service: PsService, request: RequestOf<PsProtocol, 'push'>): Reply<'push'> {
     const { step, rank, tables } = request;
     if ((step === undefined) !== (rank === undefined)) {
       throw new RowshardError(ErrorCodes.BAD_REQUEST, 'push: step and rank go together (give both or neither)', {

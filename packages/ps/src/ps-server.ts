@@ -77,6 +77,7 @@ export function psHandlers(node: PsNode, stats: () => PsStats | null): Handlers<
   return {
     pull: (request) => node.pull(request),
     push: (request) => node.push(request),
+    push_pull: (request) => node.pushPull(request),
     load: (request) => node.load(request),
     checkpoint: (request) => node.checkpoint(request),
     restore: (request) => node.restore(request),

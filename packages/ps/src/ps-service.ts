@@ -117,6 +117,11 @@ export class PsService {
   /** Rows for every part, in request order; all parts are checked before any row is read. */
   pull(parts: readonly PullPart[]): Float32Array[] {
     this.checkPull(parts);
+    return this.pullChecked(parts);
+  }
+
+  /** pull() for parts checkPull() has passed. */
+  pullChecked(parts: readonly PullPart[]): Float32Array[] {
     return parts.map((part) => {
       const store = this.table(part.table);
       const out = new Float32Array(part.ids.length * store.dim);
@@ -129,6 +134,11 @@ export class PsService {
   /** Applies every part; all parts are checked before any row changes. */
   push(parts: readonly PushPart[]): number {
     this.checkPush(parts);
+    return this.pushChecked(parts);
+  }
+
+  /** push() for parts checkPush() has passed (the BSP aggregator checks each rank's as it arrives). */
+  pushChecked(parts: readonly PushPart[]): number {
     let updated = 0;
     for (const part of parts) {
       updated += applyPush(this.table(part.table), part);

@@ -15,6 +15,7 @@ import {
   unknownTable,
 } from '@rowshard/core';
 import { RpcClient, type TransportOptions } from '@rowshard/transport';
+import type { TableRouting } from './step-routing.js';
 
 export interface PsClientOptions {
   /** One WebSocket URL per shard, in shard order. */
@@ -247,6 +248,89 @@ export class PsClient {
     );
   }
 
+  /**
+   * The rows of a step, one request per shard for all tables (tagged with `step` in BSP):
+   * for each table, each shard's reply for its slice of the routing, in shard order.
+   */
+  async pullRouted(routings: readonly TableRouting[], step?: number): Promise<Float32Array[][]> {
+    const out = routings.map(() => new Array<Float32Array>(this.numShards));
+    await Promise.all(
+      this.clients.map(async (client, shard) => {
+        const sent = this.partsFor(routings, shard);
+        if (sent.length === 0) return;
+        const { rows } = await client.request('pull', {
+          tables: sent.map((i) => ({ table: routings[i].spec.name, ids: routings[i].shardIds(shard) })),
+          ...(step === undefined ? {} : { step }),
+          ...(this.epoch === null ? {} : { epoch: this.epoch }),
+        });
+        this.place(routings, sent, rows, shard, out);
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * A step's push, each shard getting its slice of every table's gradient matrix (in BSP every
+   * shard gets a message, empty or not), and with `next` the following step's pull in the
+   * same round trip; returns `next`'s rows as pullRouted does, or null.
+   */
+  async pushRouted(
+    parts: readonly RoutedGradient[],
+    barrier: { step: number; rank: number },
+    next: readonly TableRouting[] | null,
+  ): Promise<Float32Array[][] | null> {
+    const out = next ? next.map(() => new Array<Float32Array>(this.numShards)) : null;
+    const epoch = this.epoch === null ? {} : { epoch: this.epoch };
+    await Promise.all(
+      this.clients.map(async (client, shard) => {
+        const push: PushPart[] = [];
+        for (const part of parts) {
+          const slice = part.shardSlice(shard);
+          if (slice) push.push({ table: part.routing.spec.name, ...slice, lr: part.lr, step: part.step });
+        }
+        if (!next || !out) {
+          await client.request('push', { tables: push, step: barrier.step, rank: barrier.rank, ...epoch });
+          return;
+        }
+        const sent = this.partsFor(next, shard);
+        const pull = sent.map((i) => ({ table: next[i].spec.name, ids: next[i].shardIds(shard) }));
+        const { rows } = await client.request('push_pull', { push, pull, step: barrier.step, rank: barrier.rank, ...epoch });
+        this.place(next, sent, rows, shard, out);
+      }),
+    );
+    return out;
+  }
+
+  /** Indexes of the routings with rows on `shard`. */
+  private partsFor(routings: readonly TableRouting[], shard: number): number[] {
+    const out: number[] = [];
+    routings.forEach((r, i) => {
+      if (r.shardStart[shard + 1] > r.shardStart[shard]) out.push(i);
+    });
+    return out;
+  }
+
+  private place(
+    routings: readonly TableRouting[],
+    sent: number[],
+    rows: Float32Array[],
+    shard: number,
+    out: Float32Array[][],
+  ): void {
+    sent.forEach((i, k) => {
+      const r = routings[i];
+      const want = (r.shardStart[shard + 1] - r.shardStart[shard]) * r.spec.embeddingDim;
+      const got = rows[k];
+      if (got === undefined || got.length !== want) {
+        throw new RowshardError(
+          ErrorCodes.BAD_REPLY,
+          `ps ${shard} answered ${got?.length ?? 0} values for ${want / r.spec.embeddingDim} rows of '${r.spec.name}'`,
+        );
+      }
+      out[i][shard] = got;
+    });
+  }
+
   /** Each shard's statistics and its process's memoryUsage(), in shard order. */
   async stats(options: { gc?: boolean } = {}): Promise<(PsStats & { memory: NodeJS.MemoryUsage })[]> {
     return Promise.all(
@@ -256,6 +340,15 @@ export class PsClient {
       }),
     );
   }
+}
+
+/** One table's gradient for a routed push: its shard slices, the lr and the table's optimizer step. */
+export interface RoutedGradient {
+  readonly routing: TableRouting;
+  readonly lr: number;
+  readonly step: number;
+  /** Shard `shard`'s ids and gradient rows, or null when it has none. */
+  shardSlice(shard: number): { ids: IdArray; grads: Float32Array } | null;
 }
 
 /** Sums the rows of duplicate ids in input order (deterministic); no copy when all are distinct. */

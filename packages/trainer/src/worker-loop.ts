@@ -2,24 +2,17 @@ import { pathToFileURL } from 'node:url';
 import {
   type CoordinatorProtocol,
   coordinatorProtocol,
-  dedupeIds,
   ErrorCodes,
-  findGroup,
-  isFrozenAt,
   type JobConfig,
-  lrAt,
   RowshardError,
-  type SparseOptimizerConfig,
-  sparseConfigOf,
   streamKey,
-  tableStepAt,
   workerSlice,
 } from '@rowshard/core';
-import { type Batch, backward, buildModelContext, type Model, resolveJob } from '@rowshard/nn';
+import { type Model, resolveJob } from '@rowshard/nn';
 import { RpcClient, type TransportOptions } from '@rowshard/transport';
 import { type BatchSource, openBatchSource } from './data/index.js';
-import { PsClient, type PullRequestPart, type PushRequestPart } from './ps-client.js';
-import { RemoteRows } from './remote-rows.js';
+import { PsClient } from './ps-client.js';
+import { type PulledBatch, type RoutedBatch, WorkerStep } from './worker-step.js';
 
 /** What a trainer hands each worker thread (plain data: it crosses into a piscina worker). */
 export interface WorkerTask {
@@ -44,29 +37,20 @@ export interface WorkerSummary {
   readonly lastLoss: number;
 }
 
-interface Pulled {
-  readonly step: number;
-  readonly batch: Batch;
-  /** Per table: its distinct ids for this batch and their rows. */
-  readonly tables: Map<string, { ids: Float64Array; rows: Float32Array }>;
-}
-
 /**
- * One worker's training loop: pull the batch's rows (one request per shard, all tables) →
- * forward/backward with them as small local matrices → push sparse gradients to the shards
- * and dense gradients to the coordinator. BSP waits for the step to be applied everywhere;
- * SSP waits for the slowest worker to be within `staleness` before each step; ASP and SSP
- * prefetch the next batch's rows while the current one computes.
+ * One worker's training loop (docs/ARCHITECTURE.md, "One training step"): route the batch's
+ * ids and pull their rows (one request per shard, all tables) → forward and backward in the
+ * step arena → push each shard its slice of the sparse gradients, and the dense gradients to
+ * the coordinator. In BSP and ASP the push of step t carries the pull of step t+1 (one round
+ * trip per shard and step; in BSP the shard answers once step t is applied everywhere). SSP
+ * waits for the slowest worker to be within `staleness` before each step, then pulls.
  */
 export class WorkerLoop {
   private ps: PsClient;
   private shardUrls: readonly string[];
   private readonly coordinator: RpcClient<CoordinatorProtocol>;
   private readonly slice: { start: number; end: number };
-  private readonly sparseConfigs = new Map<
-    string,
-    { config: SparseOptimizerConfig; schedule: JobConfig['optimizers'][number]['schedule'] }
-  >();
+  private readonly step: WorkerStep;
 
   private constructor(
     private readonly task: WorkerTask,
@@ -85,11 +69,7 @@ export class WorkerLoop {
       peerName: 'coordinator',
     });
     this.slice = workerSlice(job.batchSize, task.rank, task.workers);
-    for (const spec of model.tables) {
-      if (spec.frozen) continue;
-      const group = findGroup(job.optimizers, spec.group, `table '${spec.name}'`);
-      this.sparseConfigs.set(spec.name, { config: sparseConfigOf(group), schedule: group.schedule });
-    }
+    this.step = new WorkerStep(job, model, () => this.ps.numShards);
   }
 
   static async create(task: WorkerTask): Promise<WorkerLoop> {
@@ -98,27 +78,14 @@ export class WorkerLoop {
     return new WorkerLoop(task, job, model, openBatchSource(job.data, job.batchSize), evalData);
   }
 
-  private async pull(step: number): Promise<Pulled> {
-    const batch = await this.data.slice(step, this.slice.start, this.slice.end);
-    return this.pullFor(batch, step, this.job.sync.mode === 'bsp' ? step : undefined);
+  /** Step `step`'s slice of the global batch, its ids routed. */
+  private async routed(step: number): Promise<RoutedBatch> {
+    return this.step.route(step, await this.data.slice(step, this.slice.start, this.slice.end));
   }
 
-  /** The rows a batch needs, one request per shard for all tables (tagged with `gate` in BSP). */
-  private async pullFor(batch: Batch, step: number, gate: number | undefined): Promise<Pulled> {
-    const needed = this.model.rowsNeeded(batch);
-    const names = Object.keys(needed);
-    const distinct = names.map((name) => {
-      const lists = needed[name];
-      const total = lists.reduce((a, l) => a + l.length, 0);
-      const all = new Float64Array(total);
-      let at = 0;
-      for (const l of lists) for (let i = 0; i < l.length; i++) all[at++] = l[i];
-      return dedupeIds(all).unique;
-    });
-    const parts: PullRequestPart[] = names.map((table, i) => ({ table, ids: distinct[i] }));
-    const rows = await this.ps.pullMany(parts, gate === undefined ? {} : { step: gate });
-    const tables = new Map(names.map((name, i) => [name, { ids: distinct[i], rows: rows[i] }]));
-    return { step, batch, tables };
+  /** The rows of a routed batch (BSP: once step `gate` − 1 is applied everywhere). */
+  private async pull(routed: RoutedBatch, gate: number | undefined): Promise<PulledBatch> {
+    return { ...routed, shardRows: await this.ps.pullRouted(routed.routings, gate) };
   }
 
   private async waitClock(step: number, epoch: number): Promise<void> {
@@ -140,44 +107,40 @@ export class WorkerLoop {
       const size = this.slice.end - this.slice.start;
       const scale = size / job.batchSize;
       const dropoutKey = streamKey(job.seed, `dropout:${rank}`);
-      const prefetch = job.sync.mode !== 'bsp';
+      const bsp = job.sync.mode === 'bsp';
+      // SSP must wait on the clock before it reads step t+1's rows, so only BSP and ASP fold the pull into the push.
+      const fold = job.sync.mode !== 'ssp';
       const slowMs = job.debug.slowRanks[String(rank)] ?? 0;
-      let next: Promise<Pulled> | null = null;
+      let pulled: PulledBatch | null = null;
       let lastLoss = Number.NaN;
       let recoveries = 0;
       let t = this.task.startStep;
       while (t < job.steps) {
         try {
-          let pulled: Pulled;
-          if (next) pulled = await next;
-          else {
+          if (pulled === null || pulled.step !== t) {
             await this.waitClock(t, epoch);
-            pulled = await this.pull(t);
+            pulled = await this.pull(await this.routed(t), bsp ? t : undefined);
           }
-          next = null;
-          if (prefetch && t + 1 < job.steps) {
-            const upcoming = t + 1;
-            next = this.waitClock(upcoming, epoch).then(() => this.pull(upcoming));
-            next.catch(() => {}); // surfaced when awaited next step
-          }
-          const { loss, sparse, dense } = this.compute(pulled, params, scale, dropoutKey);
+          const { loss, gradients, dense } = this.step.train(pulled, params, scale, dropoutKey);
           lastLoss = loss;
           if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
-          const [, reply] = await Promise.all([
-            this.ps.pushMany(sparse, { step: t, rank }),
+          const next: RoutedBatch | null = fold && t + 1 < job.steps ? await this.routed(t + 1) : null;
+          const [nextRows, reply]: [Float32Array[][] | null, { params: Record<string, Float32Array> }] = await Promise.all([
+            this.ps.pushRouted(gradients, { step: t, rank }, next?.routings ?? null),
             this.coordinator.request(
               'dense_step',
               { step: t, rank, epoch, grads: dense, loss, examples: size },
               job.timeouts.stepMs,
             ),
           ]);
+          pulled = next && nextRows ? { ...next, shardRows: nextRows } : null;
           params = reply.params;
           examples += size;
           t++;
           if (this.evaluates(t)) await this.evaluate(t, params, epoch);
         } catch (e) {
           if (!isRecoverable(e) || ++recoveries > MAX_RECOVERIES) throw e;
-          next = null;
+          pulled = null;
           // The coordinator restores every shard to the last checkpoint, then says where to resume.
           const r = await this.coordinator.request(
             'recovery_wait',
@@ -218,18 +181,10 @@ export class WorkerLoop {
     let examples = 0;
     for (let b = 0; b < ev.batches; b++) {
       const batch = await data.slice(b, 0, ev.batchSize);
-      const pulled = await this.pullFor(batch, completed, this.job.sync.mode === 'bsp' ? completed : undefined);
-      const { ctx } = buildModelContext({
-        model: this.model,
-        table: (spec) => this.remoteRows(pulled, spec, false),
-        param: (spec) => params[spec.name],
-        training: false,
-        dropoutKey: streamKey(0, 'eval'),
-        step: 0,
-      });
-      const output = this.model.forward(ctx, batch);
+      const pulled = await this.pull(this.step.route(completed, batch), this.job.sync.mode === 'bsp' ? completed : undefined);
+      const { output, loss } = this.step.evaluate(pulled, params);
       const n = batch.target.length;
-      lossSum += this.model.loss(output, batch).item() * n;
+      lossSum += loss * n;
       examples += n;
       if (this.model.task === 'classification')
         correct += countCorrect(output.data, output.shape[output.shape.length - 1], batch.target);
@@ -255,60 +210,6 @@ export class WorkerLoop {
       transport: this.task.transport,
     });
     await this.ps.connect();
-  }
-
-  /** A pulled table as the forward pass sees it. */
-  private remoteRows(pulled: Pulled, spec: Model['tables'][number], trainable: boolean): RemoteRows {
-    const got = pulled.tables.get(spec.name) ?? { ids: new Float64Array(0), rows: new Float32Array(0) };
-    return new RemoteRows(spec, trainable, got.ids, got.rows);
-  }
-
-  /** Forward and backward on pulled rows; gradients scaled by this worker's share of the batch. */
-  private compute(
-    pulled: Pulled,
-    params: Record<string, Float32Array>,
-    scale: number,
-    dropoutKey: ReturnType<typeof streamKey>,
-  ): { loss: number; sparse: PushRequestPart[]; dense: Record<string, Float32Array> } {
-    const t = pulled.step;
-    const sources = new Map<string, RemoteRows>();
-    const { ctx, params: tensors } = buildModelContext({
-      model: this.model,
-      table: (spec) => {
-        const source = this.remoteRows(pulled, spec, !isFrozenAt(this.job.freeze, spec.name, spec.frozen, t));
-        sources.set(spec.name, source);
-        return source;
-      },
-      param: (spec) => params[spec.name],
-      training: true,
-      dropoutKey,
-      step: t,
-    });
-    const output = this.model.forward(ctx, pulled.batch);
-    const lossTensor = this.model.loss(output, pulled.batch);
-    backward(lossTensor);
-    const sparse: PushRequestPart[] = [];
-    for (const [name, source] of sources) {
-      if (!source.trainable) continue;
-      const grad = source.takeGrad(scale);
-      const opt = this.sparseConfigs.get(name);
-      if (!grad || !opt) continue;
-      const spec = source.spec;
-      sparse.push({
-        table: name,
-        ids: grad.ids,
-        grads: grad.grads,
-        lr: lrAt(opt.config.lr, opt.schedule, t),
-        step: tableStepAt(this.job.freeze, name, spec.frozen, t),
-      });
-    }
-    const dense: Record<string, Float32Array> = {};
-    for (const [name, tensor] of tensors) {
-      const g = new Float32Array(tensor.size);
-      if (tensor.grad) for (let i = 0; i < g.length; i++) g[i] = tensor.grad[i] * scale;
-      dense[name] = g;
-    }
-    return { loss: lossTensor.item(), sparse, dense };
   }
 }
 

@@ -88,6 +88,16 @@ export const psProtocol = defineProtocol({
     { tables: list(pushPart), step: optional(uint), rank: optional(uint), epoch },
     { rowsUpdated: uint, duplicate: optional(bool) },
   ),
+  /**
+   * A push and the next step's pull in one round trip (BSP and ASP): the push is applied as a
+   * `push` with the same step and rank is, then the rows are read, in BSP once step `step`
+   * is applied everywhere on this shard (so they are the rows step `step + 1` must see).
+   * Both lists are checked before anything is applied.
+   */
+  push_pull: message(
+    { push: list(pushPart), pull: list(pullPart), step: uint, rank: uint, epoch },
+    { rowsUpdated: uint, duplicate: optional(bool), rows: list(float32Array) },
+  ),
   /** Rows (and optionally optimizer state) set outright: from_pretrained, initial states. */
   load: message({ tables: list(loadPart), epoch }, { rowsLoaded: uint }),
   /** Load and memory of this shard; `gc` collects first where the process allows it (benchmarks). */

@@ -1,16 +1,14 @@
 import { ErrorCodes, philox4x32, RowshardError, type StreamKey, uint32ToOpenUnit } from '@rowshard/core';
+import { allocF32, kernels } from '../step-scope.js';
 import { Tensor } from '../tensor.js';
 
 export function relu(x: Tensor): Tensor {
-  const out = new Float32Array(x.size);
-  for (let i = 0; i < out.length; i++) out[i] = Math.max(x.data[i], 0);
+  const out = allocF32(x.size);
+  kernels().reluForward(x.data, out);
   const result: Tensor = new Tensor(x.shape, out, {
     parents: [x],
-    backward: () => {
-      const g = result.grad as Float32Array;
-      const gx = x.gradBuffer();
-      for (let i = 0; i < gx.length; i++) if (x.data[i] > 0) gx[i] += g[i];
-    },
+    // out > 0 exactly where x > 0, so the backward reads the output.
+    backward: () => kernels().reluBackward(out, result.grad as Float32Array, x.gradBuffer()),
   });
   return result;
 }
@@ -23,7 +21,7 @@ function sameShape(a: Tensor, b: Tensor, op: string): void {
 
 export function add(a: Tensor, b: Tensor): Tensor {
   sameShape(a, b, 'add');
-  const out = new Float32Array(a.size);
+  const out = allocF32(a.size);
   for (let i = 0; i < out.length; i++) out[i] = a.data[i] + b.data[i];
   const result: Tensor = new Tensor(a.shape, out, {
     parents: [a, b],
@@ -38,7 +36,7 @@ export function add(a: Tensor, b: Tensor): Tensor {
 
 export function mul(a: Tensor, b: Tensor): Tensor {
   sameShape(a, b, 'mul');
-  const out = new Float32Array(a.size);
+  const out = allocF32(a.size);
   for (let i = 0; i < out.length; i++) out[i] = a.data[i] * b.data[i];
   const result: Tensor = new Tensor(a.shape, out, {
     parents: [a, b],
@@ -62,25 +60,24 @@ export function mul(a: Tensor, b: Tensor): Tensor {
  * scale the rest by 1/(1-p). The mask comes from Philox keyed by (key, step, call), so a
  * run is reproducible; it cannot match PyTorch's generator bit for bit, so parity runs use p=0.
  */
+const dropoutBlock = new Uint32Array(4);
+
 export function dropout(x: Tensor, p: number, training: boolean, key: StreamKey, counter: number): Tensor {
   if (!(p >= 0 && p < 1)) throw new RowshardError(ErrorCodes.BAD_CONFIG, `dropout probability must be in [0, 1), got ${p}`);
   if (!training || p === 0) return x;
-  const keep = new Uint8Array(x.size);
-  const scale = 1 / (1 - p);
-  const block = new Uint32Array(4);
+  // The mask as factors: 0 where dropped, 1/(1-p) where kept; forward and backward multiply by it.
+  const mask = allocF32(x.size);
+  const scale = Math.fround(1 / (1 - p));
+  const block = dropoutBlock;
   for (let i = 0; i < x.size; i += 4) {
     philox4x32(key.k0, key.k1, i >>> 2, counter >>> 0, Math.floor(counter / 4294967296), 0x0d70, block);
-    for (let j = 0; j < 4 && i + j < x.size; j++) keep[i + j] = uint32ToOpenUnit(block[j]) >= p ? 1 : 0;
+    for (let j = 0; j < 4 && i + j < x.size; j++) mask[i + j] = uint32ToOpenUnit(block[j]) >= p ? scale : 0;
   }
-  const out = new Float32Array(x.size);
-  for (let i = 0; i < out.length; i++) out[i] = keep[i] ? x.data[i] * scale : 0;
+  const out = allocF32(x.size);
+  kernels().mul(x.data, mask, out);
   const result: Tensor = new Tensor(x.shape, out, {
     parents: [x],
-    backward: () => {
-      const g = result.grad as Float32Array;
-      const gx = x.gradBuffer();
-      for (let i = 0; i < gx.length; i++) if (keep[i]) gx[i] += g[i] * scale;
-    },
+    backward: () => kernels().mulAdd(result.grad as Float32Array, mask, x.gradBuffer()),
   });
   return result;
 }

@@ -1,10 +1,11 @@
-import { dedupeIds, ErrorCodes, RowshardError } from '@rowshard/core';
+import { ErrorCodes, RowshardError } from '@rowshard/core';
+import type { BagMode } from '@rowshard/kernels';
 import type { RowSource } from '../row-source.js';
-import { validateIndices } from '../row-source.js';
+import { allocF32, allocI32, kernels } from '../step-scope.js';
 import { type IndexTensor, Tensor } from '../tensor.js';
-import { emitWithoutPadding } from './embedding.js';
+import { addRowGradients } from './embedding.js';
 
-export type BagMode = 'sum' | 'mean' | 'max';
+export type { BagMode } from '@rowshard/kernels';
 
 export interface EmbeddingBagOptions {
   readonly mode?: BagMode;
@@ -83,78 +84,71 @@ export function embeddingBag(source: RowSource, input: IndexTensor, options: Emb
       `embedding_bag '${spec.name}': ${input.data.length} inputs but ${psw.size} per_sample_weights`,
     );
   }
-  validateIndices(spec, input.data);
+  const lookup = source.lookup(input.data);
   const bounds = bagBounds(input, options, spec.name);
   const bags = bounds.length - 1;
-  const { unique, inverse, counts } = dedupeIds(input.data);
-  const rows = source.fetchRows(unique);
-  const pad = spec.paddingIdx;
-  const out = new Float32Array(bags * dim);
-  const bagCount = new Int32Array(bags);
-  // For max mode: which input position won each (bag, dim), -1 when the bag is empty.
-  const argmax = mode === 'max' ? new Int32Array(bags * dim).fill(-1) : null;
-  for (let b = 0; b < bags; b++) {
-    const o = b * dim;
-    for (let e = bounds[b]; e < bounds[b + 1]; e++) {
-      if (input.data[e] === pad) continue;
-      const r = inverse[e] * dim;
-      bagCount[b]++;
-      if (argmax) {
-        for (let d = 0; d < dim; d++) {
-          if (argmax[o + d] < 0 || rows[r + d] > out[o + d]) {
-            out[o + d] = rows[r + d];
-            argmax[o + d] = e;
-          }
-        }
-      } else {
-        const w = psw ? psw.data[e] : 1;
-        for (let d = 0; d < dim; d++) out[o + d] += w * rows[r + d];
-      }
-    }
-    if (mode === 'mean' && bagCount[b] > 0) for (let d = 0; d < dim; d++) out[o + d] /= bagCount[b];
-  }
+  const { offsets, positions } = withoutPadding(input.data, bounds, spec.paddingIdx);
+  // The kernels walk positions offsets[b] .. offsets[b+1]; with padding left out they are a
+  // subset of the input's, `positions` mapping each back.
+  const rowOf = positions ? pick(lookup.rowOf, positions) : lookup.rowOf;
+  const weights = psw ? (positions ? pickF32(psw.data, positions) : psw.data) : null;
+  const out = allocF32(bags * dim);
+  const argmax = mode === 'max' ? allocI32(bags * dim) : null;
+  kernels().bagForward(mode, offsets, rowOf, weights, lookup.rows, out, argmax, dim);
   const parents = psw ? [psw] : [];
   const result: Tensor = new Tensor([bags, dim], out, {
     parents,
-    requiresGrad: source.trainable || (psw?.requiresGrad ?? false),
+    requiresGrad: lookup.grad !== null || (psw?.requiresGrad ?? false),
     backward: () => {
       const G = result.grad as Float32Array;
       if (psw?.requiresGrad) {
         const gw = psw.gradBuffer();
+        const rows = lookup.rows;
         for (let b = 0; b < bags; b++) {
-          for (let e = bounds[b]; e < bounds[b + 1]; e++) {
-            if (input.data[e] === pad) continue;
-            const r = inverse[e] * dim;
+          for (let k = offsets[b]; k < offsets[b + 1]; k++) {
+            const r = rowOf[k] * dim;
             let acc = 0;
             for (let d = 0; d < dim; d++) acc += G[b * dim + d] * rows[r + d];
-            gw[e] += acc;
+            gw[positions ? positions[k] : k] += acc;
           }
         }
       }
-      if (!source.trainable) return;
-      const sums = new Float32Array(unique.length * dim);
-      for (let b = 0; b < bags; b++) {
-        const o = b * dim;
-        if (argmax) {
-          for (let d = 0; d < dim; d++) {
-            const e = argmax[o + d];
-            if (e >= 0) sums[inverse[e] * dim + d] += G[o + d];
-          }
-          continue;
-        }
-        const scale = mode === 'mean' ? 1 / bagCount[b] : 1;
-        for (let e = bounds[b]; e < bounds[b + 1]; e++) {
-          if (input.data[e] === pad) continue;
-          const w = (psw ? psw.data[e] : 1) * scale;
-          const dst = inverse[e] * dim;
-          for (let d = 0; d < dim; d++) sums[dst + d] += w * G[o + d];
-        }
-      }
-      if (spec.scaleGradByFreq) {
-        for (let u = 0; u < unique.length; u++) for (let d = 0; d < dim; d++) sums[u * dim + d] /= counts[u];
-      }
-      emitWithoutPadding(source, unique, sums, dim);
+      addRowGradients(lookup, dim, spec.scaleGradByFreq, (into) =>
+        kernels().bagBackward(mode, offsets, rowOf, weights, G, into, argmax, dim),
+      );
     },
   });
   return result;
+}
+
+/** Bag bounds over the non-padding positions, and those positions (null when none is padding). */
+function withoutPadding(
+  data: ArrayLike<number>,
+  bounds: Int32Array,
+  pad: number | null,
+): { offsets: Int32Array; positions: Int32Array | null } {
+  let padded = 0;
+  if (pad !== null) for (let i = 0; i < data.length; i++) if (data[i] === pad) padded++;
+  if (padded === 0) return { offsets: bounds, positions: null };
+  const positions = allocI32(data.length - padded);
+  const offsets = allocI32(bounds.length);
+  let k = 0;
+  for (let b = 0; b + 1 < bounds.length; b++) {
+    offsets[b] = k;
+    for (let e = bounds[b]; e < bounds[b + 1]; e++) if (data[e] !== pad) positions[k++] = e;
+  }
+  offsets[bounds.length - 1] = k;
+  return { offsets, positions };
+}
+
+function pick(values: Int32Array, positions: Int32Array): Int32Array {
+  const out = allocI32(positions.length);
+  for (let k = 0; k < positions.length; k++) out[k] = values[positions[k]];
+  return out;
+}
+
+function pickF32(values: Float32Array, positions: Int32Array): Float32Array {
+  const out = allocF32(positions.length);
+  for (let k = 0; k < positions.length; k++) out[k] = values[positions[k]];
+  return out;
 }

@@ -1,60 +1,55 @@
-import { copyRow, dedupeIds } from '@rowshard/core';
-import type { RowSource } from '../row-source.js';
-import { validateIndices } from '../row-source.js';
+import type { RowLookup, RowSource } from '../row-source.js';
+import { allocF32, allocI32, kernels } from '../step-scope.js';
 import { type IndexTensor, Tensor } from '../tensor.js';
 
 /**
- * nn.Embedding's forward for indices of any shape: output [...indices.shape, dim].
- * Distinct ids are fetched once; the backward sums the upstream gradient per distinct id
- * (what PyTorch's sparse gradient coalesces to), drops the padding row, divides by the id's
- * count in this call when scale_grad_by_freq is set, and hands the result to the source.
+ * nn.Embedding's forward for indices of any shape: output [...indices.shape, dim]. The
+ * source gives each position its row; the backward adds the upstream gradient into the
+ * lookup's gradient rows (summed per row in position order, what PyTorch's sparse gradient
+ * coalesces to), divided by the id's count in this call when scale_grad_by_freq is set.
  */
 export function embeddingLookup(source: RowSource, indices: IndexTensor): Tensor {
   const spec = source.spec;
   const dim = spec.embeddingDim;
-  validateIndices(spec, indices.data);
-  const { unique, inverse, counts } = dedupeIds(indices.data);
-  const rows = source.fetchRows(unique);
+  const lookup = source.lookup(indices.data);
   const n = indices.data.length;
-  const out = new Float32Array(n * dim);
-  for (let p = 0; p < n; p++) {
-    copyRow(rows, inverse[p] * dim, out, p * dim, dim);
-  }
+  const out = allocF32(n * dim);
+  kernels().gatherRows(lookup.rows, lookup.rowOf, out, dim);
   const result: Tensor = new Tensor([...indices.shape, dim], out, {
-    requiresGrad: source.trainable,
+    requiresGrad: lookup.grad !== null,
     backward: () => {
       const G = result.grad as Float32Array;
-      const sums = new Float32Array(unique.length * dim);
-      for (let p = 0; p < n; p++) {
-        const dst = inverse[p] * dim;
-        const src = p * dim;
-        for (let d = 0; d < dim; d++) sums[dst + d] += G[src + d];
-      }
-      if (spec.scaleGradByFreq) {
-        for (let u = 0; u < unique.length; u++) {
-          const c = counts[u];
-          for (let d = 0; d < dim; d++) sums[u * dim + d] /= c;
-        }
-      }
-      emitWithoutPadding(source, unique, sums, dim);
+      addRowGradients(lookup, dim, spec.scaleGradByFreq, (into) => kernels().scatterAddRows(G, lookup.rowOf, into, dim, 1));
     },
   });
   return result;
 }
 
-/** Passes a per-distinct-id gradient to the source, leaving out the padding row. */
-export function emitWithoutPadding(source: RowSource, unique: Float64Array, sums: Float32Array, dim: number): void {
-  const pad = source.spec.paddingIdx;
-  const at = pad === null ? -1 : unique.indexOf(pad);
-  if (at < 0) {
-    source.addSparseGrad(unique, sums);
-    return;
+/**
+ * Adds a lookup's gradient into its gradient rows: `accumulate(into)` adds each position's
+ * contribution into `into` (the lookup's rows layout). With scale_grad_by_freq each row's sum
+ * is divided by how often its id occurs in this lookup, as PyTorch divides the coalesced row.
+ */
+export function addRowGradients(
+  lookup: RowLookup,
+  dim: number,
+  scaleGradByFreq: boolean,
+  accumulate: (into: Float32Array) => void,
+): void {
+  const grad = lookup.grad;
+  if (!grad) return;
+  if (!scaleGradByFreq) accumulate(grad);
+  else {
+    const rows = grad.length / dim;
+    const sums = allocF32(grad.length);
+    accumulate(sums);
+    const counts = allocI32(rows);
+    for (let p = 0; p < lookup.rowOf.length; p++) counts[lookup.rowOf[p]]++;
+    for (let r = 0; r < rows; r++) {
+      const c = counts[r];
+      if (c === 0) continue;
+      for (let d = 0; d < dim; d++) grad[r * dim + d] += sums[r * dim + d] / c;
+    }
   }
-  const ids = new Float64Array(unique.length - 1);
-  const rows = new Float32Array((unique.length - 1) * dim);
-  ids.set(unique.subarray(0, at));
-  ids.set(unique.subarray(at + 1), at);
-  rows.set(sums.subarray(0, at * dim));
-  rows.set(sums.subarray((at + 1) * dim), at * dim);
-  source.addSparseGrad(ids, rows);
+  lookup.gradientFlowed();
 }

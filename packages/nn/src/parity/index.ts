@@ -1,3 +1,5 @@
+import { StepArena } from '@rowshard/kernels';
+import { inStep } from '../step-scope.js';
 import type { CaseResult } from './compare.js';
 import { FixtureReader } from './fixture-values.js';
 import { runForwardLookup, runGradients } from './run-lookup.js';
@@ -24,18 +26,27 @@ export function fixtureKind(r: FixtureReader, root: Record<string, unknown>): Fi
   );
 }
 
-/** Runs every case of one parsed fixture file in this process. */
-export function runFixture(file: string, json: unknown): CaseResult[] {
+/**
+ * Runs every case of one parsed fixture file in this process, with the WebAssembly kernels
+ * in a step arena (what training runs) or the JavaScript reference kernels.
+ */
+export function runFixture(file: string, json: unknown, kernels: 'wasm' | 'js' = 'wasm'): CaseResult[] {
   const r = new FixtureReader(file);
   const root = r.object(json, '(top level)');
-  switch (fixtureKind(r, root)) {
-    case 'forward_lookup':
-      return runForwardLookup(r, root);
-    case 'gradients':
-      return runGradients(r, root);
-    case 'sparse_optimizers':
-      return runSparseOptimizers(r, root);
-    case 'trajectory':
-      return runTrajectory(r, root);
-  }
+  const run = (): CaseResult[] => {
+    switch (fixtureKind(r, root)) {
+      case 'forward_lookup':
+        return runForwardLookup(r, root);
+      case 'gradients':
+        return runGradients(r, root);
+      case 'sparse_optimizers':
+        return runSparseOptimizers(r, root);
+      case 'trajectory':
+        return runTrajectory(r, root, kernels);
+    }
+  };
+  if (kernels === 'js') return run();
+  const arena = new StepArena();
+  arena.beginStep();
+  return inStep(arena, run);
 }

@@ -8,8 +8,8 @@ describe('parity runner', () => {
   for (const set of ['pytorch', 'pytorch-alt'] as const) {
     const dir = fixtureDir(set);
     for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
-      it(`${set}/${file}: every case passes`, () => {
-        const results = runFixture(file, JSON.parse(readFileSync(`${dir}/${file}`, 'utf8')));
+      it.each(['wasm', 'js'] as const)(`${set}/${file}: every case passes with the %s kernels`, (kernels) => {
+        const results = runFixture(file, JSON.parse(readFileSync(`${dir}/${file}`, 'utf8')), kernels);
         expect(results.length).toBeGreaterThan(0);
         for (const r of results) expect(r, r.name).toMatchObject({ pass: true });
       });

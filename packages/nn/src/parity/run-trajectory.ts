@@ -10,8 +10,9 @@ export function trainLocally(
   fx: TrajectoryFixture,
   groups: readonly OptimizerGroup[],
   steps = fx.batches.length,
+  kernels: 'wasm' | 'js' = 'wasm',
 ): { losses: number[]; state: Record<string, Float32Array> } {
-  const trainer = new LocalTrainer({ model: fx.model, groups, initialState: fx.initialState });
+  const trainer = new LocalTrainer({ model: fx.model, groups, initialState: fx.initialState, kernels });
   const losses: number[] = [];
   for (let i = 0; i < steps; i++) losses.push(trainer.trainStep(fx.batches[i]));
   const state: Record<string, Float32Array> = {};
@@ -52,8 +53,8 @@ export function resolveGroups(fx: TrajectoryFixture): { groups: OptimizerGroup[]
   return { groups, note };
 }
 
-export function runTrajectory(r: FixtureReader, root: Record<string, unknown>): CaseResult[] {
+export function runTrajectory(r: FixtureReader, root: Record<string, unknown>, kernels: 'wasm' | 'js' = 'wasm'): CaseResult[] {
   const fx = readTrajectoryFixture(r, root);
   const { groups, note } = resolveGroups(fx);
-  return compareTrajectory(r, fx, trainLocally(fx, groups), '', note);
+  return compareTrajectory(r, fx, trainLocally(fx, groups, fx.batches.length, kernels), '', note);
 }

@@ -19,12 +19,14 @@ import {
   streamKey,
   tableStepAt,
 } from '@rowshard/core';
+import { StepArena } from '@rowshard/kernels';
 import { backward } from '../autograd.js';
 import { initDenseParam } from '../init-dense.js';
 import { LocalTable } from '../local-table.js';
 import { type Batch, type Model, type ModelContext, tableStateName } from '../model.js';
 import { buildModelContext } from '../model-context.js';
-import { parameter, shapeSize, type Tensor } from '../tensor.js';
+import { inStep } from '../step-scope.js';
+import { parameter, shapeSize, Tensor } from '../tensor.js';
 
 export interface LocalTrainerOptions {
   model: Model;
@@ -35,6 +37,8 @@ export interface LocalTrainerOptions {
   initialState?: Readonly<Record<string, Float32Array>>;
   /** When tables are frozen (a job's `freeze`); a frozen table records no gradient and takes no step. */
   freeze?: readonly FreezeWindow[];
+  /** WebAssembly SIMD kernels in a step arena (default), or the JavaScript reference kernels. */
+  kernels?: 'wasm' | 'js';
 }
 
 interface TrainedTable {
@@ -70,11 +74,13 @@ export class LocalTrainer {
   readonly params = new Map<string, TrainedParam>();
   /** Optimizer steps taken (0-based index of the next step, for lr schedules). */
   stepsTaken = 0;
+  private readonly arena: StepArena | null;
 
   constructor(options: LocalTrainerOptions) {
     this.model = options.model;
     this.seed = options.seed ?? 0;
     this.freeze = options.freeze ?? [];
+    this.arena = (options.kernels ?? 'wasm') === 'wasm' ? new StepArena() : null;
     const initial = options.initialState ?? {};
     for (const spec of this.model.tables) {
       const name = tableStateName(spec.name);
@@ -112,8 +118,19 @@ export class LocalTrainer {
     }).ctx;
   }
 
+  /** Runs one step's forward and backward in the step arena (when it has one). */
+  private inArena<T>(fn: () => T): T {
+    if (!this.arena) return fn();
+    this.arena.beginStep();
+    return inStep(this.arena, fn);
+  }
+
   /** One optimizer step on one batch; returns the loss. */
   trainStep(batch: Batch): number {
+    return this.inArena(() => this.step(batch));
+  }
+
+  private step(batch: Batch): number {
     for (const p of this.params.values()) p.tensor.grad = null;
     for (const [name, t] of this.tables) t.table.trainable = !isFrozenAt(this.freeze, name, t.table.spec.frozen, this.stepsTaken);
     const output = this.model.forward(this.context(true), batch);
@@ -136,9 +153,12 @@ export class LocalTrainer {
     return loss.item();
   }
 
-  /** Forward without gradients or dropout: the model's output for a batch. */
+  /** Forward without gradients or dropout: the model's output for a batch (a tensor of its own). */
   predict(batch: Batch): Tensor {
-    return this.model.forward(this.context(false), batch);
+    return this.inArena(() => {
+      const out = this.model.forward(this.context(false), batch);
+      return new Tensor(out.shape, Float32Array.from(out.data));
+    });
   }
 
   /** Every table and dense parameter by its PyTorch state_dict name. */

@@ -1,0 +1,50 @@
+// Moving rows: a shard's pull gathers rows scattered over its pages into one reply; a
+// worker's backward sums gradient rows per distinct id.
+
+/** out[i] = the row at byte offset load<u32>(srcOffs + 4i), for i < n; out is n × dim. */
+export function gatherRows(n: i32, dim: i32, srcOffs: usize, out: usize): void {
+  const bytes = (<usize>dim) << 2;
+  const vec = bytes & ~15;
+  for (let i = 0; i < n; i++) {
+    const src = <usize>load<u32>(srcOffs + ((<usize>i) << 2));
+    const dst = out + <usize>i * bytes;
+    let o: usize = 0;
+    for (; o < vec; o += 16) v128.store(dst + o, v128.load(src + o));
+    for (; o < bytes; o += 4) store<f32>(dst + o, load<f32>(src + o));
+  }
+}
+
+/** The rows at n byte offsets ← src rows (n × dim), e.g. a restore or a load. */
+export function scatterRows(n: i32, dim: i32, src: usize, dstOffs: usize): void {
+  const bytes = (<usize>dim) << 2;
+  const vec = bytes & ~15;
+  for (let i = 0; i < n; i++) {
+    const dst = <usize>load<u32>(dstOffs + ((<usize>i) << 2));
+    const s = src + <usize>i * bytes;
+    let o: usize = 0;
+    for (; o < vec; o += 16) v128.store(dst + o, v128.load(s + o));
+    for (; o < bytes; o += 4) store<f32>(dst + o, load<f32>(s + o));
+  }
+}
+
+/**
+ * dst[index[i]] += scale · src[i] for i < n, in order of i (so a row's sum has one fixed
+ * order whatever the layout): src is n × dim, dst a matrix of rows, index i32.
+ */
+export function scatterAddRows(n: i32, dim: i32, src: usize, index: usize, dst: usize, scale: f32): void {
+  const bytes = (<usize>dim) << 2;
+  const vec = bytes & ~15;
+  const vs = f32x4.splat(scale);
+  for (let i = 0; i < n; i++) {
+    const s = src + <usize>i * bytes;
+    const d = dst + <usize>load<i32>(index + ((<usize>i) << 2)) * bytes;
+    let o: usize = 0;
+    if (scale == 1) {
+      for (; o < vec; o += 16) v128.store(d + o, f32x4.add(v128.load(d + o), v128.load(s + o)));
+      for (; o < bytes; o += 4) store<f32>(d + o, load<f32>(d + o) + load<f32>(s + o));
+    } else {
+      for (; o < vec; o += 16) v128.store(d + o, f32x4.add(v128.load(d + o), f32x4.mul(vs, v128.load(s + o))));
+      for (; o < bytes; o += 4) store<f32>(d + o, load<f32>(d + o) + scale * load<f32>(s + o));
+    }
+  }
+}

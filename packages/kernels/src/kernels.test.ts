@@ -1,0 +1,187 @@
+import { parseSparseOptimizerConfig, sparseRowOptimizer } from '@rowshard/core';
+import { describe, expect, it } from 'vitest';
+import { jsKernels } from './js-kernels.js';
+import { KernelMemory } from './kernel-memory.js';
+import type { BagMode, Kernels } from './kernels.js';
+import { StepArena } from './step-arena.js';
+import { WasmKernels } from './wasm-kernels.js';
+
+/** Deterministic inputs: a small LCG, values in [-1, 1). */
+function values(n: number, seed: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 31 - 1;
+  });
+}
+
+function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol = 2e-6): void {
+  expect(got.length).toBe(want.length);
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]) / Math.max(1, Math.abs(want[i])));
+  expect(worst).toBeLessThan(tol);
+}
+
+/**
+ * Runs `body` with the WebAssembly kernels twice, once on arrays in the arena (in place) and
+ * once on ordinary arrays (staged), and once with the JavaScript kernels; the three must agree.
+ */
+function agree(body: (k: Kernels, f32: (n: number, seed?: number) => Float32Array) => Float32Array[]): void {
+  const arena = new StepArena(1 << 20);
+  const wasm = new WasmKernels(arena);
+  const inArena = (n: number, seed?: number) => {
+    const v = arena.f32(n);
+    if (seed !== undefined) v.set(values(n, seed));
+    return v;
+  };
+  const plain = (n: number, seed?: number) => (seed === undefined ? new Float32Array(n) : values(n, seed));
+  arena.beginStep();
+  const inPlace = body(wasm, inArena).map((a) => Float32Array.from(a));
+  const staged = body(wasm, plain);
+  const reference = body(jsKernels, plain);
+  for (let i = 0; i < reference.length; i++) {
+    expectClose(inPlace[i], reference[i]);
+    expectClose(staged[i], reference[i]);
+  }
+}
+
+describe('WebAssembly kernels agree with the JavaScript reference', () => {
+  it.each([
+    [7, 64, 64],
+    [5, 13, 6],
+    [1, 3, 2],
+  ])('linear forward and backward, rows %i, in %i, out %i', (rows, inF, outF) => {
+    agree((k, f32) => {
+      const x = f32(rows * inF, 1);
+      const w = f32(outF * inF, 2);
+      const b = f32(outF, 3);
+      const out = f32(rows * outF);
+      k.linearForward(x, w, b, out, rows, inF, outF);
+      const g = f32(rows * outF, 4);
+      const gx = f32(rows * inF, 5);
+      const gw = f32(outF * inF, 6);
+      const gb = f32(outF, 7);
+      k.linearGradInput(g, w, gx, rows, inF, outF);
+      k.linearGradWeight(g, x, gw, gb, rows, inF, outF);
+      return [out, gx, gw, gb];
+    });
+  });
+
+  it('relu, dropout masks and softmax cross-entropy', () => {
+    agree((k, f32) => {
+      const x = f32(37, 1);
+      const out = f32(37);
+      k.reluForward(x, out);
+      const gx = f32(37, 2);
+      k.reluBackward(out, f32(37, 3), gx);
+      const scale = f32(37, 4);
+      const dropped = f32(37);
+      k.mul(x, scale, dropped);
+      const acc = f32(37, 5);
+      k.mulAdd(x, scale, acc);
+      const n = 9;
+      const c = 4;
+      const logits = f32(n * c, 6);
+      const targets = Int32Array.from({ length: n }, (_, i) => (i * 3) % c);
+      const probs = f32(n * c);
+      const loss = k.softmaxCrossEntropy(logits, targets, probs, n, c);
+      const gl = f32(n * c, 7);
+      k.softmaxCrossEntropyBackward(probs, targets, 0.5, gl, n, c);
+      return [out, gx, dropped, acc, probs, gl, Float32Array.of(loss)];
+    });
+  });
+
+  it.each(['sum', 'mean', 'max'] as BagMode[])('EmbeddingBag %s forward and backward, empty bags included', (mode) => {
+    const dim = 6;
+    const offsets = Int32Array.of(0, 3, 3, 7, 8);
+    const rowIndex = Int32Array.of(2, 0, 2, 1, 4, 4, 3, 0);
+    agree((k, f32) => {
+      const rows = f32(5 * dim, 1);
+      const perSample = mode === 'sum' ? f32(8, 2) : null;
+      const out = f32(4 * dim);
+      const argmax = mode === 'max' ? new Int32Array(4 * dim) : null;
+      k.bagForward(mode, offsets, rowIndex, perSample, rows, out, argmax, dim);
+      const gradRows = f32(5 * dim);
+      k.bagBackward(mode, offsets, rowIndex, perSample, f32(4 * dim, 3), gradRows, argmax, dim);
+      return [out, gradRows];
+    });
+  });
+
+  it('gather and scatter-add of rows, duplicates summed in order', () => {
+    agree((k, f32) => {
+      const src = f32(6 * 5, 1);
+      const index = Int32Array.of(4, 0, 4, 2);
+      const out = f32(4 * 5);
+      k.gatherRows(src, index, out, 5);
+      const dst = f32(6 * 5, 2);
+      k.scatterAddRows(out, index, dst, 5, 0.25);
+      return [out, dst];
+    });
+  });
+
+  it('a step that outgrows its arena gets ordinary arrays, and the next step a larger arena', () => {
+    const arena = new StepArena(1 << 20);
+    arena.beginStep();
+    const big = arena.f32(1 << 19); // 2 MiB: more than the region
+    expect(arena.holds(big)).toBe(false);
+    arena.beginStep();
+    expect(arena.regionBytes).toBeGreaterThanOrEqual(2 << 20);
+    expect(arena.holds(arena.f32(1 << 19))).toBe(true);
+  });
+});
+
+describe("sparse optimizer row kernels agree with core's float64 kernels", () => {
+  const dim = 10;
+  const n = 6;
+  it.each([
+    ['sgd', { kind: 'sgd', lr: 0.1, weightDecay: 0.01 }],
+    ['adagrad', { kind: 'adagrad', lr: 0.1, lr_decay: 0.01, weight_decay: 0.001, initial_accumulator_value: 0.1 }],
+    ['sparse_adam', { kind: 'sparse_adam', lr: 0.01 }],
+    ['rowwise_adagrad', { kind: 'rowwise_adagrad', lr: 0.1 }],
+  ])('%s over three steps', (_kind, raw) => {
+    const config = parseSparseOptimizerConfig(raw);
+    const opt = sparseRowOptimizer(config, dim);
+    const mem = new KernelMemory();
+    const k = mem.exports;
+    const stride = opt.stateFloatsPerRow;
+    // Rows scattered in the memory, as pages of a shard hold them; the reference in plain arrays.
+    const wAt = Array.from({ length: n }, () => mem.alloc(dim * 4));
+    const sAt = Array.from({ length: n }, () => mem.alloc(Math.max(1, stride) * 4));
+    const refW = values(n * dim, 11);
+    const refS = new Float32Array(n * Math.max(1, stride));
+    for (let i = 0; i < n; i++) opt.initState(refS, i * stride);
+    const offs = mem.alloc(8 * n);
+    const grads = mem.alloc(4 * n * dim);
+    for (let i = 0; i < n; i++) {
+      mem.f32(wAt[i], dim).set(refW.subarray(i * dim, (i + 1) * dim));
+      if (stride > 0) mem.f32(sAt[i], stride).set(refS.subarray(i * stride, (i + 1) * stride));
+      mem.u32(offs, 2 * n)[i] = wAt[i];
+      mem.u32(offs, 2 * n)[n + i] = sAt[i];
+    }
+    for (let step = 1; step <= 3; step++) {
+      const g = values(n * dim, 100 + step);
+      mem.f32(grads, n * dim).set(g);
+      for (let i = 0; i < n; i++) opt.updateRow(refW, i * dim, refS, i * stride, g, i * dim, { lr: config.lr, step });
+      if (config.kind === 'sgd') k.sgdRows(n, dim, offs, grads, config.lr, config.weightDecay);
+      else if (config.kind === 'adagrad')
+        k.adagradRows(
+          n,
+          dim,
+          offs,
+          offs + 4 * n,
+          grads,
+          config.lr / (1 + (step - 1) * config.lrDecay),
+          config.weightDecay,
+          config.eps,
+        );
+      else if (config.kind === 'sparse_adam') {
+        const [b1, b2] = config.betas;
+        const stepSize = (config.lr * Math.sqrt(1 - b2 ** step)) / (1 - b1 ** step);
+        k.sparseAdamRows(n, dim, offs, offs + 4 * n, grads, stepSize, b1, b2, config.eps);
+      } else k.rowwiseAdagradRows(n, dim, offs, offs + 4 * n, grads, config.lr, config.weightDecay, config.eps);
+    }
+    const got = new Float32Array(n * dim);
+    for (let i = 0; i < n; i++) got.set(mem.f32(wAt[i], dim), i * dim);
+    expectClose(got, refW, 1e-5);
+  });
+});

@@ -1,0 +1,183 @@
+import {
+  findGroup,
+  type IdArray,
+  isFrozenAt,
+  type JobConfig,
+  lrAt,
+  type SparseOptimizerConfig,
+  type StreamKey,
+  sparseConfigOf,
+  streamKey,
+  tableStepAt,
+} from '@rowshard/core';
+import { StepArena } from '@rowshard/kernels';
+import { allocF32, type Batch, backward, buildModelContext, inStep, type Model, type Tensor } from '@rowshard/nn';
+import type { RoutedGradient } from './ps-client.js';
+import { RemoteRows } from './remote-rows.js';
+import { routeTable, type TableRouting } from './step-routing.js';
+
+/** A batch with its rows routed: what a step pulls by, and then computes on. */
+export interface RoutedBatch {
+  readonly step: number;
+  readonly batch: Batch;
+  /** One routing per table of the model, in model order. */
+  readonly routings: readonly TableRouting[];
+}
+
+/** A routed batch and the rows pulled for it: per table, each shard's reply. */
+export interface PulledBatch extends RoutedBatch {
+  readonly shardRows: readonly (readonly Float32Array[])[];
+}
+
+export interface StepResult {
+  readonly loss: number;
+  /** The sparse gradient of each trained table, by shard (arena memory, valid until the next step). */
+  readonly gradients: RoutedGradient[];
+  /** Every dense parameter's gradient (arena memory, valid until the next step). */
+  readonly dense: Record<string, Float32Array>;
+}
+
+/**
+ * One worker's compute: routing a batch's ids, and forward and backward on pulled rows in a
+ * step arena with the WebAssembly kernels. Gradients come out scaled by this worker's share
+ * of the global batch (the backward is seeded with it), in the routing's by-shard layout.
+ */
+export class WorkerStep {
+  readonly arena = new StepArena();
+  private readonly sparseConfigs = new Map<
+    string,
+    { config: SparseOptimizerConfig; schedule: JobConfig['optimizers'][number]['schedule'] }
+  >();
+
+  constructor(
+    private readonly job: JobConfig,
+    private readonly model: Model,
+    private readonly numShards: () => number,
+  ) {
+    for (const spec of model.tables) {
+      if (spec.frozen) continue;
+      const group = findGroup(job.optimizers, spec.group, `table '${spec.name}'`);
+      this.sparseConfigs.set(spec.name, { config: sparseConfigOf(group), schedule: group.schedule });
+    }
+  }
+
+  /** Routes each table's ids once: deduped, checked, laid out by shard. */
+  route(step: number, batch: Batch): RoutedBatch {
+    const needed = this.model.rowsNeeded(batch);
+    const routings = this.model.tables.map((spec) => routeTable(spec, needed[spec.name] ?? [], this.numShards()));
+    return { step, batch, routings };
+  }
+
+  /** Forward and backward of step `pulled.step` with dense parameters `params`; `scale`: this worker's share. */
+  train(pulled: PulledBatch, params: Record<string, Float32Array>, scale: number, dropoutKey: StreamKey): StepResult {
+    const t = pulled.step;
+    this.arena.beginStep();
+    return inStep(this.arena, () => {
+      const sources = this.model.tables.map((spec, i) => {
+        const trainable = this.sparseConfigs.has(spec.name) && !isFrozenAt(this.job.freeze, spec.name, spec.frozen, t);
+        return this.remoteRows(pulled, i, trainable);
+      });
+      const { ctx, params: tensors } = buildModelContext({
+        model: this.model,
+        table: (spec) => sources[this.model.tables.indexOf(spec)],
+        param: (spec) => params[spec.name],
+        training: true,
+        dropoutKey,
+        step: t,
+      });
+      const lossTensor = this.model.loss(this.model.forward(ctx, pulled.batch), pulled.batch);
+      backward(lossTensor, scale);
+      const gradients: RoutedGradient[] = [];
+      for (const source of sources) {
+        if (!source.trainable) continue;
+        const opt = this.sparseConfigs.get(source.spec.name);
+        const gradient =
+          opt &&
+          shardedGradient(
+            source,
+            lrAt(opt.config.lr, opt.schedule, t),
+            tableStepAt(this.job.freeze, source.spec.name, source.spec.frozen, t),
+          );
+        if (gradient) gradients.push(gradient);
+      }
+      return { loss: lossTensor.item(), gradients, dense: denseGradients(tensors) };
+    });
+  }
+
+  /** Forward only, tables read-only and dropout off: the output for a held-out batch. */
+  evaluate(pulled: PulledBatch, params: Record<string, Float32Array>): { output: Tensor; loss: number } {
+    this.arena.beginStep();
+    return inStep(this.arena, () => {
+      const sources = this.model.tables.map((_, i) => this.remoteRows(pulled, i, false));
+      const { ctx } = buildModelContext({
+        model: this.model,
+        table: (spec) => sources[this.model.tables.indexOf(spec)],
+        param: (spec) => params[spec.name],
+        training: false,
+        dropoutKey: streamKey(0, 'eval'),
+        step: 0,
+      });
+      const output = this.model.forward(ctx, pulled.batch);
+      return { output, loss: this.model.loss(output, pulled.batch).item() };
+    });
+  }
+
+  /** Table i's pulled rows, copied side by side into the arena, and its gradient matrix. */
+  private remoteRows(pulled: PulledBatch, i: number, trainable: boolean): RemoteRows {
+    const routing = pulled.routings[i];
+    const dim = routing.spec.embeddingDim;
+    const rows = allocF32(routing.rows * dim);
+    const replies = pulled.shardRows[i];
+    for (let s = 0; s < routing.numShards; s++) if (replies[s]) rows.set(replies[s], routing.shardStart[s] * dim);
+    return new RemoteRows(routing.spec, trainable, routing, rows, trainable ? allocF32(routing.rows * dim) : null);
+  }
+}
+
+/**
+ * A table's gradient as the push sends it: each shard's slice of the gradient matrix as it
+ * stands when every row has a gradient (the usual case), otherwise only the rows that do.
+ */
+function shardedGradient(source: RemoteRows, lr: number, step: number): RoutedGradient | null {
+  const rowsWithGrad = source.gradientRows();
+  if (rowsWithGrad === 'none') return null;
+  const { routing } = source;
+  const grad = source.grad as Float32Array;
+  const dim = routing.spec.embeddingDim;
+  return {
+    routing,
+    lr,
+    step,
+    shardSlice(shard) {
+      const start = routing.shardStart[shard];
+      const end = routing.shardStart[shard + 1];
+      if (end === start) return null;
+      if (rowsWithGrad === null) return { ids: routing.shardIds(shard), grads: grad.subarray(start * dim, end * dim) };
+      let n = 0;
+      for (let r = start; r < end; r++) n += rowsWithGrad[r];
+      if (n === 0) return null;
+      const all = routing.ids;
+      const ids = (
+        all instanceof BigUint64Array
+          ? new BigUint64Array(n)
+          : all instanceof Float64Array
+            ? new Float64Array(n)
+            : new Uint32Array(n)
+      ) as IdArray;
+      const grads = new Float32Array(n * dim);
+      let k = 0;
+      for (let r = start; r < end; r++) {
+        if (!rowsWithGrad[r]) continue;
+        (ids as Uint32Array)[k] = (all as Uint32Array)[r];
+        grads.set(grad.subarray(r * dim, (r + 1) * dim), k * dim);
+        k++;
+      }
+      return { ids, grads };
+    },
+  };
+}
+
+function denseGradients(tensors: ReadonlyMap<string, Tensor>): Record<string, Float32Array> {
+  const dense: Record<string, Float32Array> = {};
+  for (const [name, tensor] of tensors) dense[name] = tensor.grad ?? allocF32(tensor.size);
+  return dense;
+}
