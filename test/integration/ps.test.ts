@@ -77,8 +77,8 @@ describe('parameter server processes on loopback', () => {
       applySparseGradient(opt, reference, step.ids, f32(step.grads), { lr: config.lr, step: t + 1 }, spec.paddingIdx);
     }
     const served = await client.pull(spec.name, allIds(ROWS));
-    if (label === 'sgd') expect(served).toEqual(reference.weights);
-    else for (let k = 0; k < served.length; k++) expect(Math.abs(served[k] - reference.weights[k])).toBeLessThan(1e-6);
+    // The shard's kernels compute in float32 (as PyTorch does), core's reference in float64.
+    for (let k = 0; k < served.length; k++) expect(Math.abs(served[k] - reference.weights[k]), label).toBeLessThan(1e-6);
     // The padding row never changes.
     expect([...served.subarray(0, DIM)]).toEqual([0, 0, 0, 0]);
   });

@@ -97,7 +97,9 @@ describe('routing a step once, and the pulled rows as a forward pass sees them',
   });
 
   it('refuses an id out of range or not an integer, naming table, position and range', () => {
-    expect(() => routeTable(spec, [Float64Array.of(1, 30)], 2)).toThrow("table 't': index 30 at position 1 is out of range [0, 30)");
+    expect(() => routeTable(spec, [Float64Array.of(1, 30)], 2)).toThrow(
+      "table 't': index 30 at position 1 is out of range [0, 30)",
+    );
     expect(() => routeTable(spec, [Float64Array.of(1.5)], 2)).toThrow('index 1.5 at position 0 is not an integer');
   });
 

@@ -14,7 +14,9 @@ import {
   sparseRowOptimizer,
   unknownTable,
 } from '@rowshard/core';
-import { checkGrads, checkIds, idHalves } from './request-checks.js';
+import { KernelMemory } from '@rowshard/kernels';
+import { checkGrads, checkIds } from './request-checks.js';
+import { applyPush, gatherRows, idHalves } from './row-kernels.js';
 import { RowStore } from './row-store.js';
 
 export interface PsServiceOptions {
@@ -51,6 +53,8 @@ export class PsService {
   readonly shard: number;
   readonly numShards: number;
   readonly seed: number;
+  /** The shard's WebAssembly memory: every table's rows and optimizer state, and scratch. */
+  readonly memory = new KernelMemory();
   private readonly tables = new Map<string, Table>();
   private rowsPulled = 0;
   private rowsPushed = 0;
@@ -67,7 +71,7 @@ export class PsService {
     this.seed = options.seed;
     for (const t of options.tables) {
       const optimizer = t.optimizer ? sparseRowOptimizer(t.optimizer, t.spec.embeddingDim) : null;
-      const store = new RowStore(t.spec, optimizer, options.seed, this.shard, this.numShards);
+      const store = new RowStore(t.spec, optimizer, options.seed, this.shard, this.numShards, this.memory);
       this.tables.set(t.spec.name, { store, frozen: t.spec.frozen || optimizer === null });
     }
   }
@@ -83,7 +87,8 @@ export class PsService {
   /** Drops every row (restore starts from a clean slate); frozen flags are kept. */
   resetTables(): void {
     for (const [name, t] of this.tables) {
-      const store = new RowStore(t.store.spec, t.store.optimizer, this.seed, this.shard, this.numShards);
+      t.store.release();
+      const store = new RowStore(t.store.spec, t.store.optimizer, this.seed, this.shard, this.numShards, this.memory);
       this.tables.set(name, { store, frozen: t.frozen });
     }
   }
@@ -124,8 +129,7 @@ export class PsService {
   pullChecked(parts: readonly PullPart[]): Float32Array[] {
     return parts.map((part) => {
       const store = this.table(part.table);
-      const out = new Float32Array(part.ids.length * store.dim);
-      gatherRows(store, part.ids, out);
+      const out = gatherRows(store, part.ids);
       this.rowsPulled += part.ids.length;
       return out;
     });
@@ -141,7 +145,7 @@ export class PsService {
   pushChecked(parts: readonly PushPart[]): number {
     let updated = 0;
     for (const part of parts) {
-      updated += applyPush(this.table(part.table), part);
+      updated += applyPush(this.table(part.table), part.ids, part.grads, { lr: part.lr, step: part.step });
       this.rowsPushed += part.ids.length;
     }
     return updated;
@@ -217,46 +221,4 @@ export class PsService {
       rowsPushed: this.rowsPushed,
     };
   }
-}
-
-/** Copies rows into out (request order), applying max_norm to the stored row first. */
-function gatherRows(store: RowStore, ids: IdArray, out: Float32Array): void {
-  const dim = store.dim;
-  const { maxNorm, normType } = store.spec;
-  const halves = store.spec.kind === 'hashed' ? idHalves(ids) : null;
-  for (let i = 0; i < ids.length; i++) {
-    const slot = halves ? store.slotOf(halves[2 * i], halves[2 * i + 1]) : store.slotOf(Number(ids[i]), 0);
-    const page = store.weightPage(slot);
-    const off = store.weightOffset(slot);
-    if (maxNorm !== null) renormRow(page, off, dim, maxNorm, normType);
-    copyRow(page, off, out, i * dim, dim);
-  }
-}
-
-/**
- * Applies one part: ids become local slots (materialising rows), then the shared sparse step
- * sums duplicates per slot in input order and updates each distinct row once. The padding
- * row is left out.
- */
-function applyPush(store: RowStore, part: PushPart): number {
-  const optimizer = store.optimizer;
-  if (!optimizer) return 0;
-  const halves = store.spec.kind === 'hashed' ? idHalves(part.ids) : null;
-  const padding = store.spec.kind === 'dense' ? store.spec.paddingIdx : null;
-  const n = part.ids.length;
-  const slots = new Float64Array(n);
-  let include: Uint8Array | null = null;
-  for (let i = 0; i < n; i++) {
-    if (halves) slots[i] = store.slotOf(halves[2 * i], halves[2 * i + 1]);
-    else {
-      const row = Number(part.ids[i]);
-      if (row === padding) {
-        include ??= new Uint8Array(n).fill(1);
-        include[i] = 0; // the padding row never changes
-        continue;
-      }
-      slots[i] = store.slotOf(row, 0);
-    }
-  }
-  return applySparseRows(optimizer, store, slots, part.grads, { lr: part.lr, step: part.step }, include);
 }

@@ -8,6 +8,7 @@ import {
   shardOfHashed,
   type TableSpec,
 } from '@rowshard/core';
+import { idHalves } from './row-kernels.js';
 
 /**
  * Checks a request's ids and gradients against a table before anything is applied, so a bad
@@ -75,16 +76,4 @@ export function checkGrads(spec: TableSpec, ids: IdArray, grads: Float32Array): 
       );
     }
   }
-}
-
-/** The (lo, hi) uint32 halves of 64-bit ids, without BigInt arithmetic. */
-export function idHalves(ids: IdArray): Uint32Array {
-  if (ids instanceof BigUint64Array) return new Uint32Array(ids.buffer, ids.byteOffset, ids.length * 2);
-  const out = new Uint32Array(ids.length * 2);
-  for (let i = 0; i < ids.length; i++) {
-    const v = ids[i];
-    out[2 * i] = v >>> 0;
-    out[2 * i + 1] = Math.floor(v / 4294967296);
-  }
-  return out;
 }

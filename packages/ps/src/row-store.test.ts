@@ -1,4 +1,5 @@
 import { initDenseTable, parseSparseOptimizerConfig, sparseRowOptimizer, tableSpec } from '@rowshard/core';
+import { KernelMemory } from '@rowshard/kernels';
 import { describe, expect, it } from 'vitest';
 import { HashedIndex } from './hashed-index.js';
 import { PAGE_ROWS, RowStore } from './row-store.js';
@@ -7,7 +8,7 @@ describe('RowStore', () => {
   const spec = tableSpec({ name: 'w', numEmbeddings: 10_000, embeddingDim: 3 });
 
   it('materialises rows lazily with the same values as a whole-table init', () => {
-    const store = new RowStore(spec, null, 5, 1, 3); // shard 1 of 3 owns rows 1, 4, 7, ...
+    const store = new RowStore(spec, null, 5, 1, 3, new KernelMemory()); // shard 1 of 3 owns rows 1, 4, 7, ...
     expect(store.rowsMaterialised).toBe(0);
     expect(store.bytesUsed).toBe(0);
     const full = initDenseTable(spec, 5);
@@ -25,7 +26,7 @@ describe('RowStore', () => {
 
   it('keeps optimizer state beside rows, initialised per row', () => {
     const opt = sparseRowOptimizer(parseSparseOptimizerConfig({ kind: 'adagrad', initial_accumulator_value: 0.25 }), 3);
-    const store = new RowStore(spec, opt, 0, 0, 1);
+    const store = new RowStore(spec, opt, 0, 0, 1, new KernelMemory());
     const slot = store.slotOf(42, 0);
     const off = store.stateOffset(slot);
     expect([...store.statePage(slot).subarray(off, off + 3)]).toEqual([0.25, 0.25, 0.25]);
@@ -35,7 +36,7 @@ describe('RowStore', () => {
 
   it('hashed tables map 64-bit ids to dense slots and remember the ids', () => {
     const hashed = tableSpec({ name: 'h', kind: 'hashed', numEmbeddings: 100, embeddingDim: 2 });
-    const store = new RowStore(hashed, null, 0, 0, 1);
+    const store = new RowStore(hashed, null, 0, 0, 1, new KernelMemory());
     const ids: [number, number][] = Array.from({ length: 5000 }, (_, i) => [(i * 2654435761) >>> 0, i % 7]);
     ids.forEach(([lo, hi], i) => expect(store.slotOf(lo, hi)).toBe(i));
     ids.forEach(([lo, hi], i) => expect(store.slotOf(lo, hi)).toBe(i));

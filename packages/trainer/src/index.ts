@@ -4,5 +4,5 @@ export * from './process.js';
 export * from './ps-client.js';
 export * from './remote-rows.js';
 export * from './step-routing.js';
-export * from './worker-step.js';
 export * from './worker-loop.js';
+export * from './worker-step.js';

@@ -1,0 +1,178 @@
+import { type IdArray, renormRow, type SparseStepContext } from '@rowshard/core';
+import { sizeClass } from '@rowshard/kernels';
+import type { RowStore } from './row-store.js';
+
+/**
+ * A request part against a table's rows, each as one WebAssembly kernel call over rows where
+ * they live (docs/ARCHITECTURE.md, "One training step"). Ids become slots (materialising
+ * rows), byte offsets of those rows go into a scratch block of the shard's memory, and the
+ * kernel walks them.
+ */
+
+/** Growable scratch for slots and their distinct numbers, reused across requests. */
+let slotScratch = new Int32Array(4096);
+let keptSlots = new Int32Array(4096);
+let keptAt = new Int32Array(4096);
+let distinctScratch = new Int32Array(4096);
+
+function ensureScratch(n: number): void {
+  if (slotScratch.length >= n) return;
+  let size = slotScratch.length;
+  while (size < n) size *= 2;
+  slotScratch = new Int32Array(size);
+  keptSlots = new Int32Array(size);
+  keptAt = new Int32Array(size);
+  distinctScratch = new Int32Array(size);
+}
+
+/** The (lo, hi) uint32 halves of 64-bit ids, without BigInt arithmetic. */
+export function idHalves(ids: IdArray): Uint32Array {
+  if (ids instanceof BigUint64Array) return new Uint32Array(ids.buffer, ids.byteOffset, ids.length * 2);
+  const out = new Uint32Array(ids.length * 2);
+  for (let i = 0; i < ids.length; i++) {
+    const v = ids[i];
+    out[2 * i] = v >>> 0;
+    out[2 * i + 1] = Math.floor(v / 4294967296);
+  }
+  return out;
+}
+
+/** Slots of a part's ids (rows materialised), into slotScratch; -1 for the padding row. */
+function slotsOf(store: RowStore, ids: IdArray): Int32Array {
+  ensureScratch(ids.length);
+  const slots = slotScratch;
+  if (store.spec.kind === 'hashed') {
+    const halves = idHalves(ids);
+    for (let i = 0; i < ids.length; i++) slots[i] = store.slotOf(halves[2 * i], halves[2 * i + 1]);
+    return slots;
+  }
+  const padding = store.spec.paddingIdx;
+  for (let i = 0; i < ids.length; i++) {
+    const row = Number(ids[i]);
+    slots[i] = row === padding ? -1 : store.slotOf(row, 0);
+  }
+  return slots;
+}
+
+/**
+ * Rows of `ids` in order (max_norm applied to the stored rows first), copied out of the
+ * shard's memory into an array of the reply's own.
+ */
+export function gatherRows(store: RowStore, ids: IdArray): Float32Array {
+  const n = ids.length;
+  const dim = store.dim;
+  const slots = store.spec.kind === 'hashed' ? slotsOf(store, ids) : slotsWithPadding(store, ids);
+  const { maxNorm, normType } = store.spec;
+  if (maxNorm !== null) {
+    const heap = store.memory.heapF32;
+    for (let i = 0; i < n; i++) renormRow(heap, store.weightOffset(slots[i]), dim, maxNorm, normType);
+  }
+  const memory = store.memory;
+  const offsBytes = sizeClass(4 * n);
+  const outBytes = sizeClass(4 * n * dim);
+  const offs = memory.alloc(offsBytes);
+  const out = memory.alloc(outBytes);
+  const u32 = memory.u32(offs, n);
+  for (let i = 0; i < n; i++) u32[i] = store.weightByteOffset(slots[i]);
+  memory.exports.gatherRows(n, dim, offs, out);
+  const rows = memory.f32(out, n * dim).slice();
+  memory.release(offs, offsBytes);
+  memory.release(out, outBytes);
+  return rows;
+}
+
+/** Slots for a pull: the padding row is a row like any other there (it reads as zeros). */
+function slotsWithPadding(store: RowStore, ids: IdArray): Int32Array {
+  ensureScratch(ids.length);
+  for (let i = 0; i < ids.length; i++) slotScratch[i] = store.slotOf(Number(ids[i]), 0);
+  return slotScratch;
+}
+
+/**
+ * Applies one push part with the table's optimizer: gradient rows of duplicate ids are summed
+ * in input order (PyTorch coalesces a sparse gradient; in BSP the input is the ranks' parts
+ * in rank order), the padding row is left out, and each distinct row is updated once, by one
+ * kernel call. Returns the rows updated.
+ */
+export function applyPush(store: RowStore, ids: IdArray, grads: Float32Array, ctx: SparseStepContext): number {
+  const optimizer = store.optimizer;
+  if (!optimizer) return 0;
+  const n = ids.length;
+  const dim = store.dim;
+  const slots = slotsOf(store, ids);
+  // Number the distinct slots; positions of the padding row (slot -1) are set aside.
+  let kept = 0;
+  for (let i = 0; i < n; i++) {
+    if (slots[i] < 0) continue;
+    keptSlots[kept] = slots[i];
+    keptAt[kept++] = i;
+  }
+  const distinct = store.numberDistinct(keptSlots, kept, distinctScratch);
+  if (distinct === 0) return 0;
+  const memory = store.memory;
+  const offsBytes = sizeClass(8 * distinct);
+  const gradBytes = sizeClass(4 * distinct * dim);
+  const offs = memory.alloc(offsBytes);
+  const g = memory.alloc(gradBytes);
+  const u32 = memory.u32(offs, 2 * distinct);
+  for (let k = 0; k < kept; k++) {
+    const d = distinctScratch[k];
+    u32[d] = store.weightByteOffset(keptSlots[k]);
+    u32[distinct + d] = store.stateByteOffset(keptSlots[k]);
+  }
+  if (distinct === n) memory.f32(g, n * dim).set(grads);
+  else {
+    // Sum duplicates in input order: the part's kept rows go to a staging block, then
+    // scatter-add into the (zeroed) distinct rows.
+    const srcBytes = sizeClass(4 * kept * dim);
+    const idxBytes = sizeClass(4 * kept);
+    const src = memory.alloc(srcBytes);
+    const idx = memory.alloc(idxBytes);
+    const srcView = memory.f32(src, kept * dim);
+    const idxView = memory.i32(idx, kept);
+    if (kept === n) srcView.set(grads);
+    else {
+      for (let k = 0; k < kept; k++) {
+        const i = keptAt[k];
+        for (let d = 0; d < dim; d++) srcView[k * dim + d] = grads[i * dim + d];
+      }
+    }
+    idxView.set(distinctScratch.subarray(0, kept));
+    memory.exports.scatterAddRows(kept, dim, src, idx, g, 1);
+    memory.release(src, srcBytes);
+    memory.release(idx, idxBytes);
+  }
+  updateRows(store, distinct, offs, offs + 4 * distinct, g, ctx);
+  memory.release(offs, offsBytes);
+  memory.release(g, gradBytes);
+  return distinct;
+}
+
+/** One optimizer kernel call over `n` rows (byte offsets of weights at wOffs, of state at sOffs). */
+function updateRows(store: RowStore, n: number, wOffs: number, sOffs: number, grads: number, ctx: SparseStepContext): void {
+  const k = store.memory.exports;
+  const config = (store.optimizer as NonNullable<RowStore['optimizer']>).config;
+  const dim = store.dim;
+  switch (config.kind) {
+    case 'sgd':
+      return k.sgdRows(n, dim, wOffs, grads, ctx.lr, config.weightDecay);
+    case 'adagrad':
+      return k.adagradRows(
+        n,
+        dim,
+        wOffs,
+        sOffs,
+        grads,
+        ctx.lr / (1 + (ctx.step - 1) * config.lrDecay),
+        config.weightDecay,
+        config.eps,
+      );
+    case 'sparse_adam': {
+      const [beta1, beta2] = config.betas;
+      const stepSize = (ctx.lr * Math.sqrt(1 - beta2 ** ctx.step)) / (1 - beta1 ** ctx.step);
+      return k.sparseAdamRows(n, dim, wOffs, sOffs, grads, stepSize, beta1, beta2, config.eps);
+    }
+    case 'rowwise_adagrad':
+      return k.rowwiseAdagradRows(n, dim, wOffs, sOffs, grads, ctx.lr, config.weightDecay, config.eps);
+  }
+}
