@@ -190,7 +190,7 @@ describe('parameter server processes on loopback', () => {
   it('a malformed frame closes only that connection (1007); a text frame gets 1003', async () => {
     for (const [payload, code] of [
       [Buffer.from([0xc1, 0xff, 0x00]), 1007],
-      [new FrameCodec().encode({ v: 1, type: 'pull' }), 1007],
+      [new FrameCodec().encode({ v: 1, type: 'pull' }).frame, 1007],
       ['hello', 1003],
     ] as const) {
       const ws = new WebSocket(cluster.urls[1], { headers: { authorization: `Bearer ${TOKEN}` }, perMessageDeflate: false });

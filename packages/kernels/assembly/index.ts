@@ -5,6 +5,7 @@ export * from './bag';
 export * from './elementwise';
 export * from './linear';
 export * from './optimizers';
+export * from './random';
 export * from './rows';
 
 /** First byte the host may use (above the module's static data). */

@@ -1,4 +1,7 @@
+import { philox4x32 } from '@rowshard/core';
 import type { BagMode, Kernels } from './kernels.js';
+
+const maskBlock = new Uint32Array(4);
 
 /**
  * The reference kernels: loops over plain arrays, sums in float64 rounded once. Used outside
@@ -28,6 +31,15 @@ export const jsKernels: Kernels = {
 
   reluBackward(out, g, gx) {
     for (let i = 0; i < out.length; i++) if (out[i] > 0) gx[i] += g[i];
+  },
+
+  dropoutMask(out, key, counter, p) {
+    const scale = Math.fround(1 / (1 - p));
+    const block = maskBlock;
+    for (let i = 0; i < out.length; i += 4) {
+      philox4x32(key.k0, key.k1, i >>> 2, counter >>> 0, Math.floor(counter / 4294967296), 0x0d70, block);
+      for (let j = 0; j < 4 && i + j < out.length; j++) out[i + j] = (block[j] + 0.5) / 4294967296 >= p ? scale : 0;
+    }
   },
 
   mul(x, scale, out) {

@@ -64,14 +64,14 @@ export class KernelMemory {
     }
   }
 
-  /** A block of at least `bytes`, 16-byte aligned, zeroed. Returns its byte offset. */
-  alloc(bytes: number): number {
+  /** A block of at least `bytes`, 16-byte aligned, zeroed unless `zeroed` is false. Returns its byte offset. */
+  alloc(bytes: number, zeroed = true): number {
     const size = align(Math.max(bytes, ALIGN));
     this.bytesInUse += size;
     const reuse = this.freeBlocks.get(size);
     if (reuse && reuse.length > 0) {
       const at = reuse.pop() as number;
-      new Uint8Array(this.exports.memory.buffer, at, size).fill(0);
+      if (zeroed) new Uint8Array(this.exports.memory.buffer, at, size).fill(0);
       return at;
     }
     const at = this.top;

@@ -68,6 +68,17 @@ export interface KernelExports {
   mulAddElementwise(n: number, x: number, scale: number, acc: number): void;
   softmaxCrossEntropy(n: number, c: number, logits: number, targets: number, probs: number): number;
   softmaxCrossEntropyBackward(n: number, c: number, probs: number, targets: number, g: number, gl: number): void;
+  dropoutMask(
+    n: number,
+    k0: number,
+    k1: number,
+    counterLo: number,
+    counterHi: number,
+    threshold: number,
+    scale: number,
+    out: number,
+  ): void;
+  firstNonFinite(n: number, values: number): number;
 }
 
 /** The WebAssembly API of the JavaScript engine (Node's global), typed as far as used here. */

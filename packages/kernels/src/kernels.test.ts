@@ -119,6 +119,26 @@ describe('WebAssembly kernels agree with the JavaScript reference', () => {
     });
   });
 
+  it('dropout masks are the same bits from both implementations (Philox, counter-based)', () => {
+    const arena = new StepArena(1 << 20);
+    arena.beginStep();
+    const wasm = new WasmKernels(arena);
+    for (const [n, p, counter] of [
+      [1027, 0.1, 7],
+      [5, 0.5, 2 ** 40 + 3],
+      [64, 0.999, 0],
+    ] as const) {
+      const key = { k0: 0x12345678, k1: 0x9abcdef0 };
+      const a = arena.f32(n);
+      const b = new Float32Array(n);
+      wasm.dropoutMask(a, key, counter, p);
+      jsKernels.dropoutMask(b, key, counter, p);
+      expect(a).toEqual(b);
+      const kept = a.filter((v) => v > 0).length / n;
+      if (n > 1000) expect(Math.abs(kept - (1 - p))).toBeLessThan(0.03);
+    }
+  });
+
   it('a step that outgrows its arena gets ordinary arrays, and the next step a larger arena', () => {
     const arena = new StepArena(1 << 20);
     arena.beginStep();

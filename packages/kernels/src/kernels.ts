@@ -36,6 +36,12 @@ export interface Kernels {
   reluForward(x: Float32Array, out: Float32Array): void;
   /** gx += g where out > 0 (accumulate). */
   reluBackward(out: Float32Array, g: Float32Array, gx: Float32Array): void;
+  /**
+   * A dropout mask as factors, out[i] = 1/(1−p) where element i is kept and 0 where dropped:
+   * element i keeps when its Philox4x32-10 draw (key, block [i/4, counter, 0x0d70]) maps to
+   * u ≥ p in (0, 1), the same bits in either implementation.
+   */
+  dropoutMask(out: Float32Array, key: { k0: number; k1: number }, counter: number, p: number): void;
   /** out = x ⊙ scale (dropout with a mask of 0 and 1/(1−p)). */
   mul(x: Float32Array, scale: Float32Array, out: Float32Array): void;
   /** acc += x ⊙ scale (accumulate). */

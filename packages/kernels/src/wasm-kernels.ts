@@ -108,6 +108,18 @@ export class WasmKernels implements Kernels {
     if (!ok) jsKernels.reluBackward(out, g, gx);
   }
 
+  dropoutMask(out: Float32Array, key: { k0: number; k1: number }, counter: number, p: number) {
+    const scale = Math.fround(1 / (1 - p));
+    // (x + 0.5) / 2^32 >= p exactly when x >= p·2^32 − 0.5 (both sides exact in doubles).
+    const threshold = p * 4294967296 - 0.5;
+    const lo = counter >>> 0;
+    const hi = Math.floor(counter / 4294967296) >>> 0;
+    const ok = this.withPointers([out], [0], ([po]) =>
+      this.k.dropoutMask(out.length, key.k0, key.k1, lo, hi, threshold, scale, po),
+    );
+    if (!ok) jsKernels.dropoutMask(out, key, counter, p);
+  }
+
   mul(x: Float32Array, scale: Float32Array, out: Float32Array) {
     const ok = this.withPointers([x, scale, out], [2], ([px, ps, po]) => this.k.mulElementwise(x.length, px, ps, po));
     if (!ok) jsKernels.mul(x, scale, out);

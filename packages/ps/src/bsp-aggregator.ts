@@ -1,6 +1,7 @@
 import { ErrorCodes, type PushPart, RowshardError } from '@rowshard/core';
 import { StepBarrier } from '@rowshard/transport';
 import type { PsService } from './ps-service.js';
+import type { GradientPart } from './row-kernels.js';
 
 /**
  * BSP on one shard: every worker's push for step t is held until all `workers` ranks have
@@ -22,7 +23,7 @@ export class BspAggregator {
       workers,
       stepTimeoutMs,
       (_step, contributions) => {
-        const rows = this.service.pushChecked(concatByTable(contributions));
+        const rows = this.service.pushStep(groupByTable(contributions));
         queueMicrotask(() => this.releasePulls());
         return rows;
       },
@@ -86,42 +87,29 @@ export class BspAggregator {
 }
 
 /**
- * One part per table, rows in rank order: each worker already summed its own duplicates, so
- * the PS's per-row sum runs over ranks 0, 1, 2, ... in that order.
+ * Each table's parts in rank order (each worker already summed its own duplicates, so the
+ * shard's per-row sum runs over ranks 0, 1, 2, ... in that order), with the lr and table step
+ * every rank must agree on.
  */
-function concatByTable(contributions: readonly (readonly PushPart[])[]): PushPart[] {
-  const byTable = new Map<string, PushPart[]>();
+function groupByTable(
+  contributions: readonly (readonly PushPart[])[],
+): Map<string, { parts: GradientPart[]; lr: number; step: number }> {
+  const byTable = new Map<string, { parts: GradientPart[]; lr: number; step: number }>();
   for (const parts of contributions) {
     for (const part of parts) {
-      const list = byTable.get(part.table) ?? [];
-      list.push(part);
-      byTable.set(part.table, list);
-    }
-  }
-  return [...byTable.entries()].map(([table, parts]) => {
-    if (parts.length === 1) return parts[0];
-    const n = parts.reduce((a, p) => a + p.ids.length, 0);
-    const hashed = parts[0].ids instanceof BigUint64Array;
-    const ids = hashed ? new BigUint64Array(n) : new Float64Array(n);
-    const grads = new Float32Array(parts.reduce((a, p) => a + p.grads.length, 0));
-    let at = 0;
-    let gat = 0;
-    for (const p of parts) {
-      if (hashed) (ids as BigUint64Array).set(p.ids as BigUint64Array, at);
-      else for (let i = 0; i < p.ids.length; i++) (ids as Float64Array)[at + i] = Number(p.ids[i]);
-      grads.set(p.grads, gat);
-      at += p.ids.length;
-      gat += p.grads.length;
-    }
-    const first = parts[0];
-    for (const p of parts) {
-      if (p.lr !== first.lr || p.step !== first.step) {
+      const entry = byTable.get(part.table);
+      if (!entry) {
+        byTable.set(part.table, { parts: [part], lr: part.lr, step: part.step });
+        continue;
+      }
+      if (part.lr !== entry.lr || part.step !== entry.step) {
         throw new RowshardError(
           ErrorCodes.BAD_REQUEST,
-          `table '${table}': ranks disagree on lr/step (${p.lr}/${p.step} vs ${first.lr}/${first.step})`,
+          `table '${part.table}': ranks disagree on lr/step (${part.lr}/${part.step} vs ${entry.lr}/${entry.step})`,
         );
       }
+      entry.parts.push(part);
     }
-    return { table, ids, grads, lr: first.lr, step: first.step };
-  });
+  }
+  return byTable;
 }

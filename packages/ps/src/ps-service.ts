@@ -16,7 +16,7 @@ import {
 } from '@rowshard/core';
 import { KernelMemory } from '@rowshard/kernels';
 import { checkGrads, checkIds } from './request-checks.js';
-import { applyPush, gatherRows, idHalves } from './row-kernels.js';
+import { applyPush, type GradientPart, gatherRows, idHalves } from './row-kernels.js';
 import { RowStore } from './row-store.js';
 
 export interface PsServiceOptions {
@@ -141,11 +141,24 @@ export class PsService {
     return this.pushChecked(parts);
   }
 
-  /** push() for parts checkPush() has passed (the BSP aggregator checks each rank's as it arrives). */
+  /**
+   * A BSP step: each table's parts from every rank, in rank order, applied as one optimizer
+   * step per table; the parts have passed checkPush().
+   */
+  pushStep(byTable: ReadonlyMap<string, { parts: GradientPart[]; lr: number; step: number }>): number {
+    let updated = 0;
+    for (const [table, { parts, lr, step }] of byTable) {
+      updated += applyPush(this.table(table), parts, { lr, step });
+      for (const p of parts) this.rowsPushed += p.ids.length;
+    }
+    return updated;
+  }
+
+  /** push() for parts checkPush() has passed. */
   pushChecked(parts: readonly PushPart[]): number {
     let updated = 0;
     for (const part of parts) {
-      updated += applyPush(this.table(part.table), part.ids, part.grads, { lr: part.lr, step: part.step });
+      updated += applyPush(this.table(part.table), [part], { lr: part.lr, step: part.step });
       this.rowsPushed += part.ids.length;
     }
     return updated;
@@ -162,7 +175,7 @@ export class PsService {
         });
       }
       checkIds(t.store.spec, part.ids, this.shard, this.numShards);
-      checkGrads(t.store.spec, part.ids, part.grads);
+      checkGrads(t.store.spec, part.ids, part.grads, this.memory);
     }
   }
 

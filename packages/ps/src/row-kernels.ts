@@ -12,17 +12,17 @@ import type { RowStore } from './row-store.js';
 /** Growable scratch for slots and their distinct numbers, reused across requests. */
 let slotScratch = new Int32Array(4096);
 let keptSlots = new Int32Array(4096);
-let keptAt = new Int32Array(4096);
 let distinctScratch = new Int32Array(4096);
 
 function ensureScratch(n: number): void {
-  if (slotScratch.length >= n) return;
-  let size = slotScratch.length;
+  if (slotScratch.length >= n && keptSlots.length >= n) return;
+  let size = Math.max(slotScratch.length, keptSlots.length);
   while (size < n) size *= 2;
-  slotScratch = new Int32Array(size);
-  keptSlots = new Int32Array(size);
-  keptAt = new Int32Array(size);
-  distinctScratch = new Int32Array(size);
+  if (slotScratch.length < size) slotScratch = new Int32Array(size);
+  if (keptSlots.length < size) {
+    keptSlots = new Int32Array(size);
+    distinctScratch = new Int32Array(size);
+  }
 }
 
 /** The (lo, hi) uint32 halves of 64-bit ids, without BigInt arithmetic. */
@@ -39,7 +39,7 @@ export function idHalves(ids: IdArray): Uint32Array {
 
 /** Slots of a part's ids (rows materialised), into slotScratch; -1 for the padding row. */
 function slotsOf(store: RowStore, ids: IdArray): Int32Array {
-  ensureScratch(ids.length);
+  if (slotScratch.length < ids.length) ensureScratch(ids.length);
   const slots = slotScratch;
   if (store.spec.kind === 'hashed') {
     const halves = idHalves(ids);
@@ -70,8 +70,8 @@ export function gatherRows(store: RowStore, ids: IdArray): Float32Array {
   const memory = store.memory;
   const offsBytes = sizeClass(4 * n);
   const outBytes = sizeClass(4 * n * dim);
-  const offs = memory.alloc(offsBytes);
-  const out = memory.alloc(outBytes);
+  const offs = memory.alloc(offsBytes, false);
+  const out = memory.alloc(outBytes, false);
   const u32 = memory.u32(offs, n);
   for (let i = 0; i < n; i++) u32[i] = store.weightByteOffset(slots[i]);
   memory.exports.gatherRows(n, dim, offs, out);
@@ -83,61 +83,85 @@ export function gatherRows(store: RowStore, ids: IdArray): Float32Array {
 
 /** Slots for a pull: the padding row is a row like any other there (it reads as zeros). */
 function slotsWithPadding(store: RowStore, ids: IdArray): Int32Array {
-  ensureScratch(ids.length);
+  if (slotScratch.length < ids.length) ensureScratch(ids.length);
   for (let i = 0; i < ids.length; i++) slotScratch[i] = store.slotOf(Number(ids[i]), 0);
   return slotScratch;
 }
 
+/** One table's gradient rows from one sender: in BSP, a step applies every rank's part at once. */
+export interface GradientPart {
+  readonly ids: IdArray;
+  readonly grads: Float32Array;
+}
+
 /**
- * Applies one push part with the table's optimizer: gradient rows of duplicate ids are summed
- * in input order (PyTorch coalesces a sparse gradient; in BSP the input is the ranks' parts
- * in rank order), the padding row is left out, and each distinct row is updated once, by one
- * kernel call. Returns the rows updated.
+ * Applies a table's push parts with its optimizer, as one step: gradient rows of duplicate ids
+ * are summed in input order, part after part (PyTorch coalesces a sparse gradient; in BSP the
+ * parts are the ranks' in rank order, so the sum is the same whatever the arrival order), the
+ * padding row is left out, and each distinct row is updated once, by one kernel call. The parts
+ * are copied straight into the shard's memory; nothing is concatenated. Returns the rows
+ * updated.
  */
-export function applyPush(store: RowStore, ids: IdArray, grads: Float32Array, ctx: SparseStepContext): number {
+export function applyPush(store: RowStore, parts: readonly GradientPart[], ctx: SparseStepContext): number {
   const optimizer = store.optimizer;
   if (!optimizer) return 0;
-  const n = ids.length;
   const dim = store.dim;
-  const slots = slotsOf(store, ids);
-  // Number the distinct slots; positions of the padding row (slot -1) are set aside.
+  let total = 0;
+  for (const part of parts) total += part.ids.length;
+  ensureScratch(total);
+  // Slots of every kept position, part after part; the padding row's positions are set aside.
   let kept = 0;
-  for (let i = 0; i < n; i++) {
-    if (slots[i] < 0) continue;
-    keptSlots[kept] = slots[i];
-    keptAt[kept++] = i;
+  let padded = false;
+  for (const part of parts) {
+    const slots = slotsOf(store, part.ids);
+    for (let i = 0; i < part.ids.length; i++) {
+      if (slots[i] < 0) padded = true;
+      else keptSlots[kept++] = slots[i];
+    }
   }
   const distinct = store.numberDistinct(keptSlots, kept, distinctScratch);
   if (distinct === 0) return 0;
   const memory = store.memory;
   const offsBytes = sizeClass(8 * distinct);
   const gradBytes = sizeClass(4 * distinct * dim);
-  const offs = memory.alloc(offsBytes);
-  const g = memory.alloc(gradBytes);
+  const offs = memory.alloc(offsBytes, false);
+  const g = memory.alloc(gradBytes, distinct !== total);
+  const straight = distinct === total && parts.length === 1;
+  let src = -1;
+  let idx = -1;
+  const srcBytes = sizeClass(4 * kept * dim);
+  const idxBytes = sizeClass(4 * kept);
+  if (!straight) {
+    src = memory.alloc(srcBytes, false);
+    idx = memory.alloc(idxBytes, false);
+  }
+  // Every allocation is made: views from here on stay valid.
   const u32 = memory.u32(offs, 2 * distinct);
   for (let k = 0; k < kept; k++) {
     const d = distinctScratch[k];
     u32[d] = store.weightByteOffset(keptSlots[k]);
     u32[distinct + d] = store.stateByteOffset(keptSlots[k]);
   }
-  if (distinct === n) memory.f32(g, n * dim).set(grads);
+  if (straight) memory.f32(g, total * dim).set(parts[0].grads);
   else {
-    // Sum duplicates in input order: the part's kept rows go to a staging block, then
-    // scatter-add into the (zeroed) distinct rows.
-    const srcBytes = sizeClass(4 * kept * dim);
-    const idxBytes = sizeClass(4 * kept);
-    const src = memory.alloc(srcBytes);
-    const idx = memory.alloc(idxBytes);
-    const srcView = memory.f32(src, kept * dim);
-    const idxView = memory.i32(idx, kept);
-    if (kept === n) srcView.set(grads);
-    else {
-      for (let k = 0; k < kept; k++) {
-        const i = keptAt[k];
-        for (let d = 0; d < dim; d++) srcView[k * dim + d] = grads[i * dim + d];
+    // Sum duplicates in input order: the kept rows go to a staging block, then scatter-add
+    // into the zeroed distinct rows.
+    const staged = memory.f32(src, kept * dim);
+    let k = 0;
+    for (const part of parts) {
+      if (!padded) {
+        staged.set(part.grads, k * dim);
+        k += part.ids.length;
+        continue;
+      }
+      const padding = store.spec.paddingIdx;
+      for (let i = 0; i < part.ids.length; i++) {
+        if (Number(part.ids[i]) === padding) continue;
+        staged.set(part.grads.subarray(i * dim, (i + 1) * dim), k * dim);
+        k++;
       }
     }
-    idxView.set(distinctScratch.subarray(0, kept));
+    memory.i32(idx, kept).set(distinctScratch.subarray(0, kept));
     memory.exports.scatterAddRows(kept, dim, src, idx, g, 1);
     memory.release(src, srcBytes);
     memory.release(idx, idxBytes);

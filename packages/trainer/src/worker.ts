@@ -1,3 +1,4 @@
+import { profiled } from './thread-profile.js';
 import { WorkerLoop, type WorkerSummary, type WorkerTask } from './worker-loop.js';
 
 /**
@@ -7,5 +8,5 @@ import { WorkerLoop, type WorkerSummary, type WorkerTask } from './worker-loop.j
  */
 export default async function runWorkerTask(task: WorkerTask): Promise<WorkerSummary> {
   const loop = await WorkerLoop.create(task);
-  return loop.run();
+  return profiled(task.rank, () => loop.run());
 }

@@ -269,7 +269,7 @@ export class RpcClient<P extends ProtocolSchema> extends EventEmitter {
       return this.request(type, body, Math.max(1, deadline - Date.now()));
     }
     const id = this.nextId++;
-    const frame = this.codec.encode({ ...(body as object), v: PROTOCOL_VERSION, type, id });
+    const encoded = this.codec.encode({ ...(body as object), v: PROTOCOL_VERSION, type, id });
     return new Promise<ReplyOf<P, K>>((resolve, reject) => {
       const timer = setTimeout(
         () => {
@@ -285,7 +285,7 @@ export class RpcClient<P extends ProtocolSchema> extends EventEmitter {
         Math.max(0, deadline - Date.now()),
       );
       this.pending.set(id, { type, resolve: resolve as (v: unknown) => void, reject, timer });
-      ws.send(frame, { binary: true });
+      ws.send(encoded.frame, { binary: true }, encoded.release);
     });
   }
 

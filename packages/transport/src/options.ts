@@ -15,7 +15,11 @@ export interface TransportOptions {
   readonly maxInFlight: number;
   /** Requests allowed to wait for a credit; beyond that a request fails with E_OVERLOADED. */
   readonly maxQueued: number;
-  /** Zero WebSocket masking keys (client → server): removes masking cost in a trusted cluster. */
+  /**
+   * Zero WebSocket masking keys (client → server), so ws sends frames as they are instead of
+   * XOR-copying every byte. Masking protects proxies from browser-borne cache poisoning; the
+   * peers here are rowshard processes, authenticated by the cluster token. On by default.
+   */
   readonly zeroMask: boolean;
   readonly reconnectInitialDelayMs: number;
   readonly reconnectMaxDelayMs: number;
@@ -29,7 +33,7 @@ export const defaultTransportOptions: Readonly<TransportOptions> = Object.freeze
   requestTimeoutMs: 30_000,
   maxInFlight: 8,
   maxQueued: 4096,
-  zeroMask: false,
+  zeroMask: true,
   reconnectInitialDelayMs: 50,
   reconnectMaxDelayMs: 2000,
   connectTimeoutMs: 10_000,

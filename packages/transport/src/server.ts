@@ -207,7 +207,8 @@ export class RpcServer<P extends ProtocolSchema = ProtocolSchema> {
 
   private reply(conn: Conn, message: Envelope): void {
     if (conn.ws.readyState !== conn.ws.OPEN) return;
-    conn.ws.send(this.codec.encode(message), { binary: true });
+    const encoded = this.codec.encode(message);
+    conn.ws.send(encoded.frame, { binary: true }, encoded.release);
   }
 
   private checkAlive(): void {

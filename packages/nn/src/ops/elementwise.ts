@@ -1,4 +1,4 @@
-import { ErrorCodes, philox4x32, RowshardError, type StreamKey, uint32ToOpenUnit } from '@rowshard/core';
+import { ErrorCodes, RowshardError, type StreamKey } from '@rowshard/core';
 import { allocF32, kernels } from '../step-scope.js';
 import { Tensor } from '../tensor.js';
 
@@ -60,19 +60,12 @@ export function mul(a: Tensor, b: Tensor): Tensor {
  * scale the rest by 1/(1-p). The mask comes from Philox keyed by (key, step, call), so a
  * run is reproducible; it cannot match PyTorch's generator bit for bit, so parity runs use p=0.
  */
-const dropoutBlock = new Uint32Array(4);
-
 export function dropout(x: Tensor, p: number, training: boolean, key: StreamKey, counter: number): Tensor {
   if (!(p >= 0 && p < 1)) throw new RowshardError(ErrorCodes.BAD_CONFIG, `dropout probability must be in [0, 1), got ${p}`);
   if (!training || p === 0) return x;
   // The mask as factors: 0 where dropped, 1/(1-p) where kept; forward and backward multiply by it.
   const mask = allocF32(x.size);
-  const scale = Math.fround(1 / (1 - p));
-  const block = dropoutBlock;
-  for (let i = 0; i < x.size; i += 4) {
-    philox4x32(key.k0, key.k1, i >>> 2, counter >>> 0, Math.floor(counter / 4294967296), 0x0d70, block);
-    for (let j = 0; j < 4 && i + j < x.size; j++) mask[i + j] = uint32ToOpenUnit(block[j]) >= p ? scale : 0;
-  }
+  kernels().dropoutMask(mask, key, counter, p);
   const out = allocF32(x.size);
   kernels().mul(x.data, mask, out);
   const result: Tensor = new Tensor(x.shape, out, {

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { FrameCodec } from './codec.js';
+
+describe('FrameCodec', () => {
+  const message = {
+    v: 1,
+    type: 'push',
+    id: 3,
+    tables: [
+      { table: 't', ids: Uint32Array.of(7, 1), grads: Float32Array.of(0.5, -1, 2, 3), lr: 0.1 },
+      { table: 'h', ids: BigUint64Array.of(2n ** 63n + 5n) },
+    ],
+    params: { w: Float64Array.of(1.5), n: Int32Array.of(-4) },
+  };
+
+  it('round-trips typed arrays of every kind inside maps and lists', () => {
+    const codec = new FrameCodec();
+    const { frame } = codec.encode(message);
+    const back = codec.decode(frame) as unknown as typeof message;
+    expect(back).toEqual(message);
+    expect(back.tables[0].grads).toBeInstanceOf(Float32Array);
+    expect(back.tables[1].ids).toBeInstanceOf(BigUint64Array);
+  });
+
+  it('reads arrays in place from an aligned frame, and copies them from an unaligned one', () => {
+    const codec = new FrameCodec();
+    const { frame } = codec.encode(message);
+    const aligned = new Uint8Array(new ArrayBuffer(frame.length));
+    aligned.set(frame);
+    const inPlace = codec.decode(aligned) as unknown as typeof message;
+    expect(inPlace.tables[0].grads.buffer).toBe(aligned.buffer);
+    const shifted = new Uint8Array(frame.length + 1).subarray(1);
+    shifted.set(frame);
+    const copied = codec.decode(shifted) as unknown as typeof message;
+    expect(copied.tables[0].grads.buffer).not.toBe(shifted.buffer);
+    expect(copied).toEqual(message);
+  });
+
+  it('reuses a released frame for the next message, and never one still in use', () => {
+    const codec = new FrameCodec();
+    const first = codec.encode(message);
+    const second = codec.encode(message);
+    expect(second.frame.buffer).not.toBe(first.frame.buffer);
+    first.release();
+    expect(codec.encode(message).frame.buffer).toBe(first.frame.buffer);
+  });
+
+  it('refuses a reference outside the frame or of an unknown kind, and too deep a message', () => {
+    const codec = new FrameCodec();
+    const forged = (ref: unknown) => {
+      const { frame } = codec.encode({ v: 1, type: 'pull', id: 1, x: Uint8Array.of(1) });
+      const header = codec.encode({ v: 1, type: 'pull', id: 1, x: { '~ta': ref } }).frame;
+      return header.length > 0 ? header : frame;
+    };
+    expect(() => codec.decode(forged([0, 4096, 4]))).toThrow(/outside the frame/);
+    expect(() => codec.decode(forged([99, 0, 1]))).toThrow(/malformed array reference/);
+    let deep: unknown = 1;
+    for (let i = 0; i < 40; i++) deep = [deep];
+    expect(() => codec.encode({ v: 1, type: 'x', id: 1, deep })).toThrow(/deeper than/);
+    expect(() => codec.decode(Uint8Array.of(1, 2))).toThrow(/shorter than its header length/);
+  });
+});
