@@ -28,6 +28,67 @@ describe('BspAggregator', () => {
     expect(inOrder.appliedSteps).toBe(1);
   });
 
+  it('applies ranks with disjoint rows, and ranks with shared rows, as one optimizer step on the rank-ordered sum', async () => {
+    // One shard over several steps: its scratch memory is reused from step to step.
+    const s = service();
+    const agg = new BspAggregator(s, 2, 10_000);
+    const all = Float64Array.from({ length: 8 }, (_, i) => i);
+    let step = 0;
+    for (const [ids0, ids1] of [
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      [
+        [1, 2],
+        [2, 5],
+      ],
+      [
+        [6, 7],
+        [0, 3],
+      ],
+    ]) {
+      const before = s.pull([{ table: 't', ids: all }])[0];
+      await Promise.all([agg.push(step, 0, [part(ids0, 1)]), agg.push(step, 1, [part(ids1, 10)])]);
+      step++;
+      const after = s.pull([{ table: 't', ids: all }])[0];
+      // SGD with lr 0.5: each row moves by 0.5 × the sum of the gradients it received.
+      for (let r = 0; r < 8; r++) {
+        const g = (ids0.includes(r) ? 1 : 0) + (ids1.includes(r) ? 10 : 0);
+        for (let d = 0; d < 2; d++) expect(after[r * 2 + d]).toBeCloseTo(before[r * 2 + d] - 0.5 * g, 5);
+      }
+    }
+  });
+
+  it('sums into zeroed rows when the memory it sums in was used before (scratch reuse)', async () => {
+    const wide = tableSpec({ name: 'w', numEmbeddings: 16, embeddingDim: 64 });
+    const s = new PsService({
+      shard: 0,
+      numShards: 1,
+      seed: 1,
+      tables: [{ spec: wide, optimizer: { kind: 'sgd', lr: 1, weightDecay: 0 } }],
+    });
+    const agg = new BspAggregator(s, 2, 10_000);
+    const grad = (ids: number[]) => ({
+      table: 'w',
+      ids: Float64Array.from(ids),
+      grads: new Float32Array(ids.length * 64).fill(1),
+      lr: 1,
+      step: 1,
+    });
+    const all = Float64Array.from({ length: 16 }, (_, i) => i);
+    for (let step = 0; step < 3; step++) {
+      // A pull first: its gather leaves rows in scratch blocks the push may reuse.
+      const before = s.pull([{ table: 'w', ids: all }])[0];
+      await Promise.all([agg.push(step, 0, [grad([1, 2])]), agg.push(step, 1, [grad([3, 4])])]);
+      const after = s.pull([{ table: 'w', ids: all }])[0];
+      for (let r = 0; r < 16; r++) {
+        const moved = [1, 2, 3, 4].includes(r) ? 1 : 0;
+        for (let d = 0; d < 64; d++) expect(after[r * 64 + d]).toBe(Math.fround(before[r * 64 + d] - moved));
+      }
+    }
+  });
+
   it('holds a pull for step t+1 until step t is applied', async () => {
     const s = service();
     const agg = new BspAggregator(s, 2, 10_000);

@@ -124,9 +124,10 @@ export function applyPush(store: RowStore, parts: readonly GradientPart[], ctx: 
   const memory = store.memory;
   const offsBytes = sizeClass(8 * distinct);
   const gradBytes = sizeClass(4 * distinct * dim);
-  const offs = memory.alloc(offsBytes, false);
-  const g = memory.alloc(gradBytes, distinct !== total);
   const straight = distinct === total && parts.length === 1;
+  const offs = memory.alloc(offsBytes, false);
+  // The scatter-add sums into g, so g starts at zero; a straight copy overwrites it.
+  const g = memory.alloc(gradBytes, !straight);
   let src = -1;
   let idx = -1;
   const srcBytes = sizeClass(4 * kept * dim);
