@@ -19,7 +19,11 @@ import { median } from './stats.js';
  * over every process (rowshard: coordinator, shards and trainers from /proc; PyTorch:
  * time.process_time()). On a busy machine the first swings, the second holds.
  *
- *   pnpm bench:train [--json] [--steps 300] [--rows 1000000] [--ps 2] [--workers 2]
+ * With --repeats n, the four runs (PyTorch 1 and 2 threads, rowshard BSP and ASP) repeat n
+ * times, interleaved, and the medians and the median of each repeat's ratio are reported: the
+ * machine's speed drifts between runs, and a ratio within one repeat cancels most of it.
+ *
+ *   pnpm bench:train [--json] [--repeats 1] [--steps 300] [--rows 1000000] [--ps 2] [--workers 2]
  *                    [--grid 1x1,1x2,2x2,2x4] [--torch-steps 200] [--anchors DIR]
  */
 const { values } = parseArgs({
@@ -31,6 +35,7 @@ const { values } = parseArgs({
     trainers: { type: 'string', default: '1' },
     workers: { type: 'string', default: '2' },
     grid: { type: 'string', default: '' },
+    repeats: { type: 'string', default: '1' },
     'torch-steps': { type: 'string', default: '200' },
     anchors: { type: 'string', default: join(repoRoot, '../shared/anchors') },
   },
@@ -156,6 +161,22 @@ function runTorch(threads: number): (Cost & { note?: string }) | { note: string 
 }
 
 const round = (x: number) => Math.round(x * 10) / 10;
+
+/** Medians over repeats (of the runs that ran), or the note of one that did not. */
+function medianCost(costs: (Cost | { note: string })[]): Cost | { note: string } {
+  const ok = costs.filter(isCost);
+  if (ok.length === 0) return costs[0];
+  return {
+    examplesPerSec: Math.round(median(ok.map((c) => c.examplesPerSec))),
+    cpuMsPerKiloExample: round(median(ok.map((c) => c.cpuMsPerKiloExample))),
+  };
+}
+
+function medianRun(runs: RowshardRun[]): RowshardRun {
+  const byRole: Record<string, number> = {};
+  for (const role of Object.keys(runs[0].byRole)) byRole[role] = round(median(runs.map((r) => r.byRole[role])));
+  return { ...runs[0], ...(medianCost(runs) as Cost), byRole };
+}
 const isCost = (x: unknown): x is Cost => typeof (x as Cost).examplesPerSec === 'number';
 
 async function main(): Promise<void> {
@@ -165,10 +186,29 @@ async function main(): Promise<void> {
   log(
     `rowshard bench:train  text classifier ${ROWS} × 64, batch 256, seq 32, zipf(1.1), SparseAdam + Adam, ${STEPS} steps, ${ps} PS × ${trainers * workers} workers`,
   );
-  const torch1 = runTorch(1);
-  const torch2 = runTorch(2);
-  const bsp = await runRowshard('bsp', ps, trainers, workers);
-  const asp = await runRowshard('asp', ps, trainers, workers);
+  const repeats = Number(values.repeats);
+  const runs: { torch1: Cost | { note: string }; torch2: Cost | { note: string }; bsp: RowshardRun; asp: RowshardRun }[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const torch1Run = runTorch(1);
+    const torch2Run = runTorch(2);
+    runs.push({
+      torch1: torch1Run,
+      torch2: torch2Run,
+      bsp: await runRowshard('bsp', ps, trainers, workers),
+      asp: await runRowshard('asp', ps, trainers, workers),
+    });
+  }
+  const torch1 = medianCost(runs.map((r) => r.torch1));
+  const torch2 = medianCost(runs.map((r) => r.torch2));
+  const bsp = medianRun(runs.map((r) => r.bsp));
+  const asp = medianRun(runs.map((r) => r.asp));
+  /** The median over repeats of rowshard's CPU per example over PyTorch's (1 thread) in the same repeat. */
+  const pairedRatio = (mode: 'bsp' | 'asp') => {
+    const ratios = runs
+      .filter((r) => isCost(r.torch1))
+      .map((r) => r[mode].cpuMsPerKiloExample / (r.torch1 as Cost).cpuMsPerKiloExample);
+    return ratios.length ? Math.round(median(ratios) * 100) / 100 : null;
+  };
   const grid: RowshardRun[] = [];
   for (const cell of String(values.grid).split(',').filter(Boolean)) {
     const [p, w] = cell.split('x').map(Number);
@@ -176,7 +216,8 @@ async function main(): Promise<void> {
     grid.push(await runRowshard('asp', p, 1, w));
   }
   const torchBest = [torch1, torch2].filter(isCost).sort((a, b) => b.examplesPerSec - a.examplesPerSec)[0] ?? null;
-  const cpuRatio = (r: Cost) => (isCost(torch1) ? round((r.cpuMsPerKiloExample / torch1.cpuMsPerKiloExample) * 100) / 100 : null);
+  const cpuRatio = (r: Cost) =>
+    isCost(torch1) ? Math.round((r.cpuMsPerKiloExample / torch1.cpuMsPerKiloExample) * 100) / 100 : null;
   const speedRatio = (r: Cost) => (torchBest ? Math.round((r.examplesPerSec / torchBest.examplesPerSec) * 100) / 100 : null);
   const line = (name: string, r: Cost | { note: string }, extra = '') =>
     isCost(r)
@@ -192,7 +233,7 @@ async function main(): Promise<void> {
       line(
         `rowshard ${r.mode.toUpperCase()} ${r.ps}×${r.workers}`,
         r,
-        `  (${roles}; CPU ${cpuRatio(r) ?? '?'}× torch 1 thread, speed ${speedRatio(r) ?? '?'}× torch best)`,
+        `  (${roles}; CPU ${(r === bsp ? pairedRatio('bsp') : r === asp ? pairedRatio('asp') : cpuRatio(r)) ?? '?'}× torch 1 thread, speed ${speedRatio(r) ?? '?'}× torch best)`,
       ),
     );
   }
@@ -202,10 +243,12 @@ async function main(): Promise<void> {
         rows: ROWS,
         steps: STEPS,
         torch: { threads1: torch1, threads2: torch2 },
+        perRepeat: runs.map((r) => ({ torch1: r.torch1, bsp: r.bsp.cpuMsPerKiloExample, asp: r.asp.cpuMsPerKiloExample })),
         rowshard: { bsp, asp },
+        repeats,
         ratios: {
-          bspCpuVsTorch1: cpuRatio(bsp),
-          aspCpuVsTorch1: cpuRatio(asp),
+          bspCpuVsTorch1: pairedRatio('bsp'),
+          aspCpuVsTorch1: pairedRatio('asp'),
           bspSpeedVsTorchBest: speedRatio(bsp),
           aspSpeedVsTorchBest: speedRatio(asp),
         },

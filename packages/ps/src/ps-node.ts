@@ -1,11 +1,30 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorCodes, type PsConfig, type PsProtocol, type ReplyOf, type RequestOf, RowshardError } from '@rowshard/core';
+import {
+  ErrorCodes,
+  type PsConfig,
+  type PsProtocol,
+  type PullPart,
+  type ReplyOf,
+  type RequestOf,
+  RowshardError,
+} from '@rowshard/core';
+import { afterEncode } from '@rowshard/transport';
 import { BspAggregator } from './bsp-aggregator.js';
 import { PsService } from './ps-service.js';
 import { restoreShard, writeShardSnapshot } from './snapshot.js';
 
 type Reply<K extends keyof PsProtocol> = ReplyOf<PsProtocol, K> | Promise<ReplyOf<PsProtocol, K>>;
+
+/**
+ * A reply carrying rows in pooled buffers, returned to the pool once the server has encoded
+ * the reply (afterEncode): a steady stream of pulls allocates no row arrays.
+ */
+function rowsReply<T extends object>(service: PsService, parts: readonly PullPart[], rest: T): T & { rows: Float32Array[] } {
+  const loan: Float32Array[] = [];
+  const rows = service.pullChecked(parts, loan);
+  return Object.assign({ ...rest, rows }, { [afterEncode]: () => service.returnRows(loan) });
+}
 
 /**
  * A shard under the job's step protocol: the epoch, BSP, at-most-once pushes, checkpoints and
@@ -55,11 +74,11 @@ export class PsNode {
 
   pull(request: RequestOf<PsProtocol, 'pull'>): Reply<'pull'> {
     const service = this.admit(request.epoch);
+    service.checkPull(request.tables);
     if (this.aggregator && request.step !== undefined) {
-      service.checkPull(request.tables);
-      return this.aggregator.whenApplied(request.step).then(() => ({ rows: service.pull(request.tables) }));
+      return this.aggregator.whenApplied(request.step).then(() => rowsReply(service, request.tables, {}));
     }
-    return { rows: service.pull(request.tables) };
+    return rowsReply(service, request.tables, {});
   }
 
   push(request: RequestOf<PsProtocol, 'push'>): Reply<'push'> {
@@ -71,7 +90,7 @@ export class PsNode {
     const service = this.admit(request.epoch);
     service.checkPull(request.pull);
     const pushed = this.applyPush(service, { tables: request.push, step: request.step, rank: request.rank });
-    const withRows = (reply: ReplyOf<PsProtocol, 'push'>) => ({ ...reply, rows: service.pullChecked(request.pull) });
+    const withRows = (reply: ReplyOf<PsProtocol, 'push'>) => rowsReply(service, request.pull, reply);
     if (pushed instanceof Promise) return pushed.then(withRows);
     return withRows(pushed);
   }

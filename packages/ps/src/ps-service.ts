@@ -55,6 +55,8 @@ export class PsService {
   readonly seed: number;
   /** The shard's WebAssembly memory: every table's rows and optimizer state, and scratch. */
   readonly memory = new KernelMemory();
+  /** Reply buffers of rows, by size, reused once their reply is sent (no garbage per pull). */
+  private readonly rowBuffers = new Map<number, Float32Array[]>();
   private readonly tables = new Map<string, Table>();
   private rowsPulled = 0;
   private rowsPushed = 0;
@@ -125,14 +127,34 @@ export class PsService {
     return this.pullChecked(parts);
   }
 
-  /** pull() for parts checkPull() has passed. */
-  pullChecked(parts: readonly PullPart[]): Float32Array[] {
+  /**
+   * pull() for parts checkPull() has passed. With `loan`, the rows go into pooled buffers,
+   * listed in `loan`, which the caller gives back with returnRows() once they are sent.
+   */
+  pullChecked(parts: readonly PullPart[], loan: Float32Array[] | null = null): Float32Array[] {
     return parts.map((part) => {
       const store = this.table(part.table);
-      const out = gatherRows(store, part.ids);
+      const buffer = loan ? this.takeRowBuffer(part.ids.length * store.dim) : null;
+      if (buffer) loan?.push(buffer);
+      const out = gatherRows(store, part.ids, buffer);
       this.rowsPulled += part.ids.length;
       return out;
     });
+  }
+
+  private takeRowBuffer(floats: number): Float32Array {
+    let size = 1024;
+    while (size < floats) size *= 2;
+    return this.rowBuffers.get(size)?.pop() ?? new Float32Array(size);
+  }
+
+  /** Gives pooled row buffers back (their rows have been encoded into a reply). */
+  returnRows(loan: readonly Float32Array[]): void {
+    for (const buffer of loan) {
+      const list = this.rowBuffers.get(buffer.length) ?? [];
+      if (list.length < 16) list.push(buffer);
+      this.rowBuffers.set(buffer.length, list);
+    }
   }
 
   /** Applies every part; all parts are checked before any row changes. */

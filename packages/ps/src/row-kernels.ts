@@ -25,6 +25,49 @@ function ensureScratch(n: number): void {
   }
 }
 
+let hashKeys = new Int32Array(1024);
+let hashValues = new Int32Array(1024);
+
+/**
+ * Numbers the distinct values among slots[0..n) in first-occurrence order: distinctOf[i] is
+ * slot i's number, and the count is returned. A small open-addressing table, scratch reused
+ * across requests: it stays in the CPU's caches, where stamps beside the rows would not.
+ */
+function numberDistinct(slots: Int32Array, n: number, distinctOf: Int32Array): number {
+  let bits = 4;
+  while (1 << bits < 2 * n) bits++;
+  const cap = 1 << bits;
+  if (hashKeys.length < cap) {
+    hashKeys = new Int32Array(cap);
+    hashValues = new Int32Array(cap);
+  }
+  const keys = hashKeys;
+  const values = hashValues;
+  keys.fill(-1, 0, cap);
+  const mask = cap - 1;
+  const shift = 32 - bits;
+  let distinct = 0;
+  for (let i = 0; i < n; i++) {
+    const slot = slots[i];
+    let h = Math.imul(slot, 0x9e3779b1) >>> shift;
+    for (;;) {
+      const k = keys[h];
+      if (k === -1) {
+        keys[h] = slot;
+        values[h] = distinct;
+        distinctOf[i] = distinct++;
+        break;
+      }
+      if (k === slot) {
+        distinctOf[i] = values[h];
+        break;
+      }
+      h = (h + 1) & mask;
+    }
+  }
+  return distinct;
+}
+
 /** The (lo, hi) uint32 halves of 64-bit ids, without BigInt arithmetic. */
 export function idHalves(ids: IdArray): Uint32Array {
   if (ids instanceof BigUint64Array) return new Uint32Array(ids.buffer, ids.byteOffset, ids.length * 2);
@@ -46,7 +89,15 @@ function slotsOf(store: RowStore, ids: IdArray): Int32Array {
     for (let i = 0; i < ids.length; i++) slots[i] = store.slotOf(halves[2 * i], halves[2 * i + 1]);
     return slots;
   }
-  const padding = store.spec.paddingIdx;
+  const padding = store.spec.paddingIdx ?? -1;
+  if (ids instanceof Uint32Array || ids instanceof Int32Array) {
+    // The common case, one monomorphic loop per array kind.
+    for (let i = 0; i < ids.length; i++) {
+      const row = ids[i];
+      slots[i] = row === padding ? -1 : store.slotOf(row, 0);
+    }
+    return slots;
+  }
   for (let i = 0; i < ids.length; i++) {
     const row = Number(ids[i]);
     slots[i] = row === padding ? -1 : store.slotOf(row, 0);
@@ -56,9 +107,10 @@ function slotsOf(store: RowStore, ids: IdArray): Int32Array {
 
 /**
  * Rows of `ids` in order (max_norm applied to the stored rows first), copied out of the
- * shard's memory into an array of the reply's own.
+ * shard's memory into `into` (a buffer of the reply's, at least ids.length × dim floats) or a
+ * new array. Returns the rows as a view of exactly that length.
  */
-export function gatherRows(store: RowStore, ids: IdArray): Float32Array {
+export function gatherRows(store: RowStore, ids: IdArray, into: Float32Array | null = null): Float32Array {
   const n = ids.length;
   const dim = store.dim;
   const slots = store.spec.kind === 'hashed' ? slotsOf(store, ids) : slotsWithPadding(store, ids);
@@ -75,7 +127,9 @@ export function gatherRows(store: RowStore, ids: IdArray): Float32Array {
   const u32 = memory.u32(offs, n);
   for (let i = 0; i < n; i++) u32[i] = store.weightByteOffset(slots[i]);
   memory.exports.gatherRows(n, dim, offs, out);
-  const rows = memory.f32(out, n * dim).slice();
+  const gathered = memory.f32(out, n * dim);
+  const rows = into ? into.subarray(0, n * dim) : new Float32Array(n * dim);
+  rows.set(gathered);
   memory.release(offs, offsBytes);
   memory.release(out, outBytes);
   return rows;
@@ -119,7 +173,7 @@ export function applyPush(store: RowStore, parts: readonly GradientPart[], ctx: 
       else keptSlots[kept++] = slots[i];
     }
   }
-  const distinct = store.numberDistinct(keptSlots, kept, distinctScratch);
+  const distinct = numberDistinct(keptSlots, kept, distinctScratch);
   if (distinct === 0) return 0;
   const memory = store.memory;
   const offsBytes = sizeClass(8 * distinct);

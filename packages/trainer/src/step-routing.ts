@@ -85,6 +85,22 @@ export class TableRouting {
   }
 }
 
+let scratchSlots = new Int32Array(0);
+let scratchUnique = new Float64Array(0);
+let scratchOwner = new Int32Array(0);
+let scratchPosition = new Int32Array(0);
+
+/** Per-thread scratch of at least these sizes (grown, never shrunk; the routing is synchronous). */
+function scratch(cap: number, total: number) {
+  if (scratchSlots.length < cap) scratchSlots = new Int32Array(cap);
+  if (scratchUnique.length < total) {
+    scratchUnique = new Float64Array(total);
+    scratchOwner = new Int32Array(total);
+    scratchPosition = new Int32Array(total);
+  }
+  return { slots: scratchSlots, unique: scratchUnique, owner: scratchOwner, position: scratchPosition };
+}
+
 /**
  * Routes one table's lists: checks every id (an integer in [0, numEmbeddings), or below 2^53
  * for hashed tables: the error names table, position and range), dedupes them together in
@@ -95,12 +111,13 @@ export function routeTable(spec: TableSpec, lists: readonly ArrayLike<number>[],
   const limit = hashed ? Number.MAX_SAFE_INTEGER + 1 : spec.numEmbeddings;
   let total = 0;
   for (const list of lists) total += list.length;
-  // Open addressing over typed arrays, as core's dedupeIds, across every list at once.
+  // Open addressing over typed arrays, as core's dedupeIds, across every list at once; the
+  // table and the distinct ids are scratch, reused from step to step.
   let cap = 16;
   while (cap < total * 2) cap <<= 1;
   const mask = cap - 1;
-  const slots = new Int32Array(cap).fill(-1);
-  const unique = new Float64Array(total);
+  const { slots, unique, owner, position } = scratch(cap, total);
+  slots.fill(-1, 0, cap);
   const inverses: Int32Array[] = [];
   let distinct = 0;
   for (const list of lists) {
@@ -129,7 +146,6 @@ export function routeTable(spec: TableSpec, lists: readonly ArrayLike<number>[],
     inverses.push(inverse);
   }
   // Place distinct ids by shard: count, prefix sums, fill (stable: first-occurrence order within a shard).
-  const owner = new Int32Array(distinct);
   const counts = new Int32Array(numShards);
   for (let u = 0; u < distinct; u++) {
     const id = unique[u];
@@ -139,7 +155,6 @@ export function routeTable(spec: TableSpec, lists: readonly ArrayLike<number>[],
   const shardStart = new Int32Array(numShards + 1);
   for (let s = 0; s < numShards; s++) shardStart[s + 1] = shardStart[s] + counts[s];
   const fill = shardStart.slice(0, numShards);
-  const position = new Int32Array(distinct);
   const ids = hashed
     ? new BigUint64Array(distinct)
     : spec.numEmbeddings <= 2 ** 32

@@ -21,6 +21,12 @@ export interface ConnectionInfo {
   readonly remoteAddress: string;
 }
 
+/**
+ * A handler's reply may lend its arrays (say, a pooled buffer of rows): a function under this
+ * key is called once the reply has been encoded into its frame, when the arrays may be reused.
+ */
+export const afterEncode: unique symbol = Symbol('rowshard.afterEncode');
+
 /** Requests served by message type and refused by error code, since the server started. */
 export interface RequestCounts {
   readonly requests: Record<string, number>;
@@ -206,9 +212,14 @@ export class RpcServer<P extends ProtocolSchema = ProtocolSchema> {
   }
 
   private reply(conn: Conn, message: Envelope): void {
-    if (conn.ws.readyState !== conn.ws.OPEN) return;
-    const encoded = this.codec.encode(message);
-    conn.ws.send(encoded.frame, { binary: true }, encoded.release);
+    try {
+      if (conn.ws.readyState !== conn.ws.OPEN) return;
+      const encoded = this.codec.encode(message);
+      conn.ws.send(encoded.frame, { binary: true }, encoded.release);
+    } finally {
+      // The reply's arrays have been copied into the frame (or will never be): lent buffers go back.
+      (message as { [afterEncode]?: () => void })[afterEncode]?.();
+    }
   }
 
   private checkAlive(): void {
