@@ -177,12 +177,21 @@ describe('SSP and ASP', () => {
     expect(result.maxObservedLag).toBeLessThanOrEqual(2);
     expect(result.maxObservedLag).toBeGreaterThanOrEqual(1); // the fast workers did run ahead
     expect(result.losses).toHaveLength(40 * 4);
-    expect(mean(result.losses.slice(-20))).toBeLessThan(0.6 * mean(result.losses.slice(0, 20)));
+    expect(mean(result.losses.slice(-20) as number[])).toBeLessThan(0.6 * mean(result.losses.slice(0, 20) as number[]));
+    // The row caches (cacheSteps defaults to the staleness) served rows, none older than 2 clocks.
+    expect(result.rowCache?.hits).toBeGreaterThan(0);
+    expect(result.rowCache?.maxAge).toBeGreaterThanOrEqual(1);
+    expect(result.rowCache?.maxAge).toBeLessThanOrEqual(2);
   });
 
-  it('ASP converges too', async () => {
-    const { result } = await runJob({ ...base, sync: 'asp' }, { ps: 2, trainers: 1, workersPerTrainer: 2 });
+  it('ASP converges too, with a row cache of 3 steps that never serves an older row', async () => {
+    const { result } = await runJob(
+      { ...base, sync: { mode: 'asp', cacheSteps: 3 } },
+      { ps: 2, trainers: 1, workersPerTrainer: 2 },
+    );
     expect(result.losses).toHaveLength(40 * 2);
-    expect(mean(result.losses.slice(-10))).toBeLessThan(0.6 * mean(result.losses.slice(0, 10)));
+    expect(mean(result.losses.slice(-10) as number[])).toBeLessThan(0.6 * mean(result.losses.slice(0, 10) as number[]));
+    expect(result.rowCache?.hits).toBeGreaterThan(0);
+    expect(result.rowCache?.maxAge).toBeLessThanOrEqual(3);
   });
 });

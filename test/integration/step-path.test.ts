@@ -13,7 +13,7 @@ import {
 import { builtinModel, LocalTrainer } from '@rowshard/nn';
 import { ParameterServer } from '@rowshard/ps';
 import { maxAbsDiff } from '@rowshard/testkit';
-import { PsClient, RemoteRows, routeTable, SyntheticText, WorkerLoop } from '@rowshard/trainer';
+import { PsClient, RemoteRows, RowCache, routeTable, SyntheticText, WorkerLoop } from '@rowshard/trainer';
 import { RpcClient } from '@rowshard/transport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -130,6 +130,45 @@ describe('routing a step once, and the pulled rows as a forward pass sees them',
     const some = pulled();
     some.lookup(Float64Array.of(2)).gradientFlowed();
     expect([...(some.gradientRows() as Uint8Array)]).toEqual([0, 0, 0, 1]);
+  });
+});
+
+describe('the row cache (SSP, ASP with cacheSteps)', () => {
+  const ids = Float64Array.of(4, 7, 10);
+  const reply = (n: number, v: number) => new Float32Array(n * DIM).fill(v);
+
+  it('serves a row pulled at clock c until clock c + cacheSteps, then pulls it again', () => {
+    const cache = new RowCache(2);
+    const routing = (clock: number) => ({ routing: routeTable(spec, [ids], 1), clock });
+    const asked: number[] = [];
+    for (let clock = 0; clock < 6; clock++) {
+      const { routing: r } = routing(clock);
+      const plan = cache.plan(r, clock);
+      const want = plan.idsFor(0);
+      asked.push(want ? want.length : 0);
+      if (want) plan.place(0, reply(want.length, clock));
+      const rows = new Float32Array(r.rows * DIM);
+      plan.copyInto(rows);
+      // Every row read at `clock` was pulled at most 2 clocks before.
+      for (const v of rows) expect(clock - v).toBeLessThanOrEqual(2);
+    }
+    // Pulled at 0, served at 1 and 2, pulled at 3, served at 4 and 5.
+    expect(asked).toEqual([3, 0, 0, 3, 0, 0]);
+    expect(cache.maxAge).toBe(2);
+    expect(cache.hits).toBe(12);
+  });
+
+  it('pulls only the rows it does not hold', () => {
+    const cache = new RowCache(1);
+    const first = cache.plan(routeTable(spec, [Float64Array.of(4, 7)], 2), 0);
+    for (const shard of [0, 1]) {
+      const want = first.idsFor(shard);
+      if (want) first.place(shard, reply(want.length, 1));
+    }
+    const second = cache.plan(routeTable(spec, [Float64Array.of(4, 7, 9)], 2), 1);
+    // Shard 1 holds 7 and 9; 7 is cached, 9 is not. Shard 0 holds 4, cached.
+    expect(second.idsFor(0)).toBeNull();
+    expect([...(second.idsFor(1) ?? [])]).toEqual([9]);
   });
 });
 

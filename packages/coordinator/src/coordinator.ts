@@ -336,6 +336,7 @@ export class Coordinator extends EventEmitter {
       evals: this.training.evals,
       progressHistory: this.training.progress.history,
       secondsSinceCheckpoint: this.checkpointing?.secondsSinceLast ?? null,
+      rowCache: this.training.rowCacheTotals(),
       ...this.training.progress.summary(),
     };
   }

@@ -29,5 +29,10 @@ export function coordinatorMetrics(status: () => CoordinatorStatus): Registry {
   gauge('rowshard_shards_ready', 'Parameter-server shards registered and ready', (s) => s.shardsReady.filter(Boolean).length);
   gauge('rowshard_recoveries_total', 'Restores after a failure', (s) => s.recoveries);
   gauge('rowshard_epoch', 'Current epoch (bumped at every restore)', (s) => s.epoch);
+  gauge(
+    'rowshard_row_cache_hit_ratio',
+    "Rows the workers' caches served over rows they looked up (SSP, ASP with cacheSteps)",
+    (s) => (s.rowCache && s.rowCache.lookups > 0 ? s.rowCache.hits / s.rowCache.lookups : null),
+  );
   return registry;
 }

@@ -1,4 +1,4 @@
-import type { EvalEntry } from '@rowshard/core';
+import type { EvalEntry, RowCacheCounts } from '@rowshard/core';
 import type { ProgressEntry } from './progress.js';
 import type { Phase } from './recovery.js';
 import type { ShardLoad } from './shard-links.js';
@@ -23,4 +23,6 @@ export interface CoordinatorStatus {
   /** Examples trained on so far. */
   readonly examples: number;
   readonly lastProgress: ProgressEntry | null;
+  /** The workers' row caches (SSP, ASP with cacheSteps), or null. */
+  readonly rowCache: RowCacheCounts | null;
 }

@@ -5,6 +5,7 @@ import type {
   JobConfig,
   JobResult,
   RequestOf,
+  RowCacheCounts,
   RowshardError,
 } from '@rowshard/core';
 import type { Model } from '@rowshard/nn';
@@ -45,6 +46,8 @@ export class TrainingSteps {
   readonly workerSteps: number[];
   progress: ProgressLog;
   readonly evals: EvalEntry[] = [];
+  /** Each rank's row-cache counts as last reported (cumulative on the worker). */
+  private readonly rowCaches = new Map<number, RowCacheCounts>();
   private startedAt = 0;
 
   constructor(private readonly o: TrainingStepsOptions) {
@@ -92,6 +95,7 @@ export class TrainingSteps {
   async denseStep(request: RequestOf<CoordinatorProtocol, 'dense_step'>, rank: number): Promise<DenseParamsReply> {
     const { step, loss, examples } = request;
     const grads = this.dense.checkGrads(request.grads);
+    if (request.rowCache) this.rowCaches.set(rank, request.rowCache);
     if (this.barrier) {
       await this.barrier.contribute(step, rank, { grads, loss, examples });
       await this.o.checkpointing?.atBarrier(step + 1);
@@ -142,7 +146,20 @@ export class TrainingSteps {
       recoveries,
       evals: this.evals,
       lastCheckpointStep: this.o.checkpointing?.lastStep ?? null,
+      rowCache: this.rowCacheTotals(),
     };
+  }
+
+  /** The workers' row caches summed, or null when none reported (BSP, ASP without cacheSteps). */
+  rowCacheTotals(): RowCacheCounts | null {
+    if (this.rowCaches.size === 0) return null;
+    const total = { hits: 0, lookups: 0, maxAge: 0 };
+    for (const c of this.rowCaches.values()) {
+      total.hits += c.hits;
+      total.lookups += c.lookups;
+      total.maxAge = Math.max(total.maxAge, c.maxAge);
+    }
+    return total;
   }
 
   /** Recovery is starting: every wait on a step fails with `reason`. */

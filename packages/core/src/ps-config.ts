@@ -52,7 +52,7 @@ export function parsePsConfig(value: unknown, file?: string): PsConfig {
       if (names.has(t.spec.name)) throw configError('ps.tables', `table '${t.spec.name}' is listed twice`);
       names.add(t.spec.name);
     }
-    const sync = obj.sync === undefined ? ({ mode: 'asp' } as const) : parseSyncMode(obj.sync, 'ps.sync');
+    const sync = parseSyncMode(obj.sync ?? 'asp', 'ps.sync');
     const workers = optional(obj.workers, 1, (v) => positiveInt(v, 'ps.workers'));
     const stepTimeoutMs = optional(obj.stepTimeoutMs, 120_000, (v) => positiveInt(v, 'ps.stepTimeoutMs'));
     return { shard, numShards, seed, tables, sync, workers, stepTimeoutMs };

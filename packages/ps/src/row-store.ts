@@ -129,7 +129,6 @@ export class RowStore {
     this.presentPages.length = 0;
     this.pages.length = 0;
     this.idPages.length = 0;
-
   }
 
   /** Byte offset of a materialised slot's weights (what the row kernels take). */

@@ -2,6 +2,7 @@ export * from './args.js';
 export * from './data/index.js';
 export * from './process.js';
 export * from './ps-client.js';
+export * from './pull-plan.js';
 export * from './remote-rows.js';
 export * from './step-routing.js';
 export * from './worker-loop.js';

@@ -15,6 +15,7 @@ import {
   unknownTable,
 } from '@rowshard/core';
 import { RpcClient, type TransportOptions } from '@rowshard/transport';
+import type { PullPlan } from './pull-plan.js';
 import type { TableRouting } from './step-routing.js';
 
 export interface PsClientOptions {
@@ -249,37 +250,34 @@ export class PsClient {
   }
 
   /**
-   * The rows of a step, one request per shard for all tables (tagged with `step` in BSP):
-   * for each table, each shard's reply for its slice of the routing, in shard order.
+   * A step's pull, one request per shard for all tables (tagged with `step` in BSP): each plan
+   * says what to ask each shard for and takes the replies.
    */
-  async pullRouted(routings: readonly TableRouting[], step?: number): Promise<Float32Array[][]> {
-    const out = routings.map(() => new Array<Float32Array>(this.numShards));
+  async pullPlanned(plans: readonly PullPlan[], step?: number): Promise<void> {
     await Promise.all(
       this.clients.map(async (client, shard) => {
-        const sent = this.partsFor(routings, shard);
-        if (sent.length === 0) return;
+        const asked = this.asks(plans, shard);
+        if (asked.length === 0) return;
         const { rows } = await client.request('pull', {
-          tables: sent.map((i) => ({ table: routings[i].spec.name, ids: routings[i].shardIds(shard) })),
+          tables: asked.map((a) => a.part),
           ...(step === undefined ? {} : { step }),
           ...(this.epoch === null ? {} : { epoch: this.epoch }),
         });
-        this.place(routings, sent, rows, shard, out);
+        this.place(asked, rows, shard);
       }),
     );
-    return out;
   }
 
   /**
-   * A step's push, each shard getting its slice of every table's gradient matrix (in BSP every
-   * shard gets a message, empty or not), and with `next` the following step's pull in the
-   * same round trip; returns `next`'s rows as pullRouted does, or null.
+   * A step's push, each shard getting its slice of every table's gradient matrix (every shard
+   * gets a message, empty or not: BSP counts ranks, and a checkpoint waits on every rank's
+   * pushes), and with `next` the following step's pull in the same round trip.
    */
-  async pushRouted(
+  async pushPlanned(
     parts: readonly RoutedGradient[],
     barrier: { step: number; rank: number },
-    next: readonly TableRouting[] | null,
-  ): Promise<Float32Array[][] | null> {
-    const out = next ? next.map(() => new Array<Float32Array>(this.numShards)) : null;
+    next: readonly PullPlan[] | null,
+  ): Promise<void> {
     const epoch = this.epoch === null ? {} : { epoch: this.epoch };
     await Promise.all(
       this.clients.map(async (client, shard) => {
@@ -288,47 +286,38 @@ export class PsClient {
           const slice = part.shardSlice(shard);
           if (slice) push.push({ table: part.routing.spec.name, ...slice, lr: part.lr, step: part.step });
         }
-        if (!next || !out) {
+        if (!next) {
           await client.request('push', { tables: push, step: barrier.step, rank: barrier.rank, ...epoch });
           return;
         }
-        const sent = this.partsFor(next, shard);
-        const pull = sent.map((i) => ({ table: next[i].spec.name, ids: next[i].shardIds(shard) }));
-        const { rows } = await client.request('push_pull', { push, pull, step: barrier.step, rank: barrier.rank, ...epoch });
-        this.place(next, sent, rows, shard, out);
+        const asked = this.asks(next, shard);
+        const { rows } = await client.request('push_pull', {
+          push,
+          pull: asked.map((a) => a.part),
+          step: barrier.step,
+          rank: barrier.rank,
+          ...epoch,
+        });
+        this.place(asked, rows, shard);
       }),
     );
+  }
+
+  /** The pull parts `plans` ask shard `shard` for. */
+  private asks(plans: readonly PullPlan[], shard: number): { plan: PullPlan; part: { table: string; ids: IdArray } }[] {
+    const out: { plan: PullPlan; part: { table: string; ids: IdArray } }[] = [];
+    for (const plan of plans) {
+      const ids = plan.idsFor(shard);
+      if (ids) out.push({ plan, part: { table: plan.routing.spec.name, ids } });
+    }
     return out;
   }
 
-  /** Indexes of the routings with rows on `shard`. */
-  private partsFor(routings: readonly TableRouting[], shard: number): number[] {
-    const out: number[] = [];
-    routings.forEach((r, i) => {
-      if (r.shardStart[shard + 1] > r.shardStart[shard]) out.push(i);
-    });
-    return out;
-  }
-
-  private place(
-    routings: readonly TableRouting[],
-    sent: number[],
-    rows: Float32Array[],
-    shard: number,
-    out: Float32Array[][],
-  ): void {
-    sent.forEach((i, k) => {
-      const r = routings[i];
-      const want = (r.shardStart[shard + 1] - r.shardStart[shard]) * r.spec.embeddingDim;
-      const got = rows[k];
-      if (got === undefined || got.length !== want) {
-        throw new RowshardError(
-          ErrorCodes.BAD_REPLY,
-          `ps ${shard} answered ${got?.length ?? 0} values for ${want / r.spec.embeddingDim} rows of '${r.spec.name}'`,
-        );
-      }
-      out[i][shard] = got;
-    });
+  private place(asked: readonly { plan: PullPlan }[], rows: Float32Array[], shard: number): void {
+    if (rows.length !== asked.length) {
+      throw new RowshardError(ErrorCodes.BAD_REPLY, `ps ${shard} answered ${rows.length} row lists for ${asked.length} tables`);
+    }
+    asked.forEach((a, k) => a.plan.place(shard, rows[k]));
   }
 
   /** Each shard's statistics and its process's memoryUsage(), in shard order. */

@@ -12,6 +12,7 @@ import { type Model, resolveJob } from '@rowshard/nn';
 import { RpcClient, type TransportOptions } from '@rowshard/transport';
 import { type BatchSource, openBatchSource } from './data/index.js';
 import { PsClient } from './ps-client.js';
+import { fullPull, type PullPlan, RowCache } from './pull-plan.js';
 import { type PulledBatch, type RoutedBatch, WorkerStep } from './worker-step.js';
 
 /** What a trainer hands each worker thread (plain data: it crosses into a piscina worker). */
@@ -51,6 +52,8 @@ export class WorkerLoop {
   private readonly coordinator: RpcClient<CoordinatorProtocol>;
   private readonly slice: { start: number; end: number };
   private readonly step: WorkerStep;
+  /** One row cache per table of the model, when the sync mode allows reading stale rows. */
+  private readonly caches: RowCache[] | null;
 
   private constructor(
     private readonly task: WorkerTask,
@@ -70,6 +73,8 @@ export class WorkerLoop {
     });
     this.slice = workerSlice(job.batchSize, task.rank, task.workers);
     this.step = new WorkerStep(job, model, () => this.ps.numShards);
+    const cacheSteps = job.sync.mode === 'bsp' ? 0 : job.sync.cacheSteps;
+    this.caches = cacheSteps > 0 ? model.tables.map(() => new RowCache(cacheSteps)) : null;
   }
 
   static async create(task: WorkerTask): Promise<WorkerLoop> {
@@ -83,9 +88,18 @@ export class WorkerLoop {
     return this.step.route(step, await this.data.slice(step, this.slice.start, this.slice.end));
   }
 
+  /** How a routed batch's rows are pulled: through the row caches (SSP, ASP with cacheSteps), or all of them. */
+  private plansFor(routed: RoutedBatch, cached = true): PullPlan[] {
+    return routed.routings.map((routing, i) =>
+      cached && this.caches ? this.caches[i].plan(routing, routed.step) : fullPull(routing),
+    );
+  }
+
   /** The rows of a routed batch (BSP: once step `gate` − 1 is applied everywhere). */
-  private async pull(routed: RoutedBatch, gate: number | undefined): Promise<PulledBatch> {
-    return { ...routed, shardRows: await this.ps.pullRouted(routed.routings, gate) };
+  private async pull(routed: RoutedBatch, gate: number | undefined, cached = true): Promise<PulledBatch> {
+    const plans = this.plansFor(routed, cached);
+    await this.ps.pullPlanned(plans, gate);
+    return { ...routed, plans };
   }
 
   private async waitClock(step: number, epoch: number): Promise<void> {
@@ -125,15 +139,16 @@ export class WorkerLoop {
           lastLoss = loss;
           if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
           const next: RoutedBatch | null = fold && t + 1 < job.steps ? await this.routed(t + 1) : null;
-          const [nextRows, reply]: [Float32Array[][] | null, { params: Record<string, Float32Array> }] = await Promise.all([
-            this.ps.pushRouted(gradients, { step: t, rank }, next?.routings ?? null),
+          const nextPlans: PullPlan[] | null = next ? this.plansFor(next) : null;
+          const [, reply] = await Promise.all([
+            this.ps.pushPlanned(gradients, { step: t, rank }, nextPlans),
             this.coordinator.request(
               'dense_step',
-              { step: t, rank, epoch, grads: dense, loss, examples: size },
+              { step: t, rank, epoch, grads: dense, loss, examples: size, ...this.cacheReport() },
               job.timeouts.stepMs,
             ),
           ]);
-          pulled = next && nextRows ? { ...next, shardRows: nextRows } : null;
+          pulled = next && nextPlans ? { ...next, plans: nextPlans } : null;
           params = reply.params;
           examples += size;
           t++;
@@ -141,6 +156,7 @@ export class WorkerLoop {
         } catch (e) {
           if (!isRecoverable(e) || ++recoveries > MAX_RECOVERIES) throw e;
           pulled = null;
+          for (const cache of this.caches ?? []) cache.clear();
           // The coordinator restores every shard to the last checkpoint, then says where to resume.
           const r = await this.coordinator.request(
             'recovery_wait',
@@ -159,6 +175,20 @@ export class WorkerLoop {
     } finally {
       await Promise.all([this.ps.close(), this.coordinator.close()]);
     }
+  }
+
+  /** The row caches' counts so far, for the coordinator's metrics (nothing without caches). */
+  private cacheReport(): { rowCache?: { hits: number; lookups: number; maxAge: number } } {
+    if (!this.caches) return {};
+    let hits = 0;
+    let lookups = 0;
+    let maxAge = 0;
+    for (const c of this.caches) {
+      hits += c.hits;
+      lookups += c.lookups;
+      maxAge = Math.max(maxAge, c.maxAge);
+    }
+    return { rowCache: { hits, lookups, maxAge } };
   }
 
   /** Worker 0 evaluates every eval.everySteps completed steps and after the last one. */
@@ -181,7 +211,11 @@ export class WorkerLoop {
     let examples = 0;
     for (let b = 0; b < ev.batches; b++) {
       const batch = await data.slice(b, 0, ev.batchSize);
-      const pulled = await this.pull(this.step.route(completed, batch), this.job.sync.mode === 'bsp' ? completed : undefined);
+      const pulled = await this.pull(
+        this.step.route(completed, batch),
+        this.job.sync.mode === 'bsp' ? completed : undefined,
+        false,
+      );
       const { output, loss } = this.step.evaluate(pulled, params);
       const n = batch.target.length;
       lossSum += loss * n;

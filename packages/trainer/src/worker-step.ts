@@ -13,6 +13,7 @@ import {
 import { StepArena } from '@rowshard/kernels';
 import { allocF32, type Batch, backward, buildModelContext, inStep, type Model, type Tensor } from '@rowshard/nn';
 import type { RoutedGradient } from './ps-client.js';
+import type { PullPlan } from './pull-plan.js';
 import { RemoteRows } from './remote-rows.js';
 import { routeTable, type TableRouting } from './step-routing.js';
 
@@ -24,9 +25,9 @@ export interface RoutedBatch {
   readonly routings: readonly TableRouting[];
 }
 
-/** A routed batch and the rows pulled for it: per table, each shard's reply. */
+/** A routed batch and the rows pulled for it: per table, the plan that took the replies. */
 export interface PulledBatch extends RoutedBatch {
-  readonly shardRows: readonly (readonly Float32Array[])[];
+  readonly plans: readonly PullPlan[];
 }
 
 export interface StepResult {
@@ -127,8 +128,7 @@ export class WorkerStep {
     const routing = pulled.routings[i];
     const dim = routing.spec.embeddingDim;
     const rows = allocF32(routing.rows * dim);
-    const replies = pulled.shardRows[i];
-    for (let s = 0; s < routing.numShards; s++) if (replies[s]) rows.set(replies[s], routing.shardStart[s] * dim);
+    pulled.plans[i].copyInto(rows);
     return new RemoteRows(routing.spec, trainable, routing, rows, trainable ? allocF32(routing.rows * dim) : null);
   }
 }

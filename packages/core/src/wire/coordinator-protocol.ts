@@ -25,6 +25,8 @@ import {
  */
 const denseParams = object({ version: uint, params: record(float32Array) });
 
+const rowCacheCounts = object({ hits: uint, lookups: uint, maxAge: uint });
+
 const evalEntry = object({ step: uint, loss: anyNumber, accuracy: nullable(finite), examples: uint });
 
 export const jobResultSchema = object({
@@ -44,6 +46,8 @@ export const jobResultSchema = object({
   /** Held-out evaluations, in step order. */
   evals: list(evalEntry),
   lastCheckpointStep: nullable(uint),
+  /** The workers' row caches summed (SSP, ASP with cacheSteps), null without caches. */
+  rowCache: nullable(rowCacheCounts),
 });
 
 /** The job as JSON, as the coordinator holds it; each role parses it with parseJobConfig. */
@@ -70,7 +74,16 @@ export const coordinatorProtocol = defineProtocol({
   dense_get: message({}, denseParams.shape),
   /** A worker's dense gradients, loss and example count for `step`; answered with the new parameters. */
   dense_step: message(
-    { step: uint, rank: uint, epoch, grads: record(float32Array), loss: anyNumber, examples: uint },
+    {
+      step: uint,
+      rank: uint,
+      epoch,
+      grads: record(float32Array),
+      loss: anyNumber,
+      examples: uint,
+      /** The worker's row caches so far (SSP, ASP with cacheSteps): rows served, rows asked, oldest served. */
+      rowCache: optional(rowCacheCounts),
+    },
     denseParams.shape,
   ),
   /** SSP: answered once every worker has reached clock − staleness. */
@@ -90,5 +103,6 @@ export const coordinatorProtocol = defineProtocol({
 export type CoordinatorProtocol = typeof coordinatorProtocol;
 export type JobResult = Infer<typeof jobResultSchema>;
 export type EvalEntry = Infer<typeof evalEntry>;
+export type RowCacheCounts = Infer<typeof rowCacheCounts>;
 export type DenseParamsReply = ReplyOf<CoordinatorProtocol, 'dense_get'>;
 export type TrainerRegistration = ReplyOf<CoordinatorProtocol, 'register_trainer'>;
