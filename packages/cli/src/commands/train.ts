@@ -1,5 +1,7 @@
 import { rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { ErrorCodes, parseJobConfig, RowshardError } from '@rowshard/core';
+import { demoJob } from '../config/demo-job.js';
 import { type LoadedConfig, loadTrainConfig } from '../config/load-config.js';
 import { trainOptions } from '../config/options.js';
 import { type LocalCluster, startLocalCluster } from '../launcher/local-cluster.js';
@@ -16,6 +18,10 @@ export async function runTrain(loaded: LoadedConfig): Promise<number> {
   const job = loaded.job;
   const parsed = parseJobConfig(job);
   const view = new ProgressView(loaded.cli, parsed.steps);
+  if (loaded.clusterChoice) {
+    if (loaded.cli.json) process.stdout.write(`${JSON.stringify({ role: 'cli', event: 'cluster', message: loaded.clusterChoice })}\n`);
+    else if (!loaded.cli.quiet) process.stderr.write(`${loaded.clusterChoice}\n`);
+  }
   let cluster: LocalCluster | null = null;
   let interrupted = false;
   const interrupt = () => {
@@ -83,7 +89,7 @@ export const trainCommand: Command = {
         field: 'argv',
       });
     }
-    return runTrain(await loadTrainConfig(values));
+    return runTrain(await loadTrainConfig(values, process.env, demoJob, 'the built-in demo job', availableParallelism()));
   },
 };
 

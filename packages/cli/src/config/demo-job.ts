@@ -2,8 +2,9 @@
  * The job `rowshard train` runs with no config: nothing to download. A deterministic
  * synthetic corpus over a 1,000,000-word vocabulary with zipf(1.1) word frequencies, where
  * each of four classes plants its own mid-frequency "signal" words among the noise; the
- * seed's text classifier learns it on 2 PS and 2 worker threads, and held-out accuracy
- * (fresh examples from another seed) climbs far above the 25% of chance.
+ * seed's text classifier learns it, and held-out accuracy
+ * (fresh examples from another seed) climbs far above the 25% of chance. It leaves the
+ * cluster out, so `rowshard train` sizes it for the machine.
  */
 export function demoJob(): Record<string, unknown> {
   const data = { kind: 'synthetic_text', vocabSize: 1_000_000, seqLen: 24, numClasses: 4, zipfS: 1.1, rule: 'signal_tokens' };
@@ -22,7 +23,6 @@ export function demoJob(): Record<string, unknown> {
     batchSize: 256,
     data: { ...data, seed: 1 },
     eval: { data: { ...data, seed: 2 }, everySteps: 50, batches: 4, batchSize: 256 },
-    cluster: { ps: 2, trainers: 1, workersPerTrainer: 2 },
     logEverySteps: 10,
   };
 }

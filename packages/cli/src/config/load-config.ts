@@ -6,6 +6,7 @@ import { ErrorCodes, type FileDataSpec, parseDataSpec, RowshardError } from '@ro
 import { resolveJob } from '@rowshard/nn';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { prepareEvalData, prepareFileData } from '../data-prep.js';
+import { fillCluster } from './cluster-choice.js';
 import { demoJob } from './demo-job.js';
 import { type TrainOption, trainOptions } from './options.js';
 
@@ -26,6 +27,8 @@ export interface LoadedConfig {
   where(field: string): string;
   /** A temporary directory made for this run (vocabulary files), to remove afterwards. */
   readonly scratchDir: string | null;
+  /** What cluster was picked for this machine, when the job left it out (`rowshard train`); null otherwise. */
+  readonly clusterChoice: string | null;
 }
 
 type FieldSource = { kind: 'file'; line: number } | { kind: 'flag'; flag: string } | { kind: 'env'; env: string };
@@ -120,6 +123,8 @@ export async function loadTrainConfig(
   /** The job when no config file is given (default: the built-in demo), and what to call it in messages. */
   baseJob: () => Record<string, unknown> = demoJob,
   baseName = 'the built-in demo job',
+  /** CPUs to size a cluster the job leaves out for (rowshard train); null keeps the job's defaults (a cluster's coordinator). */
+  cpus: number | null = null,
 ): Promise<LoadedConfig> {
   const sources = new Map<string, FieldSource>();
   const configFlag = flags.config ?? env.ROWSHARD_CONFIG;
@@ -192,6 +197,7 @@ export async function loadTrainConfig(
     setPath(job, field, resolve(fromCli && fromCli.kind !== 'file' ? process.cwd() : base, value));
   }
   let scratchDir: string | null = null;
+  const clusterChoice = cpus === null ? null : fillCluster(job, cpus);
   try {
     const epochs = job.epochs;
     delete job.epochs;
@@ -232,7 +238,7 @@ export async function loadTrainConfig(
       });
     }
   }
-  return { job, file, cli, where, scratchDir };
+  return { job, file, cli, where, scratchDir, clusterChoice };
 }
 
 /**

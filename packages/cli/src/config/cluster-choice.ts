@@ -1,0 +1,35 @@
+/**
+ * The cluster `rowshard train` runs on when the job does not say: parameter servers and
+ * worker threads for this machine's CPUs. Measured with `pnpm bench:train --grid` on a
+ * 2-CPU machine (README, "Numbers"): 1 PS × 2 workers costs the least CPU per example and
+ * runs fastest there; every extra process adds messages per step. The same proportions
+ * (about one PS per three CPUs, the rest workers, at least two) are carried to larger
+ * machines, which we have not measured.
+ */
+export interface ClusterChoice {
+  readonly ps: number;
+  readonly workersPerTrainer: number;
+}
+
+export function chooseCluster(cpus: number): ClusterChoice {
+  const n = Math.max(1, Math.floor(cpus));
+  const ps = Math.max(1, Math.floor(n / 3));
+  return { ps, workersPerTrainer: Math.max(2, n - ps) };
+}
+
+/**
+ * Fills the cluster sizes a job leaves out (ps, workersPerTrainer; trainers stays 1) with the
+ * choice for `cpus`; returns a line saying what was picked, or null when the job chose.
+ */
+export function fillCluster(job: Record<string, unknown>, cpus: number): string | null {
+  const cluster = (job.cluster ?? {}) as Record<string, unknown>;
+  if (cluster.ps !== undefined && cluster.workersPerTrainer !== undefined) return null;
+  const choice = chooseCluster(cpus);
+  const filled = {
+    ps: cluster.ps ?? choice.ps,
+    trainers: cluster.trainers ?? 1,
+    workersPerTrainer: cluster.workersPerTrainer ?? choice.workersPerTrainer,
+  };
+  job.cluster = { ...cluster, ...filled };
+  return `cluster: ${filled.ps} PS × ${Number(filled.trainers) * Number(filled.workersPerTrainer)} worker threads, picked for ${cpus} CPUs (set cluster in the job, or --ps/--workers, to choose)`;
+}
