@@ -43,6 +43,54 @@ export interface FullTable {
   readonly touched: Uint8Array;
 }
 
+/** A table's saved rows only (the ones training touched), in id order: no init of the rest. */
+export interface SavedRows {
+  readonly spec: TableSpec;
+  readonly ids: Float64Array;
+  readonly rows: Float32Array;
+  /** Row `id`: its saved values, or its deterministic init when it was never touched. */
+  row(id: number, out: Float32Array, offset: number): void;
+}
+
+/** The rows a checkpoint saved for a dense table, from every shard file. */
+export function readSavedRows(dir: string, manifest: CheckpointManifest, table: string): SavedRows {
+  const entry = manifest.tables.find((t) => t.spec.name === table);
+  if (!entry) {
+    const names = manifest.tables.map((t) => String(t.spec.name)).join(', ');
+    throw new RowshardError(ErrorCodes.UNKNOWN_TABLE, `checkpoint ${dir} has no table '${table}' (tables: ${names})`, { table });
+  }
+  const spec = parseTableSpec(entry.spec, `manifest.tables.${table}`);
+  const dim = spec.embeddingDim;
+  const parts = manifest.shards.flatMap((info) =>
+    readShardSnapshot(join(dir, info.file)).tables.filter((p) => p.table === table),
+  );
+  const n = parts.reduce((a, p) => a + p.ids.length, 0);
+  const order: { id: number; part: number; at: number }[] = [];
+  parts.forEach((p, k) => {
+    for (let i = 0; i < p.ids.length; i++) order.push({ id: Number(p.ids[i]), part: k, at: i });
+  });
+  order.sort((a, b) => a.id - b.id);
+  const ids = new Float64Array(n);
+  const rows = new Float32Array(n * dim);
+  const position = new Map<number, number>();
+  order.forEach((o, i) => {
+    ids[i] = o.id;
+    copyRow(parts[o.part].weight, o.at * dim, rows, i * dim, dim);
+    position.set(o.id, i);
+  });
+  const init = rowInitializer(spec, manifest.seed);
+  return {
+    spec,
+    ids,
+    rows,
+    row(id, out, offset) {
+      const at = position.get(id);
+      if (at === undefined) init.fill(id, 0, out, offset);
+      else copyRow(rows, at * dim, out, offset, dim);
+    },
+  };
+}
+
 /** Assembles a whole dense table from every shard file of a checkpoint. */
 export function readFullTable(dir: string, manifest: CheckpointManifest, table: string): FullTable {
   const entry = manifest.tables.find((t) => t.spec.name === table);

@@ -19,7 +19,8 @@ export async function runTrain(loaded: LoadedConfig): Promise<number> {
   const parsed = parseJobConfig(job);
   const view = new ProgressView(loaded.cli, parsed.steps);
   if (loaded.clusterChoice) {
-    if (loaded.cli.json) process.stdout.write(`${JSON.stringify({ role: 'cli', event: 'cluster', message: loaded.clusterChoice })}\n`);
+    if (loaded.cli.json)
+      process.stdout.write(`${JSON.stringify({ role: 'cli', event: 'cluster', message: loaded.clusterChoice })}\n`);
     else if (!loaded.cli.quiet) process.stderr.write(`${loaded.clusterChoice}\n`);
   }
   let cluster: LocalCluster | null = null;

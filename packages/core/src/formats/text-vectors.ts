@@ -60,8 +60,14 @@ export function formatVectorLine(word: string, row: Float32Array, offset: number
   return s;
 }
 
+/**
+ * A short decimal that reads back as exactly this float32: the first of 6, 7, 8, 9 significant
+ * digits that round-trips (9 always does), trailing zeros dropped. Not always the very
+ * shortest (a value that needs 5 digits is written with up to 6), but four tries at most
+ * instead of nine: writing a table of millions of values is dominated by this.
+ */
 function shortestFloat32(v: number): string {
-  for (let p = 1; p <= 9; p++) {
+  for (let p = 6; p <= 9; p++) {
     const s = v.toPrecision(p);
     if (Math.fround(Number(s)) === v) return String(Number(s));
   }
