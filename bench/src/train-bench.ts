@@ -23,8 +23,13 @@ import { median } from './stats.js';
  * times, interleaved, and the medians and the median of each repeat's ratio are reported: the
  * machine's speed drifts between runs, and a ratio within one repeat cancels most of it.
  *
+ * --count-gc runs every process with --trace-gc and counts the collections of each role
+ * (scavenges and mark-compacts) over the whole run: what a step leaves for the garbage
+ * collector.
+ *
  *   pnpm bench:train [--json] [--repeats 1] [--steps 300] [--rows 1000000] [--ps 2] [--workers 2]
- *                    [--grid 1x1,1x2,2x2,2x4] [--torch-steps 200] [--anchors DIR]
+ *                    [--grid 1x1,1x2,2x2,2x4] [--torch-steps 200] [--anchors DIR] [--count-gc]
+ *                    [--node-args "--max-semi-space-size=32"]   (flags for every rowshard process)
  */
 const { values } = parseArgs({
   options: {
@@ -36,6 +41,8 @@ const { values } = parseArgs({
     workers: { type: 'string', default: '2' },
     grid: { type: 'string', default: '' },
     repeats: { type: 'string', default: '1' },
+    'count-gc': { type: 'boolean', default: false },
+    'node-args': { type: 'string', default: '' },
     'torch-steps': { type: 'string', default: '200' },
     anchors: { type: 'string', default: join(repoRoot, '../shared/anchors') },
   },
@@ -79,6 +86,8 @@ interface RowshardRun extends Cost {
   workers: number;
   /** CPU ms per 1000 examples by role. */
   byRole: Record<string, number>;
+  /** With --count-gc: collections over the run, by role and kind. */
+  gc?: Record<string, { scavenge: number; markCompact: number }>;
   finalLoss: number | null;
 }
 
@@ -98,12 +107,26 @@ async function runRowshard(mode: 'bsp' | 'asp', ps: number, trainers: number, wo
     for (const p of pids) cpu[p.role] = (cpu[p.role] ?? 0) + processCpuMs(p.pid);
     samples.push({ step, examples, at: performance.now(), cpu });
   };
+  const gc: Record<string, { scavenge: number; markCompact: number }> = {};
+  const countGc = values['count-gc'] === true;
   const cluster = await startLocalCluster({
     job: job(mode),
     ps,
     trainers,
     workersPerTrainer: workers,
     restart: false,
+    nodeArgs: [...String(values['node-args']).split(' ').filter(Boolean), ...(countGc ? ['--trace-gc'] : [])],
+    ...(countGc
+      ? {
+          onLog: (role: string, line: string) => {
+            const kind = /Mark-Compact/.test(line) ? 'markCompact' : /Scavenge/.test(line) ? 'scavenge' : null;
+            if (!kind) return;
+            const key = role.replace(/ \d+$/, '');
+            gc[key] ??= { scavenge: 0, markCompact: 0 };
+            gc[key][kind]++;
+          },
+        }
+      : {}),
     onEvent: (role, e) => {
       if (role !== 'coordinator' || e.event !== 'progress' || pids.length === 0) return;
       const step = Number(e.step);
@@ -138,6 +161,7 @@ async function runRowshard(mode: 'bsp' | 'asp', ps: number, trainers: number, wo
       cpuMsPerKiloExample: round((cpu * 1000) / examples),
       byRole,
       finalLoss: result.losses.at(-1) ?? null,
+      ...(countGc ? { gc } : {}),
     };
   } finally {
     await cluster.stop();
@@ -236,6 +260,13 @@ async function main(): Promise<void> {
         `  (${roles}; CPU ${(r === bsp ? pairedRatio('bsp') : r === asp ? pairedRatio('asp') : cpuRatio(r)) ?? '?'}× torch 1 thread, speed ${speedRatio(r) ?? '?'}× torch best)`,
       ),
     );
+    if (r.gc) {
+      log(
+        `  GCs over the run: ${Object.entries(r.gc)
+          .map(([role, g]) => `${role} ${g.scavenge} scavenges + ${g.markCompact} mark-compacts`)
+          .join(', ')}`,
+      );
+    }
   }
   if (values.json) {
     process.stdout.write(

@@ -47,7 +47,13 @@ describe('rowshard supervised / test / predict', () => {
       '-dim',
       '16',
       '-epoch',
-      '5',
+      '10',
+      // BSP: the same model every run (ASP, the default, is as nondeterministic as fastText's threads);
+      // small batches, as 200 examples make few steps.
+      '-sync',
+      'bsp',
+      '-batch',
+      '16',
       '-wordNgrams',
       '2',
       '-bucket',
