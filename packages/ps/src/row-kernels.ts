@@ -234,24 +234,18 @@ function updateRows(store: RowStore, n: number, wOffs: number, sOffs: number, gr
   const dim = store.dim;
   switch (config.kind) {
     case 'sgd':
-      return k.sgdRows(n, dim, wOffs, grads, ctx.lr, config.weightDecay);
+      k.sgdRows(n, dim, wOffs, grads, ctx.lr, config.weightDecay);
+      return;
     case 'adagrad':
-      return k.adagradRows(
-        n,
-        dim,
-        wOffs,
-        sOffs,
-        grads,
-        ctx.lr / (1 + (ctx.step - 1) * config.lrDecay),
-        config.weightDecay,
-        config.eps,
-      );
+      k.adagradRows(n, dim, wOffs, sOffs, grads, ctx.lr / (1 + (ctx.step - 1) * config.lrDecay), config.weightDecay, config.eps);
+      return;
     case 'sparse_adam': {
       const [beta1, beta2] = config.betas;
       const stepSize = (ctx.lr * Math.sqrt(1 - beta2 ** ctx.step)) / (1 - beta1 ** ctx.step);
-      return k.sparseAdamRows(n, dim, wOffs, sOffs, grads, stepSize, beta1, beta2, config.eps);
+      k.sparseAdamRows(n, dim, wOffs, sOffs, grads, stepSize, beta1, beta2, config.eps);
+      return;
     }
     case 'rowwise_adagrad':
-      return k.rowwiseAdagradRows(n, dim, wOffs, sOffs, grads, ctx.lr, config.weightDecay, config.eps);
+      k.rowwiseAdagradRows(n, dim, wOffs, sOffs, grads, ctx.lr, config.weightDecay, config.eps);
   }
 }
