@@ -101,6 +101,41 @@ function scratch(cap: number, total: number) {
   return { slots: scratchSlots, unique: scratchUnique, owner: scratchOwner, position: scratchPosition };
 }
 
+/** routeTable's dedupe for a list of 32-bit integers; returns the distinct count so far. */
+function dedupeInts(
+  list: Int32Array | Uint32Array,
+  inverse: Int32Array,
+  slots: Int32Array,
+  unique: Float64Array,
+  distinctSoFar: number,
+  shift: number,
+  mask: number,
+  limit: number,
+  spec: TableSpec,
+): number {
+  let distinct = distinctSoFar;
+  for (let p = 0; p < list.length; p++) {
+    const id = list[p];
+    if (id < 0 || id >= limit) throw indexOutOfRange(spec.name, p, id, spec.numEmbeddings);
+    let slot = Math.imul(id, 0x9e3779b1) >>> shift;
+    for (;;) {
+      const at = slots[slot];
+      if (at === -1) {
+        slots[slot] = distinct;
+        unique[distinct] = id;
+        inverse[p] = distinct++;
+        break;
+      }
+      if (unique[at] === id) {
+        inverse[p] = at;
+        break;
+      }
+      slot = (slot + 1) & mask;
+    }
+  }
+  return distinct;
+}
+
 /**
  * Routes one table's lists: checks every id (an integer in [0, numEmbeddings), or below 2^53
  * for hashed tables: the error names table, position and range), dedupes them together in
@@ -120,8 +155,17 @@ export function routeTable(spec: TableSpec, lists: readonly ArrayLike<number>[],
   slots.fill(-1, 0, cap);
   const inverses: Int32Array[] = [];
   let distinct = 0;
+  let bits = 4;
+  while (1 << bits < cap) bits++;
+  const shift = 32 - bits;
   for (const list of lists) {
     const inverse = new Int32Array(list.length);
+    if (list instanceof Int32Array || list instanceof Uint32Array) {
+      // Integer arrays (every data reader's): no integrality check, a 32-bit hash of the id.
+      distinct = dedupeInts(list, inverse, slots, unique, distinct, shift, mask, limit, spec);
+      inverses.push(inverse);
+      continue;
+    }
     for (let p = 0; p < list.length; p++) {
       const id = list[p];
       if (!Number.isInteger(id)) throw indexNotInteger(spec.name, p, id);
