@@ -43,6 +43,16 @@ export interface FullTable {
   readonly touched: Uint8Array;
 }
 
+/** A table's manifest entry and its spec; E_UNKNOWN_TABLE naming the tables there are. */
+function tableEntry(dir: string, manifest: CheckpointManifest, table: string) {
+  const entry = manifest.tables.find((t) => t.spec.name === table);
+  if (!entry) {
+    const names = manifest.tables.map((t) => String(t.spec.name)).join(', ');
+    throw new RowshardError(ErrorCodes.UNKNOWN_TABLE, `checkpoint ${dir} has no table '${table}' (tables: ${names})`, { table });
+  }
+  return { entry, spec: parseTableSpec(entry.spec, `manifest.tables.${table}`) };
+}
+
 /** A table's saved rows only (the ones training touched), in id order: no init of the rest. */
 export interface SavedRows {
   readonly spec: TableSpec;
@@ -54,12 +64,7 @@ export interface SavedRows {
 
 /** The rows a checkpoint saved for a dense table, from every shard file. */
 export function readSavedRows(dir: string, manifest: CheckpointManifest, table: string): SavedRows {
-  const entry = manifest.tables.find((t) => t.spec.name === table);
-  if (!entry) {
-    const names = manifest.tables.map((t) => String(t.spec.name)).join(', ');
-    throw new RowshardError(ErrorCodes.UNKNOWN_TABLE, `checkpoint ${dir} has no table '${table}' (tables: ${names})`, { table });
-  }
-  const spec = parseTableSpec(entry.spec, `manifest.tables.${table}`);
+  const { entry, spec } = tableEntry(dir, manifest, table);
   const dim = spec.embeddingDim;
   const parts = manifest.shards.flatMap((info) =>
     readShardSnapshot(join(dir, info.file)).tables.filter((p) => p.table === table),
@@ -93,12 +98,7 @@ export function readSavedRows(dir: string, manifest: CheckpointManifest, table: 
 
 /** Assembles a whole dense table from every shard file of a checkpoint. */
 export function readFullTable(dir: string, manifest: CheckpointManifest, table: string): FullTable {
-  const entry = manifest.tables.find((t) => t.spec.name === table);
-  if (!entry) {
-    const names = manifest.tables.map((t) => String(t.spec.name)).join(', ');
-    throw new RowshardError(ErrorCodes.UNKNOWN_TABLE, `checkpoint ${dir} has no table '${table}' (tables: ${names})`, { table });
-  }
-  const spec = parseTableSpec(entry.spec, `manifest.tables.${table}`);
+  const { entry, spec } = tableEntry(dir, manifest, table);
   if (spec.kind !== 'dense')
     throw new RowshardError(ErrorCodes.UNSUPPORTED, `table '${table}' is hashed: export writes dense tables`, { table });
   const dim = spec.embeddingDim;

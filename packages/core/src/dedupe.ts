@@ -18,38 +18,67 @@ function tableCapacity(n: number): number {
   return cap;
 }
 
+/**
+ * Numbers distinct ids (non-negative integers below 2^53) in order of first occurrence, by
+ * open addressing over typed arrays. Its tables are kept and reused from one call of `reset`
+ * to the next, so a caller that dedupes every step allocates nothing once they are big enough.
+ * The one dedupe loop behind dedupeIds, a worker's routing and a shard's coalescing.
+ */
+export class Deduper {
+  private slots = new Int32Array(0);
+  private ids = new Float64Array(0);
+  private mask = 0;
+  private shift = 0;
+  /** Distinct ids so far. */
+  count = 0;
+
+  /** Starts over, ready for up to `capacity` ids. */
+  reset(capacity: number): void {
+    const cap = tableCapacity(capacity);
+    if (this.slots.length < cap) this.slots = new Int32Array(cap);
+    if (this.ids.length < capacity) this.ids = new Float64Array(Math.max(capacity, 16));
+    this.slots.fill(-1, 0, cap);
+    this.mask = cap - 1;
+    this.shift = 32 - Math.log2(cap);
+    this.count = 0;
+  }
+
+  /** The number of `id`: its index among the distinct ids, in order of first occurrence. */
+  indexOf(id: number): number {
+    const slots = this.slots;
+    // A multiplicative hash of the id's low and high 32 bits, its top bits as the bucket.
+    let slot = Math.imul((id >>> 0) ^ ((id / 4294967296) >>> 0), 0x9e3779b1) >>> this.shift;
+    for (;;) {
+      const at = slots[slot];
+      if (at === -1) {
+        slots[slot] = this.count;
+        this.ids[this.count] = id;
+        return this.count++;
+      }
+      if (this.ids[at] === id) return at;
+      slot = (slot + 1) & this.mask;
+    }
+  }
+
+  /** The distinct ids in order of first occurrence (a view, valid until the next reset). */
+  distinct(): Float64Array {
+    return this.ids.subarray(0, this.count);
+  }
+}
+
 /** Ids must be non-negative integers below 2^53 (validate first; this does not check). */
 export function dedupeIds(ids: ArrayLike<number>): DedupedIds {
   const n = ids.length;
-  const cap = tableCapacity(n);
-  const mask = cap - 1;
-  const slots = new Int32Array(cap).fill(-1);
-  const uniqueTmp = new Float64Array(n);
-  const countsTmp = new Int32Array(n);
+  const deduper = new Deduper();
+  deduper.reset(n);
   const inverse = new Int32Array(n);
-  let u = 0;
+  const countsTmp = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    const id = ids[i];
-    let h = Math.imul((id >>> 0) ^ Math.floor(id / 4294967296), 0x9e3779b1) >>> 0;
-    for (;;) {
-      const slot = h & mask;
-      const at = slots[slot];
-      if (at === -1) {
-        slots[slot] = u;
-        uniqueTmp[u] = id;
-        countsTmp[u] = 1;
-        inverse[i] = u++;
-        break;
-      }
-      if (uniqueTmp[at] === id) {
-        countsTmp[at]++;
-        inverse[i] = at;
-        break;
-      }
-      h = slot + 1;
-    }
+    const u = deduper.indexOf(ids[i]);
+    inverse[i] = u;
+    countsTmp[u]++;
   }
-  return { unique: uniqueTmp.slice(0, u), inverse, counts: countsTmp.slice(0, u) };
+  return { unique: deduper.distinct().slice(), inverse, counts: countsTmp.slice(0, deduper.count) };
 }
 
 export interface DedupedIds64 {

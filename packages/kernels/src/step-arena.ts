@@ -65,17 +65,17 @@ export class StepArena {
 
   /** `n` zeroed floats: in the region, or an ordinary array when the step outgrew it. */
   f32(n: number): Float32Array {
-    const at = this.tryAlloc(n * 4);
-    if (at < 0) return new Float32Array(n);
-    const view = this.memory.f32(at, n);
-    view.fill(0);
-    return view;
+    return this.zeroed(n, Float32Array);
   }
 
   i32(n: number): Int32Array {
+    return this.zeroed(n, Int32Array);
+  }
+
+  private zeroed<T extends Float32Array | Int32Array>(n: number, Kind: new (buffer: ArrayBuffer, at: number, n: number) => T): T {
     const at = this.tryAlloc(n * 4);
-    if (at < 0) return new Int32Array(n);
-    const view = this.memory.i32(at, n);
+    if (at < 0) return new Kind(new ArrayBuffer(n * 4), 0, n);
+    const view = new Kind(this.memory.buffer, at, n);
     view.fill(0);
     return view;
   }

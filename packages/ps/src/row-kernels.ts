@@ -1,4 +1,4 @@
-import { type IdArray, renormRow, type SparseStepContext } from '@rowshard/core';
+import { Deduper, type IdArray, renormRow, type SparseStepContext } from '@rowshard/core';
 import { sizeClass } from '@rowshard/kernels';
 import type { RowStore } from './row-store.js';
 
@@ -25,47 +25,17 @@ function ensureScratch(n: number): void {
   }
 }
 
-let hashKeys = new Int32Array(1024);
-let hashValues = new Int32Array(1024);
+const deduper = new Deduper();
 
 /**
  * Numbers the distinct values among slots[0..n) in first-occurrence order: distinctOf[i] is
- * slot i's number, and the count is returned. A small open-addressing table, scratch reused
- * across requests: it stays in the CPU's caches, where stamps beside the rows would not.
+ * slot i's number, and the count is returned. The deduper's tables are reused across
+ * requests: they stay in the CPU's caches, where stamps beside the rows would not.
  */
 function numberDistinct(slots: Int32Array, n: number, distinctOf: Int32Array): number {
-  let bits = 4;
-  while (1 << bits < 2 * n) bits++;
-  const cap = 1 << bits;
-  if (hashKeys.length < cap) {
-    hashKeys = new Int32Array(cap);
-    hashValues = new Int32Array(cap);
-  }
-  const keys = hashKeys;
-  const values = hashValues;
-  keys.fill(-1, 0, cap);
-  const mask = cap - 1;
-  const shift = 32 - bits;
-  let distinct = 0;
-  for (let i = 0; i < n; i++) {
-    const slot = slots[i];
-    let h = Math.imul(slot, 0x9e3779b1) >>> shift;
-    for (;;) {
-      const k = keys[h];
-      if (k === -1) {
-        keys[h] = slot;
-        values[h] = distinct;
-        distinctOf[i] = distinct++;
-        break;
-      }
-      if (k === slot) {
-        distinctOf[i] = values[h];
-        break;
-      }
-      h = (h + 1) & mask;
-    }
-  }
-  return distinct;
+  deduper.reset(n);
+  for (let i = 0; i < n; i++) distinctOf[i] = deduper.indexOf(slots[i]);
+  return deduper.count;
 }
 
 /** The (lo, hi) uint32 halves of 64-bit ids, without BigInt arithmetic. */

@@ -1,4 +1,5 @@
 import {
+  Deduper,
   ErrorCodes,
   type IdArray,
   IdIndex,
@@ -85,56 +86,9 @@ export class TableRouting {
   }
 }
 
-let scratchSlots = new Int32Array(0);
-let scratchUnique = new Float64Array(0);
+const deduper = new Deduper();
 let scratchOwner = new Int32Array(0);
 let scratchPosition = new Int32Array(0);
-
-/** Per-thread scratch of at least these sizes (grown, never shrunk; the routing is synchronous). */
-function scratch(cap: number, total: number) {
-  if (scratchSlots.length < cap) scratchSlots = new Int32Array(cap);
-  if (scratchUnique.length < total) {
-    scratchUnique = new Float64Array(total);
-    scratchOwner = new Int32Array(total);
-    scratchPosition = new Int32Array(total);
-  }
-  return { slots: scratchSlots, unique: scratchUnique, owner: scratchOwner, position: scratchPosition };
-}
-
-/** routeTable's dedupe for a list of 32-bit integers; returns the distinct count so far. */
-function dedupeInts(
-  list: Int32Array | Uint32Array,
-  inverse: Int32Array,
-  slots: Int32Array,
-  unique: Float64Array,
-  distinctSoFar: number,
-  shift: number,
-  mask: number,
-  limit: number,
-  spec: TableSpec,
-): number {
-  let distinct = distinctSoFar;
-  for (let p = 0; p < list.length; p++) {
-    const id = list[p];
-    if (id < 0 || id >= limit) throw indexOutOfRange(spec.name, p, id, spec.numEmbeddings);
-    let slot = Math.imul(id, 0x9e3779b1) >>> shift;
-    for (;;) {
-      const at = slots[slot];
-      if (at === -1) {
-        slots[slot] = distinct;
-        unique[distinct] = id;
-        inverse[p] = distinct++;
-        break;
-      }
-      if (unique[at] === id) {
-        inverse[p] = at;
-        break;
-      }
-      slot = (slot + 1) & mask;
-    }
-  }
-  return distinct;
-}
 
 /**
  * Routes one table's lists: checks every id (an integer in [0, numEmbeddings), or below 2^53
@@ -146,49 +100,29 @@ export function routeTable(spec: TableSpec, lists: readonly ArrayLike<number>[],
   const limit = hashed ? Number.MAX_SAFE_INTEGER + 1 : spec.numEmbeddings;
   let total = 0;
   for (const list of lists) total += list.length;
-  // Open addressing over typed arrays, as core's dedupeIds, across every list at once; the
-  // table and the distinct ids are scratch, reused from step to step.
-  let cap = 16;
-  while (cap < total * 2) cap <<= 1;
-  const mask = cap - 1;
-  const { slots, unique, owner, position } = scratch(cap, total);
-  slots.fill(-1, 0, cap);
+  // One dedupe across every list, its tables reused from step to step.
+  deduper.reset(total);
   const inverses: Int32Array[] = [];
-  let distinct = 0;
-  let bits = 4;
-  while (1 << bits < cap) bits++;
-  const shift = 32 - bits;
   for (const list of lists) {
     const inverse = new Int32Array(list.length);
-    if (list instanceof Int32Array || list instanceof Uint32Array) {
-      // Integer arrays (every data reader's): no integrality check, a 32-bit hash of the id.
-      distinct = dedupeInts(list, inverse, slots, unique, distinct, shift, mask, limit, spec);
-      inverses.push(inverse);
-      continue;
-    }
+    // Integer arrays (every data reader's) need no integrality test.
+    const integral = list instanceof Int32Array || list instanceof Uint32Array;
     for (let p = 0; p < list.length; p++) {
       const id = list[p];
-      if (!Number.isInteger(id)) throw indexNotInteger(spec.name, p, id);
+      if (!integral && !Number.isInteger(id)) throw indexNotInteger(spec.name, p, id);
       if (id < 0 || id >= limit) throw indexOutOfRange(spec.name, p, id, spec.numEmbeddings);
-      let h = Math.imul((id >>> 0) ^ Math.floor(id / 4294967296), 0x9e3779b1) >>> 0;
-      for (;;) {
-        const slot = h & mask;
-        const at = slots[slot];
-        if (at === -1) {
-          slots[slot] = distinct;
-          unique[distinct] = id;
-          inverse[p] = distinct++;
-          break;
-        }
-        if (unique[at] === id) {
-          inverse[p] = at;
-          break;
-        }
-        h = slot + 1;
-      }
+      inverse[p] = deduper.indexOf(id);
     }
     inverses.push(inverse);
   }
+  const distinct = deduper.count;
+  const unique = deduper.distinct();
+  if (scratchOwner.length < distinct) {
+    scratchOwner = new Int32Array(distinct);
+    scratchPosition = new Int32Array(distinct);
+  }
+  const owner = scratchOwner;
+  const position = scratchPosition;
   // Place distinct ids by shard: count, prefix sums, fill (stable: first-occurrence order within a shard).
   const counts = new Int32Array(numShards);
   for (let u = 0; u < distinct; u++) {
