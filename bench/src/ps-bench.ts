@@ -122,7 +122,9 @@ async function runCluster(numShards: number): Promise<ShardResult> {
     const materialiseSeconds = (performance.now() - t0) / 1000;
     const after = await memoryOf();
     const stats = await client.stats();
-    const grown = after.reduce((a, m, i) => a + (m.arrayBuffers - before[i].arrayBuffers) + (m.heapUsed - before[i].heapUsed), 0);
+    // Resident memory, not the JS heap: rows live in WebAssembly memory, which neither
+    // heapUsed nor arrayBuffers counts.
+    const grown = after.reduce((a, m, i) => a + (m.rss - before[i].rss), 0);
     const accounted = stats.reduce((a, s) => a + Number(s.bytesUsed), 0);
     for (let i = 0; i < 20; i++) await client.pull('emb', batches[i % batches.length]);
     const pulls: Phase[] = [];

@@ -64,7 +64,7 @@ export interface SavedRows {
 
 /** The rows a checkpoint saved for a dense table, from every shard file. */
 export function readSavedRows(dir: string, manifest: CheckpointManifest, table: string): SavedRows {
-  const { entry, spec } = tableEntry(dir, manifest, table);
+  const { spec } = tableEntry(dir, manifest, table);
   const dim = spec.embeddingDim;
   const parts = manifest.shards.flatMap((info) =>
     readShardSnapshot(join(dir, info.file)).tables.filter((p) => p.table === table),
