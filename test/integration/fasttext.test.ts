@@ -104,6 +104,9 @@ describe('rowshard supervised / test / predict', () => {
   it('refuses what it does not support, and bad input, with exit 2 and a clear line', () => {
     expect(run('supervised', '-input', 'missing.txt', '-output', 'x').stderr).toMatch(/-input missing\.txt: no such file/);
     expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-loss', 'hs').stderr).toMatch(/-loss hs is not supported/);
+    expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-sync', 'ssp').stderr).toMatch(
+      /-sync must be asp or bsp, got ssp/,
+    );
     expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-frobnicate', '1').stderr).toMatch(
       /unknown argument -frobnicate/,
     );

@@ -135,6 +135,16 @@ describe('PsNode behind its dispatch table', () => {
     expect(await rowsOf(s)).toEqual(before);
   });
 
+  it('refuses a field that is no field of the message, even one named like an Object method', async () => {
+    const s = shard('asp');
+    for (const name of ['constructor', 'toString', 'extra']) {
+      await expect(s.send(push(undefined, undefined, 1, { [name]: 1 }))).rejects.toMatchObject({
+        code: ErrorCodes.BAD_REQUEST,
+        message: expect.stringContaining(`push: ${name} is not a field of this message`),
+      });
+    }
+  });
+
   it('answers E_SHARD_UNAVAILABLE before it is configured', async () => {
     const node = new PsNode();
     const handlers = psHandlers(node, () => null);

@@ -45,6 +45,16 @@ describe('FrameCodec', () => {
     expect(codec.encode(message).frame.buffer).toBe(first.frame.buffer);
   });
 
+  it('sends nothing of an earlier frame in the gaps of a reused one', () => {
+    const codec = new FrameCodec();
+    const first = codec.encode({ v: 1, type: 'x', id: 1, a: new Uint8Array(100).fill(0xee) });
+    first.release();
+    // A 1-byte section: the 7 bytes after it, up to the next 8-aligned section, are padding.
+    const { frame } = codec.encode({ v: 1, type: 'x', id: 2, a: Uint8Array.of(1), b: Uint8Array.of(2) });
+    expect(frame.buffer).toBe(first.frame.buffer);
+    expect(frame.includes(0xee)).toBe(false);
+  });
+
   it('refuses a reference outside the frame or of an unknown kind, and too deep a message', () => {
     const codec = new FrameCodec();
     const forged = (ref: unknown) => {

@@ -52,9 +52,14 @@ export class FrameCodec {
     const frame = block.subarray(0, size);
     frame.writeUInt32LE(header.length, 0);
     frame.set(header, 4);
+    // The alignment gaps are zeroed: a pooled or unsafe block holds bytes of earlier frames.
+    let written = 4 + header.length;
     for (const { array, offset } of sections) {
+      frame.fill(0, written, dataStart + offset);
       frame.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), dataStart + offset);
+      written = dataStart + offset + array.byteLength;
     }
+    frame.fill(0, written, size);
     let released = false;
     return {
       frame,

@@ -127,6 +127,9 @@ export const supervisedCommand: Command = {
       if (num('supervised', flags, n, 0) !== 0)
         throw new RowshardError(ErrorCodes.UNSUPPORTED, `supervised: -${n}: character n-grams are not supported`, { field: n });
     }
+    const sync = flags.sync ?? 'asp';
+    if (sync !== 'asp' && sync !== 'bsp')
+      throw new RowshardError(ErrorCodes.BAD_CONFIG, `supervised: -sync must be asp or bsp, got ${sync}`, { field: 'sync' });
     const dim = num('supervised', flags, 'dim', 100);
     const epochs = num('supervised', flags, 'epoch', 5, false);
     const wordNgrams = num('supervised', flags, 'wordNgrams', 1);
@@ -141,7 +144,7 @@ export const supervisedCommand: Command = {
         flags.optimizer ?? 'adagrad',
         flags.lr === undefined ? null : num('supervised', flags, 'lr', 0, false),
       ),
-      sync: { mode: flags.sync === 'bsp' ? 'bsp' : 'asp' },
+      sync: { mode: sync },
       epochs,
       batchSize: num('supervised', flags, 'batch', 64),
       data: {

@@ -145,7 +145,7 @@ export function object<S extends Shape>(shape: S): ObjectSchema<S> {
     if (!isPlainMap(value)) throw fieldError(ctx, path || '(message)', `must be a map, got ${describeValue(value)}`);
     const at = (k: string) => (path ? `${path}.${k}` : k);
     for (const key of Object.keys(value)) {
-      if (!(key in shape) && !skip?.has(key)) {
+      if (!Object.hasOwn(shape, key) && !skip?.has(key)) {
         throw fieldError(ctx, at(key), `is not a field of this message (fields: ${keys.join(', ') || 'none'})`);
       }
     }
