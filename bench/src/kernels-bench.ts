@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { parseSparseOptimizerConfig, sparseRowOptimizer } from '@rowshard/core';
-import { jsKernels, KernelMemory, type Kernels, StepArena, WasmKernels } from '@rowshard/kernels';
+import { jsKernels, KernelMemory, type Kernels, optimizerRows, StepArena, WasmKernels } from '@rowshard/kernels';
 import { median } from './stats.js';
 
 /**
@@ -151,16 +151,9 @@ function optimizerKernels(): void {
       u32[i] = wBase + slots[i] * D * 4;
       u32[DISTINCT + i] = sBase + slots[i] * stride * 4;
     }
-    const k = mem.exports;
     const sOffs = offs + DISTINCT * 4;
-    const wasmRun =
-      config.kind === 'sparse_adam'
-        ? () => k.sparseAdamRows(DISTINCT, D, offs, sOffs, g, config.lr, config.betas[0], config.betas[1], config.eps)
-        : config.kind === 'adagrad'
-          ? () => k.adagradRows(DISTINCT, D, offs, sOffs, g, config.lr, config.weightDecay, config.eps)
-          : config.kind === 'rowwise_adagrad'
-            ? () => k.rowwiseAdagradRows(DISTINCT, D, offs, sOffs, g, config.lr, config.weightDecay, config.eps)
-            : () => k.sgdRows(DISTINCT, D, offs, g, config.lr, config.weightDecay);
+    let wasmStep = 1;
+    const wasmRun = () => optimizerRows(mem.exports, config, DISTINCT, D, offs, sOffs, g, { lr: config.lr, step: wasmStep++ });
     record(`${config.kind} update (3.2k rows × 64)`, timeUs(jsRun), timeUs(wasmRun));
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dedupeIds } from './dedupe.js';
-import { applySparseRows, createTableState, denseTableSlots } from './sparse/apply.js';
+import { applySparseGradient, createTableState } from './sparse/apply.js';
 import { parseSparseOptimizerConfig } from './sparse/config.js';
 import { sparseRowOptimizer } from './sparse/kernels.js';
 
@@ -18,19 +18,12 @@ describe('dedupe and coalesce', () => {
     expect([...d.unique]).toEqual([big, 3]);
   });
 
-  it('sums duplicate gradient rows in input order before one update per row, skipping excluded positions', () => {
+  it('sums duplicate gradient rows in input order before one update per row, skipping the padding row', () => {
     // SGD with lr -1 adds the coalesced gradient to the row: what it adds is the sum.
     const opt = sparseRowOptimizer(parseSparseOptimizerConfig({ kind: 'sgd', lr: 1 }), 2);
     const table = createTableState(opt, new Float32Array(10));
     const grads = Float32Array.from([1, 2, 10, 20, 100, 200, 7, 7]);
-    const updated = applySparseRows(
-      opt,
-      denseTableSlots(table, opt),
-      [1, 4, 1, 3],
-      grads,
-      { lr: -1, step: 1 },
-      Uint8Array.of(1, 1, 1, 0),
-    );
+    const updated = applySparseGradient(opt, table, [1, 4, 1, 3], grads, { lr: -1, step: 1 }, 3);
     expect(updated).toBe(2);
     expect([...table.weights]).toEqual([0, 0, 101, 202, 0, 0, 0, 0, 10, 20]);
   });

@@ -22,7 +22,8 @@ function tableCapacity(n: number): number {
  * Numbers distinct ids (non-negative integers below 2^53) in order of first occurrence, by
  * open addressing over typed arrays. Its tables are kept and reused from one call of `reset`
  * to the next, so a caller that dedupes every step allocates nothing once they are big enough.
- * The one dedupe loop behind dedupeIds, a worker's routing and a shard's coalescing.
+ * Behind dedupeIds, a worker's routing and a shard's coalescing; ids past 2^53 (hashed, as
+ * halves) go through dedupeIds64, and lookups without inserting through IdIndex.
  */
 export class Deduper {
   private slots = new Int32Array(0);

@@ -14,19 +14,6 @@ export function gatherRows(n: i32, dim: i32, srcOffs: usize, out: usize): void {
   }
 }
 
-/** The rows at n byte offsets ← src rows (n × dim), e.g. a restore or a load. */
-export function scatterRows(n: i32, dim: i32, src: usize, dstOffs: usize): void {
-  const bytes = (<usize>dim) << 2;
-  const vec = bytes & ~15;
-  for (let i = 0; i < n; i++) {
-    const dst = <usize>load<u32>(dstOffs + ((<usize>i) << 2));
-    const s = src + <usize>i * bytes;
-    let o: usize = 0;
-    for (; o < vec; o += 16) v128.store(dst + o, v128.load(s + o));
-    for (; o < bytes; o += 4) store<f32>(dst + o, load<f32>(s + o));
-  }
-}
-
 /**
  * dst[index[i]] += scale · src[i] for i < n, in order of i (so a row's sum has one fixed
  * order whatever the layout): src is n × dim, dst a matrix of rows, index i32.

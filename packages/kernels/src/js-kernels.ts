@@ -1,4 +1,4 @@
-import { philox4x32 } from '@rowshard/core';
+import { addScaledRow, copyRow, philox4x32, uint32ToOpenUnit } from '@rowshard/core';
 import type { BagMode, Kernels } from './kernels.js';
 
 const maskBlock = new Uint32Array(4);
@@ -38,7 +38,7 @@ export const jsKernels: Kernels = {
     const block = maskBlock;
     for (let i = 0; i < out.length; i += 4) {
       philox4x32(key.k0, key.k1, i >>> 2, counter >>> 0, Math.floor(counter / 4294967296), 0x0d70, block);
-      for (let j = 0; j < 4 && i + j < out.length; j++) out[i + j] = (block[j] + 0.5) / 4294967296 >= p ? scale : 0;
+      for (let j = 0; j < 4 && i + j < out.length; j++) out[i + j] = uint32ToOpenUnit(block[j]) >= p ? scale : 0;
     }
   },
 
@@ -97,11 +97,7 @@ export const jsKernels: Kernels = {
         continue;
       }
       acc.fill(0);
-      for (let p = start; p < end; p++) {
-        const r = rowIndex[p] * dim;
-        const w = perSample ? perSample[p] : 1;
-        for (let d = 0; d < dim; d++) acc[d] += w * rows[r + d];
-      }
+      for (let p = start; p < end; p++) addScaledRow(rows, rowIndex[p] * dim, acc, 0, dim, perSample ? perSample[p] : 1);
       const n = mode === 'mean' && end > start ? end - start : 1;
       for (let d = 0; d < dim; d++) out[b * dim + d] = acc[d] / n;
     }
@@ -121,24 +117,17 @@ export const jsKernels: Kernels = {
       }
       if (end <= start) continue;
       const scale = mode === 'sum' ? 1 : 1 / (end - start);
-      for (let p = start; p < end; p++) {
-        const s = perSample ? scale * perSample[p] : scale;
-        const r = rowIndex[p] * dim;
-        for (let d = 0; d < dim; d++) gradRows[r + d] += s * gradOut[b * dim + d];
-      }
+      for (let p = start; p < end; p++)
+        addScaledRow(gradOut, b * dim, gradRows, rowIndex[p] * dim, dim, perSample ? scale * perSample[p] : scale);
     }
   },
 
   gatherRows(src, index, out, dim) {
-    for (let i = 0; i < index.length; i++) out.set(src.subarray(index[i] * dim, (index[i] + 1) * dim), i * dim);
+    for (let i = 0; i < index.length; i++) copyRow(src, index[i] * dim, out, i * dim, dim);
   },
 
   scatterAddRows(src, index, dst, dim, scale) {
-    for (let i = 0; i < index.length; i++) {
-      const s = i * dim;
-      const d = index[i] * dim;
-      for (let k = 0; k < dim; k++) dst[d + k] += scale * src[s + k];
-    }
+    for (let i = 0; i < index.length; i++) addScaledRow(src, i * dim, dst, index[i] * dim, dim, scale);
   },
 };
 

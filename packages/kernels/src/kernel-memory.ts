@@ -2,7 +2,7 @@ import { instantiateKernels, type KernelExports } from './kernel-module.js';
 
 const PAGE_BYTES = 65536;
 /** wasm32: at most 4 GiB of linear memory per instance. */
-export const MAX_MEMORY_BYTES = 65536 * PAGE_BYTES;
+const MAX_MEMORY_BYTES = 65536 * PAGE_BYTES;
 const ALIGN = 16;
 
 /** Raised when a KernelMemory cannot grow to hold what is asked (4 GiB per instance). */
@@ -20,34 +20,28 @@ export class KernelMemoryFull extends Error {
  *
  * The allocator bumps a top pointer and keeps freed blocks in exact-size free lists:
  * callers allocate a few sizes over and over (row pages, power-of-two scratch blocks), so
- * blocks are reused rather than fragmented. Every block is 16-byte aligned (SIMD loads).
+ * blocks are reused rather than fragmented. A block freed at the top lowers the top instead
+ * (a step arena's region, given back to grow, is reused from its start). Every block is
+ * 16-byte aligned (SIMD loads).
  */
 export class KernelMemory {
   readonly exports: KernelExports;
   private top: number;
+  /** Memory at and above this offset has never been handed out: it is still zero. */
+  private highWater: number;
   private readonly freeBlocks = new Map<number, number[]>();
   private f32View: Float32Array;
-  private i32View: Int32Array;
-  private u32View: Uint32Array;
-  /** Bytes handed out and not released (pages, scratch, arenas). */
-  bytesInUse = 0;
 
   constructor(initialBytes = 1 << 20) {
     this.exports = instantiateKernels();
     this.top = align(this.exports.heapBase());
+    this.highWater = this.top;
     this.ensure(initialBytes);
     this.f32View = new Float32Array(this.exports.memory.buffer);
-    this.i32View = new Int32Array(this.exports.memory.buffer);
-    this.u32View = new Uint32Array(this.exports.memory.buffer);
   }
 
   get buffer(): ArrayBuffer {
     return this.exports.memory.buffer;
-  }
-
-  /** Bytes of linear memory the instance holds now. */
-  get byteLength(): number {
-    return this.exports.memory.buffer.byteLength;
   }
 
   /** Grows the memory so that [0, end) exists. */
@@ -67,7 +61,6 @@ export class KernelMemory {
   /** A block of at least `bytes`, 16-byte aligned, zeroed unless `zeroed` is false. Returns its byte offset. */
   alloc(bytes: number, zeroed = true): number {
     const size = align(Math.max(bytes, ALIGN));
-    this.bytesInUse += size;
     const reuse = this.freeBlocks.get(size);
     if (reuse && reuse.length > 0) {
       const at = reuse.pop() as number;
@@ -77,13 +70,20 @@ export class KernelMemory {
     const at = this.top;
     this.ensure(at + size);
     this.top = at + size;
+    // Below the high-water mark the memory was used before (the top was lowered).
+    if (zeroed && at < this.highWater)
+      new Uint8Array(this.exports.memory.buffer, at, Math.min(size, this.highWater - at)).fill(0);
+    this.highWater = Math.max(this.highWater, this.top);
     return at;
   }
 
   /** Returns a block from alloc(bytes) for reuse. */
   release(offset: number, bytes: number): void {
     const size = align(Math.max(bytes, ALIGN));
-    this.bytesInUse -= size;
+    if (offset + size === this.top) {
+      this.top = offset;
+      return;
+    }
     const list = this.freeBlocks.get(size);
     if (list) list.push(offset);
     else this.freeBlocks.set(size, [offset]);
@@ -92,24 +92,12 @@ export class KernelMemory {
   private refresh(): void {
     if (this.f32View.buffer === this.exports.memory.buffer) return;
     this.f32View = new Float32Array(this.exports.memory.buffer);
-    this.i32View = new Int32Array(this.exports.memory.buffer);
-    this.u32View = new Uint32Array(this.exports.memory.buffer);
   }
 
   /** The whole memory as floats (index = byte offset / 4); valid until the next alloc. */
   get heapF32(): Float32Array {
     this.refresh();
     return this.f32View;
-  }
-
-  get heapI32(): Int32Array {
-    this.refresh();
-    return this.i32View;
-  }
-
-  get heapU32(): Uint32Array {
-    this.refresh();
-    return this.u32View;
   }
 
   /** A Float32Array view of `length` floats at byte `offset`; valid until the next alloc. */

@@ -34,7 +34,6 @@ export interface KernelExports {
     eps: number,
   ): void;
   gatherRows(n: number, dim: number, srcOffs: number, out: number): void;
-  scatterRows(n: number, dim: number, src: number, dstOffs: number): void;
   scatterAddRows(n: number, dim: number, src: number, index: number, dst: number, scale: number): void;
   bagForward(
     mode: number,

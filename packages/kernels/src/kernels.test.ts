@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { jsKernels } from './js-kernels.js';
 import { KernelMemory } from './kernel-memory.js';
 import type { BagMode, Kernels } from './kernels.js';
+import { optimizerRows } from './optimizer-rows.js';
 import { StepArena } from './step-arena.js';
 import { WasmKernels } from './wasm-kernels.js';
 
@@ -182,23 +183,7 @@ describe("sparse optimizer row kernels agree with core's float64 kernels", () =>
       const g = values(n * dim, 100 + step);
       mem.f32(grads, n * dim).set(g);
       for (let i = 0; i < n; i++) opt.updateRow(refW, i * dim, refS, i * stride, g, i * dim, { lr: config.lr, step });
-      if (config.kind === 'sgd') k.sgdRows(n, dim, offs, grads, config.lr, config.weightDecay);
-      else if (config.kind === 'adagrad')
-        k.adagradRows(
-          n,
-          dim,
-          offs,
-          offs + 4 * n,
-          grads,
-          config.lr / (1 + (step - 1) * config.lrDecay),
-          config.weightDecay,
-          config.eps,
-        );
-      else if (config.kind === 'sparse_adam') {
-        const [b1, b2] = config.betas;
-        const stepSize = (config.lr * Math.sqrt(1 - b2 ** step)) / (1 - b1 ** step);
-        k.sparseAdamRows(n, dim, offs, offs + 4 * n, grads, stepSize, b1, b2, config.eps);
-      } else k.rowwiseAdagradRows(n, dim, offs, offs + 4 * n, grads, config.lr, config.weightDecay, config.eps);
+      optimizerRows(k, config, n, dim, offs, offs + 4 * n, grads, { lr: config.lr, step });
     }
     const got = new Float32Array(n * dim);
     for (let i = 0; i < n; i++) got.set(mem.f32(wAt[i], dim), i * dim);

@@ -9,6 +9,9 @@
  */
 export type BagMode = 'sum' | 'mean' | 'max';
 
+/** Which implementation: what LocalTrainer's `kernels` option and the parity runner choose between. */
+export type KernelsName = Kernels['name'];
+
 export interface Kernels {
   readonly name: 'js' | 'wasm';
   /** out [rows, outF] = x [rows, inF] · Wᵀ + b, W [outF, inF]. */

@@ -20,7 +20,6 @@ export class StepArena {
   private size: number;
   private top: number;
   private overflowBytes = 0;
-  private usedLastStep = 0;
 
   constructor(initialBytes = 8 << 20) {
     this.size = Math.max(MIN_REGION_BYTES, initialBytes);
@@ -29,20 +28,15 @@ export class StepArena {
     this.top = this.base;
   }
 
-  /** Bytes the region holds, and bytes the last finished step used (inside it or spilled). */
+  /** Bytes the region holds. */
   get regionBytes(): number {
     return this.size;
   }
 
-  get lastStepBytes(): number {
-    return this.usedLastStep;
-  }
-
   /** Starts a step: every view from the previous one is dead. Grows the region if it was outgrown. */
   beginStep(): void {
-    const used = this.top - this.base + this.overflowBytes;
-    this.usedLastStep = used;
     if (this.overflowBytes > 0) {
+      const used = this.top - this.base + this.overflowBytes;
       this.memory.release(this.base, this.size);
       this.size = Math.ceil((used * 1.25) / 65536) * 65536;
       this.base = this.memory.alloc(this.size);

@@ -5,7 +5,7 @@ import type { GradientPart } from './row-kernels.js';
 
 /**
  * BSP on one shard: every worker's push for step t is held until all `workers` ranks have
- * pushed, then the parts are concatenated in rank order, summed per row in that order
+ * pushed, then the parts are taken in rank order, summed per row in that order
  * (deterministic, whatever the arrival order) and applied once; only then do the pushes of
  * step t return, and pulls tagged with step t+1 are held until step t is applied. A bad push
  * is refused at once, before it can hold the step up for everyone; every wait has a deadline.

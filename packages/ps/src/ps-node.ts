@@ -23,7 +23,7 @@ type Reply<K extends keyof PsProtocol> = ReplyOf<PsProtocol, K> | Promise<ReplyO
 function rowsReply<T extends object>(service: PsService, parts: readonly PullPart[], rest: T): T & { rows: Float32Array[] } {
   const loan: Float32Array[] = [];
   const rows = service.pullChecked(parts, loan);
-  return Object.assign({ ...rest, rows }, { [afterEncode]: () => service.returnRows(loan) });
+  return { ...rest, rows, [afterEncode]: () => service.returnRows(loan) };
 }
 
 /**
@@ -129,6 +129,7 @@ export class PsNode {
 
   private notePush(rank: number, step: number): void {
     this.pushedSteps[rank] = Math.max(this.pushedSteps[rank], step + 1);
+    if (this.pushWaiters.length === 0) return;
     for (const w of [...this.pushWaiters]) {
       if (w.ready()) {
         this.pushWaiters.splice(this.pushWaiters.indexOf(w), 1);

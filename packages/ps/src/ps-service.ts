@@ -2,6 +2,7 @@ import {
   copyRow,
   ErrorCodes,
   type LoadPart,
+  type PsStats,
   type PsTableConfig,
   type PullPart,
   type PushPart,
@@ -11,7 +12,7 @@ import {
   sparseRowOptimizer,
   unknownTable,
 } from '@rowshard/core';
-import { KernelMemory } from '@rowshard/kernels';
+import { KernelMemory, sizeClass } from '@rowshard/kernels';
 import { checkGrads, checkIds } from './request-checks.js';
 import { applyPush, type GradientPart, gatherRows, idHalves } from './row-kernels.js';
 import { RowStore } from './row-store.js';
@@ -24,15 +25,7 @@ export interface PsServiceOptions {
 }
 
 /** A shard's table state; the server adds its request and error counts to make PsStats. */
-export interface PsTableStats {
-  readonly shard: number;
-  readonly numShards: number;
-  readonly tables: Record<string, { rowsMaterialised: number; bytesUsed: number; frozen: boolean }>;
-  readonly rowsMaterialised: number;
-  readonly bytesUsed: number;
-  readonly rowsPulled: number;
-  readonly rowsPushed: number;
-}
+export type PsTableStats = Omit<PsStats, 'requests' | 'errors'>;
 
 interface Table {
   readonly store: RowStore;
@@ -140,8 +133,7 @@ export class PsService {
   }
 
   private takeRowBuffer(floats: number): Float32Array {
-    let size = 1024;
-    while (size < floats) size *= 2;
+    const size = Math.max(1024, sizeClass(4 * floats) / 4);
     return this.rowBuffers.get(size)?.pop() ?? new Float32Array(size);
   }
 
@@ -225,9 +217,8 @@ export class PsService {
       const halves = idHalves(part.ids);
       for (let i = 0; i < part.ids.length; i++) {
         const slot = store.slotOf(halves[2 * i], halves[2 * i + 1]);
-        copyRow(part.rows, i * store.dim, store.weightPage(slot), store.weightOffset(slot), store.dim);
-        if (part.state)
-          copyRow(part.state, i * store.stateFloats, store.statePage(slot), store.stateOffset(slot), store.stateFloats);
+        copyRow(part.rows, i * store.dim, store.heap, store.weightOffset(slot), store.dim);
+        if (part.state) copyRow(part.state, i * store.stateFloats, store.heap, store.stateOffset(slot), store.stateFloats);
       }
       n += part.ids.length;
     }

@@ -1,5 +1,5 @@
 import { Deduper, type IdArray, renormRow, type SparseStepContext } from '@rowshard/core';
-import { sizeClass } from '@rowshard/kernels';
+import { optimizerRows, sizeClass } from '@rowshard/kernels';
 import type { RowStore } from './row-store.js';
 
 /**
@@ -9,34 +9,26 @@ import type { RowStore } from './row-store.js';
  * kernel walks them.
  */
 
-/** Growable scratch for slots and their distinct numbers, reused across requests. */
+/** Growable scratch, reused across requests: slots of a part, and per position of a push its distinct number. */
 let slotScratch = new Int32Array(4096);
-let keptSlots = new Int32Array(4096);
-let distinctScratch = new Int32Array(4096);
+let distinctOf = new Int32Array(4096);
+/** A push's distinct slots, in first-occurrence order. */
+let distinctSlots = new Int32Array(4096);
 
 function ensureScratch(n: number): void {
-  if (slotScratch.length >= n && keptSlots.length >= n) return;
-  let size = Math.max(slotScratch.length, keptSlots.length);
+  if (slotScratch.length >= n) return;
+  let size = slotScratch.length;
   while (size < n) size *= 2;
-  if (slotScratch.length < size) slotScratch = new Int32Array(size);
-  if (keptSlots.length < size) {
-    keptSlots = new Int32Array(size);
-    distinctScratch = new Int32Array(size);
-  }
+  slotScratch = new Int32Array(size);
+  distinctOf = new Int32Array(size);
+  distinctSlots = new Int32Array(size);
 }
-
-const deduper = new Deduper();
 
 /**
- * Numbers the distinct values among slots[0..n) in first-occurrence order: distinctOf[i] is
- * slot i's number, and the count is returned. The deduper's tables are reused across
- * requests: they stay in the CPU's caches, where stamps beside the rows would not.
+ * Numbers a push's slots in first-occurrence order. Its tables are reused across requests:
+ * they stay in the CPU's caches, where stamps beside the rows would not.
  */
-function numberDistinct(slots: Int32Array, n: number, distinctOf: Int32Array): number {
-  deduper.reset(n);
-  for (let i = 0; i < n; i++) distinctOf[i] = deduper.indexOf(slots[i]);
-  return deduper.count;
-}
+const deduper = new Deduper();
 
 /** The (lo, hi) uint32 halves of 64-bit ids, without BigInt arithmetic. */
 export function idHalves(ids: IdArray): Uint32Array {
@@ -50,16 +42,18 @@ export function idHalves(ids: IdArray): Uint32Array {
   return out;
 }
 
-/** Slots of a part's ids (rows materialised), into slotScratch; -1 for the padding row. */
-function slotsOf(store: RowStore, ids: IdArray): Int32Array {
-  if (slotScratch.length < ids.length) ensureScratch(ids.length);
+/**
+ * Slots of a part's ids (rows materialised), into slotScratch; -1 at positions of the row
+ * `padding` (a push leaves the padding row out; a pull passes -1 and reads it like any row).
+ */
+function slotsOf(store: RowStore, ids: IdArray, padding: number): Int32Array {
+  ensureScratch(ids.length);
   const slots = slotScratch;
   if (store.spec.kind === 'hashed') {
     const halves = idHalves(ids);
     for (let i = 0; i < ids.length; i++) slots[i] = store.slotOf(halves[2 * i], halves[2 * i + 1]);
     return slots;
   }
-  const padding = store.spec.paddingIdx ?? -1;
   if (ids instanceof Uint32Array || ids instanceof Int32Array) {
     // The common case, one monomorphic loop per array kind.
     for (let i = 0; i < ids.length; i++) {
@@ -83,7 +77,7 @@ function slotsOf(store: RowStore, ids: IdArray): Int32Array {
 export function gatherRows(store: RowStore, ids: IdArray, into: Float32Array | null = null): Float32Array {
   const n = ids.length;
   const dim = store.dim;
-  const slots = store.spec.kind === 'hashed' ? slotsOf(store, ids) : slotsWithPadding(store, ids);
+  const slots = slotsOf(store, ids, -1);
   const { maxNorm, normType } = store.spec;
   if (maxNorm !== null) {
     const heap = store.memory.heapF32;
@@ -105,13 +99,6 @@ export function gatherRows(store: RowStore, ids: IdArray, into: Float32Array | n
   return rows;
 }
 
-/** Slots for a pull: the padding row is a row like any other there (it reads as zeros). */
-function slotsWithPadding(store: RowStore, ids: IdArray): Int32Array {
-  if (slotScratch.length < ids.length) ensureScratch(ids.length);
-  for (let i = 0; i < ids.length; i++) slotScratch[i] = store.slotOf(Number(ids[i]), 0);
-  return slotScratch;
-}
-
 /** One table's gradient rows from one sender: in BSP, a step applies every rank's part at once. */
 export interface GradientPart {
   readonly ids: IdArray;
@@ -130,92 +117,63 @@ export function applyPush(store: RowStore, parts: readonly GradientPart[], ctx: 
   const optimizer = store.optimizer;
   if (!optimizer) return 0;
   const dim = store.dim;
+  const padding = store.spec.paddingIdx ?? -1;
   let total = 0;
   for (const part of parts) total += part.ids.length;
   ensureScratch(total);
-  // Slots of every kept position, part after part; the padding row's positions are set aside.
-  let kept = 0;
-  let padded = false;
+  // Each position's distinct number, part after part; the padding row's positions get -1.
+  deduper.reset(total);
+  let pos = 0;
   for (const part of parts) {
-    const slots = slotsOf(store, part.ids);
-    for (let i = 0; i < part.ids.length; i++) {
-      if (slots[i] < 0) padded = true;
-      else keptSlots[kept++] = slots[i];
+    const slots = slotsOf(store, part.ids, padding);
+    for (let i = 0; i < part.ids.length; i++, pos++) {
+      const slot = slots[i];
+      if (slot < 0) distinctOf[pos] = -1;
+      else {
+        const d = deduper.indexOf(slot);
+        distinctOf[pos] = d;
+        distinctSlots[d] = slot;
+      }
     }
   }
-  const distinct = numberDistinct(keptSlots, kept, distinctScratch);
+  const distinct = deduper.count;
   if (distinct === 0) return 0;
   const memory = store.memory;
+  // No duplicate and no padding row: the gradient rows are the distinct rows, in order.
+  const straight = distinct === total;
   const offsBytes = sizeClass(8 * distinct);
-  const gradBytes = sizeClass(4 * distinct * dim);
-  const straight = distinct === total && parts.length === 1;
+  // Otherwise one more row: the sink the padding row's positions are summed into, never applied.
+  const gradBytes = sizeClass(4 * (distinct + 1) * dim);
+  const srcBytes = sizeClass(4 * total * dim);
+  const idxBytes = sizeClass(4 * total);
   const offs = memory.alloc(offsBytes, false);
   // The scatter-add sums into g, so g starts at zero; a straight copy overwrites it.
   const g = memory.alloc(gradBytes, !straight);
-  let src = -1;
-  let idx = -1;
-  const srcBytes = sizeClass(4 * kept * dim);
-  const idxBytes = sizeClass(4 * kept);
-  if (!straight) {
-    src = memory.alloc(srcBytes, false);
-    idx = memory.alloc(idxBytes, false);
-  }
+  const src = straight ? g : memory.alloc(srcBytes, false);
+  const idx = straight ? -1 : memory.alloc(idxBytes, false);
   // Every allocation is made: views from here on stay valid.
   const u32 = memory.u32(offs, 2 * distinct);
-  for (let k = 0; k < kept; k++) {
-    const d = distinctScratch[k];
-    u32[d] = store.weightByteOffset(keptSlots[k]);
-    u32[distinct + d] = store.stateByteOffset(keptSlots[k]);
+  for (let d = 0; d < distinct; d++) {
+    u32[d] = store.weightByteOffset(distinctSlots[d]);
+    u32[distinct + d] = store.stateByteOffset(distinctSlots[d]);
   }
-  if (straight) memory.f32(g, total * dim).set(parts[0].grads);
-  else {
-    // Sum duplicates in input order: the kept rows go to a staging block, then scatter-add
-    // into the zeroed distinct rows.
-    const staged = memory.f32(src, kept * dim);
-    let k = 0;
-    for (const part of parts) {
-      if (!padded) {
-        staged.set(part.grads, k * dim);
-        k += part.ids.length;
-        continue;
-      }
-      const padding = store.spec.paddingIdx;
-      for (let i = 0; i < part.ids.length; i++) {
-        if (Number(part.ids[i]) === padding) continue;
-        staged.set(part.grads.subarray(i * dim, (i + 1) * dim), k * dim);
-        k++;
-      }
-    }
-    memory.i32(idx, kept).set(distinctScratch.subarray(0, kept));
-    memory.exports.scatterAddRows(kept, dim, src, idx, g, 1);
+  // Each part's rows side by side: straight into g, or into a staging block for the scatter-add.
+  const staged = memory.f32(src, total * dim);
+  let at = 0;
+  for (const part of parts) {
+    staged.set(part.grads, at * dim);
+    at += part.ids.length;
+  }
+  if (!straight) {
+    // Duplicates summed in input order into the zeroed distinct rows, padding into the sink.
+    const index = memory.i32(idx, total);
+    for (let p = 0; p < total; p++) index[p] = distinctOf[p] < 0 ? distinct : distinctOf[p];
+    memory.exports.scatterAddRows(total, dim, src, idx, g, 1);
     memory.release(src, srcBytes);
     memory.release(idx, idxBytes);
   }
-  updateRows(store, distinct, offs, offs + 4 * distinct, g, ctx);
+  optimizerRows(memory.exports, optimizer.config, distinct, dim, offs, offs + 4 * distinct, g, ctx);
   memory.release(offs, offsBytes);
   memory.release(g, gradBytes);
   return distinct;
-}
-
-/** One optimizer kernel call over `n` rows (byte offsets of weights at wOffs, of state at sOffs). */
-function updateRows(store: RowStore, n: number, wOffs: number, sOffs: number, grads: number, ctx: SparseStepContext): void {
-  const k = store.memory.exports;
-  const config = (store.optimizer as NonNullable<RowStore['optimizer']>).config;
-  const dim = store.dim;
-  switch (config.kind) {
-    case 'sgd':
-      k.sgdRows(n, dim, wOffs, grads, ctx.lr, config.weightDecay);
-      return;
-    case 'adagrad':
-      k.adagradRows(n, dim, wOffs, sOffs, grads, ctx.lr / (1 + (ctx.step - 1) * config.lrDecay), config.weightDecay, config.eps);
-      return;
-    case 'sparse_adam': {
-      const [beta1, beta2] = config.betas;
-      const stepSize = (ctx.lr * Math.sqrt(1 - beta2 ** ctx.step)) / (1 - beta1 ** ctx.step);
-      k.sparseAdamRows(n, dim, wOffs, sOffs, grads, stepSize, beta1, beta2, config.eps);
-      return;
-    }
-    case 'rowwise_adagrad':
-      k.rowwiseAdagradRows(n, dim, wOffs, sOffs, grads, ctx.lr, config.weightDecay, config.eps);
-  }
 }

@@ -16,7 +16,7 @@ describe('RowStore', () => {
       const slot = store.slotOf(row, 0);
       expect(slot).toBe(Math.floor(row / 3));
       const off = store.weightOffset(slot);
-      expect(store.weightPage(slot).subarray(off, off + 3)).toEqual(full.subarray(row * 3, row * 3 + 3));
+      expect(store.heap.subarray(off, off + 3)).toEqual(full.subarray(row * 3, row * 3 + 3));
     }
     expect(store.rowsMaterialised).toBe(3);
     const seen: number[] = [];
@@ -29,7 +29,7 @@ describe('RowStore', () => {
     const store = new RowStore(spec, opt, 0, 0, 1, new KernelMemory());
     const slot = store.slotOf(42, 0);
     const off = store.stateOffset(slot);
-    expect([...store.statePage(slot).subarray(off, off + 3)]).toEqual([0.25, 0.25, 0.25]);
+    expect([...store.heap.subarray(off, off + 3)]).toEqual([0.25, 0.25, 0.25]);
     // One page of rows, one page of state, one presence byte per row.
     expect(store.bytesUsed).toBe(PAGE_ROWS * (3 * 4 + 3 * 4 + 1));
   });

@@ -28,8 +28,8 @@ const PAGE_MASK = PAGE_ROWS - 1;
  *
  * Rows are materialised on first touch with the deterministic init, so a million-row table
  * costs nothing until used, and a row's first value does not depend on when it is touched.
- * Pages are byte offsets: views into the memory (weightPage, statePage) are made on demand
- * and are only valid until the next row is materialised (a new page may grow the memory).
+ * Pages are byte offsets; the view into the memory (heap) is only valid until the next row
+ * is materialised (a new page may grow the memory).
  */
 export class RowStore {
   readonly spec: TableSpec;
@@ -100,7 +100,6 @@ export class RowStore {
       // Sparse JS arrays of pages stay small: one entry per 4096 slots.
       this.presentPages.push(undefined as unknown as Uint8Array);
       this.pages.push(-1);
-
       if (this.index) this.idPages.push(undefined as unknown as Uint32Array);
     }
     try {
@@ -115,7 +114,6 @@ export class RowStore {
     }
     const present = new Uint8Array(PAGE_ROWS);
     this.presentPages[page] = present;
-
     if (this.index) this.idPages[page] = new Uint32Array(PAGE_ROWS * 2);
     return present;
   }
@@ -140,16 +138,12 @@ export class RowStore {
     return this.pages[slot >>> PAGE_SHIFT] + (slot & PAGE_MASK) * this.rowBytes + 4 * this.dim;
   }
 
-  /** The memory as floats, for weightOffset(slot); valid until the next row is materialised. */
-  weightPage(_slot: number): Float32Array {
+  /** The memory as floats, for weightOffset/stateOffset; valid until the next row is materialised. */
+  get heap(): Float32Array {
     return this.memory.heapF32;
   }
 
-  statePage(_slot: number): Float32Array {
-    return this.memory.heapF32;
-  }
-
-  /** Float index of a slot's weights in weightPage(). */
+  /** Float index of a slot's weights in heap. */
   weightOffset(slot: number): number {
     return this.weightByteOffset(slot) / 4;
   }
@@ -163,11 +157,12 @@ export class RowStore {
     let bytes = this.index ? this.index.bytes : 0;
     for (let p = 0; p < this.presentPages.length; p++) {
       if (this.presentPages[p] === undefined) continue;
-      bytes += PAGE_ROWS * (1 + 4 * this.dim + 4 * this.stateFloats);
+      bytes += PAGE_ROWS * (1 + this.rowBytes);
       if (this.index) bytes += this.idPages[p].byteLength;
     }
     return bytes;
   }
+
   /** Calls fn for every materialised row: its id halves and slot (checkpoints, exports). */
   forEachRow(fn: (lo: number, hi: number, slot: number) => void): void {
     for (let p = 0; p < this.presentPages.length; p++) {

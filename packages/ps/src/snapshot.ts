@@ -67,28 +67,21 @@ export function writeShardSnapshot(service: PsService, file: string, step: numbe
         ids[2 * i + 1] = t.hi[i];
       }
       write(new Uint8Array(ids.buffer));
-      const writeRows = (width: number, page: (slot: number) => Float32Array, offset: (slot: number) => number) => {
+      // The rows live in the shard's memory; no row is materialised while writing, so its view stays valid.
+      const heap = t.store.heap;
+      const writeRows = (width: number, offset: (slot: number) => number) => {
         for (let at = 0; at < n; at += ROWS_PER_CHUNK) {
           const count = Math.min(ROWS_PER_CHUNK, n - at);
           const chunk = new Float32Array(count * width);
           for (let i = 0; i < count; i++) {
             const slot = t.slots[at + i];
-            copyRow(page(slot), offset(slot), chunk, i * width, width);
+            copyRow(heap, offset(slot), chunk, i * width, width);
           }
           write(new Uint8Array(chunk.buffer));
         }
       };
-      writeRows(
-        t.store.dim,
-        (s) => t.store.weightPage(s),
-        (s) => t.store.weightOffset(s),
-      );
-      if (t.store.stateFloats > 0)
-        writeRows(
-          t.store.stateFloats,
-          (s) => t.store.statePage(s),
-          (s) => t.store.stateOffset(s),
-        );
+      writeRows(t.store.dim, (s) => t.store.weightOffset(s));
+      if (t.store.stateFloats > 0) writeRows(t.store.stateFloats, (s) => t.store.stateOffset(s));
     }
     fsyncSync(fd);
   } finally {

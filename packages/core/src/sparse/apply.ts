@@ -1,16 +1,6 @@
+import { addRow } from '../copy-row.js';
 import { dedupeIds } from '../dedupe.js';
 import type { SparseRowOptimizer, SparseStepContext } from './kernels.js';
-
-/**
- * Where a table's rows and their optimizer state live, slot by slot: one Float32Array for a
- * whole table (single-process mode, tests) or pages of them (a parameter server's RowStore).
- */
-export interface RowSlots {
-  weightPage(slot: number): Float32Array;
-  weightOffset(slot: number): number;
-  statePage(slot: number): Float32Array;
-  stateOffset(slot: number): number;
-}
 
 /** A whole table in one Float32Array with its optimizer state beside it. */
 export interface DenseTableState {
@@ -25,70 +15,13 @@ export function createTableState(optimizer: SparseRowOptimizer, weights: Float32
   return { weights, state };
 }
 
-/** A DenseTableState seen slot by slot: slot = row. */
-export function denseTableSlots(table: DenseTableState, optimizer: SparseRowOptimizer): RowSlots {
-  const dim = optimizer.dim;
-  const stride = optimizer.stateFloatsPerRow;
-  return {
-    weightPage: () => table.weights,
-    weightOffset: (slot) => slot * dim,
-    statePage: () => table.state,
-    stateOffset: (slot) => slot * stride,
-  };
-}
-
 /**
- * One sparse optimizer step over rows addressed by slot: gradient rows of duplicate slots are
- * summed in input order first (as PyTorch coalesces a sparse gradient), then each distinct
- * slot is updated once. Positions with `include[i] === 0` (the padding row) take no part.
- * Returns the number of rows updated. The one loop behind single-process training and every
- * parameter server.
+ * One sparse optimizer step on a whole table: gradient rows of duplicate ids are summed in
+ * input order first (as PyTorch coalesces a sparse gradient), then each distinct row is
+ * updated once; `skipRow` (the padding row) is never touched. Returns the rows updated. The
+ * float64 JavaScript reference behind single-process training and the parity tests; a
+ * parameter server runs the same arithmetic as WebAssembly kernels (ps/src/row-kernels.ts).
  */
-export function applySparseRows(
-  optimizer: SparseRowOptimizer,
-  target: RowSlots,
-  slots: ArrayLike<number>,
-  grads: Float32Array,
-  ctx: SparseStepContext,
-  include: Uint8Array | null = null,
-): number {
-  const dim = optimizer.dim;
-  const n = slots.length;
-  const { unique, inverse } = dedupeIds(slots);
-  const update = (slot: number, rows: Float32Array, at: number) =>
-    optimizer.updateRow(
-      target.weightPage(slot),
-      target.weightOffset(slot),
-      target.statePage(slot),
-      target.stateOffset(slot),
-      rows,
-      at,
-      ctx,
-    );
-  if (unique.length === n && include === null) {
-    for (let i = 0; i < n; i++) update(slots[i], grads, i * dim);
-    return n;
-  }
-  const summed = new Float32Array(unique.length * dim);
-  const taken = new Uint8Array(unique.length);
-  for (let i = 0; i < n; i++) {
-    if (include !== null && include[i] === 0) continue;
-    const u = inverse[i];
-    taken[u] = 1;
-    const dst = u * dim;
-    const src = i * dim;
-    for (let d = 0; d < dim; d++) summed[dst + d] += grads[src + d];
-  }
-  let updated = 0;
-  for (let u = 0; u < unique.length; u++) {
-    if (taken[u] === 0) continue;
-    update(unique[u], summed, u * dim);
-    updated++;
-  }
-  return updated;
-}
-
-/** applySparseRows on a whole-table state; `skipRow` (the padding row) is never touched. */
 export function applySparseGradient(
   optimizer: SparseRowOptimizer,
   table: DenseTableState,
@@ -97,13 +30,25 @@ export function applySparseGradient(
   ctx: SparseStepContext,
   skipRow: number | null = null,
 ): number {
-  let include: Uint8Array | null = null;
-  if (skipRow !== null) {
-    for (let i = 0; i < ids.length; i++) {
-      if (ids[i] !== skipRow) continue;
-      include ??= new Uint8Array(ids.length).fill(1);
-      include[i] = 0;
-    }
+  const dim = optimizer.dim;
+  const stride = optimizer.stateFloatsPerRow;
+  const { weights, state } = table;
+  const n = ids.length;
+  const { unique, inverse } = dedupeIds(ids);
+  let skipped = false;
+  if (skipRow !== null) for (let u = 0; u < unique.length && !skipped; u++) skipped = unique[u] === skipRow;
+  if (unique.length === n && !skipped) {
+    for (let i = 0; i < n; i++) optimizer.updateRow(weights, ids[i] * dim, state, ids[i] * stride, grads, i * dim, ctx);
+    return n;
   }
-  return applySparseRows(optimizer, denseTableSlots(table, optimizer), ids, grads, ctx, include);
+  const summed = new Float32Array(unique.length * dim);
+  for (let i = 0; i < n; i++) addRow(grads, i * dim, summed, inverse[i] * dim, dim);
+  let updated = 0;
+  for (let u = 0; u < unique.length; u++) {
+    const row = unique[u];
+    if (row === skipRow) continue;
+    optimizer.updateRow(weights, row * dim, state, row * stride, summed, u * dim, ctx);
+    updated++;
+  }
+  return updated;
 }

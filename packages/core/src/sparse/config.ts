@@ -1,11 +1,6 @@
 import { configError } from '../errors.js';
 import { numberInRange, oneOf, optional, rejectUnknownKeys, requireObject } from '../validate.js';
 
-/**
- * Sparse optimizers run on the parameter server next to the rows they update. Names and
- * defaults are torch.optim's; config files may use PyTorch's snake_case spellings
- * (`lr_decay`, `initial_accumulator_value`, `weight_decay`) as well as camelCase.
- */
 /** torch.optim.Adagrad's settings, the same for a table (sparse) and a dense parameter. */
 export interface AdagradConfig {
   readonly kind: 'adagrad';
@@ -16,6 +11,11 @@ export interface AdagradConfig {
   eps: number;
 }
 
+/**
+ * Sparse optimizers run on the parameter server next to the rows they update. Names and
+ * defaults are torch.optim's; config files may use PyTorch's snake_case spellings
+ * (`lr_decay`, `initial_accumulator_value`, `weight_decay`) as well as camelCase.
+ */
 export type SparseOptimizerConfig =
   | { kind: 'sgd'; lr: number; weightDecay: number }
   | AdagradConfig

@@ -1,5 +1,5 @@
 import { parseCheckpointManifest } from '../checkpoint/manifest.js';
-import { defineProtocol, message, type ReplyOf, type RequestOf } from './protocol.js';
+import { defineProtocol, message } from './protocol.js';
 import {
   bool,
   float32Array,
@@ -124,6 +124,3 @@ export type PullPart = Infer<typeof pullPart>;
 export type PushPart = Infer<typeof pushPart>;
 export type LoadPart = Infer<typeof loadPart>;
 export type PsStats = Infer<typeof psStatsSchema>;
-export type PullRequest = RequestOf<PsProtocol, 'pull'>;
-export type PushRequest = RequestOf<PsProtocol, 'push'>;
-export type PushReply = ReplyOf<PsProtocol, 'push'>;
