@@ -106,7 +106,7 @@ describe('routing a step once, and the pulled rows as a forward pass sees them',
   const pulled = () => {
     const routing = routeTable(spec, [batchIds], 3);
     const rows = Float32Array.from({ length: routing.rows * DIM }, (_, i) => i);
-    return new RemoteRows(spec, true, routing, rows, new Float32Array(routing.rows * DIM));
+    return new RemoteRows(routing, rows, new Float32Array(routing.rows * DIM));
   };
 
   it('answers a lookup of a routed list with the pulled rows and the precomputed rows, without a copy', () => {

@@ -14,7 +14,7 @@ export function backward(loss: Tensor, seed = 1): void {
   }
   if (!loss.requiresGrad) return;
   const order = topologicalOrder(loss);
-  loss.accumulateGrad(Float32Array.of(seed));
+  loss.gradBuffer()[0] += seed;
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i];
     if (node.backwardFn && node.grad) node.backwardFn();

@@ -1,4 +1,4 @@
-import { dedupeIds, initDenseTable, renormRow, type TableSpec } from '@rowshard/core';
+import { copyRow, dedupeIds, initDenseTable, renormRow, type TableSpec } from '@rowshard/core';
 import type { RowLookup, RowSource } from './row-source.js';
 import { validateIndices } from './row-source.js';
 import { allocF32 } from './step-scope.js';
@@ -19,7 +19,9 @@ export class LocalTable implements RowSource {
   readonly spec: TableSpec;
   readonly weights: Float32Array;
   trainable: boolean;
-  private pending: (SparseGrad & { flowed: boolean })[] = [];
+  /** Gradients of the lookups whose gradient flowed, with their lookup's number. */
+  private pending: { grad: SparseGrad; order: number }[] = [];
+  private lookups = 0;
 
   constructor(spec: TableSpec, weights: Float32Array) {
     if (weights.length !== spec.numEmbeddings * spec.embeddingDim) {
@@ -46,17 +48,20 @@ export class LocalTable implements RowSource {
     for (let i = 0; i < unique.length; i++) {
       const at = unique[i] * dim;
       if (maxNorm !== null) renormRow(this.weights, at, dim, maxNorm, normType);
-      rows.set(this.weights.subarray(at, at + dim), i * dim);
+      copyRow(this.weights, at, rows, i * dim, dim);
     }
     if (!this.trainable) return { rows, rowOf: inverse, grad: null, gradientFlowed() {} };
-    const entry = { ids: unique, rows: allocF32(unique.length * dim), flowed: false };
-    this.pending.push(entry);
+    const entry = { grad: { ids: unique, rows: allocF32(unique.length * dim) }, order: this.lookups++ };
+    let flowed = false;
     return {
       rows,
       rowOf: inverse,
-      grad: entry.rows,
-      gradientFlowed() {
-        entry.flowed = true;
+      grad: entry.grad.rows,
+      // Only lookups whose gradient flowed join the step's gradient; the others leave nothing behind.
+      gradientFlowed: () => {
+        if (flowed) return;
+        flowed = true;
+        this.pending.push(entry);
       },
     };
   }
@@ -66,13 +71,17 @@ export class LocalTable implements RowSource {
    * changes), ids possibly repeated across lookups; null when nothing was looked up.
    */
   takeGrad(): SparseGrad | null {
-    const parts = this.pending.filter((p) => p.flowed);
+    // In lookup order (backward reaches them in reverse): duplicate rows sum in that order.
+    const parts = this.pending.sort((a, b) => a.order - b.order).map((p) => p.grad);
     this.pending = [];
+    this.lookups = 0;
     if (parts.length === 0) return null;
     const dim = this.spec.embeddingDim;
     const pad = this.spec.paddingIdx;
     let n = 0;
     for (const p of parts) for (let i = 0; i < p.ids.length; i++) if (p.ids[i] !== pad) n++;
+    // One lookup and no padding row in it: its gradient as it stands.
+    if (parts.length === 1 && n === parts[0].ids.length) return parts[0];
     const ids = new Float64Array(n);
     const rows = new Float32Array(n * dim);
     let at = 0;
@@ -80,7 +89,7 @@ export class LocalTable implements RowSource {
       for (let i = 0; i < p.ids.length; i++) {
         if (p.ids[i] === pad) continue;
         ids[at] = p.ids[i];
-        rows.set(p.rows.subarray(i * dim, (i + 1) * dim), at * dim);
+        copyRow(p.rows, i * dim, rows, at * dim, dim);
         at++;
       }
     }

@@ -2,6 +2,13 @@ import { ErrorCodes, RowshardError } from '@rowshard/core';
 import { allocF32, allocI32, kernels } from './step-scope.js';
 import { Tensor } from './tensor.js';
 
+/** A one-element tensor's storage (from the step arena inside a step). */
+function scalar(v: number): Float32Array {
+  const out = allocF32(1);
+  out[0] = v;
+  return out;
+}
+
 /** nn.CrossEntropyLoss (mean reduction) over logits [N, C] and class ids in [0, C). */
 export function crossEntropy(logits: Tensor, targets: ArrayLike<number>): Tensor {
   if (logits.shape.length !== 2) {
@@ -24,9 +31,7 @@ export function crossEntropy(logits: Tensor, targets: ArrayLike<number>): Tensor
   }
   const probs = allocF32(n * c);
   const loss = kernels().softmaxCrossEntropy(logits.data, classes, probs, n, c);
-  const value = allocF32(1);
-  value[0] = loss;
-  const result: Tensor = new Tensor([], value, {
+  const result: Tensor = new Tensor([], scalar(loss), {
     parents: [logits],
     backward: () =>
       kernels().softmaxCrossEntropyBackward(probs, classes, (result.grad as Float32Array)[0], logits.gradBuffer(), n, c),
@@ -49,7 +54,7 @@ export function mseLoss(pred: Tensor, target: ArrayLike<number>): Tensor {
     const d = pred.data[i] - target[i];
     total += d * d;
   }
-  const result: Tensor = new Tensor([], new Float32Array([total / n]), {
+  const result: Tensor = new Tensor([], scalar(total / n), {
     parents: [pred],
     backward: () => {
       const g = (result.grad as Float32Array)[0];
@@ -69,7 +74,7 @@ export function bceWithLogits(logits: Tensor, target: ArrayLike<number>): Tensor
     const x = logits.data[i];
     total += Math.max(x, 0) - x * target[i] + Math.log1p(Math.exp(-Math.abs(x)));
   }
-  const result: Tensor = new Tensor([], new Float32Array([total / n]), {
+  const result: Tensor = new Tensor([], scalar(total / n), {
     parents: [logits],
     backward: () => {
       const g = (result.grad as Float32Array)[0] / n;

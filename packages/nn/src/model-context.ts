@@ -2,6 +2,7 @@ import { configError, type StreamKey, type TableSpec } from '@rowshard/core';
 import type { DenseParamSpec, Model, ModelContext } from './model.js';
 import { dropout } from './ops/elementwise.js';
 import { type RowSource, withoutGrad } from './row-source.js';
+import { inStepMemory } from './step-scope.js';
 import { parameter, type Tensor } from './tensor.js';
 
 /** A ModelContext over given row sources and parameters (single process and trainers alike). */
@@ -61,7 +62,8 @@ export function buildModelContext(o: ModelContextOptions): { ctx: ModelContext; 
   const params = new Map<string, Tensor>();
   for (const spec of o.model.dense) {
     const p = o.param(spec);
-    params.set(spec.name, p instanceof Float32Array ? parameter(spec.name, spec.shape, p) : p);
+    // Values for this pass only (a worker's dense reply): into step memory once, read there by every kernel.
+    params.set(spec.name, p instanceof Float32Array ? parameter(spec.name, spec.shape, inStepMemory(p)) : p);
   }
   return { ctx: new SimpleModelContext(sources, params, o.training, o.dropoutKey, o.step), params };
 }

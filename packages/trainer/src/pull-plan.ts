@@ -1,4 +1,4 @@
-import { ErrorCodes, type IdArray, IdIndex, RowshardError } from '@rowshard/core';
+import { copyRow, ErrorCodes, type IdArray, RowshardError } from '@rowshard/core';
 import type { TableRouting } from './step-routing.js';
 
 /**
@@ -19,10 +19,10 @@ export interface PullPlan {
 
 function checkReply(routing: TableRouting, shard: number, rows: Float32Array, n: number): void {
   const dim = routing.spec.embeddingDim;
-  if (rows === undefined || rows.length !== n * dim) {
+  if (rows.length !== n * dim) {
     throw new RowshardError(
       ErrorCodes.BAD_REPLY,
-      `ps ${shard} answered ${rows?.length ?? 0} values for ${n} rows of '${routing.spec.name}'`,
+      `ps ${shard} answered ${rows.length} values for ${n} rows of '${routing.spec.name}'`,
     );
   }
 }
@@ -53,7 +53,7 @@ export function fullPull(routing: TableRouting): PullPlan {
  * shards), which the bound covers.
  */
 export class RowCache {
-  private last: { index: IdIndex; rows: Float32Array; pulledAt: Int32Array } | null = null;
+  private last: { routing: TableRouting; rows: Float32Array; pulledAt: Int32Array } | null = null;
   /** Rows served from the cache and rows asked for, since the start. */
   hits = 0;
   lookups = 0;
@@ -78,9 +78,9 @@ export class RowCache {
     if (last) {
       const ids = routing.ids;
       for (let r = 0; r < n; r++) {
-        const at = last.index.indexOf(Number(ids[r]));
+        const at = last.routing.rowOfId(Number(ids[r]));
         if (at < 0 || clock - last.pulledAt[at] > this.cacheSteps) continue;
-        rows.set(last.rows.subarray(at * dim, (at + 1) * dim), r * dim);
+        copyRow(last.rows, at * dim, rows, r * dim, dim);
         pulledAt[r] = last.pulledAt[at];
         this.maxAge = Math.max(this.maxAge, clock - last.pulledAt[at]);
         missing[r] = 0;
@@ -98,26 +98,17 @@ export class RowCache {
       const positions = new Int32Array(count);
       let k = 0;
       for (let r = start; r < end; r++) if (missing[r]) positions[k++] = r;
-      const all = routing.ids;
-      const ids =
-        count === end - start
-          ? routing.shardIds(s)
-          : ((all instanceof BigUint64Array
-              ? BigUint64Array.from(positions, (r) => all[r])
-              : all instanceof Float64Array
-                ? Float64Array.from(positions, (r) => all[r])
-                : Uint32Array.from(positions, (r) => all[r])) as IdArray);
+      const ids = count === end - start ? routing.shardIds(s) : routing.idsAt(positions);
       asks.push({ positions, ids });
     }
-    const ids = routing.ids;
-    this.last = { index: new IdIndex(ids instanceof BigUint64Array ? Array.from(ids, Number) : ids), rows, pulledAt };
+    this.last = { routing, rows, pulledAt };
     return {
       routing,
       idsFor: (shard) => (asks[shard].positions.length > 0 ? asks[shard].ids : null),
       place(shard, reply) {
         const { positions } = asks[shard];
         checkReply(routing, shard, reply, positions.length);
-        for (let k = 0; k < positions.length; k++) rows.set(reply.subarray(k * dim, (k + 1) * dim), positions[k] * dim);
+        for (let k = 0; k < positions.length; k++) copyRow(reply, k * dim, rows, positions[k] * dim, dim);
       },
       copyInto: (dst) => dst.set(rows),
     };

@@ -1,12 +1,12 @@
 import type { TableSpec } from '@rowshard/core';
-import type { RowLookup, RowSource } from '@rowshard/nn';
+import { inStepMemory, type RowLookup, type RowSource } from '@rowshard/nn';
 import type { TableRouting } from './step-routing.js';
 
 /**
  * A table as one step's forward sees it on a trainer: the rows pulled for this batch, in the
  * routing's by-shard layout, and one gradient matrix in the same layout that every lookup of
  * the table (weight sharing included) adds into. A lookup of a list the routing was built
- * from reads its precomputed rows: no dedupe, no copy. After backward, the gradient matrix
+ * from reads its precomputed rows: no dedupe, no copy of rows. After backward, the gradient matrix
  * is the push: each shard's slice, as is.
  */
 export class RemoteRows implements RowSource {
@@ -15,8 +15,6 @@ export class RemoteRows implements RowSource {
   private touched: Uint8Array | null = null;
 
   constructor(
-    readonly spec: TableSpec,
-    readonly trainable: boolean,
     readonly routing: TableRouting,
     /** [routing.rows, dim], by shard. */
     readonly rows: Float32Array,
@@ -24,14 +22,22 @@ export class RemoteRows implements RowSource {
     readonly grad: Float32Array | null,
   ) {}
 
+  get spec(): TableSpec {
+    return this.routing.spec;
+  }
+
+  get trainable(): boolean {
+    return this.grad !== null;
+  }
+
   lookup(indices: ArrayLike<number>): RowLookup {
     const known = this.routing.rowsOf(indices);
-    const rowOf = known ?? this.routing.rowsOfOther(indices);
-    const grad = this.trainable ? this.grad : null;
+    // The routing was made before the step: its index arrays are copied into step memory once here.
+    const rowOf = inStepMemory(known ?? this.routing.rowsOfOther(indices));
     return {
       rows: this.rows,
       rowOf,
-      grad,
+      grad: this.grad,
       gradientFlowed: () => {
         if (known) this.flowedLists.add(indices);
         else {

@@ -6,6 +6,7 @@ import {
   indexNotInteger,
   indexOutOfRange,
   RowshardError,
+  shardOfDense,
   shardOfHashed,
   type TableSpec,
 } from '@rowshard/core';
@@ -20,8 +21,8 @@ import {
  * training step").
  */
 export class TableRouting {
-  /** Distinct ids by shard: Uint32Array for dense tables (Float64Array past 2^32 rows), BigUint64Array for hashed ones. */
-  readonly ids: Uint32Array | Float64Array | BigUint64Array;
+  /** Distinct ids by shard: Uint32Array for dense tables (at most 2^32 − 1 rows), BigUint64Array for hashed ones. */
+  readonly ids: Uint32Array | BigUint64Array;
   /** Shard s holds rows shardStart[s] .. shardStart[s+1]. */
   readonly shardStart: Int32Array;
   private readonly rowOfList: Map<ArrayLike<number>, Int32Array>;
@@ -29,7 +30,7 @@ export class TableRouting {
 
   constructor(
     readonly spec: TableSpec,
-    ids: Uint32Array | Float64Array | BigUint64Array,
+    ids: Uint32Array | BigUint64Array,
     shardStart: Int32Array,
     rowOfList: Map<ArrayLike<number>, Int32Array>,
   ) {
@@ -61,18 +62,30 @@ export class TableRouting {
     return this.rowOfList.entries();
   }
 
+  /** The ids at rows `rows` (ascending), a new array of the routing's kind. */
+  idsAt(rows: Int32Array): IdArray {
+    const all = this.ids;
+    if (all instanceof BigUint64Array) return BigUint64Array.from(rows, (r) => all[r]);
+    return Uint32Array.from(rows, (r) => all[r]);
+  }
+
+  /** The row of id `id` in this routing, or -1 when the step does not hold it. */
+  rowOfId(id: number): number {
+    if (this.index === null) {
+      const asNumbers = this.ids instanceof BigUint64Array ? Float64Array.from(this.ids, Number) : this.ids;
+      this.index = new IdIndex(asNumbers);
+    }
+    return this.index.indexOf(id);
+  }
+
   /**
    * The rows of ids the routing was not built from as such (a model that looks up a slice of
    * its input): each must be among this step's ids.
    */
   rowsOfOther(indices: ArrayLike<number>): Int32Array {
-    if (this.index === null) {
-      const asNumbers = this.ids instanceof BigUint64Array ? Float64Array.from(this.ids, Number) : this.ids;
-      this.index = new IdIndex(asNumbers);
-    }
     const out = new Int32Array(indices.length);
     for (let p = 0; p < indices.length; p++) {
-      const row = this.index.indexOf(indices[p]);
+      const row = this.rowOfId(indices[p]);
       if (row < 0) {
         throw new RowshardError(
           ErrorCodes.BAD_REQUEST,
@@ -127,22 +140,23 @@ export function routeTable(spec: TableSpec, lists: readonly ArrayLike<number>[],
   const counts = new Int32Array(numShards);
   for (let u = 0; u < distinct; u++) {
     const id = unique[u];
-    owner[u] = hashed ? shardOfHashed(id >>> 0, Math.floor(id / 4294967296), numShards) : id % numShards;
+    owner[u] = hashed ? shardOfHashed(id >>> 0, Math.floor(id / 4294967296), numShards) : shardOfDense(id, numShards);
     counts[owner[u]]++;
   }
   const shardStart = new Int32Array(numShards + 1);
   for (let s = 0; s < numShards; s++) shardStart[s + 1] = shardStart[s] + counts[s];
   const fill = shardStart.slice(0, numShards);
-  const ids = hashed
-    ? new BigUint64Array(distinct)
-    : spec.numEmbeddings <= 2 ** 32
-      ? new Uint32Array(distinct)
-      : new Float64Array(distinct);
+  const ids = hashed ? new BigUint64Array(distinct) : new Uint32Array(distinct);
+  // A hashed id goes in as its two 32-bit halves (little-endian), not through a BigInt per id.
+  const words = hashed ? new Uint32Array(ids.buffer) : (ids as Uint32Array);
   for (let u = 0; u < distinct; u++) {
     const at = fill[owner[u]]++;
     position[u] = at;
-    if (hashed) (ids as BigUint64Array)[at] = BigInt(unique[u]);
-    else (ids as Uint32Array | Float64Array)[at] = unique[u];
+    const id = unique[u];
+    if (hashed) {
+      words[2 * at] = id >>> 0;
+      words[2 * at + 1] = Math.floor(id / 4294967296);
+    } else words[at] = id;
   }
   const rowOfList = new Map<ArrayLike<number>, Int32Array>();
   lists.forEach((list, i) => {

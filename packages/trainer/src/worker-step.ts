@@ -1,6 +1,6 @@
 import {
+  copyRow,
   findGroup,
-  type IdArray,
   isFrozenAt,
   type JobConfig,
   lrAt,
@@ -44,7 +44,7 @@ export interface StepResult {
  * of the global batch (the backward is seeded with it), in the routing's by-shard layout.
  */
 export class WorkerStep {
-  readonly arena = new StepArena();
+  private readonly arena = new StepArena();
   private readonly sparseConfigs = new Map<
     string,
     { config: SparseOptimizerConfig; schedule: JobConfig['optimizers'][number]['schedule'] }
@@ -72,7 +72,6 @@ export class WorkerStep {
   /** Forward and backward of step `pulled.step` with dense parameters `params`; `scale`: this worker's share. */
   train(pulled: PulledBatch, params: Record<string, Float32Array>, scale: number, dropoutKey: StreamKey): StepResult {
     const t = pulled.step;
-    this.arena.beginStep();
     return inStep(this.arena, () => {
       const sources = this.model.tables.map((spec, i) => {
         const trainable = this.sparseConfigs.has(spec.name) && !isFrozenAt(this.job.freeze, spec.name, spec.frozen, t);
@@ -90,15 +89,11 @@ export class WorkerStep {
       backward(lossTensor, scale);
       const gradients: RoutedGradient[] = [];
       for (const source of sources) {
-        if (!source.trainable) continue;
-        const opt = this.sparseConfigs.get(source.spec.name);
-        const gradient =
-          opt &&
-          shardedGradient(
-            source,
-            lrAt(opt.config.lr, opt.schedule, t),
-            tableStepAt(this.job.freeze, source.spec.name, source.spec.frozen, t),
-          );
+        // Trainable sources are exactly the tables with an optimizer that are not frozen at t.
+        const opt = source.trainable ? this.sparseConfigs.get(source.spec.name) : undefined;
+        if (!opt) continue;
+        const lr = lrAt(opt.config.lr, opt.schedule, t);
+        const gradient = shardedGradient(source, lr, tableStepAt(this.job.freeze, source.spec.name, source.spec.frozen, t));
         if (gradient) gradients.push(gradient);
       }
       return { loss: lossTensor.item(), gradients, dense: denseGradients(tensors) };
@@ -107,7 +102,6 @@ export class WorkerStep {
 
   /** Forward only, tables read-only and dropout off: the output for a held-out batch. */
   evaluate(pulled: PulledBatch, params: Record<string, Float32Array>): { output: Tensor; loss: number } {
-    this.arena.beginStep();
     return inStep(this.arena, () => {
       const sources = this.model.tables.map((_, i) => this.remoteRows(pulled, i, false));
       const { ctx } = buildModelContext({
@@ -129,7 +123,7 @@ export class WorkerStep {
     const dim = routing.spec.embeddingDim;
     const rows = allocF32(routing.rows * dim);
     pulled.plans[i].copyInto(rows);
-    return new RemoteRows(routing.spec, trainable, routing, rows, trainable ? allocF32(routing.rows * dim) : null);
+    return new RemoteRows(routing, rows, trainable ? allocF32(routing.rows * dim) : null);
   }
 }
 
@@ -138,10 +132,10 @@ export class WorkerStep {
  * stands when every row has a gradient (the usual case), otherwise only the rows that do.
  */
 function shardedGradient(source: RemoteRows, lr: number, step: number): RoutedGradient | null {
+  const grad = source.grad;
   const rowsWithGrad = source.gradientRows();
-  if (rowsWithGrad === 'none') return null;
+  if (grad === null || rowsWithGrad === 'none') return null;
   const { routing } = source;
-  const grad = source.grad as Float32Array;
   const dim = routing.spec.embeddingDim;
   return {
     routing,
@@ -155,23 +149,16 @@ function shardedGradient(source: RemoteRows, lr: number, step: number): RoutedGr
       let n = 0;
       for (let r = start; r < end; r++) n += rowsWithGrad[r];
       if (n === 0) return null;
-      const all = routing.ids;
-      const ids = (
-        all instanceof BigUint64Array
-          ? new BigUint64Array(n)
-          : all instanceof Float64Array
-            ? new Float64Array(n)
-            : new Uint32Array(n)
-      ) as IdArray;
+      const rows = new Int32Array(n);
       const grads = new Float32Array(n * dim);
       let k = 0;
       for (let r = start; r < end; r++) {
         if (!rowsWithGrad[r]) continue;
-        (ids as Uint32Array)[k] = (all as Uint32Array)[r];
-        grads.set(grad.subarray(r * dim, (r + 1) * dim), k * dim);
+        rows[k] = r;
+        copyRow(grad, r * dim, grads, k * dim, dim);
         k++;
       }
-      return { ids, grads };
+      return { ids: routing.idsAt(rows), grads };
     },
   };
 }

@@ -18,14 +18,14 @@ export interface EmbeddingBagOptions {
 }
 
 /** Resolves bag boundaries from either form of input, with PyTorch's rules as checks. */
-function bagBounds(input: IndexTensor, options: EmbeddingBagOptions, table: string): Int32Array {
+export function bagBounds(input: IndexTensor, options: EmbeddingBagOptions, table: string): Int32Array {
   const n = input.data.length;
   if (input.shape.length === 2) {
     if (options.offsets != null) {
       throw new RowshardError(ErrorCodes.BAD_SHAPE, `embedding_bag '${table}': offsets must be absent for a 2-D input`);
     }
     const [bags, len] = input.shape;
-    const bounds = new Int32Array(bags + 1);
+    const bounds = allocI32(bags + 1);
     for (let b = 0; b <= bags; b++) bounds[b] = b * len;
     return bounds;
   }
@@ -43,7 +43,7 @@ function bagBounds(input: IndexTensor, options: EmbeddingBagOptions, table: stri
   if (bags < 0 || (offsets.length > 0 && offsets[0] !== 0)) {
     throw new RowshardError(ErrorCodes.BAD_SHAPE, `embedding_bag '${table}': offsets must start at 0`);
   }
-  const bounds = new Int32Array(bags + 1);
+  const bounds = allocI32(bags + 1);
   for (let b = 0; b < bags; b++) {
     const o = offsets[b];
     const next = b + 1 < offsets.length ? offsets[b + 1] : n;

@@ -1,8 +1,9 @@
 import { ErrorCodes, RowshardError } from '@rowshard/core';
 import type { RowSource } from '../row-source.js';
-import { allocF32, allocI32, kernels } from '../step-scope.js';
+import { allocF32, kernels } from '../step-scope.js';
 import { type IndexTensor, Tensor } from '../tensor.js';
 import { addRowGradients } from './embedding.js';
+import { bagBounds } from './embedding-bag.js';
 
 /**
  * embedding(x).mean(dim=1) for x [B, L] in one pass: out [B, dim]. The same numbers as an
@@ -17,10 +18,9 @@ export function embeddingMean(source: RowSource, indices: IndexTensor): Tensor {
   if (indices.shape.length !== 2) {
     throw new RowshardError(ErrorCodes.BAD_SHAPE, `embeddingMean needs [B, L] indices, got [${indices.shape.join(', ')}]`);
   }
-  const [bags, len] = indices.shape;
+  const bags = indices.shape[0];
   const lookup = source.lookup(indices.data);
-  const offsets = allocI32(bags + 1);
-  for (let b = 0; b <= bags; b++) offsets[b] = b * len;
+  const offsets = bagBounds(indices, {}, spec.name);
   const out = allocF32(bags * dim);
   kernels().bagForward('mean', offsets, lookup.rowOf, null, lookup.rows, out, null, dim);
   const result: Tensor = new Tensor([bags, dim], out, {

@@ -1,4 +1,5 @@
-import { ErrorCodes, RowshardError } from '@rowshard/core';
+import { copyRow, ErrorCodes, RowshardError } from '@rowshard/core';
+import { allocF32 } from '../step-scope.js';
 import { Tensor } from '../tensor.js';
 
 function splitAt(shape: readonly number[], dim: number): { outer: number; size: number; inner: number } {
@@ -18,7 +19,7 @@ function reduceDim(x: Tensor, dim: number, mean: boolean): Tensor {
   const { outer, size, inner } = splitAt(x.shape, dim);
   const d = dim < 0 ? dim + x.shape.length : dim;
   const scale = mean ? 1 / size : 1;
-  const out = new Float32Array(outer * inner);
+  const out = allocF32(outer * inner);
   for (let o = 0; o < outer; o++) {
     for (let k = 0; k < inner; k++) {
       let acc = 0;
@@ -64,11 +65,11 @@ export function concatLast(parts: readonly Tensor[]): Tensor {
   const widths = parts.map((p) => p.shape[p.shape.length - 1]);
   const total = widths.reduce((a, b) => a + b, 0);
   const rows = parts[0].size / widths[0];
-  const out = new Float32Array(rows * total);
+  const out = allocF32(rows * total);
   let col = 0;
   for (let p = 0; p < parts.length; p++) {
     const w = widths[p];
-    for (let r = 0; r < rows; r++) out.set(parts[p].data.subarray(r * w, (r + 1) * w), r * total + col);
+    for (let r = 0; r < rows; r++) copyRow(parts[p].data, r * w, out, r * total + col, w);
     col += w;
   }
   const result: Tensor = new Tensor([...lead, total], out, {
@@ -96,7 +97,7 @@ export function rowDot(a: Tensor, b: Tensor): Tensor {
   }
   const dim = a.shape[a.shape.length - 1];
   const rows = a.size / dim;
-  const out = new Float32Array(rows);
+  const out = allocF32(rows);
   for (let r = 0; r < rows; r++) {
     let acc = 0;
     for (let k = 0; k < dim; k++) acc += a.data[r * dim + k] * b.data[r * dim + k];

@@ -1,4 +1,4 @@
-import { StepArena } from '@rowshard/kernels';
+import { type KernelsName, StepArena } from '@rowshard/kernels';
 import { inStep } from '../step-scope.js';
 import type { CaseResult } from './compare.js';
 import { FixtureReader } from './fixture-values.js';
@@ -30,7 +30,7 @@ export function fixtureKind(r: FixtureReader, root: Record<string, unknown>): Fi
  * Runs every case of one parsed fixture file in this process, with the WebAssembly kernels
  * in a step arena (what training runs) or the JavaScript reference kernels.
  */
-export function runFixture(file: string, json: unknown, kernels: 'wasm' | 'js' = 'wasm'): CaseResult[] {
+export function runFixture(file: string, json: unknown, kernels: KernelsName = 'wasm'): CaseResult[] {
   const r = new FixtureReader(file);
   const root = r.object(json, '(top level)');
   const run = (): CaseResult[] => {
@@ -46,7 +46,5 @@ export function runFixture(file: string, json: unknown, kernels: 'wasm' | 'js' =
     }
   };
   if (kernels === 'js') return run();
-  const arena = new StepArena();
-  arena.beginStep();
-  return inStep(arena, run);
+  return inStep(new StepArena(), run);
 }

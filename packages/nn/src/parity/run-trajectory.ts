@@ -1,4 +1,5 @@
 import type { OptimizerGroup } from '@rowshard/core';
+import type { KernelsName } from '@rowshard/kernels';
 import { LocalTrainer } from '../training/local-trainer.js';
 import { type CaseResult, caseResult, compareArrays, mergeComparisons, TRAJECTORY_TOLERANCE } from './compare.js';
 import type { FixtureReader } from './fixture-values.js';
@@ -10,7 +11,7 @@ export function trainLocally(
   fx: TrajectoryFixture,
   groups: readonly OptimizerGroup[],
   steps = fx.batches.length,
-  kernels: 'wasm' | 'js' = 'wasm',
+  kernels: KernelsName = 'wasm',
 ): { losses: number[]; state: Record<string, Float32Array> } {
   const trainer = new LocalTrainer({ model: fx.model, groups, initialState: fx.initialState, kernels });
   const losses: number[] = [];
@@ -53,7 +54,7 @@ export function resolveGroups(fx: TrajectoryFixture): { groups: OptimizerGroup[]
   return { groups, note };
 }
 
-export function runTrajectory(r: FixtureReader, root: Record<string, unknown>, kernels: 'wasm' | 'js' = 'wasm'): CaseResult[] {
+export function runTrajectory(r: FixtureReader, root: Record<string, unknown>, kernels: KernelsName = 'wasm'): CaseResult[] {
   const fx = readTrajectoryFixture(r, root);
   const { groups, note } = resolveGroups(fx);
   return compareTrajectory(r, fx, trainLocally(fx, groups, fx.batches.length, kernels), '', note);

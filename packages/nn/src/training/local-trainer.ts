@@ -19,7 +19,7 @@ import {
   streamKey,
   tableStepAt,
 } from '@rowshard/core';
-import { StepArena } from '@rowshard/kernels';
+import { type KernelsName, StepArena } from '@rowshard/kernels';
 import { backward } from '../autograd.js';
 import { initDenseParam } from '../init-dense.js';
 import { LocalTable } from '../local-table.js';
@@ -38,7 +38,7 @@ export interface LocalTrainerOptions {
   /** When tables are frozen (a job's `freeze`); a frozen table records no gradient and takes no step. */
   freeze?: readonly FreezeWindow[];
   /** WebAssembly SIMD kernels in a step arena (default), or the JavaScript reference kernels. */
-  kernels?: 'wasm' | 'js';
+  kernels?: KernelsName;
 }
 
 interface TrainedTable {
@@ -120,9 +120,7 @@ export class LocalTrainer {
 
   /** Runs one step's forward and backward in the step arena (when it has one). */
   private inArena<T>(fn: () => T): T {
-    if (!this.arena) return fn();
-    this.arena.beginStep();
-    return inStep(this.arena, fn);
+    return this.arena ? inStep(this.arena, fn) : fn();
   }
 
   /** One optimizer step on one batch; returns the loss. */
@@ -143,7 +141,8 @@ export class LocalTrainer {
       t.steps = tableStepAt(this.freeze, name, t.table.spec.frozen, step);
       if (!grad) continue;
       const lr = lrAt(t.optimizer.config.lr, t.group.schedule, step);
-      applySparseGradient(t.optimizer, t.state, grad.ids, grad.rows, { lr, step: t.steps }, t.table.spec.paddingIdx);
+      // takeGrad leaves the padding row out.
+      applySparseGradient(t.optimizer, t.state, grad.ids, grad.rows, { lr, step: t.steps });
     }
     for (const p of this.params.values()) {
       const grad = p.tensor.grad ?? new Float32Array(p.tensor.size);
