@@ -15,10 +15,3 @@ export function processCpuMs(pid: number): number {
   const stime = Number(rest[12]);
   return (utime + stime) * TICK_MS;
 }
-
-/** Summed CPU milliseconds of several processes (a cluster's coordinator, shards and trainers). */
-export function totalCpuMs(pids: readonly number[]): number {
-  let sum = 0;
-  for (const pid of pids) sum += processCpuMs(pid);
-  return sum;
-}

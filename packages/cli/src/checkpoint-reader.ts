@@ -39,8 +39,6 @@ export interface FullTable {
   readonly state: Float32Array | null;
   readonly stateFloats: number;
   readonly slotNames: readonly string[];
-  /** 1 for rows saved in the checkpoint (touched by training), 0 for rows that are their init. */
-  readonly touched: Uint8Array;
 }
 
 /** A table's manifest entry and its spec; E_UNKNOWN_TABLE naming the tables there are. */
@@ -124,5 +122,5 @@ export function readFullTable(dir: string, manifest: CheckpointManifest, table: 
     init.fill(row, 0, weight, row * dim);
     if (state && optimizer) optimizer.initState(state, row * stateFloats);
   }
-  return { spec, weight, state, stateFloats, slotNames: optimizer?.slotNames ?? [], touched: seen };
+  return { spec, weight, state, stateFloats, slotNames: optimizer?.slotNames ?? [] };
 }

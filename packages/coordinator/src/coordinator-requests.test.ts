@@ -71,6 +71,15 @@ describe('coordinator request validation', () => {
     expect(coordinator.status().workersDone).toBe(0);
   });
 
+  it('an eval report while the job is not running is refused and not recorded', async () => {
+    await expect(client.request('eval_report', { step: 1, epoch: 0, examples: 4, loss: 1, accuracy: 0.5 })).rejects.toMatchObject(
+      {
+        code: 'E_PAUSED',
+      },
+    );
+    expect(coordinator.status().evals).toEqual([]);
+  });
+
   it('an unknown request type is refused and the connection stays usable', async () => {
     await expect(client.request('nope' as never, {} as never)).rejects.toMatchObject({
       code: 'E_BAD_REQUEST',

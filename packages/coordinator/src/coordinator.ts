@@ -228,6 +228,8 @@ export class Coordinator extends EventEmitter {
         return {};
       },
       eval_report: (req) => {
+        // An evaluation from before a restore (an older epoch) describes parameters that are gone.
+        recovery.checkRunning(req.epoch);
         training.evalReport(req);
         return {};
       },
@@ -243,10 +245,6 @@ export class Coordinator extends EventEmitter {
 
   get port(): number {
     return this.server?.port ?? 0;
-  }
-
-  get epoch(): number {
-    return this.recovery.epoch;
   }
 
   /** Resolves with the job's result once every worker has finished. */
@@ -342,7 +340,8 @@ export class Coordinator extends EventEmitter {
   }
 
   async close(): Promise<void> {
-    this.training.barrier?.abort(new RowshardError(ErrorCodes.CONNECTION_CLOSED, 'coordinator is shutting down'));
+    // Every wait on a step (the BSP barrier, SSP clocks, workers parked for a checkpoint) ends.
+    this.training.pause(new RowshardError(ErrorCodes.CONNECTION_CLOSED, 'coordinator is shutting down'));
     await this.links.close();
     await this.server?.close();
   }

@@ -66,14 +66,15 @@ export class DenseState {
     return out;
   }
 
-  /** Checks a worker's gradient set: every parameter, right sizes, finite values. */
-  checkGrads(grads: unknown): Record<string, Float32Array> {
-    if (!grads || typeof grads !== 'object')
-      throw new RowshardError(ErrorCodes.BAD_REQUEST, 'dense grads must be a map of name → Float32Array');
-    const g = grads as Record<string, unknown>;
+  /**
+   * Checks a worker's gradient set against the parameters: every one present, right sizes,
+   * finite values, nothing unknown. The frame's decoder has already checked that it is a map of
+   * Float32Arrays; sizes and names are known only here.
+   */
+  checkGrads(grads: Record<string, Float32Array>): Record<string, Float32Array> {
     for (const [name, p] of this.params) {
-      const v = g[name];
-      if (!(v instanceof Float32Array) || v.length !== p.size) {
+      const v = grads[name];
+      if (v === undefined || v.length !== p.size) {
         throw new RowshardError(ErrorCodes.BAD_GRADIENT, `dense gradient '${name}' must be a Float32Array of ${p.size} values`, {
           param: name,
         });
@@ -83,11 +84,11 @@ export class DenseState {
           throw new RowshardError(ErrorCodes.BAD_GRADIENT, `dense gradient '${name}' holds ${v[i]} at ${i}`, { param: name });
       }
     }
-    for (const name of Object.keys(g)) {
+    for (const name of Object.keys(grads)) {
       if (!this.params.has(name))
         throw new RowshardError(ErrorCodes.BAD_GRADIENT, `unknown dense parameter '${name}'`, { param: name });
     }
-    return g as Record<string, Float32Array>;
+    return grads;
   }
 
   /**

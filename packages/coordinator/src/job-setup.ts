@@ -4,8 +4,6 @@ import { loadPretrained } from './pretrained.js';
 
 /** A job as the coordinator starts it: the resolved job and model, and any starting rows and values. */
 export interface CoordinatorJob extends ResolvedJob {
-  /** The job as JSON, as received: handed to trainers, which resolve it themselves. */
-  readonly raw: Record<string, unknown>;
   /** Starting dense values (a parity fixture's initial_state), by parameter name. */
   readonly initialDense: Record<string, Float32Array>;
   /** Whole tables to load into the shards before the first step (from_pretrained, initial_state). */
@@ -32,5 +30,5 @@ export async function setUpJob(
   const { dense, tables } = job.initialState
     ? loadInitialState(readJson(job.initialState.fixture), job.initialState.fixture, model)
     : { dense: {}, tables: {} };
-  return { ...resolved, raw, initialDense: dense, initialTables: { ...tables, ...pretrained } };
+  return { ...resolved, initialDense: dense, initialTables: { ...tables, ...pretrained } };
 }

@@ -1,12 +1,13 @@
-import type {
-  CoordinatorProtocol,
-  DenseParamsReply,
-  EvalEntry,
-  JobConfig,
-  JobResult,
-  RequestOf,
-  RowCacheCounts,
-  RowshardError,
+import {
+  type CoordinatorProtocol,
+  type DenseParamsReply,
+  type EvalEntry,
+  type JobConfig,
+  type JobResult,
+  type RequestOf,
+  type RowCacheCounts,
+  type RowshardError,
+  sumRowCacheCounts,
 } from '@rowshard/core';
 import type { Model } from '@rowshard/nn';
 import { StepBarrier } from '@rowshard/transport';
@@ -40,7 +41,7 @@ export interface TrainingStepsOptions {
  */
 export class TrainingSteps {
   dense: DenseState;
-  readonly barrier: StepBarrier<StepReport> | null;
+  private readonly barrier: StepBarrier<StepReport> | null;
   readonly clock: SspClock | null;
   /** Steps each rank has completed (ASP/SSP; BSP keeps them in the barrier). */
   readonly workerSteps: number[];
@@ -152,17 +153,10 @@ export class TrainingSteps {
 
   /** The workers' row caches summed, or null when none reported (BSP, ASP without cacheSteps). */
   rowCacheTotals(): RowCacheCounts | null {
-    if (this.rowCaches.size === 0) return null;
-    const total = { hits: 0, lookups: 0, maxAge: 0 };
-    for (const c of this.rowCaches.values()) {
-      total.hits += c.hits;
-      total.lookups += c.lookups;
-      total.maxAge = Math.max(total.maxAge, c.maxAge);
-    }
-    return total;
+    return this.rowCaches.size === 0 ? null : sumRowCacheCounts(this.rowCaches.values());
   }
 
-  /** Recovery is starting: every wait on a step fails with `reason`. */
+  /** Recovery is starting, or the coordinator is closing: every wait on a step fails with `reason`. */
   pause(reason: RowshardError): void {
     this.barrier?.abort(reason);
     this.clock?.abortWaiters(reason);
@@ -176,5 +170,8 @@ export class TrainingSteps {
     this.clock?.reset(step);
     this.workerSteps.fill(step);
     this.progress.truncate(step);
+    // Steps after `step` are trained again, and evaluated again: their old results go.
+    const kept = this.evals.filter((e) => e.step <= step);
+    this.evals.splice(0, this.evals.length, ...kept);
   }
 }

@@ -8,8 +8,7 @@ import { runTrainerProcess } from './process.js';
  * Exits 0 when its workers finish, 1 if one failed.
  */
 async function main(): Promise<number> {
-  const { coordinator, workers } = parseTrainerArgs(process.argv.slice(2), process.env);
-  return runTrainerProcess({ coordinator, workers: workers?.toString() });
+  return runTrainerProcess(parseTrainerArgs(process.argv.slice(2), process.env));
 }
 
 main().then(

@@ -1,6 +1,7 @@
 import { coordinatorProtocol } from '@rowshard/core';
 import { exitWithParent, RpcClient } from '@rowshard/transport';
 import { Piscina } from 'piscina';
+import type { TrainerArgs } from './args.js';
 import type { WorkerSummary, WorkerTask } from './worker-loop.js';
 
 /**
@@ -11,16 +12,12 @@ import type { WorkerSummary, WorkerTask } from './worker-loop.js';
  */
 const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
 
-export async function runTrainerProcess(values: { coordinator?: string; workers?: string }): Promise<number> {
-  if (!values.coordinator) throw new Error('--coordinator <url> is required');
+export async function runTrainerProcess(args: TrainerArgs): Promise<number> {
   const token = process.env.ROWSHARD_TOKEN ?? null;
-  const coordinator = new RpcClient({ url: values.coordinator, token, protocol: coordinatorProtocol, peerName: 'coordinator' });
+  const coordinator = new RpcClient({ url: args.coordinator, token, protocol: coordinatorProtocol, peerName: 'coordinator' });
   await coordinator.connect();
-  const workers = values.workers === undefined ? undefined : Number(values.workers);
-  if (workers !== undefined && (!Number.isInteger(workers) || workers < 1))
-    throw new Error(`--workers must be a positive integer, got ${values.workers}`);
   // The coordinator answers once every shard is up (it enforces its own deadline).
-  const reg = await coordinator.request('register_trainer', workers ? { workers } : {}, 10 * 60_000);
+  const reg = await coordinator.request('register_trainer', args.workers ? { workers: args.workers } : {}, 10 * 60_000);
   // The connection stays open while the workers run: it is this trainer's membership (the
   // coordinator frees its ranks for a replacement if it drops).
   const ranks = reg.ranks;
@@ -41,7 +38,7 @@ export async function runTrainerProcess(values: { coordinator?: string; workers?
           workers: reg.workers,
           job: reg.job,
           shardUrls: reg.shardUrls,
-          coordinatorUrl: values.coordinator as string,
+          coordinatorUrl: args.coordinator,
           token,
           startStep: reg.startStep,
           epoch: reg.epoch,

@@ -4,11 +4,13 @@ import {
   coordinatorProtocol,
   ErrorCodes,
   type JobConfig,
+  type RowCacheCounts,
   RowshardError,
   streamKey,
+  sumRowCacheCounts,
   workerSlice,
 } from '@rowshard/core';
-import { type Model, resolveJob } from '@rowshard/nn';
+import { type Batch, type Model, resolveJob } from '@rowshard/nn';
 import { RpcClient, type TransportOptions } from '@rowshard/transport';
 import { type BatchSource, openBatchSource } from './data/index.js';
 import { PsClient } from './ps-client.js';
@@ -135,20 +137,24 @@ export class WorkerLoop {
             await this.waitClock(t, epoch);
             pulled = await this.pull(await this.routed(t), bsp ? t : undefined);
           }
+          // The next batch is read while this one computes (a file reader awaits its records).
+          const nextBatch: Promise<Batch> | null =
+            fold && t + 1 < job.steps ? Promise.resolve(this.data.slice(t + 1, this.slice.start, this.slice.end)) : null;
+          nextBatch?.catch(() => {}); // awaited below; a failure of this step must not leave it unhandled
           const { loss, gradients, dense } = this.step.train(pulled, params, scale, dropoutKey);
           lastLoss = loss;
           if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
-          const next: RoutedBatch | null = fold && t + 1 < job.steps ? await this.routed(t + 1) : null;
-          const nextPlans: PullPlan[] | null = next ? this.plansFor(next) : null;
+          const next: RoutedBatch | null = nextBatch ? this.step.route(t + 1, await nextBatch) : null;
+          const nextPulled: PulledBatch | null = next ? { ...next, plans: this.plansFor(next) } : null;
           const [, reply] = await Promise.all([
-            this.ps.pushPlanned(gradients, { step: t, rank }, nextPlans),
+            this.ps.pushPlanned(gradients, { step: t, rank }, nextPulled?.plans ?? null),
             this.coordinator.request(
               'dense_step',
               { step: t, rank, epoch, grads: dense, loss, examples: size, ...this.cacheReport() },
               job.timeouts.stepMs,
             ),
           ]);
-          pulled = next && nextPlans ? { ...next, plans: nextPlans } : null;
+          pulled = nextPulled;
           params = reply.params;
           examples += size;
           t++;
@@ -178,17 +184,8 @@ export class WorkerLoop {
   }
 
   /** The row caches' counts so far, for the coordinator's metrics (nothing without caches). */
-  private cacheReport(): { rowCache?: { hits: number; lookups: number; maxAge: number } } {
-    if (!this.caches) return {};
-    let hits = 0;
-    let lookups = 0;
-    let maxAge = 0;
-    for (const c of this.caches) {
-      hits += c.hits;
-      lookups += c.lookups;
-      maxAge = Math.max(maxAge, c.maxAge);
-    }
-    return { rowCache: { hits, lookups, maxAge } };
+  private cacheReport(): { rowCache?: RowCacheCounts } {
+    return this.caches ? { rowCache: sumRowCacheCounts(this.caches) } : {};
   }
 
   /** Worker 0 evaluates every eval.everySteps completed steps and after the last one. */

@@ -34,9 +34,10 @@ export function givenArg(values: ArgvValues, env: NodeJS.ProcessEnv, flag: strin
   const fromFlag = values[flag] as string | boolean | undefined;
   if (fromFlag === '') throw configError(`--${flag}`, 'must not be empty');
   if (fromFlag !== undefined) return { value: fromFlag, from: `--${flag}` };
-  const fromEnv = envName === undefined ? undefined : env[envName];
+  if (envName === undefined) return undefined;
+  const fromEnv = env[envName];
   if (fromEnv === undefined || fromEnv === '') return undefined;
-  return { value: fromEnv, from: envName as string };
+  return { value: fromEnv, from: envName };
 }
 
 /** Refuses a missing setting, naming both places it may come from. */

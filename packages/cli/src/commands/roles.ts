@@ -55,7 +55,6 @@ export const trainerCommand: Command = {
   summary: 'run a trainer (worker threads) that registers with a coordinator',
   usage: 'rowshard trainer --coordinator ws://HOST:PORT [--workers N]',
   async run(argv) {
-    const { coordinator, workers } = parseTrainerArgs(argv, env);
-    return runTrainerProcess({ coordinator, workers: workers?.toString() });
+    return runTrainerProcess(parseTrainerArgs(argv, env));
   },
 };

@@ -1,10 +1,11 @@
 /**
- * The cluster `rowshard train` runs on when the job does not say: parameter servers and
- * worker threads for this machine's CPUs. Measured with `pnpm bench:train --grid` on a
- * 2-CPU machine (README, "Numbers"): 1 PS × 2 workers costs the least CPU per example and
- * runs fastest there; every extra process adds messages per step. The same proportions
- * (about one PS per three CPUs, the rest workers, at least two) are carried to larger
- * machines, which we have not measured.
+ * The cluster `rowshard train` and `rowshard supervised` run on when the job does not say:
+ * parameter servers and worker threads for this machine's CPUs. Measured with
+ * `pnpm bench:train --grid` on a 2-CPU machine (README, "Numbers"): 1 PS × 2 workers was the
+ * fastest in ASP and within a few percent of 1 × 1 in BSP; 1 × 1 costs less CPU per example,
+ * and every further process adds messages per step. The same proportions (about one PS per
+ * three CPUs, the rest workers, at least two) are carried to larger machines, which we have
+ * not measured.
  */
 export interface ClusterChoice {
   readonly ps: number;
@@ -31,5 +32,5 @@ export function fillCluster(job: Record<string, unknown>, cpus: number): string 
     workersPerTrainer: cluster.workersPerTrainer ?? choice.workersPerTrainer,
   };
   job.cluster = { ...cluster, ...filled };
-  return `cluster: ${filled.ps} PS × ${Number(filled.trainers) * Number(filled.workersPerTrainer)} worker threads, picked for ${cpus} CPUs (set cluster in the job, or --ps/--workers, to choose)`;
+  return `cluster: ${filled.ps} PS × ${Number(filled.trainers) * Number(filled.workersPerTrainer)} worker threads, picked for ${cpus} CPUs (the job's cluster, or the command's PS and worker flags, choose otherwise)`;
 }

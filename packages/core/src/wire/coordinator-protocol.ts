@@ -104,5 +104,15 @@ export type CoordinatorProtocol = typeof coordinatorProtocol;
 export type JobResult = Infer<typeof jobResultSchema>;
 export type EvalEntry = Infer<typeof evalEntry>;
 export type RowCacheCounts = Infer<typeof rowCacheCounts>;
+
+/** Row caches' counts summed (a worker's tables, the coordinator's workers); the oldest age is the largest. */
+export function sumRowCacheCounts(caches: Iterable<RowCacheCounts>): RowCacheCounts {
+  const total = { hits: 0, lookups: 0, maxAge: 0 };
+  for (const c of caches) {
+    total.hits += c.hits;
+    total.lookups += c.lookups;
+    total.maxAge = Math.max(total.maxAge, c.maxAge);
+  }
+  return total;
+}
 export type DenseParamsReply = ReplyOf<CoordinatorProtocol, 'dense_get'>;
-export type TrainerRegistration = ReplyOf<CoordinatorProtocol, 'register_trainer'>;
