@@ -1,12 +1,13 @@
 import {
   type CoordinatorProtocol,
   type DenseParamsReply,
+  ErrorCodes,
   type EvalEntry,
   type JobConfig,
   type JobResult,
   type RequestOf,
   type RowCacheCounts,
-  type RowshardError,
+  RowshardError,
   sumRowCacheCounts,
 } from '@rowshard/core';
 import type { Model } from '@rowshard/nn';
@@ -101,8 +102,17 @@ export class TrainingSteps {
       await this.barrier.contribute(step, rank, { grads, loss, examples });
       await this.o.checkpointing?.atBarrier(step + 1);
     } else {
+      // A rank reports its steps in order, resuming where this count says after a restart, so
+      // a step past it is no step of this job's; taken, it would skip the rank's count ahead.
+      if (step > this.workerSteps[rank]) {
+        throw new RowshardError(
+          ErrorCodes.BAD_REQUEST,
+          `dense_step: step ${step} of rank ${rank} is ahead of the coordinator (its next is step ${this.workerSteps[rank]})`,
+          { field: 'step' },
+        );
+      }
       // A step below the rank's count is a retry whose reply was lost: nothing to apply again.
-      if (step >= this.workerSteps[rank]) {
+      if (step === this.workerSteps[rank]) {
         this.dense.apply([grads], step);
         this.progress.recordWorkerStep(rank, step, loss, examples);
         this.workerSteps[rank] = step + 1;

@@ -121,6 +121,35 @@ describe('PsNode behind its dispatch table', () => {
     }
   });
 
+  it('refuses a step ahead of the window a shard expects, leaving its step bookkeeping as it was', async () => {
+    // ASP: a rank's next step, or one past it (a restarted trainer resumed by the coordinator).
+    const asp = shard('asp', 1);
+    const before = await rowsOf(asp);
+    await expect(asp.send(push(2, 0))).rejects.toMatchObject({
+      code: ErrorCodes.BAD_REQUEST,
+      message: expect.stringContaining('push: step 2 of rank 0 is ahead of this shard (its next is step 0)'),
+    });
+    await expect(asp.send(push(Number.MAX_SAFE_INTEGER, 0))).rejects.toMatchObject({ code: ErrorCodes.BAD_REQUEST });
+    expect(await rowsOf(asp)).toEqual(before);
+    expect(await asp.send(push(0, 0))).toEqual({ rowsUpdated: 2 });
+    expect(await asp.send(push(2, 0))).toEqual({ rowsUpdated: 2 });
+    // BSP: a push or a pull for a step the barrier has not reached.
+    const bsp = shard('bsp', 1);
+    const rows = await rowsOf(bsp);
+    await expect(bsp.send(push(1000, 0))).rejects.toMatchObject({
+      code: ErrorCodes.BAD_REQUEST,
+      message: expect.stringContaining('push for step 1000 while the barrier is at step 0'),
+    });
+    await expect(rowsOf(bsp, { step: 2 })).rejects.toMatchObject({
+      code: ErrorCodes.BAD_REQUEST,
+      message: expect.stringContaining('pull: step 2 is ahead of this shard'),
+    });
+    expect(bsp.node.appliedSteps).toBe(0);
+    expect(await rowsOf(bsp)).toEqual(rows);
+    await bsp.send(push(0, 0));
+    expect(bsp.node.appliedSteps).toBe(1);
+  });
+
   it('refuses a bad part of a push whole: the good part riding along is not applied', async () => {
     const s = shard('asp');
     const before = await rowsOf(s);

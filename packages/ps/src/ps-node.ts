@@ -76,7 +76,17 @@ export class PsNode {
     const service = this.admit(request.epoch);
     service.checkPull(request.tables);
     if (this.aggregator && request.step !== undefined) {
-      return this.aggregator.whenApplied(request.step).then(() => rowsReply(service, request.tables, {}));
+      const aggregator = this.aggregator;
+      // A worker pulls step t once its push of step t - 1 came back, so t is at most one past
+      // the applied steps; a later one would hold a waiter for nothing until its deadline.
+      if (request.step > aggregator.appliedSteps + 1) {
+        throw new RowshardError(
+          ErrorCodes.BAD_REQUEST,
+          `pull: step ${request.step} is ahead of this shard (step ${aggregator.appliedSteps} is next to apply)`,
+          { field: 'step' },
+        );
+      }
+      return aggregator.whenApplied(request.step).then(() => rowsReply(service, request.tables, {}));
     }
     return rowsReply(service, request.tables, {});
   }
@@ -118,6 +128,17 @@ export class PsNode {
       });
     }
     if (step < this.pushedSteps[rank]) return { rowsUpdated: 0, duplicate: true };
+    // A rank pushes its steps in order. Its push and its dense_step travel in parallel, so after
+    // a trainer restart the coordinator may resume it one step past what this shard saw; never
+    // more. A step beyond that would mark every step up to it as pushed, and the rank's real
+    // pushes would then be dropped as duplicates.
+    if (step > this.pushedSteps[rank] + 1) {
+      throw new RowshardError(
+        ErrorCodes.BAD_REQUEST,
+        `push: step ${step} of rank ${rank} is ahead of this shard (its next is step ${this.pushedSteps[rank]})`,
+        { field: 'step' },
+      );
+    }
     const rowsUpdated = service.push(tables);
     this.notePush(rank, step);
     return { rowsUpdated };

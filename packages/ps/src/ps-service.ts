@@ -195,6 +195,12 @@ export class PsService {
    * from_pretrained table or a parity run, and checkpoint restore. Checked whole first.
    */
   load(parts: readonly LoadPart[]): number {
+    this.checkLoad(parts);
+    return this.loadChecked(parts);
+  }
+
+  /** Checks a load (tables, ids, shapes) without changing anything. */
+  checkLoad(parts: readonly LoadPart[]): void {
     for (const part of parts) {
       const store = this.table(part.table);
       checkIds(store.spec, part.ids, this.shard, this.numShards);
@@ -211,6 +217,10 @@ export class PsService {
         );
       }
     }
+  }
+
+  /** load() for parts checkLoad() has passed. */
+  loadChecked(parts: readonly LoadPart[]): number {
     let n = 0;
     for (const part of parts) {
       const store = this.table(part.table);

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import {
   buildSafetensorsHeader,
+  type CheckpointFile,
   type CheckpointManifest,
   copyRow,
   ErrorCodes,
+  type LoadPart,
   parseSafetensorsHeader,
   RowshardError,
   SHARD_FILE_FORMAT,
@@ -103,9 +105,38 @@ export interface ShardTablePart {
   readonly stateFloats: number;
 }
 
-/** Reads one shard file of a checkpoint (already verified against the manifest). */
-export function readShardSnapshot(file: string): { metadata: Record<string, string>; tables: ShardTablePart[] } {
-  const bytes = readFileSync(file);
+/**
+ * Reads one shard file of a checkpoint; with `expected` (its manifest entry) the file must
+ * have the recorded size and sha256. A file that cannot be read is E_BAD_CHECKPOINT naming it.
+ */
+export function readShardSnapshot(
+  file: string,
+  expected: CheckpointFile | null = null,
+): { metadata: Record<string, string>; tables: ShardTablePart[] } {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw new RowshardError(
+      ErrorCodes.BAD_CHECKPOINT,
+      `${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      {
+        file,
+      },
+    );
+  }
+  if (expected) {
+    if (bytes.length !== expected.bytes) {
+      throw new RowshardError(
+        ErrorCodes.BAD_CHECKPOINT,
+        `${file}: ${bytes.length} bytes; the manifest records ${expected.bytes} (truncated or replaced)`,
+        { file },
+      );
+    }
+    if (createHash('sha256').update(bytes).digest('hex') !== expected.sha256) {
+      throw new RowshardError(ErrorCodes.BAD_CHECKPOINT, `${file}: sha256 does not match the manifest (corrupted)`, { file });
+    }
+  }
   const header = parseSafetensorsHeader(bytes, bytes.length, file);
   if (header.metadata.format !== SHARD_FILE_FORMAT) {
     throw new RowshardError(ErrorCodes.BAD_CHECKPOINT, `${file}: not a rowshard shard file (format ${header.metadata.format})`, {
@@ -143,15 +174,17 @@ export function readShardSnapshot(file: string): { metadata: Record<string, stri
 }
 
 /**
- * Restores this shard from a checkpoint taken with any number of shards: every table is
- * reset, then each saved row that this shard owns under the current shard count is loaded
- * with its optimizer state. Rows not in the checkpoint come back as their deterministic init.
+ * Restores this shard from a checkpoint taken with any number of shards: each saved row that
+ * this shard owns under the current shard count is loaded with its optimizer state; rows not
+ * in the checkpoint come back as their deterministic init. Every file is read, verified
+ * against the manifest (size, sha256) and checked against this job's tables before the
+ * tables are touched, so a missing, damaged or mismatched checkpoint leaves them exactly as
+ * they were.
  */
 export function restoreShard(service: PsService, manifest: CheckpointManifest, dir: string): number {
-  service.resetTables();
-  let loaded = 0;
+  const staged: LoadPart[] = [];
   for (const info of manifest.shards) {
-    const { tables } = readShardSnapshot(`${dir}/${info.file}`);
+    const { tables } = readShardSnapshot(join(dir, info.file), info);
     for (const part of tables) {
       if (!service.hasTable(part.table)) continue;
       const store = service.table(part.table);
@@ -174,8 +207,15 @@ export function restoreShard(service: PsService, manifest: CheckpointManifest, d
         copyRow(part.weight, mine[k] * part.dim, rows, k * part.dim, part.dim);
         if (state && part.state) copyRow(part.state, mine[k] * part.stateFloats, state, k * part.stateFloats, part.stateFloats);
       }
-      loaded += service.load([{ table: part.table, ids, rows, ...(state ? { state } : {}) }]);
+      staged.push({ table: part.table, ids, rows, ...(state ? { state } : {}) });
     }
   }
-  return loaded;
+  try {
+    service.checkLoad(staged);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    throw new RowshardError(ErrorCodes.BAD_CHECKPOINT, `${dir}: does not fit this job: ${why}`, { file: dir });
+  }
+  service.resetTables();
+  return service.loadChecked(staged);
 }

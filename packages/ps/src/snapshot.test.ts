@@ -1,0 +1,118 @@
+import { mkdtempSync, readFileSync, rmSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CHECKPOINT_FORMAT,
+  type CheckpointManifest,
+  ErrorCodes,
+  type PsTableConfig,
+  parseSparseOptimizerConfig,
+  tableSpec,
+} from '@rowshard/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PsService } from './ps-service.js';
+import { restoreShard, writeShardSnapshot } from './snapshot.js';
+
+const tables = (dim: number): PsTableConfig[] => [
+  {
+    spec: tableSpec({ name: 'w', numEmbeddings: 40, embeddingDim: dim }),
+    optimizer: parseSparseOptimizerConfig({ kind: 'adagrad', lr: 0.5 }),
+  },
+];
+const ids = Float64Array.of(0, 3, 7, 12, 39);
+const service = (dim = 4) => new PsService({ shard: 0, numShards: 1, seed: 9, tables: tables(dim) });
+const rows = (s: PsService) => s.pull([{ table: 'w', ids }])[0];
+const push = (s: PsService, g: number) =>
+  s.push([{ table: 'w', ids, grads: new Float32Array(ids.length * s.table('w').dim).fill(g), lr: 0.5, step: 1 }]);
+
+describe('restoreShard', () => {
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  /** A one-shard checkpoint of `s` taken now, and its manifest. */
+  function checkpoint(s: PsService): { dir: string; manifest: CheckpointManifest } {
+    const dir = mkdtempSync(join(tmpdir(), 'rowshard-restore-'));
+    dirs.push(dir);
+    const info = writeShardSnapshot(s, join(dir, 'shard-0.safetensors'), 1);
+    const manifest: CheckpointManifest = {
+      format: CHECKPOINT_FORMAT,
+      step: 1,
+      createdAt: new Date(0).toISOString(),
+      seed: 9,
+      numShards: 1,
+      tables: [],
+      shards: [info],
+      dense: { file: 'dense.safetensors', bytes: 0, sha256: '' },
+      totalBytes: info.bytes,
+      durationMs: 0,
+    };
+    return { dir, manifest };
+  }
+
+  it('loads a checkpoint it can read whole', () => {
+    const s = service();
+    push(s, 1);
+    const saved = rows(s);
+    const { dir, manifest } = checkpoint(s);
+    push(s, 2);
+    expect(restoreShard(s, manifest, dir)).toBe(ids.length);
+    expect(rows(s)).toEqual(saved);
+  });
+
+  it.each([
+    ['a missing shard file', (dir: string) => unlinkSync(join(dir, 'shard-0.safetensors')), 'cannot be read (ENOENT)'],
+    ['a truncated shard file', (dir: string) => truncateSync(join(dir, 'shard-0.safetensors'), 100), 'the manifest records'],
+    [
+      'an altered shard file',
+      (dir: string) => {
+        const file = join(dir, 'shard-0.safetensors');
+        const bytes = readFileSync(file);
+        bytes[bytes.length - 1] ^= 0xff;
+        writeFileSync(file, bytes);
+      },
+      'sha256 does not match the manifest',
+    ],
+  ])('refuses %s with E_BAD_CHECKPOINT and leaves every row as it was', (_what, damage, message) => {
+    const s = service();
+    push(s, 1);
+    const { dir, manifest } = checkpoint(s);
+    push(s, 2);
+    const before = rows(s);
+    const materialised = s.stats().rowsMaterialised;
+    damage(dir);
+    expect(() => restoreShard(s, manifest, dir)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.BAD_CHECKPOINT, message: expect.stringContaining(message) }),
+    );
+    expect(rows(s)).toEqual(before);
+    expect(s.stats().rowsMaterialised).toBe(materialised);
+  });
+
+  it('refuses a checkpoint of other dims, or with rows this job does not have, before touching a row', () => {
+    const small = service(4);
+    push(small, 1);
+    const { dir, manifest } = checkpoint(small);
+    const wide = service(8);
+    push(wide, 3);
+    const before = rows(wide);
+    expect(() => restoreShard(wide, manifest, dir)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.BAD_CHECKPOINT, message: expect.stringContaining('was saved with dim 4') }),
+    );
+    expect(rows(wide)).toEqual(before);
+
+    const fewer = new PsService({
+      shard: 0,
+      numShards: 1,
+      seed: 9,
+      tables: [{ spec: tableSpec({ name: 'w', numEmbeddings: 10, embeddingDim: 4 }), optimizer: tables(4)[0].optimizer }],
+    });
+    const few = Float64Array.of(1, 2);
+    fewer.push([{ table: 'w', ids: few, grads: new Float32Array(8).fill(1), lr: 0.5, step: 1 }]);
+    const kept = fewer.pull([{ table: 'w', ids: few }])[0];
+    expect(() => restoreShard(fewer, manifest, dir)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.BAD_CHECKPOINT, message: expect.stringContaining('does not fit this job') }),
+    );
+    expect(fewer.pull([{ table: 'w', ids: few }])[0]).toEqual(kept);
+  });
+});
