@@ -35,6 +35,8 @@ export interface KernelExports {
   ): void;
   gatherRows(n: number, dim: number, srcOffs: number, out: number): void;
   scatterAddRows(n: number, dim: number, src: number, index: number, dst: number, scale: number): void;
+  scatterRows(n: number, dim: number, src: number, dstOffs: number): void;
+  firstNonFiniteRow(n: number, dim: number, offs: number): number;
   bagForward(
     mode: number,
     bags: number,

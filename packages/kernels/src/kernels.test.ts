@@ -120,6 +120,32 @@ describe('WebAssembly kernels agree with the JavaScript reference', () => {
     });
   });
 
+  it('rows scattered back to their offsets, and the first row holding a NaN or an infinity', () => {
+    const mem = new KernelMemory();
+    const dim = 6; // a SIMD part and a scalar tail
+    const rows = mem.alloc(4 * 5 * dim);
+    const offs = mem.alloc(4 * 3);
+    const copy = mem.alloc(4 * 3 * dim);
+    mem.f32(rows, 5 * dim).set(Float32Array.from({ length: 5 * dim }, (_, i) => i));
+    mem.u32(offs, 3).set([rows + 4 * 4 * dim, rows, rows + 2 * 4 * dim]);
+    mem.exports.gatherRows(3, dim, offs, copy);
+    mem.f32(copy, 3 * dim).fill(-1);
+    mem.exports.scatterRows(3, dim, copy, offs);
+    const after = Array.from(mem.f32(rows, 5 * dim));
+    expect(after.slice(0, dim)).toEqual(new Array(dim).fill(-1));
+    expect(after.slice(dim, 2 * dim)).toEqual(Array.from({ length: dim }, (_, i) => dim + i));
+    expect(mem.exports.firstNonFiniteRow(3, dim, offs)).toBe(-1);
+    for (const [row, at, value, first] of [
+      [0, 1, Number.NaN, 1], // row 0 is offsets' second entry
+      [2, 5, Number.POSITIVE_INFINITY, 2], // in the scalar tail
+      [4, 0, Number.NEGATIVE_INFINITY, 0],
+    ] as const) {
+      mem.f32(rows + 4 * row * dim, dim)[at] = value;
+      expect(mem.exports.firstNonFiniteRow(3, dim, offs)).toBe(first);
+      mem.f32(rows + 4 * row * dim, dim)[at] = 0;
+    }
+  });
+
   it('dropout masks are the same bits from both implementations (Philox, counter-based)', () => {
     const arena = new StepArena(1 << 20);
     arena.beginStep();

@@ -7,6 +7,7 @@ import {
   type PullPart,
   type PushPart,
   RowshardError,
+  type SparseStepContext,
   shardOfDense,
   shardOfHashed,
   sparseRowOptimizer,
@@ -16,6 +17,7 @@ import { KernelMemory, sizeClass } from '@rowshard/kernels';
 import { checkGrads, checkIds } from './request-checks.js';
 import { applyPush, type GradientPart, gatherRows, idHalves } from './row-kernels.js';
 import { RowStore } from './row-store.js';
+import { UpdateUndo } from './update-undo.js';
 
 export interface PsServiceOptions {
   readonly shard: number;
@@ -157,21 +159,31 @@ export class PsService {
    * step per table; the parts have passed checkPush().
    */
   pushStep(byTable: ReadonlyMap<string, { parts: GradientPart[]; lr: number; step: number }>): number {
-    let updated = 0;
-    for (const [table, { parts, lr, step }] of byTable) {
-      updated += applyPush(this.table(table), parts, { lr, step });
-      for (const p of parts) this.rowsPushed += p.ids.length;
-    }
-    return updated;
+    const updates = [...byTable].map(([table, { parts, lr, step }]) => ({ table, parts, ctx: { lr, step } }));
+    return this.applyAll(updates);
   }
 
   /** push() for parts checkPush() has passed. */
   pushChecked(parts: readonly PushPart[]): number {
+    return this.applyAll(parts.map((p) => ({ table: p.table, parts: [p], ctx: { lr: p.lr, step: p.step } })));
+  }
+
+  /**
+   * Applies every update, or none: should one leave a row or an optimizer slot non-finite,
+   * every row the request touched is put back and the request is refused (E_BAD_GRADIENT).
+   */
+  private applyAll(updates: readonly { table: string; parts: readonly GradientPart[]; ctx: SparseStepContext }[]): number {
+    const undo = new UpdateUndo();
     let updated = 0;
-    for (const part of parts) {
-      updated += applyPush(this.table(part.table), [part], { lr: part.lr, step: part.step });
-      this.rowsPushed += part.ids.length;
+    try {
+      for (const u of updates) updated += applyPush(this.table(u.table), u.parts, u.ctx, undo);
+    } catch (e) {
+      undo.rollback();
+      throw e;
+    } finally {
+      undo.release();
     }
+    for (const u of updates) for (const p of u.parts) this.rowsPushed += p.ids.length;
     return updated;
   }
 

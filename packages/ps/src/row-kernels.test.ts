@@ -10,6 +10,7 @@ import { KernelMemory } from '@rowshard/kernels';
 import { describe, expect, it } from 'vitest';
 import { applyPush, gatherRows } from './row-kernels.js';
 import { RowStore } from './row-store.js';
+import { UpdateUndo } from './update-undo.js';
 
 describe('applyPush', () => {
   const DIM = 6;
@@ -32,7 +33,9 @@ describe('applyPush', () => {
         const reference = createTableState(optimizer, initDenseTable(spec, 7));
         const gradParts = parts.map((ids, i) => ({ ids, grads: grads(ids.length, i) }));
         for (let step = 1; step <= 3; step++) {
-          const updated = applyPush(store, gradParts, { lr: 0.1, step });
+          const undo = new UpdateUndo();
+          const updated = applyPush(store, gradParts, { lr: 0.1, step }, undo);
+          undo.release();
           const ids = Float64Array.from(parts.flatMap((p) => [...p]));
           const rows = new Float32Array(ids.length * DIM);
           let at = 0;

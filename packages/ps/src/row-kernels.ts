@@ -1,6 +1,7 @@
-import { Deduper, type IdArray, renormRow, type SparseStepContext } from '@rowshard/core';
+import { Deduper, ErrorCodes, type IdArray, RowshardError, renormRow, type SparseStepContext } from '@rowshard/core';
 import { optimizerRows, sizeClass } from '@rowshard/kernels';
 import type { RowStore } from './row-store.js';
+import type { UpdateUndo } from './update-undo.js';
 
 /**
  * A request part against a table's rows, each as one WebAssembly kernel call over rows where
@@ -113,7 +114,7 @@ export interface GradientPart {
  * are copied straight into the shard's memory; nothing is concatenated. Returns the rows
  * updated.
  */
-export function applyPush(store: RowStore, parts: readonly GradientPart[], ctx: SparseStepContext): number {
+export function applyPush(store: RowStore, parts: readonly GradientPart[], ctx: SparseStepContext, undo: UpdateUndo): number {
   const optimizer = store.optimizer;
   if (!optimizer) return 0;
   const dim = store.dim;
@@ -172,8 +173,28 @@ export function applyPush(store: RowStore, parts: readonly GradientPart[], ctx: 
     memory.release(src, srcBytes);
     memory.release(idx, idxBytes);
   }
+  undo.save(store, distinct, offs);
   optimizerRows(memory.exports, optimizer.config, distinct, dim, offs, offs + 4 * distinct, g, ctx);
+  const broken = memory.exports.firstNonFiniteRow(distinct, dim + store.stateFloats, offs);
   memory.release(offs, offsBytes);
   memory.release(g, gradBytes);
+  if (broken >= 0) throw nonFiniteUpdate(store, parts, broken);
   return distinct;
+}
+
+/** The error for an update that left distinct row `d` of the last applyPush non-finite. */
+function nonFiniteUpdate(store: RowStore, parts: readonly GradientPart[], d: number): RowshardError {
+  let pos = 0;
+  for (const part of parts) {
+    for (let i = 0; i < part.ids.length; i++, pos++) {
+      if (distinctOf[pos] !== d) continue;
+      const table = store.spec.name;
+      return new RowshardError(
+        ErrorCodes.BAD_GRADIENT,
+        `table '${table}': the update of row ${String(part.ids[i])} makes its weights or optimizer state non-finite (the gradient or lr is too large); the request was refused whole and nothing was applied`,
+        { table, index: String(part.ids[i]) },
+      );
+    }
+  }
+  return new RowshardError(ErrorCodes.INTERNAL, `table '${store.spec.name}': a non-finite update of an unknown row`);
 }
