@@ -49,25 +49,3 @@ export function scatterRows(n: i32, dim: i32, src: usize, dstOffs: usize): void 
   }
 }
 
-/** The first i < n whose row (at byte offset load<u32>(offs + 4i)) holds a NaN or an infinity, or -1. */
-export function firstNonFiniteRow(n: i32, dim: i32, offs: usize): i32 {
-  const bytes = (<usize>dim) << 2;
-  const vec = bytes & ~15;
-  const zero = f32x4.splat(0);
-  for (let i = 0; i < n; i++) {
-    const r = <usize>load<u32>(offs + ((<usize>i) << 2));
-    // v − v is 0 for a finite value and NaN otherwise; NaNs are or-ed across the row.
-    let bad = i32x4.splat(0);
-    let o: usize = 0;
-    for (; o < vec; o += 16) {
-      const v = v128.load(r + o);
-      bad = v128.or(bad, f32x4.ne(f32x4.sub(v, v), zero));
-    }
-    if (v128.any_true(bad)) return i;
-    for (; o < bytes; o += 4) {
-      const v = load<f32>(r + o);
-      if (v - v != 0) return i;
-    }
-  }
-  return -1;
-}

@@ -10,8 +10,20 @@ export interface LinearMemory {
 export interface KernelExports {
   readonly memory: LinearMemory;
   heapBase(): number;
-  sgdRows(n: number, dim: number, wOffs: number, grads: number, lr: number, weightDecay: number): void;
-  adagradRows(n: number, dim: number, wOffs: number, sOffs: number, grads: number, clr: number, wd: number, eps: number): void;
+  // The optimizers save each row first when `save` is not 0, and return the first row left
+  // non-finite, or -1 (assembly/optimizers.ts).
+  sgdRows(n: number, dim: number, wOffs: number, grads: number, lr: number, weightDecay: number, save: number): number;
+  adagradRows(
+    n: number,
+    dim: number,
+    wOffs: number,
+    sOffs: number,
+    grads: number,
+    clr: number,
+    wd: number,
+    eps: number,
+    save: number,
+  ): number;
   sparseAdamRows(
     n: number,
     dim: number,
@@ -22,7 +34,8 @@ export interface KernelExports {
     beta1: number,
     beta2: number,
     eps: number,
-  ): void;
+    save: number,
+  ): number;
   rowwiseAdagradRows(
     n: number,
     dim: number,
@@ -32,11 +45,11 @@ export interface KernelExports {
     lr: number,
     wd: number,
     eps: number,
-  ): void;
+    save: number,
+  ): number;
   gatherRows(n: number, dim: number, srcOffs: number, out: number): void;
   scatterAddRows(n: number, dim: number, src: number, index: number, dst: number, scale: number): void;
   scatterRows(n: number, dim: number, src: number, dstOffs: number): void;
-  firstNonFiniteRow(n: number, dim: number, offs: number): number;
   bagForward(
     mode: number,
     bags: number,

@@ -120,29 +120,37 @@ describe('WebAssembly kernels agree with the JavaScript reference', () => {
     });
   });
 
-  it('rows scattered back to their offsets, and the first row holding a NaN or an infinity', () => {
-    const mem = new KernelMemory();
+  it('optimizer kernels save each row before changing it and name the first row left non-finite', () => {
     const dim = 6; // a SIMD part and a scalar tail
-    const rows = mem.alloc(4 * 5 * dim);
-    const offs = mem.alloc(4 * 3);
-    const copy = mem.alloc(4 * 3 * dim);
-    mem.f32(rows, 5 * dim).set(Float32Array.from({ length: 5 * dim }, (_, i) => i));
-    mem.u32(offs, 3).set([rows + 4 * 4 * dim, rows, rows + 2 * 4 * dim]);
-    mem.exports.gatherRows(3, dim, offs, copy);
-    mem.f32(copy, 3 * dim).fill(-1);
-    mem.exports.scatterRows(3, dim, copy, offs);
-    const after = Array.from(mem.f32(rows, 5 * dim));
-    expect(after.slice(0, dim)).toEqual(new Array(dim).fill(-1));
-    expect(after.slice(dim, 2 * dim)).toEqual(Array.from({ length: dim }, (_, i) => dim + i));
-    expect(mem.exports.firstNonFiniteRow(3, dim, offs)).toBe(-1);
-    for (const [row, at, value, first] of [
-      [0, 1, Number.NaN, 1], // row 0 is offsets' second entry
-      [2, 5, Number.POSITIVE_INFINITY, 2], // in the scalar tail
-      [4, 0, Number.NEGATIVE_INFINITY, 0],
-    ] as const) {
-      mem.f32(rows + 4 * row * dim, dim)[at] = value;
-      expect(mem.exports.firstNonFiniteRow(3, dim, offs)).toBe(first);
-      mem.f32(rows + 4 * row * dim, dim)[at] = 0;
+    for (const kind of ['sgd', 'adagrad', 'sparse_adam', 'rowwise_adagrad'] as const) {
+      const config = parseSparseOptimizerConfig({ kind, lr: 10 });
+      const stateFloats = sparseRowOptimizer(config, dim).stateFloatsPerRow;
+      const width = dim + stateFloats;
+      const mem = new KernelMemory();
+      const rows = mem.alloc(4 * 4 * width); // 4 rows, weights then state, as a shard keeps them
+      const offs = mem.alloc(4 * 6);
+      const grads = mem.alloc(4 * 3 * dim);
+      const save = mem.alloc(4 * 3 * width);
+      const original = Float32Array.from({ length: 4 * width }, (_, i) => (i % width < dim ? Math.sin(i) : 0.5));
+      mem.f32(rows, 4 * width).set(original);
+      // Rows 3, 0, 2 in that order: weights, then state.
+      const w = [3, 0, 2].map((r) => rows + 4 * r * width);
+      mem.u32(offs, 6).set([...w, ...w.map((o) => o + 4 * dim)]);
+      const g = mem.f32(grads, 3 * dim);
+      g.fill(0.25);
+      g[dim + 5] = 3e38; // row 0's gradient, in the scalar tail: w − 10·g overflows (or g² does)
+      const first = optimizerRows(mem.exports, config, 3, dim, offs, offs + 12, grads, { lr: 10, step: 1 }, save);
+      expect([kind, first]).toEqual([kind, 1]);
+      const saved = mem.f32(save, 3 * width);
+      [3, 0, 2].forEach((r, i) => {
+        expect(saved.subarray(i * width, (i + 1) * width)).toEqual(original.subarray(r * width, (r + 1) * width));
+      });
+      // Put back, the rows are as they were.
+      mem.u32(offs, 3).set(w);
+      mem.exports.scatterRows(3, width, save, offs);
+      expect(mem.f32(rows, 4 * width)).toEqual(original);
+      g[dim + 5] = 0.25;
+      expect(optimizerRows(mem.exports, config, 3, dim, offs, offs + 12, grads, { lr: 10, step: 1 })).toBe(-1);
     }
   });
 

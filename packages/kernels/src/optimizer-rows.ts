@@ -6,7 +6,9 @@ import type { KernelExports } from './kernel-module.js';
  * offset u32[wOffs + 4i], its state at u32[sOffs + 4i], its gradient row i of `grads`. The
  * per-step scalars torch.optim folds in (Adagrad's lr decay, SparseAdam's bias correction)
  * are worked out here, once per call, so every caller (a shard, the tests, the benchmark)
- * runs the same arithmetic as core's reference `sparseRowOptimizer`.
+ * runs the same arithmetic as core's reference `sparseRowOptimizer`. With `save` (a block of
+ * n × (dim + state floats) floats) each row's weights and state are copied there before they
+ * change. Returns the first row whose new weights or state are not finite, or -1.
  */
 export function optimizerRows(
   k: KernelExports,
@@ -17,21 +19,21 @@ export function optimizerRows(
   sOffs: number,
   grads: number,
   ctx: SparseStepContext,
-): void {
+  save = 0,
+): number {
   switch (config.kind) {
     case 'sgd':
-      k.sgdRows(n, dim, wOffs, grads, ctx.lr, config.weightDecay);
-      return;
-    case 'adagrad':
-      k.adagradRows(n, dim, wOffs, sOffs, grads, ctx.lr / (1 + (ctx.step - 1) * config.lrDecay), config.weightDecay, config.eps);
-      return;
+      return k.sgdRows(n, dim, wOffs, grads, ctx.lr, config.weightDecay, save);
+    case 'adagrad': {
+      const clr = ctx.lr / (1 + (ctx.step - 1) * config.lrDecay);
+      return k.adagradRows(n, dim, wOffs, sOffs, grads, clr, config.weightDecay, config.eps, save);
+    }
     case 'sparse_adam': {
       const [beta1, beta2] = config.betas;
       const stepSize = (ctx.lr * Math.sqrt(1 - beta2 ** ctx.step)) / (1 - beta1 ** ctx.step);
-      k.sparseAdamRows(n, dim, wOffs, sOffs, grads, stepSize, beta1, beta2, config.eps);
-      return;
+      return k.sparseAdamRows(n, dim, wOffs, sOffs, grads, stepSize, beta1, beta2, config.eps, save);
     }
     case 'rowwise_adagrad':
-      k.rowwiseAdagradRows(n, dim, wOffs, sOffs, grads, ctx.lr, config.weightDecay, config.eps);
+      return k.rowwiseAdagradRows(n, dim, wOffs, sOffs, grads, ctx.lr, config.weightDecay, config.eps, save);
   }
 }

@@ -173,9 +173,8 @@ export function applyPush(store: RowStore, parts: readonly GradientPart[], ctx: 
     memory.release(src, srcBytes);
     memory.release(idx, idxBytes);
   }
-  undo.save(store, distinct, offs);
-  optimizerRows(memory.exports, optimizer.config, distinct, dim, offs, offs + 4 * distinct, g, ctx);
-  const broken = memory.exports.firstNonFiniteRow(distinct, dim + store.stateFloats, offs);
+  const save = undo.reserve(store, distinct, offs);
+  const broken = optimizerRows(memory.exports, optimizer.config, distinct, dim, offs, offs + 4 * distinct, g, ctx, save);
   memory.release(offs, offsBytes);
   memory.release(g, gradBytes);
   if (broken >= 0) throw nonFiniteUpdate(store, parts, broken);

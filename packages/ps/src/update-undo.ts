@@ -19,15 +19,19 @@ interface Saved {
 export class UpdateUndo {
   private readonly saved: Saved[] = [];
 
-  /** Saves `rows` rows of `store` whose byte offsets are the u32s at `offs`, before they change. */
-  save(store: RowStore, rows: number, offs: number): void {
+  /**
+   * A block for `rows` rows of `store` whose byte offsets are the u32s at `offs`: the offsets
+   * are copied in, and the returned address is where the optimizer kernel saves each row as
+   * it was (its `save` argument). Allocates: views taken before this call are stale after it.
+   */
+  reserve(store: RowStore, rows: number, offs: number): number {
     const memory = store.memory;
     const width = store.dim + store.stateFloats;
     const bytes = sizeClass(4 * rows * (1 + width));
     const block = memory.alloc(bytes, false);
     memory.u32(block, rows).set(memory.u32(offs, rows));
-    memory.exports.gatherRows(rows, width, block, block + 4 * rows);
     this.saved.push({ store, rows, block, bytes });
+    return block + 4 * rows;
   }
 
   /** Puts every saved row back, latest first (a request may touch a row twice). */
