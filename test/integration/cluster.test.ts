@@ -16,7 +16,13 @@ async function runJob(job: Record<string, unknown>, sizes: { ps: number; trainer
     const result: JobResult = await cluster.result();
     const model = builtinOrModule(job.model as Record<string, unknown>);
     const specs = model.tables.map((t) => tableSpec({ ...t }));
-    const client = new PsClient({ shardUrls: cluster.psUrls(), token: cluster.token, tables: specs });
+    const limits = job.limits as { maxRequestRows: number; maxRequestBytes: number } | undefined;
+    const client = new PsClient({
+      shardUrls: cluster.psUrls(),
+      token: cluster.token,
+      tables: specs,
+      ...(limits ? { limits: { maxRows: limits.maxRequestRows, maxBytes: limits.maxRequestBytes } } : {}),
+    });
     await client.connect();
     const tables: Record<string, Float32Array> = {};
     for (const spec of specs)
@@ -76,13 +82,16 @@ describe('BSP is bitwise reproducible', () => {
     data: text(),
   };
 
-  it('two runs with the same seed, and 1 PS against 4 PS, give identical tables, dense parameters and losses', async () => {
+  it('two runs with the same seed, 1 PS against 4 PS, and requests split to tiny limits give identical tables, dense parameters and losses', async () => {
     const sizes = { trainers: 2, workersPerTrainer: 2 };
     const a = await runJob(job, { ps: 2, ...sizes });
     const b = await runJob(job, { ps: 2, ...sizes });
     const one = await runJob(job, { ps: 1, ...sizes });
     const four = await runJob(job, { ps: 4, ...sizes });
-    for (const other of [b, one, four]) {
+    // Shards that take at most 16 rows (512 bytes of rows) a request: every pull and push is
+    // sent in pieces, and the step is the same.
+    const split = await runJob({ ...job, limits: { maxRequestRows: 16, maxRequestBytes: 512 } }, { ps: 2, ...sizes });
+    for (const other of [b, one, four, split]) {
       expect(other.result.losses).toEqual(a.result.losses);
       expect(other.tables.embedding).toEqual(a.tables.embedding);
       for (const [name, values] of Object.entries(a.result.denseParams)) expect(other.result.denseParams[name]).toEqual(values);

@@ -8,6 +8,7 @@ import {
   type JobResult,
   type PsTableConfig,
   RowshardError,
+  requestLimitsOf,
   totalWorkers,
 } from '@rowshard/core';
 import type { Model, ModuleImporter } from '@rowshard/nn';
@@ -177,6 +178,7 @@ export class Coordinator extends EventEmitter {
           sync: job.sync,
           workers: this.workers,
           stepTimeoutMs: job.timeouts.stepMs,
+          limits: requestLimitsOf(job),
         };
         return { shard, config };
       },
@@ -285,7 +287,13 @@ export class Coordinator extends EventEmitter {
     const urls = this.shards.shardUrls();
     await ShardLinks.restoreAll(urls, this.options.token, source, epoch, this.job.timeouts.stepMs);
     if (!source && Object.keys(this.setup.initialTables).length > 0) {
-      await loadTablesIntoShards(this.setup.initialTables, this.model.tables, urls, this.options.token);
+      await loadTablesIntoShards(
+        this.setup.initialTables,
+        this.model.tables,
+        urls,
+        this.options.token,
+        requestLimitsOf(this.job),
+      );
     }
     let dense = this.training.dense;
     if (source && this.checkpoints) {

@@ -1,4 +1,4 @@
-import { copyRow, ErrorCodes, psProtocol, RowshardError, shardOfDense, type TableSpec } from '@rowshard/core';
+import { copyRow, ErrorCodes, psProtocol, type RequestLimits, RowshardError, shardOfDense, type TableSpec } from '@rowshard/core';
 import { type Model, parity, tableStateName } from '@rowshard/nn';
 import { RpcClient } from '@rowshard/transport';
 
@@ -28,14 +28,13 @@ export function loadInitialState(
   return { dense, tables };
 }
 
-const ROWS_PER_MESSAGE = 16384;
-
-/** Sends every row of each given table to the shard that owns it (`load` requests). */
+/** Sends every row of each given table to the shard that owns it (`load` requests within `limits`). */
 export async function loadTablesIntoShards(
   tables: Record<string, Float32Array>,
   specs: readonly TableSpec[],
   shardUrls: readonly string[],
   token: string | null,
+  limits: RequestLimits,
 ): Promise<void> {
   const n = shardUrls.length;
   await Promise.all(
@@ -51,8 +50,9 @@ export async function loadTablesIntoShards(
           const dim = spec.embeddingDim;
           const owned: number[] = [];
           for (let row = 0; row < spec.numEmbeddings; row++) if (shardOfDense(row, n) === shard) owned.push(row);
-          for (let at = 0; at < owned.length; at += ROWS_PER_MESSAGE) {
-            const ids = Uint32Array.from(owned.slice(at, at + ROWS_PER_MESSAGE));
+          const perMessage = Math.max(1, Math.min(limits.maxRows, Math.floor(limits.maxBytes / (4 * dim))));
+          for (let at = 0; at < owned.length; at += perMessage) {
+            const ids = Uint32Array.from(owned.slice(at, at + perMessage));
             const rows = new Float32Array(ids.length * dim);
             for (let i = 0; i < ids.length; i++) copyRow(values, ids[i] * dim, rows, i * dim, dim);
             await client.request('load', { tables: [{ table: spec.name, ids, rows }] });

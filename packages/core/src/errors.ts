@@ -24,6 +24,8 @@ export const ErrorCodes = {
   SHARD_UNAVAILABLE: 'E_SHARD_UNAVAILABLE',
   PAUSED: 'E_PAUSED',
   OVERLOADED: 'E_OVERLOADED',
+  /** A request over the per-request limits (rows, bytes of row data); the sender splits it. */
+  TOO_LARGE: 'E_TOO_LARGE',
   WRONG_SHARD: 'E_WRONG_SHARD',
   BAD_CHECKPOINT: 'E_BAD_CHECKPOINT',
   INTERNAL: 'E_INTERNAL',

@@ -21,6 +21,7 @@ export * from './job-defaults.js';
 export * from './optimizer-groups.js';
 export * from './ps-config.js';
 export * from './renorm.js';
+export * from './request-limits.js';
 export * from './rng.js';
 export * from './schedule.js';
 export * from './shard.js';

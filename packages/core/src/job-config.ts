@@ -5,6 +5,7 @@ import { type EvalConfig, parseEvalConfig } from './eval-config.js';
 import { type FreezeWindow, parseFreezePlan } from './freeze-plan.js';
 import { jobDefaults } from './job-defaults.js';
 import { type OptimizerGroup, parseOptimizerGroups } from './optimizer-groups.js';
+import type { RequestLimits } from './request-limits.js';
 import { parseSyncMode, type SyncMode } from './sync-mode.js';
 import { parseTableOverrides, type TableOverride } from './table-overrides.js';
 import { nonNegativeInt, optional, positiveInt, rejectUnknownKeys, requireObject, stringField } from './validate.js';
@@ -38,6 +39,8 @@ export interface JobConfig {
   readonly tables: Readonly<Record<string, TableOverride>>;
   /** Checkpoints: where, how often, how many to keep, what to resume from. */
   readonly checkpoint: CheckpointConfig | null;
+  /** Per-request limits of the parameter servers (rows, bytes of row data); clients split to fit. */
+  readonly limits: { readonly maxRequestRows: number; readonly maxRequestBytes: number };
   /** Deliberate slowness for tests and demos of the consistency modes: rank → extra ms per step. */
   readonly debug: { readonly slowRanks: Readonly<Record<string, number>> };
 }
@@ -60,6 +63,7 @@ export const jobConfigFields = [
   'initialState',
   'cluster',
   'timeouts',
+  'limits',
   'logEverySteps',
   'checkpoint',
   'tables',
@@ -89,6 +93,8 @@ export function parseJobConfig(value: unknown, tableNames: readonly string[] | n
   rejectUnknownKeys(cluster, ['ps', 'trainers', 'workersPerTrainer'], at('cluster'));
   const timeouts = requireObject(obj.timeouts ?? {}, at('timeouts'));
   rejectUnknownKeys(timeouts, ['stepMs', 'registrationMs'], at('timeouts'));
+  const limits = requireObject(obj.limits ?? {}, at('limits'));
+  rejectUnknownKeys(limits, ['maxRequestRows', 'maxRequestBytes'], at('limits'));
   let initialState: JobConfig['initialState'] = null;
   if (obj.initialState !== undefined && obj.initialState !== null) {
     const init = requireObject(obj.initialState, at('initialState'));
@@ -119,6 +125,14 @@ export function parseJobConfig(value: unknown, tableNames: readonly string[] | n
         positiveInt(v, at('timeouts.registrationMs')),
       ),
     },
+    limits: {
+      maxRequestRows: optional(limits.maxRequestRows, d.limits.maxRequestRows, (v) =>
+        positiveInt(v, at('limits.maxRequestRows')),
+      ),
+      maxRequestBytes: optional(limits.maxRequestBytes, d.limits.maxRequestBytes, (v) =>
+        positiveInt(v, at('limits.maxRequestBytes')),
+      ),
+    },
     logEverySteps: optional(obj.logEverySteps, d.logEverySteps, (v) => positiveInt(v, at('logEverySteps'))),
     checkpoint: parseCheckpointConfig(obj.checkpoint, at('checkpoint')),
     tables: parseTableOverrides(obj.tables, tableNames, at('tables')),
@@ -130,6 +144,11 @@ export function parseJobConfig(value: unknown, tableNames: readonly string[] | n
     throw configError(at('batchSize'), `${job.batchSize} examples cannot be split across ${workers} workers`);
   }
   return job;
+}
+
+/** A job's per-request limits, as the parameter servers and their clients take them. */
+export function requestLimitsOf(job: Pick<JobConfig, 'limits'>): RequestLimits {
+  return { maxRows: job.limits.maxRequestRows, maxBytes: job.limits.maxRequestBytes };
 }
 
 /** Workers in the job: trainers × workers per trainer; ranks are 0 .. total-1. */

@@ -3,6 +3,7 @@ import type { DataSpec, FileDataSpec } from './data-spec.js';
 import type { EvalConfig } from './eval-config.js';
 import type { FreezeWindow } from './freeze-plan.js';
 import type { ClusterSize, JobConfig } from './job-config.js';
+import { defaultRequestLimits } from './request-limits.js';
 import type { SyncMode } from './sync-mode.js';
 import type { PretrainedSource } from './table-overrides.js';
 
@@ -33,6 +34,7 @@ export interface JobDefaults {
   readonly checkpoint: Omit<CheckpointConfig, 'dir'>;
   readonly cluster: ClusterSize;
   readonly timeouts: JobConfig['timeouts'];
+  readonly limits: JobConfig['limits'];
   readonly logEverySteps: number;
   readonly debug: JobConfig['debug'];
 }
@@ -82,6 +84,8 @@ export const jobDefaults: JobDefaults = deepFreeze<JobDefaults>({
   checkpoint: { everySteps: null, everySeconds: null, keep: 3, resume: 'latest' },
   cluster: { ps: 2, trainers: 1, workersPerTrainer: 2 },
   timeouts: { stepMs: 120_000, registrationMs: 60_000 },
+  // Measured so one request holds a shard's event loop for tens of ms at most (README, "Numbers").
+  limits: { maxRequestRows: defaultRequestLimits.maxRows, maxRequestBytes: defaultRequestLimits.maxBytes },
   logEverySteps: 10,
   debug: { slowRanks: {} },
 });

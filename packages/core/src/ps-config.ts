@@ -1,4 +1,5 @@
 import { configError } from './errors.js';
+import { defaultRequestLimits, type RequestLimits } from './request-limits.js';
 import { parseSparseOptimizerConfig, type SparseOptimizerConfig } from './sparse/config.js';
 import { parseSyncMode, type SyncMode } from './sync-mode.js';
 import { parseTableSpec, type TableSpec } from './table-spec.js';
@@ -26,12 +27,14 @@ export interface PsConfig {
   /** Workers in the job: how many pushes make a BSP step. */
   readonly workers: number;
   readonly stepTimeoutMs: number;
+  /** What one request may carry or ask for; bigger ones are refused (E_TOO_LARGE). */
+  readonly limits: RequestLimits;
 }
 
 export function parsePsConfig(value: unknown, file?: string): PsConfig {
   try {
     const obj = requireObject(value, 'ps');
-    rejectUnknownKeys(obj, ['shard', 'numShards', 'seed', 'tables', 'sync', 'workers', 'stepTimeoutMs'], 'ps');
+    rejectUnknownKeys(obj, ['shard', 'numShards', 'seed', 'tables', 'sync', 'workers', 'stepTimeoutMs', 'limits'], 'ps');
     const numShards = positiveInt(obj.numShards, 'ps.numShards');
     const shard = nonNegativeInt(obj.shard, 'ps.shard');
     if (shard >= numShards) throw configError('ps.shard', `must be < numShards (${numShards}), got ${shard}`);
@@ -55,7 +58,13 @@ export function parsePsConfig(value: unknown, file?: string): PsConfig {
     const sync = parseSyncMode(obj.sync ?? 'asp', 'ps.sync');
     const workers = optional(obj.workers, 1, (v) => positiveInt(v, 'ps.workers'));
     const stepTimeoutMs = optional(obj.stepTimeoutMs, 120_000, (v) => positiveInt(v, 'ps.stepTimeoutMs'));
-    return { shard, numShards, seed, tables, sync, workers, stepTimeoutMs };
+    const limitsObj = requireObject(obj.limits ?? {}, 'ps.limits');
+    rejectUnknownKeys(limitsObj, ['maxRows', 'maxBytes'], 'ps.limits');
+    const limits: RequestLimits = {
+      maxRows: optional(limitsObj.maxRows, defaultRequestLimits.maxRows, (v) => positiveInt(v, 'ps.limits.maxRows')),
+      maxBytes: optional(limitsObj.maxBytes, defaultRequestLimits.maxBytes, (v) => positiveInt(v, 'ps.limits.maxBytes')),
+    };
+    return { shard, numShards, seed, tables, sync, workers, stepTimeoutMs, limits };
   } catch (e) {
     if (file && e instanceof Error && 'code' in e) e.message = `${file}: ${e.message}`;
     throw e;

@@ -37,9 +37,12 @@ export class BspAggregator {
     return this.barrier.completedSteps;
   }
 
-  /** Each rank's parts are checked as they arrive; the step applies them unchecked, once. */
-  push(step: number, rank: number, parts: readonly PushPart[]): Promise<number> {
-    if (step === this.barrier.completedSteps) this.service.checkPush(parts);
+  /**
+   * Each rank's parts are checked as they arrive (unless `checked`: a split push's pieces were,
+   * one by one); the step applies them unchecked, once.
+   */
+  push(step: number, rank: number, parts: readonly PushPart[], checked = false): Promise<number> {
+    if (!checked && step === this.barrier.completedSteps) this.service.checkPush(parts);
     return this.barrier.contribute(step, rank, parts);
   }
 

@@ -19,6 +19,7 @@ function shard(mode: 'asp' | 'bsp', workers = 2): { node: PsNode; send(frame: Re
     sync: { mode },
     workers,
     stepTimeoutMs: 5000,
+    limits: { maxRows: 4, maxBytes: 1024 },
   };
   node.configure(config);
   const handlers = psHandlers(node, () => null) as unknown as Record<string, (req: unknown, conn: unknown) => unknown>;
@@ -148,6 +149,64 @@ describe('PsNode behind its dispatch table', () => {
     expect(await rowsOf(bsp)).toEqual(rows);
     await bsp.send(push(0, 0));
     expect(bsp.node.appliedSteps).toBe(1);
+  });
+
+  it('refuses a request over the limits with E_TOO_LARGE, before anything happens', async () => {
+    const s = shard('asp', 1);
+    const before = await rowsOf(s);
+    const five = Float64Array.of(0, 1, 2, 3, 4);
+    await expect(s.send({ type: 'pull', tables: [{ table: 't', ids: five }] })).rejects.toMatchObject({
+      code: ErrorCodes.TOO_LARGE,
+      message: expect.stringContaining('pull: 5 rows in one request; the limit is 4 (limits.maxRequestRows)'),
+    });
+    await expect(
+      s.send({ type: 'push', tables: [{ table: 't', ids: five, grads: new Float32Array(10).fill(1), lr: 1, step: 1 }] }),
+    ).rejects.toMatchObject({ code: ErrorCodes.TOO_LARGE });
+    await expect(
+      s.send({
+        type: 'push_pull',
+        step: 0,
+        rank: 0,
+        push: [push(0, 0).tables[0]],
+        pull: [{ table: 't', ids: Float64Array.of(4, 5, 6) }],
+      }),
+    ).rejects.toMatchObject({ code: ErrorCodes.TOO_LARGE, message: expect.stringContaining('push_pull: 5 rows') });
+    expect(await rowsOf(s)).toEqual(before);
+  });
+
+  it('a push split into chunks: ASP applies each once on arrival, BSP applies the step once all are in', async () => {
+    const piece = (step: number, rank: number, index: number, g: number, row: number) => ({
+      type: 'push',
+      step,
+      rank,
+      chunk: { index, count: 2 },
+      tables: [{ table: 't', ids: Float64Array.of(row), grads: new Float32Array(2).fill(g), lr: 1, step: 1 }],
+    });
+    const asp = shard('asp', 1);
+    const before = await rowsOf(asp);
+    expect(await asp.send(piece(0, 0, 1, 1, 2))).toEqual({ rowsUpdated: 1 });
+    expect(await asp.send(piece(0, 0, 1, 1, 2))).toEqual({ rowsUpdated: 0, duplicate: true });
+    await expect(asp.send({ ...piece(0, 0, 0, 1, 1), chunk: { index: 0, count: 3 } })).rejects.toMatchObject({
+      code: ErrorCodes.BAD_REQUEST,
+      message: expect.stringContaining('split step 0 into 2 pieces'),
+    });
+    expect(await asp.send(piece(0, 0, 0, 1, 1))).toEqual({ rowsUpdated: 1 });
+    // The step is complete: a whole push of step 0 is now a duplicate, step 1 is next.
+    expect(await asp.send(push(0, 0))).toEqual({ rowsUpdated: 0, duplicate: true });
+    expect(Array.from(await rowsOf(asp))).toEqual(Array.from(before, (v) => Math.fround(v - 1)));
+
+    const bsp = shard('bsp', 2);
+    const start = await rowsOf(bsp);
+    const first = bsp.send(piece(0, 0, 0, 1, 1));
+    const second = bsp.send(piece(0, 1, 0, 2, 1));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(bsp.node.appliedSteps).toBe(0);
+    await Promise.all([first, second, bsp.send(piece(0, 1, 1, 2, 2)), bsp.send(piece(0, 0, 1, 1, 2))]);
+    expect(bsp.node.appliedSteps).toBe(1);
+    expect(Array.from(await rowsOf(bsp))).toEqual(Array.from(start, (v) => Math.fround(v - 3)));
+    // A piece of an applied step is answered without effect.
+    await bsp.send(piece(0, 0, 1, 5, 2));
+    expect(Array.from(await rowsOf(bsp))).toEqual(Array.from(start, (v) => Math.fround(v - 3)));
   });
 
   it('refuses a bad part of a push whole: the good part riding along is not applied', async () => {

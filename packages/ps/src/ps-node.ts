@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  checkRequestSize,
   ErrorCodes,
   type PsConfig,
   type PsProtocol,
@@ -12,6 +13,7 @@ import {
 import { afterEncode } from '@rowshard/transport';
 import { BspAggregator } from './bsp-aggregator.js';
 import { PsService } from './ps-service.js';
+import { AspPushPieces, BspPushPieces } from './push-chunks.js';
 import { restoreShard, writeShardSnapshot } from './snapshot.js';
 
 type Reply<K extends keyof PsProtocol> = ReplyOf<PsProtocol, K> | Promise<ReplyOf<PsProtocol, K>>;
@@ -49,13 +51,31 @@ export class PsNode {
   /** Steps each rank has pushed and had applied: its next push is for this step. */
   private pushedSteps: number[] = [];
   private readonly pushWaiters: { ready(): boolean; resolve(): void }[] = [];
+  /** Pieces of split pushes (RequestLimits): applied on arrival in ASP, assembled in BSP. */
+  private readonly aspPieces = new AspPushPieces();
+  private bspPieces: BspPushPieces | null = null;
 
   configure(config: PsConfig): void {
-    this.aggregator?.abort(new RowshardError(ErrorCodes.SHARD_UNAVAILABLE, 'shard is being reconfigured'));
+    const reason = new RowshardError(ErrorCodes.SHARD_UNAVAILABLE, 'shard is being reconfigured');
+    this.aggregator?.abort(reason);
+    this.bspPieces?.abort(reason);
+    this.aspPieces.clear();
     this.config = config;
     this.service = new PsService(config);
     this.aggregator = config.sync.mode === 'bsp' ? new BspAggregator(this.service, config.workers, config.stepTimeoutMs) : null;
+    this.bspPieces = this.aggregator ? new BspPushPieces(config.stepTimeoutMs) : null;
     this.pushedSteps = new Array(config.workers).fill(0);
+  }
+
+  /** Refuses a request carrying or asking for more rows than one request may (E_TOO_LARGE). */
+  private checkSize(message: string, service: PsService, ...lists: readonly (readonly PullPart[])[]): void {
+    const limits = this.config?.limits;
+    if (!limits) return;
+    checkRequestSize(
+      message,
+      lists.flatMap((parts) => service.sizesOf(parts)),
+      limits,
+    );
   }
 
   /** The tables, for a request of epoch `epoch`: refused before configuration or from an old epoch. */
@@ -74,6 +94,7 @@ export class PsNode {
 
   pull(request: RequestOf<PsProtocol, 'pull'>): Reply<'pull'> {
     const service = this.admit(request.epoch);
+    this.checkSize('pull', service, request.tables);
     service.checkPull(request.tables);
     if (this.aggregator && request.step !== undefined) {
       const aggregator = this.aggregator;
@@ -92,12 +113,15 @@ export class PsNode {
   }
 
   push(request: RequestOf<PsProtocol, 'push'>): Reply<'push'> {
-    return this.applyPush(this.admit(request.epoch), request);
+    const service = this.admit(request.epoch);
+    this.checkSize('push', service, request.tables);
+    return this.applyPush(service, request);
   }
 
   /** A push, then the rows of the next step's pull: one round trip per shard and step. */
   pushPull(request: RequestOf<PsProtocol, 'push_pull'>): Reply<'push_pull'> {
     const service = this.admit(request.epoch);
+    this.checkSize('push_pull', service, request.push, request.pull);
     service.checkPull(request.pull);
     const pushed = this.applyPush(service, { tables: request.push, step: request.step, rank: request.rank });
     const withRows = (reply: ReplyOf<PsProtocol, 'push'>) => rowsReply(service, request.pull, reply);
@@ -106,7 +130,7 @@ export class PsNode {
   }
 
   private applyPush(service: PsService, request: RequestOf<PsProtocol, 'push'>): Reply<'push'> {
-    const { step, rank, tables } = request;
+    const { step, rank, tables, chunk } = request;
     if ((step === undefined) !== (rank === undefined)) {
       throw new RowshardError(ErrorCodes.BAD_REQUEST, 'push: step and rank go together (give both or neither)', {
         field: step === undefined ? 'step' : 'rank',
@@ -114,6 +138,7 @@ export class PsNode {
     }
     if (step === undefined || rank === undefined) {
       if (this.aggregator) throw new RowshardError(ErrorCodes.BAD_REQUEST, 'push: BSP pushes must carry step and rank');
+      if (chunk) throw new RowshardError(ErrorCodes.BAD_REQUEST, 'push: a chunk needs step and rank', { field: 'chunk' });
       return { rowsUpdated: service.push(tables) };
     }
     if (rank >= this.pushedSteps.length) {
@@ -121,11 +146,18 @@ export class PsNode {
         field: 'rank',
       });
     }
-    if (this.aggregator) {
-      return this.aggregator.push(step, rank, tables).then((rowsUpdated) => {
+    const aggregator = this.aggregator;
+    if (aggregator) {
+      const noted = (rowsUpdated: number) => {
         this.notePush(rank, step);
         return { rowsUpdated };
-      });
+      };
+      if (!chunk) return aggregator.push(step, rank, tables).then(noted);
+      // Pieces of a step already applied, or not yet open, get the barrier's own answers.
+      if (step !== aggregator.appliedSteps) return aggregator.push(step, rank, tables).then(noted);
+      service.checkPush(tables);
+      const pieces = this.bspPieces as BspPushPieces;
+      return pieces.add(rank, step, chunk, tables, (all) => aggregator.push(step, rank, all, true)).then(noted);
     }
     if (step < this.pushedSteps[rank]) return { rowsUpdated: 0, duplicate: true };
     // A rank pushes its steps in order. Its push and its dense_step travel in parallel, so after
@@ -139,13 +171,17 @@ export class PsNode {
         { field: 'step' },
       );
     }
+    if (chunk && this.aspPieces.seen(rank, step, chunk)) return { rowsUpdated: 0, duplicate: true };
     const rowsUpdated = service.push(tables);
-    this.notePush(rank, step);
+    if (!chunk || this.aspPieces.applied(rank, step, chunk)) this.notePush(rank, step);
     return { rowsUpdated };
   }
 
   load(request: RequestOf<PsProtocol, 'load'>): Reply<'load'> {
-    return { rowsLoaded: this.admit(request.epoch).load(request.tables) };
+    const service = this.admit(request.epoch);
+    const limits = this.config?.limits;
+    if (limits) checkRequestSize('load', service.sizesOf(request.tables), limits);
+    return { rowsLoaded: service.load(request.tables) };
   }
 
   private notePush(rank: number, step: number): void {
@@ -198,6 +234,8 @@ export class PsNode {
       step = manifest.step;
     }
     this.aggregator?.reset(step, reason);
+    this.bspPieces?.abort(reason);
+    this.aspPieces.clear();
     this.pushedSteps.fill(step);
     this.epoch = epoch;
     return { rowsLoaded, step };

@@ -7,6 +7,7 @@ import {
   type PullPart,
   type PushPart,
   RowshardError,
+  type SizedPart,
   type SparseStepContext,
   shardOfDense,
   shardOfHashed,
@@ -106,6 +107,15 @@ export class PsService {
     const t = this.tables.get(name);
     if (!t) throw unknownTable(name, [...this.tables.keys()]);
     return t.store;
+  }
+
+  /** Each part's ids and the floats per id it moves (weights; a load's optimizer state too). */
+  sizesOf(parts: readonly (PullPart | LoadPart)[]): SizedPart[] {
+    return parts.map((part) => {
+      const store = this.table(part.table);
+      const state = 'state' in part && part.state ? store.stateFloats : 0;
+      return { ids: part.ids, floatsPerRow: store.dim + state };
+    });
   }
 
   /** Checks a pull (tables, ids, shard) without reading anything. */

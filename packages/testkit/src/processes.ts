@@ -79,6 +79,8 @@ export async function startPsProcesses(options: {
   tables: unknown[];
   token: string | null;
   maxPayloadBytes?: number;
+  /** The shards' per-request limits (PsConfig.limits); the default when left out. */
+  limits?: { maxRows: number; maxBytes: number };
   /** Extra node flags (e.g. --expose-gc for memory measurements). */
   nodeArgs?: string[];
 }): Promise<PsCluster> {
@@ -88,7 +90,13 @@ export async function startPsProcesses(options: {
       const file = join(dir, `ps-${shard}.json`);
       writeFileSync(
         file,
-        JSON.stringify({ shard, numShards: options.numShards, seed: options.seed ?? 0, tables: options.tables }),
+        JSON.stringify({
+          shard,
+          numShards: options.numShards,
+          seed: options.seed ?? 0,
+          tables: options.tables,
+          ...(options.limits ? { limits: options.limits } : {}),
+        }),
       );
       const args = ['--config', file];
       if (options.maxPayloadBytes) args.push('--max-payload-bytes', String(options.maxPayloadBytes));

@@ -2,15 +2,20 @@ import {
   copyRow,
   dedupeIds,
   dedupeIds64,
+  defaultRequestLimits,
   ErrorCodes,
   type IdArray,
   type PsProtocol,
   type PsStats,
   type PushPart,
   psProtocol,
+  type RequestLimits,
   RowshardError,
+  type SizedPart,
   shardOfDense,
   shardOfHashed,
+  sliceIds,
+  splitRequest,
   type TableSpec,
   unknownTable,
 } from '@rowshard/core';
@@ -24,6 +29,8 @@ export interface PsClientOptions {
   readonly token: string | null;
   readonly tables: readonly TableSpec[];
   readonly transport?: Partial<TransportOptions>;
+  /** The shards' per-request limits: bigger pulls and pushes are sent in several requests. */
+  readonly limits?: RequestLimits;
 }
 
 /** Ids of any shape: a plain or typed array of numbers (dense tables) or a BigUint64Array (hashed). */
@@ -62,6 +69,7 @@ interface Routed {
 export class PsClient {
   private readonly clients: RpcClient<PsProtocol>[];
   private readonly specs = new Map<string, TableSpec>();
+  private readonly limits: RequestLimits;
   /** The job's epoch this client works in; shards refuse requests from older epochs. */
   epoch: number | null = null;
 
@@ -78,6 +86,7 @@ export class PsClient {
         }),
     );
     for (const t of options.tables) this.specs.set(t.name, t);
+    this.limits = options.limits ?? defaultRequestLimits;
   }
 
   get numShards(): number {
@@ -171,11 +180,7 @@ export class PsClient {
         const sent = routed.map((r, i) => ({ r, i, part: r.perShard[shard] })).filter((x) => x.part.ids.length > 0);
         if (sent.length === 0) return;
         const tables = sent.map((x) => ({ table: parts[x.i].table, ids: x.part.ids }));
-        const { rows } = await client.request('pull', {
-          tables,
-          ...(options.step === undefined ? {} : { step: options.step }),
-          ...(this.epoch === null ? {} : { epoch: this.epoch }),
-        });
+        const rows = await this.pullFrom(shard, tables, options.step);
         sent.forEach((x, k) => {
           const dim = x.r.spec.embeddingDim;
           const got = rows[k];
@@ -239,13 +244,7 @@ export class PsClient {
       });
     }
     await Promise.all(
-      this.clients.map((client, shard) => {
-        if (barrier) {
-          const epoch = this.epoch === null ? {} : { epoch: this.epoch };
-          return client.request('push', { step: barrier.step, rank: barrier.rank, tables: perShard[shard], ...epoch });
-        }
-        return perShard[shard].length ? client.request('push', { tables: perShard[shard] }) : null;
-      }),
+      this.clients.map((_, shard) => (barrier || perShard[shard].length ? this.pushTo(shard, perShard[shard], barrier) : null)),
     );
   }
 
@@ -255,14 +254,14 @@ export class PsClient {
    */
   async pullPlanned(plans: readonly PullPlan[], step?: number): Promise<void> {
     await Promise.all(
-      this.clients.map(async (client, shard) => {
+      this.clients.map(async (_, shard) => {
         const asked = this.asks(plans, shard);
         if (asked.length === 0) return;
-        const { rows } = await client.request('pull', {
-          tables: asked.map((a) => a.part),
-          ...(step === undefined ? {} : { step }),
-          ...(this.epoch === null ? {} : { epoch: this.epoch }),
-        });
+        const rows = await this.pullFrom(
+          shard,
+          asked.map((a) => a.part),
+          step,
+        );
         this.place(asked, rows, shard);
       }),
     );
@@ -287,10 +286,18 @@ export class PsClient {
           if (slice) push.push({ table: part.routing.spec.name, ...slice, lr: part.lr, step: part.step });
         }
         if (!next) {
-          await client.request('push', { tables: push, step: barrier.step, rank: barrier.rank, ...epoch });
+          await this.pushTo(shard, push, barrier);
           return;
         }
         const asked = this.asks(next, shard);
+        const pull = asked.map((a) => a.part);
+        if (!this.fitsOneRequest([...push, ...pull])) {
+          // Too big for one round trip: the push in pieces, then the next step's rows (in BSP
+          // once this step is applied, as push_pull would answer).
+          await this.pushTo(shard, push, barrier);
+          this.place(asked, await this.pullFrom(shard, pull, barrier.step + 1), shard);
+          return;
+        }
         const { rows } = await client.request('push_pull', {
           push,
           pull: asked.map((a) => a.part),
@@ -299,6 +306,73 @@ export class PsClient {
           ...epoch,
         });
         this.place(asked, rows, shard);
+      }),
+    );
+  }
+
+  private sizes(parts: readonly { table: string; ids: IdArray }[]): SizedPart[] {
+    return parts.map((p) => ({ ids: p.ids, floatsPerRow: this.spec(p.table).embeddingDim }));
+  }
+
+  private fitsOneRequest(parts: readonly { table: string; ids: IdArray }[]): boolean {
+    return splitRequest(this.sizes(parts), this.limits).length === 1;
+  }
+
+  /**
+   * Shard `shard`'s rows for `parts` (tagged with `step` in BSP), one Float32Array per part:
+   * one request, or as many as the request limits need, their replies put together.
+   */
+  private async pullFrom(
+    shard: number,
+    parts: readonly { table: string; ids: IdArray }[],
+    step?: number,
+  ): Promise<Float32Array[]> {
+    const client = this.clients[shard];
+    const tag = { ...(step === undefined ? {} : { step }), ...(this.epoch === null ? {} : { epoch: this.epoch }) };
+    const requests = splitRequest(this.sizes(parts), this.limits);
+    if (requests.length === 1) return (await client.request('pull', { tables: [...parts], ...tag })).rows;
+    const dims = parts.map((p) => this.spec(p.table).embeddingDim);
+    const out = parts.map((p, i) => new Float32Array(p.ids.length * dims[i]));
+    await Promise.all(
+      requests.map(async (pieces) => {
+        const tables = pieces.map((pc) => ({ table: parts[pc.part].table, ids: sliceIds(parts[pc.part].ids, pc.from, pc.to) }));
+        const { rows } = await client.request('pull', { tables, ...tag });
+        pieces.forEach((pc, k) => {
+          const want = (pc.to - pc.from) * dims[pc.part];
+          if (rows[k]?.length !== want) {
+            throw new RowshardError(
+              ErrorCodes.BAD_REPLY,
+              `ps ${shard} answered ${rows[k]?.length ?? 0} values for ${want} asked`,
+            );
+          }
+          out[pc.part].set(rows[k], pc.from * dims[pc.part]);
+        });
+      }),
+    );
+    return out;
+  }
+
+  /**
+   * Sends shard `shard` a push (tagged with step and rank when `barrier` is given): one
+   * request, or pieces within the request limits. Pieces of a tagged push carry `chunk`, so
+   * the shard counts the rank's step once all are in; an untagged push is just several.
+   */
+  private async pushTo(shard: number, parts: readonly PushPart[], barrier: { step: number; rank: number } | null): Promise<void> {
+    const client = this.clients[shard];
+    const tag = barrier ? { step: barrier.step, rank: barrier.rank, ...(this.epoch === null ? {} : { epoch: this.epoch }) } : {};
+    const requests = splitRequest(this.sizes(parts), this.limits);
+    if (requests.length === 1) {
+      await client.request('push', { tables: [...parts], ...tag });
+      return;
+    }
+    await Promise.all(
+      requests.map((pieces, index) => {
+        const tables = pieces.map((pc) => {
+          const p = parts[pc.part];
+          const dim = this.spec(p.table).embeddingDim;
+          return { ...p, ids: sliceIds(p.ids, pc.from, pc.to), grads: p.grads.subarray(pc.from * dim, pc.to * dim) };
+        });
+        return client.request('push', { tables, ...tag, ...(barrier ? { chunk: { index, count: requests.length } } : {}) });
       }),
     );
   }

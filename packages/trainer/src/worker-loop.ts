@@ -6,6 +6,7 @@ import {
   type JobConfig,
   type RowCacheCounts,
   RowshardError,
+  requestLimitsOf,
   streamKey,
   sumRowCacheCounts,
   workerSlice,
@@ -65,7 +66,7 @@ export class WorkerLoop {
     private readonly evalData: BatchSource | null,
   ) {
     this.shardUrls = task.shardUrls;
-    this.ps = new PsClient({ shardUrls: task.shardUrls, token: task.token, tables: model.tables, transport: task.transport });
+    this.ps = this.psClient(task.shardUrls);
     this.coordinator = new RpcClient({
       url: task.coordinatorUrl,
       token: task.token,
@@ -234,13 +235,18 @@ export class WorkerLoop {
     if (urls.every((u, i) => u === this.shardUrls[i])) return;
     await this.ps.close();
     this.shardUrls = urls;
-    this.ps = new PsClient({
-      shardUrls: urls,
+    this.ps = this.psClient(urls);
+    await this.ps.connect();
+  }
+
+  private psClient(shardUrls: readonly string[]): PsClient {
+    return new PsClient({
+      shardUrls,
       token: this.task.token,
       tables: this.model.tables,
       transport: this.task.transport,
+      limits: requestLimitsOf(this.job),
     });
-    await this.ps.connect();
   }
 }
 

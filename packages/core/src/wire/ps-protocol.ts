@@ -74,6 +74,14 @@ const memoryUsage = object({ rss: uint, heapTotal: uint, heapUsed: uint, externa
 
 const shardFileInfo = object({ shard: uint, file: nonEmptyText, bytes: uint, sha256: nonEmptyText, rows: record(uint) });
 
+/**
+ * Piece `index` of `count` of one rank's push of one step, when the push is bigger than one
+ * request may be (RequestLimits). The pieces hold disjoint rows; the step is the sum of all.
+ */
+const chunk = refine(object({ index: uint, count: positiveInt }), (c) =>
+  c.index < c.count ? null : { field: 'index', why: `must be below count (${c.count}), got ${c.index}` },
+);
+
 /** A request from a process that missed a restore carries an older epoch and is refused. */
 const epoch = optional(uint);
 
@@ -83,9 +91,11 @@ export const psProtocol = defineProtocol({
   /**
    * Sparse gradients. `step` and `rank` (always in BSP) make a push idempotent: a retried
    * (step, rank) is applied at most once, and BSP applies a step once every rank pushed it.
+   * `chunk` (with step and rank) marks one piece of a push split to fit the request limits:
+   * ASP applies each piece on arrival, BSP counts the rank once all its pieces are in.
    */
   push: message(
-    { tables: list(pushPart), step: optional(uint), rank: optional(uint), epoch },
+    { tables: list(pushPart), step: optional(uint), rank: optional(uint), chunk: optional(chunk), epoch },
     { rowsUpdated: uint, duplicate: optional(bool) },
   ),
   /**
