@@ -153,7 +153,8 @@ export class PsService {
   returnRows(loan: readonly Float32Array[]): void {
     for (const buffer of loan) {
       const list = this.rowBuffers.get(buffer.length) ?? [];
-      if (list.length < 16) list.push(buffer);
+      // 16 of a size, but no more than 32 MiB of one size: a burst of huge pulls is not kept.
+      if (list.length < Math.min(16, Math.floor((32 << 20) / buffer.byteLength))) list.push(buffer);
       this.rowBuffers.set(buffer.length, list);
     }
   }

@@ -67,7 +67,7 @@ export class FrameCodec {
         if (released) return;
         released = true;
         const list = this.pool.get(capacity) ?? [];
-        if (list.length < 8) list.push(block);
+        if (list.length < pooledFrames(capacity)) list.push(block);
         this.pool.set(capacity, list);
       },
     };
@@ -88,6 +88,14 @@ export class FrameCodec {
     }
     return asEnvelope(value);
   }
+}
+
+/**
+ * Frames kept per size: 8, but no more than 32 MiB of one size, so a burst of huge replies
+ * (a peer that stopped reading) does not stay held after it is over.
+ */
+function pooledFrames(capacity: number): number {
+  return Math.max(1, Math.min(8, Math.floor((32 << 20) / capacity)));
 }
 
 function poolSize(n: number): number {

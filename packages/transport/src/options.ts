@@ -25,6 +25,13 @@ export interface TransportOptions {
   readonly reconnectMaxDelayMs: number;
   /** Deadline for opening a connection. */
   readonly connectTimeoutMs: number;
+  /**
+   * Server: replies a peer has not read yet, in bytes, past which the server stops reading
+   * that peer's requests (it resumes once half has drained).
+   */
+  readonly maxUnsentBytes: number;
+  /** Server: a peer held over maxUnsentBytes this long is disconnected, and its replies dropped. */
+  readonly slowPeerTimeoutMs: number;
 }
 
 export const defaultTransportOptions: Readonly<TransportOptions> = Object.freeze({
@@ -37,6 +44,8 @@ export const defaultTransportOptions: Readonly<TransportOptions> = Object.freeze
   reconnectInitialDelayMs: 50,
   reconnectMaxDelayMs: 2000,
   connectTimeoutMs: 10_000,
+  maxUnsentBytes: 64 * 1024 * 1024,
+  slowPeerTimeoutMs: 10_000,
 });
 
 const keys = Object.keys(defaultTransportOptions) as (keyof TransportOptions)[];

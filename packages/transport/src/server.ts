@@ -57,6 +57,8 @@ interface Conn {
   readonly ws: WebSocket;
   readonly info: ConnectionInfo;
   alive: boolean;
+  /** Reading stopped: the peer has more than maxUnsentBytes of replies unread. */
+  throttled: NodeJS.Timeout | null;
 }
 
 /**
@@ -150,6 +152,7 @@ export class RpcServer<P extends ProtocolSchema = ProtocolSchema> {
       ws,
       info: { connectionId: this.nextConnectionId++, remoteAddress: req.socket.remoteAddress ?? '?' },
       alive: true,
+      throttled: null,
     };
     this.conns.add(conn);
     ws.on('pong', () => {
@@ -157,6 +160,7 @@ export class RpcServer<P extends ProtocolSchema = ProtocolSchema> {
     });
     ws.on('message', (data, isBinary) => this.onMessage(conn, data, isBinary));
     ws.on('close', () => {
+      if (conn.throttled) clearTimeout(conn.throttled);
       this.conns.delete(conn);
       this.opts.onDisconnect?.(conn.info);
     });
@@ -215,11 +219,40 @@ export class RpcServer<P extends ProtocolSchema = ProtocolSchema> {
     try {
       if (conn.ws.readyState !== conn.ws.OPEN) return;
       const encoded = this.codec.encode(message);
-      conn.ws.send(encoded.frame, { binary: true }, encoded.release);
+      conn.ws.send(encoded.frame, { binary: true }, () => {
+        encoded.release();
+        this.maybeResume(conn);
+      });
+      if (conn.ws.bufferedAmount > this.options.maxUnsentBytes) this.throttle(conn);
     } finally {
       // The reply's arrays have been copied into the frame (or will never be): lent buffers go back.
       (message as { [afterEncode]?: () => void })[afterEncode]?.();
     }
+  }
+
+  /**
+   * Backpressure: a peer that does not read its replies stops being read (so it cannot make
+   * this server queue more), and is disconnected if it stays that way; a paused peer sends
+   * nothing that counts as alive, so the heartbeat drops it too.
+   */
+  private throttle(conn: Conn): void {
+    if (conn.throttled) return;
+    conn.ws.pause();
+    conn.throttled = setTimeout(() => {
+      this.opts.onFault?.(
+        conn.info,
+        `peer left ${conn.ws.bufferedAmount} bytes of replies unread for ${this.options.slowPeerTimeoutMs} ms; disconnected`,
+      );
+      conn.ws.terminate();
+    }, this.options.slowPeerTimeoutMs);
+    conn.throttled.unref();
+  }
+
+  private maybeResume(conn: Conn): void {
+    if (!conn.throttled || conn.ws.bufferedAmount > this.options.maxUnsentBytes / 2) return;
+    clearTimeout(conn.throttled);
+    conn.throttled = null;
+    conn.ws.resume();
   }
 
   private checkAlive(): void {

@@ -1,0 +1,181 @@
+import { type PsProtocol, psProtocol } from '@rowshard/core';
+import { type PsCluster, startPsProcesses } from '@rowshard/testkit';
+import { FrameCodec, RpcClient } from '@rowshard/transport';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+
+/**
+ * A hostile peer against a real parameter-server process (packages/ps/dist/main.js), one
+ * request kind at a time: each is refused with its typed error, the process stays up, and
+ * every row is byte for byte what it was before.
+ */
+const TOKEN = 'hostile-suite-token-0123456789';
+const tables = [
+  { spec: { name: 'small', numEmbeddings: 64, embeddingDim: 4 }, optimizer: { kind: 'sparse_adam', lr: 0.1 } },
+  { spec: { name: 'plain', numEmbeddings: 64, embeddingDim: 4 }, optimizer: { kind: 'sgd', lr: 10 } },
+  { spec: { name: 'wide', numEmbeddings: 40_000, embeddingDim: 64 }, optimizer: { kind: 'sgd', lr: 0.1 } },
+];
+const every = (n: number) => Uint32Array.from({ length: n }, (_, i) => i);
+
+describe('a hostile peer against a parameter server process', () => {
+  let cluster: PsCluster;
+  let peer: RpcClient<PsProtocol>;
+  let nextStep = 0;
+
+  /** Every row of the small tables, as bytes. */
+  async function snapshot(): Promise<Buffer> {
+    const { rows } = await peer.request('pull', {
+      tables: [
+        { table: 'small', ids: every(64) },
+        { table: 'plain', ids: every(64) },
+      ],
+    });
+    return Buffer.concat(rows.map((r) => Buffer.from(r.buffer, r.byteOffset, r.byteLength)));
+  }
+
+  async function refused(request: () => Promise<unknown>, code: string, message: string): Promise<void> {
+    const before = await snapshot();
+    await expect(request()).rejects.toMatchObject({ code, message: expect.stringContaining(message) });
+    expect(await peer.request('ping', {})).toEqual({});
+    expect((await snapshot()).equals(before)).toBe(true);
+  }
+
+  const push = (body: Record<string, unknown>, grads = 0.5, lr = 0.1, table = 'small') =>
+    peer.request('push', {
+      tables: [{ table, ids: Uint32Array.of(3, 9), grads: new Float32Array(8).fill(grads), lr, step: 1 }],
+      ...body,
+    } as never);
+
+  beforeAll(async () => {
+    cluster = await startPsProcesses({ numShards: 1, seed: 5, tables, token: TOKEN, nodeArgs: ['--expose-gc'] });
+    peer = new RpcClient({ url: cluster.urls[0], token: TOKEN, protocol: psProtocol });
+    await peer.connect();
+    // Rank 0 has pushed step 0: its next is step 1.
+    await push({ step: 0, rank: 0 });
+    nextStep = 1;
+  });
+  afterAll(async () => {
+    await peer?.close();
+    await cluster?.stop();
+  });
+
+  it.each([
+    [
+      'step Infinity',
+      { step: Number.POSITIVE_INFINITY, rank: 0 },
+      'E_BAD_REQUEST',
+      'push: step must be a safe non-negative integer',
+    ],
+    ['step NaN', { step: Number.NaN, rank: 0 }, 'E_BAD_REQUEST', 'push: step must be a safe non-negative integer'],
+    ['step -1', { step: -1, rank: 0 }, 'E_BAD_REQUEST', 'push: step must be a safe non-negative integer'],
+    ['step 2^53', { step: 2 ** 53, rank: 0 }, 'E_BAD_REQUEST', 'push: step must be a safe non-negative integer'],
+    ['a step far ahead', { step: 1000, rank: 0 }, 'E_BAD_REQUEST', 'push: step 1000 of rank 0 is ahead of this shard'],
+    ['a fractional rank', { step: 1, rank: 0.5 }, 'E_BAD_REQUEST', 'push: rank must be a safe non-negative integer'],
+    [
+      'an epoch of NaN',
+      { step: 1, rank: 0, epoch: Number.NaN },
+      'E_BAD_REQUEST',
+      'push: epoch must be a safe non-negative integer',
+    ],
+  ])('1. a push with %s is refused and moves no step bookkeeping', async (_what, body, code, message) => {
+    await refused(() => push(body), code, message);
+    // The rank's real next step still applies (its count was not moved), once.
+    const before = await snapshot();
+    expect(await push({ step: nextStep, rank: 0 })).toEqual({ rowsUpdated: 2 });
+    expect((await snapshot()).equals(before)).toBe(false);
+    expect(await push({ step: nextStep, rank: 0 })).toEqual({ rowsUpdated: 0, duplicate: true });
+    nextStep++;
+  });
+
+  it('2. a finite gradient whose update overflows a row is refused whole, with the good part beside it', async () => {
+    await refused(
+      () =>
+        peer.request('push', {
+          tables: [
+            { table: 'small', ids: Uint32Array.of(1), grads: new Float32Array(4).fill(0.5), lr: 0.1, step: 1 },
+            { table: 'plain', ids: Uint32Array.of(2), grads: new Float32Array(4).fill(3e38), lr: 10, step: 1 },
+          ],
+        }),
+      'E_BAD_GRADIENT',
+      "table 'plain': the update of row 2 makes its weights or optimizer state non-finite",
+    );
+  });
+
+  it('3. a pull of a million ids is refused at once (E_TOO_LARGE), and the shard stays responsive', async () => {
+    const t0 = performance.now();
+    await refused(
+      () => peer.request('pull', { tables: [{ table: 'wide', ids: every(1_000_000).map((i) => i % 40_000) }] }),
+      'E_TOO_LARGE',
+      'pull: 1000000 rows in one request; the limit is 32768',
+    );
+    expect(performance.now() - t0).toBeLessThan(5000);
+    // Within the row limit but over the bytes of rows one request may ask for (64 floats a row).
+    await refused(
+      () =>
+        peer.request('pull', {
+          tables: [
+            { table: 'wide', ids: every(32_768) },
+            { table: 'wide', ids: every(100) },
+          ],
+        }),
+      'E_TOO_LARGE',
+      'pull: 32868 rows in one request',
+    );
+  });
+
+  it('4. a peer that sends pulls and never reads the replies is throttled, then dropped; its memory comes back', async () => {
+    const memory = async () => {
+      const { memory } = await peer.request('stats', { gc: true });
+      return memory.arrayBuffers;
+    };
+    const idle = await memory();
+    const ws = new WebSocket(cluster.urls[0], { headers: { authorization: `Bearer ${TOKEN}` }, perMessageDeflate: false });
+    await new Promise((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('error', reject);
+    });
+    ws.on('error', () => {});
+    ws.pause(); // reads nothing from here on: replies, pings
+    const codec = new FrameCodec();
+    // 100 pulls of 8 MiB of rows each: 800 MiB of replies if the server queued them all.
+    for (let i = 0; i < 100; i++) {
+      const { frame } = codec.encode({ v: 1, id: i, type: 'pull', tables: [{ table: 'wide', ids: every(32_768) }] });
+      ws.send(frame);
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    const held = (await memory()) - idle;
+    // Stopped reading past 64 MiB unsent (the default cap), plus the replies in flight.
+    expect(held).toBeLessThan(200 * 1024 * 1024);
+    // A paused peer answers no ping: dropped within two heartbeats (2 s each), its replies
+    // freed; what stays is the reuse pools, at most 32 MiB of frames and 32 MiB of row buffers.
+    // (Polled: on a loaded machine the heartbeat's timers run late.)
+    let after = held;
+    for (let i = 0; i < 40 && after >= 72 * 1024 * 1024; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      after = (await memory()) - idle;
+    }
+    expect(after).toBeLessThan(72 * 1024 * 1024);
+    expect(await peer.request('ping', {})).toEqual({});
+    ws.terminate();
+  }, 40_000);
+
+  it('7. a restore naming a missing shard file leaves every row as it was (E_BAD_CHECKPOINT)', async () => {
+    const manifest = {
+      format: 'rowshard-checkpoint/1',
+      step: 1,
+      createdAt: '1970-01-01T00:00:00.000Z',
+      seed: 5,
+      numShards: 1,
+      tables: [],
+      shards: [{ shard: 0, file: 'shard-0.safetensors', bytes: 10, sha256: 'x', rows: {} }],
+      dense: { file: 'dense.safetensors', bytes: 0, sha256: '' },
+      totalBytes: 10,
+      durationMs: 0,
+    };
+    await refused(
+      () => peer.request('restore', { dir: '/nonexistent-rowshard-dir', manifest: manifest as never, epoch: 0 }),
+      'E_BAD_CHECKPOINT',
+      'shard-0.safetensors: cannot be read (ENOENT)',
+    );
+  });
+});
