@@ -26,6 +26,8 @@ export const ErrorCodes = {
   OVERLOADED: 'E_OVERLOADED',
   WRONG_SHARD: 'E_WRONG_SHARD',
   BAD_CHECKPOINT: 'E_BAD_CHECKPOINT',
+  /** A checkpoint file could not be written (a full or read-only disk, permissions). */
+  CHECKPOINT_WRITE: 'E_CHECKPOINT_WRITE',
   INTERNAL: 'E_INTERNAL',
 } as const;
 
