@@ -1,5 +1,5 @@
 import type { JobConfig, PsTableConfig } from '@rowshard/core';
-import { sparseRowOptimizer } from '@rowshard/core';
+import { ErrorCodes, sparseRowOptimizer } from '@rowshard/core';
 import type { Model } from '@rowshard/nn';
 import type { CheckpointStore } from './checkpoint-store.js';
 import type { DenseState } from './dense-state.js';
@@ -16,6 +16,27 @@ export interface CheckpointContext {
   readonly dense: () => DenseState;
   readonly epoch: () => number;
   readonly emit: (info: { step: number; dir: string; bytes: number; durationMs: number }) => void;
+  /** A checkpoint could not be written; what it had written is already removed. */
+  readonly emitFailed: (info: CheckpointFailure) => void;
+  /** Something went wrong that does not fail the checkpoint (retention). */
+  readonly fault: (reason: string) => void;
+}
+
+export interface CheckpointFailure {
+  readonly step: number;
+  readonly dir: string;
+  /** The error's code (E_CHECKPOINT_WRITE for a full or read-only disk). */
+  readonly code: string;
+  readonly reason: string;
+}
+
+/** Checkpoints this coordinator has written and failed to write, for the status, /metrics and the job's result. */
+export interface CheckpointCounts {
+  readonly written: number;
+  readonly failed: number;
+  /** Step of the last checkpoint written by this coordinator, or null. */
+  readonly lastStep: number | null;
+  readonly lastFailure: CheckpointFailure | null;
 }
 
 /**
@@ -23,6 +44,11 @@ export interface CheckpointContext {
  * waiting on the barrier's reply, so the boundary is already there. ASP/SSP: each worker is
  * parked at its next step boundary; once all are (finished workers count), the shards write
  * their part after each rank's last push has landed. Then the dense file, then the manifest.
+ *
+ * A checkpoint that cannot be written (a full or read-only disk, a shard's error) does not
+ * stop training: what it wrote is removed, it is reported (`emitFailed`) and counted, the
+ * workers go on, and the next one due is tried as usual. Having no manifest, it never
+ * becomes the checkpoint a restore would pick.
  */
 export class CheckpointScheduler {
   private requested = false;
@@ -30,6 +56,10 @@ export class CheckpointScheduler {
   private pending: { step: number; done: Promise<void> } | null = null;
   private parked: Map<number, { release(e?: Error): void }> | null = null;
   private lastAsyncStep = -1;
+  private written = 0;
+  private failed = 0;
+  private lastWritten: number | null = null;
+  private lastFailure: CheckpointFailure | null = null;
 
   constructor(private readonly ctx: CheckpointContext) {}
 
@@ -38,8 +68,13 @@ export class CheckpointScheduler {
     this.requested = true;
   }
 
+  /** Step of the last checkpoint written, or null (none yet, or every one failed). */
   get lastStep(): number | null {
-    return this.lastAsyncStep >= 0 ? this.lastAsyncStep : (this.pending?.step ?? null);
+    return this.lastWritten;
+  }
+
+  get counts(): CheckpointCounts {
+    return { written: this.written, failed: this.failed, lastStep: this.lastWritten, lastFailure: this.lastFailure };
   }
 
   get secondsSinceLast(): number {
@@ -103,12 +138,41 @@ export class CheckpointScheduler {
     this.parked = null;
   }
 
-  /** Writes checkpoint `step`; in ASP/SSP the shards first wait until rank r has pushed `pushedSteps[r]` steps. */
+  /**
+   * Writes checkpoint `step`; in ASP/SSP the shards first wait until rank r has pushed
+   * `pushedSteps[r]` steps. Never rejects: a failure is reported, counted and cleaned up.
+   */
   private async take(step: number, pushedSteps: readonly number[] | null): Promise<void> {
-    const { store, links, job } = this.ctx;
     this.requested = false;
+    const dir = this.ctx.store.stepDir(step);
+    try {
+      await this.write(step, dir, pushedSteps);
+    } catch (e) {
+      const error = e as Error & { code?: unknown };
+      const removal = this.ctx.store.discard(dir);
+      const failure: CheckpointFailure = {
+        step,
+        dir,
+        code: typeof error.code === 'string' ? error.code : ErrorCodes.INTERNAL,
+        reason: removal ? `${error.message} (and removing what it wrote failed: ${removal})` : error.message,
+      };
+      this.failed++;
+      this.lastFailure = failure;
+      this.ctx.emitFailed(failure);
+      return;
+    }
+    this.written++;
+    this.lastWritten = step;
+    try {
+      this.ctx.store.prune();
+    } catch (e) {
+      this.ctx.fault(`removing old checkpoints: ${(e as Error).message}`);
+    }
+  }
+
+  private async write(step: number, dir: string, pushedSteps: readonly number[] | null): Promise<void> {
+    const { store, links, job } = this.ctx;
     const started = performance.now();
-    const dir = store.stepDir(step);
     const shards = await links.checkpoint(dir, step, pushedSteps, this.ctx.epoch(), job.timeouts.stepMs);
     const dense = this.ctx.dense();
     const denseFile = store.writeDense(dir, { values: dense.snapshot(), states: dense.optimizerState(), version: dense.version });

@@ -12,13 +12,14 @@ import {
   statSync,
   writeSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import {
   buildSafetensorsHeader,
   CHECKPOINT_FORMAT,
   type CheckpointFile,
   type CheckpointManifest,
   checkpointDirName,
+  checkpointWriteError,
   DENSE_FILE_FORMAT,
   ErrorCodes,
   parseCheckpointManifest,
@@ -71,15 +72,28 @@ function sha256File(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
 
+/** A checkpoint passed over when looking for one to resume from: its directory name and why. */
+export interface SkippedCheckpoint {
+  /** The directory's name (step-00000050). */
+  readonly name: string;
+  readonly dir: string;
+  readonly reason: string;
+}
+
 /**
  * The coordinator's side of checkpoints: the dense file, the manifest (written last: tmp →
  * fsync → rename → fsync of the directory), retention, and finding the newest checkpoint
  * that verifies: every file present with the recorded size and sha256. A checkpoint that
- * does not verify is reported by file and skipped in favour of the one before it.
+ * does not verify is reported by name and reason and skipped in favour of the one before it.
+ * A write that fails throws `E_CHECKPOINT_WRITE`; `discard` then removes what was written.
  */
 export class CheckpointStore {
   constructor(readonly policy: CheckpointPolicy) {
-    mkdirSync(policy.dir, { recursive: true });
+    try {
+      mkdirSync(policy.dir, { recursive: true });
+    } catch {
+      // A read-only or full disk must not stop training: each checkpoint then fails, with the reason.
+    }
   }
 
   stepDir(step: number): string {
@@ -105,7 +119,13 @@ export class CheckpointStore {
       steps: JSON.stringify(steps),
       version: String(snapshot.version),
     });
-    return writeFileDurably(join(dir, 'dense.safetensors'), [header, ...chunks]);
+    const path = join(dir, 'dense.safetensors');
+    try {
+      mkdirSync(dir, { recursive: true });
+      return writeFileDurably(path, [header, ...chunks]);
+    } catch (e) {
+      throw checkpointWriteError(path, e);
+    }
   }
 
   readDense(dir: string, info: CheckpointFile): DenseSnapshot {
@@ -136,24 +156,52 @@ export class CheckpointStore {
     return { values, states, version: Number(header.metadata.version ?? 0) };
   }
 
-  /** Writes manifest.json last and durably, then applies retention. */
+  /**
+   * Writes manifest.json last and durably: once it is renamed into place the checkpoint
+   * exists. Throws `E_CHECKPOINT_WRITE` if that cannot be done (the caller discards the
+   * directory). Retention is the caller's next step (`prune`).
+   */
   commit(dir: string, manifest: Omit<CheckpointManifest, 'format'>): CheckpointManifest {
     const full: CheckpointManifest = { format: CHECKPOINT_FORMAT, ...manifest };
     const text = new TextEncoder().encode(`${JSON.stringify(full, null, 2)}\n`);
     const tmp = join(dir, 'manifest.json.tmp');
-    const fd = openSync(tmp, 'w');
+    const path = join(dir, 'manifest.json');
     try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
+      const fd = openSync(tmp, 'w');
+      try {
+        let off = 0;
+        while (off < text.length) off += writeSync(fd, text, off, text.length - off);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      crashPoint('before-manifest-rename', manifest.step);
+      renameSync(tmp, path);
+      fsyncDir(dir);
+    } catch (e) {
+      try {
+        rmSync(tmp, { force: true });
+      } catch {
+        // The write's own error says more than a failed clean-up.
+      }
+      throw checkpointWriteError(path, e);
     }
-    crashPoint('before-manifest-rename', manifest.step);
-    renameSync(tmp, join(dir, 'manifest.json'));
-    fsyncDir(dir);
     crashPoint('after-manifest-rename', manifest.step);
-    this.prune();
     return full;
+  }
+
+  /**
+   * Removes what a failed checkpoint left in `dir` (shard files, the dense file, `.tmp`
+   * files): the directory never had a manifest, so nothing refers to it. Returns the reason
+   * if it could not be removed.
+   */
+  discard(dir: string): string | null {
+    try {
+      rmSync(dir, { recursive: true, force: true });
+      return null;
+    } catch (e) {
+      return (e as Error).message;
+    }
   }
 
   /** Checkpoint directories (with or without a manifest), newest first. */
@@ -166,7 +214,7 @@ export class CheckpointStore {
   }
 
   /** Keeps the newest `keep` checkpoints; removes older ones and older manifest-less leftovers. */
-  private prune(): void {
+  prune(): void {
     let kept = 0;
     for (const d of this.stepDirs()) {
       const full = join(this.policy.dir, d);
@@ -210,24 +258,32 @@ export class CheckpointStore {
   }
 
   /**
-   * The checkpoint to resume from: the named one, or the newest that verifies. Each one that
-   * fails verification is reported through `onRejected` and the search goes on to older ones.
+   * The checkpoint to resume from: the named one, or the newest that verifies. Each one passed
+   * over (no manifest: an unfinished checkpoint; a file that does not verify) is reported
+   * through `onSkipped` with the error and its directory, and the search goes on to older ones.
    */
-  findResumable(onRejected: (error: RowshardError) => void): { dir: string; manifest: CheckpointManifest } | null {
+  findResumable(
+    onSkipped: (error: RowshardError, skipped: SkippedCheckpoint) => void,
+  ): { dir: string; manifest: CheckpointManifest } | null {
     if (this.policy.resume === 'none') return null;
     const candidates = this.policy.resume === 'latest' ? this.stepDirs() : [this.policy.resume];
+    const skip = (dir: string, e: RowshardError) => onSkipped(e, { name: basename(dir), dir, reason: e.message });
     for (const d of candidates) {
       const dir = join(this.policy.dir, d);
       if (!existsSync(join(dir, 'manifest.json'))) {
-        if (this.policy.resume !== 'latest')
-          onRejected(new RowshardError(ErrorCodes.BAD_CHECKPOINT, `${dir}: no manifest.json, not a checkpoint`, { file: dir }));
+        const why = !existsSync(dir)
+          ? 'no such checkpoint'
+          : statSync(dir).isDirectory()
+            ? 'no manifest.json (an unfinished checkpoint)'
+            : 'not a directory';
+        skip(dir, new RowshardError(ErrorCodes.BAD_CHECKPOINT, `${dir}: ${why}`, { file: dir }));
         continue;
       }
       try {
         return { dir, manifest: this.verify(dir) };
       } catch (e) {
         if (!(e instanceof RowshardError)) throw e;
-        onRejected(e);
+        skip(dir, e);
       }
     }
     return null;

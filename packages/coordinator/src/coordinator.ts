@@ -14,7 +14,7 @@ import {
 import type { Model, ModuleImporter } from '@rowshard/nn';
 import { type ConnectionInfo, RpcServer, type TransportOptions } from '@rowshard/transport';
 import { CheckpointScheduler } from './checkpoint-scheduler.js';
-import { CheckpointStore } from './checkpoint-store.js';
+import { CheckpointStore, type SkippedCheckpoint } from './checkpoint-store.js';
 import { coordinatorHttpHandler } from './http.js';
 import { loadTablesIntoShards } from './initial-state.js';
 import { type CoordinatorJob, setUpJob } from './job-setup.js';
@@ -54,8 +54,9 @@ export interface CoordinatorOptions {
  * (or the initial state), and lets the workers resume from that step in a new epoch. A lost
  * trainer's ranks are handed to its replacement, which rejoins at the current step.
  *
- * Events: 'ready', 'progress', 'eval', 'shards', 'checkpoint', 'recovering', 'recovered',
- * 'done', 'fault'.
+ * Events: 'ready', 'progress', 'eval', 'shards', 'checkpoint', 'checkpoint_failed',
+ * 'checkpoint_skipped', 'recovering', 'recovered', 'done', 'fault'. Checkpoints skipped at
+ * start-up, before anyone could listen, are in `skippedAtStart`.
  */
 export class Coordinator extends EventEmitter {
   readonly job: JobConfig;
@@ -78,6 +79,9 @@ export class Coordinator extends EventEmitter {
   private finish!: (r: JobResult) => void;
   /** The checkpoint this run resumed from at start, if any. */
   resumedFrom: { dir: string; step: number } | null = null;
+  /** Checkpoints passed over at start-up (newer than `resumedFrom`, or every one if none verified). */
+  readonly skippedAtStart: SkippedCheckpoint[] = [];
+  private started = false;
 
   private constructor(
     private readonly options: CoordinatorOptions,
@@ -104,6 +108,8 @@ export class Coordinator extends EventEmitter {
           dense: () => this.training.dense,
           epoch: () => this.recovery.epoch,
           emit: (info) => this.emit('checkpoint', info),
+          emitFailed: (info) => this.emit('checkpoint_failed', info),
+          fault: (reason) => this.emit('fault', reason),
         })
       : null;
     this.training = new TrainingSteps({
@@ -135,6 +141,7 @@ export class Coordinator extends EventEmitter {
     const setup = await setUpJob(options.job, options.importModule, options.readJson);
     const c = new Coordinator(options, setup);
     const found = c.latestCheckpoint();
+    c.started = true;
     if (found) {
       c.recovery.resumeFrom(found);
       c.resumedFrom = { dir: found.dir, step: found.manifest.step };
@@ -259,9 +266,13 @@ export class Coordinator extends EventEmitter {
     this.checkpointing?.request();
   }
 
+  /** The checkpoint to restore; each one passed over is reported (`checkpoint_skipped`). */
   private latestCheckpoint(): RestoreSource | null {
     if (!this.checkpoints) return null;
-    return this.checkpoints.findResumable((e) => this.emit('fault', `skipping checkpoint: ${e.message}`));
+    return this.checkpoints.findResumable((_e, skipped) => {
+      if (this.started) this.emit('checkpoint_skipped', skipped);
+      else this.skippedAtStart.push(skipped);
+    });
   }
 
   private onDisconnect(conn: ConnectionInfo): void {
@@ -342,6 +353,7 @@ export class Coordinator extends EventEmitter {
       evals: this.training.evals,
       progressHistory: this.training.progress.history,
       secondsSinceCheckpoint: this.checkpointing?.secondsSinceLast ?? null,
+      checkpoints: this.checkpointing?.counts ?? null,
       rowCache: this.training.rowCacheTotals(),
       ...this.training.progress.summary(),
     };

@@ -28,6 +28,12 @@ export function coordinatorMetrics(status: () => CoordinatorStatus): Registry {
   gauge('rowshard_workers_done', 'Workers that finished', (s) => s.workersDone);
   gauge('rowshard_shards_ready', 'Parameter-server shards registered and ready', (s) => s.shardsReady.filter(Boolean).length);
   gauge('rowshard_recoveries_total', 'Restores after a failure', (s) => s.recoveries);
+  gauge('rowshard_checkpoints_written_total', 'Checkpoints written', (s) => s.checkpoints?.written);
+  gauge(
+    'rowshard_checkpoints_failed_total',
+    'Checkpoints that could not be written (full or read-only disk); training went on',
+    (s) => s.checkpoints?.failed,
+  );
   gauge('rowshard_epoch', 'Current epoch (bumped at every restore)', (s) => s.epoch);
   gauge(
     'rowshard_row_cache_hit_ratio',

@@ -6,7 +6,8 @@ import { Coordinator } from './coordinator.js';
 
 /**
  * The coordinator as a process: starts it, prints its JSON event lines on stdout (listening,
- * ready, progress, eval, checkpoint, recovering, recovered, done; faults on stderr), takes a
+ * ready, progress, eval, checkpoint, checkpoint_failed, checkpoint_skipped, resume,
+ * recovering, recovered, done; faults on stderr), takes a
  * checkpoint on SIGUSR2, and shuts down on SIGTERM/SIGINT or when its launcher goes away.
  * Used by `node packages/coordinator/dist/main.js` and by `rowshard coordinator`.
  */
@@ -74,10 +75,22 @@ export async function runCoordinatorProcess(options: CoordinatorProcessOptions):
       seconds: r.seconds,
       finalLoss: r.losses.at(-1),
       recoveries: r.recoveries,
+      checkpointsWritten: r.checkpointsWritten,
+      checkpointsFailed: r.checkpointsFailed,
+      lastCheckpointStep: r.lastCheckpointStep,
     }),
   );
+  for (const skipped of coordinator.skippedAtStart) emit({ event: 'checkpoint_skipped', ...skipped });
   if (coordinator.resumedFrom) emit({ event: 'resume', ...coordinator.resumedFrom });
-  for (const name of ['checkpoint', 'recovering', 'recovered', 'shards', 'eval'] as const) {
+  for (const name of [
+    'checkpoint',
+    'checkpoint_failed',
+    'checkpoint_skipped',
+    'recovering',
+    'recovered',
+    'shards',
+    'eval',
+  ] as const) {
     coordinator.on(name, (info) => emit({ event: name, ...(Array.isArray(info) ? { shards: info } : info) }));
   }
   process.on('SIGUSR2', () => coordinator.requestCheckpoint());

@@ -1,4 +1,4 @@
-import { type PsProtocol, type PsStats, psProtocol, type ShardFileInfo } from '@rowshard/core';
+import { ErrorCodes, type PsProtocol, type PsStats, psProtocol, RowshardError, type ShardFileInfo } from '@rowshard/core';
 import { RpcClient } from '@rowshard/transport';
 import type { RestoreSource } from './recovery.js';
 
@@ -42,7 +42,9 @@ export class ShardLinks {
 
   /**
    * Asks every shard to write its part of checkpoint `dir` at the given boundary: `step` steps
-   * applied (BSP), or each rank r having pushed `pushedSteps[r]` steps (ASP/SSP).
+   * applied (BSP), or each rank r having pushed `pushedSteps[r]` steps (ASP/SSP). Waits for
+   * every shard's answer, so that after a failure (the first shard's error is thrown, naming
+   * the shard) no shard is still writing into the directory its caller is about to remove.
    */
   async checkpoint(
     dir: string,
@@ -51,12 +53,22 @@ export class ShardLinks {
     epoch: number,
     timeoutMs: number,
   ): Promise<ShardFileInfo[]> {
-    const replies = await Promise.all(
+    const replies = await Promise.allSettled(
       this.clients.map((c) =>
         c.request('checkpoint', { dir, step, pushedSteps: pushedSteps && [...pushedSteps], epoch }, timeoutMs),
       ),
     );
-    return replies.map((r) => r.info).sort((a, b) => a.shard - b.shard);
+    const infos: ShardFileInfo[] = [];
+    for (const [shard, r] of replies.entries()) {
+      if (r.status === 'fulfilled') infos.push(r.value.info);
+      else {
+        const e = r.reason as Error;
+        const code = e instanceof RowshardError ? e.code : ErrorCodes.INTERNAL;
+        const details = e instanceof RowshardError ? e.details : {};
+        throw new RowshardError(code, `shard ${shard}: ${e.message}`, { ...details, shard });
+      }
+    }
+    return infos.sort((a, b) => a.shard - b.shard);
   }
 
   /**

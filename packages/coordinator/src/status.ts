@@ -1,4 +1,5 @@
 import type { EvalEntry, RowCacheCounts } from '@rowshard/core';
+import type { CheckpointCounts } from './checkpoint-scheduler.js';
 import type { ProgressEntry } from './progress.js';
 import type { Phase } from './recovery.js';
 import type { ShardLoad } from './shard-links.js';
@@ -20,6 +21,8 @@ export interface CoordinatorStatus {
   readonly evals: readonly EvalEntry[];
   readonly progressHistory: readonly ProgressEntry[];
   readonly secondsSinceCheckpoint: number | null;
+  /** Checkpoints written and failed by this coordinator, null when the job takes none. */
+  readonly checkpoints: CheckpointCounts | null;
   /** Examples trained on so far. */
   readonly examples: number;
   readonly lastProgress: ProgressEntry | null;

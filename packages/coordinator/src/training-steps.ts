@@ -157,6 +157,8 @@ export class TrainingSteps {
       recoveries,
       evals: this.evals,
       lastCheckpointStep: this.o.checkpointing?.lastStep ?? null,
+      checkpointsWritten: this.o.checkpointing?.counts.written ?? 0,
+      checkpointsFailed: this.o.checkpointing?.counts.failed ?? 0,
       rowCache: this.rowCacheTotals(),
     };
   }

@@ -28,6 +28,8 @@ export const ErrorCodes = {
   TOO_LARGE: 'E_TOO_LARGE',
   WRONG_SHARD: 'E_WRONG_SHARD',
   BAD_CHECKPOINT: 'E_BAD_CHECKPOINT',
+  /** A checkpoint file could not be written (a full or read-only disk, permissions). */
+  CHECKPOINT_WRITE: 'E_CHECKPOINT_WRITE',
   INTERNAL: 'E_INTERNAL',
 } as const;
 

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   checkRequestSize,
@@ -214,7 +213,6 @@ export class PsNode {
       const ready = () => pushedSteps.every((s, rank) => this.pushedSteps[rank] >= s);
       if (!ready()) await new Promise<void>((resolve) => this.pushWaiters.push({ ready, resolve }));
     }
-    mkdirSync(dir, { recursive: true });
     const info = writeShardSnapshot(service, join(dir, `shard-${service.shard}.safetensors`), step);
     return { info };
   }

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import {
   buildSafetensorsHeader,
   type CheckpointFile,
   type CheckpointManifest,
+  checkpointWriteError,
   copyRow,
   ErrorCodes,
   type LoadPart,
@@ -22,8 +23,9 @@ const ROWS_PER_CHUNK = 8192;
 /**
  * Writes a shard's materialised rows as one safetensors file: per table `<t>.ids` (I64 for
  * dense tables, U64 for hashed), `<t>.weight` [n, dim] and `<t>.state` [n, slots] (optimizer
- * slots), streamed chunk by chunk through a sha256. Written to `<file>.tmp`, fsynced, then
- * renamed, so a crash leaves either no file or a whole one.
+ * slots), streamed chunk by chunk through a sha256. Written to `<file>.tmp` (creating the
+ * directory), fsynced, then renamed, so a crash leaves either no file or a whole one. A
+ * failed write (full or read-only disk) removes the `.tmp` and throws `E_CHECKPOINT_WRITE`.
  */
 export function writeShardSnapshot(service: PsService, file: string, step: number): ShardFileInfo {
   const tables = service.tableNames().map((name) => {
@@ -52,47 +54,104 @@ export function writeShardSnapshot(service: PsService, file: string, step: numbe
     step: String(step),
   });
   const tmp = `${file}.tmp`;
-  const fd = openSync(tmp, 'w');
   const hash = createHash('sha256');
+  let fd: number | null = null;
+  try {
+    makeDirectories(dirname(file));
+    fd = openSync(tmp, 'w');
+    writeShardFile(fd, header, tables, hash);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = null;
+    renameSync(tmp, file);
+  } catch (e) {
+    // A full or read-only disk: no `.tmp` is left behind, and the coordinator gets a typed error.
+    try {
+      if (fd !== null) closeSync(fd);
+      rmSync(tmp, { force: true });
+    } catch {
+      // The write's own error says more than a failed clean-up.
+    }
+    throw checkpointWriteError(file, e);
+  }
+  const rows: Record<string, number> = {};
+  for (const t of tables) rows[t.name] = t.slots.length;
+  return { shard: service.shard, file: basename(file), bytes: fileBytes, sha256: hash.digest('hex'), rows };
+}
+
+/**
+ * `mkdir -p` that throws the real reason: Node's recursive mkdir reports ENOENT on a
+ * read-only disk, where this says EROFS. Another shard creating the same directory is fine.
+ */
+function makeDirectories(dir: string): void {
+  const isDirectory = () => {
+    try {
+      return statSync(dir).isDirectory();
+    } catch {
+      return false;
+    }
+  };
+  const parent = dirname(dir);
+  try {
+    mkdirSync(dir);
+    return;
+  } catch (e) {
+    if (isDirectory()) return;
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || parent === dir) throw e;
+  }
+  makeDirectories(parent);
+  try {
+    mkdirSync(dir);
+  } catch (e) {
+    if (!isDirectory()) throw e;
+  }
+}
+
+interface SnapshotTable {
+  readonly name: string;
+  readonly store: ReturnType<PsService['table']>;
+  readonly slots: readonly number[];
+  readonly lo: readonly number[];
+  readonly hi: readonly number[];
+}
+
+/** The file's bytes after the header: per table its ids, weights and optimizer slots, through `hash`. */
+function writeShardFile(
+  fd: number,
+  header: Uint8Array,
+  tables: readonly SnapshotTable[],
+  hash: ReturnType<typeof createHash>,
+): void {
   const write = (bytes: Uint8Array) => {
     hash.update(bytes);
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
   };
-  try {
-    write(header);
-    for (const t of tables) {
-      const n = t.slots.length;
-      const ids = new Uint32Array(n * 2);
-      for (let i = 0; i < n; i++) {
-        ids[2 * i] = t.lo[i];
-        ids[2 * i + 1] = t.hi[i];
-      }
-      write(new Uint8Array(ids.buffer));
-      // The rows live in the shard's memory; no row is materialised while writing, so its view stays valid.
-      const heap = t.store.heap;
-      const writeRows = (width: number, offset: (slot: number) => number) => {
-        for (let at = 0; at < n; at += ROWS_PER_CHUNK) {
-          const count = Math.min(ROWS_PER_CHUNK, n - at);
-          const chunk = new Float32Array(count * width);
-          for (let i = 0; i < count; i++) {
-            const slot = t.slots[at + i];
-            copyRow(heap, offset(slot), chunk, i * width, width);
-          }
-          write(new Uint8Array(chunk.buffer));
-        }
-      };
-      writeRows(t.store.dim, (s) => t.store.weightOffset(s));
-      if (t.store.stateFloats > 0) writeRows(t.store.stateFloats, (s) => t.store.stateOffset(s));
+  write(header);
+  for (const t of tables) {
+    const n = t.slots.length;
+    const ids = new Uint32Array(n * 2);
+    for (let i = 0; i < n; i++) {
+      ids[2 * i] = t.lo[i];
+      ids[2 * i + 1] = t.hi[i];
     }
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    write(new Uint8Array(ids.buffer));
+    // The rows live in the shard's memory; no row is materialised while writing, so its view stays valid.
+    const heap = t.store.heap;
+    const writeRows = (width: number, offset: (slot: number) => number) => {
+      for (let at = 0; at < n; at += ROWS_PER_CHUNK) {
+        const count = Math.min(ROWS_PER_CHUNK, n - at);
+        const chunk = new Float32Array(count * width);
+        for (let i = 0; i < count; i++) {
+          const slot = t.slots[at + i];
+          copyRow(heap, offset(slot), chunk, i * width, width);
+        }
+        write(new Uint8Array(chunk.buffer));
+      }
+    };
+    writeRows(t.store.dim, (s) => t.store.weightOffset(s));
+    if (t.store.stateFloats > 0) writeRows(t.store.stateFloats, (s) => t.store.stateOffset(s));
   }
-  renameSync(tmp, file);
-  const rows: Record<string, number> = {};
-  for (const t of tables) rows[t.name] = t.slots.length;
-  return { shard: service.shard, file: basename(file), bytes: fileBytes, sha256: hash.digest('hex'), rows };
 }
 
 export interface ShardTablePart {

@@ -5,7 +5,7 @@ import { demoJob } from '../config/demo-job.js';
 import { type LoadedConfig, loadTrainConfig } from '../config/load-config.js';
 import { trainOptions } from '../config/options.js';
 import { type LocalCluster, startLocalCluster } from '../launcher/local-cluster.js';
-import { ProgressView } from '../output/progress-view.js';
+import { checkpointSummary, ProgressView } from '../output/progress-view.js';
 import { type Command, parseFlags } from './command.js';
 
 /**
@@ -42,8 +42,10 @@ export async function runTrain(loaded: LoadedConfig): Promise<number> {
     });
     const result = await cluster.result();
     const classes = (parsed.model.options.numClasses as number | undefined) ?? null;
-    view.summary(result, classes ? 1 / classes : null);
-    if (loaded.cli.json) process.stdout.write(`${JSON.stringify({ role: 'cli', event: 'summary', ...summaryOf(result) })}\n`);
+    const checkpoints = checkpointSummary(result, parsed.checkpoint !== null);
+    view.summary(result, classes ? 1 / classes : null, checkpoints);
+    if (loaded.cli.json)
+      process.stdout.write(`${JSON.stringify({ role: 'cli', event: 'summary', ...summaryOf(result), checkpoints })}\n`);
     return 0;
   } catch (e) {
     if (interrupted) {

@@ -45,6 +45,12 @@ export class ProgressView {
       case 'checkpoint':
         this.line(`checkpoint step ${e.step}: ${e.dir} (${fmtBytes(e.bytes as number)}, ${e.durationMs} ms)`);
         break;
+      case 'checkpoint_failed':
+        this.line(`checkpoint step ${e.step} failed, training goes on: ${e.reason}`);
+        break;
+      case 'checkpoint_skipped':
+        this.line(`skipping checkpoint ${e.name}: ${e.reason}`);
+        break;
       case 'resume':
         this.line(`resuming from ${e.dir} (step ${e.step})`);
         break;
@@ -87,7 +93,7 @@ export class ProgressView {
     appendFileSync(this.settings.metrics, `${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
   }
 
-  /** The final summary (printed in every mode but --json, where the done event says it). */
+  /** The final summary (printed in every mode but --json, where the summary event says it). */
   summary(
     result: {
       steps: number;
@@ -97,6 +103,7 @@ export class ProgressView {
       evals: readonly { accuracy: number | null }[];
     },
     chance: number | null,
+    checkpoints: CheckpointSummary | null,
   ): void {
     if (this.settings.json) return;
     if (this.drawn) this.out.write('\n');
@@ -108,8 +115,38 @@ export class ProgressView {
     ];
     if (typeof acc === 'number')
       parts.push(`held-out accuracy ${(100 * acc).toFixed(1)}%${chance ? ` (chance ${(100 * chance).toFixed(1)}%)` : ''}`);
+    if (checkpoints) parts.push(describeCheckpoints(checkpoints));
     this.out.write(`${parts.join('; ')}\n`);
   }
+}
+
+/** What a run's summary says about its checkpoints (null when the job takes none). */
+export interface CheckpointSummary {
+  readonly written: number;
+  readonly failed: number;
+  /** Step of the last checkpoint written, or null. */
+  readonly lastStep: number | null;
+  /** Whether the checkpoint at the job's last step was written. */
+  readonly final: boolean;
+}
+
+export function checkpointSummary(
+  result: { steps: number; lastCheckpointStep: number | null; checkpointsWritten: number; checkpointsFailed: number },
+  enabled: boolean,
+): CheckpointSummary | null {
+  if (!enabled) return null;
+  return {
+    written: result.checkpointsWritten,
+    failed: result.checkpointsFailed,
+    lastStep: result.lastCheckpointStep,
+    final: result.lastCheckpointStep === result.steps,
+  };
+}
+
+function describeCheckpoints(c: CheckpointSummary): string {
+  const counts = `checkpoints: ${c.written} written${c.failed > 0 ? `, ${c.failed} failed` : ''}`;
+  if (c.final) return counts;
+  return `${counts}, no final checkpoint (${c.lastStep === null ? 'none written' : `last at step ${c.lastStep}`})`;
 }
 
 function fmt(n: number, digits: number): string {

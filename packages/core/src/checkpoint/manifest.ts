@@ -66,3 +66,15 @@ export function parseCheckpointManifest(value: unknown, where: string): Checkpoi
   if (!Array.isArray(m.tables)) throw bad('manifest.tables must be a list');
   return m as unknown as CheckpointManifest;
 }
+
+/**
+ * A failure to write part of a checkpoint as a typed error: `E_CHECKPOINT_WRITE` naming what
+ * was being written and the system's reason (`ENOSPC: no space left on device`, `EROFS`, …),
+ * with the errno code in `details.errno`. A RowshardError passes through unchanged.
+ */
+export function checkpointWriteError(what: string, cause: unknown): RowshardError {
+  if (cause instanceof RowshardError) return cause;
+  const errno = cause && typeof cause === 'object' && 'code' in cause ? String((cause as { code: unknown }).code) : null;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return new RowshardError(ErrorCodes.CHECKPOINT_WRITE, `writing ${what}: ${message}`, { file: what, errno });
+}

@@ -45,7 +45,12 @@ export const jobResultSchema = object({
   recoveries: uint,
   /** Held-out evaluations, in step order. */
   evals: list(evalEntry),
+  /** Step of the last checkpoint this run wrote, null if none (or every one failed). */
   lastCheckpointStep: nullable(uint),
+  /** Checkpoints this run wrote. */
+  checkpointsWritten: uint,
+  /** Checkpoints this run could not write (a full or read-only disk), each reported as `checkpoint_failed`. */
+  checkpointsFailed: uint,
   /** The workers' row caches summed (SSP, ASP with cacheSteps), null without caches. */
   rowCache: nullable(rowCacheCounts),
 });
