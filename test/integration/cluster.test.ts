@@ -16,7 +16,7 @@ async function runJob(job: Record<string, unknown>, sizes: { ps: number; trainer
     const result: JobResult = await cluster.result();
     const model = builtinOrModule(job.model as Record<string, unknown>);
     const specs = model.tables.map((t) => tableSpec({ ...t }));
-    const client = new PsClient({ shardUrls: cluster.psUrls(), token: cluster.token, tables: specs });
+    const client = new PsClient({ shardUrls: cluster.psUrls(), token: cluster.credential('trainer'), tables: specs });
     await client.connect();
     const tables: Record<string, Float32Array> = {};
     for (const spec of specs)

@@ -5,6 +5,7 @@ import {
   type PsProtocol,
   type PsStats,
   psProtocol,
+  psSenders,
   type ReplyOf,
   RowshardError,
 } from '@rowshard/core';
@@ -45,6 +46,7 @@ export class ParameterServer {
       name: 'parameter server',
       protocol: psProtocol,
       handlers: psHandlers(node, stats),
+      senders: psSenders,
       host: options.host,
       port: options.port,
       token: options.token,

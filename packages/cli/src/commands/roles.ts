@@ -14,7 +14,8 @@ import type { Command } from './command.js';
 /**
  * The three roles as separate commands, for a cluster (docker compose, several hosts): every
  * setting is a flag or an environment variable (deploy/README.md lists them), parsed by the
- * role's own args.ts exactly as its main.ts does. The cluster token is ROWSHARD_TOKEN only.
+ * role's own args.ts exactly as its main.ts does. Secrets come from the environment only:
+ * ROWSHARD_TOKEN (coordinator, ps), ROWSHARD_ROLE_TOKEN (trainer).
  * These run until stopped (coordinator, ps) or until the job's work is done (trainer).
  */
 const env = process.env;
