@@ -19,6 +19,8 @@ export interface PsProcessOptions {
   /** Address others dial: a host name, an IP, or 'auto' (this machine's first external IPv4). */
   readonly advertise?: string;
   readonly port: number;
+  /** The only directory checkpoints are read from and written to (absent: none). */
+  readonly checkpointRoot?: string;
   readonly maxPayloadBytes?: number;
 }
 
@@ -43,6 +45,7 @@ export async function runPsProcess(options: PsProcessOptions): Promise<Parameter
     host: options.host,
     port: options.port,
     token,
+    checkpointRoot: options.checkpointRoot,
     transport: options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {},
     onFault: (conn, reason) => fault(`connection ${conn.connectionId}: ${reason}`),
   });

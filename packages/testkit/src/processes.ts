@@ -91,6 +91,8 @@ export async function startPsProcesses(options: {
   tables: unknown[];
   token: string | null;
   maxPayloadBytes?: number;
+  /** The directory the shards may read and write checkpoints under (--checkpoint-root). */
+  checkpointRoot?: string;
   /** Extra node flags (e.g. --expose-gc for memory measurements). */
   nodeArgs?: string[];
 }): Promise<PsCluster> {
@@ -104,6 +106,7 @@ export async function startPsProcesses(options: {
       );
       const args = ['--config', file];
       if (options.maxPayloadBytes) args.push('--max-payload-bytes', String(options.maxPayloadBytes));
+      if (options.checkpointRoot) args.push('--checkpoint-root', options.checkpointRoot);
       return spawnReady(
         'packages/ps/dist/main.js',
         args,

@@ -45,7 +45,7 @@ export const coordinatorCommand: Command = {
 export const psCommand: Command = {
   summary: 'run a parameter server that registers with a coordinator',
   usage:
-    'rowshard ps --coordinator ws://HOST:PORT [--shard N] [--name NAME] [--host 0.0.0.0] [--advertise HOST|auto] [--port P] [--max-payload-bytes N]',
+    'rowshard ps --coordinator ws://HOST:PORT [--shard N] [--name NAME] [--host 0.0.0.0] [--advertise HOST|auto] [--port P] [--checkpoint-root DIR] [--max-payload-bytes N]',
   async run(argv) {
     await runPsProcess(parsePsArgs(argv, env));
     return new Promise<number>(() => {});

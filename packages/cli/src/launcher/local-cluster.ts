@@ -91,6 +91,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   };
   const job = { ...options.job, cluster };
   const jobFile = join(options.jobDir ?? dir, `.rowshard-job-${process.pid}-${Date.now()}.json`);
+  // The shards may read and write checkpoints only where the coordinator keeps them (resolved
+  // as the coordinator resolves the job's paths: against the job file's directory).
+  const checkpointDir = (job as { checkpoint?: { dir?: unknown } }).checkpoint?.dir;
+  const psRoot = typeof checkpointDir === 'string' ? ['--checkpoint-root', resolve(dirname(jobFile), checkpointDir)] : [];
   writeFileSync(jobFile, JSON.stringify(job));
   const managed: ManagedProcess[] = [];
   let failure: ((e: Error) => void) | null = null;
@@ -199,7 +203,13 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const [ps, trainers] = await Promise.all([
       Promise.all(
         Array.from({ length: nPs }, (_, i) =>
-          supervise(`ps ${i}`, 'ps', ['--coordinator', url], (p) => ['--coordinator', url, '--shard', String(p.ready.shard)]),
+          supervise(`ps ${i}`, 'ps', ['--coordinator', url, ...psRoot], (p) => [
+            '--coordinator',
+            url,
+            ...psRoot,
+            '--shard',
+            String(p.ready.shard),
+          ]),
         ),
       ),
       Promise.all(
