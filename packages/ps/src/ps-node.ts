@@ -134,7 +134,9 @@ export class PsNode {
   }
 
   load(request: RequestOf<PsProtocol, 'load'>): Reply<'load'> {
-    return { rowsLoaded: this.admit(request.epoch).load(request.tables) };
+    const service = this.admit(request.epoch);
+    service.checkLoadValues(request.tables);
+    return { rowsLoaded: service.load(request.tables) };
   }
 
   private notePush(rank: number, step: number): void {
