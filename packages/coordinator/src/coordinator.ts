@@ -161,6 +161,7 @@ export class Coordinator extends EventEmitter {
       onDisconnect: (conn) => c.onDisconnect(conn),
       httpHandler: coordinatorHttpHandler({
         dashboard: options.dashboard ?? false,
+        auth: c.auth,
         status: () => c.status(),
         metrics: coordinatorMetrics(() => c.status()),
       }),
