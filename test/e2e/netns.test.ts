@@ -92,7 +92,7 @@ describe.skipIf(reason !== null)('rowshard across network namespaces', () => {
     // only their role credential.
     const token = 'netns-cluster-token-0123456789';
     const env = { ...process.env, ROWSHARD_TOKEN: token };
-    const trainerEnv = { ...process.env, ROWSHARD_ROLE_TOKEN: roleCredential(token, 'trainer') };
+    const trainerEnv: NodeJS.ProcessEnv = { ...process.env, ROWSHARD_ROLE_TOKEN: roleCredential(token, 'trainer') };
     delete trainerEnv.ROWSHARD_TOKEN;
     const events: Record<string, unknown>[] = [];
     const run = (h: (typeof hosts)[number], args: string[]) => {

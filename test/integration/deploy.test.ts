@@ -78,7 +78,7 @@ checkpoint: { dir: ${join(scratch, 'ckpt', 'job')}, everySteps: 5 }
     const env = { ...process.env, ROWSHARD_TOKEN: 'deploy-test-cluster-token' };
     const credential = (role: string) =>
       execFileSync(process.execPath, [cli, 'token', '--role', role], { env, encoding: 'utf8' }).trim();
-    const trainerEnv = { ...process.env, ROWSHARD_ROLE_TOKEN: credential('trainer') };
+    const trainerEnv: NodeJS.ProcessEnv = { ...process.env, ROWSHARD_ROLE_TOKEN: credential('trainer') };
     delete trainerEnv.ROWSHARD_TOKEN;
     const serve = ['--host', '0.0.0.0', '--port', '0'];
     const procs = [spawn(process.execPath, [cli, 'coordinator', '--config', job, ...serve, '--dashboard'], { env })];
