@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { copyRow, parseSparseOptimizerConfig, sparseRowOptimizer, tableSpec } from '@rowshard/core';
 import { type PsCluster, startPsProcesses } from '@rowshard/testkit';
 import { PsClient } from '@rowshard/trainer';
+import { roleCredential } from '@rowshard/transport';
 import { fmt, median, percentile, xorshift, zipfBatch } from './stats.js';
 
 /**
@@ -36,7 +37,7 @@ const OPTIMIZER = { kind: 'adagrad', lr: 0.01 } as const;
 const SLOTS = 1; // Adagrad keeps one accumulator per weight
 /** The least memory a row can take: its weights and its slots as float32, nothing else. */
 const FLOOR_BYTES_PER_ROW = 4 * DIM * (1 + SLOTS);
-const TOKEN = 'bench-token';
+const TOKEN = 'bench-cluster-token';
 const log = (s: string) => {
   if (!values.json) process.stdout.write(`${s}\n`);
 };
@@ -106,7 +107,7 @@ async function runCluster(numShards: number): Promise<ShardResult> {
       token: TOKEN,
       nodeArgs: ['--expose-gc'],
     });
-    client = new PsClient({ shardUrls: cluster.urls, token: TOKEN, tables: [tableSpec(spec)] });
+    client = new PsClient({ shardUrls: cluster.urls, token: roleCredential(TOKEN, 'trainer'), tables: [tableSpec(spec)] });
     await client.connect();
     const memoryOf = async () => {
       const stats = await client!.stats({ gc: true });

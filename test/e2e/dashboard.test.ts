@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * The dashboard in a real headless Chromium (Debian's, never a downloaded one) during a real
- * run: the loss curve must gain points while training goes on, and the shard table must show
- * every shard. Skipped, with the reason printed, where /usr/bin/chromium is not installed.
+ * run: the browser signs in with the cluster token, then the loss curve must gain points while
+ * training goes on, and the shard table must show every shard. Skipped, with the reason printed, where /usr/bin/chromium is not installed.
  */
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
@@ -59,8 +59,20 @@ describe.skipIf(!haveChromium)('dashboard', () => {
           '--disable-sync',
         ],
       });
+      // The launcher always makes a cluster token: the page asks for it before it shows anything.
+      expect((await fetch(`${dashboard}api/status`)).status).toBe(401);
       const page = await browser.newPage();
-      await page.goto(dashboard);
+      expect((await page.goto(dashboard))?.status()).toBe(401);
+      expect(await page.locator('#shards').count()).toBe(0);
+      await page.fill('#token', 'not-the-token');
+      await page.click('#signin');
+      await page.waitForSelector('#error');
+      await page.fill('#token', cluster.token);
+      await page.click('#signin');
+      await page.waitForSelector('#lossLine');
+      // The session cookie holds the viewer credential, never the token, and scripts cannot read it.
+      const [session] = await page.context().cookies();
+      expect(session).toMatchObject({ name: 'rowshard_session', value: cluster.credential('viewer'), httpOnly: true });
       const points = async () => Number((await page.getAttribute('#lossLine', 'data-points')) ?? 0);
       await page.waitForFunction(() => Number(document.querySelector('#lossLine')?.getAttribute('data-points') ?? 0) >= 2, null, {
         timeout: 30_000,

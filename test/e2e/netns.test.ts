@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { startLocalCluster } from '@rowshard/cli';
 import { checkpointDirName } from '@rowshard/core';
 import { repoRoot } from '@rowshard/testkit';
+import { roleCredential } from '@rowshard/transport';
 import { afterAll, describe, expect, it } from 'vitest';
 
 /**
@@ -87,10 +88,17 @@ describe.skipIf(reason !== null)('rowshard across network namespaces', () => {
     }
     const jobFile = join(dir, 'job.json');
     writeFileSync(jobFile, JSON.stringify(job(join(dir, 'cut'))));
-    const env = { ...process.env, ROWSHARD_TOKEN: 'netns-token' };
+    // As deploy/README.md says: the coordinator and the shards hold the cluster token, trainers
+    // only their role credential.
+    const token = 'netns-cluster-token-0123456789';
+    const env = { ...process.env, ROWSHARD_TOKEN: token };
+    const trainerEnv: NodeJS.ProcessEnv = { ...process.env, ROWSHARD_ROLE_TOKEN: roleCredential(token, 'trainer') };
+    delete trainerEnv.ROWSHARD_TOKEN;
     const events: Record<string, unknown>[] = [];
     const run = (h: (typeof hosts)[number], args: string[]) => {
-      const child = spawn('ip', ['netns', 'exec', h.ns, process.execPath, cli, ...args], { env });
+      const child = spawn('ip', ['netns', 'exec', h.ns, process.execPath, cli, ...args], {
+        env: args[0] === 'trainer' ? trainerEnv : env,
+      });
       children.push(child);
       let buf = '';
       child.stdout.on('data', (d: Buffer) => {
@@ -119,7 +127,19 @@ describe.skipIf(reason !== null)('rowshard across network namespaces', () => {
     };
     await waitFor((e) => e.host === 'coord' && e.event === 'listening', 20_000, 'the coordinator');
     for (const h of [ps0, ps1])
-      run(h, ['ps', '--coordinator', coordinatorUrl, '--host', '0.0.0.0', '--port', '7080', '--advertise', h.ip]);
+      run(h, [
+        'ps',
+        '--coordinator',
+        coordinatorUrl,
+        '--host',
+        '0.0.0.0',
+        '--port',
+        '7080',
+        '--advertise',
+        h.ip,
+        '--checkpoint-root',
+        dir, // the checkpoint directory (dir/cut) is under it, shared by every host (one filesystem)
+      ]);
     for (const h of [tr0, tr1]) run(h, ['trainer', '--coordinator', coordinatorUrl]);
     const ready = await waitFor((e) => e.host === 'coord' && e.event === 'ready', 30_000, 'all shards');
     expect(ready.shards).toEqual(expect.arrayContaining([`ws://${ps0.ip}:7080`, `ws://${ps1.ip}:7080`]));

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { repoRoot } from '@rowshard/testkit';
+import { roleCredential } from '@rowshard/transport';
 import { GenericContainer, getContainerRuntimeClient, Network, type StartedTestContainer, Wait } from 'testcontainers';
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -37,7 +38,8 @@ describe.skipIf(reason !== null)('the Docker image (testcontainers)', () => {
       deleteOnExit: false,
     });
     const network = await new Network().start();
-    const env = { ROWSHARD_TOKEN: 'container-token' };
+    const token = 'container-cluster-token-0123456789';
+    const env = { ROWSHARD_TOKEN: token };
     const coordinator = await image
       .withNetwork(network)
       .withNetworkAliases('coordinator')
@@ -66,7 +68,8 @@ describe.skipIf(reason !== null)('the Docker image (testcontainers)', () => {
     started.push(
       await image
         .withNetwork(network)
-        .withEnvironment({ ...env, ROWSHARD_COORDINATOR: 'ws://coordinator:7070' })
+        // A trainer holds only its role credential, as deploy/compose.yaml arranges.
+        .withEnvironment({ ROWSHARD_ROLE_TOKEN: roleCredential(token, 'trainer'), ROWSHARD_COORDINATOR: 'ws://coordinator:7070' })
         .withCommand(['trainer'])
         .withWaitStrategy(Wait.forLogMessage(/"event":"listening"/))
         .start(),

@@ -279,7 +279,7 @@ describe('export and from_pretrained', () => {
       await cluster.result();
       const client = new PsClient({
         shardUrls: cluster.psUrls(),
-        token: cluster.token,
+        token: cluster.credential('trainer'),
         tables: [tableSpec({ name: 'embedding', numEmbeddings: VOCAB, embeddingDim: 8 })],
       });
       await client.connect();

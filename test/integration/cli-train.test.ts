@@ -46,7 +46,7 @@ describe('rowshard train', () => {
     const file = join(dir, 'job.yaml');
     writeFileSync(file, smallJob);
     const metrics = join(dir, 'metrics.jsonl');
-    const r = run(['train', '--config', file, '--json', '--metrics', metrics]);
+    const r = run(['train', '--config', file, '--json', '--metrics', metrics, '--dashboard']);
     expect(r.status, r.stderr).toBe(0);
     const events = r.stdout
       .trim()
@@ -54,6 +54,11 @@ describe('rowshard train', () => {
       .map((l) => JSON.parse(l));
     const pids = events.filter((e) => e.event === 'listening').map((e) => e.pid as number);
     expect(pids).toHaveLength(4); // coordinator, 2 PS, 1 trainer
+    // The dashboard's address comes with what to sign in with: a viewer credential, not the token.
+    expect(events.find((e) => e.role === 'coordinator' && e.event === 'listening')).toMatchObject({
+      dashboard: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/$/),
+      signIn: expect.stringMatching(/^viewer\.[0-9a-f]{64}$/),
+    });
     const summary = events.find((e) => e.event === 'summary');
     expect(summary.steps).toBe(40);
     expect(summary.evals.at(-1).accuracy).toBeGreaterThan(0.5); // 3 classes: chance is 1/3

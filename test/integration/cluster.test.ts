@@ -19,7 +19,7 @@ async function runJob(job: Record<string, unknown>, sizes: { ps: number; trainer
     const limits = job.limits as { maxRequestRows: number; maxRequestBytes: number } | undefined;
     const client = new PsClient({
       shardUrls: cluster.psUrls(),
-      token: cluster.token,
+      token: cluster.credential('trainer'),
       tables: specs,
       ...(limits ? { limits: { maxRows: limits.maxRequestRows, maxBytes: limits.maxRequestBytes } } : {}),
     });

@@ -15,9 +15,13 @@ if (!haveCompose) console.warn('compose validation skipped: docker-compose is no
 
 describe('deploy/', () => {
   it.skipIf(!haveCompose)('docker-compose -f deploy/compose.yaml config accepts the compose file', () => {
-    const env = join(deploy, 'rowshard.env');
-    const made = !existsSync(env);
-    if (made) copyFileSync(join(deploy, 'rowshard.env.example'), env);
+    // Each env file from its example where it is not there yet (as deploy/README.md begins).
+    const made = ['rowshard.env', 'trainer.env'].filter((name) => {
+      const file = join(deploy, name);
+      if (existsSync(file)) return false;
+      copyFileSync(join(deploy, `${name}.example`), file);
+      return true;
+    });
     try {
       const out = execFileSync('docker-compose', ['-f', join(deploy, 'compose.yaml'), 'config'], { encoding: 'utf8' });
       const config = parse(out);
@@ -26,9 +30,14 @@ describe('deploy/', () => {
       expect(config.services.ps.environment.ROWSHARD_COORDINATOR).toBe('ws://coordinator:7070');
       expect(config.services.ps.restart).toBe('on-failure');
       expect(Object.keys(config.volumes)).toContain('checkpoints');
-      expect(config.services.coordinator.environment.ROWSHARD_TOKEN).toBe('change-me'); // from the env file
+      if (made.includes('rowshard.env')) expect(config.services.coordinator.environment.ROWSHARD_TOKEN).toBe('change-me');
+      // The cluster token goes to the coordinator and the shards; a trainer gets its credential only.
+      expect(config.services.ps.environment.ROWSHARD_TOKEN).toBeDefined();
+      expect(config.services.trainer.environment.ROWSHARD_TOKEN).toBeUndefined();
+      expect(config.services.trainer.environment.ROWSHARD_ROLE_TOKEN).toBeDefined();
+      expect(config.services.ps.environment.ROWSHARD_CHECKPOINT_ROOT).toBe('/checkpoints');
     } finally {
-      if (made) rmSync(env);
+      for (const name of made) rmSync(join(deploy, name));
     }
   });
 
@@ -60,11 +69,19 @@ steps: 10
 batchSize: 16
 data: { kind: synthetic_text, vocabSize: 500, seqLen: 8, numClasses: 2 }
 cluster: { ps: 2, trainers: 1, workersPerTrainer: 1 }
+checkpoint: { dir: ${join(scratch, 'ckpt', 'job')}, everySteps: 5 }
 `,
     );
     const { spawn } = await import('node:child_process');
-    const env = { ...process.env, ROWSHARD_TOKEN: 'deploy-test' };
-    const procs = [spawn(process.execPath, [cli, 'coordinator', '--config', job, '--port', '0'], { env })];
+    // As deploy/README.md runs it on several hosts: the cluster token for the coordinator and
+    // the shards, listening on every address; for the trainer only what `rowshard token` prints.
+    const env = { ...process.env, ROWSHARD_TOKEN: 'deploy-test-cluster-token' };
+    const credential = (role: string) =>
+      execFileSync(process.execPath, [cli, 'token', '--role', role], { env, encoding: 'utf8' }).trim();
+    const trainerEnv: NodeJS.ProcessEnv = { ...process.env, ROWSHARD_ROLE_TOKEN: credential('trainer') };
+    delete trainerEnv.ROWSHARD_TOKEN;
+    const serve = ['--host', '0.0.0.0', '--port', '0'];
+    const procs = [spawn(process.execPath, [cli, 'coordinator', '--config', job, ...serve, '--dashboard'], { env })];
     let coordinatorUrl = '';
     let done = false;
     const finished = new Promise<void>((resolve) => {
@@ -80,10 +97,19 @@ cluster: { ps: 2, trainers: 1, workersPerTrainer: 1 }
     });
     try {
       while (!coordinatorUrl) await new Promise((r) => setTimeout(r, 50));
-      for (let i = 0; i < 2; i++) procs.push(spawn(process.execPath, [cli, 'ps', '--coordinator', coordinatorUrl], { env }));
-      procs.push(spawn(process.execPath, [cli, 'trainer', '--coordinator', coordinatorUrl], { env }));
+      const root = ['--checkpoint-root', join(scratch, 'ckpt')];
+      for (let i = 0; i < 2; i++)
+        procs.push(spawn(process.execPath, [cli, 'ps', '--coordinator', coordinatorUrl, ...serve, ...root], { env }));
+      procs.push(spawn(process.execPath, [cli, 'trainer', '--coordinator', coordinatorUrl], { env: trainerEnv }));
       await finished;
       expect(done).toBe(true);
+      expect(existsSync(join(scratch, 'ckpt', 'job', 'step-00000010', 'manifest.json'))).toBe(true);
+      // curl -H "Authorization: Bearer $(rowshard token --role viewer)" http://A:7070/api/status
+      const status = `${coordinatorUrl.replace(/^ws:/, 'http:')}/api/status`;
+      expect((await fetch(status)).status).toBe(401);
+      const viewer = await fetch(status, { headers: { authorization: `Bearer ${credential('viewer')}` } });
+      expect(viewer.status).toBe(200);
+      expect((await viewer.json()).phase).toBe('done');
     } finally {
       for (const p of procs) p.kill('SIGTERM');
     }

@@ -1,6 +1,9 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type PsProtocol, psProtocol } from '@rowshard/core';
 import { type PsCluster, startPsProcesses } from '@rowshard/testkit';
-import { FrameCodec, RpcClient } from '@rowshard/transport';
+import { FrameCodec, RpcClient, roleCredential } from '@rowshard/transport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 
@@ -10,6 +13,9 @@ import WebSocket from 'ws';
  * every row is byte for byte what it was before.
  */
 const TOKEN = 'hostile-suite-token-0123456789';
+/** The peer holds a trainer's credential; control messages need the coordinator's. */
+const TRAINER = roleCredential(TOKEN, 'trainer');
+const COORDINATOR = roleCredential(TOKEN, 'coordinator');
 const tables = [
   { spec: { name: 'small', numEmbeddings: 64, embeddingDim: 4 }, optimizer: { kind: 'sparse_adam', lr: 0.1 } },
   { spec: { name: 'plain', numEmbeddings: 64, embeddingDim: 4 }, optimizer: { kind: 'sgd', lr: 10 } },
@@ -20,6 +26,8 @@ const every = (n: number) => Uint32Array.from({ length: n }, (_, i) => i);
 describe('a hostile peer against a parameter server process', () => {
   let cluster: PsCluster;
   let peer: RpcClient<PsProtocol>;
+  let control: RpcClient<PsProtocol>;
+  const root = mkdtempSync(join(tmpdir(), 'rowshard-hostile-'));
   let nextStep = 0;
 
   /** Every row of the small tables, as bytes. */
@@ -47,16 +55,26 @@ describe('a hostile peer against a parameter server process', () => {
     } as never);
 
   beforeAll(async () => {
-    cluster = await startPsProcesses({ numShards: 1, seed: 5, tables, token: TOKEN, nodeArgs: ['--expose-gc'] });
-    peer = new RpcClient({ url: cluster.urls[0], token: TOKEN, protocol: psProtocol });
-    await peer.connect();
+    cluster = await startPsProcesses({
+      numShards: 1,
+      seed: 5,
+      tables,
+      token: TOKEN,
+      checkpointRoot: root,
+      nodeArgs: ['--expose-gc'],
+    });
+    peer = new RpcClient({ url: cluster.urls[0], token: TRAINER, protocol: psProtocol });
+    control = new RpcClient({ url: cluster.urls[0], token: COORDINATOR, protocol: psProtocol });
+    await Promise.all([peer.connect(), control.connect()]);
     // Rank 0 has pushed step 0: its next is step 1.
     await push({ step: 0, rank: 0 });
     nextStep = 1;
   });
   afterAll(async () => {
     await peer?.close();
+    await control?.close();
     await cluster?.stop();
+    rmSync(root, { recursive: true, force: true });
   });
 
   it.each([
@@ -129,7 +147,7 @@ describe('a hostile peer against a parameter server process', () => {
       return memory.arrayBuffers;
     };
     const idle = await memory();
-    const ws = new WebSocket(cluster.urls[0], { headers: { authorization: `Bearer ${TOKEN}` }, perMessageDeflate: false });
+    const ws = new WebSocket(cluster.urls[0], { headers: { authorization: `Bearer ${TRAINER}` }, perMessageDeflate: false });
     await new Promise((resolve, reject) => {
       ws.once('open', resolve);
       ws.once('error', reject);
@@ -173,7 +191,7 @@ describe('a hostile peer against a parameter server process', () => {
       durationMs: 0,
     };
     await refused(
-      () => peer.request('restore', { dir: '/nonexistent-rowshard-dir', manifest: manifest as never, epoch: 0 }),
+      () => control.request('restore', { dir: join(root, 'step-00000001'), manifest: manifest as never, epoch: 0 }),
       'E_BAD_CHECKPOINT',
       'shard-0.safetensors: cannot be read (ENOENT)',
     );

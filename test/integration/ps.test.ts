@@ -9,7 +9,7 @@ import {
 } from '@rowshard/core';
 import { type FixtureTensor, f32, loadFixture, type PsCluster, startPsProcesses } from '@rowshard/testkit';
 import { PsClient } from '@rowshard/trainer';
-import { FrameCodec, RpcClient } from '@rowshard/transport';
+import { FrameCodec, RpcClient, roleCredential } from '@rowshard/transport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 
@@ -24,6 +24,8 @@ interface SparseFixture {
 const fx = loadFixture<SparseFixture>('sparse_optimizers.json');
 const kindOf = (label: string) => (label.startsWith('adagrad') ? 'adagrad' : label);
 const TOKEN = 'test-cluster-token';
+/** What a worker presents: the shards hold TOKEN and check this credential at the upgrade. */
+const TRAINER = roleCredential(TOKEN, 'trainer');
 const SEED = 1234;
 const ROWS = 50;
 const DIM = 4;
@@ -47,7 +49,7 @@ describe('parameter server processes on loopback', () => {
 
   beforeAll(async () => {
     cluster = await startPsProcesses({ numShards: 3, seed: SEED, tables: allTables, token: TOKEN, maxPayloadBytes: 1 << 20 });
-    client = new PsClient({ shardUrls: cluster.urls, token: TOKEN, tables: specs });
+    client = new PsClient({ shardUrls: cluster.urls, token: TRAINER, tables: specs });
     await client.connect();
   });
   afterAll(async () => {
@@ -137,7 +139,7 @@ describe('parameter server processes on loopback', () => {
     });
 
     it('an unknown table', async () => {
-      const raw = new RpcClient({ url: cluster.urls[0], token: TOKEN, protocol: psProtocol });
+      const raw = new RpcClient({ url: cluster.urls[0], token: TRAINER, protocol: psProtocol });
       await raw.connect();
       await expect(raw.request('pull', { tables: [{ table: 'nope', ids: Int32Array.of(0) }] })).rejects.toMatchObject({
         code: 'E_UNKNOWN_TABLE',
@@ -165,8 +167,8 @@ describe('parameter server processes on loopback', () => {
     });
   });
 
-  it('refuses a missing or wrong token at the upgrade (HTTP 401)', async () => {
-    for (const token of ['wrong-token', null]) {
+  it('refuses a missing or wrong credential, or the cluster token itself, at the upgrade (HTTP 401)', async () => {
+    for (const token of ['wrong-token', TOKEN, null]) {
       const c = new RpcClient({ url: cluster.urls[0], token, protocol: psProtocol, transport: { connectTimeoutMs: 5000 } });
       await expect(c.connect()).rejects.toMatchObject({ code: 'E_UNAUTHORIZED' });
       await c.close();
@@ -174,9 +176,9 @@ describe('parameter server processes on loopback', () => {
   });
 
   it('a frame of 10× maxPayload closes only that connection; another client keeps working', async () => {
-    const bystander = new PsClient({ shardUrls: cluster.urls, token: TOKEN, tables: specs });
+    const bystander = new PsClient({ shardUrls: cluster.urls, token: TRAINER, tables: specs });
     await bystander.connect();
-    const ws = new WebSocket(cluster.urls[0], { headers: { authorization: `Bearer ${TOKEN}` }, perMessageDeflate: false });
+    const ws = new WebSocket(cluster.urls[0], { headers: { authorization: `Bearer ${TRAINER}` }, perMessageDeflate: false });
     await new Promise((resolve) => ws.once('open', resolve));
     const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
     ws.on('error', () => {});
@@ -193,7 +195,7 @@ describe('parameter server processes on loopback', () => {
       [new FrameCodec().encode({ v: 1, type: 'pull' }).frame, 1007],
       ['hello', 1003],
     ] as const) {
-      const ws = new WebSocket(cluster.urls[1], { headers: { authorization: `Bearer ${TOKEN}` }, perMessageDeflate: false });
+      const ws = new WebSocket(cluster.urls[1], { headers: { authorization: `Bearer ${TRAINER}` }, perMessageDeflate: false });
       await new Promise((resolve) => ws.once('open', resolve));
       const closed = new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)));
       ws.send(payload);
@@ -219,7 +221,7 @@ describe('heartbeats', () => {
     try {
       const c = new RpcClient({
         url: cluster.urls[0],
-        token: TOKEN,
+        token: TRAINER,
         protocol: psProtocol,
         transport: { heartbeatIntervalMs: 200, requestTimeoutMs: 30_000 },
       });

@@ -10,7 +10,9 @@ import {
   type Handlers,
   type PsProtocol,
   psProtocol,
+  psSenders,
   type ReplyOf,
+  type Senders,
 } from '@rowshard/core';
 import type { ConnectionInfo, RpcClient } from '@rowshard/transport';
 
@@ -72,6 +74,20 @@ export const wrongReply: Handlers<PsProtocol, ConnectionInfo> = {
   // @ts-expect-error: a handler whose reply does not match its message.
   pull: () => ({ rowsUpdated: 1 }),
 };
+
+// @ts-expect-error: a table of senders that leaves a message out (restore): it would be refused to every role.
+export const sendersMissing: Senders<PsProtocol> = {
+  pull: ['trainer'],
+  push: ['trainer'],
+  push_pull: ['trainer'],
+  load: ['coordinator'],
+  checkpoint: ['coordinator'],
+  stats: ['viewer'],
+  ping: ['viewer'],
+};
+
+// @ts-expect-error: a role that does not exist.
+export const unknownRole: Senders<PsProtocol> = { ...psSenders, load: ['admin'] };
 
 export const epochIsNumber = (r: ReplyOf<CoordinatorProtocol, 'recovery_wait'>): number => r.epoch;
 void [psProtocol, coordinatorProtocol];

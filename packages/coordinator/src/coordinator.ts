@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import {
   type CoordinatorProtocol,
   coordinatorProtocol,
+  coordinatorSenders,
   ErrorCodes,
   type Handlers,
   type JobConfig,
@@ -12,7 +13,7 @@ import {
   totalWorkers,
 } from '@rowshard/core';
 import type { Model, ModuleImporter } from '@rowshard/nn';
-import { type ConnectionInfo, RpcServer, type TransportOptions } from '@rowshard/transport';
+import { ClusterAuth, type ConnectionInfo, RpcServer, type TransportOptions } from '@rowshard/transport';
 import { CheckpointScheduler } from './checkpoint-scheduler.js';
 import { CheckpointStore, type SkippedCheckpoint } from './checkpoint-store.js';
 import { coordinatorHttpHandler } from './http.js';
@@ -33,6 +34,10 @@ export interface CoordinatorOptions {
   readonly job: Record<string, unknown>;
   readonly host?: string;
   readonly port?: number;
+  /**
+   * The cluster token: peers present role credentials derived from it, the coordinator its
+   * own to the shards, and the dashboard asks for it; null turns authentication off.
+   */
   readonly token: string | null;
   readonly transport?: Partial<TransportOptions>;
   readonly importModule: ModuleImporter;
@@ -70,6 +75,9 @@ export class Coordinator extends EventEmitter {
   private readonly training: TrainingSteps;
   private readonly recovery: Recovery;
   private readonly links: ShardLinks;
+  /** The credentials of the cluster token (null without one); the coordinator's own goes to the shards. */
+  private readonly auth: ClusterAuth | null;
+  private readonly credential: string | null;
   private server: RpcServer<CoordinatorProtocol> | null = null;
   private shardLoad: ShardLoad[] = [];
   private pollingShards = false;
@@ -94,7 +102,9 @@ export class Coordinator extends EventEmitter {
     this.workers = totalWorkers(this.job.cluster);
     this.ranks = new RankPool(this.workers);
     this.shards = new ShardTable(this.job.cluster.ps);
-    this.links = new ShardLinks(options.token);
+    this.auth = options.token === null ? null : new ClusterAuth(options.token);
+    this.credential = this.auth?.credential('coordinator') ?? null;
+    this.links = new ShardLinks(this.credential);
     this.checkpoints = this.job.checkpoint ? new CheckpointStore(this.job.checkpoint) : null;
     this.checkpointing = this.checkpoints
       ? new CheckpointScheduler({
@@ -150,6 +160,7 @@ export class Coordinator extends EventEmitter {
       name: 'coordinator',
       protocol: coordinatorProtocol,
       handlers: c.handlers(),
+      senders: coordinatorSenders,
       host: options.host,
       port: options.port,
       token: options.token,
@@ -158,6 +169,7 @@ export class Coordinator extends EventEmitter {
       onDisconnect: (conn) => c.onDisconnect(conn),
       httpHandler: coordinatorHttpHandler({
         dashboard: options.dashboard ?? false,
+        auth: c.auth,
         status: () => c.status(),
         metrics: coordinatorMetrics(() => c.status()),
       }),
@@ -296,13 +308,13 @@ export class Coordinator extends EventEmitter {
    */
   private async restore(source: RestoreSource | null, step: number, epoch: number): Promise<void> {
     const urls = this.shards.shardUrls();
-    await ShardLinks.restoreAll(urls, this.options.token, source, epoch, this.job.timeouts.stepMs);
+    await ShardLinks.restoreAll(urls, this.credential, source, epoch, this.job.timeouts.stepMs);
     if (!source && Object.keys(this.setup.initialTables).length > 0) {
       await loadTablesIntoShards(
         this.setup.initialTables,
         this.model.tables,
         urls,
-        this.options.token,
+        this.credential,
         requestLimitsOf(this.job),
       );
     }

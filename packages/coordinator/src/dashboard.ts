@@ -1,7 +1,8 @@
 /**
  * The live dashboard: one self-contained page (no external scripts) that polls
  * /api/status every second and draws the loss and eval curves, throughput, per-shard load
- * and membership. Served by the coordinator's HTTP listener when --dashboard is on.
+ * and membership. Served by the coordinator's HTTP listener when --dashboard is on, behind
+ * loginHtml's form when the cluster has a token (http.ts).
  */
 export const dashboardHtml = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>rowshard</title>
@@ -38,7 +39,10 @@ function line(el, values, lo, hi) {
 }
 async function tick() {
   try {
-    const s = await (await fetch('/api/status', { cache: 'no-store' })).json();
+    const r = await fetch('/api/status', { cache: 'no-store' });
+    // Signed out (the coordinator restarted with another token): the page itself asks to sign in.
+    if (r.status === 401) { location.reload(); return; }
+    const s = await r.json();
     const p = s.lastProgress || {};
     document.getElementById('phase').textContent = 'phase: ' + s.phase + ' · epoch ' + s.epoch + ' · recoveries ' + s.recoveries;
     document.getElementById('step').textContent = p.step ?? '–';
@@ -71,3 +75,28 @@ async function tick() {
 }
 tick(); setInterval(tick, 1000);
 </script></body></html>`;
+
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+
+/**
+ * The page the dashboard answers with until the browser signs in: one field for the cluster
+ * token (or a role credential of it), posted to /login, which sets the session cookie.
+ */
+export function loginHtml(message: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>rowshard: sign in</title>
+<style>
+ body{font:14px system-ui,sans-serif;margin:24px;color:#222;background:#fafafa}
+ form{background:#fff;border:1px solid #ddd;border-radius:6px;padding:14px;max-width:420px}
+ input[type=password]{width:100%;box-sizing:border-box;padding:6px;margin:8px 0} .err{color:#b00020}
+</style></head><body>
+<h1>rowshard</h1>
+<form method="post" action="/login">
+ <label for="token">This cluster's dashboard needs its token (ROWSHARD_TOKEN) or a credential of it (rowshard token --role viewer).</label>
+ <input id="token" name="token" type="password" autocomplete="off" autofocus required>
+ <button id="signin" type="submit">Sign in</button>
+ ${message ? `<p class="err" id="error">${escapeHtml(message)}</p>` : ''}
+</form>
+</body></html>`;
+}

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { exitWithParent } from '@rowshard/transport';
+import { exitWithParent, listeningRoleToken } from '@rowshard/transport';
 import { Coordinator } from './coordinator.js';
 
 /**
@@ -55,11 +55,14 @@ export function readJsonFile(path: string): unknown {
 const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
 
 export async function runCoordinatorProcess(options: CoordinatorProcessOptions): Promise<Coordinator> {
+  // Refused before anything listens: beyond loopback only with a strong token.
+  const { token, warning } = listeningRoleToken(process.env, 'coordinator', options.host);
+  if (warning) process.stderr.write(`${JSON.stringify({ event: 'warning', reason: warning })}\n`);
   const coordinator = await Coordinator.start({
     job: options.job,
     host: options.host,
     port: options.port,
-    token: process.env.ROWSHARD_TOKEN ?? null,
+    token,
     importModule: (p) => import(pathToFileURL(p).href),
     readJson: readJsonFile,
     dashboard: options.dashboard,

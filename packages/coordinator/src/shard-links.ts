@@ -15,6 +15,7 @@ export type ShardLoad = Pick<
 export class ShardLinks {
   private clients: RpcClient<PsProtocol>[] = [];
 
+  /** `token`: the coordinator's role credential, which the shards' control messages need. */
   constructor(private readonly token: string | null) {}
 
   /** Points at the current shard map (closing the old connections). */

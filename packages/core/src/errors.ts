@@ -18,6 +18,8 @@ export const ErrorCodes = {
   /** A peer's reply that does not match the protocol (a client's view of a faulty server). */
   BAD_REPLY: 'E_BAD_REPLY',
   UNAUTHORIZED: 'E_UNAUTHORIZED',
+  /** An authenticated connection whose role may not send this message (a trainer sending `restore`). */
+  FORBIDDEN: 'E_FORBIDDEN',
   STALE_EPOCH: 'E_STALE_EPOCH',
   TIMEOUT: 'E_TIMEOUT',
   CONNECTION_CLOSED: 'E_CONNECTION_CLOSED',

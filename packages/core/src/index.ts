@@ -37,6 +37,7 @@ export * from './wire/coordinator-protocol.js';
 export * from './wire/envelope.js';
 export * from './wire/protocol.js';
 export * from './wire/ps-protocol.js';
+export * from './wire/roles.js';
 // The schema combinators under one name (they would clash with validate.ts's config helpers).
 export * as schema from './wire/schema.js';
 export { type DecodeContext, type IdArray, type Infer, isIdArray, type ObjectOf, type Schema } from './wire/schema.js';

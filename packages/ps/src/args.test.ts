@@ -13,6 +13,7 @@ describe('parsePsArgs', () => {
       host: '127.0.0.1',
       advertise: undefined,
       port: 0,
+      checkpointRoot: undefined,
       maxPayloadBytes: undefined,
     });
   });
@@ -25,8 +26,17 @@ describe('parsePsArgs', () => {
       ROWSHARD_HOST: '0.0.0.0',
       ROWSHARD_ADVERTISE: 'auto',
       ROWSHARD_PORT: '7080',
+      ROWSHARD_CHECKPOINT_ROOT: '/checkpoints',
     };
-    expect(parsePsArgs([], env)).toMatchObject({ coordinator: url, shard: 3, name: 'ps-a', host: '0.0.0.0', port: 7080 });
+    expect(parsePsArgs([], env)).toMatchObject({
+      coordinator: url,
+      shard: 3,
+      name: 'ps-a',
+      host: '0.0.0.0',
+      port: 7080,
+      checkpointRoot: '/checkpoints',
+    });
+    expect(parsePsArgs(['--checkpoint-root', '/mnt/runs'], env)).toMatchObject({ checkpointRoot: '/mnt/runs' });
     expect(parsePsArgs(['--shard', '0', '--port', '9000', '--coordinator', 'ws://other:1'], env)).toMatchObject({
       coordinator: 'ws://other:1',
       shard: 0,

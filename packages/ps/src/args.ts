@@ -15,9 +15,10 @@ import type { PsProcessOptions } from './process.js';
  *   --coordinator ws://host:port [--shard N] [--name NAME]   (a job's PS)
  *   --config ps.json                                         (standalone)
  * Common: --host H (bind address), --advertise H|auto (address others dial), --port P,
+ * --checkpoint-root DIR (the only directory checkpoints are read from and written to),
  * --max-payload-bytes N. Environment: ROWSHARD_COORDINATOR, ROWSHARD_SHARD, ROWSHARD_PS_NAME,
- * ROWSHARD_HOST, ROWSHARD_ADVERTISE, ROWSHARD_PORT. The token is ROWSHARD_TOKEN only (never a
- * flag: flags show in `ps`).
+ * ROWSHARD_HOST, ROWSHARD_ADVERTISE, ROWSHARD_PORT, ROWSHARD_CHECKPOINT_ROOT. The cluster
+ * token is ROWSHARD_TOKEN only (never a flag: flags show in `ps`).
  */
 export function parsePsArgs(argv: readonly string[], env: NodeJS.ProcessEnv): PsProcessOptions {
   const values = parseArgv(argv, {
@@ -28,6 +29,7 @@ export function parsePsArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Ps
     host: { type: 'string' },
     advertise: { type: 'string' },
     port: { type: 'string' },
+    'checkpoint-root': { type: 'string' },
     'max-payload-bytes': { type: 'string' },
   });
   const arg = (flag: string, envName?: string) => givenArg(values, env, flag, envName);
@@ -42,6 +44,7 @@ export function parsePsArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Ps
     name: stringArg(arg('name', 'ROWSHARD_PS_NAME')),
     advertise: stringArg(arg('advertise', 'ROWSHARD_ADVERTISE')),
     ...listenArgs(values, env),
+    checkpointRoot: stringArg(arg('checkpoint-root', 'ROWSHARD_CHECKPOINT_ROOT')),
     maxPayloadBytes: positiveIntArg(arg('max-payload-bytes')),
   };
 }

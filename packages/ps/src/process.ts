@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { coordinatorProtocol, parsePsConfig } from '@rowshard/core';
-import { exitWithParent, RpcClient } from '@rowshard/transport';
+import { exitWithParent, listeningRoleToken, RpcClient, roleCredential } from '@rowshard/transport';
 import { ParameterServer } from './ps-server.js';
 
 /**
@@ -19,6 +19,8 @@ export interface PsProcessOptions {
   /** Address others dial: a host name, an IP, or 'auto' (this machine's first external IPv4). */
   readonly advertise?: string;
   readonly port: number;
+  /** The only directory checkpoints are read from and written to (absent: none). */
+  readonly checkpointRoot?: string;
   readonly maxPayloadBytes?: number;
 }
 
@@ -30,16 +32,20 @@ export function externalIPv4(): string {
 }
 
 const fault = (reason: string) => process.stderr.write(`${JSON.stringify({ event: 'fault', reason })}\n`);
+const warn = (reason: string) => process.stderr.write(`${JSON.stringify({ event: 'warning', reason })}\n`);
 
 export async function runPsProcess(options: PsProcessOptions): Promise<ParameterServer> {
   if (!options.config === !options.coordinator) throw new Error('give exactly one of --config <file> or --coordinator <url>');
-  const token = process.env.ROWSHARD_TOKEN ?? null;
+  // Refused before anything listens: beyond loopback only with a strong token.
+  const { token, warning } = listeningRoleToken(process.env, 'parameter server', options.host);
+  if (warning) warn(warning);
   const config = options.config ? parsePsConfig(readJson(options.config), options.config) : undefined;
   const ps = await ParameterServer.start({
     config,
     host: options.host,
     port: options.port,
     token,
+    checkpointRoot: options.checkpointRoot,
     transport: options.maxPayloadBytes ? { maxPayloadBytes: options.maxPayloadBytes } : {},
     onFault: (conn, reason) => fault(`connection ${conn.connectionId}: ${reason}`),
   });
@@ -49,7 +55,7 @@ export async function runPsProcess(options: PsProcessOptions): Promise<Parameter
   if (options.coordinator) {
     const coordinator = new RpcClient({
       url: options.coordinator,
-      token,
+      token: token === null ? null : roleCredential(token, 'ps'),
       protocol: coordinatorProtocol,
       peerName: 'coordinator',
     });

@@ -32,7 +32,7 @@ function shard(mode: 'asp' | 'bsp', workers = 2): { node: PsNode; send(frame: Re
         id: id++,
         ...frame,
       } as never);
-      return handlers[type](request, { connectionId: 1, remoteAddress: 'test' });
+      return handlers[type](request, { connectionId: 1, remoteAddress: 'test', role: 'any' as const });
     },
   };
 }
@@ -236,7 +236,7 @@ describe('PsNode behind its dispatch table', () => {
   it('answers E_SHARD_UNAVAILABLE before it is configured', async () => {
     const node = new PsNode();
     const handlers = psHandlers(node, () => null);
-    expect(() => handlers.pull({ tables: [] }, { connectionId: 1, remoteAddress: 'test' })).toThrow(
+    expect(() => handlers.pull({ tables: [] }, { connectionId: 1, remoteAddress: 'test', role: 'any' as const })).toThrow(
       expect.objectContaining({ code: ErrorCodes.SHARD_UNAVAILABLE }),
     );
   });

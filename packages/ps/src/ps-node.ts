@@ -11,6 +11,7 @@ import {
 } from '@rowshard/core';
 import { afterEncode } from '@rowshard/transport';
 import { BspAggregator } from './bsp-aggregator.js';
+import { type CheckpointRoot, noCheckpointRoot } from './checkpoint-root.js';
 import { PsService } from './ps-service.js';
 import { AspPushPieces, BspPushPieces } from './push-chunks.js';
 import { restoreShard, writeShardSnapshot } from './snapshot.js';
@@ -53,6 +54,15 @@ export class PsNode {
   /** Pieces of split pushes (RequestLimits): applied on arrival in ASP, assembled in BSP. */
   private readonly aspPieces = new AspPushPieces();
   private bspPieces: BspPushPieces | null = null;
+
+  /** `checkpointRoot`: where checkpoints may be read and written; null refuses every directory. */
+  constructor(private readonly checkpointRoot: CheckpointRoot | null = null) {}
+
+  /** The real path of a checkpoint directory a request names, refused unless under the root. */
+  private checkpointDir(dir: string, message: string): string {
+    if (!this.checkpointRoot) throw noCheckpointRoot(message, dir);
+    return this.checkpointRoot.confine(dir, message);
+  }
 
   configure(config: PsConfig): void {
     const reason = new RowshardError(ErrorCodes.SHARD_UNAVAILABLE, 'shard is being reconfigured');
@@ -180,6 +190,7 @@ export class PsNode {
     const service = this.admit(request.epoch);
     const limits = this.config?.limits;
     if (limits) checkRequestSize('load', service.sizesOf(request.tables), limits);
+    service.checkLoadValues(request.tables);
     return { rowsLoaded: service.load(request.tables) };
   }
 
@@ -200,7 +211,8 @@ export class PsNode {
    */
   async checkpoint(request: RequestOf<PsProtocol, 'checkpoint'>): Promise<ReplyOf<PsProtocol, 'checkpoint'>> {
     const service = this.admit(request.epoch);
-    const { dir, step, pushedSteps } = request;
+    const { step, pushedSteps } = request;
+    const dir = this.checkpointDir(request.dir, 'checkpoint');
     if (this.aggregator) await this.aggregator.whenApplied(step);
     else if (pushedSteps) {
       if (pushedSteps.length !== this.pushedSteps.length) {
@@ -228,7 +240,7 @@ export class PsNode {
       service.resetTables(); // no checkpoint yet: back to the initial state
     } else {
       if (dir === null) throw new RowshardError(ErrorCodes.BAD_REQUEST, 'restore: a manifest needs its dir', { field: 'dir' });
-      rowsLoaded = restoreShard(service, manifest, dir);
+      rowsLoaded = restoreShard(service, manifest, this.checkpointDir(dir, 'restore'));
       step = manifest.step;
     }
     this.aggregator?.reset(step, reason);

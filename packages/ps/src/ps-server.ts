@@ -5,10 +5,12 @@ import {
   type PsProtocol,
   type PsStats,
   psProtocol,
+  psSenders,
   type ReplyOf,
   RowshardError,
 } from '@rowshard/core';
 import { type ConnectionInfo, RpcServer, type RpcServerOptions, type TransportOptions } from '@rowshard/transport';
+import { CheckpointRoot } from './checkpoint-root.js';
 import { psHttpHandler, psMetrics } from './metrics.js';
 import { PsNode } from './ps-node.js';
 
@@ -17,7 +19,10 @@ export interface ParameterServerOptions {
   readonly config?: PsConfig;
   readonly host?: string;
   readonly port?: number;
+  /** The cluster token: connections present role credentials derived from it; null: no authentication. */
   readonly token: string | null;
+  /** The directory checkpoints are read and written under; absent: checkpoint and restore-from-a-directory are refused. */
+  readonly checkpointRoot?: string;
   readonly transport?: Partial<TransportOptions>;
   readonly onFault?: RpcServerOptions<PsProtocol>['onFault'];
 }
@@ -34,7 +39,7 @@ export class ParameterServer {
   ) {}
 
   static async start(options: ParameterServerOptions): Promise<ParameterServer> {
-    const node = new PsNode();
+    const node = new PsNode(options.checkpointRoot ? new CheckpointRoot(options.checkpointRoot) : null);
     if (options.config) node.configure(options.config);
     let server: RpcServer<PsProtocol> | null = null;
     const stats = (): PsStats | null => {
@@ -45,6 +50,7 @@ export class ParameterServer {
       name: 'parameter server',
       protocol: psProtocol,
       handlers: psHandlers(node, stats),
+      senders: psSenders,
       host: options.host,
       port: options.port,
       token: options.token,

@@ -15,7 +15,7 @@ import {
   unknownTable,
 } from '@rowshard/core';
 import { KernelMemory, sizeClass } from '@rowshard/kernels';
-import { checkGrads, checkIds } from './request-checks.js';
+import { checkFinite, checkGrads, checkIds } from './request-checks.js';
 import { applyPush, type GradientPart, gatherRows, idHalves } from './row-kernels.js';
 import { RowStore } from './row-store.js';
 import { UpdateUndo } from './update-undo.js';
@@ -210,6 +210,22 @@ export class PsService {
       }
       checkIds(t.store.spec, part.ids, this.shard, this.numShards);
       checkGrads(t.store.spec, part.ids, part.grads, this.memory);
+    }
+  }
+
+  /**
+   * Refuses a `load` request holding a non-finite value, before load() checks the rest. Only
+   * for requests: a checkpoint this shard wrote is restored as it was saved (its sha256 was
+   * checked), and refusing it would leave recovery retrying forever.
+   */
+  checkLoadValues(parts: readonly LoadPart[]): void {
+    for (const part of parts) {
+      const store = this.table(part.table);
+      // A part of the wrong shape is left to load(), which names it.
+      if (part.rows.length === part.ids.length * store.dim)
+        checkFinite(store.spec, part.ids, part.rows, store.dim, 'the values', this.memory);
+      if (part.state && store.stateFloats > 0 && part.state.length === part.ids.length * store.stateFloats)
+        checkFinite(store.spec, part.ids, part.state, store.stateFloats, 'the optimizer state', this.memory);
     }
   }
 

@@ -83,3 +83,32 @@ export function checkGrads(spec: TableSpec, ids: IdArray, grads: Float32Array, m
     );
   }
 }
+
+/**
+ * Rows or optimizer state set outright (`load`) must be finite: a NaN or infinite row poisons
+ * every lookup of it and every update after, and nothing downstream would say where it came
+ * from. Runs as the same SIMD kernel as the gradient check, over a copy in the shard's memory.
+ */
+export function checkFinite(
+  spec: TableSpec,
+  ids: IdArray,
+  values: Float32Array,
+  perRow: number,
+  what: string,
+  memory: KernelMemory,
+): void {
+  if (values.length === 0) return;
+  const bytes = sizeClass(values.byteLength);
+  const at = memory.alloc(bytes, false);
+  memory.f32(at, values.length).set(values);
+  const i = memory.exports.firstNonFinite(values.length, at);
+  memory.release(at, bytes);
+  if (i >= 0) {
+    const position = Math.floor(i / perRow);
+    throw new RowshardError(
+      ErrorCodes.BAD_REQUEST,
+      `load '${spec.name}': ${what} of row ${String(ids[position])} (position ${position}) holds ${values[i]}; nothing was loaded`,
+      { table: spec.name, position, value: String(values[i]) },
+    );
+  }
+}

@@ -13,19 +13,27 @@ export interface SpawnedProcess {
   stderr(): string;
 }
 
+/** This process's environment with `env` over it; a variable set to undefined is removed. */
+export function childEnv(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...process.env, ...env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete out[k];
+  return out;
+}
+
 /**
  * Spawns a built entry point (`node <repo>/<script> ...args`) and resolves once it prints a
  * JSON line whose `event` is `listening`; rejects if it exits first or after timeoutMs.
+ * `env` goes over this process's environment (undefined removes a variable).
  */
 export function spawnReady(
   script: string,
   args: string[],
-  env: Record<string, string> = {},
+  env: Record<string, string | undefined> = {},
   timeoutMs = 20_000,
   nodeArgs: string[] = [],
 ): Promise<SpawnedProcess> {
   const child = spawn(process.execPath, [...nodeArgs, join(repoRoot, script), ...args], {
-    env: { ...process.env, ...env },
+    env: childEnv(env),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let err = '';
@@ -72,7 +80,11 @@ export interface PsCluster {
   stop(): Promise<void>;
 }
 
-/** Starts `numShards` real PS processes on loopback with the given tables (PS config format). */
+/**
+ * Starts `numShards` real PS processes on loopback with the given tables (PS config format),
+ * with `token` as their cluster token (null: none, and a warning on their stderr). Clients
+ * present role credentials derived from it (roleCredential).
+ */
 export async function startPsProcesses(options: {
   numShards: number;
   seed?: number;
@@ -81,6 +93,8 @@ export async function startPsProcesses(options: {
   maxPayloadBytes?: number;
   /** The shards' per-request limits (PsConfig.limits); the default when left out. */
   limits?: { maxRows: number; maxBytes: number };
+  /** The directory the shards may read and write checkpoints under (--checkpoint-root). */
+  checkpointRoot?: string;
   /** Extra node flags (e.g. --expose-gc for memory measurements). */
   nodeArgs?: string[];
 }): Promise<PsCluster> {
@@ -100,10 +114,11 @@ export async function startPsProcesses(options: {
       );
       const args = ['--config', file];
       if (options.maxPayloadBytes) args.push('--max-payload-bytes', String(options.maxPayloadBytes));
+      if (options.checkpointRoot) args.push('--checkpoint-root', options.checkpointRoot);
       return spawnReady(
         'packages/ps/dist/main.js',
         args,
-        options.token ? { ROWSHARD_TOKEN: options.token } : {},
+        { ROWSHARD_TOKEN: options.token ?? undefined },
         20_000,
         options.nodeArgs,
       );

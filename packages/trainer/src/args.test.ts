@@ -1,5 +1,6 @@
+import { roleCredential } from '@rowshard/transport';
 import { describe, expect, it } from 'vitest';
-import { parseTrainerArgs } from './args.js';
+import { parseTrainerArgs, trainerCredential } from './args.js';
 
 describe('parseTrainerArgs', () => {
   it('takes the coordinator and workers from flags, else the environment', () => {
@@ -21,5 +22,34 @@ describe('parseTrainerArgs', () => {
     [['--coordinator', 'ws://c:1', 'extra'], {}, "Unexpected argument 'extra'"],
   ])('refuses %j %j', (argv, env, message) => {
     expect(() => parseTrainerArgs(argv, env)).toThrow(message);
+  });
+});
+
+describe('trainerCredential', () => {
+  const token = 'trainer-args-cluster-token';
+  const trainer = roleCredential(token, 'trainer');
+
+  it('takes a trainer credential from ROWSHARD_ROLE_TOKEN', () => {
+    expect(trainerCredential({ ROWSHARD_ROLE_TOKEN: trainer })).toEqual({ credential: trainer, warning: null });
+    expect(trainerCredential({})).toEqual({ credential: null, warning: null });
+  });
+
+  it('derives it from the cluster token, warning that the trainer should not hold that', () => {
+    const { credential, warning } = trainerCredential({ ROWSHARD_TOKEN: token });
+    expect(credential).toBe(trainer);
+    expect(warning).toContain('give trainers ROWSHARD_ROLE_TOKEN (rowshard token --role trainer)');
+    expect(trainerCredential({ ROWSHARD_TOKEN: token, ROWSHARD_ROLE_TOKEN: trainer }).warning).toContain(
+      'also holds ROWSHARD_TOKEN',
+    );
+  });
+
+  it.each([
+    [
+      roleCredential(token, 'coordinator'),
+      'ROWSHARD_ROLE_TOKEN: is a coordinator credential; a trainer takes only a trainer credential',
+    ],
+    ['change-me', 'ROWSHARD_ROLE_TOKEN: is not a role credential (trainer.<64 hex digits>)'],
+  ])('refuses %s', (given, message) => {
+    expect(() => trainerCredential({ ROWSHARD_ROLE_TOKEN: given })).toThrow(message);
   });
 });

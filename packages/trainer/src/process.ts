@@ -1,19 +1,21 @@
 import { coordinatorProtocol } from '@rowshard/core';
 import { exitWithParent, RpcClient } from '@rowshard/transport';
 import { Piscina } from 'piscina';
-import type { TrainerArgs } from './args.js';
+import { type TrainerArgs, trainerCredential } from './args.js';
 import type { WorkerSummary, WorkerTask } from './worker-loop.js';
 
 /**
  * A trainer process: registers with the coordinator (which assigns worker ranks and hands out
  * the job and the shard map), runs one piscina worker thread per rank, and resolves with 0
  * when they finish (1 if a worker failed). Used by `node packages/trainer/dist/main.js` and by
- * `rowshard trainer`. Token from ROWSHARD_TOKEN. Prints JSON event lines.
+ * `rowshard trainer`. Its credential comes from the environment (trainerCredential). Prints
+ * JSON event lines.
  */
 const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
 
 export async function runTrainerProcess(args: TrainerArgs): Promise<number> {
-  const token = process.env.ROWSHARD_TOKEN ?? null;
+  const { credential: token, warning } = trainerCredential(process.env);
+  if (warning) process.stderr.write(`${JSON.stringify({ event: 'warning', reason: warning })}\n`);
   const coordinator = new RpcClient({ url: args.coordinator, token, protocol: coordinatorProtocol, peerName: 'coordinator' });
   await coordinator.connect();
   // The coordinator answers once every shard is up (it enforces its own deadline).

@@ -26,6 +26,7 @@ import type { TableRouting } from './step-routing.js';
 export interface PsClientOptions {
   /** One WebSocket URL per shard, in shard order. */
   readonly shardUrls: readonly string[];
+  /** A trainer credential (roleCredential(token, 'trainer')); null where the shards have no token. */
   readonly token: string | null;
   readonly tables: readonly TableSpec[];
   readonly transport?: Partial<TransportOptions>;

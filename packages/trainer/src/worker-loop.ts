@@ -25,6 +25,7 @@ export interface WorkerTask {
   readonly job: Record<string, unknown>;
   readonly shardUrls: readonly string[];
   readonly coordinatorUrl: string;
+  /** The trainer's role credential (null: the cluster has no token). */
   readonly token: string | null;
   /** Step to start at (0, or a checkpoint's step, or the current step for a replacement). */
   readonly startStep: number;

@@ -17,6 +17,7 @@ import { parseTransportOptions, type TransportOptions } from './options.js';
 
 export interface RpcClientOptions<P extends ProtocolSchema> {
   readonly url: string;
+  /** The role credential this client presents (roleCredential, auth.ts); null: none. */
   readonly token: string | null;
   /** The protocol the server speaks: requests are typed by it and replies decoded with it. */
   readonly protocol: P;
@@ -106,7 +107,12 @@ export class RpcClient<P extends ProtocolSchema> extends EventEmitter {
     });
     ws.on('unexpected-response', (_req, res) => {
       if (res.statusCode === 401) {
-        this.fatal = new RowshardError(ErrorCodes.UNAUTHORIZED, `${this.peer} refused the cluster token (HTTP 401)`);
+        this.fatal = new RowshardError(
+          ErrorCodes.UNAUTHORIZED,
+          this.opts.token === null
+            ? `${this.peer} requires a credential and this client has none (HTTP 401)`
+            : `${this.peer} refused this client's credential (HTTP 401): it is not a role credential of the cluster token the server holds`,
+        );
         this.emit('unauthorized');
       } else {
         this.lastError = `HTTP ${res.statusCode}`;

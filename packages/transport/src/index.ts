@@ -4,5 +4,6 @@ export * from './codec.js';
 export * from './lifecycle.js';
 export * from './options.js';
 export * from './process-args.js';
+export * from './senders.js';
 export * from './server.js';
 export * from './step-barrier.js';

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
-import { defineProtocol, ErrorCodes, type Handlers, message, RowshardError, schema } from '@rowshard/core';
+import { defineProtocol, ErrorCodes, type Handlers, message, RowshardError, type Senders, schema } from '@rowshard/core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { roleCredential } from './auth.js';
 import { RpcClient } from './client.js';
 import { type ConnectionInfo, RpcServer, type RpcServerOptions } from './server.js';
 
@@ -11,8 +12,19 @@ const testProtocol = defineProtocol({
   hang: message({}, {}),
   fail: message({ how: schema.text }, { ok: schema.bool }),
   which: message({}, { n: schema.uint }),
+  /** A control message: only the coordinator may send it. */
+  reset: message({}, {}),
 });
 type TestProtocol = typeof testProtocol;
+const testSenders: Senders<TestProtocol> = {
+  scale: ['trainer'],
+  work: ['trainer'],
+  hang: ['trainer'],
+  fail: ['trainer'],
+  which: ['trainer', 'coordinator'],
+  reset: ['coordinator'],
+};
+const TOKEN = 'rpc-test-cluster-token';
 
 const servers: RpcServer<TestProtocol>[] = [];
 const clients: RpcClient<TestProtocol>[] = [];
@@ -35,15 +47,27 @@ async function serve(
     hang: unused,
     fail: unused,
     which: unused,
+    reset: unused,
     ...handlers,
   };
-  const server = await RpcServer.listen({ name: 'test server', protocol: testProtocol, handlers: all, token: 'tok', ...options });
+  const server = await RpcServer.listen({
+    name: 'test server',
+    protocol: testProtocol,
+    handlers: all,
+    senders: testSenders,
+    token: TOKEN,
+    ...options,
+  });
   servers.push(server);
   return server;
 }
 
-function client(url: string, transport: ConstructorParameters<typeof RpcClient>[0]['transport'] = {}) {
-  const c = new RpcClient({ url, token: 'tok', protocol: testProtocol, transport });
+function client(
+  url: string,
+  transport: ConstructorParameters<typeof RpcClient>[0]['transport'] = {},
+  token: string | null = roleCredential(TOKEN, 'trainer'),
+) {
+  const c = new RpcClient({ url, token, protocol: testProtocol, transport });
   clients.push(c);
   return c;
 }
@@ -129,7 +153,7 @@ describe('RpcServer and RpcClient', () => {
     });
     await expect(c.request('nope' as never, {} as never)).rejects.toMatchObject({
       code: 'E_BAD_REQUEST',
-      message: "unknown request type 'nope' (the test server serves: scale, work, hang, fail, which)",
+      message: "unknown request type 'nope' (the test server serves: scale, work, hang, fail, which, reset)",
     });
     expect(ran).toBe(0);
   });
@@ -159,10 +183,65 @@ describe('RpcServer and RpcClient', () => {
 
   it('refuses a wrong token before any frame with E_UNAUTHORIZED, and does not retry', async () => {
     const server = await serve({});
-    const c = new RpcClient({ url: server.url, token: 'nope', protocol: testProtocol });
-    clients.push(c);
+    const c = client(server.url, {}, 'nope');
     await expect(c.connect()).rejects.toMatchObject({ code: 'E_UNAUTHORIZED' });
     await expect(c.request('work', {})).rejects.toMatchObject({ code: 'E_UNAUTHORIZED' });
     expect(server.connectionCount).toBe(0);
+  });
+
+  it.each([
+    ['the cluster token itself (it never travels: only credentials do)', TOKEN],
+    ["another cluster's credential", roleCredential('another-cluster-token', 'coordinator')],
+    ['a credential relabelled with another role', `coordinator.${roleCredential(TOKEN, 'trainer').split('.')[1]}`],
+    ['no credential', null],
+  ])('refuses %s at the upgrade (HTTP 401)', async (_what, token) => {
+    const server = await serve({});
+    await expect(client(server.url, {}, token).connect()).rejects.toMatchObject({ code: 'E_UNAUTHORIZED' });
+    expect(server.connectionCount).toBe(0);
+  });
+
+  it('records the role a credential proves, and refuses a message that role may not send with E_FORBIDDEN, its handler never run', async () => {
+    let resets = 0;
+    const roles: string[] = [];
+    const server = await serve({
+      reset: () => {
+        resets++;
+        return {};
+      },
+      which: (_req, conn) => {
+        roles.push(conn.role);
+        return { n: 1 };
+      },
+    });
+    const trainer = client(server.url);
+    await expect(trainer.request('reset', {})).rejects.toMatchObject({
+      code: ErrorCodes.FORBIDDEN,
+      message:
+        'reset: the test server takes this message only from the coordinator; this connection authenticated as trainer, so nothing was done',
+    });
+    expect(resets).toBe(0);
+    expect((await trainer.request('which', {})).n).toBe(1); // the connection stays open and usable
+    const coordinator = client(server.url, {}, roleCredential(TOKEN, 'coordinator'));
+    await coordinator.request('reset', {});
+    await coordinator.request('which', {});
+    expect(resets).toBe(1);
+    expect(roles).toEqual(['trainer', 'coordinator']);
+    expect(server.counts().errors).toEqual({ E_FORBIDDEN: 1 });
+  });
+
+  it('without a token, every connection is of role any and may send every message', async () => {
+    let resets = 0;
+    const server = await serve(
+      {
+        reset: (_req, conn) => {
+          expect(conn.role).toBe('any');
+          resets++;
+          return {};
+        },
+      },
+      { token: null },
+    );
+    await client(server.url, {}, null).request('reset', {});
+    expect(resets).toBe(1);
   });
 });

@@ -7,18 +7,26 @@ import {
   errorEnvelope,
   type Handlers,
   type ProtocolSchema,
+  type Role,
   RowshardError,
   resultEnvelope,
+  type Senders,
 } from '@rowshard/core';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-import { bearerToken, tokenMatches } from './auth.js';
+import { bearerToken, ClusterAuth } from './auth.js';
 import { FrameCodec } from './codec.js';
 import { parseTransportOptions, type TransportOptions } from './options.js';
+import { guardHandlers } from './senders.js';
 
 export interface ConnectionInfo {
   /** Server-local connection number, for logs. */
   readonly connectionId: number;
   readonly remoteAddress: string;
+  /**
+   * The role its credential proved at the upgrade; 'any' on a server without a token, where
+   * every connection may send every message.
+   */
+  readonly role: Role | 'any';
 }
 
 /**
@@ -37,8 +45,13 @@ export interface RpcServerOptions<P extends ProtocolSchema> {
   readonly host?: string;
   /** 0 picks a free port. */
   readonly port?: number;
-  /** Shared cluster token; null turns authentication off (tests, trusted loopback only). */
+  /**
+   * The cluster token: a connection must present a role credential derived from it
+   * (roleCredential, auth.ts). null turns authentication off (tests, trusted loopback only).
+   */
   readonly token: string | null;
+  /** Which roles may send each message (psSenders, coordinatorSenders); others get E_FORBIDDEN. */
+  readonly senders: Senders<P>;
   /** What this server is, in error messages ("parameter server", "coordinator"). */
   readonly name: string;
   /** The messages this server serves, and one handler for each. */
@@ -73,6 +86,7 @@ export class RpcServer<P extends ProtocolSchema = ProtocolSchema> {
   private readonly http: Server;
   private readonly wss: WebSocketServer;
   private readonly codec = new FrameCodec();
+  private readonly auth: ClusterAuth | null;
   private readonly conns = new Set<Conn>();
   private heartbeat: NodeJS.Timeout | null = null;
   private nextConnectionId = 1;
@@ -84,6 +98,7 @@ export class RpcServer<P extends ProtocolSchema = ProtocolSchema> {
     http: Server,
   ) {
     this.options = parseTransportOptions(opts.transport ?? {});
+    this.auth = opts.token === null ? null : new ClusterAuth(opts.token);
     this.http = http;
     this.wss = new WebSocketServer({
       noServer: true,
@@ -100,7 +115,8 @@ export class RpcServer<P extends ProtocolSchema = ProtocolSchema> {
         res.writeHead(404).end();
       }
     });
-    const server = new RpcServer(opts, http);
+    // Every handler checks the sender's role first: a handler never runs for a role that may not send its message.
+    const server = new RpcServer({ ...opts, handlers: guardHandlers(opts.name, opts.handlers, opts.senders) }, http);
     http.on('upgrade', (req, socket, head) => server.upgrade(req, socket, head));
     await new Promise<void>((resolve, reject) => {
       http.once('error', reject);
@@ -139,18 +155,19 @@ export class RpcServer<P extends ProtocolSchema = ProtocolSchema> {
   }
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (this.opts.token !== null && !tokenMatches(bearerToken(req), this.opts.token)) {
+    const role = this.auth === null ? 'any' : this.auth.roleOf(bearerToken(req));
+    if (role === null) {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       socket.destroy();
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, role));
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage): void {
+  private accept(ws: WebSocket, req: IncomingMessage, role: Role | 'any'): void {
     const conn: Conn = {
       ws,
-      info: { connectionId: this.nextConnectionId++, remoteAddress: req.socket.remoteAddress ?? '?' },
+      info: { connectionId: this.nextConnectionId++, remoteAddress: req.socket.remoteAddress ?? '?', role },
       alive: true,
       throttled: null,
     };

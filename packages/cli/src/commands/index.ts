@@ -4,6 +4,7 @@ import { predictCommand, supervisedCommand, testCommand } from './fasttext.js';
 import { parityCommand } from './parity.js';
 import { coordinatorCommand, psCommand, trainerCommand } from './roles.js';
 import { similarCommand } from './similar.js';
+import { tokenCommand } from './token.js';
 import { demoCommand, trainCommand } from './train.js';
 
 export const commands: Record<string, Command> = {
@@ -18,6 +19,7 @@ export const commands: Record<string, Command> = {
   coordinator: coordinatorCommand,
   ps: psCommand,
   trainer: trainerCommand,
+  token: tokenCommand,
 };
 
 export function usage(): string {

@@ -14,7 +14,8 @@ import type { Command } from './command.js';
 /**
  * The three roles as separate commands, for a cluster (docker compose, several hosts): every
  * setting is a flag or an environment variable (deploy/README.md lists them), parsed by the
- * role's own args.ts exactly as its main.ts does. The cluster token is ROWSHARD_TOKEN only.
+ * role's own args.ts exactly as its main.ts does. Secrets come from the environment only:
+ * ROWSHARD_TOKEN (coordinator, ps), ROWSHARD_ROLE_TOKEN (trainer).
  * These run until stopped (coordinator, ps) or until the job's work is done (trainer).
  */
 const env = process.env;
@@ -44,7 +45,7 @@ export const coordinatorCommand: Command = {
 export const psCommand: Command = {
   summary: 'run a parameter server that registers with a coordinator',
   usage:
-    'rowshard ps --coordinator ws://HOST:PORT [--shard N] [--name NAME] [--host 0.0.0.0] [--advertise HOST|auto] [--port P] [--max-payload-bytes N]',
+    'rowshard ps --coordinator ws://HOST:PORT [--shard N] [--name NAME] [--host 0.0.0.0] [--advertise HOST|auto] [--port P] [--checkpoint-root DIR] [--max-payload-bytes N]',
   async run(argv) {
     await runPsProcess(parsePsArgs(argv, env));
     return new Promise<number>(() => {});

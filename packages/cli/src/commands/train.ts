@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { ErrorCodes, parseJobConfig, RowshardError } from '@rowshard/core';
+import { roleCredential } from '@rowshard/transport';
 import { demoJob } from '../config/demo-job.js';
 import { type LoadedConfig, loadTrainConfig } from '../config/load-config.js';
 import { trainOptions } from '../config/options.js';
@@ -32,10 +34,15 @@ export async function runTrain(loaded: LoadedConfig): Promise<number> {
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
   try {
+    // This run's token, made here so the dashboard line can say what to sign in with: the
+    // viewer credential, which shows the status and nothing else.
+    const token = randomBytes(24).toString('hex');
+    const signIn = roleCredential(token, 'viewer');
     cluster = await startLocalCluster({
       job,
+      token,
       dashboard: loaded.cli.dashboard,
-      onEvent: (role, e) => view.event(role, e),
+      onEvent: (role, e) => view.event(role, e.event === 'listening' && e.dashboard ? { ...e, signIn } : e),
       onLog: (role, line) => {
         if (!loaded.cli.quiet) process.stderr.write(`[${role}] ${line}\n`);
       },

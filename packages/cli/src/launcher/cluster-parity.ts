@@ -50,7 +50,7 @@ export async function runTrajectoryOnCluster(
   try {
     const result = await cluster.result();
     const specs = fx.model.tables.map((t) => tableSpec({ ...t }));
-    const client = new PsClient({ shardUrls: cluster.psUrls(), token: cluster.token, tables: specs });
+    const client = new PsClient({ shardUrls: cluster.psUrls(), token: cluster.credential('trainer'), tables: specs });
     await client.connect();
     const state: Record<string, Float32Array> = { ...result.denseParams };
     try {

@@ -3,11 +3,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { JobResult } from '@rowshard/coordinator';
-import { coordinatorProtocol, ErrorCodes, RowshardError } from '@rowshard/core';
-import { RpcClient } from '@rowshard/transport';
+import { coordinatorProtocol, ErrorCodes, type Role, RowshardError } from '@rowshard/core';
+import { RpcClient, roleCredential } from '@rowshard/transport';
 
 /**
  * V8 flags for every role process. A role's JavaScript heap is small (a few MB: rows live in
@@ -30,7 +30,10 @@ export interface LocalClusterOptions {
   readonly ps?: number;
   readonly trainers?: number;
   readonly workersPerTrainer?: number;
-  /** Cluster token; a random one by default (only these processes know it). */
+  /**
+   * Cluster token; a random one by default. Only the coordinator and the parameter servers
+   * get it; trainers get their role credential only.
+   */
   readonly token?: string;
   /** Restart a process that dies (PS, trainer, coordinator) instead of failing the job. Default true. */
   readonly restart?: boolean;
@@ -55,6 +58,8 @@ export interface ManagedProcess {
 export interface LocalCluster {
   readonly coordinatorUrl: string;
   readonly token: string;
+  /** The credential of `role` in this cluster (a trainer's, to pull rows as a worker does). */
+  credential(role: Role): string;
   readonly ps: ManagedProcess[];
   readonly trainers: ManagedProcess[];
   readonly coordinator: ManagedProcess;
@@ -86,6 +91,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   };
   const job = { ...options.job, cluster };
   const jobFile = join(options.jobDir ?? dir, `.rowshard-job-${process.pid}-${Date.now()}.json`);
+  // The shards may read and write checkpoints only where the coordinator keeps them (resolved
+  // as the coordinator resolves the job's paths: against the job file's directory).
+  const checkpointDir = (job as { checkpoint?: { dir?: unknown } }).checkpoint?.dir;
+  const psRoot = typeof checkpointDir === 'string' ? ['--checkpoint-root', resolve(dirname(jobFile), checkpointDir)] : [];
   writeFileSync(jobFile, JSON.stringify(job));
   const managed: ManagedProcess[] = [];
   let failure: ((e: Error) => void) | null = null;
@@ -95,6 +104,20 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   failed.catch(() => {});
   let stopping = false;
 
+  /**
+   * Each process gets only the secret its role needs: the coordinator and the shards check
+   * credentials, so they hold the cluster token; a trainer holds its own credential, from
+   * which no other role's follows. A ROWSHARD_TOKEN inherited from this shell is removed.
+   */
+  const roleEnv = (pkg: string): NodeJS.ProcessEnv => {
+    const env: NodeJS.ProcessEnv = { ...process.env, ...(options.env ?? {}), ROWSHARD_EXIT_WITH_PARENT: '1' };
+    delete env.ROWSHARD_TOKEN;
+    delete env.ROWSHARD_ROLE_TOKEN;
+    if (pkg === 'trainer') env.ROWSHARD_ROLE_TOKEN = roleCredential(token, 'trainer');
+    else env.ROWSHARD_TOKEN = token;
+    return env;
+  };
+
   /** Spawns `pkg` and resolves on its `listening` line; `onDeath` decides what a death means. */
   const spawnRole = (
     role: string,
@@ -103,7 +126,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     onDeath: (stderr: string, code: number | null) => void,
   ): Promise<ManagedProcess> => {
     const child = spawn(process.execPath, [...roleNodeArgs, ...(options.nodeArgs ?? []), entry(pkg), ...args], {
-      env: { ...process.env, ...(options.env ?? {}), ROWSHARD_TOKEN: token, ROWSHARD_EXIT_WITH_PARENT: '1' },
+      env: roleEnv(pkg),
       // stdin is a pipe the child watches: if this process dies, the children follow.
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -180,7 +203,13 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const [ps, trainers] = await Promise.all([
       Promise.all(
         Array.from({ length: nPs }, (_, i) =>
-          supervise(`ps ${i}`, 'ps', ['--coordinator', url], (p) => ['--coordinator', url, '--shard', String(p.ready.shard)]),
+          supervise(`ps ${i}`, 'ps', ['--coordinator', url, ...psRoot], (p) => [
+            '--coordinator',
+            url,
+            ...psRoot,
+            '--shard',
+            String(p.ready.shard),
+          ]),
         ),
       ),
       Promise.all(
@@ -189,9 +218,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         ),
       ),
     ]);
+    // The launcher asks for the job's result, which only the coordinator credential may.
     const control = new RpcClient({
       url,
-      token,
+      token: roleCredential(token, 'coordinator'),
       protocol: coordinatorProtocol,
       peerName: 'coordinator',
       transport: { reconnectMaxDelayMs: 500 },
@@ -200,6 +230,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     return {
       coordinatorUrl: url,
       token,
+      credential: (role) => roleCredential(token, role),
       ps,
       trainers,
       coordinator,

@@ -40,7 +40,7 @@ export class ProgressView {
         );
         break;
       case 'listening':
-        if (e.dashboard) this.line(`dashboard: ${e.dashboard}`);
+        if (e.dashboard) this.line(`dashboard: ${e.dashboard} (sign in with ${e.signIn})`);
         break;
       case 'checkpoint':
         this.line(`checkpoint step ${e.step}: ${e.dir} (${fmtBytes(e.bytes as number)}, ${e.durationMs} ms)`);

@@ -1,5 +1,6 @@
 import { parsePsConfig } from '../ps-config.js';
 import { defineProtocol, message, type ReplyOf } from './protocol.js';
+import type { Senders } from './roles.js';
 import {
   anyNumber,
   finite,
@@ -106,6 +107,27 @@ export const coordinatorProtocol = defineProtocol({
 });
 
 export type CoordinatorProtocol = typeof coordinatorProtocol;
+
+/**
+ * Who may send each message to the coordinator. Only a parameter server registers as a
+ * shard (a shard's URL is where every worker sends its rows); only trainers take ranks and
+ * report steps; the job's result (with the dense parameters) goes to the launcher, which
+ * holds the coordinator credential.
+ */
+const trainer = ['trainer'] as const;
+export const coordinatorSenders: Senders<CoordinatorProtocol> = Object.freeze({
+  register_ps: ['ps'],
+  ps_ready: ['ps'],
+  register_trainer: trainer,
+  dense_get: trainer,
+  dense_step: trainer,
+  clock_wait: trainer,
+  recovery_wait: trainer,
+  worker_done: trainer,
+  eval_report: trainer,
+  result: ['coordinator'],
+  ping: ['coordinator', 'ps', 'trainer', 'viewer'],
+});
 export type JobResult = Infer<typeof jobResultSchema>;
 export type EvalEntry = Infer<typeof evalEntry>;
 export type RowCacheCounts = Infer<typeof rowCacheCounts>;

@@ -1,5 +1,6 @@
 import { parseCheckpointManifest } from '../checkpoint/manifest.js';
 import { defineProtocol, message } from './protocol.js';
+import type { Senders } from './roles.js';
 import {
   bool,
   float32Array,
@@ -130,6 +131,22 @@ export const psProtocol = defineProtocol({
 });
 
 export type PsProtocol = typeof psProtocol;
+
+/**
+ * Who may send each message to a parameter server. Rows move only between trainers and
+ * shards; `load`, `checkpoint` and `restore` replace or write a shard's whole state, or files
+ * on its host, so only the coordinator may send them.
+ */
+export const psSenders: Senders<PsProtocol> = Object.freeze({
+  pull: ['trainer'],
+  push: ['trainer'],
+  push_pull: ['trainer'],
+  load: ['coordinator'],
+  checkpoint: ['coordinator'],
+  restore: ['coordinator'],
+  stats: ['coordinator', 'trainer', 'viewer'],
+  ping: ['coordinator', 'ps', 'trainer', 'viewer'],
+});
 export type PullPart = Infer<typeof pullPart>;
 export type PushPart = Infer<typeof pushPart>;
 export type LoadPart = Infer<typeof loadPart>;
