@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { copyRow, parseSparseOptimizerConfig, sparseRowOptimizer, tableSpec } from '@rowshard/core';
+import { copyRow, defaultRequestLimits, parseSparseOptimizerConfig, sparseRowOptimizer, tableSpec } from '@rowshard/core';
+import { PsService } from '@rowshard/ps';
 import { type PsCluster, startPsProcesses } from '@rowshard/testkit';
 import { PsClient } from '@rowshard/trainer';
 import { roleCredential } from '@rowshard/transport';
@@ -186,6 +187,45 @@ function baseline(): { gatherRowsPerSec: number; scatterRowsPerSec: number } {
   return { gatherRowsPerSec, scatterRowsPerSec };
 }
 
+/**
+ * How long one request at the default limits (limits.maxRequestRows rows of this dim, at most
+ * limits.maxRequestBytes of rows) holds a shard's event loop: the pull, push (SparseAdam and
+ * Adagrad) and load a shard runs for it, in this process, on materialised rows. Median of 7.
+ */
+function largestRequest(): { rows: number; pullMs: number; pushAdamMs: number; pushAdagradMs: number; loadMs: number } {
+  const rows = Math.min(defaultRequestLimits.maxRows, Math.floor(defaultRequestLimits.maxBytes / (4 * DIM)));
+  const ids = Uint32Array.from({ length: rows }, (_, i) => (i * 7919) % ROWS);
+  const grads = new Float32Array(rows * DIM).map(() => rand() - 0.5);
+  const timed = (fn: (step: number) => void) => {
+    const ms: number[] = [];
+    for (let r = 0; r < 9; r++) {
+      const t0 = performance.now();
+      fn(r + 1);
+      ms.push(performance.now() - t0);
+    }
+    return median(ms.slice(2));
+  };
+  const shard = (kind: 'sparse_adam' | 'adagrad') =>
+    new PsService({
+      shard: 0,
+      numShards: 1,
+      seed: 1,
+      tables: [
+        {
+          spec: tableSpec({ name: 'emb', numEmbeddings: ROWS, embeddingDim: DIM }),
+          optimizer: parseSparseOptimizerConfig({ kind, lr: 0.01 }),
+        },
+      ],
+    });
+  const adam = shard('sparse_adam');
+  const adagrad = shard('adagrad');
+  const pullMs = timed(() => adam.pull([{ table: 'emb', ids }]));
+  const pushAdamMs = timed((step) => adam.push([{ table: 'emb', ids, grads, lr: 0.01, step }]));
+  const pushAdagradMs = timed((step) => adagrad.push([{ table: 'emb', ids, grads, lr: 0.01, step }]));
+  const loadMs = timed(() => adam.load([{ table: 'emb', ids, rows: grads }]));
+  return { rows, pullMs, pushAdamMs, pushAdagradMs, loadMs };
+}
+
 async function main(): Promise<void> {
   log(
     `rowshard bench:ps  rows=${fmt(ROWS)} dim=${DIM} ${BATCH} zipf(1.1) lookups → ${meanDistinct.toFixed(0)} distinct rows/request, ${REQUESTS} requests × ${REPEATS}, ${CONCURRENCY} in flight, Adagrad`,
@@ -208,6 +248,10 @@ async function main(): Promise<void> {
       `      memory at ${fmt(ROWS)} rows: ${r.bytesPerRow.toFixed(1)} B/row measured (${r.accountedBytesPerRow.toFixed(1)} accounted), floor ${FLOOR_BYTES_PER_ROW} B/row (+${((r.bytesPerRow / FLOOR_BYTES_PER_ROW - 1) * 100).toFixed(1)}%); materialised in ${r.materialiseSeconds.toFixed(2)} s`,
     );
   }
+  const largest = largestRequest();
+  log(
+    `largest request at the default limits (${fmt(largest.rows)} rows × dim ${DIM}), in process: pull ${largest.pullMs.toFixed(1)} ms, push SparseAdam ${largest.pushAdamMs.toFixed(1)} ms, push Adagrad ${largest.pushAdagradMs.toFixed(1)} ms, load ${largest.loadMs.toFixed(1)} ms`,
+  );
   const one = results.find((r) => r.shards === 1) ?? results[0];
   const summary = {
     rows: ROWS,
@@ -229,6 +273,7 @@ async function main(): Promise<void> {
     bytesPerRow: Number(one.bytesPerRow.toFixed(1)),
     accountedBytesPerRow: Number(one.accountedBytesPerRow.toFixed(1)),
     floorBytesPerRow: FLOOR_BYTES_PER_ROW,
+    largestRequest: largest,
     byShards: results.map((r) => ({
       shards: r.shards,
       pullRowsPerSec: Math.round(r.pull.rowsPerSec),
