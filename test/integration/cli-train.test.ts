@@ -129,6 +129,25 @@ describe('rowshard train', () => {
     expect(existsSync(join(dir, 'ckpt-never'))).toBe(false);
   });
 
+  it('a checkpoint of another job (other dims) stops the run before any process starts, exit 2, naming the table and both values', () => {
+    const ckpt = join(dir, 'other-job-checkpoints');
+    const small = `${smallJob.replace('steps: 40', 'steps: 6').replace(/eval:[\s\S]*?batches: 2\n/, '')}checkpoint: { dir: ${ckpt} }\n`;
+    const file = join(dir, 'dim8.yaml');
+    writeFileSync(file, small);
+    const first = run(['train', '--config', file, '--quiet']);
+    expect(first.status, first.stderr).toBe(0);
+    const wider = join(dir, 'dim16.yaml');
+    writeFileSync(wider, small.replace('embeddingDim: 8', 'embeddingDim: 16'));
+    const t0 = Date.now();
+    const r = run(['train', '--config', wider, '--json']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('E_BAD_CHECKPOINT');
+    expect(r.stderr).toContain("was written by a different job: table 'embedding' has embeddingDim 8 there and 16 in this job");
+    // Nothing was started: no process announced itself, and it took no registration timeout.
+    expect(r.stdout).not.toContain('"listening"');
+    expect(Date.now() - t0).toBeLessThan(20_000);
+  });
+
   it('names the flag or the environment variable a bad value came from', () => {
     const file = join(dir, 'job.yaml');
     expect(run(['train', '--config', file, '--steps', 'x']).stderr).toMatch(/--steps: must be an integer, got "x"/);

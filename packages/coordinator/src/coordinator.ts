@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import {
   type CoordinatorProtocol,
+  checkCheckpointFitsJob,
   coordinatorProtocol,
   coordinatorSenders,
   ErrorCodes,
@@ -151,6 +152,7 @@ export class Coordinator extends EventEmitter {
     const setup = await setUpJob(options.job, options.importModule, options.readJson);
     const c = new Coordinator(options, setup);
     const found = c.latestCheckpoint();
+    if (found) checkCheckpointFitsJob(found.manifest, c.psTables, found.dir);
     c.started = true;
     if (found) {
       c.recovery.resumeFrom(found);
@@ -310,13 +312,7 @@ export class Coordinator extends EventEmitter {
     const urls = this.shards.shardUrls();
     await ShardLinks.restoreAll(urls, this.credential, source, epoch, this.job.timeouts.stepMs);
     if (!source && Object.keys(this.setup.initialTables).length > 0) {
-      await loadTablesIntoShards(
-        this.setup.initialTables,
-        this.model.tables,
-        urls,
-        this.credential,
-        requestLimitsOf(this.job),
-      );
+      await loadTablesIntoShards(this.setup.initialTables, this.model.tables, urls, this.credential, requestLimitsOf(this.job));
     }
     let dense = this.training.dense;
     if (source && this.checkpoints) {

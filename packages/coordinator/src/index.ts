@@ -9,6 +9,7 @@ export * from './membership.js';
 export * from './pretrained.js';
 export * from './process.js';
 export * from './progress.js';
+export * from './resume-check.js';
 export * from './shard-links.js';
 export * from './ssp-clock.js';
 export * from './status.js';

@@ -1,3 +1,4 @@
+export * from './checkpoint/job-fit.js';
 export * from './checkpoint/manifest.js';
 export * from './checkpoint-config.js';
 export * from './copy-row.js';

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { checkResumeFits } from '@rowshard/coordinator';
 import { ErrorCodes, parseJobConfig, RowshardError } from '@rowshard/core';
 import { roleCredential } from '@rowshard/transport';
 import { demoJob } from '../config/demo-job.js';
@@ -25,6 +27,8 @@ export async function runTrain(loaded: LoadedConfig): Promise<number> {
       process.stdout.write(`${JSON.stringify({ role: 'cli', event: 'cluster', message: loaded.clusterChoice })}\n`);
     else if (!loaded.cli.quiet) process.stderr.write(`${loaded.clusterChoice}\n`);
   }
+  // A checkpoint of another job stops the run here, before any process starts (exit 2).
+  await checkResumeFits(job, (p) => import(pathToFileURL(p).href));
   let cluster: LocalCluster | null = null;
   let interrupted = false;
   const interrupt = () => {
