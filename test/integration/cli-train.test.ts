@@ -138,14 +138,12 @@ describe('rowshard train', () => {
     expect(first.status, first.stderr).toBe(0);
     const wider = join(dir, 'dim16.yaml');
     writeFileSync(wider, small.replace('embeddingDim: 8', 'embeddingDim: 16'));
-    const t0 = Date.now();
     const r = run(['train', '--config', wider, '--json']);
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('E_BAD_CHECKPOINT');
     expect(r.stderr).toContain("was written by a different job: table 'embedding' has embeddingDim 8 there and 16 in this job");
-    // Nothing was started: no process announced itself, and it took no registration timeout.
+    // Nothing was started: no process announced itself.
     expect(r.stdout).not.toContain('"listening"');
-    expect(Date.now() - t0).toBeLessThan(20_000);
   });
 
   it('names the flag or the environment variable a bad value came from', () => {

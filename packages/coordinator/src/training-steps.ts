@@ -96,21 +96,13 @@ export class TrainingSteps {
    */
   async denseStep(request: RequestOf<CoordinatorProtocol, 'dense_step'>, rank: number): Promise<DenseParamsReply> {
     const { step, loss, examples } = request;
+    this.checkStep(step, rank);
     const grads = this.dense.checkGrads(request.grads);
     if (request.rowCache) this.rowCaches.set(rank, request.rowCache);
     if (this.barrier) {
       await this.barrier.contribute(step, rank, { grads, loss, examples });
       await this.o.checkpointing?.atBarrier(step + 1);
     } else {
-      // A rank reports its steps in order, resuming where this count says after a restart, so
-      // a step past it is no step of this job's; taken, it would skip the rank's count ahead.
-      if (step > this.workerSteps[rank]) {
-        throw new RowshardError(
-          ErrorCodes.BAD_REQUEST,
-          `dense_step: step ${step} of rank ${rank} is ahead of the coordinator (its next is step ${this.workerSteps[rank]})`,
-          { field: 'step' },
-        );
-      }
       // A step below the rank's count is a retry whose reply was lost: nothing to apply again.
       if (step === this.workerSteps[rank]) {
         this.dense.apply([grads], step);
@@ -121,6 +113,22 @@ export class TrainingSteps {
       await this.o.checkpointing?.park(rank, this.workerSteps, this.o.ranks.done);
     }
     return this.denseParams();
+  }
+
+  /**
+   * A rank reports its steps in order: BSP, the barrier's step (or an earlier one, a retry);
+   * ASP/SSP, its next step, where it resumes after a restart. A later step is no step of this
+   * job's: taken, it would move the barrier or skip the rank's count ahead.
+   */
+  private checkStep(step: number, rank: number): void {
+    const next = this.barrier ? this.barrier.completedSteps : this.workerSteps[rank];
+    if (step > next) {
+      throw new RowshardError(
+        ErrorCodes.BAD_REQUEST,
+        `dense_step: step ${step} of rank ${rank} is ahead of the coordinator (its next is step ${next})`,
+        { field: 'step' },
+      );
+    }
   }
 
   async clockWait(rank: number, clock: number): Promise<void> {
