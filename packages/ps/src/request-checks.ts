@@ -69,11 +69,7 @@ export function checkGrads(spec: TableSpec, ids: IdArray, grads: Float32Array, m
       { table: spec.name, expected: want, got: grads.length },
     );
   }
-  const bytes = sizeClass(grads.byteLength);
-  const at = memory.alloc(bytes, false);
-  memory.f32(at, grads.length).set(grads);
-  const i = memory.exports.firstNonFinite(grads.length, at);
-  memory.release(at, bytes);
+  const i = firstNonFinite(grads, memory);
   if (i >= 0) {
     const position = Math.floor(i / spec.embeddingDim);
     throw new RowshardError(
@@ -97,12 +93,7 @@ export function checkFinite(
   what: string,
   memory: KernelMemory,
 ): void {
-  if (values.length === 0) return;
-  const bytes = sizeClass(values.byteLength);
-  const at = memory.alloc(bytes, false);
-  memory.f32(at, values.length).set(values);
-  const i = memory.exports.firstNonFinite(values.length, at);
-  memory.release(at, bytes);
+  const i = firstNonFinite(values, memory);
   if (i >= 0) {
     const position = Math.floor(i / perRow);
     throw new RowshardError(
@@ -111,4 +102,15 @@ export function checkFinite(
       { table: spec.name, position, value: String(values[i]) },
     );
   }
+}
+
+/** The index of the first NaN or infinity in `values`, or -1: a SIMD kernel over a copy in the shard's memory. */
+function firstNonFinite(values: Float32Array, memory: KernelMemory): number {
+  if (values.length === 0) return -1;
+  const bytes = sizeClass(values.byteLength);
+  const at = memory.alloc(bytes, false);
+  memory.f32(at, values.length).set(values);
+  const i = memory.exports.firstNonFinite(values.length, at);
+  memory.release(at, bytes);
+  return i;
 }
