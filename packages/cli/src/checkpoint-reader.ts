@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import {
   type CheckpointManifest,
   copyRow,
@@ -7,6 +7,7 @@ import {
   parseCheckpointManifest,
   parseSparseOptimizerConfig,
   parseTableSpec,
+  parseVocabulary,
   RowshardError,
   rowInitializer,
   sparseRowOptimizer,
@@ -123,4 +124,52 @@ export function readFullTable(dir: string, manifest: CheckpointManifest, table: 
     if (state && optimizer) optimizer.initState(state, row * stateFloats);
   }
   return { spec, weight, state, stateFloats, slotNames: optimizer?.slotNames ?? [] };
+}
+
+/** A table's words, row r = words[r], and the file they came from. */
+export interface TableWords {
+  readonly words: readonly string[];
+  readonly file: string;
+}
+
+/**
+ * The words of a table's rows: `override` (a --vocab FILE) if given, else the vocabulary the
+ * checkpoint names for the table, else null. The manifest names a file relative to the
+ * checkpoint directory; older manifests hold an absolute path, which is read if it is still
+ * there, else looked for where that layout kept it relative to a moved checkpoint
+ * (`<dir>/../data/vocab.txt`). A missing file is E_BAD_CHECKPOINT saying how to go on.
+ */
+export function readTableWords(
+  dir: string,
+  manifest: CheckpointManifest,
+  table: string,
+  override: string | null = null,
+): TableWords | null {
+  if (override !== null) return { words: readWords(override, `--vocab ${override}`), file: override };
+  const named = manifest.vocab?.[table];
+  if (named === undefined) return null;
+  const candidates = isAbsolute(named) ? [named, join(dirname(dir), 'data', basename(named))] : [join(dir, named)];
+  const file = candidates.find((c) => existsSync(c));
+  if (!file) {
+    throw new RowshardError(
+      ErrorCodes.BAD_CHECKPOINT,
+      `checkpoint ${dir}: the vocabulary of table '${table}' (${named}) is missing; pass --vocab FILE (one word per line, line i = row i)`,
+      { file: named, table },
+    );
+  }
+  return { words: readWords(file, file), file };
+}
+
+function readWords(file: string, what: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new RowshardError(
+      ErrorCodes.BAD_CONFIG,
+      `${what}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      { file },
+    );
+  }
+  return parseVocabulary(text, file);
 }

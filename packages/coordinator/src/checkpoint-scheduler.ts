@@ -190,16 +190,24 @@ export class CheckpointScheduler {
       dense: denseFile,
       totalBytes: shards.reduce((a, s) => a + s.bytes, 0) + denseFile.bytes,
       durationMs: Math.round(performance.now() - started),
-      ...this.vocabulary(),
+      ...this.vocabulary(dir),
     });
     this.lastAt = performance.now();
     this.ctx.emit({ step, dir, bytes: manifest.totalBytes, durationMs: manifest.durationMs });
   }
 
-  /** File data: the built-in text models' `embedding` rows start with the vocabulary's words. */
-  private vocabulary(): { vocab?: Record<string, string> } {
+  /**
+   * File data: the built-in text models' `embedding` rows start with the vocabulary's words.
+   * The checkpoint keeps its own copy, named relative to its directory.
+   */
+  private vocabulary(dir: string): { vocab?: Record<string, string> } {
     const data = this.ctx.job.data;
     if (data.kind !== 'file' || !data.vocabFile || !this.ctx.model.tables.some((t) => t.name === 'embedding')) return {};
-    return { vocab: { embedding: data.vocabFile } };
+    const file = this.ctx.store.writeVocabulary(dir, 'embedding', data.vocabFile);
+    if (!file) {
+      this.ctx.fault(`checkpoint ${dir}: vocabulary ${data.vocabFile} cannot be read; the checkpoint has no words`);
+      return {};
+    }
+    return { vocab: { embedding: file } };
   }
 }

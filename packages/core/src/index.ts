@@ -11,6 +11,7 @@ export * from './eval-config.js';
 export * from './formats/npy.js';
 export * from './formats/safetensors.js';
 export * from './formats/text-vectors.js';
+export * from './formats/vocabulary-text.js';
 export * from './freeze-plan.js';
 export * from './hash.js';
 export * from './id-index.js';

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { writeFileDurably } from '@rowshard/coordinator';
 import { buildSafetensorsHeader, formatVectorLine, npyHeader, type TensorEntry } from '@rowshard/core';
-import { readFullTable, readManifest, resolveCheckpointDir } from '../checkpoint-reader.js';
+import { readFullTable, readManifest, readTableWords, resolveCheckpointDir } from '../checkpoint-reader.js';
 import { type Command, parseFlags, usageError } from './command.js';
 
 const writeAtomically = (out: string, chunks: Iterable<Uint8Array>): number => writeFileDurably(out, chunks).bytes;
@@ -65,9 +64,8 @@ export const exportCommand: Command = {
       });
       bytes = writeAtomically(out, [header, ...chunks]);
     } else {
-      const vocabFile = typeof values.vocab === 'string' ? values.vocab : manifest.vocab?.[table];
-      const words = vocabFile ? readFileSync(vocabFile, 'utf8').split('\n') : null;
-      const wordOf = (r: number) => (words && words[r] !== undefined && words[r] !== '' ? words[r] : String(r));
+      const words = readTableWords(dir, manifest, table, typeof values.vocab === 'string' ? values.vocab : null)?.words;
+      const wordOf = (r: number) => words?.[r] ?? String(r);
       function* lines(): Iterable<string> {
         if (format === 'word2vec') yield `${rows} ${dim}`;
         for (let r = 0; r < rows; r++) yield formatVectorLine(wordOf(r), t.weight, r * dim, dim);

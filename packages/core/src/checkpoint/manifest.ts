@@ -36,7 +36,11 @@ export interface CheckpointManifest {
   readonly dense: CheckpointFile;
   readonly totalBytes: number;
   readonly durationMs: number;
-  /** Vocabulary files per table (word per line, line i = row i), when the job has one. */
+  /**
+   * Vocabulary files per table (formats/vocabulary-text: line i = row i), when the job has
+   * one: a file in the checkpoint directory, named relative to it. Manifests written before
+   * that hold an absolute path to the job's `vocab.txt`.
+   */
   readonly vocab?: Record<string, string>;
 }
 
