@@ -5,6 +5,7 @@ import {
   parseNpy,
   parseSafetensorsHeader,
   parseVectorLine,
+  parseVocabulary,
   parseWord2vecHeader,
   RowshardError,
   rowInitializer,
@@ -91,8 +92,7 @@ export function readVocab(path: string, rows: number): Map<string, number> {
   } catch (e) {
     throw new RowshardError(ErrorCodes.BAD_DATA, `${path}: cannot read the vocabulary (${(e as Error).message})`, { file: path });
   }
-  const words = text.split('\n');
-  if (words.at(-1) === '') words.pop();
+  const words = parseVocabulary(text, path);
   if (words.length > rows)
     throw new RowshardError(ErrorCodes.BAD_DATA, `${path}: ${words.length} words for a table of ${rows} rows`, { file: path });
   const vocab = new Map<string, number>();
