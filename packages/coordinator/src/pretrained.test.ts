@@ -214,6 +214,15 @@ describe('pretrained files that do not fit, each E_BAD_DATA naming the field and
   });
 });
 
+describe('GloVe words with spaces', () => {
+  it("take every field but the last dim (Common Crawl's vectors have a few)", () => {
+    writeFileSync(join(dir, 'spaced.txt'), 'a 1 2 3 4 5\nnew york 6 7 8 9 10\n');
+    writeFileSync(join(dir, 'spaced-vocab.txt'), 'new york\na\n');
+    const rows = loadPretrained(spec, source('spaced.txt', 'glove', 'spaced-vocab.txt'), 3);
+    expect(Array.from(rows.subarray(0, 2 * DIM))).toEqual([6, 7, 8, 9, 10, 1, 2, 3, 4, 5]);
+  });
+});
+
 describe('pretrained paths', () => {
   it('resolve against the job file, as every other path of the job does', () => {
     const job = {
