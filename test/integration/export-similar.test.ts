@@ -2,6 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readFullTable, readManifest } from '@rowshard/cli';
+import { parseNpy, parseSafetensorsHeader, viewTensor } from '@rowshard/core';
 import { repoRoot } from '@rowshard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -132,5 +134,119 @@ describe('the vocabulary of a checkpoint', () => {
     writeFileSync(join(dir, 'words.txt'), `${trainedWords(join(dir, 'runs/a')).join('\n')}\n`);
     const given = run(['similar', 'old-moved', '--table', 'embedding', 'plum', '--vocab', 'words.txt', '--json']);
     expect(given.status, given.stderr).toBe(0);
+  });
+});
+
+/** Every tensor of a safetensors file, with the header's metadata. */
+function readSafetensors(file: string) {
+  const bytes = readFileSync(file);
+  const h = parseSafetensorsHeader(bytes, bytes.length, file);
+  const tensors = Object.fromEntries(
+    h.tensors.map((t) => [
+      t.name,
+      {
+        shape: t.shape,
+        dtype: t.dtype,
+        data: Float32Array.from(viewTensor(bytes.subarray(h.dataStart + t.begin, h.dataStart + t.end), 'F32') as Float32Array),
+      },
+    ]),
+  );
+  return { names: h.tensors.map((t) => t.name), tensors, metadata: h.metadata };
+}
+
+/** Slot `k` of every row of a [rows, stateFloats] state, as a [rows, width] array. */
+function slot(state: Float32Array, stateFloats: number, k: number, width: number): Float32Array {
+  const rows = state.length / stateFloats;
+  const out = new Float32Array(rows * width);
+  for (let r = 0; r < rows; r++)
+    out.set(state.subarray(r * stateFloats + k * width, r * stateFloats + (k + 1) * width), r * width);
+  return out;
+}
+
+describe('export --with-state', () => {
+  it("SparseAdam: one tensor per slot, named as PyTorch's optimizer state (state.weight.exp_avg, exp_avg_sq, step)", () => {
+    const r = run([
+      'export',
+      'runs/a',
+      '--table',
+      'embedding',
+      '--format',
+      'safetensors',
+      '--with-state',
+      '--out',
+      'adam.safetensors',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const step = stepDir(join(dir, 'runs/a'));
+    const table = readFullTable(step, readManifest(step), 'embedding');
+    const rows = table.spec.numEmbeddings;
+    const f = readSafetensors(join(dir, 'adam.safetensors'));
+    expect(f.names).toEqual(['weight', 'state.weight.exp_avg', 'state.weight.exp_avg_sq', 'state.weight.step']);
+    expect(f.tensors.weight.shape).toEqual([rows, 6]);
+    expect(f.tensors.weight.data).toEqual(table.weight);
+    expect(f.tensors['state.weight.exp_avg'].shape).toEqual([rows, 6]);
+    expect(f.tensors['state.weight.exp_avg'].data).toEqual(slot(table.state!, 12, 0, 6));
+    expect(f.tensors['state.weight.exp_avg_sq'].data).toEqual(slot(table.state!, 12, 1, 6));
+    expect(f.tensors['state.weight.exp_avg_sq'].data.some((v) => v > 0)).toBe(true);
+    expect(f.tensors['state.weight.step']).toMatchObject({ shape: [], dtype: 'F32' });
+    expect(Array.from(f.tensors['state.weight.step'].data)).toEqual([12]); // 12 steps, never frozen
+    expect(f.metadata.optimizer).toBe('SparseAdam');
+    expect(JSON.parse(f.metadata.param_groups)).toEqual([{ lr: 0.1, betas: [0.9, 0.999], eps: 1e-8, params: ['weight'] }]);
+    // Without --with-state: the table alone.
+    expect(run(['export', 'runs/a', '--table', 'embedding', '--format', 'safetensors', '--out', 'w.safetensors']).status).toBe(0);
+    expect(readSafetensors(join(dir, 'w.safetensors')).names).toEqual(['weight']);
+  });
+
+  it('npy: a file per state tensor beside the table, which numpy loads', () => {
+    const r = run(['export', 'runs/a', '--table', 'embedding', '--format', 'npy', '--with-state', '--out', 'adam.npy']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).files).toEqual(['adam.npy', 'adam.exp_avg.npy', 'adam.exp_avg_sq.npy', 'adam.step.npy']);
+    const rows = trainedWords(join(dir, 'runs/a')).length;
+    const shapes = {
+      'adam.npy': [rows, 6],
+      'adam.exp_avg.npy': [rows, 6],
+      'adam.exp_avg_sq.npy': [rows, 6],
+      'adam.step.npy': [],
+    };
+    for (const [file, shape] of Object.entries(shapes))
+      expect(parseNpy(readFileSync(join(dir, file)), file).shape).toEqual(shape);
+    const probe = spawnSync('/usr/bin/python3', ['-c', 'import numpy'], { encoding: 'utf8' });
+    if (probe.status !== 0) {
+      console.warn('numpy is not installed for /usr/bin/python3 (apt-get install python3-numpy): checking the .npy headers only');
+      return;
+    }
+    const py = `import numpy, json; print(json.dumps({f: list(numpy.load(f).shape) for f in ${JSON.stringify(Object.keys(shapes))}} | {'step': float(numpy.load('adam.step.npy'))}))`;
+    const loaded = JSON.parse(spawnSync('/usr/bin/python3', ['-c', py], { encoding: 'utf8', cwd: dir }).stdout);
+    expect(loaded).toEqual({ ...shapes, step: 12 });
+  });
+
+  it("Adagrad: state.weight.sum and state.weight.step (the table's own steps); text formats have no state to write", () => {
+    // Frozen for the first 4 of 12 steps: PyTorch's step counts the 8 it trained.
+    writeFileSync(join(dir, 'adagrad.yaml'), `${job('adagrad')}freeze: [{ table: embedding, fromStep: 0, untilStep: 4 }]\n`);
+    const t = run(['train', '--config', 'adagrad.yaml', '--checkpoint-dir', 'runs/adagrad', '--quiet']);
+    expect(t.status, t.stderr).toBe(0);
+    const r = run([
+      'export',
+      'runs/adagrad',
+      '--table',
+      'embedding',
+      '--format',
+      'safetensors',
+      '--with-state',
+      '--out',
+      'ada.safetensors',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const step = stepDir(join(dir, 'runs/adagrad'));
+    const table = readFullTable(step, readManifest(step), 'embedding');
+    const f = readSafetensors(join(dir, 'ada.safetensors'));
+    expect(f.names).toEqual(['weight', 'state.weight.sum', 'state.weight.step']);
+    expect(f.tensors['state.weight.sum'].data).toEqual(table.state);
+    expect(Array.from(f.tensors['state.weight.step'].data)).toEqual([8]);
+    expect(f.metadata.optimizer).toBe('Adagrad');
+    expect(JSON.parse(f.metadata.param_groups)[0]).toMatchObject({ lr: 0.1, lr_decay: 0, initial_accumulator_value: 0 });
+    const text = run(['export', 'runs/adagrad', '--table', 'embedding', '--format', 'glove', '--with-state']);
+    expect(text.status).toBe(2);
+    expect(text.stderr).toMatch(/--with-state writes the optimizer state as tensors: use --format npy or safetensors/);
   });
 });

@@ -10,6 +10,7 @@ import {
   parseVocabulary,
   RowshardError,
   rowInitializer,
+  type SparseOptimizerConfig,
   sparseRowOptimizer,
   type TableSpec,
 } from '@rowshard/core';
@@ -40,6 +41,10 @@ export interface FullTable {
   readonly state: Float32Array | null;
   readonly stateFloats: number;
   readonly slotNames: readonly string[];
+  /** The table's optimizer, as the checkpoint saved it; null for a table never trained. */
+  readonly optimizer: SparseOptimizerConfig | null;
+  /** Its optimizer step count (PyTorch's `step`); the checkpoint's step for manifests that did not record it. */
+  readonly optimizerStep: number;
 }
 
 /** A table's manifest entry and its spec; E_UNKNOWN_TABLE naming the tables there are. */
@@ -104,7 +109,8 @@ export function readFullTable(dir: string, manifest: CheckpointManifest, table: 
   const weight = new Float32Array(spec.numEmbeddings * dim);
   const init = rowInitializer(spec, manifest.seed);
   const seen = new Uint8Array(spec.numEmbeddings);
-  const optimizer = entry.optimizer ? sparseRowOptimizer(parseSparseOptimizerConfig(entry.optimizer), dim) : null;
+  const optimizerConfig = entry.optimizer ? parseSparseOptimizerConfig(entry.optimizer) : null;
+  const optimizer = optimizerConfig ? sparseRowOptimizer(optimizerConfig, dim) : null;
   const stateFloats = entry.stateFloats;
   const state = stateFloats > 0 ? new Float32Array(spec.numEmbeddings * stateFloats) : null;
   for (const info of manifest.shards) {
@@ -123,7 +129,15 @@ export function readFullTable(dir: string, manifest: CheckpointManifest, table: 
     init.fill(row, 0, weight, row * dim);
     if (state && optimizer) optimizer.initState(state, row * stateFloats);
   }
-  return { spec, weight, state, stateFloats, slotNames: optimizer?.slotNames ?? [] };
+  return {
+    spec,
+    weight,
+    state,
+    stateFloats,
+    slotNames: optimizer?.slotNames ?? [],
+    optimizer: optimizerConfig,
+    optimizerStep: entry.optimizerStep ?? (spec.frozen ? 0 : manifest.step),
+  };
 }
 
 /** A table's words, row r = words[r], and the file they came from. */

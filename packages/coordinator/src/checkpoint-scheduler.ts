@@ -1,5 +1,5 @@
 import type { JobConfig, PsTableConfig } from '@rowshard/core';
-import { ErrorCodes, sparseRowOptimizer } from '@rowshard/core';
+import { ErrorCodes, sparseRowOptimizer, tableStepAt } from '@rowshard/core';
 import type { Model } from '@rowshard/nn';
 import type { CheckpointStore } from './checkpoint-store.js';
 import type { DenseState } from './dense-state.js';
@@ -185,6 +185,7 @@ export class CheckpointScheduler {
         spec: t.spec as unknown as Record<string, unknown>,
         optimizer: t.optimizer as unknown as Record<string, unknown> | null,
         stateFloats: t.optimizer ? sparseRowOptimizer(t.optimizer, t.spec.embeddingDim).stateFloatsPerRow : 0,
+        optimizerStep: step > 0 ? tableStepAt(job.freeze, t.spec.name, t.spec.frozen, step - 1) : 0,
       })),
       shards,
       dense: denseFile,

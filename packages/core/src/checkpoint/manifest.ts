@@ -30,8 +30,17 @@ export interface CheckpointManifest {
   readonly createdAt: string;
   readonly seed: number;
   readonly numShards: number;
-  /** Table specs (TableSpec JSON) with their optimizer config and state width. */
-  readonly tables: readonly { spec: Record<string, unknown>; optimizer: Record<string, unknown> | null; stateFloats: number }[];
+  /**
+   * Table specs (TableSpec JSON) with their optimizer config and state width, and the
+   * table's optimizer step count (PyTorch's per-parameter `step`: the steps at which it was
+   * not frozen; absent in manifests written before it was recorded).
+   */
+  readonly tables: readonly {
+    spec: Record<string, unknown>;
+    optimizer: Record<string, unknown> | null;
+    stateFloats: number;
+    optimizerStep?: number;
+  }[];
   readonly shards: readonly ShardFileInfo[];
   readonly dense: CheckpointFile;
   readonly totalBytes: number;
