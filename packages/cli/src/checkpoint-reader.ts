@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 import {
   type CheckpointManifest,
   copyRow,
@@ -7,8 +7,10 @@ import {
   parseCheckpointManifest,
   parseSparseOptimizerConfig,
   parseTableSpec,
+  parseVocabulary,
   RowshardError,
   rowInitializer,
+  type SparseOptimizerConfig,
   sparseRowOptimizer,
   type TableSpec,
 } from '@rowshard/core';
@@ -39,6 +41,10 @@ export interface FullTable {
   readonly state: Float32Array | null;
   readonly stateFloats: number;
   readonly slotNames: readonly string[];
+  /** The table's optimizer, as the checkpoint saved it; null for a table never trained. */
+  readonly optimizer: SparseOptimizerConfig | null;
+  /** Its optimizer step count (PyTorch's `step`); the checkpoint's step for manifests that did not record it. */
+  readonly optimizerStep: number;
 }
 
 /** A table's manifest entry and its spec; E_UNKNOWN_TABLE naming the tables there are. */
@@ -103,7 +109,8 @@ export function readFullTable(dir: string, manifest: CheckpointManifest, table: 
   const weight = new Float32Array(spec.numEmbeddings * dim);
   const init = rowInitializer(spec, manifest.seed);
   const seen = new Uint8Array(spec.numEmbeddings);
-  const optimizer = entry.optimizer ? sparseRowOptimizer(parseSparseOptimizerConfig(entry.optimizer), dim) : null;
+  const optimizerConfig = entry.optimizer ? parseSparseOptimizerConfig(entry.optimizer) : null;
+  const optimizer = optimizerConfig ? sparseRowOptimizer(optimizerConfig, dim) : null;
   const stateFloats = entry.stateFloats;
   const state = stateFloats > 0 ? new Float32Array(spec.numEmbeddings * stateFloats) : null;
   for (const info of manifest.shards) {
@@ -122,5 +129,61 @@ export function readFullTable(dir: string, manifest: CheckpointManifest, table: 
     init.fill(row, 0, weight, row * dim);
     if (state && optimizer) optimizer.initState(state, row * stateFloats);
   }
-  return { spec, weight, state, stateFloats, slotNames: optimizer?.slotNames ?? [] };
+  return {
+    spec,
+    weight,
+    state,
+    stateFloats,
+    slotNames: optimizer?.slotNames ?? [],
+    optimizer: optimizerConfig,
+    optimizerStep: entry.optimizerStep ?? (spec.frozen ? 0 : manifest.step),
+  };
+}
+
+/** A table's words, row r = words[r], and the file they came from. */
+export interface TableWords {
+  readonly words: readonly string[];
+  readonly file: string;
+}
+
+/**
+ * The words of a table's rows: `override` (a --vocab FILE) if given, else the vocabulary the
+ * checkpoint names for the table, else null. The manifest names a file relative to the
+ * checkpoint directory; older manifests hold an absolute path, which is read if it is still
+ * there, else looked for where that layout kept it relative to a moved checkpoint
+ * (`<dir>/../data/vocab.txt`). A missing file is E_BAD_CHECKPOINT saying how to go on.
+ */
+export function readTableWords(
+  dir: string,
+  manifest: CheckpointManifest,
+  table: string,
+  override: string | null = null,
+): TableWords | null {
+  if (override !== null) return { words: readWords(override, `--vocab ${override}`), file: override };
+  const named = manifest.vocab?.[table];
+  if (named === undefined) return null;
+  const candidates = isAbsolute(named) ? [named, join(dirname(dir), 'data', basename(named))] : [join(dir, named)];
+  const file = candidates.find((c) => existsSync(c));
+  if (!file) {
+    throw new RowshardError(
+      ErrorCodes.BAD_CHECKPOINT,
+      `checkpoint ${dir}: the vocabulary of table '${table}' (${named}) is missing; pass --vocab FILE (one word per line, line i = row i)`,
+      { file: named, table },
+    );
+  }
+  return { words: readWords(file, file), file };
+}
+
+function readWords(file: string, what: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new RowshardError(
+      ErrorCodes.BAD_CONFIG,
+      `${what}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+      { file },
+    );
+  }
+  return parseVocabulary(text, file);
 }

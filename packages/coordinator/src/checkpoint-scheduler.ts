@@ -1,5 +1,5 @@
 import type { JobConfig, PsTableConfig } from '@rowshard/core';
-import { ErrorCodes, sparseRowOptimizer } from '@rowshard/core';
+import { ErrorCodes, sparseRowOptimizer, tableStepAt } from '@rowshard/core';
 import type { Model } from '@rowshard/nn';
 import type { CheckpointStore } from './checkpoint-store.js';
 import type { DenseState } from './dense-state.js';
@@ -185,21 +185,30 @@ export class CheckpointScheduler {
         spec: t.spec as unknown as Record<string, unknown>,
         optimizer: t.optimizer as unknown as Record<string, unknown> | null,
         stateFloats: t.optimizer ? sparseRowOptimizer(t.optimizer, t.spec.embeddingDim).stateFloatsPerRow : 0,
+        optimizerStep: step > 0 ? tableStepAt(job.freeze, t.spec.name, t.spec.frozen, step - 1) : 0,
       })),
       shards,
       dense: denseFile,
       totalBytes: shards.reduce((a, s) => a + s.bytes, 0) + denseFile.bytes,
       durationMs: Math.round(performance.now() - started),
-      ...this.vocabulary(),
+      ...this.vocabulary(dir),
     });
     this.lastAt = performance.now();
     this.ctx.emit({ step, dir, bytes: manifest.totalBytes, durationMs: manifest.durationMs });
   }
 
-  /** File data: the built-in text models' `embedding` rows start with the vocabulary's words. */
-  private vocabulary(): { vocab?: Record<string, string> } {
+  /**
+   * File data: the built-in text models' `embedding` rows start with the vocabulary's words.
+   * The checkpoint keeps its own copy, named relative to its directory.
+   */
+  private vocabulary(dir: string): { vocab?: Record<string, string> } {
     const data = this.ctx.job.data;
     if (data.kind !== 'file' || !data.vocabFile || !this.ctx.model.tables.some((t) => t.name === 'embedding')) return {};
-    return { vocab: { embedding: data.vocabFile } };
+    const file = this.ctx.store.writeVocabulary(dir, 'embedding', data.vocabFile);
+    if (!file) {
+      this.ctx.fault(`checkpoint ${dir}: vocabulary ${data.vocabFile} cannot be read; the checkpoint has no words`);
+      return {};
+    }
+    return { vocab: { embedding: file } };
   }
 }

@@ -128,6 +128,29 @@ export class CheckpointStore {
     }
   }
 
+  /**
+   * A copy of a table's vocabulary beside the rows (`<table>.vocab.txt`), so the checkpoint
+   * directory names its words wherever it is moved; the manifest names the copy relative to
+   * the directory. Returns that name, or null when the source cannot be read (the checkpoint
+   * is still valid without it; `export` and `similar` then take `--vocab`).
+   */
+  writeVocabulary(dir: string, table: string, source: string): string | null {
+    let text: Buffer;
+    try {
+      text = readFileSync(source);
+    } catch {
+      return null;
+    }
+    const path = join(dir, `${table}.vocab.txt`);
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileDurably(path, [text]);
+    } catch (e) {
+      throw checkpointWriteError(path, e);
+    }
+    return basename(path);
+  }
+
   readDense(dir: string, info: CheckpointFile): DenseSnapshot {
     const path = join(dir, info.file);
     const bytes = readFileSync(path);

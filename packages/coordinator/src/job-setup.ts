@@ -1,6 +1,6 @@
 import { type ModuleImporter, type ResolvedJob, resolveJob } from '@rowshard/nn';
 import { loadInitialState } from './initial-state.js';
-import { loadPretrained } from './pretrained.js';
+import { checkPretrained, loadPretrained, type PretrainedInfo } from './pretrained.js';
 
 /** A job as the coordinator starts it: the resolved job and model, and any starting rows and values. */
 export interface CoordinatorJob extends ResolvedJob {
@@ -31,4 +31,17 @@ export async function setUpJob(
     ? loadInitialState(readJson(job.initialState.fixture), job.initialState.fixture, model)
     : { dense: {}, tables: {} };
   return { ...resolved, initialDense: dense, initialTables: { ...tables, ...pretrained } };
+}
+
+/**
+ * Every pretrained table's file read and fitted to its table, without keeping the rows: what
+ * `rowshard train` (and a cluster's `rowshard coordinator`) checks before any process starts.
+ */
+export function checkPretrainedTables({ job, model }: ResolvedJob): PretrainedInfo[] {
+  const checked: PretrainedInfo[] = [];
+  for (const spec of model.tables) {
+    const source = job.tables[spec.name]?.pretrained;
+    if (source) checked.push(checkPretrained(spec, source));
+  }
+  return checked;
 }

@@ -3,6 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { exitWithParent, listeningRoleToken } from '@rowshard/transport';
 import { Coordinator } from './coordinator.js';
+import { absolutisePretrainedPaths } from './pretrained.js';
 
 /**
  * The coordinator as a process: starts it, prints its JSON event lines on stdout (listening,
@@ -32,10 +33,7 @@ export function absolutiseJobPaths(job: Record<string, unknown>, base: string): 
     if (!data) continue;
     for (const k of ['path', 'vocabFile', 'labelsFile']) if (typeof data[k] === 'string') data[k] = abs(data[k]);
   }
-  for (const t of Object.values((out.tables ?? {}) as Record<string, { pretrained?: Record<string, unknown> }>)) {
-    if (t?.pretrained && typeof t.pretrained.path === 'string') t.pretrained.path = abs(t.pretrained.path);
-    if (t?.pretrained && typeof t.pretrained.vocab === 'string') t.pretrained.vocab = abs(t.pretrained.vocab);
-  }
+  absolutisePretrainedPaths(out, base);
   const init = out.initialState as Record<string, unknown> | undefined;
   if (init && typeof init.fixture === 'string') init.fixture = abs(init.fixture);
   const checkpoint = out.checkpoint as Record<string, unknown> | undefined;

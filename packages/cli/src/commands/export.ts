@@ -1,7 +1,13 @@
-import { readFileSync } from 'node:fs';
 import { writeFileDurably } from '@rowshard/coordinator';
-import { buildSafetensorsHeader, formatVectorLine, npyHeader, type TensorEntry } from '@rowshard/core';
-import { readFullTable, readManifest, resolveCheckpointDir } from '../checkpoint-reader.js';
+import {
+  buildSafetensorsHeader,
+  EXPORTED_PARAM,
+  formatVectorLine,
+  npyHeader,
+  type TensorEntry,
+  torchOptimizerState,
+} from '@rowshard/core';
+import { type FullTable, readFullTable, readManifest, readTableWords, resolveCheckpointDir } from '../checkpoint-reader.js';
 import { type Command, parseFlags, usageError } from './command.js';
 
 const writeAtomically = (out: string, chunks: Iterable<Uint8Array>): number => writeFileDurably(out, chunks).bytes;
@@ -18,6 +24,38 @@ function* textLines(lines: Iterable<string>): Iterable<Uint8Array> {
     }
   }
   if (buf) yield Buffer.from(buf, 'utf8');
+}
+
+interface StateTensor {
+  /** `state.weight.exp_avg`: see core's checkpoint/torch-state-names. */
+  readonly name: string;
+  /** PyTorch's key in the parameter's state: `exp_avg`, `sum`, `step`. */
+  readonly key: string;
+  readonly shape: number[];
+  readonly data: Float32Array;
+}
+
+/**
+ * A table's optimizer state as PyTorch names it: one tensor per slot, [rows, dim] (row-wise
+ * Adagrad's `sum`: [rows]), and the step count as a float32 scalar. Null for a table that was
+ * never trained (no optimizer).
+ */
+function stateTensors(t: FullTable): { className: string; paramGroup: Record<string, unknown>; tensors: StateTensor[] } | null {
+  if (!t.optimizer) return null;
+  const rows = t.spec.numEmbeddings;
+  const torch = torchOptimizerState(t.optimizer, t.spec.embeddingDim);
+  const tensors: StateTensor[] = torch.slots.map((slot) => {
+    const data = new Float32Array(rows * slot.width);
+    if (t.state) {
+      for (let r = 0; r < rows; r++) {
+        const from = r * t.stateFloats + slot.offset;
+        data.set(t.state.subarray(from, from + slot.width), r * slot.width);
+      }
+    }
+    return { name: slot.tensor, key: slot.key, shape: slot.width === 1 ? [rows] : [rows, slot.width], data };
+  });
+  if (torch.stepTensor) tensors.push({ name: torch.stepTensor, key: 'step', shape: [], data: Float32Array.of(t.optimizerStep) });
+  return { className: torch.className, paramGroup: torch.paramGroup, tensors };
 }
 
 export const exportCommand: Command = {
@@ -46,28 +84,37 @@ export const exportCommand: Command = {
     const ext = format === 'glove' || format === 'word2vec' ? 'txt' : format;
     const out = typeof values.out === 'string' ? values.out : `${table}.${ext}`;
     const withState = values['with-state'] === true;
+    if (withState && (format === 'word2vec' || format === 'glove'))
+      throw usageError('export', `--with-state writes the optimizer state as tensors: use --format npy or safetensors`);
+    const state = withState ? stateTensors(t) : null;
+    const files = [out];
     let bytes: number;
     if (format === 'npy') {
       bytes = writeAtomically(out, [npyHeader([rows, dim]), bytesOf(t.weight)]);
-      if (withState && t.state)
-        writeAtomically(`${out.replace(/\.npy$/, '')}.state.npy`, [npyHeader([rows, t.stateFloats]), bytesOf(t.state)]);
+      // One file per state tensor beside the table's: emb.npy, emb.exp_avg.npy, emb.step.npy.
+      for (const s of state?.tensors ?? []) {
+        const file = `${out.replace(/\.npy$/, '')}.${s.key}.npy`;
+        bytes += writeAtomically(file, [npyHeader(s.shape), bytesOf(s.data)]);
+        files.push(file);
+      }
     } else if (format === 'safetensors') {
-      const entries: TensorEntry[] = [{ name: 'weight', dtype: 'F32', shape: [rows, dim] }];
+      const entries: TensorEntry[] = [{ name: EXPORTED_PARAM, dtype: 'F32', shape: [rows, dim] }];
       const chunks = [bytesOf(t.weight)];
-      if (withState && t.state) {
-        entries.push({ name: `state.${t.slotNames.join('+') || 'slots'}`, dtype: 'F32', shape: [rows, t.stateFloats] });
-        chunks.push(bytesOf(t.state));
+      for (const s of state?.tensors ?? []) {
+        entries.push({ name: s.name, dtype: 'F32', shape: s.shape });
+        chunks.push(bytesOf(s.data));
       }
       const { header } = buildSafetensorsHeader(entries, {
         table,
         step: String(manifest.step),
-        slots: JSON.stringify(t.slotNames),
+        ...(state
+          ? { optimizer: state.className, param_groups: JSON.stringify([state.paramGroup]), slots: JSON.stringify(t.slotNames) }
+          : {}),
       });
       bytes = writeAtomically(out, [header, ...chunks]);
     } else {
-      const vocabFile = typeof values.vocab === 'string' ? values.vocab : manifest.vocab?.[table];
-      const words = vocabFile ? readFileSync(vocabFile, 'utf8').split('\n') : null;
-      const wordOf = (r: number) => (words && words[r] !== undefined && words[r] !== '' ? words[r] : String(r));
+      const words = readTableWords(dir, manifest, table, typeof values.vocab === 'string' ? values.vocab : null)?.words;
+      const wordOf = (r: number) => words?.[r] ?? String(r);
       function* lines(): Iterable<string> {
         if (format === 'word2vec') yield `${rows} ${dim}`;
         for (let r = 0; r < rows; r++) yield formatVectorLine(wordOf(r), t.weight, r * dim, dim);
@@ -75,7 +122,17 @@ export const exportCommand: Command = {
       bytes = writeAtomically(out, textLines(lines()));
     }
     process.stdout.write(
-      `${JSON.stringify({ event: 'exported', table, format, file: out, rows, dim, bytes, step: manifest.step })}\n`,
+      `${JSON.stringify({
+        event: 'exported',
+        table,
+        format,
+        file: out,
+        rows,
+        dim,
+        bytes,
+        step: manifest.step,
+        ...(state ? { optimizer: state.className, state: state.tensors.map((s) => s.name), files } : {}),
+      })}\n`,
     );
     return 0;
   },

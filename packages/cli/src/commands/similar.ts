@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { readFullTable, readManifest, resolveCheckpointDir } from '../checkpoint-reader.js';
+import { readFullTable, readManifest, readTableWords, resolveCheckpointDir } from '../checkpoint-reader.js';
 import { type Command, parseFlags, usageError } from './command.js';
 
 /**
  * Nearest rows by cosine similarity: `rowshard similar <checkpoint> --table T <word|id> [-k 10]`.
  * Words map through the checkpoint's stored vocabulary (or --vocab FILE, one word per line,
- * line i = row i); results print as `rank  word-or-id  cosine`.
+ * line i = row i, optionally `word<TAB>count` as training writes it); results print as
+ * `rank  word-or-id  cosine`.
  */
 export const similarCommand: Command = {
   summary: 'nearest rows of a table by cosine similarity',
@@ -24,8 +24,7 @@ export const similarCommand: Command = {
     const dir = resolveCheckpointDir(positionals[0]);
     const manifest = readManifest(dir);
     const table = readFullTable(dir, manifest, values.table);
-    const vocabFile = typeof values.vocab === 'string' ? values.vocab : manifest.vocab?.[values.table];
-    const words = vocabFile ? readFileSync(vocabFile, 'utf8').split('\n') : null;
+    const words = readTableWords(dir, manifest, values.table, typeof values.vocab === 'string' ? values.vocab : null)?.words;
     const query = positionals[1];
     let row = words ? words.indexOf(query) : -1;
     if (row < 0) {

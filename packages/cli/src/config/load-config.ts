@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { absolutisePretrainedPaths, checkPretrainedTables } from '@rowshard/coordinator';
 import { ErrorCodes, type FileDataSpec, parseDataSpec, RowshardError } from '@rowshard/core';
 import { resolveJob } from '@rowshard/nn';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
@@ -196,6 +197,7 @@ export async function loadTrainConfig(
     const fromCli = sources.get(field);
     setPath(job, field, resolve(fromCli && fromCli.kind !== 'file' ? process.cwd() : base, value));
   }
+  absolutisePretrainedPaths(job, base);
   let scratchDir: string | null = null;
   const clusterChoice = cpus === null ? null : fillCluster(job, cpus);
   try {
@@ -245,10 +247,10 @@ export async function loadTrainConfig(
  * Everything the roles will check, checked here first so a mistake is reported against the
  * config file before any process starts: the job's fields, the model (a user module is
  * loaded), every table's and dense parameter's optimizer group, the freeze plan and table
- * overrides.
+ * overrides, and every pretrained table's file.
  */
 async function validateJob(job: Record<string, unknown>): Promise<void> {
-  await resolveJob(job, (p) => import(pathToFileURL(p).href));
+  checkPretrainedTables(await resolveJob(job, (p) => import(pathToFileURL(p).href)));
 }
 
 /**

@@ -30,13 +30,26 @@ export interface CheckpointManifest {
   readonly createdAt: string;
   readonly seed: number;
   readonly numShards: number;
-  /** Table specs (TableSpec JSON) with their optimizer config and state width. */
-  readonly tables: readonly { spec: Record<string, unknown>; optimizer: Record<string, unknown> | null; stateFloats: number }[];
+  /**
+   * Table specs (TableSpec JSON) with their optimizer config and state width, and the
+   * table's optimizer step count (PyTorch's per-parameter `step`: the steps at which it was
+   * not frozen; absent in manifests written before it was recorded).
+   */
+  readonly tables: readonly {
+    spec: Record<string, unknown>;
+    optimizer: Record<string, unknown> | null;
+    stateFloats: number;
+    optimizerStep?: number;
+  }[];
   readonly shards: readonly ShardFileInfo[];
   readonly dense: CheckpointFile;
   readonly totalBytes: number;
   readonly durationMs: number;
-  /** Vocabulary files per table (word per line, line i = row i), when the job has one. */
+  /**
+   * Vocabulary files per table (formats/vocabulary-text: line i = row i), when the job has
+   * one: a file in the checkpoint directory, named relative to it. Manifests written before
+   * that hold an absolute path to the job's `vocab.txt`.
+   */
   readonly vocab?: Record<string, string>;
 }
 

@@ -7,9 +7,19 @@ import { decodeUtf8, encodeUtf8 } from '../utf8.js';
  * "__metadata__": {string: string}}, then the raw little-endian tensor bytes. Pure: builds
  * and parses headers and byte ranges; callers stream the bytes to and from files.
  */
-export type SafetensorsDtype = 'F32' | 'F64' | 'I32' | 'I64' | 'U32' | 'U64' | 'U8';
+export type SafetensorsDtype = 'F16' | 'BF16' | 'F32' | 'F64' | 'I32' | 'I64' | 'U32' | 'U64' | 'U8';
 
-export const dtypeBytes: Record<SafetensorsDtype, number> = { F32: 4, F64: 8, I32: 4, I64: 8, U32: 4, U64: 8, U8: 1 };
+export const dtypeBytes: Record<SafetensorsDtype, number> = {
+  F16: 2,
+  BF16: 2,
+  F32: 4,
+  F64: 8,
+  I32: 4,
+  I64: 8,
+  U32: 4,
+  U64: 8,
+  U8: 1,
+};
 
 export interface TensorEntry {
   readonly name: string;
@@ -96,15 +106,18 @@ export function parseSafetensorsHeader(prefix: Uint8Array, fileBytes: number, fi
   return { tensors, metadata, dataStart: 8 + n, fileBytes: implied };
 }
 
-/** Views raw little-endian bytes as a typed array of the dtype (copying only if misaligned). */
+/** Views raw little-endian bytes as a typed array of the dtype (copying only if misaligned); F16 and BF16 as their bits. */
 export function viewTensor(
   bytes: Uint8Array,
   dtype: SafetensorsDtype,
-): Float32Array | Float64Array | Int32Array | BigInt64Array | Uint32Array | BigUint64Array | Uint8Array {
+): Float32Array | Float64Array | Int32Array | BigInt64Array | Uint32Array | BigUint64Array | Uint16Array | Uint8Array {
   const size = dtypeBytes[dtype];
   const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
   const n = aligned.byteLength / size;
   switch (dtype) {
+    case 'F16':
+    case 'BF16':
+      return new Uint16Array(aligned.buffer, aligned.byteOffset, n);
     case 'F32':
       return new Float32Array(aligned.buffer, aligned.byteOffset, n);
     case 'F64':

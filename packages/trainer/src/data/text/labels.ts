@@ -1,4 +1,5 @@
-import { CountedList, hasLineBreakOrTab, parseCountedList, rankByCount } from './counted-list.js';
+import { hasLineBreakOrTab, parseCountedList } from '@rowshard/core';
+import { CountedList, rankByCount } from './counted-list.js';
 
 /**
  * Label ↔ class id. Ordered like the vocabulary (count descending, then name) so the id of a
@@ -24,8 +25,8 @@ export class LabelSet extends CountedList {
 
   /** Reads toText's form back; `file` is only for messages (`labels.txt:3: ...`). */
   static fromText(text: string, file: string): LabelSet {
-    const { entries, counts } = parseCountedList(text, file, 'label');
-    return new LabelSet(entries, counts);
+    const { entries, counts } = parseCountedList(text, file, 'label', { requireCounts: true });
+    return new LabelSet(entries, counts ?? []);
   }
 
   label(id: number): string {

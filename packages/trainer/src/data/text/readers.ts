@@ -1,5 +1,4 @@
-import { describe } from '@rowshard/core';
-import { hasLineBreakOrTab } from './counted-list.js';
+import { describe, hasLineBreakOrTab } from '@rowshard/core';
 import { dataError, type SourceLocation } from './data-error.js';
 import { type ColumnRef, DEFAULT_READ_OPTIONS, type ResolvedReadOptions } from './read-options.js';
 

@@ -1,5 +1,5 @@
-import { configError, optional, positiveInt } from '@rowshard/core';
-import { CountedList, hasLineBreakOrTab, parseCountedList, rankByCount } from './counted-list.js';
+import { configError, hasLineBreakOrTab, optional, parseCountedList, positiveInt } from '@rowshard/core';
+import { CountedList, rankByCount } from './counted-list.js';
 
 export interface VocabularyOptions {
   /** Words seen fewer times are left out (they map to no id; the caller picks `<unk>` or drops them). */
@@ -52,8 +52,8 @@ export class Vocabulary extends CountedList {
 
   /** Reads toText's form back; `file` is only for messages (`vocab.txt:3: ...`). */
   static fromText(text: string, file: string): Vocabulary {
-    const { entries, counts } = parseCountedList(text, file, 'word');
-    return new Vocabulary(entries, counts);
+    const { entries, counts } = parseCountedList(text, file, 'word', { requireCounts: true });
+    return new Vocabulary(entries, counts ?? []);
   }
 
   word(id: number): string {
