@@ -106,3 +106,11 @@ describe('loadTrainConfig writes nothing', () => {
     expect(existsSync(join(good, 'data', 'labels.txt'))).toBe(true);
   });
 });
+
+describe('loadTrainConfig: checkpoint flags', () => {
+  it('--resume without a checkpoint directory says what is missing', async () => {
+    await expect(load({ config: fileJob('steps: 3'), resume: 'latest' })).rejects.toThrow(
+      '--resume: checkpoint.resume: needs a checkpoint directory: give --checkpoint-dir DIR (or checkpoint.dir in the job)',
+    );
+  });
+});

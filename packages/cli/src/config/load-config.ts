@@ -211,6 +211,9 @@ export async function loadTrainConfig(
   let prepared: PreparedData | null = null;
   const clusterChoice = cpus === null ? null : fillCluster(job, cpus);
   try {
+    const checkpointFlag = [...sources.keys()].find((k) => k.startsWith('checkpoint.'));
+    if (checkpointFlag && typeof getPath(job, 'checkpoint.dir') !== 'string')
+      throw configError(checkpointFlag, 'needs a checkpoint directory: give --checkpoint-dir DIR (or checkpoint.dir in the job)');
     if (sources.has('data.format') && getPath(job, 'data.kind') !== 'file')
       throw configError('data.format', 'needs file data: give --data FILE (or data: { kind: file, path } in the job)');
     const epochs = stepsOrEpochs(job, sources);
