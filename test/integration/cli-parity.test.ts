@@ -53,6 +53,6 @@ describe('rowshard parity (the built CLI)', () => {
     expect(missing.status).toBe(2);
     expect(missing.stderr).toContain('does not exist');
     expect(run('parity').status).toBe(2);
-    expect(run('parity', '--frobnicate', '.').stderr).toContain("Unknown option '--frobnicate'");
+    expect(run('parity', '--frobnicate', '.').stderr).toContain('unknown option --frobnicate');
   });
 });

@@ -148,7 +148,7 @@ describe('rowshard train', () => {
 
   it('names the flag or the environment variable a bad value came from', () => {
     const file = join(dir, 'job.yaml');
-    expect(run(['train', '--config', file, '--steps', 'x']).stderr).toMatch(/--steps: must be an integer, got "x"/);
+    expect(run(['train', '--config', file, '--steps', 'x']).stderr).toMatch(/--steps: must be a positive integer, got "x"/);
     expect(run(['train', '--config', file], { ROWSHARD_SYNC: 'fast' }).stderr).toMatch(
       /ROWSHARD_SYNC: must be one of bsp, ssp, asp/,
     );

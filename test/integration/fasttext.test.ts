@@ -108,7 +108,7 @@ describe('rowshard supervised / test / predict', () => {
       /-sync must be asp or bsp, got ssp/,
     );
     expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-frobnicate', '1').stderr).toMatch(
-      /unknown argument -frobnicate/,
+      /unknown option -frobnicate/,
     );
     writeFileSync(join(dir, 'bad.txt'), '__label__a fine line\nno label here\n');
     const bad = run('supervised', '-input', 'bad.txt', '-output', 'x');

@@ -18,7 +18,9 @@ function writeAtomic(path: string, text: string): void {
 /**
  * The pass over the training file that comes before training: it counts examples, builds the
  * vocabulary (min count, size cap, reserved <pad>/<unk> for sequence models) and the label
- * set, and writes both into `dir`. A malformed line stops it with the file and line.
+ * set. It writes nothing: the spec names where `writePreparedData` will put the vocabulary
+ * and label files (`dir`), once the whole job has been checked. A malformed line stops it
+ * with the file and line.
  */
 export async function prepareFileData(spec: FileDataSpec, dir: string): Promise<PreparedData> {
   const words = new TokenCounter();
@@ -39,12 +41,17 @@ export async function prepareFileData(spec: FileDataSpec, dir: string): Promise<
     ...(spec.maxVocab ? { maxSize: spec.maxVocab } : {}),
   });
   const labels = LabelSet.build(labelCounts);
-  mkdirSync(dir, { recursive: true });
   const vocabFile = join(dir, 'vocab.txt');
   const labelsFile = join(dir, 'labels.txt');
-  writeAtomic(vocabFile, vocab.toText());
-  writeAtomic(labelsFile, labels.toText());
   return { spec: { ...spec, vocabFile, labelsFile, examples }, vocab, labels, examples };
+}
+
+/** Writes the vocabulary and label files where `prepareFileData` said they would be. */
+export function writePreparedData(prepared: PreparedData): void {
+  const { vocabFile, labelsFile } = prepared.spec as { vocabFile: string; labelsFile: string };
+  mkdirSync(join(vocabFile, '..'), { recursive: true });
+  writeAtomic(vocabFile, prepared.vocab.toText());
+  writeAtomic(labelsFile, prepared.labels.toText());
 }
 
 /** Counts the examples of an eval file read with the training vocabulary and labels. */

@@ -1,6 +1,8 @@
 import {
+  type ArgSpec,
   type ArgvOptions,
   type ArgvValues,
+  argvOptionsOf,
   booleanArg,
   givenArg,
   listenArgDefaults,
@@ -25,12 +27,15 @@ export interface CoordinatorArgs extends CoordinatorServeArgs {
 /** `rowshard coordinator` passes a fixed port instead: the one the cluster was told to dial. */
 export const coordinatorArgDefaults: CoordinatorServeArgs = Object.freeze({ ...listenArgDefaults, dashboard: false });
 
+/** The flags of CoordinatorServeArgs, declared once: parsed, and listed by `rowshard coordinator --help`. */
+export const coordinatorServeArgSpecs: readonly ArgSpec[] = [
+  { flag: 'host', value: 'HOST', env: 'ROWSHARD_HOST', help: 'bind address (default 127.0.0.1)' },
+  { flag: 'port', value: 'PORT', env: 'ROWSHARD_PORT', help: 'port (rowshard coordinator: 7070)' },
+  { flag: 'dashboard', env: 'ROWSHARD_DASHBOARD', help: 'serve the live dashboard' },
+];
+
 /** The flags of CoordinatorServeArgs, for a caller that parses them along with its own. */
-export const coordinatorServeFlags = Object.freeze({
-  host: { type: 'string' },
-  port: { type: 'string' },
-  dashboard: { type: 'boolean' },
-} satisfies ArgvOptions);
+export const coordinatorServeFlags: ArgvOptions = Object.freeze(argvOptionsOf(coordinatorServeArgSpecs));
 
 /** --host, --port, --dashboard (env: ROWSHARD_HOST, ROWSHARD_PORT, ROWSHARD_DASHBOARD). */
 export function coordinatorServeArgs(

@@ -1,8 +1,9 @@
-import type { JobConfig, PsTableConfig } from '@rowshard/core';
+import type { JobConfig, JobIdentity, PsTableConfig } from '@rowshard/core';
 import { ErrorCodes, sparseRowOptimizer, tableStepAt } from '@rowshard/core';
 import type { Model } from '@rowshard/nn';
 import type { CheckpointStore } from './checkpoint-store.js';
 import type { DenseState } from './dense-state.js';
+import { jobIdentity } from './job-identity.js';
 import type { ShardLinks } from './shard-links.js';
 
 export interface CheckpointContext {
@@ -192,9 +193,18 @@ export class CheckpointScheduler {
       totalBytes: shards.reduce((a, s) => a + s.bytes, 0) + denseFile.bytes,
       durationMs: Math.round(performance.now() - started),
       ...this.vocabulary(dir),
+      job: this.identity(),
     });
     this.lastAt = performance.now();
     this.ctx.emit({ step, dir, bytes: manifest.totalBytes, durationMs: manifest.durationMs });
+  }
+
+  private jobIdentity: JobIdentity | null = null;
+
+  /** The job's settings and fingerprint, which decide whether a later run resumes this checkpoint on its own. */
+  private identity(): JobIdentity {
+    this.jobIdentity ??= jobIdentity(this.ctx.job);
+    return this.jobIdentity;
   }
 
   /**

@@ -88,7 +88,12 @@ export interface SkippedCheckpoint {
  * A write that fails throws `E_CHECKPOINT_WRITE`; `discard` then removes what was written.
  */
 export class CheckpointStore {
-  constructor(readonly policy: CheckpointPolicy) {
+  /** `create: false` only reads (a check before anything may be written). */
+  constructor(
+    readonly policy: CheckpointPolicy,
+    { create = true }: { create?: boolean } = {},
+  ) {
+    if (!create) return;
     try {
       mkdirSync(policy.dir, { recursive: true });
     } catch {
@@ -248,6 +253,21 @@ export class CheckpointStore {
       }
       if (kept > 0) rmSync(full, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Removes the checkpoints after `step` (every one for -1), finished or not: a run that
+   * starts over from an earlier point (resume none, or a named checkpoint) must not leave a
+   * later state of another line of training for a restore to pick up. Returns their names.
+   */
+  removeAfter(step: number): string[] {
+    const removed: string[] = [];
+    for (const d of this.stepDirs()) {
+      if (Number(d.slice('step-'.length)) <= step) continue;
+      rmSync(join(this.policy.dir, d), { recursive: true, force: true });
+      removed.push(d);
+    }
+    return removed;
   }
 
   /** Checks every file of a checkpoint against its manifest; throws naming the first bad file. */

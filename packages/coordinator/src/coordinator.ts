@@ -1,7 +1,6 @@
 import { EventEmitter } from 'node:events';
 import {
   type CoordinatorProtocol,
-  checkCheckpointFitsJob,
   coordinatorProtocol,
   coordinatorSenders,
   ErrorCodes,
@@ -24,6 +23,7 @@ import { ShardTable } from './membership.js';
 import { coordinatorMetrics } from './metrics.js';
 import { RankPool } from './rank-pool.js';
 import { Recovery, type RestoreSource } from './recovery.js';
+import { planResume } from './resume-check.js';
 import { ShardLinks, type ShardLoad } from './shard-links.js';
 import type { CoordinatorStatus } from './status.js';
 import { TrainingSteps } from './training-steps.js';
@@ -106,7 +106,9 @@ export class Coordinator extends EventEmitter {
     this.auth = options.token === null ? null : new ClusterAuth(options.token);
     this.credential = this.auth?.credential('coordinator') ?? null;
     this.links = new ShardLinks(this.credential);
-    this.checkpoints = this.job.checkpoint ? new CheckpointStore(this.job.checkpoint) : null;
+    // Once started, a restore takes the newest checkpoint: this run's own (planResume chose
+    // where it started, and removed any later state of another line of training).
+    this.checkpoints = this.job.checkpoint ? new CheckpointStore({ ...this.job.checkpoint, resume: 'latest' }) : null;
     this.checkpointing = this.checkpoints
       ? new CheckpointScheduler({
           store: this.checkpoints,
@@ -151,8 +153,11 @@ export class Coordinator extends EventEmitter {
   static async start(options: CoordinatorOptions): Promise<Coordinator> {
     const setup = await setUpJob(options.job, options.importModule, options.readJson);
     const c = new Coordinator(options, setup);
-    const found = c.latestCheckpoint();
-    if (found) checkCheckpointFitsJob(found.manifest, c.psTables, found.dir);
+    const policy = c.job.checkpoint;
+    const found = policy ? planResume(c.job, c.psTables, (_e, skipped) => c.skippedAtStart.push(skipped)).from : null;
+    // Starting over from an earlier point: later checkpoints belong to a line of training this run abandons.
+    if (policy && c.checkpoints && policy.resume !== 'auto' && policy.resume !== 'latest')
+      c.checkpoints.removeAfter(found?.manifest.step ?? -1);
     c.started = true;
     if (found) {
       c.recovery.resumeFrom(found);

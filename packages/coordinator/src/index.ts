@@ -5,6 +5,7 @@ export * from './coordinator.js';
 export * from './dense-state.js';
 export * from './durable-file.js';
 export * from './initial-state.js';
+export * from './job-identity.js';
 export * from './job-setup.js';
 export * from './membership.js';
 export * from './pretrained.js';

@@ -141,6 +141,7 @@ export class TrainingSteps {
       loss: request.loss,
       accuracy: request.accuracy,
       examples: request.examples,
+      setSize: request.setSize ?? null,
     };
     this.evals.push(entry);
     this.o.onEval(entry);

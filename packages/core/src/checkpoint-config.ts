@@ -10,9 +10,15 @@ export interface CheckpointConfig {
   readonly everySeconds: number | null;
   /** How many to keep. */
   readonly keep: number;
-  /** On start: 'latest', 'none', or a checkpoint directory name such as step-00000050. */
+  /**
+   * On start: 'auto' (the newest checkpoint if this same job wrote it; a checkpoint of a changed
+   * job is refused), 'latest' (the newest, whatever settings changed), 'none' (start fresh), or a
+   * checkpoint directory name such as step-00000050 (that one, which must exist).
+   */
   readonly resume: string;
 }
+
+const resumeModes = ['auto', 'latest', 'none'];
 
 export function parseCheckpointConfig(value: unknown, field: string): CheckpointConfig | null {
   if (value === undefined || value === null) return null;
@@ -20,10 +26,10 @@ export function parseCheckpointConfig(value: unknown, field: string): Checkpoint
   rejectUnknownKeys(obj, ['dir', 'everySteps', 'everySeconds', 'keep', 'resume'], field);
   const d = jobDefaults.checkpoint;
   const resume = optional(obj.resume, d.resume, (v) => stringField(v, `${field}.resume`));
-  if (resume !== 'latest' && resume !== 'none' && !/^step-\d{8}$/.test(resume)) {
+  if (!resumeModes.includes(resume) && !/^step-\d{8}$/.test(resume)) {
     throw configError(
       `${field}.resume`,
-      `must be latest, none or a checkpoint name like step-00000050, got ${JSON.stringify(resume)}`,
+      `must be auto, latest, none or a checkpoint name like step-00000050, got ${JSON.stringify(resume)}`,
     );
   }
   return {

@@ -77,3 +77,39 @@ export function configError(field: string, message: string, file?: string): Rows
   const where = file ? `${file}: ` : '';
   return new RowshardError(ErrorCodes.BAD_CONFIG, `${where}${field}: ${message}`, { field, file });
 }
+
+/**
+ * The exit code of a role process that failed with an error a restart would only repeat: a
+ * bug in a model (a shape mismatch), data it cannot read, a refused configuration. A
+ * launcher or supervisor does not restart it; the job fails at once with its message.
+ */
+export const EXIT_NOT_RETRYABLE = 3;
+
+const transientCodes = new Set<string>([
+  ErrorCodes.CONNECTION_CLOSED,
+  ErrorCodes.PAUSED,
+  ErrorCodes.STALE_EPOCH,
+  ErrorCodes.SHARD_UNAVAILABLE,
+  ErrorCodes.TIMEOUT,
+  ErrorCodes.WRONG_SHARD,
+]);
+const transientSystemCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
+
+/**
+ * Whether an error may pass if the process is restarted or reconnects: a lost connection, a
+ * timeout, a paused or restored cluster. Anything else (a model's exception, bad data, a
+ * refused request) is deterministic: the same inputs fail the same way.
+ */
+export function isTransientError(e: unknown): boolean {
+  if (e instanceof RowshardError) return transientCodes.has(e.code);
+  const code = e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : '';
+  return transientSystemCodes.has(code);
+}

@@ -105,10 +105,13 @@ export function parseJobConfig(value: unknown, tableNames: readonly string[] | n
   const job: JobConfig = {
     seed: optional(obj.seed, d.seed, (v) => nonNegativeInt(v, at('seed'))),
     model: modelSpec,
-    optimizers: parseOptimizerGroups(obj.optimizers, at('optimizers')),
+    optimizers: parseOptimizerGroups(
+      obj.optimizers ?? { embeddings: d.optimizers.embeddings, dense: d.optimizers.dense },
+      at('optimizers'),
+    ),
     sync: parseSyncMode(obj.sync, at('sync')),
     steps: positiveInt(obj.steps, at('steps')),
-    batchSize: positiveInt(obj.batchSize, at('batchSize')),
+    batchSize: optional(obj.batchSize, d.batchSize, (v) => positiveInt(v, at('batchSize'))),
     data: parseDataSpec(obj.data, at('data')),
     freeze: tableNames ? parseFreezePlan(obj.freeze, tableNames, at('freeze')) : [],
     initialState,

@@ -12,8 +12,14 @@ type SyntheticTextSpec = Extract<DataSpec, { kind: 'synthetic_text' }>;
 export interface JobDefaults {
   readonly seed: number;
   readonly sync: SyncMode;
-  /** An optimizer group without a schedule runs at its lr throughout; the rest apply per schedule kind. */
+  /** Examples per global step. */
+  readonly batchSize: number;
+  /**
+   * The groups a job without an `optimizers` section gets (the demo's: SparseAdam on the tables,
+   * Adam on the dense layers); an optimizer group without a schedule runs at its lr throughout; the rest apply per schedule kind. */
   readonly optimizers: {
+    readonly embeddings: { readonly kind: string; readonly lr: number };
+    readonly dense: { readonly kind: string; readonly lr: number };
     readonly schedule: {
       readonly kind: 'constant';
       readonly gamma: number;
@@ -57,7 +63,12 @@ function deepFreeze<T>(value: T): T {
 export const jobDefaults: JobDefaults = deepFreeze<JobDefaults>({
   seed: 0,
   sync: { mode: 'bsp' },
-  optimizers: { schedule: { kind: 'constant', gamma: 0.1, warmupSteps: 0, minLrRatio: 0 } },
+  batchSize: 64,
+  optimizers: {
+    embeddings: { kind: 'sparse_adam', lr: 0.05 },
+    dense: { kind: 'adam', lr: 0.01 },
+    schedule: { kind: 'constant', gamma: 0.1, warmupSteps: 0, minLrRatio: 0 },
+  },
   data: {
     synthetic_text: { numClasses: 2, zipfS: 1.1, seed: 1, rule: 'signal_tokens', repeatBatches: 0 },
     file: {
@@ -78,10 +89,10 @@ export const jobDefaults: JobDefaults = deepFreeze<JobDefaults>({
       examples: null,
     },
   },
-  eval: { everySteps: null, batches: 4, batchSize: 256 },
+  eval: { everySteps: null, batches: 4, batchSize: 256, finalBatches: null },
   tables: { pretrained: { vocab: null, freeze: true } },
   freeze: { fromStep: 0, untilStep: null },
-  checkpoint: { everySteps: null, everySeconds: null, keep: 3, resume: 'latest' },
+  checkpoint: { everySteps: null, everySeconds: null, keep: 3, resume: 'auto' },
   cluster: { ps: 2, trainers: 1, workersPerTrainer: 2 },
   timeouts: { stepMs: 120_000, registrationMs: 60_000 },
   // Measured so one request holds a shard's event loop for tens of ms at most (README, "Numbers").

@@ -1,5 +1,14 @@
 import { configError } from '@rowshard/core';
-import { claimedRole, coordinatorUrlArg, givenArg, parseArgv, positiveIntArg, roleCredential } from '@rowshard/transport';
+import {
+  type ArgSpec,
+  argvOptionsOf,
+  claimedRole,
+  coordinatorUrlArg,
+  givenArg,
+  parseArgv,
+  positiveIntArg,
+  roleCredential,
+} from '@rowshard/transport';
 
 export interface TrainerArgs {
   readonly coordinator: string;
@@ -12,8 +21,13 @@ export interface TrainerArgs {
  * --coordinator ws://host:port [--workers N] (env: ROWSHARD_COORDINATOR, ROWSHARD_WORKERS).
  * Its credential comes from the environment only: see trainerCredential.
  */
+export const trainerArgSpecs: readonly ArgSpec[] = [
+  { flag: 'coordinator', value: 'URL', env: 'ROWSHARD_COORDINATOR', help: 'the coordinator to register with (ws://HOST:PORT)' },
+  { flag: 'workers', value: 'N', env: 'ROWSHARD_WORKERS', help: "worker threads (default: the job's cluster.workersPerTrainer)" },
+];
+
 export function parseTrainerArgs(argv: readonly string[], env: NodeJS.ProcessEnv): TrainerArgs {
-  const values = parseArgv(argv, { coordinator: { type: 'string' }, workers: { type: 'string' } });
+  const values = parseArgv(argv, argvOptionsOf(trainerArgSpecs));
   return {
     coordinator: coordinatorUrlArg(values, env),
     workers: positiveIntArg(givenArg(values, env, 'workers', 'ROWSHARD_WORKERS')),

@@ -1,11 +1,13 @@
 #!/usr/bin/env node
-import { RowshardError } from '@rowshard/core';
+import { ErrorCodes, EXIT_NOT_RETRYABLE, isTransientError, RowshardError } from '@rowshard/core';
 import { parseTrainerArgs } from './args.js';
 import { runTrainerProcess } from './process.js';
 
 /**
  * A trainer process; parseTrainerArgs (args.ts) lists its flags and environment variables.
- * Exits 0 when its workers finish, 1 if one failed.
+ * Exits 0 when its workers finish; 1 if one failed in a way a restart may cure (a lost
+ * connection, a timeout); EXIT_NOT_RETRYABLE (3) after a deterministic error (the model's, the
+ * data's), with a `fatal` event line saying what.
  */
 async function main(): Promise<number> {
   return runTrainerProcess(parseTrainerArgs(process.argv.slice(2), process.env));
@@ -17,8 +19,13 @@ main().then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    const msg = e instanceof RowshardError ? `${e.code}: ${e.message}` : e instanceof Error ? e.message : String(e);
-    process.stderr.write(`rowshard trainer: ${msg}\n`);
-    process.exit(1);
+    const code = e instanceof RowshardError ? e.code : ErrorCodes.INTERNAL;
+    const msg = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`rowshard trainer: ${code}: ${msg}\n`);
+    // A model's bug or bad data would fail the same way again: say so, so a launcher does not restart this.
+    if (isTransientError(e)) process.exit(1);
+    process.stdout.write(`${JSON.stringify({ event: 'fatal', role: 'trainer', code, message: msg })}\n`, () =>
+      process.exit(EXIT_NOT_RETRYABLE),
+    );
   },
 );

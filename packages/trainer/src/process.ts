@@ -1,8 +1,9 @@
-import { coordinatorProtocol } from '@rowshard/core';
+import { coordinatorProtocol, RowshardError } from '@rowshard/core';
 import { exitWithParent, RpcClient } from '@rowshard/transport';
 import { Piscina } from 'piscina';
 import { type TrainerArgs, trainerCredential } from './args.js';
-import type { WorkerSummary, WorkerTask } from './worker-loop.js';
+import type { WorkerOutcome } from './worker.js';
+import type { WorkerTask } from './worker-loop.js';
 
 /**
  * A trainer process: registers with the coordinator (which assigns worker ranks and hands out
@@ -33,9 +34,10 @@ export async function runTrainerProcess(args: TrainerArgs): Promise<number> {
     idleTimeout: 60_000,
   });
   try {
-    const summaries = (await Promise.all(
-      ranks.map((rank) =>
-        pool.run({
+    // The first worker to fail fails the trainer: the others would wait for its steps.
+    const summaries = await Promise.all(
+      ranks.map(async (rank) => {
+        const outcome = (await pool.run({
           rank,
           workers: reg.workers,
           job: reg.job,
@@ -44,13 +46,22 @@ export async function runTrainerProcess(args: TrainerArgs): Promise<number> {
           token,
           startStep: reg.startStep,
           epoch: reg.epoch,
-        } satisfies WorkerTask),
-      ),
-    )) as WorkerSummary[];
+        } satisfies WorkerTask)) as WorkerOutcome;
+        if ('error' in outcome) throw workerError(outcome.error, rank);
+        return outcome.summary;
+      }),
+    );
     emit({ event: 'done', role: 'trainer', workers: summaries });
     return 0;
   } finally {
     await pool.destroy();
     await coordinator.close();
   }
+}
+
+/** A worker's error, rebuilt on this side of the thread boundary with its code, naming the worker. */
+function workerError(error: Extract<WorkerOutcome, { error: unknown }>['error'], rank: number): Error {
+  const message = `worker ${rank}: ${error.message}`;
+  if (error.syscall) return Object.assign(new Error(message), { code: error.syscall });
+  return RowshardError.fromJSON({ ...error, message });
 }

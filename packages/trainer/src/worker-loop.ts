@@ -200,16 +200,27 @@ export class WorkerLoop {
   /**
    * Loss (and accuracy, for classifiers) on held-out batches with the current parameters,
    * reported to the coordinator. Tables are read without recording gradients; in BSP the
-   * pulls wait for step `completed` to be applied everywhere.
+   * pulls wait for step `completed` to be applied everywhere. During training a sample
+   * (`eval.batches`); after the last step the whole eval file (`eval.finalBatches`: null),
+   * never wrapping past its end.
    */
   private async evaluate(completed: number, params: Record<string, Float32Array>, epoch: number): Promise<void> {
     const ev = this.job.eval as NonNullable<JobConfig['eval']>;
     const data = this.evalData as BatchSource;
+    const setSize = ev.data.kind === 'file' ? ev.data.examples : null;
+    const final = completed === this.job.steps;
+    const batches =
+      final && ev.finalBatches === null && setSize !== null
+        ? Number.POSITIVE_INFINITY
+        : final
+          ? (ev.finalBatches ?? ev.batches)
+          : ev.batches;
+    const wanted = Math.min(batches * ev.batchSize, setSize ?? Number.POSITIVE_INFINITY);
     let lossSum = 0;
     let correct = 0;
     let examples = 0;
-    for (let b = 0; b < ev.batches; b++) {
-      const batch = await data.slice(b, 0, ev.batchSize);
+    for (let b = 0; b * ev.batchSize < wanted; b++) {
+      const batch = await data.slice(b, 0, Math.min(ev.batchSize, wanted - b * ev.batchSize));
       const pulled = await this.pull(
         this.step.route(completed, batch),
         this.job.sync.mode === 'bsp' ? completed : undefined,
@@ -226,6 +237,7 @@ export class WorkerLoop {
       step: completed,
       epoch,
       examples,
+      setSize,
       loss: lossSum / Math.max(1, examples),
       accuracy: this.model.task === 'classification' ? correct / Math.max(1, examples) : null,
     });

@@ -17,6 +17,23 @@ export interface GivenArg {
   readonly from: string;
 }
 
+/**
+ * One flag of a role process, declared once: the table parseArgv reads it with and the
+ * `rowshard <role> --help` lines are written from.
+ */
+export interface ArgSpec {
+  readonly flag: string;
+  readonly help: string;
+  readonly env?: string;
+  /** The value's placeholder (`N`, `URL`); absent for a boolean flag. */
+  readonly value?: string;
+}
+
+/** The parseArgv table of some ArgSpecs. */
+export function argvOptionsOf(specs: readonly ArgSpec[]): ArgvOptions {
+  return Object.fromEntries(specs.map((s) => [s.flag, { type: s.value === undefined ? 'boolean' : 'string' }]));
+}
+
 /** node:util parseArgs, strict and without positionals, its errors as E_BAD_CONFIG. */
 export function parseArgv(argv: readonly string[], options: ArgvOptions): ArgvValues {
   try {

@@ -1,11 +1,13 @@
-import { createReadStream, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { closeSync, createReadStream, existsSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
 import { CheckpointStore, writeTextDurably } from '@rowshard/coordinator';
 import { ErrorCodes, formatVectorLine, RowshardError } from '@rowshard/core';
 import { parseFastTextLine, tokenize, Vocabulary } from '@rowshard/trainer';
 import { readManifest, readSavedRows, resolveCheckpointDir } from '../checkpoint-reader.js';
+import { formatHelp } from '../command-line/help.js';
+import { type CommandLineSpec, type OptionSpec, parseCommandLine } from '../command-line/parse.js';
 import { loadTrainConfig } from '../config/load-config.js';
 import { readFastTextModel, writeFastTextModel } from '../fasttext/model-file.js';
 import { FastTextPredictor } from '../fasttext/predictor.js';
@@ -17,73 +19,49 @@ import { runTrain } from './train.js';
  * fastText's command lines: `supervised`, `test`, `predict`, with fastText's single-dash
  * flags. Training runs through the same cluster as `rowshard train`: the input matrix (words,
  * then hashed n-gram buckets) is a table on the parameter servers, the output matrix a dense
- * parameter on the coordinator.
+ * parameter on the coordinator. Each command's flags are one table (parsed and `-help`).
  */
-function fastTextArgs(
-  command: string,
-  argv: string[],
-  known: Record<string, string>,
-): { flags: Record<string, string>; rest: string[] } {
-  const flags: Record<string, string> = {};
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!a.startsWith('-') || a === '-') {
-      rest.push(a);
-      continue;
-    }
-    const name = a.replace(/^--?/, '');
-    if (!(name in known)) {
-      throw new RowshardError(
-        ErrorCodes.BAD_CONFIG,
-        `${command}: unknown argument ${a} (known: ${Object.keys(known)
-          .map((k) => `-${k}`)
-          .join(' ')})`,
-        { field: name },
-      );
-    }
-    if (i + 1 >= argv.length) throw new RowshardError(ErrorCodes.BAD_CONFIG, `${command}: ${a} needs a value`, { field: name });
-    flags[name] = argv[++i];
-  }
-  return { flags, rest };
-}
+const supervisedOptions: readonly OptionSpec[] = [
+  { name: 'input', type: 'string', value: 'FILE', help: 'training file (fastText format: __label__X text)' },
+  { name: 'output', type: 'string', value: 'PATH', help: 'model path prefix: writes PATH.bin and PATH.vec' },
+  { name: 'lr', type: 'number', min: 0, help: 'learning rate', default: '0.5 with adagrad, 0.05 with adam, 0.1 with sgd' },
+  { name: 'dim', type: 'int', min: 1, help: 'vector size', default: '100' },
+  { name: 'epoch', type: 'number', min: 0, minExclusive: true, help: 'passes over the data', default: '5' },
+  { name: 'minCount', type: 'int', min: 1, help: 'minimal word count', default: '1' },
+  { name: 'wordNgrams', type: 'int', min: 1, help: 'max word n-gram length', default: '1' },
+  { name: 'bucket', type: 'int', min: 0, help: 'hashed n-gram buckets', default: '2000000' },
+  { name: 'minn', type: 'int', min: 0, help: 'character n-grams: only 0 is supported', default: '0' },
+  { name: 'maxn', type: 'int', min: 0, help: 'character n-grams: only 0 is supported', default: '0' },
+  { name: 'loss', type: 'string', value: 'softmax', help: 'the loss: softmax only', default: 'softmax' },
+  { name: 'thread', type: 'int', min: 1, help: 'worker threads', default: 'picked for the machine' },
+  { name: 'label', type: 'string', value: 'PREFIX', help: 'label prefix', default: '__label__' },
+  { name: 'ws', type: 'int', min: 0, help: 'ignored (unsupervised only)' },
+  { name: 'verbose', type: 'int', min: 0, help: 'ignored' },
+  {
+    name: 'optimizer',
+    type: 'string',
+    value: 'adagrad|adam|sgd',
+    help: "rowshard: adagrad, adam (SparseAdam + Adam), or sgd (fastText's)",
+    default: 'adagrad',
+  },
+  { name: 'batch', type: 'int', min: 1, help: 'rowshard: examples per step', default: '64' },
+  { name: 'seed', type: 'int', min: 0, help: 'rowshard: seed', default: '0' },
+  { name: 'ps', type: 'int', min: 1, help: 'rowshard: parameter servers', default: 'picked for the machine' },
+  {
+    name: 'sync',
+    type: 'string',
+    value: 'asp|bsp',
+    help: "rowshard: asp (updates apply on arrival, as fastText's threads do) or bsp (reproducible)",
+    default: 'asp',
+  },
+];
 
-const num = (command: string, flags: Record<string, string>, name: string, fallback: number, integer = true): number => {
-  if (flags[name] === undefined) return fallback;
-  const v = Number(flags[name]);
-  if (!Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < 0) {
-    throw new RowshardError(
-      ErrorCodes.BAD_CONFIG,
-      `${command}: -${name} must be a ${integer ? 'non-negative integer' : 'number'}, got ${JSON.stringify(flags[name])}`,
-      {
-        field: name,
-      },
-    );
-  }
-  return v;
-};
-
-const supervisedArgs: Record<string, string> = {
-  input: 'training file (fastText format: __label__X text)',
-  output: 'model path prefix: writes <output>.bin and <output>.vec',
-  lr: 'learning rate (default 0.5 with adagrad, 0.05 with adam, 0.1 with sgd)',
-  dim: 'vector size (100)',
-  epoch: 'passes over the data (5)',
-  minCount: 'minimal word count (1)',
-  wordNgrams: 'max word n-gram length (1)',
-  bucket: 'hashed n-gram buckets (2000000)',
-  minn: 'character n-grams: only 0 is supported',
-  maxn: 'character n-grams: only 0 is supported',
-  loss: 'softmax (the only loss)',
-  thread: 'worker threads (picked for the machine)',
-  label: 'label prefix (__label__)',
-  ws: 'ignored (unsupervised only)',
-  verbose: 'ignored',
-  optimizer: "rowshard: adagrad (default), adam (SparseAdam + Adam), or sgd (fastText's)",
-  batch: 'rowshard: examples per step (64)',
-  seed: 'rowshard: seed (0)',
-  ps: 'rowshard: parameter servers (picked for the machine)',
-  sync: "rowshard: asp (default: updates apply on arrival, as fastText's threads do) or bsp",
+export const supervisedCommandLine: CommandLineSpec = {
+  command: 'supervised',
+  summary: 'train a fastText-style classifier (fastText flags) through the cluster',
+  dash: '-',
+  options: supervisedOptions,
+  notes: ['example: rowshard supervised -input train.txt -output model -wordNgrams 2 -epoch 5'],
 };
 
 /**
@@ -107,67 +85,68 @@ function optimizersFor(kind: string, lr: number | null): Record<string, unknown>
 }
 
 export const supervisedCommand: Command = {
-  summary: 'train a fastText-style classifier (fastText flags) through the cluster',
-  usage:
-    'rowshard supervised -input train.txt -output model [-dim 100 -epoch 5 -lr 0.5 -wordNgrams 1 -bucket 2000000 -minCount 1 -loss softmax -thread N]',
+  summary: supervisedCommandLine.summary,
+  usage: 'rowshard supervised -input train.txt -output model [options]',
+  help: () => formatHelp(supervisedCommandLine),
   async run(argv) {
-    const { flags, rest } = fastTextArgs('supervised', argv, supervisedArgs);
-    if (rest.length > 0) throw usageError('supervised', `unexpected argument ${rest[0]}`);
-    if (!flags.input || !flags.output) throw usageError('supervised', `-input and -output are required\nusage: ${this.usage}`);
-    if (!existsSync(flags.input))
-      throw new RowshardError(ErrorCodes.BAD_CONFIG, `supervised: -input ${flags.input}: no such file`, {
+    const { values: flags, positionals } = parseCommandLine(supervisedCommandLine, argv, () => formatHelp(supervisedCommandLine));
+    if (positionals.length > 0) throw usageError('supervised', `unexpected argument ${positionals[0]}`);
+    const input = flags.input as string | undefined;
+    const outputPrefix = flags.output as string | undefined;
+    if (!input || !outputPrefix) throw usageError('supervised', `-input and -output are required\nusage: ${this.usage}`);
+    if (!existsSync(input))
+      throw new RowshardError(ErrorCodes.BAD_CONFIG, `supervised: -input ${input}: no such file`, {
         field: 'input',
-        file: flags.input,
+        file: input,
       });
     if ((flags.loss ?? 'softmax') !== 'softmax')
       throw new RowshardError(ErrorCodes.UNSUPPORTED, `supervised: -loss ${flags.loss} is not supported (softmax only)`, {
         field: 'loss',
       });
     for (const n of ['minn', 'maxn']) {
-      if (num('supervised', flags, n, 0) !== 0)
+      if ((flags[n] ?? 0) !== 0)
         throw new RowshardError(ErrorCodes.UNSUPPORTED, `supervised: -${n}: character n-grams are not supported`, { field: n });
     }
-    const sync = flags.sync ?? 'asp';
+    const sync = String(flags.sync ?? 'asp');
     if (sync !== 'asp' && sync !== 'bsp')
       throw new RowshardError(ErrorCodes.BAD_CONFIG, `supervised: -sync must be asp or bsp, got ${sync}`, { field: 'sync' });
-    const dim = num('supervised', flags, 'dim', 100);
-    const epochs = num('supervised', flags, 'epoch', 5, false);
-    const wordNgrams = num('supervised', flags, 'wordNgrams', 1);
-    const output = resolve(flags.output);
+    const num = (name: string, fallback: number) => (flags[name] as number | undefined) ?? fallback;
+    const dim = num('dim', 100);
+    const epochs = num('epoch', 5);
+    const wordNgrams = num('wordNgrams', 1);
+    const output = resolve(outputPrefix);
     const workDir = `${output}.rowshard`;
-    rmSync(workDir, { recursive: true, force: true });
-    mkdirSync(dirname(output), { recursive: true });
     const job = (): Record<string, unknown> => ({
-      seed: num('supervised', flags, 'seed', 0),
+      seed: num('seed', 0),
       model: { name: 'fasttext', options: { embeddingDim: dim } },
-      optimizers: optimizersFor(
-        flags.optimizer ?? 'adagrad',
-        flags.lr === undefined ? null : num('supervised', flags, 'lr', 0, false),
-      ),
+      optimizers: optimizersFor(String(flags.optimizer ?? 'adagrad'), (flags.lr as number | undefined) ?? null),
       sync: { mode: sync },
       epochs,
-      batchSize: num('supervised', flags, 'batch', 64),
+      batchSize: num('batch', 64),
       data: {
         kind: 'file',
-        path: resolve(flags.input),
+        path: resolve(input),
         format: 'fasttext',
         features: 'bag',
         wordNgrams,
-        buckets: num('supervised', flags, 'bucket', 2_000_000),
-        minCount: num('supervised', flags, 'minCount', 1),
+        buckets: num('bucket', 2_000_000),
+        minCount: num('minCount', 1),
         shuffleBuffer: 100_000,
-        seed: num('supervised', flags, 'seed', 0) + 1,
+        seed: num('seed', 0) + 1,
       },
       checkpoint: { dir: workDir, resume: 'none', keep: 1 },
       // What is not given is picked for the machine, as rowshard train does.
       cluster: {
-        ...(flags.ps === undefined ? {} : { ps: num('supervised', flags, 'ps', 1) }),
+        ...(flags.ps === undefined ? {} : { ps: num('ps', 1) }),
         trainers: 1,
-        ...(flags.thread === undefined ? {} : { workersPerTrainer: Math.max(1, num('supervised', flags, 'thread', 1)) }),
+        ...(flags.thread === undefined ? {} : { workersPerTrainer: num('thread', 1) }),
       },
       logEverySteps: 50,
     });
     const loaded = await loadTrainConfig({}, {}, job, 'supervised', availableParallelism());
+    // Checked whole: now the previous run's files under <output>.rowshard may go.
+    rmSync(workDir, { recursive: true, force: true });
+    mkdirSync(dirname(output), { recursive: true });
     const code = await runTrain(loaded);
     if (code !== 0) return code;
     const dir = resolveCheckpointDir(workDir);
@@ -216,24 +195,78 @@ function readDenseOutput(dir: string): Float32Array {
   return out;
 }
 
-/** Reads a fastText-format file line by line (stdin for '-'). */
+/**
+ * Reads a fastText-format file line by line (stdin for '-'). A file that cannot be opened
+ * (missing, a directory, unreadable) is an E_BAD_DATA line naming it, and a read error later
+ * ends the loop with that error: never an unhandled stream event.
+ */
 async function* textLines(path: string): AsyncGenerator<{ line: string; n: number }> {
-  const input = path === '-' ? process.stdin : createReadStream(path, 'utf8');
-  if (path !== '-' && !existsSync(path)) throw new RowshardError(ErrorCodes.BAD_DATA, `${path}: no such file`, { file: path });
-  let n = 0;
-  for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
-    n++;
-    yield { line, n };
+  let input: NodeJS.ReadableStream;
+  if (path === '-') input = process.stdin;
+  else {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+      if (fstatSync(fd).isDirectory()) {
+        closeSync(fd);
+        throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+      }
+    } catch (e) {
+      const why = (e as { code?: string }).code === 'ENOENT' ? 'no such file' : `cannot read it (${(e as Error).message})`;
+      throw new RowshardError(ErrorCodes.BAD_DATA, `${path}: ${why}`, { file: path });
+    }
+    input = createReadStream(path, { fd, encoding: 'utf8' });
   }
+  let n = 0;
+  let rest = '';
+  for await (const chunk of input) {
+    rest += chunk as string;
+    let start = 0;
+    for (let end = rest.indexOf('\n'); end >= 0; end = rest.indexOf('\n', start)) {
+      n++;
+      yield { line: rest.slice(start, rest[end - 1] === '\r' ? end - 1 : end), n };
+      start = end + 1;
+    }
+    rest = rest.slice(start);
+  }
+  if (rest !== '') yield { line: rest.endsWith('\r') ? rest.slice(0, -1) : rest, n: n + 1 };
 }
+
+/** `model.bin file [k]`: what `test` and `predict` take. */
+function predictionCommandLine(command: 'test' | 'predict', summary: string, fileHelp: string): CommandLineSpec {
+  return {
+    command,
+    summary,
+    dash: '-',
+    options: [],
+    positionals: [
+      { name: 'MODEL.bin', help: 'a model written by rowshard supervised' },
+      { name: 'FILE', help: fileHelp },
+      { name: 'k', help: 'labels per line (default 1)', optional: true },
+    ],
+  };
+}
+
+const testCommandLine = predictionCommandLine(
+  'test',
+  'fastText test: N, P@k and R@k of a model on labelled data',
+  'labelled data in fastText format (- reads stdin)',
+);
+const predictCommandLine = predictionCommandLine(
+  'predict',
+  'fastText predict: the k most likely labels of each line (- reads stdin)',
+  'text, one example per line (- reads stdin)',
+);
 
 /**
  * What `test` and `predict` share: `model.bin file [k]` checked, the model loaded, and each
  * line of the file parsed with the model's label prefix (unlabelled lines allowed).
  */
-function openPrediction(command: string, usage: string, argv: readonly string[]) {
-  if (argv.length < 2 || argv.length > 3) throw usageError(command, `usage: ${usage}`);
-  const [modelPath, dataPath, rawK] = argv;
+function openPrediction(spec: CommandLineSpec, usage: string, argv: readonly string[]) {
+  const command = spec.command;
+  const { positionals } = parseCommandLine(spec, argv, () => formatHelp(spec));
+  if (positionals.length < 2 || positionals.length > 3) throw usageError(command, `usage: ${usage}`);
+  const [modelPath, dataPath, rawK] = positionals;
   const k = rawK === undefined ? 1 : Number(rawK);
   if (!Number.isInteger(k) || k < 1)
     throw new RowshardError(ErrorCodes.BAD_CONFIG, `${command}: k must be a positive integer, got ${JSON.stringify(rawK)}`, {
@@ -250,10 +283,11 @@ function openPrediction(command: string, usage: string, argv: readonly string[])
 }
 
 export const testCommand: Command = {
-  summary: 'fastText test: N, P@k and R@k of a model on labelled data',
+  summary: testCommandLine.summary,
   usage: 'rowshard test model.bin test.txt [k]',
+  help: () => formatHelp(testCommandLine),
   async run(argv) {
-    const { k, predictor, records } = openPrediction('test', this.usage, argv);
+    const { k, predictor, records } = openPrediction(testCommandLine, this.usage, argv);
     let examples = 0;
     let gold = 0;
     let predicted = 0;
@@ -275,13 +309,15 @@ export const testCommand: Command = {
 };
 
 export const predictCommand: Command = {
-  summary: 'fastText predict: the k most likely labels of each line (- reads stdin)',
+  summary: predictCommandLine.summary,
   usage: 'rowshard predict model.bin file.txt|- [k]',
+  help: () => formatHelp(predictCommandLine),
   async run(argv) {
-    const { k, predictor, prefix, records } = openPrediction('predict', this.usage, argv);
+    const { k, predictor, prefix, records } = openPrediction(predictCommandLine, this.usage, argv);
     for await (const record of records()) {
       const preds = predictor.predict(record?.text ?? '', k);
-      process.stdout.write(`${preds.map((p) => `${prefix}${p.label}`).join(' ')}\n`);
+      // Waits for a slow reader instead of buffering every line; a reader that goes away (| head) ends the process quietly.
+      if (!process.stdout.write(`${preds.map((p) => `${prefix}${p.label}`).join(' ')}\n`)) await once(process.stdout, 'drain');
     }
     return 0;
   },

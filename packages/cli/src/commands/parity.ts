@@ -2,8 +2,10 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { RowshardError } from '@rowshard/core';
 import { parity } from '@rowshard/nn';
+import { formatHelp } from '../command-line/help.js';
+import { type CommandLineSpec, parseCommandLine } from '../command-line/parse.js';
 import { runTrajectoryOnCluster } from '../launcher/cluster-parity.js';
-import { type Command, parseFlags, usageError } from './command.js';
+import { type Command, usageError } from './command.js';
 
 /** The fixture files of a directory (every *.json), in name order. */
 export function fixtureFiles(dir: string): string[] {
@@ -71,23 +73,26 @@ export async function runFixtureDirectory(
   return failed > 0 ? 1 : 0;
 }
 
-const positiveFlag = (value: unknown, flag: string, fallback: number): number => {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw usageError('parity', `${flag} must be a positive integer, got ${String(value)}`);
-  return n;
+const parityCommandLine: CommandLineSpec = {
+  command: 'parity',
+  summary: 'check rowshard against a directory of PyTorch fixtures (in one process, or through a cluster)',
+  dash: '--',
+  options: [
+    { name: 'cluster', type: 'boolean', help: 'train the trajectory fixtures through a local cluster' },
+    { name: 'ps', type: 'int', min: 1, help: 'with --cluster: parameter servers', default: '3' },
+    { name: 'trainers', type: 'int', min: 1, help: 'with --cluster: trainer processes', default: '2' },
+    { name: 'workers', type: 'int', min: 1, help: 'with --cluster: worker threads per trainer', default: '2' },
+  ],
+  positionals: [{ name: 'DIR', help: 'a directory of fixture files (*.json) in the fixture schema' }],
+  notes: ['Exit: 0 every case passes, 1 a case failed, 2 a file could not be run.'],
 };
 
 export const parityCommand: Command = {
-  summary: 'check rowshard against a directory of PyTorch fixtures (in one process, or through a cluster)',
+  summary: parityCommandLine.summary,
   usage: 'rowshard parity [--cluster [--ps N] [--trainers N] [--workers N]] <fixture-dir>',
+  help: () => formatHelp(parityCommandLine),
   async run(argv) {
-    const { values, positionals } = parseFlags('parity', argv, {
-      cluster: { type: 'boolean', default: false },
-      ps: { type: 'string' },
-      trainers: { type: 'string' },
-      workers: { type: 'string' },
-    });
+    const { values, positionals } = parseCommandLine(parityCommandLine, argv, () => formatHelp(parityCommandLine));
     if (positionals.length !== 1)
       throw usageError('parity', `expected one fixture directory, got ${positionals.length} arguments\nusage: ${this.usage}`);
     const dir = positionals[0];
@@ -98,9 +103,9 @@ export const parityCommand: Command = {
       return runFixtureDirectory(dir, (file, json) => parity.runFixture(file, json));
     }
     const sizes = {
-      ps: positiveFlag(values.ps, '--ps', 3),
-      trainers: positiveFlag(values.trainers, '--trainers', 2),
-      workersPerTrainer: positiveFlag(values.workers, '--workers', 2),
+      ps: (values.ps as number | undefined) ?? 3,
+      trainers: (values.trainers as number | undefined) ?? 2,
+      workersPerTrainer: (values.workers as number | undefined) ?? 2,
     };
     // Only trajectory fixtures train; the others check single operations, which --cluster has no part in.
     const isTrajectory = (file: string, json: unknown) => {

@@ -5,12 +5,14 @@ import { pathToFileURL } from 'node:url';
 import { checkResumeFits } from '@rowshard/coordinator';
 import { ErrorCodes, parseJobConfig, RowshardError } from '@rowshard/core';
 import { roleCredential } from '@rowshard/transport';
+import { formatHelp } from '../command-line/help.js';
+import { type CommandLineSpec, parseCommandLine } from '../command-line/parse.js';
 import { demoJob } from '../config/demo-job.js';
 import { type LoadedConfig, loadTrainConfig } from '../config/load-config.js';
-import { trainOptions } from '../config/options.js';
+import { optionSpecOf, trainOptions } from '../config/options.js';
 import { type LocalCluster, startLocalCluster } from '../launcher/local-cluster.js';
 import { checkpointSummary, ProgressView } from '../output/progress-view.js';
-import { type Command, parseFlags } from './command.js';
+import type { Command } from './command.js';
 
 /**
  * Runs a job on this machine: a coordinator, PS processes and trainers, wired on loopback,
@@ -22,15 +24,28 @@ export async function runTrain(loaded: LoadedConfig): Promise<number> {
   const job = loaded.job;
   const parsed = parseJobConfig(job);
   const view = new ProgressView(loaded.cli, parsed.steps);
+  // A changed job over old checkpoints, a named checkpoint that is not there, or a checkpoint
+  // of other tables stops the run here, before anything is written or started (exit 2).
+  const plan = await checkResumeFits(job, (p) => import(pathToFileURL(p).href));
+  if (plan.complete && plan.from) {
+    const message = `nothing to train: ${plan.from.dir} is this job's last step (${parsed.steps}); --resume none trains it again from the start`;
+    if (loaded.cli.json)
+      process.stdout.write(
+        `${JSON.stringify({ role: 'cli', event: 'complete', dir: plan.from.dir, steps: parsed.steps, message })}\n`,
+      );
+    else process.stdout.write(`${message}\n`);
+    return 0;
+  }
+  loaded.writeFiles();
   if (loaded.clusterChoice) {
     if (loaded.cli.json)
       process.stdout.write(`${JSON.stringify({ role: 'cli', event: 'cluster', message: loaded.clusterChoice })}\n`);
     else if (!loaded.cli.quiet) process.stderr.write(`${loaded.clusterChoice}\n`);
   }
-  // A checkpoint of another job stops the run here, before any process starts (exit 2).
-  await checkResumeFits(job, (p) => import(pathToFileURL(p).href));
   let cluster: LocalCluster | null = null;
   let interrupted = false;
+  // Once the run has its outcome, what processes say while they are stopped is noise.
+  let ending = false;
   const interrupt = () => {
     interrupted = true;
     void cluster?.stop();
@@ -46,12 +61,15 @@ export async function runTrain(loaded: LoadedConfig): Promise<number> {
       job,
       token,
       dashboard: loaded.cli.dashboard,
-      onEvent: (role, e) => view.event(role, e.event === 'listening' && e.dashboard ? { ...e, signIn } : e),
+      onEvent: (role, e) => {
+        if (!ending) view.event(role, e.event === 'listening' && e.dashboard ? { ...e, signIn } : e);
+      },
       onLog: (role, line) => {
-        if (!loaded.cli.quiet) process.stderr.write(`[${role}] ${line}\n`);
+        if (!ending && !loaded.cli.quiet) process.stderr.write(`[${role}] ${line}\n`);
       },
     });
     const result = await cluster.result();
+    ending = true;
     const classes = (parsed.model.options.numClasses as number | undefined) ?? null;
     const checkpoints = checkpointSummary(result, parsed.checkpoint !== null);
     view.summary(result, classes ? 1 / classes : null, checkpoints);
@@ -59,6 +77,7 @@ export async function runTrain(loaded: LoadedConfig): Promise<number> {
       process.stdout.write(`${JSON.stringify({ role: 'cli', event: 'summary', ...summaryOf(result), checkpoints })}\n`);
     return 0;
   } catch (e) {
+    ending = true;
     if (interrupted) {
       process.stderr.write('rowshard: interrupted; every process was stopped\n');
       return 130;
@@ -86,29 +105,47 @@ function summaryOf(r: {
   return { steps: r.steps, examples: r.examples, seconds: r.seconds, finalLoss: r.losses.at(-1), evals: r.evals };
 }
 
-const flagSpec = Object.fromEntries(
-  trainOptions.map((o) => [o.flag, o.type === 'boolean' ? { type: 'boolean' as const } : { type: 'string' as const }]),
-);
+const trainSummary = 'train a job on this machine (no config and no --data: the built-in 1M-row demo)';
+
+/** `rowshard train`'s command line: the option table that parses its flags and writes its help. */
+export function trainCommandLine(command = 'train', summary = trainSummary): CommandLineSpec {
+  return {
+    command,
+    summary,
+    dash: '--',
+    options: trainOptions.map(optionSpecOf),
+    notes: [
+      'Precedence: flag, then environment variable, then config file, then default. Without --config,',
+      '--data FILE makes a whole job from flags and defaults (README, "Command line").',
+      'Exit: 0 done, 1 failed, 2 bad config or arguments, 130 interrupted.',
+    ],
+  };
+}
+
+async function trainFromArgv(spec: CommandLineSpec, argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommandLine(spec, argv, () => formatHelp(spec));
+  if (positionals.length > 0) {
+    throw new RowshardError(
+      ErrorCodes.BAD_CONFIG,
+      `${spec.command}: unexpected argument '${positionals[0]}' (use --config FILE)`,
+      { field: 'argv' },
+    );
+  }
+  return runTrain(await loadTrainConfig(values, process.env, demoJob, 'the built-in demo job', availableParallelism()));
+}
 
 export const trainCommand: Command = {
-  summary: 'train a job on this machine (no arguments: the built-in 1M-row demo)',
-  usage: `rowshard train [--config job.yaml] [${trainOptions
-    .filter((o) => o.flag !== 'config')
-    .map((o) => `--${o.flag}${o.type === 'boolean' ? '' : ' X'}`)
-    .join('] [')}]`,
-  async run(argv) {
-    const { values, positionals } = parseFlags('train', argv, flagSpec);
-    if (positionals.length > 0) {
-      throw new RowshardError(ErrorCodes.BAD_CONFIG, `train: unexpected argument '${positionals[0]}' (use --config FILE)`, {
-        field: 'argv',
-      });
-    }
-    return runTrain(await loadTrainConfig(values, process.env, demoJob, 'the built-in demo job', availableParallelism()));
-  },
+  summary: trainSummary,
+  usage: 'rowshard train [--config job.yaml] [options]',
+  help: () => formatHelp(trainCommandLine()),
+  run: (argv) => trainFromArgv(trainCommandLine(), argv),
 };
 
+const demoSummary = 'the built-in demo job (same as `rowshard train` with no config)';
+
 export const demoCommand: Command = {
-  summary: 'the built-in demo job (same as `rowshard train` with no config)',
-  usage: 'rowshard demo [train flags]',
-  run: (argv) => trainCommand.run(argv),
+  summary: demoSummary,
+  usage: 'rowshard demo [train options]',
+  help: () => formatHelp(trainCommandLine('demo', demoSummary)),
+  run: (argv) => trainFromArgv(trainCommandLine('demo', demoSummary), argv),
 };

@@ -1,15 +1,20 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { absolutisePretrainedPaths, checkPretrainedTables } from '@rowshard/coordinator';
-import { ErrorCodes, type FileDataSpec, parseDataSpec, RowshardError } from '@rowshard/core';
+import { configError, describe, ErrorCodes, type FileDataSpec, jobDefaults, parseDataSpec, RowshardError } from '@rowshard/core';
 import { resolveJob } from '@rowshard/nn';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
-import { prepareEvalData, prepareFileData } from '../data-prep.js';
+import { convertOption } from '../command-line/parse.js';
+import { type PreparedData, prepareEvalData, prepareFileData, writePreparedData } from '../data-prep.js';
 import { fillCluster } from './cluster-choice.js';
 import { demoJob } from './demo-job.js';
-import { type TrainOption, trainOptions } from './options.js';
+import { optionSpecOf, type TrainOption, trainOptions } from './options.js';
+
+/** Passes over file data when a job gives neither steps nor epochs (fastText's default). */
+export const DEFAULT_FILE_EPOCHS = 5;
 
 export interface CliSettings {
   readonly metrics: string | null;
@@ -26,8 +31,13 @@ export interface LoadedConfig {
   readonly cli: CliSettings;
   /** Where a field came from, for messages: `job.yaml:14`, `--lr`, `ROWSHARD_LR`. */
   where(field: string): string;
-  /** A temporary directory made for this run (vocabulary files), to remove afterwards. */
+  /** A temporary directory for this run's vocabulary files (made by writeFiles), to remove afterwards. */
   readonly scratchDir: string | null;
+  /**
+   * Writes what the job needs on disk before it starts (file data: the vocabulary and label
+   * files). Nothing is written while loading: a job is checked whole first.
+   */
+  writeFiles(): void;
   /** What cluster was picked for this machine, when the job left it out (`rowshard train`); null otherwise. */
   readonly clusterChoice: string | null;
 }
@@ -71,31 +81,6 @@ function setPath(obj: Record<string, unknown>, path: string, value: unknown): vo
   at[keys[keys.length - 1]] = value;
 }
 
-function convert(option: TrainOption, raw: string | boolean, source: string): unknown {
-  const bad = (why: string) =>
-    new RowshardError(ErrorCodes.BAD_CONFIG, `${source}: ${why}`, { field: option.path ?? option.flag });
-  if (option.type === 'boolean') {
-    if (typeof raw === 'boolean') return raw;
-    if (['1', 'true', 'yes', 'on'].includes(raw.toLowerCase())) return true;
-    if (['0', 'false', 'no', 'off', ''].includes(raw.toLowerCase())) return false;
-    throw bad(`must be true or false, got ${JSON.stringify(raw)}`);
-  }
-  const text = String(raw);
-  if (option.type === 'int') {
-    const n = Number(text);
-    if (!Number.isSafeInteger(n)) throw bad(`must be an integer, got ${JSON.stringify(text)}`);
-    return n;
-  }
-  if (option.type === 'number') {
-    const n = Number(text);
-    if (!Number.isFinite(n) || text.trim() === '') throw bad(`must be a number, got ${JSON.stringify(text)}`);
-    return n;
-  }
-  if (option.choices && !option.choices.includes(text))
-    throw bad(`must be one of ${option.choices.join(', ')}, got ${JSON.stringify(text)}`);
-  return text;
-}
-
 /** Paths in the job that name files or directories, resolved against `base`. */
 const pathFields = [
   'model.path',
@@ -113,10 +98,16 @@ function getPath(obj: Record<string, unknown>, path: string): unknown {
     .reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj);
 }
 
+/** How strongly a setting was given: a flag over an environment variable over the file (or base job). */
+const levelOf = (source: FieldSource | undefined): number =>
+  source === undefined ? 1 : source.kind === 'flag' ? 3 : source.kind === 'env' ? 2 : 1;
+
 /**
  * Builds a job from a config file (YAML or JSON), then the environment, then flags, and
  * validates it. Every error names where the bad value came from: the file and line, the
- * flag, or the environment variable, and the field.
+ * flag, or the environment variable, and the field. Without a config file the job is the
+ * base job (the demo), or, when training data is given (`--data`), the defaults alone: flags
+ * make a whole job. Nothing is written: the caller runs `writeFiles()` once it is ready.
  */
 export async function loadTrainConfig(
   flags: Record<string, unknown>,
@@ -128,7 +119,8 @@ export async function loadTrainConfig(
   cpus: number | null = null,
 ): Promise<LoadedConfig> {
   const sources = new Map<string, FieldSource>();
-  const configFlag = flags.config ?? env.ROWSHARD_CONFIG;
+  const fromEnv = (name: string) => (env[name] === '' ? undefined : env[name]);
+  const configFlag = flags.config ?? fromEnv('ROWSHARD_CONFIG');
   let file: string | null = null;
   let job: Record<string, unknown>;
   let doc: ReturnType<typeof parseDocument> | null = null;
@@ -148,6 +140,10 @@ export async function loadTrainConfig(
     if (!value || typeof value !== 'object' || Array.isArray(value))
       throw new RowshardError(ErrorCodes.BAD_CONFIG, `${file}: the config must be a mapping of job fields`, { file });
     job = value as Record<string, unknown>;
+  } else if (flags.data !== undefined || fromEnv('ROWSHARD_DATA') !== undefined) {
+    // Training data on the command line: a job of flags and documented defaults, not the demo.
+    job = {};
+    baseName = 'the defaults';
   } else {
     job = baseJob();
   }
@@ -157,9 +153,16 @@ export async function loadTrainConfig(
     json: false,
     quiet: false,
   };
-  const apply = (option: TrainOption, raw: string | boolean, source: FieldSource, label: string) => {
-    const value = convert(option, raw, label);
+  const apply = (option: TrainOption, raw: string | boolean | number, source: FieldSource, label: string) => {
+    const value = convertOption(optionSpecOf(option), raw, label);
     if (option.path) {
+      // A data file replaces generated data: the synthetic kind's fields do not apply to it.
+      if (option.path === 'data.path' && getPath(job, 'data.kind') !== 'file')
+        job.data = { kind: 'file', ...(sources.has('data.format') ? { format: getPath(job, 'data.format') } : {}) };
+      if (option.path === 'eval.data.path' && getPath(job, 'eval.data.kind') !== 'file')
+        job.eval = { ...((job.eval as object | undefined) ?? {}), data: { kind: 'file' } };
+      // An lr for every group needs the groups: the default ones when the job names none.
+      if (option.path.startsWith('optimizers.*') && job.optimizers === undefined) job.optimizers = defaultOptimizerGroups();
       setPath(job, option.path, value);
       sources.set(option.path.replace('.*', ''), source);
     } else if (option.flag === 'metrics') cli.metrics = String(value);
@@ -169,14 +172,14 @@ export async function loadTrainConfig(
   };
   for (const option of trainOptions) {
     if (option.flag === 'config') continue;
-    const fromEnv = env[option.env];
-    if (fromEnv !== undefined) apply(option, fromEnv, { kind: 'env', env: option.env }, option.env);
+    const raw = fromEnv(option.env);
+    if (raw !== undefined) apply(option, raw, { kind: 'env', env: option.env }, option.env);
   }
   for (const option of trainOptions) {
     if (option.flag === 'config') continue;
     const fromFlag = flags[option.flag];
     if (fromFlag !== undefined)
-      apply(option, fromFlag as string | boolean, { kind: 'flag', flag: `--${option.flag}` }, `--${option.flag}`);
+      apply(option, fromFlag as string | boolean | number, { kind: 'flag', flag: `--${option.flag}` }, `--${option.flag}`);
   }
   const base = file ? dirname(resolve(file)) : process.cwd();
   const where = (field: string): string => {
@@ -190,6 +193,14 @@ export async function loadTrainConfig(
     }
     return baseName;
   };
+  const fail = (e: unknown): never => {
+    if (e instanceof RowshardError && typeof e.details.field === 'string') {
+      const field = e.details.field;
+      const message = e.message.startsWith(`${field}:`) ? e.message : `${field}: ${e.message}`;
+      throw new RowshardError(e.code, `${where(field)}: ${message}`, { ...e.details, file: file ?? undefined });
+    }
+    throw e;
+  };
   // File paths: relative to the config file (or the working directory for flags/env).
   for (const field of pathFields) {
     const value = getPath(job, field);
@@ -199,11 +210,15 @@ export async function loadTrainConfig(
   }
   absolutisePretrainedPaths(job, base);
   let scratchDir: string | null = null;
+  let prepared: PreparedData | null = null;
   const clusterChoice = cpus === null ? null : fillCluster(job, cpus);
   try {
-    const epochs = job.epochs;
-    delete job.epochs;
-    if (epochs !== undefined && job.steps === undefined) job.steps = 1; // set from the data below
+    const checkpointFlag = [...sources.keys()].find((k) => k.startsWith('checkpoint.'));
+    if (checkpointFlag && typeof getPath(job, 'checkpoint.dir') !== 'string')
+      throw configError(checkpointFlag, 'needs a checkpoint directory: give --checkpoint-dir DIR (or checkpoint.dir in the job)');
+    if (sources.has('data.format') && getPath(job, 'data.kind') !== 'file')
+      throw configError('data.format', 'needs file data: give --data FILE (or data: { kind: file, path } in the job)');
+    const epochs = stepsOrEpochs(job, sources);
     const data = job.data as Record<string, unknown> | undefined;
     if (data?.kind === 'file') {
       for (const field of ['data.path', 'eval.data.path']) {
@@ -213,23 +228,18 @@ export async function loadTrainConfig(
         }
       }
       const checkpointDir = getPath(job, 'checkpoint.dir');
+      // Where the vocabulary files will go; nothing is made there until writeFiles().
       const dataDir =
         typeof checkpointDir === 'string'
           ? join(checkpointDir, 'data')
-          : (scratchDir = mkdtempSync(join(tmpdir(), 'rowshard-data-')));
-      await prepareJobData(job, dataDir, typeof epochs === 'number' ? epochs : null);
-    } else if (epochs !== undefined) {
-      throw new RowshardError(ErrorCodes.BAD_CONFIG, 'epochs: needs file data (data.kind: file); use steps', { field: 'epochs' });
+          : (scratchDir = join(tmpdir(), `rowshard-data-${process.pid}-${randomBytes(6).toString('hex')}`));
+      prepared = await prepareJobData(job, dataDir, epochs ?? (job.steps === undefined ? DEFAULT_FILE_EPOCHS : null));
+    } else if (epochs !== null) {
+      throw configError('epochs', 'needs file data (data.kind: file); use steps');
     }
     await validateJob(job);
   } catch (e) {
-    if (scratchDir) rmSync(scratchDir, { recursive: true, force: true });
-    if (e instanceof RowshardError && typeof e.details.field === 'string') {
-      const field = e.details.field;
-      const message = e.message.startsWith(`${field}:`) ? e.message : `${field}: ${e.message}`;
-      throw new RowshardError(e.code, `${where(field)}: ${message}`, { ...e.details, file: file ?? undefined });
-    }
-    throw e;
+    fail(e);
   }
   for (const field of ['model.path', 'data.path', 'eval.data.path', 'initialState.fixture']) {
     const value = getPath(job, field);
@@ -240,7 +250,45 @@ export async function loadTrainConfig(
       });
     }
   }
-  return { job, file, cli, where, scratchDir, clusterChoice };
+  const ready = prepared;
+  return {
+    job,
+    file,
+    cli,
+    where,
+    scratchDir,
+    clusterChoice,
+    writeFiles: () => {
+      if (ready) writePreparedData(ready);
+    },
+  };
+}
+
+/** The optimizer groups a job without any gets (jobDefaults). */
+function defaultOptimizerGroups(): Record<string, Record<string, unknown>> {
+  const { embeddings, dense } = jobDefaults.optimizers;
+  return { embeddings: { ...embeddings }, dense: { ...dense } };
+}
+
+/**
+ * Steps or epochs, by precedence: the one given by the stronger source (flag, then
+ * environment, then file) wins and the other is dropped; both from the same place is a
+ * mistake. Epochs must be a positive number. Returns the epochs to turn into steps, or null.
+ */
+function stepsOrEpochs(job: Record<string, unknown>, sources: Map<string, FieldSource>): number | null {
+  if (job.steps !== undefined && job.epochs !== undefined) {
+    const steps = levelOf(sources.get('steps'));
+    const epochs = levelOf(sources.get('epochs'));
+    if (steps === epochs) throw configError('epochs', 'give steps or epochs, not both');
+    if (steps > epochs) delete job.epochs;
+    else delete job.steps;
+  }
+  const epochs = job.epochs;
+  delete job.epochs;
+  if (epochs === undefined) return null;
+  if (typeof epochs !== 'number' || !Number.isFinite(epochs) || epochs <= 0)
+    throw configError('epochs', `must be a positive number, got ${describe(epochs)}`);
+  return epochs;
 }
 
 /**
@@ -253,12 +301,16 @@ async function validateJob(job: Record<string, unknown>): Promise<void> {
   checkPretrainedTables(await resolveJob(job, (p) => import(pathToFileURL(p).href)));
 }
 
+/** What an eval file takes from the training data unless it says otherwise ("same format"). */
+const evalInherits = ['format', 'columns', 'header', 'features', 'seqLen', 'wordNgrams', 'buckets'] as const;
+
 /**
  * File data: the vocabulary pass, then everything that depends on it: the data and eval specs
- * (vocabulary and label files, example counts), model options left out or set to "auto"
+ * (vocabulary and label files, example counts), the model when the job names none (`fasttext`
+ * for bag features, `text_classifier` for sequences), model options left out or set to "auto"
  * (vocabulary size, classes), and steps from epochs.
  */
-async function prepareJobData(job: Record<string, unknown>, dir: string, epochs: number | null): Promise<void> {
+async function prepareJobData(job: Record<string, unknown>, dir: string, epochs: number | null): Promise<PreparedData> {
   const spec = parseDataSpec(job.data, 'data') as FileDataSpec;
   const prepared = await prepareFileData(spec, dir);
   job.data = {
@@ -269,16 +321,20 @@ async function prepareJobData(job: Record<string, unknown>, dir: string, epochs:
   };
   const ev = job.eval as Record<string, unknown> | undefined;
   if (ev?.data && (ev.data as Record<string, unknown>).kind === 'file') {
-    const evalSpec = await prepareEvalData(parseDataSpec(ev.data, 'eval.data') as FileDataSpec, prepared);
+    const given = ev.data as Record<string, unknown>;
+    const inherited = Object.fromEntries(evalInherits.map((k) => [k, spec[k]]));
+    const evalSpec = await prepareEvalData(parseDataSpec({ ...inherited, ...given }, 'eval.data') as FileDataSpec, prepared);
     ev.data = {
-      ...(ev.data as object),
+      ...inherited,
+      ...given,
       vocabFile: evalSpec.vocabFile,
       labelsFile: evalSpec.labelsFile,
       examples: evalSpec.examples,
       shuffleBuffer: 0,
     };
   }
-  const model = (job.model ?? {}) as Record<string, unknown>;
+  job.model ??= { name: spec.features === 'sequence' ? 'text_classifier' : 'fasttext' };
+  const model = job.model as Record<string, unknown>;
   const options = (model.options ?? {}) as Record<string, unknown>;
   const auto = (key: string, value: number) => {
     if (options[key] === undefined || options[key] === 'auto') options[key] = value;
@@ -293,7 +349,8 @@ async function prepareJobData(job: Record<string, unknown>, dir: string, epochs:
   }
   model.options = options;
   if (epochs !== null) {
-    const batchSize = typeof job.batchSize === 'number' ? job.batchSize : 1;
+    const batchSize = typeof job.batchSize === 'number' ? job.batchSize : jobDefaults.batchSize;
     job.steps = Math.max(1, Math.ceil((epochs * prepared.examples) / batchSize));
   }
+  return prepared;
 }

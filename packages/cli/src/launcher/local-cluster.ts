@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { JobResult } from '@rowshard/coordinator';
-import { coordinatorProtocol, ErrorCodes, type Role, RowshardError } from '@rowshard/core';
+import { coordinatorProtocol, ErrorCodes, EXIT_NOT_RETRYABLE, isErrorCode, type Role, RowshardError } from '@rowshard/core';
 import { RpcClient, roleCredential } from '@rowshard/transport';
 
 /**
@@ -76,7 +76,9 @@ export interface LocalCluster {
  * trainer processes (each with `workersPerTrainer` worker threads), all real processes on
  * loopback, wired together by the coordinator. A process that dies is restarted in its old
  * role (a PS keeps its shard id, the coordinator its port) and the coordinator's recovery
- * takes over; with `restart: false` a death fails result() with the process's stderr.
+ * takes over; with `restart: false` a death fails result() with the process's stderr. A
+ * process that exits with EXIT_NOT_RETRYABLE (a model's bug, bad data) is not restarted: the
+ * job fails at once with its error.
  * Everything is torn down by stop().
  */
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
@@ -96,6 +98,14 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const checkpointDir = (job as { checkpoint?: { dir?: unknown } }).checkpoint?.dir;
   const psRoot = typeof checkpointDir === 'string' ? ['--checkpoint-root', resolve(dirname(jobFile), checkpointDir)] : [];
   writeFileSync(jobFile, JSON.stringify(job));
+  // A restarted coordinator continues this run: from its newest checkpoint, whatever the job
+  // asked for at the start (none, or a named one, would go back to where the run began).
+  const restartJobFile = `${jobFile.slice(0, -'.json'.length)}-restart.json`;
+  const checkpointSection = (job as { checkpoint?: Record<string, unknown> }).checkpoint;
+  writeFileSync(
+    restartJobFile,
+    JSON.stringify(checkpointSection ? { ...job, checkpoint: { ...checkpointSection, resume: 'latest' } } : job),
+  );
   const managed: ManagedProcess[] = [];
   let failure: ((e: Error) => void) | null = null;
   const failed = new Promise<never>((_, reject) => {
@@ -131,6 +141,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stderr = '';
+    let fatal: RowshardError | null = null;
     createInterface({ input: child.stderr! }).on('line', (line) => {
       stderr = `${stderr}${line}\n`.slice(-4000);
       options.onLog?.(role, line);
@@ -146,6 +157,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
           return;
         }
         options.onEvent?.(role, event);
+        if (event.event === 'fatal') {
+          const code = isErrorCode(event.code) ? event.code : ErrorCodes.INTERNAL;
+          fatal = new RowshardError(code, `${role}: ${String(event.message)} (not retried: it would fail the same way again)`);
+        }
         if (!ready && event.event === 'listening') {
           ready = true;
           resolve({ role, child, ready: event, restarts: 0 });
@@ -155,7 +170,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         if (stopping) return;
         if (code === 0 && role.startsWith('trainer')) return; // finished its work
         const why = `${role} exited (${signal ?? `code ${code}`}): ${stderr.trim().split('\n').slice(-5).join(' | ')}`;
-        if (!ready) reject(new RowshardError(ErrorCodes.INTERNAL, why));
+        const error = fatal ?? new RowshardError(ErrorCodes.INTERNAL, code === EXIT_NOT_RETRYABLE ? `${why} (not retried)` : why);
+        if (!ready) reject(error);
+        else if (code === EXIT_NOT_RETRYABLE) failure?.(error);
         else onDeath(why, code);
       });
     });
@@ -192,7 +209,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const dash = options.dashboard ? ['--dashboard'] : [];
     const coordinator = await supervise('coordinator', 'coordinator', ['--job', jobFile, ...dash], (p) => [
       '--job',
-      jobFile,
+      restartJobFile,
       '--port',
       String(new URL(String(p.ready.url)).port),
       ...dash,
@@ -252,6 +269,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         await Promise.all(managed.map((c) => terminate(c.child)));
         rmSync(dir, { recursive: true, force: true });
         rmSync(jobFile, { force: true });
+        rmSync(restartJobFile, { force: true });
       },
     };
   } catch (e) {
@@ -259,6 +277,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     await Promise.all(managed.map((c) => terminate(c.child)));
     rmSync(dir, { recursive: true, force: true });
     rmSync(jobFile, { force: true });
+    rmSync(restartJobFile, { force: true });
     throw e;
   }
 }

@@ -54,3 +54,16 @@ describe('ProgressView: checkpoints', () => {
     expect(v.text()).not.toContain('checkpoint');
   });
 });
+
+describe('ProgressView: held-out accuracy says what it was measured on', () => {
+  it('a sample during training, the whole eval set at the end, generated data as generated', () => {
+    const v = view();
+    v.view.event('coordinator', { event: 'eval', step: 20, loss: 0.5, accuracy: 0.9, examples: 1024, setSize: 3000 });
+    v.view.summary({ ...result, evals: [{ accuracy: 0.925, examples: 3000, setSize: 3000 }] }, 0.5, null);
+    expect(v.text()).toContain('eval  step 20  loss 0.5000  accuracy 90.0%  (1,024 of 3,000 eval examples)\n');
+    expect(v.text()).toMatch(/; held-out accuracy 92\.5% on all 3,000 eval examples \(chance 50\.0%\)\n$/);
+    const g = view();
+    g.view.summary({ ...result, evals: [{ accuracy: 0.8, examples: 1024, setSize: null }] }, null, null);
+    expect(g.text()).toMatch(/held-out accuracy 80\.0% on 1,024 generated examples\n$/);
+  });
+});

@@ -36,7 +36,7 @@ export class ProgressView {
         break;
       case 'eval':
         this.line(
-          `eval  step ${e.step}  loss ${fmt(e.loss as number, 4)}${typeof e.accuracy === 'number' ? `  accuracy ${(100 * e.accuracy).toFixed(1)}%` : ''}`,
+          `eval  step ${e.step}  loss ${fmt(e.loss as number, 4)}${typeof e.accuracy === 'number' ? `  accuracy ${(100 * e.accuracy).toFixed(1)}%` : ''}  (${evalScope(e as unknown as EvalScope)})`,
         );
         break;
       case 'listening':
@@ -100,7 +100,7 @@ export class ProgressView {
       examples: number;
       seconds: number;
       losses: readonly (number | null)[];
-      evals: readonly { accuracy: number | null }[];
+      evals: readonly ({ accuracy: number | null } & EvalScope)[];
     },
     chance: number | null,
     checkpoints: CheckpointSummary | null,
@@ -108,16 +108,33 @@ export class ProgressView {
     if (this.settings.json) return;
     if (this.drawn) this.out.write('\n');
     const finalLoss = [...result.losses].reverse().find((x) => typeof x === 'number');
-    const acc = result.evals.at(-1)?.accuracy;
+    const last = result.evals.at(-1);
+    const acc = last?.accuracy;
     const parts = [
       `done: ${result.steps} steps, ${result.examples} examples in ${result.seconds.toFixed(1)} s (${fmtRate(result.examples / result.seconds)} ex/s)`,
       `final loss ${fmt(finalLoss ?? this.lastLoss ?? Number.NaN, 4)}`,
     ];
     if (typeof acc === 'number')
-      parts.push(`held-out accuracy ${(100 * acc).toFixed(1)}%${chance ? ` (chance ${(100 * chance).toFixed(1)}%)` : ''}`);
+      parts.push(
+        `held-out accuracy ${(100 * acc).toFixed(1)}% on ${evalScope(last as EvalScope)}${chance ? ` (chance ${(100 * chance).toFixed(1)}%)` : ''}`,
+      );
     if (checkpoints) parts.push(describeCheckpoints(checkpoints));
     this.out.write(`${parts.join('; ')}\n`);
   }
+}
+
+/** What an evaluation covered: its examples, and the eval set's size when the set has an end. */
+export interface EvalScope {
+  readonly examples: number;
+  readonly setSize?: number | null;
+}
+
+/** `all 3,000 eval examples`, `1,024 of 3,000 eval examples`, `1,024 generated examples`. */
+export function evalScope(e: EvalScope): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  if (e.setSize === undefined || e.setSize === null) return `${n(e.examples)} generated examples`;
+  if (e.examples >= e.setSize) return `all ${n(e.setSize)} eval examples`;
+  return `${n(e.examples)} of ${n(e.setSize)} eval examples`;
 }
 
 /** What a run's summary says about its checkpoints (null when the job takes none). */

@@ -51,6 +51,18 @@ export interface CheckpointManifest {
    * that hold an absolute path to the job's `vocab.txt`.
    */
   readonly vocab?: Record<string, string>;
+  /** The job that wrote it: absent in checkpoints of rowshard before job fingerprints. */
+  readonly job?: JobIdentity;
+}
+
+/**
+ * What makes runs the same job (the settings that decide its numbers; not the cluster size,
+ * logging or checkpoint policy) and their sha256. A run resumes a checkpoint on its own only
+ * when the fingerprints match.
+ */
+export interface JobIdentity {
+  readonly fingerprint: string;
+  readonly settings: Record<string, unknown>;
 }
 
 export function checkpointDirName(step: number): string {

@@ -28,7 +28,18 @@ const denseParams = object({ version: uint, params: record(float32Array) });
 
 const rowCacheCounts = object({ hits: uint, lookups: uint, maxAge: uint });
 
-const evalEntry = object({ step: uint, loss: anyNumber, accuracy: nullable(finite), examples: uint });
+/**
+ * One held-out evaluation: `examples` of an eval set of `setSize` (null: generated data, which
+ * has no end). Evaluations during training take a sample (`eval.batches`); the one after the
+ * last step takes the whole eval file by default.
+ */
+const evalEntry = object({
+  step: uint,
+  loss: anyNumber,
+  accuracy: nullable(finite),
+  examples: uint,
+  setSize: optional(nullable(uint)),
+});
 
 export const jobResultSchema = object({
   steps: uint,
@@ -100,7 +111,10 @@ export const coordinatorProtocol = defineProtocol({
     { resumeStep: uint, epoch: uint, shardUrls: list(nonEmptyText) },
   ),
   worker_done: message({ rank: uint, steps: uint }, {}),
-  eval_report: message({ step: uint, epoch, examples: uint, loss: anyNumber, accuracy: nullable(finite) }, {}),
+  eval_report: message(
+    { step: uint, epoch, examples: uint, loss: anyNumber, accuracy: nullable(finite), setSize: optional(nullable(uint)) },
+    {},
+  ),
   /** Answered when the job is done. */
   result: message({}, { result: jobResultSchema }),
   ping: message({}, {}),
