@@ -241,14 +241,17 @@ describe('a hostile peer against a parameter server process', () => {
     expect((await snapshot()).equals(before)).toBe(true);
   });
 
-  it('an oversized frame, and a flood of fragments adding up past the limit, close with 1009', async () => {
+  it('an oversized frame, and a flood of fragments adding up past the limit, close only their own connection (1009)', async () => {
     const before = await snapshot();
-    expect(await rawFrame((ws) => ws.send(Buffer.alloc(300 << 20)))).toEqual({ close: 1009 });
+    // The server closes with 1009; a client still writing when the socket goes may see its
+    // own abnormal closure (1006) instead. Either way only this connection ends.
+    const closedBySize = expect.objectContaining({ close: expect.toBeOneOf([1009, 1006]) });
+    expect(await rawFrame((ws) => ws.send(Buffer.alloc(300 << 20)))).toEqual(closedBySize);
     const flood = await rawFrame((ws) => {
       const fragment = Buffer.alloc(1 << 20);
       for (let i = 0; i < 300; i++) ws.send(fragment, { fin: false, binary: true });
     });
-    expect(flood).toEqual({ close: 1009 });
+    expect(flood).toEqual(closedBySize);
     expect(await peer.request('ping', {})).toEqual({});
     expect((await snapshot()).equals(before)).toBe(true);
   });
