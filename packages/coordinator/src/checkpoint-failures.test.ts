@@ -166,8 +166,8 @@ describe('CheckpointScheduler: a checkpoint that fails', () => {
 });
 
 describe('/metrics', () => {
-  it('counts written and failed checkpoints', async () => {
-    const registry = coordinatorMetrics(
+  it('counts written and failed checkpoints, as counters', async () => {
+    const { registry } = coordinatorMetrics(
       () =>
         ({
           evals: [],
@@ -180,5 +180,8 @@ describe('/metrics', () => {
     const text = await registry.metrics();
     expect(text).toMatch(/^rowshard_checkpoints_written_total 3$/m);
     expect(text).toMatch(/^rowshard_checkpoints_failed_total 2$/m);
+    expect(text).toMatch(/^# TYPE rowshard_checkpoints_failed_total counter$/m);
+    // A second scrape reads the same totals (set, not added up).
+    expect(await registry.metrics()).toMatch(/^rowshard_checkpoints_written_total 3$/m);
   });
 });

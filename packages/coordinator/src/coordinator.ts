@@ -163,6 +163,7 @@ export class Coordinator extends EventEmitter {
       c.recovery.resumeFrom(found);
       c.resumedFrom = { dir: found.dir, step: found.manifest.step };
     }
+    const metrics = coordinatorMetrics(() => c.status());
     c.server = await RpcServer.listen({
       name: 'coordinator',
       protocol: coordinatorProtocol,
@@ -174,11 +175,12 @@ export class Coordinator extends EventEmitter {
       transport: options.transport,
       onFault: (conn, reason) => c.emit('fault', `connection ${conn.connectionId}: ${reason}`),
       onDisconnect: (conn) => c.onDisconnect(conn),
+      onServed: metrics.onServed,
       httpHandler: coordinatorHttpHandler({
         dashboard: options.dashboard ?? false,
         auth: c.auth,
         status: () => c.status(),
-        metrics: coordinatorMetrics(() => c.status()),
+        metrics: metrics.registry,
       }),
     });
     if (c.job.checkpoint?.everySeconds) {
@@ -354,6 +356,7 @@ export class Coordinator extends EventEmitter {
     return {
       phase: this.recovery.phase,
       epoch: this.recovery.epoch,
+      restores: this.recovery.epoch - this.recovery.firstEpoch,
       shards: this.shards.urls,
       shardsReady: this.shards.ready,
       workers: this.workers,

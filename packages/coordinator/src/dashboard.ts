@@ -44,7 +44,7 @@ async function tick() {
     if (r.status === 401) { location.reload(); return; }
     const s = await r.json();
     const p = s.lastProgress || {};
-    document.getElementById('phase').textContent = 'phase: ' + s.phase + ' · epoch ' + s.epoch + ' · recoveries ' + s.recoveries;
+    document.getElementById('phase').textContent = 'phase: ' + s.phase + ' · epoch ' + s.restores + ' · recoveries ' + s.recoveries;
     document.getElementById('step').textContent = p.step ?? '–';
     document.getElementById('loss').textContent = fmt(p.loss);
     document.getElementById('rate').textContent = fmt(p.examplesPerSec);

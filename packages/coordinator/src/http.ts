@@ -17,7 +17,8 @@ const maxLoginBytes = 4096;
  * addresses, ranks and losses. With a cluster token those two need a credential: a role
  * credential as `Authorization: Bearer` (`rowshard token --role viewer` for curl), or the
  * session cookie that POST /login sets when a browser gives the login form the cluster token
- * or a role credential. Without a token (loopback only) they are open.
+ * or a role credential. Without a token (loopback only) they are open. /sd (Prometheus HTTP
+ * service discovery of the shards' /metrics) needs the same credential.
  */
 export function coordinatorHttpHandler(options: {
   dashboard: boolean;
@@ -69,31 +70,47 @@ export function coordinatorHttpHandler(options: {
       return;
     }
     if (options.dashboard && path === '/api/status') {
-      if (!signedIn(req)) {
-        res
-          .writeHead(401, {
-            'content-type': 'application/json',
-            'www-authenticate': 'Bearer realm="rowshard"',
-            'cache-control': 'no-store',
-          })
-          .end(
-            JSON.stringify({
-              error: {
-                code: 'E_UNAUTHORIZED',
-                message:
-                  'the status lists the cluster: send a role credential as "Authorization: Bearer <credential>" (rowshard token --role viewer), or sign in at /',
-              },
-            }),
-          );
-        return;
-      }
-      res
-        .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
-        .end(JSON.stringify(options.status()));
+      if (!signedIn(req)) unauthorized(res, 'the status lists the cluster');
+      else json(res, options.status());
+      return;
+    }
+    if (path === '/sd') {
+      // Prometheus HTTP service discovery (http_sd_configs): every shard's /metrics, which
+      // `rowshard train` serves on ports of its choosing. Addresses: behind a credential.
+      if (!signedIn(req)) unauthorized(res, 'service discovery lists the shards');
+      else json(res, shardTargets(options.status().shards));
       return;
     }
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   };
+}
+
+/** Prometheus HTTP SD target groups: one per registered shard, its host:port, labelled with the shard. */
+export function shardTargets(shards: readonly (string | null)[]): { targets: string[]; labels: Record<string, string> }[] {
+  return shards.flatMap((url, shard) =>
+    url ? [{ targets: [new URL(url).host], labels: { job: 'rowshard_ps', shard: String(shard) } }] : [],
+  );
+}
+
+function json(res: ServerResponse, body: unknown): void {
+  res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(body));
+}
+
+function unauthorized(res: ServerResponse, what: string): void {
+  res
+    .writeHead(401, {
+      'content-type': 'application/json',
+      'www-authenticate': 'Bearer realm="rowshard"',
+      'cache-control': 'no-store',
+    })
+    .end(
+      JSON.stringify({
+        error: {
+          code: 'E_UNAUTHORIZED',
+          message: `${what}: send a role credential as "Authorization: Bearer <credential>" (rowshard token --role viewer), or sign in at /`,
+        },
+      }),
+    );
 }
 
 function page(res: ServerResponse, status: number, html: string): void {

@@ -36,6 +36,8 @@ export class Recovery {
    * are all newer than anything a worker or shard of the previous one holds.
    */
   epoch = Date.now();
+  /** The epoch this coordinator started in: `epoch - firstEpoch` counts its restores (what people see). */
+  readonly firstEpoch = this.epoch;
   /** Step the workers (re)start from. */
   resumeStep = 0;
   /** Restores after a failure during the run. */

@@ -7,7 +7,10 @@ import type { ShardLoad } from './shard-links.js';
 /** What /api/status serves, the dashboard draws and /metrics reads: the coordinator's live view of the job. */
 export interface CoordinatorStatus {
   readonly phase: Phase;
+  /** The epoch requests are tagged with (clock-based: unique across coordinator restarts). */
   readonly epoch: number;
+  /** Restores by this coordinator so far (0 before the first): the epoch as people count it. */
+  readonly restores: number;
   /** Each shard's PS URL, null until one registers. */
   readonly shards: readonly (string | null)[];
   readonly shardsReady: readonly boolean[];

@@ -1,13 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PsStats } from '@rowshard/core';
-import { Gauge, Registry } from 'prom-client';
+import { serverMetrics } from '@rowshard/transport';
+import { Counter, Gauge, Registry } from 'prom-client';
 
 /**
- * Prometheus metrics of one shard, read from its live stats at scrape time. Served on the
- * PS's port at /metrics (plain HTTP beside the WebSocket RPC), with /healthz.
+ * Prometheus metrics of one shard, read from its live stats at scrape time, with the
+ * process's and a request-latency histogram (serverMetrics). Served on the PS's port at
+ * /metrics (plain HTTP beside the WebSocket RPC), with /healthz. `onServed` goes to the
+ * RpcServer.
  */
-export function psMetrics(stats: () => PsStats | null): Registry {
+export function psMetrics(stats: () => PsStats | null): {
+  registry: Registry;
+  onServed: (type: string, seconds: number, ok: boolean) => void;
+} {
   const registry = new Registry();
+  const onServed = serverMetrics(registry, 'rowshard_ps');
   const perTable = (name: string, help: string, key: 'rowsMaterialised' | 'bytesUsed') =>
     new Gauge({
       name,
@@ -22,8 +29,9 @@ export function psMetrics(stats: () => PsStats | null): Registry {
     });
   perTable('rowshard_ps_rows', 'Rows materialised on this shard', 'rowsMaterialised');
   perTable('rowshard_ps_bytes', 'Bytes of rows, optimizer state and indexes on this shard', 'bytesUsed');
-  const counterLike = (name: string, help: string, label: string, read: (s: PsStats) => Record<string, number>) =>
-    new Gauge({
+  // Totals kept by the shard, exported as counters: set to the shard's count at each scrape.
+  const counter = (name: string, help: string, label: string, read: (s: PsStats) => Record<string, number>) =>
+    new Counter({
       name,
       help,
       labelNames: ['shard', label],
@@ -31,16 +39,17 @@ export function psMetrics(stats: () => PsStats | null): Registry {
       collect() {
         const s = stats();
         if (!s) return;
-        for (const [k, v] of Object.entries(read(s))) this.set({ shard: String(s.shard), [label]: k }, v);
+        this.reset();
+        for (const [k, v] of Object.entries(read(s))) this.inc({ shard: String(s.shard), [label]: k }, v);
       },
     });
-  counterLike('rowshard_ps_requests_total', 'Requests served, by type', 'type', (s) => s.requests);
-  counterLike('rowshard_ps_errors_total', 'Requests refused, by error code', 'code', (s) => s.errors);
-  counterLike('rowshard_ps_rows_moved_total', 'Rows pulled and pushed', 'direction', (s) => ({
+  counter('rowshard_ps_requests_total', 'Requests served, by type', 'type', (s) => s.requests);
+  counter('rowshard_ps_errors_total', 'Requests refused, by error code', 'code', (s) => s.errors);
+  counter('rowshard_ps_rows_moved_total', 'Rows pulled and pushed', 'direction', (s) => ({
     pulled: s.rowsPulled,
     pushed: s.rowsPushed,
   }));
-  return registry;
+  return { registry, onServed };
 }
 
 export function psHttpHandler(registry: Registry): (req: IncomingMessage, res: ServerResponse) => void {

@@ -46,6 +46,7 @@ export class ParameterServer {
       const tables = node.service?.stats();
       return tables && server ? { ...tables, ...server.counts() } : null;
     };
+    const metrics = psMetrics(stats);
     server = await RpcServer.listen({
       name: 'parameter server',
       protocol: psProtocol,
@@ -56,7 +57,8 @@ export class ParameterServer {
       token: options.token,
       transport: options.transport,
       onFault: options.onFault,
-      httpHandler: psHttpHandler(psMetrics(stats)),
+      onServed: metrics.onServed,
+      httpHandler: psHttpHandler(metrics.registry),
     });
     return new ParameterServer(node, server);
   }

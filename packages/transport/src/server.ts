@@ -64,6 +64,11 @@ export interface RpcServerOptions<P extends ProtocolSchema> {
   readonly onFault?: (connection: ConnectionInfo, reason: string) => void;
   /** Called once when a connection ends for any reason (closed, dead peer, fault). */
   readonly onDisconnect?: (connection: ConnectionInfo) => void;
+  /**
+   * Called as each request is answered: its type, the seconds from its frame's arrival to its
+   * reply being queued (waits included: a BSP barrier, a held pull), and whether it succeeded.
+   */
+  readonly onServed?: (type: string, seconds: number, ok: boolean) => void;
 }
 
 interface Conn {
@@ -203,23 +208,35 @@ export class RpcServer<P extends ProtocolSchema = ProtocolSchema> {
       this.fault(conn, 1007, (e as Error).message);
       return;
     }
+    const started = performance.now();
+    let type = 'unknown';
+    const served = (ok: boolean) => this.opts.onServed?.(type, (performance.now() - started) / 1000, ok);
     let result: unknown;
     try {
-      const { type, request: body } = decodeRequest(this.opts.protocol, this.opts.name, request);
+      const decoded = decodeRequest(this.opts.protocol, this.opts.name, request);
+      type = decoded.type;
       this.requestCounts[type] = (this.requestCounts[type] ?? 0) + 1;
       const handler = this.opts.handlers[type] as (req: unknown, c: ConnectionInfo) => unknown;
-      result = handler(body, conn.info);
+      result = handler(decoded.request, conn.info);
     } catch (e) {
       this.reply(conn, this.errorFor(conn, request.id, e));
+      served(false);
       return;
     }
     if (result instanceof Promise) {
       result.then(
-        (body) => this.reply(conn, resultEnvelope(request.id, body as Record<string, unknown>)),
-        (e) => this.reply(conn, this.errorFor(conn, request.id, e)),
+        (body) => {
+          this.reply(conn, resultEnvelope(request.id, body as Record<string, unknown>));
+          served(true);
+        },
+        (e) => {
+          this.reply(conn, this.errorFor(conn, request.id, e));
+          served(false);
+        },
       );
     } else {
       this.reply(conn, resultEnvelope(request.id, result as Record<string, unknown>));
+      served(true);
     }
   }
 
