@@ -70,6 +70,14 @@ describe.skipIf(!haveChromium)('dashboard', () => {
       await page.fill('#token', cluster.token);
       await page.click('#signin');
       await page.waitForSelector('#lossLine');
+      // Signed in, the page loads without one failed request or script error (a favicon 404 was one).
+      const consoleErrors: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error') consoleErrors.push(m.text());
+      });
+      page.on('pageerror', (e) => consoleErrors.push(e.message));
+      await page.reload();
+      await page.waitForSelector('#lossLine');
       // The session cookie holds the viewer credential, never the token, and scripts cannot read it.
       const [session] = await page.context().cookies();
       expect(session).toMatchObject({ name: 'rowshard_session', value: cluster.credential('viewer'), httpOnly: true });
@@ -88,6 +96,16 @@ describe.skipIf(!haveChromium)('dashboard', () => {
       await page.waitForFunction(() => document.querySelector('#acc')?.textContent?.endsWith('%'), null, { timeout: 30_000 });
       expect(await page.locator('#shards tbody tr').count()).toBe(2);
       expect(await page.textContent('#phase')).toContain('phase: running');
+      // The epoch as a count of restores (the first one, at start), not a clock reading.
+      expect(await page.textContent('#phase')).toContain('epoch 1 ');
+      // Both charts have axes: values at the side, steps below, with units.
+      for (const chart of ['#lossChart', '#evalChart']) {
+        const labels = await page.locator(`${chart} .axes text`).allTextContents();
+        expect(labels).toContain('step');
+        expect(labels.length).toBeGreaterThanOrEqual(11);
+      }
+      expect(await page.locator('#evalChart .axes text').allTextContents()).toContain('100%');
+      expect(consoleErrors).toEqual([]);
     } finally {
       await browser?.close();
       await cluster?.stop();
