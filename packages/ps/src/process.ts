@@ -64,12 +64,21 @@ export async function runPsProcess(options: PsProcessOptions): Promise<Parameter
     // box and per network namespace (the advertised address differs).
     const name = options.name ?? `${hostname()}/${url.replace(/^ws:\/\//, '')}`;
     const register = async (asShard: number | null) => {
-      const { config: assigned } = await coordinator.request('register_ps', { url, shard: asShard, name });
+      const { config: assigned, storage } = await coordinator.request('register_ps', { url, shard: asShard, name });
       ps.configure(assigned);
-      await coordinator.request('ps_ready', { shard: assigned.shard, url });
+      // Where the job takes checkpoints, prove this process sees the coordinator's directory.
+      const proof = storage ? ps.proveSharedStorage(storage.dir) : undefined;
+      await coordinator.request('ps_ready', { shard: assigned.shard, url, ...(proof ? { storage: proof } : {}) });
       return assigned.shard;
     };
-    shard = await register(options.shard ?? null);
+    try {
+      shard = await register(options.shard ?? null);
+    } catch (e) {
+      // Refused (E_STORAGE_NOT_SHARED, no free shard): nothing to serve; let the process end.
+      await coordinator.close();
+      await ps.close();
+      throw e;
+    }
     // A restarted coordinator, or one that dropped us during a partition, knows nothing of
     // this shard: register again (same shard) when the connection comes back.
     let registered = true;
