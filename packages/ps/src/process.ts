@@ -59,7 +59,6 @@ export async function runPsProcess(options: PsProcessOptions): Promise<Parameter
       protocol: coordinatorProtocol,
       peerName: 'coordinator',
     });
-    await coordinator.connect();
     // Stable across restarts of the same container (fixed port), distinct per process on one
     // box and per network namespace (the advertised address differs).
     const name = options.name ?? `${hostname()}/${url.replace(/^ws:\/\//, '')}`;
@@ -72,9 +71,11 @@ export async function runPsProcess(options: PsProcessOptions): Promise<Parameter
       return assigned.shard;
     };
     try {
+      await coordinator.connect();
       shard = await register(options.shard ?? null);
     } catch (e) {
-      // Refused (E_STORAGE_NOT_SHARED, no free shard): nothing to serve; let the process end.
+      // The coordinator unreachable, or a refusal (E_STORAGE_NOT_SHARED, no free shard):
+      // nothing to serve; the process ends (exit 2) and a supervisor may start it again.
       await coordinator.close();
       await ps.close();
       throw e;
