@@ -34,16 +34,23 @@ export function run(
   options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
 ): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: options.cwd, env: options.env ?? process.env });
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => {
+    child.stdout?.on('data', (d: Buffer) => {
       out += d.toString();
     });
-    child.stderr.on('data', (d: Buffer) => {
+    child.stderr?.on('data', (d: Buffer) => {
       err += d.toString();
     });
-    child.stdin.end(options.input ?? '');
+    if (options.input !== undefined) {
+      child.stdin?.on('error', () => {}); // a command that exits without reading all of it
+      child.stdin?.end(options.input);
+    }
     child.once('error', reject);
     child.once('exit', (code, signal) => {
       if (code === 0) resolve(out);
@@ -51,8 +58,6 @@ export function run(
     });
   });
 }
-
-const lockRoot = join(tmpdir(), `rowshard-image-${imageTag.split(':')[1]}`);
 
 function alive(pid: number): boolean {
   try {
@@ -64,38 +69,51 @@ function alive(pid: number): boolean {
 }
 
 /**
+ * Holds the lock directory `dir` (created atomically; taken over from a holder that died)
+ * while `work` runs: one holder at a time across processes.
+ */
+export async function withLock<T>(dir: string, work: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'pid'), String(process.pid));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let holder = 0;
+      try {
+        holder = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+      } catch {
+        // Just created, its pid not yet written.
+      }
+      if (holder > 0 && !alive(holder)) rmSync(dir, { recursive: true, force: true });
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const imageDir = join(tmpdir(), `rowshard-image-${imageTag.split(':')[1]}`);
+
+/**
  * The image, built once in this test run (globalSetup's run id): the first file to ask
- * builds it under a lock, the others wait for it. Resolves with the tag; logs the build time.
+ * builds it under a lock, the others wait for it and reuse it. Resolves with the tag; logs
+ * the build time and the image's size.
  */
 export async function testImage(): Promise<string> {
   const runId = inject('rowshardRunId');
-  mkdirSync(lockRoot, { recursive: true });
-  const stamp = join(lockRoot, `built-${runId}`);
-  const lock = join(lockRoot, 'lock');
-  for (;;) {
+  mkdirSync(imageDir, { recursive: true });
+  const stamp = join(imageDir, `built-${runId}`);
+  return withLock(join(imageDir, 'lock'), async () => {
     if (existsSync(stamp)) {
       const saved = readFileSync(stamp, 'utf8');
       if (saved.startsWith('error:')) throw new Error(`building ${imageTag} failed earlier in this run: ${saved.slice(6)}`);
       return imageTag;
     }
-    try {
-      mkdirSync(lock);
-      writeFileSync(join(lock, 'pid'), String(process.pid));
-      break;
-    } catch {
-      // Another file builds it; take the lock over only if its holder is gone.
-      let holder = 0;
-      try {
-        holder = Number(readFileSync(join(lock, 'pid'), 'utf8'));
-      } catch {
-        // Just created, pid not yet written.
-      }
-      if (holder > 0 && !alive(holder)) rmSync(lock, { recursive: true, force: true });
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
-  try {
-    if (existsSync(stamp)) return testImage();
     const started = performance.now();
     try {
       await run('docker', ['build', '-q', '-f', join(repoRoot, 'deploy', 'Dockerfile'), '-t', imageTag, repoRoot]);
@@ -110,9 +128,7 @@ export async function testImage(): Promise<string> {
     );
     writeFileSync(stamp, imageTag);
     return imageTag;
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
+  });
 }
 
 /**
