@@ -111,7 +111,8 @@ describe('deploy/k8s manifests', () => {
     const kustomization = parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8'));
     expect([...kustomization.resources, 'secrets.yaml'].sort()).toEqual([...files].sort());
     // The image every workload runs is the one kustomization.yaml points elsewhere.
-    for (const workload of [coordinator, ps, trainer]) expect(container(workload).image).toBe(`${kustomization.images[0].name}:latest`);
+    for (const workload of [coordinator, ps, trainer])
+      expect(container(workload).image).toBe(`${kustomization.images[0].name}:latest`);
     for (const { file, obj } of objects)
       expect(Object.keys(models), `${file}: ${obj.kind}`).toContain(`${obj.apiVersion}/${obj.kind}`);
     expect(objects.map((o) => `${o.obj.kind}/${o.obj.metadata.name}`).sort()).toEqual([
