@@ -217,12 +217,13 @@ async function timeline(killed: string, marks: Record<string, number>, sh: (line
   const coordinatorId = (await sh('docker compose -f deploy/compose.yaml ps -q coordinator')).trim();
   const coordinator = await stamped(coordinatorId);
   const ps = await stamped(killed);
-  // The fault's moment as Docker recorded it: the killed process's exit (kept across the restart).
+  // The fault's moment as Docker recorded it: the killed process's exit (kept across the
+  // restart). The coordinator may see the socket close a moment before Docker records it.
   const fault = Date.parse((await sh(`docker inspect -f '{{.State.FinishedAt}}' ${killed}`)).trim());
   const first = (name: string, after = 0) => coordinator.find((e) => e.event.event === name && e.t >= after)?.t ?? Number.NaN;
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const back = ps.find((e) => e.event.event === 'listening' && e.t >= fault)?.t ?? Number.NaN;
   console.log(
-    `[compose] up → first progress ${s(first('progress') - marks.up)}; kill -9 of a PS (exit at ${new Date(fault).toISOString()}) → recovering +${s(first('recovering', fault) - fault)}, its container listening again +${s(back - fault)}, recovered +${s(first('recovered', fault) - fault)}, done +${s(first('done') - fault)}`,
+    `[compose] up → first progress ${s(first('progress') - marks.up)}; kill -9 of a PS (exit at ${new Date(fault).toISOString()}) → recovering +${s(Math.max(0, first('recovering', marks.kill) - fault))}, its container listening again +${s(back - fault)}, recovered +${s(first('recovered', fault) - fault)}, done +${s(first('done') - fault)}`,
   );
 }
