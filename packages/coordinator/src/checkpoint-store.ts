@@ -158,7 +158,16 @@ export class CheckpointStore {
 
   readDense(dir: string, info: CheckpointFile): DenseSnapshot {
     const path = join(dir, info.file);
-    const bytes = readFileSync(path);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch (e) {
+      throw new RowshardError(
+        ErrorCodes.BAD_CHECKPOINT,
+        `${path}: cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+        { file: path },
+      );
+    }
     const header = parseSafetensorsHeader(bytes, bytes.length, path);
     if (header.metadata.format !== DENSE_FILE_FORMAT)
       throw new RowshardError(ErrorCodes.BAD_CHECKPOINT, `${path}: not a rowshard dense file`, { file: path });

@@ -25,6 +25,7 @@ import { RankPool } from './rank-pool.js';
 import { Recovery, type RestoreSource } from './recovery.js';
 import { planResume } from './resume-check.js';
 import { ShardLinks, type ShardLoad } from './shard-links.js';
+import { SharedStorageCheck } from './shared-storage.js';
 import type { CoordinatorStatus } from './status.js';
 import { TrainingSteps } from './training-steps.js';
 
@@ -60,9 +61,14 @@ export interface CoordinatorOptions {
  * (or the initial state), and lets the workers resume from that step in a new epoch. A lost
  * trainer's ranks are handed to its replacement, which rejoins at the current step.
  *
+ * Shared checkpoint storage is checked at registration (SharedStorageCheck): a parameter
+ * server that does not see the coordinator's checkpoint directory is refused, and the job
+ * stops ('stopped', E_STORAGE_NOT_SHARED) naming every such shard and what to mount.
+ *
  * Events: 'ready', 'progress', 'eval', 'shards', 'checkpoint', 'checkpoint_failed',
- * 'checkpoint_skipped', 'recovering', 'recovered', 'done', 'fault'. Checkpoints skipped at
- * start-up, before anyone could listen, are in `skippedAtStart`.
+ * 'checkpoint_skipped', 'recovering', 'recovered', 'done', 'fault', 'stopped'. Checkpoints
+ * skipped at start-up, before anyone could listen, are in `skippedAtStart`; a storage check
+ * that could not be made, in `storageUnchecked`.
  */
 export class Coordinator extends EventEmitter {
   readonly job: JobConfig;
@@ -73,6 +79,9 @@ export class Coordinator extends EventEmitter {
   private readonly ranks: RankPool;
   private readonly checkpoints: CheckpointStore | null;
   private readonly checkpointing: CheckpointScheduler | null;
+  private storage: SharedStorageCheck | null = null;
+  /** Why the job stopped before it could run (E_STORAGE_NOT_SHARED), or null. */
+  private stoppedWith: RowshardError | null = null;
   private readonly training: TrainingSteps;
   private readonly recovery: Recovery;
   private readonly links: ShardLinks;
@@ -159,6 +168,9 @@ export class Coordinator extends EventEmitter {
     if (policy && c.checkpoints && policy.resume !== 'auto' && policy.resume !== 'latest')
       c.checkpoints.removeAfter(found?.manifest.step ?? -1);
     c.started = true;
+    if (c.job.checkpoint) {
+      c.storage = new SharedStorageCheck(c.job.checkpoint.dir, c.shards.numShards, (e) => c.stop(e));
+    }
     if (found) {
       c.recovery.resumeFrom(found);
       c.resumedFrom = { dir: found.dir, step: found.manifest.step };
@@ -195,6 +207,7 @@ export class Coordinator extends EventEmitter {
     const { training, recovery, ranks, job } = this;
     return {
       register_ps: (req, conn) => {
+        this.refuseIfStopped();
         const shard = this.shards.assign(conn.connectionId, req.url, req.shard, req.name);
         // A shard (re)configured mid-run starts empty: every shard goes back to the last checkpoint.
         if (recovery.phase === 'running') recovery.start(`parameter server for shard ${shard} registered again`);
@@ -208,17 +221,21 @@ export class Coordinator extends EventEmitter {
           stepTimeoutMs: job.timeouts.stepMs,
           limits: requestLimitsOf(job),
         };
-        return { shard, config };
+        return { shard, config, storage: this.storage?.request ?? null };
       },
       ps_ready: (req) => {
         if (req.shard >= this.shards.numShards || this.shards.urls[req.shard] !== req.url) {
           throw new RowshardError(ErrorCodes.BAD_REQUEST, `ps_ready from an unregistered shard (${req.shard}, ${req.url})`);
         }
+        this.refuseIfStopped();
+        const refused = this.storage?.check(req.shard, this.shards.describe(req.shard), req.storage);
+        if (refused) throw refused;
         this.shards.markReady(req.shard);
         recovery.shardsReady();
         return {};
       },
       register_trainer: async (req, conn) => {
+        this.refuseIfStopped();
         const ranksTaken = ranks.take(conn.connectionId, req.workers ?? job.cluster.workersPerTrainer);
         await recovery.whenReady(job.timeouts.registrationMs, 'waiting for every parameter server to register');
         training.start();
@@ -280,6 +297,24 @@ export class Coordinator extends EventEmitter {
   /** Resolves with the job's result once every worker has finished. */
   result(): Promise<JobResult> {
     return this.resultPromise;
+  }
+
+  /** Why nothing was checked about shared checkpoint storage (the marker could not be written), or null. */
+  get storageUnchecked(): string | null {
+    return this.storage?.unchecked ?? null;
+  }
+
+  /** The job cannot run (storage not shared): every wait ends with `error`, and 'stopped' tells the process. */
+  private stop(error: RowshardError): void {
+    if (this.stoppedWith) return;
+    this.stoppedWith = error;
+    this.recovery.stop(error);
+    this.training.pause(error);
+    this.emit('stopped', error);
+  }
+
+  private refuseIfStopped(): void {
+    if (this.stoppedWith) throw this.stoppedWith;
   }
 
   /** Takes a checkpoint at the next step boundary (the CLI sends SIGUSR2). */
@@ -378,6 +413,7 @@ export class Coordinator extends EventEmitter {
   async close(): Promise<void> {
     // Every wait on a step (the BSP barrier, SSP clocks, workers parked for a checkpoint) ends.
     this.training.pause(new RowshardError(ErrorCodes.CONNECTION_CLOSED, 'coordinator is shutting down'));
+    this.storage?.close();
     await this.links.close();
     await this.server?.close();
   }

@@ -58,6 +58,11 @@ export class ShardTable {
     return shard;
   }
 
+  /** How shard `shard`'s parameter server is known: its name, else its URL. */
+  describe(shard: number): string {
+    return this.names[shard] ?? this.urls[shard] ?? `shard ${shard}`;
+  }
+
   markReady(shard: number): void {
     this.ready[shard] = true;
   }

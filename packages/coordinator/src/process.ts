@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { RowshardError } from '@rowshard/core';
 import { exitWithParent, listeningRoleToken } from '@rowshard/transport';
 import { Coordinator } from './coordinator.js';
 import { absolutisePretrainedPaths } from './pretrained.js';
@@ -8,7 +9,7 @@ import { absolutisePretrainedPaths } from './pretrained.js';
 /**
  * The coordinator as a process: starts it, prints its JSON event lines on stdout (listening,
  * ready, progress, eval, checkpoint, checkpoint_failed, checkpoint_skipped, resume,
- * recovering, recovered, done; faults on stderr), takes a
+ * recovering, recovered, done, stopped; faults on stderr), takes a
  * checkpoint on SIGUSR2, and shuts down on SIGTERM/SIGINT or when its launcher goes away.
  * Used by `node packages/coordinator/dist/main.js` and by `rowshard coordinator`.
  */
@@ -81,6 +82,16 @@ export async function runCoordinatorProcess(options: CoordinatorProcessOptions):
       lastCheckpointStep: r.lastCheckpointStep,
     }),
   );
+  if (coordinator.storageUnchecked) {
+    process.stderr.write(`${JSON.stringify({ event: 'warning', reason: coordinator.storageUnchecked })}\n`);
+  }
+  // Shared checkpoint storage failed its check: say so on both streams and exit 2, like any
+  // other configuration error found at start.
+  coordinator.on('stopped', (e: RowshardError) => {
+    emit({ event: 'stopped', code: e.code, reason: e.message });
+    process.stderr.write(`rowshard coordinator: ${e.code}: ${e.message}\n`);
+    coordinator.close().then(() => process.exit(2));
+  });
   for (const skipped of coordinator.skippedAtStart) emit({ event: 'checkpoint_skipped', ...skipped });
   if (coordinator.resumedFrom) emit({ event: 'resume', ...coordinator.resumedFrom });
   for (const name of [

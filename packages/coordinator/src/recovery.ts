@@ -45,6 +45,9 @@ export class Recovery {
   private source: RestoreSource | null = null;
   private ready!: Promise<void>;
   private markReady!: () => void;
+  private failReady!: (e: Error) => void;
+  /** Why the job stopped for good before it could run (storage not shared), or null. */
+  private stoppedWith: RowshardError | null = null;
   private preparing: Promise<void> | null = null;
   private prepareAgain = false;
 
@@ -59,10 +62,18 @@ export class Recovery {
   }
 
   private resetReady(): void {
-    this.ready = new Promise((resolve) => {
+    this.ready = new Promise((resolve, reject) => {
       this.markReady = resolve;
+      this.failReady = reject;
     });
     this.ready.catch(() => {});
+    if (this.stoppedWith) this.failReady(this.stoppedWith);
+  }
+
+  /** The job cannot run: every wait for the cluster (registration, recovery) fails with `error`. */
+  stop(error: RowshardError): void {
+    this.stoppedWith = error;
+    this.failReady(error);
   }
 
   /** Resolves once the cluster is running (E_TIMEOUT after `ms`). */
@@ -85,6 +96,7 @@ export class Recovery {
 
   /** Every shard is ready: prepare the job, unless it is already running or done. */
   shardsReady(): void {
+    if (this.stoppedWith) return;
     if (this.hooks.shardsComplete() && this.phase !== 'running' && this.phase !== 'done') void this.prepare();
   }
 

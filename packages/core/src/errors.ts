@@ -32,6 +32,11 @@ export const ErrorCodes = {
   BAD_CHECKPOINT: 'E_BAD_CHECKPOINT',
   /** A checkpoint file could not be written (a full or read-only disk, permissions). */
   CHECKPOINT_WRITE: 'E_CHECKPOINT_WRITE',
+  /**
+   * The coordinator and a parameter server do not see the same checkpoint directory (each
+   * container its own volume, a PS without a checkpoint root): the job stops at start.
+   */
+  STORAGE_NOT_SHARED: 'E_STORAGE_NOT_SHARED',
   INTERNAL: 'E_INTERNAL',
 } as const;
 

@@ -1,5 +1,6 @@
 export * from './checkpoint/job-fit.js';
 export * from './checkpoint/manifest.js';
+export * from './checkpoint/storage-marker.js';
 export * from './checkpoint/torch-state-names.js';
 export * from './checkpoint-config.js';
 export * from './copy-row.js';

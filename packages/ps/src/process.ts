@@ -59,17 +59,27 @@ export async function runPsProcess(options: PsProcessOptions): Promise<Parameter
       protocol: coordinatorProtocol,
       peerName: 'coordinator',
     });
-    await coordinator.connect();
     // Stable across restarts of the same container (fixed port), distinct per process on one
     // box and per network namespace (the advertised address differs).
     const name = options.name ?? `${hostname()}/${url.replace(/^ws:\/\//, '')}`;
     const register = async (asShard: number | null) => {
-      const { config: assigned } = await coordinator.request('register_ps', { url, shard: asShard, name });
+      const { config: assigned, storage } = await coordinator.request('register_ps', { url, shard: asShard, name });
       ps.configure(assigned);
-      await coordinator.request('ps_ready', { shard: assigned.shard, url });
+      // Where the job takes checkpoints, prove this process sees the coordinator's directory.
+      const proof = storage ? ps.proveSharedStorage(storage.dir) : undefined;
+      await coordinator.request('ps_ready', { shard: assigned.shard, url, ...(proof ? { storage: proof } : {}) });
       return assigned.shard;
     };
-    shard = await register(options.shard ?? null);
+    try {
+      await coordinator.connect();
+      shard = await register(options.shard ?? null);
+    } catch (e) {
+      // The coordinator unreachable, or a refusal (E_STORAGE_NOT_SHARED, no free shard):
+      // nothing to serve; the process ends (exit 2) and a supervisor may start it again.
+      await coordinator.close();
+      await ps.close();
+      throw e;
+    }
     // A restarted coordinator, or one that dropped us during a partition, knows nothing of
     // this shard: register again (same shard) when the connection comes back.
     let registered = true;

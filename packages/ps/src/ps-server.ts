@@ -8,11 +8,13 @@ import {
   psSenders,
   type ReplyOf,
   RowshardError,
+  type StorageProof,
 } from '@rowshard/core';
 import { type ConnectionInfo, RpcServer, type RpcServerOptions, type TransportOptions } from '@rowshard/transport';
 import { CheckpointRoot } from './checkpoint-root.js';
 import { psHttpHandler, psMetrics } from './metrics.js';
 import { PsNode } from './ps-node.js';
+import { proveSharedStorage } from './storage-proof.js';
 
 export interface ParameterServerOptions {
   /** Serve this configuration at once; without it the PS waits for configure() (coordinator). */
@@ -36,10 +38,12 @@ export class ParameterServer {
   private constructor(
     readonly node: PsNode,
     private readonly server: RpcServer<PsProtocol>,
+    private readonly checkpointRoot: CheckpointRoot | null,
   ) {}
 
   static async start(options: ParameterServerOptions): Promise<ParameterServer> {
-    const node = new PsNode(options.checkpointRoot ? new CheckpointRoot(options.checkpointRoot) : null);
+    const root = options.checkpointRoot ? new CheckpointRoot(options.checkpointRoot) : null;
+    const node = new PsNode(root);
     if (options.config) node.configure(options.config);
     let server: RpcServer<PsProtocol> | null = null;
     const stats = (): PsStats | null => {
@@ -60,11 +64,16 @@ export class ParameterServer {
       onServed: metrics.onServed,
       httpHandler: psHttpHandler(metrics.registry),
     });
-    return new ParameterServer(node, server);
+    return new ParameterServer(node, server, root);
   }
 
   configure(config: PsConfig): void {
     this.node.configure(config);
+  }
+
+  /** Reads the coordinator's storage marker in the job's checkpoint directory `dir` (storage-proof.ts). */
+  proveSharedStorage(dir: string): StorageProof {
+    return proveSharedStorage(this.checkpointRoot, dir);
   }
 
   get url(): string {

@@ -245,7 +245,14 @@ export class RpcClient<P extends ProtocolSchema> extends EventEmitter {
     if (this.closedByUser) throw new RowshardError(ErrorCodes.CONNECTION_CLOSED, `client for ${this.peer} is closed`);
     if (this.open) return;
     if (!this.ws && !this.reconnectTimer) this.dial();
-    await this.waitFor(this.openWaiters, deadline, 'connecting to');
+    try {
+      await this.waitFor(this.openWaiters, deadline, 'connecting to');
+    } catch (e) {
+      // Why it never opened says more than that it did not (a name not resolved, refused).
+      if (e instanceof RowshardError && e.code === ErrorCodes.TIMEOUT && this.lastError)
+        e.message += ` (last error: ${this.lastError})`;
+      throw e;
+    }
   }
 
   /**

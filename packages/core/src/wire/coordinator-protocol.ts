@@ -75,14 +75,30 @@ const jobJson = parsedBy('a job (a map)', (v) => {
 
 const epoch = optional(uint);
 
+/** A PS's answer to the shared-storage check: the marker's nonce as it read it, or the problem. */
+const storageProof = object({ nonce: optional(nonEmptyText), problem: optional(nonEmptyText) });
+export type StorageProof = Infer<typeof storageProof>;
+
 export const coordinatorProtocol = defineProtocol({
-  /** A PS asks for a shard (`shard`, or by `name`, or the lowest free) and gets its configuration. */
+  /**
+   * A PS asks for a shard (`shard`, or by `name`, or the lowest free) and gets its
+   * configuration; `storage.dir`, when the job takes checkpoints, is the directory whose
+   * marker (STORAGE_MARKER_FILE) the PS must read back.
+   */
   register_ps: message(
     { url: nonEmptyText, shard: nullable(uint), name: nullable(text) },
-    { shard: uint, config: parsedBy('a parameter-server configuration', (v) => parsePsConfig(v)) },
+    {
+      shard: uint,
+      config: parsedBy('a parameter-server configuration', (v) => parsePsConfig(v)),
+      storage: optional(nullable(object({ dir: nonEmptyText }))),
+    },
   ),
-  /** The PS is configured and serving; once every shard is, the coordinator prepares the job. */
-  ps_ready: message({ shard: uint, url: nonEmptyText }, {}),
+  /**
+   * The PS is configured and serving; once every shard is, the coordinator prepares the job.
+   * `storage`: the nonce it read from the marker, or why it could not (E_STORAGE_NOT_SHARED
+   * when it does not match the coordinator's).
+   */
+  ps_ready: message({ shard: uint, url: nonEmptyText, storage: optional(storageProof) }, {}),
   /** A trainer takes `workers` ranks; answered once every shard is up. */
   register_trainer: message(
     { workers: optional(positiveInt) },
