@@ -37,7 +37,16 @@ const pad8 = (n: number) => Math.ceil(n / 8) * 8;
 
 export class FrameCodec {
   private readonly packr = new Packr({ useRecords: false, useFloat32: 0, moreTypes: false });
-  private readonly unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number', moreTypes: false });
+  // structuredClone: false refuses msgpackr's shared-reference extensions: a header whose
+  // values point k times at one another n deep is k^n paths for `resolve` to walk (a frame
+  // under 1 KB held the event loop for minutes). Nothing rowshard sends shares a value.
+  private readonly unpackr = new Unpackr({
+    useRecords: false,
+    mapsAsObjects: true,
+    int64AsType: 'number',
+    moreTypes: false,
+    structuredClone: false,
+  });
   private readonly pool = new Map<number, Buffer[]>();
 
   encode(message: Envelope | Record<string, unknown>): EncodedFrame {
