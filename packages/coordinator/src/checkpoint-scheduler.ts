@@ -96,6 +96,12 @@ export class CheckpointScheduler {
     if (!this.due(completed)) return;
     const done = this.take(completed, null);
     this.pending = { step: completed, done };
+    // A failed checkpoint is forgotten: the recovery it causes comes back to this step, which
+    // must then take it again (the kept rejection failed every replay of the step, a recovery
+    // each time, until the workers gave up).
+    done.catch(() => {
+      if (this.pending?.done === done) this.pending = null;
+    });
     return done;
   }
 

@@ -210,7 +210,7 @@ export class Coordinator extends EventEmitter {
         this.refuseIfStopped();
         const shard = this.shards.assign(conn.connectionId, req.url, req.shard, req.name);
         // A shard (re)configured mid-run starts empty: every shard goes back to the last checkpoint.
-        if (recovery.phase === 'running') recovery.start(`parameter server for shard ${shard} registered again`);
+        recovery.shardRegistered(`parameter server for shard ${shard} registered again`);
         const config = {
           shard,
           numShards: this.shards.numShards,

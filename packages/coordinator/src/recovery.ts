@@ -126,6 +126,9 @@ export class Recovery {
         this.resumeStep = this.source?.manifest.step ?? 0;
       }
       await this.hooks.restore(this.source, this.resumeStep, this.epoch);
+      // A shard registered again meanwhile and was reset, maybe after its restore: restore
+      // again once it is ready (the `finally` in prepare) before letting any worker in.
+      if (this.prepareAgain) return;
       const wasRecovering = this.phase === 'recovering';
       this.phase = 'running';
       this.hooks.emit(wasRecovering ? 'recovered' : 'ready', { step: this.resumeStep, epoch: this.epoch });
@@ -136,6 +139,16 @@ export class Recovery {
       this.hooks.emit('fault', `preparing the shards failed: ${(e as Error).message}`);
       setTimeout(() => this.shardsReady(), 500).unref();
     }
+  }
+
+  /**
+   * A PS registered (a shard's first, or one again): it starts empty. Mid-run every shard goes
+   * back to the last checkpoint; a restore under way does not count, as it may have reached
+   * that PS before the reset.
+   */
+  shardRegistered(reason: string): void {
+    if (this.phase === 'running') this.start(reason);
+    else if (this.preparing) this.prepareAgain = true;
   }
 
   /** Pause everything and go back to the last checkpoint once every shard is up. */

@@ -69,6 +69,10 @@ export class PsNode {
     this.aggregator?.abort(reason);
     this.bspPieces?.abort(reason);
     this.aspPieces.clear();
+    // Configured again (registered again with a coordinator): the state of this epoch is gone,
+    // so its requests are refused as stale until the coordinator restores a newer one. (A
+    // worker's push landed on the empty shard as E_BAD_REQUEST, and its trainer exited.)
+    if (this.service) this.epoch++;
     this.config = config;
     this.service = new PsService(config);
     this.aggregator = config.sync.mode === 'bsp' ? new BspAggregator(this.service, config.workers, config.stepTimeoutMs) : null;

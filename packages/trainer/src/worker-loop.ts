@@ -132,9 +132,28 @@ export class WorkerLoop {
       let pulled: PulledBatch | null = null;
       let lastLoss = Number.NaN;
       let recoveries = 0;
+      /** Why this worker waits for a recovery, until the coordinator says where to resume. */
+      let recovering: string | null = null;
       let t = this.task.startStep;
-      while (t < job.steps) {
+      while (t < job.steps || recovering !== null) {
         try {
+          if (recovering !== null) {
+            // The coordinator restores every shard to the last checkpoint, then says where to
+            // resume. This is inside the try: a connection that drops under the recovery
+            // itself (a paused process finds its peers gone) is recovered from the same way.
+            const r = await this.coordinator.request(
+              'recovery_wait',
+              { rank, epoch, reason: recovering },
+              job.timeouts.registrationMs + job.timeouts.stepMs,
+            );
+            epoch = r.epoch;
+            t = r.resumeStep;
+            await this.reconnectShards(r.shardUrls);
+            this.ps.epoch = epoch;
+            params = (await this.coordinator.request('dense_get', {})).params;
+            recovering = null;
+            continue;
+          }
           if (pulled === null || pulled.step !== t) {
             await this.waitClock(t, epoch);
             pulled = await this.pull(await this.routed(t), bsp ? t : undefined);
@@ -165,17 +184,7 @@ export class WorkerLoop {
           if (!isRecoverable(e) || ++recoveries > MAX_RECOVERIES) throw e;
           pulled = null;
           for (const cache of this.caches ?? []) cache.clear();
-          // The coordinator restores every shard to the last checkpoint, then says where to resume.
-          const r = await this.coordinator.request(
-            'recovery_wait',
-            { rank, epoch, reason: (e as Error).message },
-            job.timeouts.registrationMs + job.timeouts.stepMs,
-          );
-          epoch = r.epoch;
-          t = r.resumeStep;
-          await this.reconnectShards(r.shardUrls);
-          this.ps.epoch = epoch;
-          params = (await this.coordinator.request('dense_get', {})).params;
+          recovering = (e as Error).message;
         }
       }
       await this.coordinator.request('worker_done', { rank, steps: job.steps });

@@ -8,10 +8,12 @@ import { Packr, Unpackr } from 'msgpackr';
  *   [u32 LE: header bytes][msgpack header][padding to 8][section 0][padding][section 1]...
  *
  * A reference is `{"~ta": [kind, offset, length]}` (offset in bytes from the first section,
- * length in elements). Bulk data (ids, rows, gradients) is copied once into the frame on the
- * way out and, on the way in, read in place: a decoded Float32Array is a view of the received
- * frame when the frame sits 8-aligned in memory (ws hands each large message its own
- * buffer), and one copy otherwise. msgpackr's own typed-array extension copies every array on
+ * length in elements); so that no map of the message can pass for one, a map key that starts
+ * with `~` travels with one more `~` in front (a dense parameter named `~ta` stays a name).
+ * Bulk data (ids, rows, gradients) is copied once into the frame on the way out and, on the
+ * way in, read in place: a decoded Float32Array is a view of the received frame when the
+ * frame sits 8-aligned in memory (ws hands each large message its own buffer), and one copy
+ * otherwise. msgpackr's own typed-array extension copies every array on
  * decode; bench/ps and bench/train measure the difference.
  *
  * Frames come from a pool and go back to it once the socket has taken them (`release`), so a
@@ -21,6 +23,7 @@ const KINDS = [Float32Array, Float64Array, Int32Array, Uint32Array, BigUint64Arr
 type TypedArray = InstanceType<(typeof KINDS)[number]>;
 const REF = '~ta';
 const MAX_DEPTH = 32;
+const TILDE = 0x7e;
 
 function kindOf(value: unknown): number {
   for (let k = 0; k < KINDS.length; k++) if (value instanceof KINDS[k]) return k;
@@ -37,7 +40,16 @@ const pad8 = (n: number) => Math.ceil(n / 8) * 8;
 
 export class FrameCodec {
   private readonly packr = new Packr({ useRecords: false, useFloat32: 0, moreTypes: false });
-  private readonly unpackr = new Unpackr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number', moreTypes: false });
+  // structuredClone: false refuses msgpackr's shared-reference extensions: a header whose
+  // values point k times at one another n deep is k^n paths for `resolve` to walk (a frame
+  // under 1 KB held the event loop for minutes). Nothing rowshard sends shares a value.
+  private readonly unpackr = new Unpackr({
+    useRecords: false,
+    mapsAsObjects: true,
+    int64AsType: 'number',
+    moreTypes: false,
+    structuredClone: false,
+  });
   private readonly pool = new Map<number, Buffer[]>();
 
   encode(message: Envelope | Record<string, unknown>): EncodedFrame {
@@ -127,7 +139,7 @@ function extract(value: unknown, sections: Section[], depth: number): unknown {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
     const v = (value as Record<string, unknown>)[key];
-    if (v !== undefined) out[key] = extract(v, sections, depth + 1);
+    if (v !== undefined) out[key.charCodeAt(0) === TILDE ? `~${key}` : key] = extract(v, sections, depth + 1);
   }
   return out;
 }
@@ -143,7 +155,21 @@ function resolve(value: unknown, frame: Uint8Array, depth: number): unknown {
   const obj = value as Record<string, unknown>;
   const ref = obj[REF];
   if (ref !== undefined) return section(ref, frame);
-  for (const key of Object.keys(obj)) obj[key] = resolve(obj[key], frame, depth + 1);
+  let escaped: [string, unknown][] | null = null;
+  for (const key of Object.keys(obj)) {
+    const v = resolve(obj[key], frame, depth + 1);
+    if (key.charCodeAt(0) !== TILDE) obj[key] = v;
+    else {
+      (escaped ??= []).push([key.slice(1), v]);
+      delete obj[key];
+    }
+  }
+  // Escaped keys (see above) are renamed once all are read: `~~~a` (sent for `~~a`) becomes
+  // `~~a`, which may be another key still to read (sent for `~a`). defineProperty keeps even
+  // a forged `__proto__` a plain own key, which the message decoders then refuse.
+  if (escaped)
+    for (const [name, v] of escaped)
+      Object.defineProperty(obj, name, { value: v, enumerable: true, writable: true, configurable: true });
   return obj;
 }
 
