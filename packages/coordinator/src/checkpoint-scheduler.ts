@@ -96,12 +96,6 @@ export class CheckpointScheduler {
     if (!this.due(completed)) return;
     const done = this.take(completed, null);
     this.pending = { step: completed, done };
-    // A failed checkpoint is forgotten: the recovery it causes comes back to this step, which
-    // must then take it again (the kept rejection failed every replay of the step, a recovery
-    // each time, until the workers gave up).
-    done.catch(() => {
-      if (this.pending?.done === done) this.pending = null;
-    });
     return done;
   }
 
@@ -165,6 +159,9 @@ export class CheckpointScheduler {
       };
       this.failed++;
       this.lastFailure = failure;
+      // A failed checkpoint is forgotten: when a recovery replays up to this step (a shard that
+      // died under it causes one), it is taken again, not answered from the failed attempt.
+      if (this.pending?.step === step) this.pending = null;
       this.ctx.emitFailed(failure);
       return;
     }

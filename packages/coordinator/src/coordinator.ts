@@ -221,7 +221,7 @@ export class Coordinator extends EventEmitter {
           stepTimeoutMs: job.timeouts.stepMs,
           limits: requestLimitsOf(job),
         };
-        return { shard, config, storage: this.storage?.request ?? null };
+        return { shard, config, ...(this.storage?.request ? { storage: this.storage.request } : {}) };
       },
       ps_ready: (req) => {
         if (req.shard >= this.shards.numShards || this.shards.urls[req.shard] !== req.url) {

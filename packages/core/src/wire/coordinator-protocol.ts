@@ -90,7 +90,7 @@ export const coordinatorProtocol = defineProtocol({
     {
       shard: uint,
       config: parsedBy('a parameter-server configuration', (v) => parsePsConfig(v)),
-      storage: optional(nullable(object({ dir: nonEmptyText }))),
+      storage: optional(object({ dir: nonEmptyText })),
     },
   ),
   /**

@@ -257,9 +257,12 @@ const ps: Spec = {
 const coordinator: Spec = {
   register_ps: {
     request: obj({ url: nonEmptyText, shard: nullable(uint), name: nullable(text) }),
-    reply: obj({ shard: uint, config: psConfigNode }),
+    reply: obj({ shard: uint, config: psConfigNode, storage: opt(obj({ dir: nonEmptyText })) }),
   },
-  ps_ready: { request: obj({ shard: uint, url: nonEmptyText }), reply: obj({}) },
+  ps_ready: {
+    request: obj({ shard: uint, url: nonEmptyText, storage: opt(obj({ nonce: opt(nonEmptyText), problem: opt(nonEmptyText) })) }),
+    reply: obj({}),
+  },
   register_trainer: {
     request: obj({ workers: opt(positiveInt) }),
     reply: obj({
@@ -283,7 +286,14 @@ const coordinator: Spec = {
   },
   worker_done: { request: obj({ rank: uint, steps: uint }), reply: obj({}) },
   eval_report: {
-    request: obj({ step: uint, epoch, examples: uint, loss: anyNumber, accuracy: nullable(finite) }),
+    request: obj({
+      step: uint,
+      epoch,
+      examples: uint,
+      loss: anyNumber,
+      accuracy: nullable(finite),
+      setSize: opt(nullable(uint)),
+    }),
     reply: obj({}),
   },
   result: {
@@ -297,8 +307,12 @@ const coordinator: Spec = {
         denseParams: record(f32),
         maxObservedLag: nullable(uint),
         recoveries: uint,
-        evals: list(obj({ step: uint, loss: anyNumber, accuracy: nullable(finite), examples: uint })),
+        evals: list(
+          obj({ step: uint, loss: anyNumber, accuracy: nullable(finite), examples: uint, setSize: opt(nullable(uint)) }),
+        ),
         lastCheckpointStep: nullable(uint),
+        checkpointsWritten: uint,
+        checkpointsFailed: uint,
         rowCache: nullable(rowCache),
       }),
     }),
