@@ -90,7 +90,6 @@ export class Coordinator extends EventEmitter {
   private readonly credential: string | null;
   private server: RpcServer<CoordinatorProtocol> | null = null;
   private shardLoad: ShardLoad[] = [];
-  private pollingShards = false;
   /** False until the first restore: later ones start from fresh dense values even without a checkpoint. */
   private restoredOnce = false;
   private readonly resultPromise: Promise<JobResult>;
@@ -106,6 +105,7 @@ export class Coordinator extends EventEmitter {
     private readonly setup: CoordinatorJob,
   ) {
     super();
+    this.on('progress', () => void this.pollShards());
     this.job = setup.job;
     this.model = setup.model;
     this.psTables = setup.psTables;
@@ -372,11 +372,9 @@ export class Coordinator extends EventEmitter {
   /** Keeps one connection per shard: load statistics for progress, and checkpoint requests. */
   private watchShards(): void {
     this.links.reset(this.shards.shardUrls());
-    if (this.pollingShards) return;
-    this.pollingShards = true;
-    this.on('progress', () => void this.pollShards());
   }
 
+  /** Each progress report while running refreshes the shards' load (subscribed once, in the constructor). */
   private async pollShards(): Promise<void> {
     if (this.recovery.phase !== 'running') return;
     try {

@@ -1,7 +1,5 @@
 import {
   copyRow,
-  dedupeIds,
-  dedupeIds64,
   defaultRequestLimits,
   ErrorCodes,
   type IdArray,
@@ -12,14 +10,13 @@ import {
   type RequestLimits,
   RowshardError,
   type SizedPart,
-  shardOfDense,
-  shardOfHashed,
   sliceIds,
   splitRequest,
   type TableSpec,
   unknownTable,
 } from '@rowshard/core';
 import { RpcClient, type TransportOptions } from '@rowshard/transport';
+import { routeIds, sumDuplicateRows } from './id-routing.js';
 import type { PullPlan } from './pull-plan.js';
 import type { TableRouting } from './step-routing.js';
 
@@ -49,16 +46,6 @@ export interface PushRequestPart {
   readonly grads: Float32Array;
   readonly lr: number;
   readonly step: number;
-}
-
-/** Distinct ids of one table split by owning shard, remembering where each went. */
-interface Routed {
-  readonly spec: TableSpec;
-  /** For each input position, its distinct-id index. */
-  readonly inverse: Int32Array;
-  readonly distinct: number;
-  /** Per shard: the ids to send, and for each the distinct-id index it stands for. */
-  readonly perShard: { ids: IdArray; distinctIndex: Int32Array }[];
 }
 
 /**
@@ -108,61 +95,6 @@ export class PsClient {
     return s;
   }
 
-  private route(table: string, ids: Ids): Routed {
-    const spec = this.spec(table);
-    const n = this.numShards;
-    const buckets: number[][] = Array.from({ length: n }, () => []);
-    let inverse: Int32Array;
-    let distinct: number;
-    if (spec.kind === 'hashed') {
-      if (!(ids instanceof BigUint64Array))
-        throw new RowshardError(ErrorCodes.BAD_REQUEST, `table '${table}' is hashed: pass ids as a BigUint64Array`);
-      const d = dedupeIds64(new Uint32Array(ids.buffer, ids.byteOffset, ids.length * 2));
-      inverse = d.inverse;
-      distinct = d.unique.length / 2;
-      for (let u = 0; u < distinct; u++) buckets[shardOfHashed(d.unique[2 * u], d.unique[2 * u + 1], n)].push(u);
-      const perShard = buckets.map((members) => {
-        const out = new BigUint64Array(members.length);
-        const halves = new Uint32Array(out.buffer);
-        members.forEach((u, k) => {
-          halves[2 * k] = d.unique[2 * u];
-          halves[2 * k + 1] = d.unique[2 * u + 1];
-        });
-        return { ids: out as IdArray, distinctIndex: Int32Array.from(members) };
-      });
-      return { spec, inverse, distinct, perShard };
-    }
-    if (ids instanceof BigUint64Array)
-      throw new RowshardError(ErrorCodes.BAD_REQUEST, `table '${table}' is dense: pass ids as numbers`);
-    const d = dedupeIds(ids);
-    inverse = d.inverse;
-    distinct = d.unique.length;
-    // Ids that are not valid rows still go out (as Float64Array, to shard 0) so the PS answers
-    // with its typed error naming table, position and range; valid ones travel as Uint32Array.
-    const owner = new Int32Array(distinct);
-    const counts = new Int32Array(n);
-    let allValid = true;
-    for (let u = 0; u < distinct; u++) {
-      const id = d.unique[u];
-      const ok = Number.isInteger(id) && id >= 0 && id < spec.numEmbeddings;
-      if (!ok) allValid = false;
-      owner[u] = ok ? shardOfDense(id, n) : 0;
-      counts[owner[u]]++;
-    }
-    const perShard = Array.from({ length: n }, (_, shard) => ({
-      ids: (allValid ? new Uint32Array(counts[shard]) : new Float64Array(counts[shard])) as IdArray,
-      distinctIndex: new Int32Array(counts[shard]),
-    }));
-    const fill = new Int32Array(n);
-    for (let u = 0; u < distinct; u++) {
-      const s = owner[u];
-      const k = fill[s]++;
-      (perShard[s].ids as Uint32Array | Float64Array)[k] = d.unique[u];
-      perShard[s].distinctIndex[k] = u;
-    }
-    return { spec, inverse, distinct, perShard };
-  }
-
   /** Rows for ids of any shape, in request order: Float32Array [ids.length · dim]. */
   async pull(table: string, ids: Ids): Promise<Float32Array> {
     const [rows] = await this.pullMany([{ table, ids }]);
@@ -174,10 +106,10 @@ export class PsClient {
    * `step` (BSP) asks each shard to answer only once the previous step has been applied.
    */
   async pullMany(parts: readonly PullRequestPart[], options: { step?: number } = {}): Promise<Float32Array[]> {
-    const routed = parts.map((p) => this.route(p.table, p.ids));
+    const routed = parts.map((p) => routeIds(this.spec(p.table), p.ids, this.numShards));
     const distinctRows: (Float32Array | null)[] = routed.map(() => null);
     await Promise.all(
-      this.clients.map(async (client, shard) => {
+      this.clients.map(async (_client, shard) => {
         const sent = routed.map((r, i) => ({ r, i, part: r.perShard[shard] })).filter((x) => x.part.ids.length > 0);
         if (sent.length === 0) return;
         const tables = sent.map((x) => ({ table: parts[x.i].table, ids: x.part.ids }));
@@ -224,7 +156,7 @@ export class PsClient {
   async pushMany(parts: readonly PushRequestPart[], barrier: { step: number; rank: number } | null = null): Promise<void> {
     const perShard: PushPart[][] = this.clients.map(() => []);
     for (const part of parts) {
-      const r = this.route(part.table, part.ids);
+      const r = routeIds(this.spec(part.table), part.ids, this.numShards);
       const dim = r.spec.embeddingDim;
       if (part.grads.length !== part.ids.length * dim) {
         throw new RowshardError(
@@ -413,15 +345,4 @@ export interface RoutedGradient {
   readonly step: number;
   /** Shard `shard`'s ids and gradient rows, or null when it has none. */
   shardSlice(shard: number): { ids: IdArray; grads: Float32Array } | null;
-}
-
-/** Sums the rows of duplicate ids in input order (deterministic); no copy when all are distinct. */
-function sumDuplicateRows(inverse: Int32Array, distinct: number, grads: Float32Array, dim: number): Float32Array {
-  if (inverse.length === distinct) return grads;
-  const summed = new Float32Array(distinct * dim);
-  for (let i = 0; i < inverse.length; i++) {
-    const dst = inverse[i] * dim;
-    for (let d = 0; d < dim; d++) summed[dst + d] += grads[i * dim + d];
-  }
-  return summed;
 }
