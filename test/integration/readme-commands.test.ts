@@ -22,6 +22,10 @@ const notRun: Record<string, string> = {
   'pnpm test': 'CI itself: this test is part of it',
   'pnpm lint': "CI's lint step",
   'pnpm bench:train': 'a benchmark: minutes long, and never part of the pass/fail suite (DESIGN.md §8)',
+  'npx -y pnpm@12.4.2 pack:rowshard':
+    'package-install.test.ts packs the package into a temporary directory (the README line would write into the repository)',
+  'npm install -g ./rowshard-0.1.0.tgz':
+    'package-install.test.ts installs it under a temporary prefix (a global install would change the machine running the tests)',
 };
 
 /**

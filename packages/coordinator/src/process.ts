@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { RowshardError } from '@rowshard/core';
-import { exitWithParent, listeningRoleToken } from '@rowshard/transport';
+import { exitWithParent, listeningRoleToken, userModuleImporter } from '@rowshard/transport';
 import { Coordinator } from './coordinator.js';
 import { absolutisePretrainedPaths } from './pretrained.js';
 
@@ -62,7 +61,7 @@ export async function runCoordinatorProcess(options: CoordinatorProcessOptions):
     host: options.host,
     port: options.port,
     token,
-    importModule: (p) => import(pathToFileURL(p).href),
+    importModule: userModuleImporter(import.meta.resolve('@rowshard/nn')),
     readJson: readJsonFile,
     dashboard: options.dashboard,
   });

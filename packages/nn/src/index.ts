@@ -3,6 +3,7 @@ export * from './init-dense.js';
 export * from './local-table.js';
 export * from './losses.js';
 export * from './model.js';
+export * from './model-api.js';
 export * from './model-context.js';
 export * from './models/category-model.js';
 export * from './models/fasttext.js';

@@ -1,4 +1,3 @@
-import { pathToFileURL } from 'node:url';
 import {
   type CoordinatorProtocol,
   coordinatorProtocol,
@@ -12,7 +11,7 @@ import {
   workerSlice,
 } from '@rowshard/core';
 import { type Batch, type Model, resolveJob } from '@rowshard/nn';
-import { RpcClient, type TransportOptions } from '@rowshard/transport';
+import { RpcClient, type TransportOptions, userModuleImporter } from '@rowshard/transport';
 import { type BatchSource, openBatchSource } from './data/index.js';
 import { PsClient } from './ps-client.js';
 import { fullPull, type PullPlan, RowCache } from './pull-plan.js';
@@ -82,7 +81,7 @@ export class WorkerLoop {
   }
 
   static async create(task: WorkerTask): Promise<WorkerLoop> {
-    const { job, model } = await resolveJob(task.job, (p) => import(pathToFileURL(p).href));
+    const { job, model } = await resolveJob(task.job, userModuleImporter(import.meta.resolve('@rowshard/nn')));
     const evalData = job.eval ? openBatchSource(job.eval.data, job.eval.batchSize) : null;
     return new WorkerLoop(task, job, model, openBatchSource(job.data, job.batchSize), evalData);
   }

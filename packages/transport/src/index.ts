@@ -8,3 +8,4 @@ export * from './senders.js';
 export * from './server.js';
 export * from './server-metrics.js';
 export * from './step-barrier.js';
+export * from './user-module.js';

@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
 import { checkResumeFits } from '@rowshard/coordinator';
 import { ErrorCodes, parseJobConfig, RowshardError } from '@rowshard/core';
-import { roleCredential } from '@rowshard/transport';
+import { roleCredential, userModuleImporter } from '@rowshard/transport';
 import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, parseCommandLine } from '../command-line/parse.js';
 import { demoJob } from '../config/demo-job.js';
@@ -26,7 +25,7 @@ export async function runTrain(loaded: LoadedConfig): Promise<number> {
   const view = new ProgressView(loaded.cli, parsed.steps);
   // A changed job over old checkpoints, a named checkpoint that is not there, or a checkpoint
   // of other tables stops the run here, before anything is written or started (exit 2).
-  const plan = await checkResumeFits(job, (p) => import(pathToFileURL(p).href));
+  const plan = await checkResumeFits(job, userModuleImporter(import.meta.resolve('@rowshard/nn')));
   if (plan.complete && plan.from) {
     const message = `nothing to train: ${plan.from.dir} is this job's last step (${parsed.steps}); --resume none trains it again from the start`;
     if (loaded.cli.json)

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { absolutisePretrainedPaths, checkPretrainedTables } from '@rowshard/coordinator';
 import { configError, describe, ErrorCodes, type FileDataSpec, jobDefaults, parseDataSpec, RowshardError } from '@rowshard/core';
-import { resolveJob } from '@rowshard/nn';
+import { type DataFact, optionsFromDataOf, resolveJob } from '@rowshard/nn';
+import { userModuleImporter } from '@rowshard/transport';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { convertOption } from '../command-line/parse.js';
 import { type PreparedData, prepareEvalData, prepareFileData, writePreparedData } from '../data-prep.js';
@@ -298,7 +298,7 @@ function stepsOrEpochs(job: Record<string, unknown>, sources: Map<string, FieldS
  * overrides, and every pretrained table's file.
  */
 async function validateJob(job: Record<string, unknown>): Promise<void> {
-  checkPretrainedTables(await resolveJob(job, (p) => import(pathToFileURL(p).href)));
+  checkPretrainedTables(await resolveJob(job, userModuleImporter(import.meta.resolve('@rowshard/nn'))));
 }
 
 /** What an eval file takes from the training data unless it says otherwise ("same format"). */
@@ -336,16 +336,23 @@ async function prepareJobData(job: Record<string, unknown>, dir: string, epochs:
   job.model ??= { name: spec.features === 'sequence' ? 'text_classifier' : 'fasttext' };
   const model = job.model as Record<string, unknown>;
   const options = (model.options ?? {}) as Record<string, unknown>;
-  const auto = (key: string, value: number) => {
-    if (options[key] === undefined || options[key] === 'auto') options[key] = value;
+  const facts: Record<DataFact, number> = {
+    vocabSize: prepared.vocab.size,
+    numClasses: prepared.labels.size,
+    buckets: spec.wordNgrams > 1 ? spec.buckets : 0,
+    seqLen: spec.seqLen,
+    examples: prepared.examples,
   };
-  if (model.name === 'fasttext') {
-    auto('numWords', prepared.vocab.size);
-    auto('numClasses', prepared.labels.size);
-    auto('buckets', spec.wordNgrams > 1 ? spec.buckets : 0);
-  } else if (model.name === 'text_classifier') {
-    auto('vocabSize', prepared.vocab.size);
-    auto('numClasses', prepared.labels.size);
+  // A malformed model section is reported by validateJob, after this.
+  const modelSpec =
+    typeof model.name === 'string'
+      ? { name: model.name, options }
+      : typeof model.path === 'string'
+        ? { path: model.path, options }
+        : null;
+  const fromData = modelSpec ? await optionsFromDataOf(modelSpec, userModuleImporter(import.meta.resolve('@rowshard/nn'))) : {};
+  for (const [option, fact] of Object.entries(fromData)) {
+    if (options[option] === undefined || options[option] === 'auto') options[option] = facts[fact];
   }
   model.options = options;
   if (epochs !== null) {

@@ -80,18 +80,64 @@ export function builtinModel(name: string, options: Record<string, unknown> = {}
 export type ModuleImporter = (path: string) => Promise<unknown>;
 
 /**
+ * What the training data tells a model before it is built (file data: the pass that builds the
+ * vocabulary). `vocabSize` counts every vocabulary row (with `<pad>` and `<unk>` for sequence
+ * features); `buckets` is the n-gram bucket rows the features use (0 without word n-grams).
+ */
+export const dataFacts = ['vocabSize', 'numClasses', 'buckets', 'seqLen', 'examples'] as const;
+export type DataFact = (typeof dataFacts)[number];
+
+/** A model's options that may come from the data: option name → the fact that fills it. */
+export type OptionsFromData = Readonly<Record<string, DataFact>>;
+
+/** The built-in models' options filled from file data when left out or set to `auto`. */
+const builtinOptionsFromData: Readonly<Record<BuiltinModelName, OptionsFromData>> = {
+  text_classifier: { vocabSize: 'vocabSize', numClasses: 'numClasses' },
+  fasttext: { numWords: 'vocabSize', numClasses: 'numClasses', buckets: 'buckets' },
+  recommender: {},
+  category_model: {},
+};
+
+/**
+ * Which options of a job's model come from the data. A user module declares them by exporting
+ * `optionsFromData` (e.g. `{ vocabSize: 'vocabSize', numClasses: 'numClasses' }`); a built-in
+ * has its own. Checked here so a misspelt fact fails with the module's name.
+ */
+export async function optionsFromDataOf(spec: JobConfig['model'], importModule: ModuleImporter): Promise<OptionsFromData> {
+  if (spec.name !== undefined) {
+    return (builtinModelNames as readonly string[]).includes(spec.name)
+      ? builtinOptionsFromData[spec.name as BuiltinModelName]
+      : {};
+  }
+  const path = spec.path as string;
+  const mod = await importUserModule(path, importModule);
+  const declared = (mod as { optionsFromData?: unknown }).optionsFromData;
+  if (declared === undefined) return {};
+  const where = `${path}: export optionsFromData`;
+  const map = requireObject(declared, where);
+  for (const [option, fact] of Object.entries(map)) {
+    if (!(dataFacts as readonly unknown[]).includes(fact))
+      throw configError(`${where}.${option}`, `must be one of ${dataFacts.join(', ')} (got ${JSON.stringify(fact)})`);
+  }
+  return map as OptionsFromData;
+}
+
+async function importUserModule(path: string, importModule: ModuleImporter): Promise<unknown> {
+  try {
+    return await importModule(path);
+  } catch (e) {
+    throw configError('model.path', `cannot load ${path}: ${(e as Error).message}`);
+  }
+}
+
+/**
  * The model of a job: a built-in by name, or a user module by path whose default export is
  * either a Model or a function (options) => Model.
  */
 export async function resolveModel(spec: JobConfig['model'], importModule: ModuleImporter): Promise<Model> {
   if (spec.name !== undefined) return builtinModel(spec.name, spec.options);
   const path = spec.path as string;
-  let mod: unknown;
-  try {
-    mod = await importModule(path);
-  } catch (e) {
-    throw configError('model.path', `cannot load ${path}: ${(e as Error).message}`);
-  }
+  const mod = await importUserModule(path, importModule);
   const exported = (mod as { default?: unknown }).default ?? mod;
   const model = typeof exported === 'function' ? (exported as (o: Record<string, unknown>) => Model)(spec.options) : exported;
   if (!model || typeof model !== 'object')
