@@ -97,6 +97,19 @@ describe('the rowshard package, installed from its tarball', () => {
     expect(installed.finalLoss).toBe(inRepo.finalLoss);
   });
 
+  it('resolves paths against where it was typed when run as pnpm -C <repository> rowshard', () => {
+    const r = spawnSync(
+      'npx',
+      ['-y', 'pnpm@12.4.2', '-C', repoRoot, 'rowshard', 'train', '--config', 'job.yaml', '--json', '--quiet'],
+      {
+        cwd: jobDir,
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+    expect(summaryOf(r).steps).toBe(30);
+  });
+
   it('is what the README shows: its install lines and its model module', () => {
     const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
     expect(readme).toContain(`npm install -g ./rowshard-${version}.tgz`);

@@ -72,6 +72,9 @@ function unknownCommand(name: string): number {
 }
 
 handleStrayFailures();
+// `pnpm -C <repository> rowshard ...` runs this script in the repository; the user's paths are
+// relative to where they typed the command, which pnpm passes as INIT_CWD.
+if (process.env.npm_lifecycle_event === 'rowshard' && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
