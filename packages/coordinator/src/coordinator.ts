@@ -236,7 +236,9 @@ export class Coordinator extends EventEmitter {
       },
       register_trainer: async (req, conn) => {
         this.refuseIfStopped();
-        const ranksTaken = ranks.take(conn.connectionId, req.workers ?? job.cluster.workersPerTrainer);
+        const ranksTaken = req.claim
+          ? ranks.claim(conn.connectionId, req.claim)
+          : ranks.take(conn.connectionId, req.workers ?? job.cluster.workersPerTrainer);
         await recovery.whenReady(job.timeouts.registrationMs, 'waiting for every parameter server to register');
         training.start();
         return {

@@ -18,6 +18,21 @@ describe('RankPool', () => {
     expect(pool.release(11)).toEqual([]);
   });
 
+  it('gives a live trainer that claims its ranks back exactly those, and refuses ranks another holds', () => {
+    // A restarted coordinator: every rank free; trainer 20 ran rank 1, trainer 21 rank 0.
+    const pool = new RankPool(3);
+    expect(pool.claim(20, [1])).toEqual([1]);
+    expect(pool.free).toEqual([0, 2]);
+    // A replacement asking for one rank gets a free one, never the claimed rank.
+    expect(pool.take(22, 1)).toEqual([0]);
+    expect(() => pool.claim(21, [0])).toThrow(expect.objectContaining({ code: 'E_RANK_TAKEN' }));
+    expect(pool.free).toEqual([2]); // the refused claim changed nothing
+    expect(pool.claim(20, [1])).toEqual([1]); // claiming again (a second reconnect) is no change
+    expect(pool.release(20)).toEqual([1]);
+    expect(pool.free).toEqual([1, 2]);
+    expect(() => pool.claim(23, [3])).toThrow(/rank must be an integer in \[0, 3\)/);
+  });
+
   it.each([4, -1, 1.5, '2', null, Number.NaN])('refuses rank %s from a request', (rank) => {
     const pool = new RankPool(4);
     expect(() => pool.check(rank, 'worker_done')).toThrow(

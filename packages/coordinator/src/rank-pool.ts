@@ -42,6 +42,32 @@ export class RankPool {
   }
 
   /**
+   * The trainer on `connectionId` already runs `ranks` (it registered with an earlier
+   * coordinator, or before its connection dropped): they are its again. A rank another
+   * trainer holds is refused (E_RANK_TAKEN), and nothing changes.
+   */
+  claim(connectionId: number, ranks: readonly number[]): number[] {
+    for (const rank of ranks) {
+      this.check(rank, 'register_trainer claim');
+      const holder = [...this.byConnection].find(([id, held]) => id !== connectionId && held.includes(rank));
+      if (holder) {
+        throw new RowshardError(ErrorCodes.RANK_TAKEN, `rank ${rank} is run by another trainer now`, { rank });
+      }
+    }
+    const claimed = [...new Set(ranks)].sort((a, b) => a - b);
+    const own = this.byConnection.get(connectionId) ?? [];
+    this.byConnection.set(
+      connectionId,
+      [...new Set([...own, ...claimed])].sort((a, b) => a - b),
+    );
+    for (const rank of claimed) {
+      const at = this.freeRanks.indexOf(rank);
+      if (at >= 0) this.freeRanks.splice(at, 1);
+    }
+    return claimed;
+  }
+
+  /**
    * The trainer on `connectionId` is gone: its unfinished ranks become free again and are
    * returned (empty when it had finished them all), or null when it held no ranks at all.
    */

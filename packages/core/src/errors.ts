@@ -37,6 +37,11 @@ export const ErrorCodes = {
    * container its own volume, a PS without a checkpoint root): the job stops at start.
    */
   STORAGE_NOT_SHARED: 'E_STORAGE_NOT_SHARED',
+  /**
+   * A trainer claimed ranks another trainer holds (it lost the coordinator for a while and a
+   * replacement took them): it stops, its ranks run elsewhere.
+   */
+  RANK_TAKEN: 'E_RANK_TAKEN',
   INTERNAL: 'E_INTERNAL',
 } as const;
 

@@ -1,4 +1,4 @@
-import { coordinatorProtocol, RowshardError } from '@rowshard/core';
+import { coordinatorProtocol, ErrorCodes, RowshardError } from '@rowshard/core';
 import { exitWithParent, RpcClient } from '@rowshard/transport';
 import { Piscina } from 'piscina';
 import { type TrainerArgs, trainerCredential } from './args.js';
@@ -33,9 +33,24 @@ export async function runTrainerProcess(args: TrainerArgs): Promise<number> {
     atomics: 'disabled',
     idleTimeout: 60_000,
   });
+  // When the membership connection comes back (a restarted coordinator, a stall past the
+  // heartbeat), the ranks are claimed again, so the coordinator hands them to no replacement.
+  // Ranks a replacement already runs stop this trainer.
+  const taken = new Promise<never>((_, reject) => {
+    coordinator.on('connected', () => {
+      coordinator.request('register_trainer', { claim: ranks }, 10 * 60_000).then(
+        () => emit({ event: 'reclaimed', role: 'trainer', ranks }),
+        (e: unknown) => {
+          if (e instanceof RowshardError && e.code === ErrorCodes.RANK_TAKEN) reject(e);
+          // Anything else (the connection dropped again) is retried on the next connect.
+        },
+      );
+    });
+  });
+  taken.catch(() => {});
   try {
     // The first worker to fail fails the trainer: the others would wait for its steps.
-    const summaries = await Promise.all(
+    const working = Promise.all(
       ranks.map(async (rank) => {
         const outcome = (await pool.run({
           rank,
@@ -51,6 +66,8 @@ export async function runTrainerProcess(args: TrainerArgs): Promise<number> {
         return outcome.summary;
       }),
     );
+    working.catch(() => {}); // when `taken` wins, the workers' end (the pool destroyed) is no news
+    const summaries = await Promise.race([working, taken]);
     emit({ event: 'done', role: 'trainer', workers: summaries });
     return 0;
   } finally {

@@ -99,9 +99,13 @@ export const coordinatorProtocol = defineProtocol({
    * when it does not match the coordinator's).
    */
   ps_ready: message({ shard: uint, url: nonEmptyText, storage: optional(storageProof) }, {}),
-  /** A trainer takes `workers` ranks; answered once every shard is up. */
+  /**
+   * A trainer takes `workers` ranks; answered once every shard is up. `claim`: the ranks a
+   * live trainer already runs, sent again when its connection to the coordinator comes back
+   * (a restarted coordinator knows no trainer), so no replacement is handed them.
+   */
   register_trainer: message(
-    { workers: optional(positiveInt) },
+    { workers: optional(positiveInt), claim: optional(list(uint)) },
     { ranks: list(uint), workers: positiveInt, job: jobJson, shardUrls: list(nonEmptyText), startStep: uint, epoch: uint },
   ),
   dense_get: message({}, denseParams.shape),
