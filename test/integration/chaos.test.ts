@@ -33,9 +33,8 @@ const STEPS = 60;
 const FAULTS = 5;
 /**
  * A run that hangs fails with its seed and faults, before the test's own timeout. A run takes
- * 10–25 s, but a worker that sends a request to a PS just killed waits out the request's
- * 30 s deadline before it joins the recovery (its client keeps dialling the dead address), so
- * a run with a few PS kills can take a minute or more.
+ * 10–25 s (a worker whose shard was killed gives up on it after two heartbeat intervals and
+ * joins the recovery); the deadline leaves room for a slow machine.
  */
 const RUN_DEADLINE_MS = 200_000;
 const root = mkdtempSync(join(tmpdir(), 'rowshard-chaos-'));

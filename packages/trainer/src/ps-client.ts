@@ -15,7 +15,7 @@ import {
   type TableSpec,
   unknownTable,
 } from '@rowshard/core';
-import { RpcClient, type TransportOptions } from '@rowshard/transport';
+import { parseTransportOptions, RpcClient, type TransportOptions } from '@rowshard/transport';
 import { routeIds, sumDuplicateRows } from './id-routing.js';
 import type { PullPlan } from './pull-plan.js';
 import type { TableRouting } from './step-routing.js';
@@ -71,6 +71,8 @@ export class PsClient {
           protocol: psProtocol,
           transport: options.transport,
           peerName: `ps ${shard} (${url})`,
+          // A shard gone longer than the heartbeat's limit was killed or stalled: join the recovery.
+          reconnectWaitMs: 2 * parseTransportOptions(options.transport ?? {}).heartbeatIntervalMs,
         }),
     );
     for (const t of options.tables) this.specs.set(t.name, t);

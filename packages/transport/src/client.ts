@@ -24,6 +24,13 @@ export interface RpcClientOptions<P extends ProtocolSchema> {
   readonly transport?: Partial<TransportOptions>;
   /** Name used in error messages ("ps 1", "coordinator"). */
   readonly peerName?: string;
+  /**
+   * Once the connection has been open, how long a request waits for it to come back after
+   * it dropped, before failing with E_CONNECTION_CLOSED (default: the request's whole
+   * deadline). A worker's shard clients wait briefly: a shard that does not come back was
+   * killed or stalled, and the worker should join the recovery, not wait out its deadline.
+   */
+  readonly reconnectWaitMs?: number;
 }
 
 interface Pending {
@@ -52,6 +59,7 @@ export class RpcClient<P extends ProtocolSchema> extends EventEmitter {
   private readonly codec = new FrameCodec();
   private ws: WebSocket | null = null;
   private open = false;
+  private everOpened = false;
   private closedByUser = false;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -99,6 +107,7 @@ export class RpcClient<P extends ProtocolSchema> extends EventEmitter {
     ws.binaryType = 'nodebuffer';
     ws.on('open', () => {
       this.open = true;
+      this.everOpened = true;
       this.lastHeard = Date.now();
       this.reconnectDelayMs = this.options.reconnectInitialDelayMs;
       this.startHeartbeat();
@@ -245,9 +254,18 @@ export class RpcClient<P extends ProtocolSchema> extends EventEmitter {
     if (this.closedByUser) throw new RowshardError(ErrorCodes.CONNECTION_CLOSED, `client for ${this.peer} is closed`);
     if (this.open) return;
     if (!this.ws && !this.reconnectTimer) this.dial();
+    const wait = this.opts.reconnectWaitMs;
+    const giveUp = this.everOpened && wait !== undefined && Date.now() + wait < deadline;
     try {
-      await this.waitFor(this.openWaiters, deadline, 'connecting to');
+      await this.waitFor(this.openWaiters, giveUp ? Date.now() + (wait as number) : deadline, 'connecting to');
     } catch (e) {
+      if (giveUp && e instanceof RowshardError && e.code === ErrorCodes.TIMEOUT) {
+        throw new RowshardError(
+          ErrorCodes.CONNECTION_CLOSED,
+          `connection to ${this.peer} closed and not back within ${wait} ms${this.lastError ? ` (last error: ${this.lastError})` : ''}`,
+          { peer: this.peer },
+        );
+      }
       // Why it never opened says more than that it did not (a name not resolved, refused).
       if (e instanceof RowshardError && e.code === ErrorCodes.TIMEOUT && this.lastError)
         e.message += ` (last error: ${this.lastError})`;

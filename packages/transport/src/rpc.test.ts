@@ -181,6 +181,28 @@ describe('RpcServer and RpcClient', () => {
     expect((await during).n).toBe(2);
   });
 
+  it('with reconnectWaitMs, fails a request on a dropped connection that does not come back, long before its deadline', async () => {
+    const server = await serve({ which: () => ({ n: 1 }) });
+    const c = new RpcClient({
+      url: server.url,
+      token: roleCredential(TOKEN, 'trainer'),
+      protocol: testProtocol,
+      transport: { reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 50 },
+      reconnectWaitMs: 100,
+    });
+    clients.push(c);
+    expect((await c.request('which', {})).n).toBe(1);
+    const gone = once(c, 'disconnected');
+    await server.close();
+    servers.splice(servers.indexOf(server), 1);
+    await gone;
+    // The deadline is past the test's own timeout: only reconnectWaitMs can end this wait.
+    await expect(c.request('which', {}, 600_000)).rejects.toMatchObject({
+      code: ErrorCodes.CONNECTION_CLOSED,
+      message: expect.stringContaining('closed and not back within 100 ms'),
+    });
+  });
+
   it('refuses a wrong token before any frame with E_UNAUTHORIZED, and does not retry', async () => {
     const server = await serve({});
     const c = client(server.url, {}, 'nope');
