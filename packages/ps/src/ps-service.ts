@@ -1,6 +1,7 @@
 import {
   copyRow,
   ErrorCodes,
+  idHalves,
   type LoadPart,
   type PsStats,
   type PsTableConfig,
@@ -16,7 +17,7 @@ import {
 } from '@rowshard/core';
 import { KernelMemory, sizeClass } from '@rowshard/kernels';
 import { checkFinite, checkGrads, checkIds } from './request-checks.js';
-import { applyPush, type GradientPart, gatherRows, idHalves } from './row-kernels.js';
+import { applyPush, type GradientPart, gatherRows } from './row-kernels.js';
 import { RowStore } from './row-store.js';
 import { UpdateUndo } from './update-undo.js';
 

@@ -1,4 +1,4 @@
-import { Deduper, ErrorCodes, type IdArray, RowshardError, renormRow, type SparseStepContext } from '@rowshard/core';
+import { Deduper, ErrorCodes, type IdArray, idHalves, RowshardError, renormRow, type SparseStepContext } from '@rowshard/core';
 import { optimizerRows, sizeClass } from '@rowshard/kernels';
 import type { RowStore } from './row-store.js';
 import type { UpdateUndo } from './update-undo.js';
@@ -30,18 +30,6 @@ function ensureScratch(n: number): void {
  * they stay in the CPU's caches, where stamps beside the rows would not.
  */
 const deduper = new Deduper();
-
-/** The (lo, hi) uint32 halves of 64-bit ids, without BigInt arithmetic. */
-export function idHalves(ids: IdArray): Uint32Array {
-  if (ids instanceof BigUint64Array) return new Uint32Array(ids.buffer, ids.byteOffset, ids.length * 2);
-  const out = new Uint32Array(ids.length * 2);
-  for (let i = 0; i < ids.length; i++) {
-    const v = ids[i];
-    out[2 * i] = v >>> 0;
-    out[2 * i + 1] = Math.floor(v / 4294967296);
-  }
-  return out;
-}
 
 /**
  * Slots of a part's ids (rows materialised), into slotScratch; -1 at positions of the row

@@ -1,5 +1,6 @@
 import {
   ErrorCodes,
+  HashedIndex,
   type RowInitializer,
   RowshardError,
   rowInitializer,
@@ -7,7 +8,6 @@ import {
   type TableSpec,
 } from '@rowshard/core';
 import { type KernelMemory, KernelMemoryFull } from '@rowshard/kernels';
-import { HashedIndex } from './hashed-index.js';
 
 /** Rows per page: 4096 × dim floats, e.g. 1 MiB at dim 64. */
 export const PAGE_SHIFT = 12;
