@@ -1,4 +1,5 @@
 export * from './autograd.js';
+export * from './hashed-local-table.js';
 export * from './init-dense.js';
 export * from './local-table.js';
 export * from './losses.js';

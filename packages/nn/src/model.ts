@@ -1,4 +1,4 @@
-import { configError, type TableOverride, type TableSpec } from '@rowshard/core';
+import { configError, type RowIds, type TableOverride, type TableSpec } from '@rowshard/core';
 import type { DenseInit } from './init-dense.js';
 import type { RowSource } from './row-source.js';
 import type { IndexTensor, Tensor } from './tensor.js';
@@ -20,6 +20,14 @@ export interface Batch {
   readonly offsets?: readonly (ArrayLike<number> | null)[];
   /** Class ids for classification, values for regression; one per example. */
   readonly target: ArrayLike<number>;
+  /** Float inputs that lead with the example dimension (a CTR model's dense features [B, n]); absent elsewhere. */
+  readonly values?: readonly ValueTensor[];
+}
+
+/** A float input of a batch: a shape and its row-major values. */
+export interface ValueTensor {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
 }
 
 /** What a model's forward sees: its tables (as row sources), its dense parameters, the mode. */
@@ -41,7 +49,8 @@ export interface Model {
   readonly task: 'classification' | 'regression';
   readonly tables: readonly TableSpec[];
   readonly dense: readonly DenseParamSpec[];
-  rowsNeeded(batch: Batch): Record<string, readonly ArrayLike<number>[]>;
+  /** Per table, the lists of ids the batch looks up (numbers, or a BigUint64Array for a hashed table). */
+  rowsNeeded(batch: Batch): Record<string, readonly RowIds[]>;
   forward(ctx: ModelContext, batch: Batch): Tensor;
   loss(output: Tensor, batch: Batch): Tensor;
 }

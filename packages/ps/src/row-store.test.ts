@@ -1,4 +1,4 @@
-import { HashedIndex, initDenseTable, parseSparseOptimizerConfig, sparseRowOptimizer, tableSpec } from '@rowshard/core';
+import { initDenseTable, parseSparseOptimizerConfig, sparseRowOptimizer, tableSpec } from '@rowshard/core';
 import { KernelMemory } from '@rowshard/kernels';
 import { describe, expect, it } from 'vitest';
 import { PAGE_ROWS, RowStore } from './row-store.js';
