@@ -26,7 +26,24 @@ export type DataSpec =
       /** Cycle the first n global batches (the PyTorch anchor cycles 50); 0 = a fresh batch every step. */
       readonly repeatBatches: number;
     }
+  | SyntheticCtrSpec
   | FileDataSpec;
+
+/**
+ * Generated click-through data in Criteo's layout: `numDense` float features and
+ * `numCategorical` categorical features whose values are raw 64-bit ids (`featureId`), zipf
+ * distributed over `vocabSize` values each, and a 0/1 click drawn from a planted logistic
+ * model (a few dense weights and an effect for each of the frequent values of the first
+ * features), so a model can learn it and a held-out AUC measures how well.
+ */
+export interface SyntheticCtrSpec {
+  readonly kind: 'synthetic_ctr';
+  readonly numDense: number;
+  readonly numCategorical: number;
+  readonly vocabSize: number;
+  readonly zipfS: number;
+  readonly seed: number;
+}
 
 /**
  * Examples from a text file, streamed (files larger than memory are fine). `rowshard train`
@@ -57,8 +74,9 @@ export interface FileDataSpec {
 
 export function parseDataSpec(value: unknown, field = 'data'): DataSpec {
   const obj = requireObject(value, field);
-  const kind = oneOf(obj.kind, `${field}.kind`, ['fixture', 'synthetic_text', 'file'] as const);
+  const kind = oneOf(obj.kind, `${field}.kind`, ['fixture', 'synthetic_text', 'synthetic_ctr', 'file'] as const);
   if (kind === 'file') return parseFileDataSpec(obj, field);
+  if (kind === 'synthetic_ctr') return parseSyntheticCtrSpec(obj, field);
   if (kind === 'fixture') {
     rejectUnknownKeys(obj, ['kind', 'path'], field);
     return { kind, path: stringField(obj.path, `${field}.path`) };
@@ -140,5 +158,18 @@ function parseFileDataSpec(obj: Record<string, unknown>, field: string): FileDat
     vocabFile: optional(obj.vocabFile, d.vocabFile, (v) => stringField(v, `${field}.vocabFile`)),
     labelsFile: optional(obj.labelsFile, d.labelsFile, (v) => stringField(v, `${field}.labelsFile`)),
     examples: optional(obj.examples, d.examples, (v) => positiveInt(v, `${field}.examples`)),
+  };
+}
+
+function parseSyntheticCtrSpec(obj: Record<string, unknown>, field: string): SyntheticCtrSpec {
+  rejectUnknownKeys(obj, ['kind', 'numDense', 'numCategorical', 'vocabSize', 'zipfS', 'seed'], field);
+  const d = jobDefaults.data.synthetic_ctr;
+  return {
+    kind: 'synthetic_ctr',
+    numDense: optional(obj.numDense, d.numDense, (v) => nonNegativeInt(v, `${field}.numDense`)),
+    numCategorical: optional(obj.numCategorical, d.numCategorical, (v) => positiveInt(v, `${field}.numCategorical`)),
+    vocabSize: positiveInt(obj.vocabSize, `${field}.vocabSize`),
+    zipfS: optional(obj.zipfS, d.zipfS, (v) => numberInRange(v, `${field}.zipfS`, 0, 10, { minExclusive: true })),
+    seed: optional(obj.seed, d.seed, (v) => nonNegativeInt(v, `${field}.seed`)),
   };
 }

@@ -6,6 +6,7 @@ export * from './losses.js';
 export * from './model.js';
 export * from './model-context.js';
 export * from './models/category-model.js';
+export * from './models/ctr.js';
 export * from './models/fasttext.js';
 export * from './models/recommender.js';
 export * from './models/registry.js';

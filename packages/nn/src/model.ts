@@ -46,7 +46,8 @@ export interface ModelContext {
  */
 export interface Model {
   readonly name: string;
-  readonly task: 'classification' | 'regression';
+  /** What eval reports beside the loss: accuracy for 'classification' (argmax) and 'binary' (one logit, > 0 is 1). */
+  readonly task: 'classification' | 'regression' | 'binary';
   readonly tables: readonly TableSpec[];
   readonly dense: readonly DenseParamSpec[];
   /** Per table, the lists of ids the batch looks up (numbers, or a BigUint64Array for a hashed table). */

@@ -241,6 +241,8 @@ export class WorkerLoop {
       examples += n;
       if (this.model.task === 'classification')
         correct += countCorrect(output.data, output.shape[output.shape.length - 1], batch.target);
+      else if (this.model.task === 'binary')
+        for (let i = 0; i < n; i++) correct += Number(output.data[i] > 0 === batch.target[i] > 0.5);
     }
     await this.coordinator.request('eval_report', {
       step: completed,
@@ -248,7 +250,7 @@ export class WorkerLoop {
       examples,
       setSize,
       loss: lossSum / Math.max(1, examples),
-      accuracy: this.model.task === 'classification' ? correct / Math.max(1, examples) : null,
+      accuracy: this.model.task !== 'regression' ? correct / Math.max(1, examples) : null,
     });
   }
 

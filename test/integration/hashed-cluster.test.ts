@@ -1,0 +1,82 @@
+import { type LocalCluster, startLocalCluster } from '@rowshard/cli';
+import type { JobResult } from '@rowshard/coordinator';
+import { type DataSpec, parseOptimizerGroups, tableSpec } from '@rowshard/core';
+import { builtinModel, HashedLocalTable, LocalTrainer } from '@rowshard/nn';
+import { maxAbsDiff } from '@rowshard/testkit';
+import { PsClient, SyntheticCtr } from '@rowshard/trainer';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * A model whose tables are all hashed (raw 64-bit ids: featureId = (f·2^32 + v + 1) ·
+ * 0x9e3779b97f4a7c15 mod 2^64, so nearly every id is past 2^53), trained through a real
+ * cluster and in one process on the same ids.
+ */
+const job = {
+  seed: 4,
+  model: { name: 'ctr', options: { numDense: 4, numCategorical: 5, embeddingDim: 4, hiddenDim: 8, tableSize: 1000 } },
+  optimizers: { embeddings: { kind: 'adagrad', lr: 0.1 }, dense: { kind: 'sgd', lr: 0.1, momentum: 0.9 } },
+  sync: 'bsp',
+  steps: 6,
+  batchSize: 32,
+  data: { kind: 'synthetic_ctr', vocabSize: 300, numDense: 4, numCategorical: 5, zipfS: 1.1, seed: 2 },
+};
+
+function trainLocally() {
+  const model = builtinModel('ctr', job.model.options);
+  const local = new LocalTrainer({ model, groups: parseOptimizerGroups(job.optimizers), seed: job.seed });
+  const data = new SyntheticCtr(job.data as Extract<DataSpec, { kind: 'synthetic_ctr' }>, job.batchSize);
+  const losses: number[] = [];
+  for (let t = 0; t < job.steps; t++) losses.push(local.trainStep(data.slice(t, 0, job.batchSize)));
+  return { model, local, losses };
+}
+
+async function runOnCluster(
+  sizes: { ps: number; trainers: number; workersPerTrainer: number },
+  ids: Map<string, BigUint64Array>,
+) {
+  let cluster: LocalCluster | null = null;
+  try {
+    cluster = await startLocalCluster({ job, ...sizes });
+    const result: JobResult = await cluster.result();
+    const specs = builtinModel('ctr', job.model.options).tables.map((t) => tableSpec({ ...t }));
+    const client = new PsClient({ shardUrls: cluster.psUrls(), token: cluster.credential('trainer'), tables: specs });
+    await client.connect();
+    const tables: Record<string, Float32Array> = {};
+    for (const spec of specs) tables[spec.name] = await client.pull(spec.name, ids.get(spec.name) as BigUint64Array);
+    await client.close();
+    return { result, tables };
+  } finally {
+    await cluster?.stop();
+  }
+}
+
+describe('a hashed-table model (64-bit ids) through a cluster', () => {
+  const { model, local, losses } = trainLocally();
+  const ids = new Map(model.tables.map((t) => [t.name, local.hashedRows(t.name).ids]));
+
+  it('the ids are 64-bit: most of them past 2^53', () => {
+    const all = [...ids.values()].flatMap((a) => [...a]);
+    expect(all.filter((id) => id > BigInt(Number.MAX_SAFE_INTEGER)).length).toBeGreaterThan(all.length * 0.9);
+  });
+
+  it('3 PS × 1 worker in BSP is bitwise the single-process trainer: losses, every hashed row, dense parameters', async () => {
+    const { result, tables } = await runOnCluster({ ps: 3, trainers: 1, workersPerTrainer: 1 }, ids);
+    expect(result.losses).toEqual(losses);
+    for (const spec of model.tables) expect(tables[spec.name]).toEqual(local.hashedRows(spec.name).weights);
+    const state = local.stateDict();
+    for (const p of model.dense) expect(result.denseParams[p.name]).toEqual(state[p.name].data);
+    // ... and it trained: rows moved away from their init.
+    const first = model.tables[0];
+    const untouched = new HashedLocalTable(first, job.seed).read(ids.get(first.name) as BigUint64Array);
+    expect(maxAbsDiff(tables[first.name], untouched)).toBeGreaterThan(1e-3);
+  });
+
+  it('3 PS × 2 trainers × 2 workers agrees within float32 summation order (1e-5)', async () => {
+    const { result, tables } = await runOnCluster({ ps: 3, trainers: 2, workersPerTrainer: 2 }, ids);
+    expect(maxAbsDiff(result.losses, losses)).toBeLessThan(1e-5);
+    for (const spec of model.tables)
+      expect(maxAbsDiff(tables[spec.name], local.hashedRows(spec.name).weights)).toBeLessThan(1e-5);
+    const state = local.stateDict();
+    for (const p of model.dense) expect(maxAbsDiff(result.denseParams[p.name], state[p.name].data)).toBeLessThan(1e-5);
+  });
+});
