@@ -8,6 +8,7 @@ export * from './data-spec.js';
 export * from './dedupe.js';
 export * from './dense/config.js';
 export * from './dense/optimizers.js';
+export * from './dynamic-rows.js';
 export * from './errors.js';
 export * from './eval-config.js';
 export * from './formats/floats.js';

@@ -35,7 +35,11 @@ export interface JobDefaults {
   };
   readonly eval: Omit<EvalConfig, 'data'>;
   /** The format of a pretrained file is guessed from its name, so it has no fixed default. */
-  readonly tables: { readonly pretrained: Omit<PretrainedSource, 'path' | 'format'> };
+  readonly tables: {
+    readonly pretrained: Omit<PretrainedSource, 'path' | 'format'>;
+    /** A hashed table's admission, when given: the fields it may leave out. */
+    readonly admission: { readonly width: number; readonly depth: number; readonly default: 'zeros' | 'unknown' };
+  };
   /** A window of the freeze plan. */
   readonly freeze: Omit<FreezeWindow, 'table'>;
   readonly checkpoint: Omit<CheckpointConfig, 'dir'>;
@@ -93,7 +97,7 @@ export const jobDefaults: JobDefaults = deepFreeze<JobDefaults>({
     },
   },
   eval: { everySteps: null, batches: 4, batchSize: 256, finalBatches: null },
-  tables: { pretrained: { vocab: null, freeze: true } },
+  tables: { pretrained: { vocab: null, freeze: true }, admission: { width: 65536, depth: 4, default: 'zeros' } },
   freeze: { fromStep: 0, untilStep: null },
   checkpoint: { everySteps: null, everySeconds: null, keep: 3, resume: 'auto' },
   cluster: { ps: 2, trainers: 1, workersPerTrainer: 2 },

@@ -1,5 +1,8 @@
 import {
+  AdmissionFilter,
   addRow,
+  chooseEvictions,
+  type DynamicRowCounts,
   dedupeIds64,
   HashedIndex,
   idHalves,
@@ -9,8 +12,10 @@ import {
   rowInitializer,
   type SparseOptimizerConfig,
   type SparseStepContext,
+  shardOfHashed,
   sparseRowOptimizer,
   type TableSpec,
+  UNKNOWN_ID_HALF,
 } from '@rowshard/core';
 import { KernelMemory, optimizerRows } from '@rowshard/kernels';
 import type { RowLookup, RowSource } from './row-source.js';
@@ -33,6 +38,10 @@ const PAGE_ROWS = 1 << PAGE_SHIFT;
  * state in pages of a WebAssembly memory, so an update runs the very kernel a shard runs
  * (`optimizerRows`): a model trained here and through a cluster in BSP with one worker agree
  * bit for bit, not only within a tolerance.
+ *
+ * Admission and eviction (the spec's, dynamic-rows.ts) follow a shard's rules exactly; with
+ * `numShards` they apply per shard as a cluster of that many shards would (one sketch and one
+ * capacity per shard), so this is the reference for a cluster with rows that come and go.
  */
 export class HashedLocalTable implements RowSource {
   readonly spec: TableSpec;
@@ -47,11 +56,20 @@ export class HashedLocalTable implements RowSource {
   private slotIds = new Uint32Array(2 * PAGE_ROWS);
   private pending: { ids: Uint32Array; rows: Float32Array; order: number }[] = [];
   private lookups = 0;
+  /** Per shard: admission state (null without admission). */
+  private readonly admission: AdmissionFilter[] | null;
+  private lastUpdate: Int32Array | null;
+  /** The step being trained: rows made now, and updates, are stamped with it. */
+  clock = 0;
+  readonly counts: DynamicRowCounts = { admitted: 0, rejected: 0, evicted: 0 };
+  private readonly defaultRow: Float32Array | null;
 
   constructor(
     spec: TableSpec,
     seed: number,
     readonly optimizer: SparseOptimizerConfig | null = null,
+    /** The shard count whose per-shard admission sketches and capacities this table follows. */
+    readonly numShards = 1,
   ) {
     this.spec = spec;
     this.trainable = !spec.frozen;
@@ -60,6 +78,21 @@ export class HashedLocalTable implements RowSource {
     this.stateFloats = opt ? opt.stateFloatsPerRow : 0;
     this.rowBytes = 4 * (spec.embeddingDim + this.stateFloats);
     this.initState = opt && !opt.stateStartsAtZero ? (heap, at) => opt.initState(heap, at) : null;
+    const admission = spec.admission;
+    this.admission = admission ? Array.from({ length: numShards }, () => new AdmissionFilter(admission, seed, spec.name)) : null;
+    this.lastUpdate = spec.admission || spec.eviction ? new Int32Array(PAGE_ROWS) : null;
+    this.defaultRow = admission ? new Float32Array(spec.embeddingDim) : null;
+    if (admission?.default === 'unknown' && this.defaultRow) this.init.fill(UNKNOWN_ID_HALF, UNKNOWN_ID_HALF, this.defaultRow, 0);
+  }
+
+  private touch(slot: number): void {
+    if (!this.lastUpdate) return;
+    if (slot >= this.lastUpdate.length) {
+      const grown = new Int32Array(Math.max(2 * this.lastUpdate.length, slot + 1));
+      grown.set(this.lastUpdate);
+      this.lastUpdate = grown;
+    }
+    this.lastUpdate[slot] = this.clock;
   }
 
   private readonly initState: ((heap: Float32Array, offset: number) => void) | null;
@@ -92,6 +125,7 @@ export class HashedLocalTable implements RowSource {
     this.init.fill(lo, hi, heap, at);
     heap.fill(0, at + this.spec.embeddingDim, at + this.rowBytes / 4);
     this.initState?.(heap, at + this.spec.embeddingDim);
+    this.touch(slot);
     return slot;
   }
 
@@ -101,12 +135,18 @@ export class HashedLocalTable implements RowSource {
     const { unique, inverse } = dedupeIds64(idHalves(indices));
     const n = unique.length / 2;
     const slots = new Int32Array(n);
-    for (let i = 0; i < n; i++) slots[i] = this.slotOf(unique[2 * i], unique[2 * i + 1]);
+    // With admission, looking an id up does not give it a row: it reads the default row.
+    if (this.admission) for (let i = 0; i < n; i++) slots[i] = this.index.get(unique[2 * i], unique[2 * i + 1]);
+    else for (let i = 0; i < n; i++) slots[i] = this.slotOf(unique[2 * i], unique[2 * i + 1]);
     // Every row exists now: the heap view stays valid below.
     const heap = this.memory.heapF32;
     const rows = allocF32(n * dim);
     const { maxNorm, normType } = this.spec;
     for (let i = 0; i < n; i++) {
+      if (slots[i] < 0) {
+        rows.set(this.defaultRow as Float32Array, i * dim);
+        continue;
+      }
       const at = this.offsetOf(slots[i]) / 4;
       if (maxNorm !== null) renormRow(heap, at, dim, maxNorm, normType);
       rows.set(heap.subarray(at, at + dim), i * dim);
@@ -166,21 +206,90 @@ export class HashedLocalTable implements RowSource {
     if (!this.optimizer) throw new RangeError(`table '${this.spec.name}' was made without an optimizer`);
     const dim = this.spec.embeddingDim;
     const halves = idHalves(grad.ids);
-    const n = grad.ids.length;
-    const slots = new Int32Array(n);
-    for (let i = 0; i < n; i++) slots[i] = this.slotOf(halves[2 * i], halves[2 * i + 1]);
-    const offs = this.memory.alloc(8 * n, false);
-    const g = this.memory.alloc(4 * n * dim, false);
-    const u32 = this.memory.u32(offs, 2 * n);
-    for (let i = 0; i < n; i++) {
-      u32[i] = this.offsetOf(slots[i]);
-      u32[n + i] = this.offsetOf(slots[i]) + 4 * dim;
+    const all = grad.ids.length;
+    // Ids with a row are updated; with admission, the others are offered to it (after the update, as a shard does).
+    const slots: number[] = [];
+    const positions: number[] = [];
+    const waiting: number[] = [];
+    for (let i = 0; i < all; i++) {
+      const slot = this.admission
+        ? this.index.get(halves[2 * i], halves[2 * i + 1])
+        : this.slotOf(halves[2 * i], halves[2 * i + 1]);
+      if (slot < 0) waiting.push(i);
+      else {
+        slots.push(slot);
+        positions.push(i);
+      }
     }
-    this.memory.f32(g, n * dim).set(grad.rows);
-    optimizerRows(this.memory.exports, this.optimizer, n, dim, offs, offs + 4 * n, g, ctx);
-    this.memory.release(g, 4 * n * dim);
-    this.memory.release(offs, 8 * n);
+    const n = slots.length;
+    if (n > 0) {
+      const offs = this.memory.alloc(8 * n, false);
+      const g = this.memory.alloc(4 * n * dim, false);
+      const u32 = this.memory.u32(offs, 2 * n);
+      const rows = this.memory.f32(g, n * dim);
+      for (let k = 0; k < n; k++) {
+        u32[k] = this.offsetOf(slots[k]);
+        u32[n + k] = this.offsetOf(slots[k]) + 4 * dim;
+        rows.set(grad.rows.subarray(positions[k] * dim, (positions[k] + 1) * dim), k * dim);
+      }
+      optimizerRows(this.memory.exports, this.optimizer, n, dim, offs, offs + 4 * n, g, ctx);
+      this.memory.release(g, 4 * n * dim);
+      this.memory.release(offs, 8 * n);
+      for (const slot of slots) this.touch(slot);
+    }
+    if (this.admission) {
+      for (const i of waiting) {
+        const lo = halves[2 * i];
+        const hi = halves[2 * i + 1];
+        if (this.admission[shardOfHashed(lo, hi, this.numShards)].offer(lo, hi, this.clock)) {
+          this.slotOf(lo, hi);
+          this.counts.admitted++;
+        } else this.counts.rejected++;
+      }
+    }
     return n;
+  }
+
+  /**
+   * The end of step `step`: rows idle for ttlSteps, then the least recently updated past each
+   * shard's capacity, are evicted (chooseEvictions), as every shard does at the same boundary.
+   */
+  endStep(step: number): number {
+    this.clock = step + 1;
+    const eviction = this.spec.eviction;
+    if (!eviction || !this.lastUpdate) return 0;
+    const byShard: { slot: number[]; lo: number[]; hi: number[]; last: number[] }[] = Array.from(
+      { length: this.numShards },
+      () => ({ slot: [], lo: [], hi: [], last: [] }),
+    );
+    for (let slot = 0; slot < this.index.slotsUsed; slot++) {
+      const lo = this.slotIds[2 * slot];
+      const hi = this.slotIds[2 * slot + 1];
+      if (this.index.get(lo, hi) !== slot) continue;
+      const b = byShard[shardOfHashed(lo, hi, this.numShards)];
+      b.slot.push(slot);
+      b.lo.push(lo);
+      b.hi.push(hi);
+      b.last.push(this.lastUpdate[slot]);
+    }
+    let evicted = 0;
+    for (const b of byShard) {
+      for (const v of chooseEvictions(eviction, step, b.slot.length, b.last, b.lo, b.hi)) {
+        this.index.remove(b.lo[v], b.hi[v]);
+        evicted++;
+      }
+    }
+    this.counts.evicted += evicted;
+    return evicted;
+  }
+
+  /** The last update step of each id (held ids; -1 for others). */
+  lastUpdates(ids: RowIds): Int32Array {
+    const halves = idHalves(ids);
+    return Int32Array.from({ length: ids.length }, (_, i) => {
+      const slot = this.index.get(halves[2 * i], halves[2 * i + 1]);
+      return slot < 0 || !this.lastUpdate ? -1 : this.lastUpdate[slot];
+    });
   }
 
   /** The ids held, in slot order (the order of first touch). */

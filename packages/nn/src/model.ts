@@ -91,7 +91,19 @@ export function applyTableOverrides(model: Model, overrides: Readonly<Record<str
     const o = overrides[t.name];
     if (!o) return t;
     const frozen = o.frozen ?? o.pretrained?.freeze ?? t.frozen;
-    return Object.freeze({ ...t, frozen, group: o.group ?? t.group });
+    if ((o.admission || o.eviction) && t.kind !== 'hashed') {
+      throw configError(
+        `tables.${t.name}.${o.admission ? 'admission' : 'eviction'}`,
+        `table '${t.name}' is dense: admission and eviction apply to hashed tables only (kind: 'hashed')`,
+      );
+    }
+    return Object.freeze({
+      ...t,
+      frozen,
+      group: o.group ?? t.group,
+      admission: o.admission ?? t.admission,
+      eviction: o.eviction ?? t.eviction,
+    });
   });
   return { ...model, tables, rowsNeeded: model.rowsNeeded, forward: model.forward, loss: model.loss };
 }

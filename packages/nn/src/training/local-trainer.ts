@@ -40,6 +40,8 @@ export interface LocalTrainerOptions {
   freeze?: readonly FreezeWindow[];
   /** WebAssembly SIMD kernels in a step arena (default), or the JavaScript reference kernels. */
   kernels?: KernelsName;
+  /** Hashed tables with admission or eviction: the shard count whose per-shard sketches and capacities to follow (default 1). */
+  numShards?: number;
 }
 
 interface TrainedTable {
@@ -96,7 +98,7 @@ export class LocalTrainer {
             `table '${spec.name}' is hashed: its rows are keyed by id, not given as one matrix`,
           );
         // The optimizer state lives beside each row, as on a shard.
-        const table = new HashedLocalTable(spec, this.seed, optimizer ? optimizer.config : null);
+        const table = new HashedLocalTable(spec, this.seed, optimizer ? optimizer.config : null, options.numShards ?? 1);
         this.tables.set(spec.name, { table, group, optimizer, state: null, steps: 0 });
         continue;
       }
@@ -143,7 +145,10 @@ export class LocalTrainer {
 
   private step(batch: Batch): number {
     for (const p of this.params.values()) p.tensor.grad = null;
-    for (const [name, t] of this.tables) t.table.trainable = !isFrozenAt(this.freeze, name, t.table.spec.frozen, this.stepsTaken);
+    for (const [name, t] of this.tables) {
+      t.table.trainable = !isFrozenAt(this.freeze, name, t.table.spec.frozen, this.stepsTaken);
+      if (t.table instanceof HashedLocalTable) t.table.clock = this.stepsTaken;
+    }
     const output = this.model.forward(this.context(true), batch);
     const loss = this.model.loss(output, batch);
     backward(loss);
@@ -159,6 +164,8 @@ export class LocalTrainer {
       // takeGrad leaves the padding row out.
       else if (t.state) applySparseGradient(t.optimizer, t.state, grad.ids as Float64Array, grad.rows, { lr, step: t.steps });
     }
+    // The step's boundary for hashed tables whose rows come and go (eviction), as every shard's.
+    for (const t of this.tables.values()) if (t.table instanceof HashedLocalTable) t.table.endStep(step);
     for (const p of this.params.values()) {
       const grad = p.tensor.grad ?? new Float32Array(p.tensor.size);
       denseOptimizerStep(p.config, p.tensor.data, grad, p.state, lrAt(p.config.lr, p.group.schedule, step));
