@@ -12,7 +12,7 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 const cli = join(repoRoot, 'packages/cli/dist/main.js');
 
 /** The CTR model: every table hashed, keyed by raw 64-bit ids. */
-const job = (dir: string) => ({
+const job = (dir: string, tables: Record<string, unknown> = {}) => ({
   seed: 8,
   model: { name: 'ctr', options: { numDense: 3, numCategorical: 4, embeddingDim: 4, hiddenDim: 8, tableSize: 1000 } },
   optimizers: { embeddings: { kind: 'sparse_adam', lr: 0.05 }, dense: { kind: 'adam', lr: 0.01 } },
@@ -21,14 +21,19 @@ const job = (dir: string) => ({
   batchSize: 32,
   data: { kind: 'synthetic_ctr', vocabSize: 400, numDense: 3, numCategorical: 4, seed: 3 },
   checkpoint: { dir, everySteps: 6 },
+  tables,
 });
 
-async function run(dir: string, ps: number) {
+/** Every table with the same admission and eviction. */
+const dynamic = (admission: Record<string, unknown>, eviction: Record<string, unknown>) =>
+  Object.fromEntries(Array.from({ length: 4 }, (_, f) => [`cat_${f}`, { admission, eviction }]));
+
+async function run(dir: string, ps: number, tables: Record<string, unknown> = {}) {
   let cluster: LocalCluster | null = null;
   const events: Record<string, unknown>[] = [];
   try {
     cluster = await startLocalCluster({
-      job: job(dir),
+      job: job(dir, tables),
       ps,
       trainers: 1,
       workersPerTrainer: 2,
@@ -64,6 +69,39 @@ describe('hashed tables in checkpoints', () => {
     const dense = (d: string) => readManifest(stepDir(d, 12)).dense.sha256;
     expect(dense(resumed)).toBe(dense(straight));
   });
+
+  it.each([
+    ['probability admission and ttl eviction, resumed on 2 PS', { kind: 'probability', p: 0.5 }, { ttlSteps: 3 }, 2],
+    [
+      'count admission (sketches summed onto 2 PS; wide enough that no collision changes a decision) and ttl eviction, resumed on 2 PS',
+      { kind: 'count', minCount: 2, width: 4096, depth: 2 },
+      { ttlSteps: 3 },
+      2,
+    ],
+  ] as const)(
+    '%s: ids, rows and optimizer slots equal the run that never stopped (evictions decided by the restored last-update steps)',
+    async (name, admission, eviction, ps) => {
+      const tables = dynamic(admission, eviction);
+      const a = join(root, `dyn-straight-${admission.kind}`);
+      await run(a, 3, tables);
+      const b = join(root, `dyn-resumed-${admission.kind}`);
+      cpSync(stepDir(a, 6), stepDir(b, 6), { recursive: true });
+      const again = await run(b, ps, tables);
+      expect(
+        again.events.find((e) => e.event === 'resume'),
+        name,
+      ).toMatchObject({ step: 6 });
+      for (const t of ['cat_0', 'cat_2']) {
+        const x = table(a, 12, t);
+        const y = table(b, 12, t);
+        expect(x.ids?.length).toBeGreaterThan(5);
+        expect(y.ids).toEqual(x.ids);
+        expect(y.weight).toEqual(x.weight);
+        expect(y.state).toEqual(x.state);
+      }
+      expect(readManifest(stepDir(b, 12)).dense.sha256).toBe(readManifest(stepDir(a, 12)).dense.sha256);
+    },
+  );
 
   it('exports ids beside rows (npy pair, safetensors, tsv) and finds neighbours by 64-bit id', () => {
     const dir = stepDir(straight, 12);

@@ -11,7 +11,14 @@ import { describe, expect, it } from 'vitest';
  * 0x9e3779b97f4a7c15 mod 2^64, so nearly every id is past 2^53), trained through a real
  * cluster and in one process on the same ids.
  */
-const job: Record<string, unknown> & { seed: number; steps: number; batchSize: number; model: { name: string; options: Record<string, number> }; optimizers: Record<string, unknown>; data: Record<string, unknown> } = {
+const job: Record<string, unknown> & {
+  seed: number;
+  steps: number;
+  batchSize: number;
+  model: { name: string; options: Record<string, number> };
+  optimizers: Record<string, unknown>;
+  data: Record<string, unknown>;
+} = {
   seed: 4,
   model: { name: 'ctr', options: { numDense: 4, numCategorical: 5, embeddingDim: 4, hiddenDim: 8, tableSize: 1000 } },
   optimizers: { embeddings: { kind: 'adagrad', lr: 0.1 }, dense: { kind: 'sgd', lr: 0.1, momentum: 0.9 } },
@@ -23,7 +30,14 @@ const job: Record<string, unknown> & { seed: number; steps: number; batchSize: n
 
 function modelOf(j: typeof job): Model {
   const model = builtinModel('ctr', j.model.options);
-  return applyTableOverrides(model, parseTableOverrides(j.tables, model.tables.map((t) => t.name), 'tables'));
+  return applyTableOverrides(
+    model,
+    parseTableOverrides(
+      j.tables,
+      model.tables.map((t) => t.name),
+      'tables',
+    ),
+  );
 }
 
 function trainLocally(j = job, numShards = 1) {
