@@ -121,7 +121,7 @@ describe('admission and eviction through a cluster', () => {
     expect(result.losses).toEqual(losses);
     for (const spec of model.tables) {
       const mine = local.hashedRows(spec.name);
-      const table = local.tables.get(spec.name)?.table as HashedLocalTable;
+      const table = local.tables.get(spec.name)!.table as HashedLocalTable;
       // The shards hold exactly the ids the reference holds (pulling a not-admitted id makes no row) ...
       expect(stats.reduce((a, s) => a + s.stats.tables[spec.name].rowsMaterialised, 0)).toBe(mine.ids.length);
       for (const s of stats) expect(s.stats.tables[spec.name].rowsMaterialised).toBeLessThanOrEqual(25);
@@ -131,7 +131,7 @@ describe('admission and eviction through a cluster', () => {
         stats.reduce((a, s) => a + (s.stats.tables[spec.name].dynamic?.[k] ?? 0), 0);
       expect({ admitted: sum('admitted'), rejected: sum('rejected'), evicted: sum('evicted') }).toEqual(table.counts);
     }
-    const counts = (local.tables.get('cat_0')?.table as HashedLocalTable).counts;
+    const counts = (local.tables.get('cat_0')!.table as HashedLocalTable).counts;
     expect(counts.admitted).toBeGreaterThan(0);
     expect(counts.rejected).toBeGreaterThan(0);
     expect(counts.evicted).toBeGreaterThan(0);
