@@ -64,7 +64,10 @@ async function runOnCluster(
     // Each shard's stats: rows held per table, and what it counted.
     const stats = (await client.stats()).map((s) => ({ stats: s }));
     const tables: Record<string, Float32Array> = {};
-    for (const spec of specs) tables[spec.name] = await client.pull(spec.name, ids.get(spec.name) as BigUint64Array);
+    for (const spec of specs) {
+      const wanted = ids.get(spec.name);
+      if (wanted) tables[spec.name] = await client.pull(spec.name, wanted);
+    }
     await client.close();
     return { result, tables, stats };
   } finally {
@@ -135,5 +138,23 @@ describe('admission and eviction through a cluster', () => {
     expect(counts.admitted).toBeGreaterThan(0);
     expect(counts.rejected).toBeGreaterThan(0);
     expect(counts.evicted).toBeGreaterThan(0);
+  });
+});
+
+describe('held-out evaluation of a binary model', () => {
+  it('reports log-loss, accuracy and ROC AUC', async () => {
+    const evalJob = {
+      ...job,
+      steps: 40,
+      batchSize: 64,
+      eval: { data: { ...job.data, seed: 9 }, everySteps: 20, batches: 4, batchSize: 128 },
+    };
+    const { result } = await runOnCluster({ ps: 2, trainers: 1, workersPerTrainer: 2 }, new Map(), evalJob);
+    expect(result.evals.map((e) => e.step)).toEqual([20, 40]);
+    const last = result.evals[1];
+    expect(last.examples).toBe(512);
+    expect(last.accuracy).toBeGreaterThan(0.5);
+    expect(last.auc).toBeGreaterThan(0.6);
+    expect(last.auc).toBeLessThanOrEqual(1);
   });
 });

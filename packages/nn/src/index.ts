@@ -20,6 +20,7 @@ export * from './ops/linear.js';
 export * from './ops/reduce.js';
 export * as parity from './parity/index.js';
 export * from './resolve-job.js';
+export * from './roc-auc.js';
 export * from './row-source.js';
 export * from './step-scope.js';
 export * from './tensor.js';

@@ -1,5 +1,5 @@
 import { featureId, parseDataSpec, parseOptimizerGroups } from '@rowshard/core';
-import { builtinModel, LocalTrainer } from '@rowshard/nn';
+import { builtinModel, LocalTrainer, rocAuc } from '@rowshard/nn';
 import { describe, expect, it } from 'vitest';
 import { sliceBatch } from './batch-source.js';
 import { SyntheticCtr } from './synthetic-ctr.js';
@@ -64,5 +64,6 @@ describe('synthetic CTR data', () => {
       loss += Math.max(x, 0) - x * held.target[i] + Math.log1p(Math.exp(-Math.abs(x)));
     }
     expect(loss / out.size).toBeLessThan(baseRate - 0.05);
+    expect(rocAuc(out.data, held.target)).toBeGreaterThan(0.75);
   });
 });
