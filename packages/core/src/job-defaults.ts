@@ -1,5 +1,5 @@
 import type { CheckpointConfig } from './checkpoint-config.js';
-import type { DataSpec, FileDataSpec, SyntheticCtrSpec } from './data-spec.js';
+import type { CtrFileSpec, DataSpec, FileDataSpec, SyntheticCtrSpec } from './data-spec.js';
 import type { EvalConfig } from './eval-config.js';
 import type { FreezeWindow } from './freeze-plan.js';
 import type { ClusterSize, JobConfig } from './job-config.js';
@@ -31,6 +31,7 @@ export interface JobDefaults {
   readonly data: {
     readonly synthetic_text: Omit<SyntheticTextSpec, 'kind' | 'vocabSize' | 'seqLen'>;
     readonly synthetic_ctr: Omit<SyntheticCtrSpec, 'kind' | 'vocabSize'>;
+    readonly ctr_file: Omit<CtrFileSpec, 'kind' | 'path' | 'fields'>;
     readonly file: Omit<FileDataSpec, 'kind' | 'path'>;
   };
   readonly eval: Omit<EvalConfig, 'data'>;
@@ -78,6 +79,7 @@ export const jobDefaults: JobDefaults = deepFreeze<JobDefaults>({
     synthetic_text: { numClasses: 2, zipfS: 1.1, seed: 1, rule: 'signal_tokens', repeatBatches: 0 },
     // Criteo's layout: 13 integer features, 26 categorical ones.
     synthetic_ctr: { numDense: 13, numCategorical: 26, zipfS: 1.1, seed: 1 },
+    ctr_file: { format: 'criteo', numDense: 13, numCategorical: 26 },
     file: {
       format: 'fasttext',
       columns: null,
