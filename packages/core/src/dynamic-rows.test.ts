@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { AdmissionFilter, chooseEvictions, parseAdmissionSpec, parseEvictionSpec } from './dynamic-rows.js';
+import {
+  AdmissionFilter,
+  capacityRowsOf,
+  chooseEvictions,
+  dynamicRowBytes,
+  parseAdmissionSpec,
+  parseEvictionSpec,
+} from './dynamic-rows.js';
 import { tableSpec } from './table-spec.js';
 
 describe('admission and eviction settings', () => {
@@ -15,7 +22,8 @@ describe('admission and eviction settings', () => {
     expect(() => parseAdmissionSpec({ kind: 'probability', p: 0 }, 'x')).toThrow(/x\.p/);
     expect(() => parseAdmissionSpec({ kind: 'count', minCount: 2, depth: 40 }, 'x')).toThrow(/x\.depth/);
     expect(() => parseAdmissionSpec({ kind: 'sometimes' }, 'x')).toThrow(/x\.kind/);
-    expect(() => parseEvictionSpec({}, 'e')).toThrow(/e: needs capacityRows, ttlSteps or both/);
+    expect(() => parseEvictionSpec({}, 'e')).toThrow(/e: needs capacityRows, capacityBytes, ttlSteps or a combination/);
+    expect(() => parseEvictionSpec({ capacityBytes: -1 }, 'e')).toThrow(/e\.capacityBytes/);
     expect(() => parseEvictionSpec({ ttlSteps: 0 }, 'e')).toThrow(/e\.ttlSteps/);
     expect(() => tableSpec({ name: 'd', numEmbeddings: 10, embeddingDim: 2, eviction: { ttlSteps: 3 } })).toThrow(
       /eviction: applies to hashed tables only/,
@@ -58,5 +66,14 @@ describe('chooseEvictions', () => {
     expect(chooseEvictions({ ttlSteps: 7, capacityRows: null }, 9, 5, last, lo, hi)).toEqual([2]);
     expect(chooseEvictions({ ttlSteps: null, capacityRows: 2 }, 9, 5, last, lo, hi).sort()).toEqual([0, 2, 4]);
     expect(chooseEvictions({ ttlSteps: null, capacityRows: 1 }, 9, 5, last, lo, hi).sort()).toEqual([0, 2, 3, 4]); // ids 3 and 11 tie at step 9: 3 goes
+  });
+});
+
+describe('capacityRowsOf', () => {
+  it('is the smaller of capacityRows and capacityBytes over the cost of a row', () => {
+    expect(dynamicRowBytes(32, 64)).toBe(4 * 96 + 37);
+    expect(capacityRowsOf({ capacityRows: null, capacityBytes: 10 * 421 + 420, ttlSteps: null }, 32, 64)).toBe(10);
+    expect(capacityRowsOf({ capacityRows: 7, capacityBytes: 10 * 421, ttlSteps: null }, 32, 64)).toBe(7);
+    expect(capacityRowsOf({ capacityRows: null, capacityBytes: null, ttlSteps: 3 }, 32, 64)).toBeNull();
   });
 });

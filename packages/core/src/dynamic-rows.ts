@@ -33,14 +33,33 @@ export type AdmissionSpec =
 /**
  * When rows of a hashed table go away (TorchRec's managed collision modules, Monolith's
  * expiry), always at the end of a step, so BSP stays bitwise reproducible: rows not updated
- * for `ttlSteps` steps, then, while a shard holds more than `capacityRows` rows of the table,
+ * for `ttlSteps` steps, then, while a shard holds more than its capacity (`capacityRows`, or
+ * `capacityBytes` as rows of dynamicRowBytes) of the table,
  * the least recently updated (ties: the smaller id). An evicted row's slot and memory go to
  * the next new row; an evicted id that comes back starts again from its deterministic init
  * (and, with admission, must be admitted again).
  */
 export interface EvictionSpec {
   readonly capacityRows: number | null;
+  /** A capacity in bytes per shard, as rows of `dynamicRowBytes` each (the smaller of the two capacities applies). */
+  readonly capacityBytes: number | null;
   readonly ttlSteps: number | null;
+}
+
+/**
+ * What one row of a hashed table costs a shard, for `capacityBytes`: its weights and optimizer
+ * state, its id (8), last update step (4), presence byte (1) and its index bucket (12 bytes,
+ * at the index's 35–70% load: 24).
+ */
+export function dynamicRowBytes(dim: number, stateFloats: number): number {
+  return 4 * (dim + stateFloats) + 8 + 4 + 1 + 24;
+}
+
+/** The rows a shard may keep: the smaller of capacityRows and capacityBytes over the row cost; null for no cap. */
+export function capacityRowsOf(spec: EvictionSpec, dim: number, stateFloats: number): number | null {
+  const byBytes = spec.capacityBytes === null ? null : Math.floor(spec.capacityBytes / dynamicRowBytes(dim, stateFloats));
+  if (byBytes === null) return spec.capacityRows;
+  return spec.capacityRows === null ? byBytes : Math.min(byBytes, spec.capacityRows);
 }
 
 /** The id a table's shared unknown row is initialised as: 2^64 − 1 (lo, hi). */
@@ -68,11 +87,13 @@ export function parseAdmissionSpec(value: unknown, field: string): AdmissionSpec
 export function parseEvictionSpec(value: unknown, field: string): EvictionSpec | null {
   if (value === undefined || value === null) return null;
   const obj = requireObject(value, field);
-  rejectUnknownKeys(obj, ['capacityRows', 'ttlSteps'], field);
+  rejectUnknownKeys(obj, ['capacityRows', 'capacityBytes', 'ttlSteps'], field);
   const capacityRows = optional(obj.capacityRows, null as number | null, (v) => nonNegativeInt(v, `${field}.capacityRows`));
+  const capacityBytes = optional(obj.capacityBytes, null as number | null, (v) => nonNegativeInt(v, `${field}.capacityBytes`));
   const ttlSteps = optional(obj.ttlSteps, null as number | null, (v) => positiveInt(v, `${field}.ttlSteps`));
-  if (capacityRows === null && ttlSteps === null) throw configError(field, 'needs capacityRows, ttlSteps or both');
-  return Object.freeze({ capacityRows, ttlSteps });
+  if (capacityRows === null && capacityBytes === null && ttlSteps === null)
+    throw configError(field, 'needs capacityRows, capacityBytes, ttlSteps or a combination');
+  return Object.freeze({ capacityRows, capacityBytes, ttlSteps });
 }
 
 /** A shard's admission state for one table: the sketch (count) or nothing (probability). */
@@ -133,7 +154,7 @@ export class AdmissionFilter {
  * the single-process reference choose the same.
  */
 export function chooseEvictions(
-  spec: EvictionSpec,
+  spec: { readonly ttlSteps: number | null; readonly capacityRows: number | null },
   step: number,
   n: number,
   lastUpdate: ArrayLike<number>,

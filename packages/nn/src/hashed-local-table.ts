@@ -1,6 +1,7 @@
 import {
   AdmissionFilter,
   addRow,
+  capacityRowsOf,
   chooseEvictions,
   type DynamicRowCounts,
   dedupeIds64,
@@ -256,8 +257,9 @@ export class HashedLocalTable implements RowSource {
    */
   endStep(step: number): number {
     this.clock = step + 1;
-    const eviction = this.spec.eviction;
-    if (!eviction || !this.lastUpdate) return 0;
+    const spec = this.spec.eviction;
+    if (!spec || !this.lastUpdate) return 0;
+    const eviction = { ttlSteps: spec.ttlSteps, capacityRows: capacityRowsOf(spec, this.spec.embeddingDim, this.stateFloats) };
     const byShard: { slot: number[]; lo: number[]; hi: number[]; last: number[] }[] = Array.from(
       { length: this.numShards },
       () => ({ slot: [], lo: [], hi: [], last: [] }),

@@ -1,4 +1,4 @@
-import { parseSparseOptimizerConfig, rowInitializer, tableSpec } from '@rowshard/core';
+import { dynamicRowBytes, parseSparseOptimizerConfig, rowInitializer, tableSpec } from '@rowshard/core';
 import { HashedLocalTable } from '@rowshard/nn';
 import { describe, expect, it } from 'vitest';
 import { PsService } from './ps-service.js';
@@ -73,6 +73,15 @@ describe('a hashed table with eviction', () => {
     const bytesAfter50 = h.bytesUsed;
     for (let t = 50; t < 500; t++) step(s, t, ids(3 * t, 3 * t + 1, 3 * t + 2));
     expect(s.stats().tables.h.bytesUsed).toBe(bytesAfter50); // freed slots reused: nothing grows
+  });
+});
+
+describe('a hashed table with a capacity in bytes', () => {
+  it('keeps the rows that many bytes allow (dynamicRowBytes each)', () => {
+    // Adagrad: dim state floats per row.
+    const s = shard({ eviction: { capacityBytes: 5 * dynamicRowBytes(DIM, DIM) + 1 } });
+    for (let t = 0; t < 10; t++) step(s, t, ids(2 * t, 2 * t + 1));
+    expect(s.stats().tables.h.rowsMaterialised).toBe(5);
   });
 });
 

@@ -1,5 +1,6 @@
 import {
   AdmissionFilter,
+  capacityRowsOf,
   chooseEvictions,
   type DynamicRowCounts,
   ErrorCodes,
@@ -131,8 +132,9 @@ export class RowStore {
    */
   endStep(step: number): number {
     this.clock = step + 1;
-    const eviction = this.spec.eviction;
-    if (!eviction || !this.index) return 0;
+    const spec = this.spec.eviction;
+    if (!spec || !this.index) return 0;
+    const eviction = { ttlSteps: spec.ttlSteps, capacityRows: capacityRowsOf(spec, this.dim, this.stateFloats) };
     if (eviction.ttlSteps === null && this.rowsMaterialised <= (eviction.capacityRows ?? 0)) return 0;
     const n = this.rowsMaterialised;
     const slots = new Int32Array(n);
