@@ -1,10 +1,11 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocalCluster, readFullTable, readManifest, startLocalCluster } from '@rowshard/cli';
-import { checkpointDirName } from '@rowshard/core';
+import { checkpointDirName, tableSpec } from '@rowshard/core';
 import { repoRoot } from '@rowshard/testkit';
+import { PsClient } from '@rowshard/trainer';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = mkdtempSync(join(tmpdir(), 'rowshard-hashed-ckpt-'));
@@ -45,6 +46,11 @@ async function run(dir: string, ps: number, tables: Record<string, unknown> = {}
   }
 }
 
+const npyPath = () => join(root, 'cat_1.npy');
+const writeJob = (path: string, j: Record<string, unknown>) => {
+  writeFileSync(path, JSON.stringify(j));
+  return path;
+};
 const stepDir = (dir: string, step: number) => join(dir, checkpointDirName(step));
 const table = (dir: string, step: number, name: string) =>
   readFullTable(stepDir(dir, step), readManifest(stepDir(dir, step)), name);
@@ -149,5 +155,35 @@ print(json.dumps({'shape': list(a.shape), 'idtype': str(i.dtype), 'id3': str(i[3
     });
     expect(missing.status).toBe(2);
     expect(missing.stderr).toMatch(/id 12345 has no row in table 'cat_1'/);
+  });
+
+  it("the exported safetensors (ids beside rows) is a hashed table's from_pretrained: frozen, its rows are the file's", async () => {
+    const t = table(straight, 12, 'cat_1');
+    const ids = t.ids as BigUint64Array;
+    const file = join(root, 'cat_1.safetensors');
+    const fresh = join(root, 'pretrained');
+    let cluster: LocalCluster | null = null;
+    try {
+      const j = { ...job(fresh, { cat_1: { pretrained: { path: file } } }), steps: 3 };
+      cluster = await startLocalCluster({ job: j, ps: 2, trainers: 1, workersPerTrainer: 1 });
+      await cluster.result();
+      const client = new PsClient({
+        shardUrls: cluster.psUrls(),
+        token: cluster.credential('trainer'),
+        tables: [tableSpec({ name: 'cat_1', kind: 'hashed', numEmbeddings: 1000, embeddingDim: 4 })],
+      });
+      await client.connect();
+      expect(await client.pull('cat_1', ids)).toEqual(t.weight);
+      await client.close();
+    } finally {
+      await cluster?.stop();
+    }
+    // A row-ordered file cannot say which id a row is: refused before anything starts, naming the field.
+    const config = writeJob(join(root, 'bad.json'), job(fresh, { cat_1: { pretrained: { path: npyPath() } } }));
+    const bad = spawnSync(process.execPath, [cli, 'train', '--config', config], { encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(
+      /tables\.cat_1\.pretrained\.format: .*is hashed: its rows come from safetensors with an 'ids' tensor/,
+    );
   });
 });
