@@ -77,3 +77,28 @@ describe('capacityRowsOf', () => {
     expect(capacityRowsOf({ capacityRows: null, capacityBytes: null, ttlSteps: 3 }, 32, 64)).toBeNull();
   });
 });
+
+describe('chooseEvictions at scale', () => {
+  it('picks the same rows as a full sort (oldest first, ties by id), by counting steps', () => {
+    let x = 7;
+    const rnd = (m: number) => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return x % m;
+    };
+    for (const [n, span] of [
+      [5000, 40],
+      [300, 100000],
+    ]) {
+      const last = Array.from({ length: n }, () => 1000 + rnd(span));
+      const lo = Array.from({ length: n }, () => rnd(2 ** 31));
+      const hi = Array.from({ length: n }, () => rnd(4));
+      const capacity = Math.floor(n / 3);
+      const want = Array.from({ length: n }, (_, k) => k)
+        .sort((a, b) => last[a] - last[b] || hi[a] - hi[b] || lo[a] - lo[b])
+        .slice(0, n - capacity)
+        .sort((a, b) => a - b);
+      const got = chooseEvictions({ ttlSteps: null, capacityRows: capacity }, 2000000, n, last, lo, hi).sort((a, b) => a - b);
+      expect(got).toEqual(want);
+    }
+  });
+});

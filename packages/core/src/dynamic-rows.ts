@@ -163,15 +163,41 @@ export function chooseEvictions(
 ): number[] {
   const out: number[] = [];
   const keep: number[] = [];
+  let oldest = Number.POSITIVE_INFINITY;
+  let newest = Number.NEGATIVE_INFINITY;
   for (let k = 0; k < n; k++) {
     if (spec.ttlSteps !== null && step - lastUpdate[k] >= spec.ttlSteps) out.push(k);
-    else keep.push(k);
+    else {
+      keep.push(k);
+      oldest = Math.min(oldest, lastUpdate[k]);
+      newest = Math.max(newest, lastUpdate[k]);
+    }
   }
   const capacity = spec.capacityRows;
-  if (capacity !== null && keep.length > capacity) {
-    keep.sort((a, b) => lastUpdate[a] - lastUpdate[b] || hi[a] - hi[b] || lo[a] - lo[b]);
-    for (let i = 0; i < keep.length - capacity; i++) out.push(keep[i]);
+  if (capacity === null || keep.length <= capacity) return out;
+  const excess = keep.length - capacity;
+  const byIdThenStep = (a: number, b: number) => lastUpdate[a] - lastUpdate[b] || hi[a] - hi[b] || lo[a] - lo[b];
+  if (newest - oldest > 4 * keep.length) {
+    keep.sort(byIdThenStep);
+    for (let i = 0; i < excess; i++) out.push(keep[i]);
+    return out;
   }
+  // Steps are small integers: count rows per last-update step, take whole steps from the
+  // oldest, and sort only the step that is split (by id). Linear in the rows, not n log n:
+  // this runs at the end of every step of a table at its capacity.
+  const counts = new Int32Array(newest - oldest + 1);
+  for (const k of keep) counts[lastUpdate[k] - oldest]++;
+  let taken = 0;
+  let split = 0;
+  while (taken + counts[split] <= excess) taken += counts[split++];
+  const boundary: number[] = [];
+  for (const k of keep) {
+    const at = lastUpdate[k] - oldest;
+    if (at < split) out.push(k);
+    else if (at === split) boundary.push(k);
+  }
+  boundary.sort(byIdThenStep);
+  for (let i = 0; i < excess - taken; i++) out.push(boundary[i]);
   return out;
 }
 
