@@ -115,3 +115,26 @@ describe('the single-process hashed table follows a shard exactly', () => {
     expect(s.stats().tables.h.dynamic).toEqual(local.counts);
   });
 });
+
+describe('a refused request', () => {
+  it('counts nothing toward admission and stamps no row', () => {
+    const s = new PsService({
+      shard: 0,
+      numShards: 1,
+      seed: 2,
+      tables: [
+        { spec: spec({ admission: { kind: 'count', minCount: 1 } }), optimizer },
+        {
+          spec: tableSpec({ name: 'd', numEmbeddings: 4, embeddingDim: DIM }),
+          optimizer: parseSparseOptimizerConfig({ kind: 'sgd', lr: 10 }),
+        },
+      ],
+    });
+    const parts = new Map([
+      ['h', { parts: [{ ids: ids(1), grads: grads(1) }], lr: 0.5, step: 1 }],
+      ['d', { parts: [{ ids: Uint32Array.of(0), grads: new Float32Array(DIM).fill(3e38) }], lr: 10, step: 1 }],
+    ]);
+    expect(() => s.pushStep(parts, 0)).toThrow(/non-finite/);
+    expect(s.stats().tables.h).toMatchObject({ rowsMaterialised: 0, dynamic: { admitted: 0, rejected: 0 } });
+  });
+});

@@ -206,14 +206,17 @@ export class PsService {
   private applyAll(updates: readonly { table: string; parts: readonly GradientPart[]; ctx: SparseStepContext }[]): number {
     const undo = new UpdateUndo();
     let updated = 0;
+    // Admissions and last-update stamps wait for the whole request: a refused one changes no sketch or row.
+    const after: (() => void)[] = [];
     try {
-      for (const u of updates) updated += applyPush(this.table(u.table), u.parts, u.ctx, undo);
+      for (const u of updates) updated += applyPush(this.table(u.table), u.parts, u.ctx, undo, after);
     } catch (e) {
       undo.rollback();
       throw e;
     } finally {
       undo.release();
     }
+    for (const fn of after) fn();
     for (const u of updates) for (const p of u.parts) this.rowsPushed += p.ids.length;
     return updated;
   }

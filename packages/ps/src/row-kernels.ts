@@ -115,7 +115,14 @@ export interface GradientPart {
  * are copied straight into the shard's memory; nothing is concatenated. Returns the rows
  * updated.
  */
-export function applyPush(store: RowStore, parts: readonly GradientPart[], ctx: SparseStepContext, undo: UpdateUndo): number {
+export function applyPush(
+  store: RowStore,
+  parts: readonly GradientPart[],
+  ctx: SparseStepContext,
+  undo: UpdateUndo,
+  /** Where to leave the bookkeeping of a dynamic table (last-update stamps, admissions) for when the whole request has succeeded; null: do it now. */
+  after: (() => void)[] | null = null,
+): number {
   const optimizer = store.optimizer;
   if (!optimizer) return 0;
   const dim = store.dim;
@@ -150,8 +157,9 @@ export function applyPush(store: RowStore, parts: readonly GradientPart[], ctx: 
     }
   }
   const distinct = deduper.count;
+  const later = (fn: () => void) => (after ? after.push(fn) : fn());
   if (distinct === 0) {
-    admitWaiting(store, waitingIds);
+    later(() => admitWaiting(store, waitingIds));
     return 0;
   }
   const memory = store.memory;
@@ -193,8 +201,14 @@ export function applyPush(store: RowStore, parts: readonly GradientPart[], ctx: 
   memory.release(offs, offsBytes);
   memory.release(g, gradBytes);
   if (broken >= 0) throw nonFiniteUpdate(store, parts, broken);
-  if (store.dynamic) for (let d = 0; d < distinct; d++) store.touch(distinctSlots[d], store.clock);
-  admitWaiting(store, waitingIds);
+  if (store.dynamic) {
+    // distinctSlots is scratch the next part reuses: keep this part's slots.
+    const updated = distinctSlots.slice(0, distinct);
+    later(() => {
+      for (const slot of updated) store.touch(slot, store.clock);
+      admitWaiting(store, waitingIds);
+    });
+  }
   return distinct;
 }
 
