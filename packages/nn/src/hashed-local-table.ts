@@ -312,8 +312,9 @@ export class HashedLocalTable implements RowSource {
   }
 
   /**
-   * Rows of `ids` as they stand, [ids.length, dim]: held rows as they are, others as their
-   * deterministic init (what a first lookup would read), without materialising them.
+   * Rows of `ids` as they stand, [ids.length, dim]: held rows as they are, others as a lookup
+   * would read them (the default row with admission, else their deterministic init), without
+   * materialising them.
    */
   read(ids: RowIds): Float32Array {
     const dim = this.spec.embeddingDim;
@@ -322,7 +323,8 @@ export class HashedLocalTable implements RowSource {
     const heap = this.memory.heapF32;
     for (let i = 0; i < ids.length; i++) {
       const slot = this.index.get(halves[2 * i], halves[2 * i + 1]);
-      if (slot < 0) this.init.fill(halves[2 * i], halves[2 * i + 1], out, i * dim);
+      if (slot < 0 && this.defaultRow) out.set(this.defaultRow, i * dim);
+      else if (slot < 0) this.init.fill(halves[2 * i], halves[2 * i + 1], out, i * dim);
       else {
         const at = this.offsetOf(slot) / 4;
         out.set(heap.subarray(at, at + dim), i * dim);
