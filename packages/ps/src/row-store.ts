@@ -29,7 +29,9 @@ const PAGE_MASK = PAGE_ROWS - 1;
  *
  * Dense tables place row r (owned by this shard under modulo sharding) at slot r / numShards,
  * by arithmetic. Hashed tables place ids at slots in order of first touch through an
- * open-addressing index, and keep each slot's id (for checkpoints and exports).
+ * open-addressing index, and keep each slot's id (for checkpoints and exports); with
+ * admission and eviction (dynamic-rows.ts) a row may never be made or may go, its slot and
+ * page memory then taken by the next new id.
  *
  * Rows are materialised on first touch with the deterministic init, so a million-row table
  * costs nothing until used, and a row's first value does not depend on when it is touched.
