@@ -158,3 +158,24 @@ describe('held-out evaluation of a binary model', () => {
     expect(last.auc).toBeLessThanOrEqual(1);
   });
 });
+
+describe('admission and eviction without BSP', () => {
+  it('ASP: each push a shard applies is a step of the clock; the job runs to the end within the capacity', async () => {
+    const tables = Object.fromEntries(
+      Array.from({ length: 5 }, (_, f) => [
+        `cat_${f}`,
+        { admission: { kind: 'probability', p: 0.5 }, eviction: { capacityRows: 20, ttlSteps: 6 } },
+      ]),
+    );
+    const aspJob = { ...job, steps: 12, sync: { mode: 'asp' }, tables };
+    const { result, stats } = await runOnCluster({ ps: 2, trainers: 1, workersPerTrainer: 2 }, new Map(), aspJob);
+    expect(result.losses).toHaveLength(24);
+    for (const s of stats) {
+      for (const t of Object.values(s.stats.tables)) {
+        expect(t.rowsMaterialised).toBeLessThanOrEqual(20);
+        expect(t.dynamic?.admitted).toBeGreaterThan(0);
+        expect(t.dynamic?.evicted).toBeGreaterThan(0);
+      }
+    }
+  });
+});
