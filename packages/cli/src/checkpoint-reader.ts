@@ -4,6 +4,7 @@ import {
   type CheckpointManifest,
   copyRow,
   ErrorCodes,
+  idHalves,
   parseCheckpointManifest,
   parseSparseOptimizerConfig,
   parseTableSpec,
@@ -35,9 +36,13 @@ export function readManifest(dir: string): CheckpointManifest {
 
 export interface FullTable {
   readonly spec: TableSpec;
-  /** [numEmbeddings, dim]: saved rows, and the deterministic init for rows never touched. */
+  /** Rows in `weight`: numEmbeddings for a dense table, the saved rows for a hashed one. */
+  readonly rows: number;
+  /** A hashed table's row ids, ascending (row i of `weight` is id ids[i]); null for a dense table (row i is id i). */
+  readonly ids: BigUint64Array | null;
+  /** [rows, dim]: saved rows, and (dense tables) the deterministic init for rows never touched. */
   readonly weight: Float32Array;
-  /** [numEmbeddings, stateFloats] optimizer slots (zeros / initial value for untouched rows), when saved. */
+  /** [rows, stateFloats] optimizer slots (zeros / initial value for untouched rows), when saved. */
   readonly state: Float32Array | null;
   readonly stateFloats: number;
   readonly slotNames: readonly string[];
@@ -100,11 +105,14 @@ export function readSavedRows(dir: string, manifest: CheckpointManifest, table: 
   };
 }
 
-/** Assembles a whole dense table from every shard file of a checkpoint. */
+/**
+ * Assembles a whole table from every shard file of a checkpoint: a dense table row by row
+ * (untouched rows as their init), a hashed one as the rows it holds, ascending by id (the
+ * same file whatever the shard count was).
+ */
 export function readFullTable(dir: string, manifest: CheckpointManifest, table: string): FullTable {
   const { entry, spec } = tableEntry(dir, manifest, table);
-  if (spec.kind !== 'dense')
-    throw new RowshardError(ErrorCodes.UNSUPPORTED, `table '${table}' is hashed: export writes dense tables`, { table });
+  if (spec.kind === 'hashed') return readHashedTable(dir, manifest, table);
   const dim = spec.embeddingDim;
   const weight = new Float32Array(spec.numEmbeddings * dim);
   const init = rowInitializer(spec, manifest.seed);
@@ -131,6 +139,57 @@ export function readFullTable(dir: string, manifest: CheckpointManifest, table: 
   }
   return {
     spec,
+    rows: spec.numEmbeddings,
+    ids: null,
+    weight,
+    state,
+    stateFloats,
+    slotNames: optimizer?.slotNames ?? [],
+    optimizer: optimizerConfig,
+    optimizerStep: entry.optimizerStep ?? (spec.frozen ? 0 : manifest.step),
+  };
+}
+
+/** A hashed table's saved rows from every shard file, ascending by id (unsigned 64-bit order, compared by halves). */
+function readHashedTable(dir: string, manifest: CheckpointManifest, table: string): FullTable {
+  const { entry, spec } = tableEntry(dir, manifest, table);
+  const dim = spec.embeddingDim;
+  const stateFloats = entry.stateFloats;
+  const parts = manifest.shards.flatMap((info) =>
+    readShardSnapshot(join(dir, info.file)).tables.filter((p) => p.table === table),
+  );
+  const n = parts.reduce((a, p) => a + p.ids.length, 0);
+  const halves = new Uint32Array(2 * n);
+  const from = new Int32Array(2 * n);
+  let k = 0;
+  parts.forEach((p, part) => {
+    halves.set(idHalves(p.ids as BigUint64Array), 2 * k);
+    for (let i = 0; i < p.ids.length; i++, k++) {
+      from[2 * k] = part;
+      from[2 * k + 1] = i;
+    }
+  });
+  const order = Array.from({ length: n }, (_, i) => i).sort(
+    (a, b) => halves[2 * a + 1] - halves[2 * b + 1] || halves[2 * a] - halves[2 * b],
+  );
+  const ids = new BigUint64Array(n);
+  const words = new Uint32Array(ids.buffer);
+  const weight = new Float32Array(n * dim);
+  const state = stateFloats > 0 ? new Float32Array(n * stateFloats) : null;
+  order.forEach((o, i) => {
+    words[2 * i] = halves[2 * o];
+    words[2 * i + 1] = halves[2 * o + 1];
+    const part = parts[from[2 * o]];
+    const at = from[2 * o + 1];
+    copyRow(part.weight, at * dim, weight, i * dim, dim);
+    if (state && part.state) copyRow(part.state, at * stateFloats, state, i * stateFloats, stateFloats);
+  });
+  const optimizerConfig = entry.optimizer ? parseSparseOptimizerConfig(entry.optimizer) : null;
+  const optimizer = optimizerConfig ? sparseRowOptimizer(optimizerConfig, dim) : null;
+  return {
+    spec,
+    rows: n,
+    ids,
     weight,
     state,
     stateFloats,

@@ -29,7 +29,7 @@ export const dashboardHtml = `<!doctype html>
  <div><h3>training loss <small>(mean cross-entropy per report window, by step)</small></h3><svg id="lossChart" viewBox="0 0 400 220"><g class="axes"></g><polyline id="lossLine" fill="none" stroke="#2a6fdb" stroke-width="2" points=""/></svg></div>
  <div><h3>held-out eval <small>(green: accuracy, %; orange: loss, right axis; by step)</small></h3><svg id="evalChart" viewBox="0 0 400 220"><g class="axes"></g><polyline id="accLine" fill="none" stroke="#2a9d4a" stroke-width="2" points=""/><polyline id="evalLossLine" fill="none" stroke="#d9822b" stroke-width="2" points=""/></svg></div>
 </div>
-<h3>shards</h3><table id="shards"><thead><tr><th>shard</th><th>address</th><th>ready</th><th>rows</th><th>bytes</th><th>rows pulled</th><th>rows pushed</th><th>requests</th></tr></thead><tbody></tbody></table>
+<h3>shards</h3><table id="shards"><thead><tr><th>shard</th><th>address</th><th>ready</th><th>rows</th><th>bytes</th><th>rows pulled</th><th>rows pushed</th><th>requests</th><th>ids admitted / rejected / evicted</th></tr></thead><tbody></tbody></table>
 <script>
 const history = [];
 const fmt = (n) => n == null ? '–' : Math.abs(n) >= 1e6 ? (n/1e6).toFixed(2)+'M' : Math.abs(n) >= 1e3 ? (n/1e3).toFixed(1)+'k' : Number.isInteger(+n) ? String(n) : (+n).toPrecision(4);
@@ -102,7 +102,8 @@ async function tick() {
       const load = (s.shardLoad || []).find((l) => l.shard === i) || {};
       const req = load.requests ? Object.values(load.requests).reduce((a, b) => a + b, 0) : null;
       const tr = document.createElement('tr');
-      [i, url || '–', s.shardsReady[i] ? 'yes' : 'no', fmt(load.rowsMaterialised), fmt(load.bytesUsed), fmt(load.rowsPulled), fmt(load.rowsPushed), fmt(req)]
+      const dyn = load.dynamic ? [load.dynamic.admitted, load.dynamic.rejected, load.dynamic.evicted].map(fmt).join(' / ') : '–';
+      [i, url || '–', s.shardsReady[i] ? 'yes' : 'no', fmt(load.rowsMaterialised), fmt(load.bytesUsed), fmt(load.rowsPulled), fmt(load.rowsPushed), fmt(req), dyn]
         .forEach((v) => { const td = document.createElement('td'); td.textContent = v; tr.appendChild(td); });
       body.appendChild(tr);
     });

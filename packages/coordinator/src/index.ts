@@ -4,6 +4,7 @@ export * from './checkpoint-store.js';
 export * from './coordinator.js';
 export * from './dense-state.js';
 export * from './durable-file.js';
+export * from './hashed-pretrained.js';
 export * from './initial-state.js';
 export * from './job-identity.js';
 export * from './job-setup.js';

@@ -1,6 +1,7 @@
-import { copyRow, ErrorCodes, psProtocol, type RequestLimits, RowshardError, shardOfDense, type TableSpec } from '@rowshard/core';
+import { copyRow, idHalves, psProtocol, type RequestLimits, shardOfDense, shardOfHashed, type TableSpec } from '@rowshard/core';
 import { type Model, parity, tableStateName } from '@rowshard/nn';
 import { RpcClient } from '@rowshard/transport';
+import type { HashedRows } from './hashed-pretrained.js';
 
 /**
  * A starting state given as a trajectory fixture's `initial_state` (PyTorch state_dict
@@ -30,7 +31,7 @@ export function loadInitialState(
 
 /** Sends every row of each given table to the shard that owns it (`load` requests within `limits`). */
 export async function loadTablesIntoShards(
-  tables: Record<string, Float32Array>,
+  tables: Record<string, Float32Array | HashedRows>,
   specs: readonly TableSpec[],
   shardUrls: readonly string[],
   token: string | null,
@@ -43,14 +44,28 @@ export async function loadTablesIntoShards(
       try {
         await client.connect();
         for (const spec of specs) {
-          const values = tables[spec.name];
-          if (!values) continue;
-          if (spec.kind !== 'dense')
-            throw new RowshardError(ErrorCodes.UNSUPPORTED, `initial rows for hashed table '${spec.name}'`);
+          const given = tables[spec.name];
+          if (!given) continue;
           const dim = spec.embeddingDim;
+          const perMessage = Math.max(1, Math.min(limits.maxRows, Math.floor(limits.maxBytes / (4 * dim))));
+          if (!(given instanceof Float32Array)) {
+            // A hashed table: each id to the shard its hash names.
+            const halves = idHalves(given.ids);
+            const owned: number[] = [];
+            for (let i = 0; i < given.ids.length; i++)
+              if (shardOfHashed(halves[2 * i], halves[2 * i + 1], n) === shard) owned.push(i);
+            for (let at = 0; at < owned.length; at += perMessage) {
+              const part = owned.slice(at, at + perMessage);
+              const ids = BigUint64Array.from(part, (i) => given.ids[i]);
+              const rows = new Float32Array(part.length * dim);
+              part.forEach((i, k) => copyRow(given.rows, i * dim, rows, k * dim, dim));
+              await client.request('load', { tables: [{ table: spec.name, ids, rows }] });
+            }
+            continue;
+          }
+          const values = given;
           const owned: number[] = [];
           for (let row = 0; row < spec.numEmbeddings; row++) if (shardOfDense(row, n) === shard) owned.push(row);
-          const perMessage = Math.max(1, Math.min(limits.maxRows, Math.floor(limits.maxBytes / (4 * dim))));
           for (let at = 0; at < owned.length; at += perMessage) {
             const ids = Uint32Array.from(owned.slice(at, at + perMessage));
             const rows = new Float32Array(ids.length * dim);

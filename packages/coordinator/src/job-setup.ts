@@ -1,4 +1,5 @@
 import { type ModuleImporter, type ResolvedJob, resolveJob } from '@rowshard/nn';
+import { type HashedRows, readHashedPretrained } from './hashed-pretrained.js';
 import { loadInitialState } from './initial-state.js';
 import { checkPretrained, loadPretrained, type PretrainedInfo } from './pretrained.js';
 
@@ -6,8 +7,8 @@ import { checkPretrained, loadPretrained, type PretrainedInfo } from './pretrain
 export interface CoordinatorJob extends ResolvedJob {
   /** Starting dense values (a parity fixture's initial_state), by parameter name. */
   readonly initialDense: Record<string, Float32Array>;
-  /** Whole tables to load into the shards before the first step (from_pretrained, initial_state). */
-  readonly initialTables: Record<string, Float32Array>;
+  /** Whole tables to load into the shards before the first step (from_pretrained, initial_state); hashed ones by id. */
+  readonly initialTables: Record<string, Float32Array | HashedRows>;
 }
 
 /**
@@ -22,10 +23,12 @@ export async function setUpJob(
 ): Promise<CoordinatorJob> {
   const resolved = await resolveJob(raw, importModule);
   const { job, model } = resolved;
-  const pretrained: Record<string, Float32Array> = {};
+  const pretrained: Record<string, Float32Array | HashedRows> = {};
   for (const spec of model.tables) {
     const source = job.tables[spec.name]?.pretrained;
-    if (source) pretrained[spec.name] = loadPretrained(spec, source, job.seed);
+    if (!source) continue;
+    pretrained[spec.name] =
+      spec.kind === 'hashed' ? readHashedPretrained(spec, source).rows : loadPretrained(spec, source, job.seed);
   }
   const { dense, tables } = job.initialState
     ? loadInitialState(readJson(job.initialState.fixture), job.initialState.fixture, model)
@@ -41,7 +44,7 @@ export function checkPretrainedTables({ job, model }: ResolvedJob): PretrainedIn
   const checked: PretrainedInfo[] = [];
   for (const spec of model.tables) {
     const source = job.tables[spec.name]?.pretrained;
-    if (source) checked.push(checkPretrained(spec, source));
+    if (source) checked.push(spec.kind === 'hashed' ? readHashedPretrained(spec, source).info : checkPretrained(spec, source));
   }
   return checked;
 }

@@ -43,6 +43,7 @@ export function coordinatorMetrics(status: () => CoordinatorStatus): {
   counter('rowshard_examples_total', 'Examples trained on', (s) => s.examples);
   gauge('rowshard_eval_loss', 'Held-out loss at the last evaluation', (s) => lastEval(s)?.loss);
   gauge('rowshard_eval_accuracy', 'Held-out accuracy at the last evaluation', (s) => lastEval(s)?.accuracy);
+  gauge('rowshard_eval_auc', 'Held-out ROC AUC at the last evaluation (binary models)', (s) => lastEval(s)?.auc);
   gauge('rowshard_workers', 'Workers in the job', (s) => s.workers);
   gauge('rowshard_workers_done', 'Workers that finished', (s) => s.workersDone);
   gauge('rowshard_shards_ready', 'Parameter-server shards registered and ready', (s) => s.shardsReady.filter(Boolean).length);

@@ -6,7 +6,10 @@ import type { RestoreSource } from './recovery.js';
 export type ShardLoad = Pick<
   PsStats,
   'shard' | 'rowsMaterialised' | 'bytesUsed' | 'rowsPulled' | 'rowsPushed' | 'requests' | 'errors'
->;
+> & {
+  /** Hashed tables with admission or eviction, summed over them: ids admitted, rejected, rows evicted. */
+  readonly dynamic?: { admitted: number; rejected: number; evicted: number };
+};
 
 /**
  * The coordinator's own connections to the shards: their load for progress reports, and the
@@ -29,7 +32,19 @@ export class ShardLinks {
   async load(): Promise<ShardLoad[]> {
     const replies = await Promise.all(this.clients.map((c) => c.request('stats', {}, 5000)));
     return replies.map(({ stats: s }) => {
+      const counts = Object.values(s.tables).flatMap((t) => (t.dynamic ? [t.dynamic] : []));
+      const dynamic =
+        counts.length === 0
+          ? {}
+          : {
+              dynamic: {
+                admitted: counts.reduce((a, c) => a + c.admitted, 0),
+                rejected: counts.reduce((a, c) => a + c.rejected, 0),
+                evicted: counts.reduce((a, c) => a + c.evicted, 0),
+              },
+            };
       return {
+        ...dynamic,
         shard: s.shard,
         rowsMaterialised: s.rowsMaterialised,
         bytesUsed: s.bytesUsed,

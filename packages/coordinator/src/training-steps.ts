@@ -140,6 +140,7 @@ export class TrainingSteps {
       step: request.step,
       loss: request.loss,
       accuracy: request.accuracy,
+      ...(request.auc != null ? { auc: request.auc } : {}),
       examples: request.examples,
       setSize: request.setSize ?? null,
     };

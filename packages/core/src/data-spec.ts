@@ -26,7 +26,40 @@ export type DataSpec =
       /** Cycle the first n global batches (the PyTorch anchor cycles 50); 0 = a fresh batch every step. */
       readonly repeatBatches: number;
     }
+  | SyntheticCtrSpec
+  | CtrFileSpec
   | FileDataSpec;
+
+/**
+ * Click-through examples from a file, for the `ctr` model: Criteo's TSV (label, `numDense`
+ * integer columns, `numCategorical` hex columns; empty fields allowed) or JSONL with named
+ * fields (`fields: { label, dense: [...], categorical: [...] }`). Read whole into memory;
+ * global batch t is examples [t·B, (t+1)·B), wrapping at the end of the file.
+ */
+export interface CtrFileSpec {
+  readonly kind: 'ctr_file';
+  readonly path: string;
+  readonly format: 'criteo' | 'jsonl';
+  readonly numDense: number;
+  readonly numCategorical: number;
+  readonly fields: { readonly label: string; readonly dense: readonly string[]; readonly categorical: readonly string[] } | null;
+}
+
+/**
+ * Generated click-through data in Criteo's layout: `numDense` float features and
+ * `numCategorical` categorical features whose values are raw 64-bit ids (`featureId`), zipf
+ * distributed over `vocabSize` values each, and a 0/1 click drawn from a planted logistic
+ * model (a few dense weights and an effect for each of the frequent values of the first
+ * features), so a model can learn it and a held-out AUC measures how well.
+ */
+export interface SyntheticCtrSpec {
+  readonly kind: 'synthetic_ctr';
+  readonly numDense: number;
+  readonly numCategorical: number;
+  readonly vocabSize: number;
+  readonly zipfS: number;
+  readonly seed: number;
+}
 
 /**
  * Examples from a text file, streamed (files larger than memory are fine). `rowshard train`
@@ -57,8 +90,10 @@ export interface FileDataSpec {
 
 export function parseDataSpec(value: unknown, field = 'data'): DataSpec {
   const obj = requireObject(value, field);
-  const kind = oneOf(obj.kind, `${field}.kind`, ['fixture', 'synthetic_text', 'file'] as const);
+  const kind = oneOf(obj.kind, `${field}.kind`, ['fixture', 'synthetic_text', 'synthetic_ctr', 'ctr_file', 'file'] as const);
   if (kind === 'file') return parseFileDataSpec(obj, field);
+  if (kind === 'synthetic_ctr') return parseSyntheticCtrSpec(obj, field);
+  if (kind === 'ctr_file') return parseCtrFileSpec(obj, field);
   if (kind === 'fixture') {
     rejectUnknownKeys(obj, ['kind', 'path'], field);
     return { kind, path: stringField(obj.path, `${field}.path`) };
@@ -141,4 +176,54 @@ function parseFileDataSpec(obj: Record<string, unknown>, field: string): FileDat
     labelsFile: optional(obj.labelsFile, d.labelsFile, (v) => stringField(v, `${field}.labelsFile`)),
     examples: optional(obj.examples, d.examples, (v) => positiveInt(v, `${field}.examples`)),
   };
+}
+
+function parseSyntheticCtrSpec(obj: Record<string, unknown>, field: string): SyntheticCtrSpec {
+  rejectUnknownKeys(obj, ['kind', 'numDense', 'numCategorical', 'vocabSize', 'zipfS', 'seed'], field);
+  const d = jobDefaults.data.synthetic_ctr;
+  return {
+    kind: 'synthetic_ctr',
+    numDense: optional(obj.numDense, d.numDense, (v) => nonNegativeInt(v, `${field}.numDense`)),
+    numCategorical: optional(obj.numCategorical, d.numCategorical, (v) => positiveInt(v, `${field}.numCategorical`)),
+    vocabSize: positiveInt(obj.vocabSize, `${field}.vocabSize`),
+    zipfS: optional(obj.zipfS, d.zipfS, (v) => numberInRange(v, `${field}.zipfS`, 0, 10, { minExclusive: true })),
+    seed: optional(obj.seed, d.seed, (v) => nonNegativeInt(v, `${field}.seed`)),
+  };
+}
+
+function parseCtrFileSpec(obj: Record<string, unknown>, field: string): CtrFileSpec {
+  rejectUnknownKeys(obj, ['kind', 'path', 'format', 'numDense', 'numCategorical', 'fields'], field);
+  const d = jobDefaults.data.ctr_file;
+  const path = stringField(obj.path, `${field}.path`);
+  const format = optional(obj.format, d.format, (v) => oneOf(v, `${field}.format`, ['criteo', 'jsonl'] as const));
+  if (format === 'criteo') {
+    if (obj.fields !== undefined && obj.fields !== null)
+      throw configError(`${field}.fields`, 'is for jsonl data; a Criteo file is read by column position');
+    return {
+      kind: 'ctr_file',
+      path,
+      format,
+      numDense: optional(obj.numDense, d.numDense, (v) => nonNegativeInt(v, `${field}.numDense`)),
+      numCategorical: optional(obj.numCategorical, d.numCategorical, (v) => positiveInt(v, `${field}.numCategorical`)),
+      fields: null,
+    };
+  }
+  const f = requireObject(obj.fields, `${field}.fields`);
+  rejectUnknownKeys(f, ['label', 'dense', 'categorical'], `${field}.fields`);
+  const names = (v: unknown, at: string, min: number): string[] => {
+    if (!Array.isArray(v) || v.length < min) throw configError(at, `must be a list of at least ${min} field name(s)`);
+    return v.map((x, i) => stringField(x, `${at}[${i}]`));
+  };
+  const fields = {
+    label: stringField(f.label, `${field}.fields.label`),
+    dense: names(f.dense ?? [], `${field}.fields.dense`, 0),
+    categorical: names(f.categorical, `${field}.fields.categorical`, 1),
+  };
+  for (const [k, n] of [
+    ['numDense', fields.dense.length],
+    ['numCategorical', fields.categorical.length],
+  ] as const) {
+    if (obj[k] !== undefined && obj[k] !== n) throw configError(`${field}.${k}`, `is ${String(obj[k])}, but fields lists ${n}`);
+  }
+  return { kind: 'ctr_file', path, format, numDense: fields.dense.length, numCategorical: fields.categorical.length, fields };
 }

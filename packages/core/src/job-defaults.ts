@@ -1,5 +1,5 @@
 import type { CheckpointConfig } from './checkpoint-config.js';
-import type { DataSpec, FileDataSpec } from './data-spec.js';
+import type { CtrFileSpec, DataSpec, FileDataSpec, SyntheticCtrSpec } from './data-spec.js';
 import type { EvalConfig } from './eval-config.js';
 import type { FreezeWindow } from './freeze-plan.js';
 import type { ClusterSize, JobConfig } from './job-config.js';
@@ -30,11 +30,17 @@ export interface JobDefaults {
   /** Per data kind, the fields a spec may leave out. */
   readonly data: {
     readonly synthetic_text: Omit<SyntheticTextSpec, 'kind' | 'vocabSize' | 'seqLen'>;
+    readonly synthetic_ctr: Omit<SyntheticCtrSpec, 'kind' | 'vocabSize'>;
+    readonly ctr_file: Omit<CtrFileSpec, 'kind' | 'path' | 'fields'>;
     readonly file: Omit<FileDataSpec, 'kind' | 'path'>;
   };
   readonly eval: Omit<EvalConfig, 'data'>;
   /** The format of a pretrained file is guessed from its name, so it has no fixed default. */
-  readonly tables: { readonly pretrained: Omit<PretrainedSource, 'path' | 'format'> };
+  readonly tables: {
+    readonly pretrained: Omit<PretrainedSource, 'path' | 'format'>;
+    /** A hashed table's admission, when given: the fields it may leave out. */
+    readonly admission: { readonly width: number; readonly depth: number; readonly default: 'zeros' | 'unknown' };
+  };
   /** A window of the freeze plan. */
   readonly freeze: Omit<FreezeWindow, 'table'>;
   readonly checkpoint: Omit<CheckpointConfig, 'dir'>;
@@ -71,6 +77,9 @@ export const jobDefaults: JobDefaults = deepFreeze<JobDefaults>({
   },
   data: {
     synthetic_text: { numClasses: 2, zipfS: 1.1, seed: 1, rule: 'signal_tokens', repeatBatches: 0 },
+    // Criteo's layout: 13 integer features, 26 categorical ones.
+    synthetic_ctr: { numDense: 13, numCategorical: 26, zipfS: 1.1, seed: 1 },
+    ctr_file: { format: 'criteo', numDense: 13, numCategorical: 26 },
     file: {
       format: 'fasttext',
       columns: null,
@@ -90,7 +99,7 @@ export const jobDefaults: JobDefaults = deepFreeze<JobDefaults>({
     },
   },
   eval: { everySteps: null, batches: 4, batchSize: 256, finalBatches: null },
-  tables: { pretrained: { vocab: null, freeze: true } },
+  tables: { pretrained: { vocab: null, freeze: true }, admission: { width: 65536, depth: 4, default: 'zeros' } },
   freeze: { fromStep: 0, untilStep: null },
   checkpoint: { everySteps: null, everySeconds: null, keep: 3, resume: 'auto' },
   cluster: { ps: 2, trainers: 1, workersPerTrainer: 2 },

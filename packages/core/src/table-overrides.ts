@@ -1,3 +1,4 @@
+import { type AdmissionSpec, type EvictionSpec, parseAdmissionSpec, parseEvictionSpec } from './dynamic-rows.js';
 import { configError } from './errors.js';
 import { jobDefaults } from './job-defaults.js';
 import { booleanField, oneOf, optional, rejectUnknownKeys, requireObject, stringField } from './validate.js';
@@ -16,6 +17,9 @@ export interface TableOverride {
   readonly frozen?: boolean;
   readonly group?: string;
   readonly pretrained?: PretrainedSource;
+  /** A hashed table's admission and eviction (dynamic-rows.ts); checked against the table's kind when the model is known. */
+  readonly admission?: AdmissionSpec;
+  readonly eviction?: EvictionSpec;
 }
 
 export function parseTableOverrides(
@@ -30,8 +34,18 @@ export function parseTableOverrides(
     if (tableNames && !tableNames.includes(name))
       throw configError(`${field}.${name}`, `the model has no table '${name}' (tables: ${tableNames.join(', ')})`);
     const t = requireObject(raw, `${field}.${name}`);
-    rejectUnknownKeys(t, ['frozen', 'group', 'pretrained'], `${field}.${name}`);
-    const o: { frozen?: boolean; group?: string; pretrained?: PretrainedSource } = {};
+    rejectUnknownKeys(t, ['frozen', 'group', 'pretrained', 'admission', 'eviction'], `${field}.${name}`);
+    const o: {
+      frozen?: boolean;
+      group?: string;
+      pretrained?: PretrainedSource;
+      admission?: AdmissionSpec;
+      eviction?: EvictionSpec;
+    } = {};
+    const admission = parseAdmissionSpec(t.admission, `${field}.${name}.admission`);
+    if (admission) o.admission = admission;
+    const eviction = parseEvictionSpec(t.eviction, `${field}.${name}.eviction`);
+    if (eviction) o.eviction = eviction;
     if (t.frozen !== undefined) o.frozen = booleanField(t.frozen, `${field}.${name}.frozen`);
     if (t.group !== undefined) o.group = stringField(t.group, `${field}.${name}.group`);
     if (t.pretrained !== undefined) {

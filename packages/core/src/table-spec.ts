@@ -1,3 +1,4 @@
+import { type AdmissionSpec, type EvictionSpec, parseAdmissionSpec, parseEvictionSpec } from './dynamic-rows.js';
 import { configError } from './errors.js';
 import { defaultInit, type InitSpec, parseInitSpec } from './init-spec.js';
 import {
@@ -33,9 +34,15 @@ export interface TableSpec {
   readonly group: string;
   readonly frozen: boolean;
   readonly dtype: 'f32';
+  /** Hashed tables: which ids get a row (null: every id looked up); see dynamic-rows.ts. */
+  readonly admission: AdmissionSpec | null;
+  /** Hashed tables: when rows are evicted (null: never). */
+  readonly eviction: EvictionSpec | null;
 }
 
-export type TableSpecInput = Partial<Omit<TableSpec, 'name' | 'numEmbeddings' | 'embeddingDim'>> & {
+export type TableSpecInput = Partial<Omit<TableSpec, 'name' | 'numEmbeddings' | 'embeddingDim' | 'admission' | 'eviction'>> & {
+  admission?: unknown;
+  eviction?: unknown;
   name: string;
   numEmbeddings: number;
   embeddingDim: number;
@@ -54,6 +61,8 @@ export const tableSpecFields = [
   'group',
   'frozen',
   'dtype',
+  'admission',
+  'eviction',
 ] as const;
 
 /** Validates a table spec from any source (code, config file, wire) and fills defaults. */
@@ -93,6 +102,14 @@ export function parseTableSpec(value: unknown, field = 'table'): TableSpec {
   const group = optional(obj.group, 'embeddings', (v) => stringField(v, `${field}.group`));
   const frozen = optional(obj.frozen, false, (v) => booleanField(v, `${field}.frozen`));
   const dtype = optional(obj.dtype, 'f32' as const, (v) => oneOf(v, `${field}.dtype`, ['f32'] as const));
+  const admission = parseAdmissionSpec(obj.admission, `${field}.admission`);
+  const eviction = parseEvictionSpec(obj.eviction, `${field}.eviction`);
+  if (kind !== 'hashed' && (admission || eviction)) {
+    throw configError(
+      `${field}.${admission ? 'admission' : 'eviction'}`,
+      "applies to hashed tables only (kind: 'hashed'); a dense table holds every row of its range",
+    );
+  }
   return Object.freeze({
     name,
     kind,
@@ -106,6 +123,8 @@ export function parseTableSpec(value: unknown, field = 'table'): TableSpec {
     group,
     frozen,
     dtype,
+    admission,
+    eviction,
   });
 }
 

@@ -1,4 +1,4 @@
-import { copyRow, dedupeIds, initDenseTable, renormRow, type TableSpec } from '@rowshard/core';
+import { copyRow, dedupeIds, initDenseTable, type RowIds, renormRow, type TableSpec } from '@rowshard/core';
 import type { RowLookup, RowSource } from './row-source.js';
 import { validateIndices } from './row-source.js';
 import { allocF32 } from './step-scope.js';
@@ -39,8 +39,10 @@ export class LocalTable implements RowSource {
     return new LocalTable(spec, initDenseTable(spec, seed));
   }
 
-  lookup(indices: ArrayLike<number>): RowLookup {
-    validateIndices(this.spec, indices);
+  lookup(ids: RowIds): RowLookup {
+    validateIndices(this.spec, ids);
+    // A dense table: validateIndices refused 64-bit ids.
+    const indices = ids as ArrayLike<number>;
     const dim = this.spec.embeddingDim;
     const { maxNorm, normType } = this.spec;
     const { unique, inverse } = dedupeIds(indices);

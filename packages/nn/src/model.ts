@@ -1,4 +1,4 @@
-import { configError, type TableOverride, type TableSpec } from '@rowshard/core';
+import { configError, type RowIds, type TableOverride, type TableSpec } from '@rowshard/core';
 import type { DenseInit } from './init-dense.js';
 import type { RowSource } from './row-source.js';
 import type { IndexTensor, Tensor } from './tensor.js';
@@ -20,6 +20,14 @@ export interface Batch {
   readonly offsets?: readonly (ArrayLike<number> | null)[];
   /** Class ids for classification, values for regression; one per example. */
   readonly target: ArrayLike<number>;
+  /** Float inputs that lead with the example dimension (a CTR model's dense features [B, n]); absent elsewhere. */
+  readonly values?: readonly ValueTensor[];
+}
+
+/** A float input of a batch: a shape and its row-major values. */
+export interface ValueTensor {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
 }
 
 /** What a model's forward sees: its tables (as row sources), its dense parameters, the mode. */
@@ -38,10 +46,12 @@ export interface ModelContext {
  */
 export interface Model {
   readonly name: string;
-  readonly task: 'classification' | 'regression';
+  /** What eval reports beside the loss: accuracy for 'classification' (argmax) and 'binary' (one logit, > 0 is 1). */
+  readonly task: 'classification' | 'regression' | 'binary';
   readonly tables: readonly TableSpec[];
   readonly dense: readonly DenseParamSpec[];
-  rowsNeeded(batch: Batch): Record<string, readonly ArrayLike<number>[]>;
+  /** Per table, the lists of ids the batch looks up (numbers, or a BigUint64Array for a hashed table). */
+  rowsNeeded(batch: Batch): Record<string, readonly RowIds[]>;
   forward(ctx: ModelContext, batch: Batch): Tensor;
   loss(output: Tensor, batch: Batch): Tensor;
 }
@@ -81,7 +91,19 @@ export function applyTableOverrides(model: Model, overrides: Readonly<Record<str
     const o = overrides[t.name];
     if (!o) return t;
     const frozen = o.frozen ?? o.pretrained?.freeze ?? t.frozen;
-    return Object.freeze({ ...t, frozen, group: o.group ?? t.group });
+    if ((o.admission || o.eviction) && t.kind !== 'hashed') {
+      throw configError(
+        `tables.${t.name}.${o.admission ? 'admission' : 'eviction'}`,
+        `table '${t.name}' is dense: admission and eviction apply to hashed tables only (kind: 'hashed')`,
+      );
+    }
+    return Object.freeze({
+      ...t,
+      frozen,
+      group: o.group ?? t.group,
+      admission: o.admission ?? t.admission,
+      eviction: o.eviction ?? t.eviction,
+    });
   });
   return { ...model, tables, rowsNeeded: model.rowsNeeded, forward: model.forward, loss: model.loss };
 }

@@ -1,4 +1,5 @@
 import { type TableSpecInput, tableSpec } from '@rowshard/core';
+import { HashedLocalTable, type HashedSparseGrad } from './hashed-local-table.js';
 import { initDenseParam } from './init-dense.js';
 import { LocalTable, type SparseGrad } from './local-table.js';
 import { embeddingLookup } from './ops/embedding.js';
@@ -16,14 +17,19 @@ type EmbeddingOptions = Omit<TableSpecInput, 'numEmbeddings' | 'embeddingDim' | 
 /**
  * nn.Embedding for single-process use, with PyTorch's constructor arguments. Gradients are
  * always sparse (what `sparse=True` gives in PyTorch): `takeGrad()` returns ids and rows.
+ * With `kind: 'hashed'` it takes raw 64-bit ids (a BigUint64Array), `numEmbeddings` being a
+ * capacity hint, and a row appears on first lookup with its id's deterministic init.
  */
 export class Embedding {
-  readonly table: LocalTable;
+  readonly table: LocalTable | HashedLocalTable;
 
   constructor(numEmbeddings: number, embeddingDim: number, options: EmbeddingOptions = {}) {
     const { seed = 0, weight, name = 'embedding', ...rest } = options;
     const spec = tableSpec({ ...rest, name, numEmbeddings, embeddingDim });
-    this.table = weight ? new LocalTable(spec, weight) : LocalTable.initialised(spec, seed);
+    if (spec.kind === 'hashed') {
+      if (weight) throw new RangeError(`table '${name}' is hashed: it has no weight matrix to start from`);
+      this.table = new HashedLocalTable(spec, seed);
+    } else this.table = weight ? new LocalTable(spec, weight) : LocalTable.initialised(spec, seed);
   }
 
   /** nn.Embedding.from_pretrained: frozen by default, as in PyTorch. */
@@ -36,7 +42,10 @@ export class Embedding {
     return new Embedding(shape[0], shape[1], { ...rest, frozen: freeze, weight: Float32Array.from(weight) });
   }
 
+  /** The weight matrix of a dense table (a hashed one: `table.read(ids)`). */
   get weight(): Float32Array {
+    if (this.table instanceof HashedLocalTable)
+      throw new RangeError(`table '${this.table.spec.name}' is hashed: read its rows by id (table.read(ids))`);
     return this.table.weights;
   }
 
@@ -44,7 +53,7 @@ export class Embedding {
     return embeddingLookup(this.table, indices);
   }
 
-  takeGrad(): SparseGrad | null {
+  takeGrad(): SparseGrad | HashedSparseGrad | null {
     return this.table.takeGrad();
   }
 }
@@ -73,7 +82,7 @@ export class EmbeddingBag {
     return embeddingBag(this.embedding.table, input, { mode: this.mode, offsets, perSampleWeights, includeLastOffset });
   }
 
-  takeGrad(): SparseGrad | null {
+  takeGrad(): SparseGrad | HashedSparseGrad | null {
     return this.embedding.takeGrad();
   }
 }

@@ -1,4 +1,4 @@
-import { indexNotInteger, indexOutOfRange, type TableSpec } from '@rowshard/core';
+import { ErrorCodes, indexNotInteger, indexOutOfRange, type RowIds, RowshardError, type TableSpec } from '@rowshard/core';
 
 /**
  * What one lookup of a table reads and where its gradient goes: a matrix of rows, the row of
@@ -31,7 +31,8 @@ export interface RowSource {
   readonly spec: TableSpec;
   /** False for frozen tables: lookups then record no gradient. */
   readonly trainable: boolean;
-  lookup(indices: ArrayLike<number>): RowLookup;
+  /** Numbers, or a BigUint64Array of 64-bit ids for a hashed table. */
+  lookup(indices: RowIds): RowLookup;
 }
 
 /** The same rows, read-only: lookups through it record no gradient (evaluation). */
@@ -48,9 +49,18 @@ export function withoutGrad(source: RowSource): RowSource {
 
 /**
  * Checks that every index is an integer in [0, numEmbeddings): PyTorch's "index out of range
- * in self", but naming the table, the position, the value and the valid range.
+ * in self", but naming the table, the position, the value and the valid range. A hashed
+ * table takes any unsigned 64-bit id: as a BigUint64Array, or as numbers below 2^53.
  */
-export function validateIndices(spec: TableSpec, data: ArrayLike<number>): void {
+export function validateIndices(spec: TableSpec, data: RowIds): void {
+  if (data instanceof BigUint64Array) {
+    if (spec.kind === 'hashed') return;
+    throw new RowshardError(
+      ErrorCodes.BAD_REQUEST,
+      `table '${spec.name}' is dense: its indices are numbers in [0, ${spec.numEmbeddings}), not 64-bit ids (a BigUint64Array is for kind: 'hashed' tables)`,
+      { table: spec.name },
+    );
+  }
   const limit = spec.kind === 'dense' ? spec.numEmbeddings : Number.MAX_SAFE_INTEGER + 1;
   for (let i = 0; i < data.length; i++) {
     const v = data[i];

@@ -1,4 +1,4 @@
-import { ErrorCodes, RowshardError } from '@rowshard/core';
+import { ErrorCodes, type RowIds, RowshardError } from '@rowshard/core';
 import { allocF32 } from './step-scope.js';
 
 /**
@@ -92,13 +92,16 @@ export function parameter(name: string, shape: readonly number[], data: Float32A
   return t;
 }
 
-/** Integer index tensors (token ids, user ids): any shape, values validated at lookup. */
+/**
+ * Integer index tensors (token ids, user ids): any shape, values validated at lookup. A
+ * hashed table's raw 64-bit ids come as a BigUint64Array.
+ */
 export interface IndexTensor {
   readonly shape: readonly number[];
-  readonly data: ArrayLike<number>;
+  readonly data: RowIds;
 }
 
-export function indexTensor(shape: readonly number[], data: ArrayLike<number>): IndexTensor {
+export function indexTensor(shape: readonly number[], data: RowIds): IndexTensor {
   const size = shapeSize(shape);
   if (data.length !== size) {
     throw new RowshardError(

@@ -22,8 +22,8 @@ export class BspAggregator {
     this.barrier = new StepBarrier<readonly PushPart[], number>(
       workers,
       stepTimeoutMs,
-      (_step, contributions) => {
-        const rows = this.service.pushStep(groupByTable(contributions));
+      (step, contributions) => {
+        const rows = this.service.pushStep(groupByTable(contributions), step);
         queueMicrotask(() => this.releasePulls());
         return rows;
       },

@@ -1,6 +1,5 @@
 export * from './args.js';
 export * from './bsp-aggregator.js';
-export * from './hashed-index.js';
 export * from './metrics.js';
 export * from './process.js';
 export * from './ps-node.js';

@@ -49,6 +49,22 @@ export function psMetrics(stats: () => PsStats | null): {
     pulled: s.rowsPulled,
     pushed: s.rowsPushed,
   }));
+  // Hashed tables whose rows come and go: ids admitted, steps an id without a row was not, rows evicted.
+  new Counter({
+    name: 'rowshard_ps_dynamic_ids_total',
+    help: 'Hashed-table ids admitted, rejected (a step an id was not admitted) and evicted, by table',
+    labelNames: ['shard', 'table', 'event'],
+    registers: [registry],
+    collect() {
+      const s = stats();
+      if (!s) return;
+      this.reset();
+      for (const [table, t] of Object.entries(s.tables)) {
+        if (!t.dynamic) continue;
+        for (const [event, v] of Object.entries(t.dynamic)) this.inc({ shard: String(s.shard), table, event }, v);
+      }
+    },
+  });
   return { registry, onServed };
 }
 

@@ -1,6 +1,7 @@
 import {
   copyRow,
   ErrorCodes,
+  idHalves,
   type LoadPart,
   type PsStats,
   type PsTableConfig,
@@ -16,7 +17,7 @@ import {
 } from '@rowshard/core';
 import { KernelMemory, sizeClass } from '@rowshard/kernels';
 import { checkFinite, checkGrads, checkIds } from './request-checks.js';
-import { applyPush, type GradientPart, gatherRows, idHalves } from './row-kernels.js';
+import { applyPush, type GradientPart, gatherRows } from './row-kernels.js';
 import { RowStore } from './row-store.js';
 import { UpdateUndo } from './update-undo.js';
 
@@ -169,14 +170,33 @@ export class PsService {
    * A BSP step: each table's parts from every rank, in rank order, applied as one optimizer
    * step per table; the parts have passed checkPush().
    */
-  pushStep(byTable: ReadonlyMap<string, { parts: GradientPart[]; lr: number; step: number }>): number {
+  pushStep(byTable: ReadonlyMap<string, { parts: GradientPart[]; lr: number; step: number }>, globalStep?: number): number {
     const updates = [...byTable].map(([table, { parts, lr, step }]) => ({ table, parts, ctx: { lr, step } }));
-    return this.applyAll(updates);
+    if (globalStep !== undefined) for (const t of this.tables.values()) if (t.store.dynamic) t.store.clock = globalStep;
+    const updated = this.applyAll(updates);
+    // The step's boundary: every dynamic table evicts, whether or not this step touched it.
+    if (globalStep !== undefined) this.endStep(globalStep);
+    return updated;
   }
 
-  /** push() for parts checkPush() has passed. */
+  /** The end of step `step` for every hashed table whose rows come and go (eviction; the admission clock). */
+  endStep(step: number): void {
+    for (const t of this.tables.values()) if (t.store.dynamic) t.store.endStep(step);
+  }
+
+  /** Restore: the clock of every dynamic table continues from the checkpoint's step. */
+  setClock(step: number): void {
+    for (const t of this.tables.values()) t.store.clock = step;
+  }
+
+  /**
+   * push() for parts checkPush() has passed. Without a BSP step (ASP, SSP), each push applied is
+   * a step of the dynamic tables' clock: eviction and TTL count pushes.
+   */
   pushChecked(parts: readonly PushPart[]): number {
-    return this.applyAll(parts.map((p) => ({ table: p.table, parts: [p], ctx: { lr: p.lr, step: p.step } })));
+    const updated = this.applyAll(parts.map((p) => ({ table: p.table, parts: [p], ctx: { lr: p.lr, step: p.step } })));
+    for (const t of this.tables.values()) if (t.store.dynamic) t.store.endStep(t.store.clock);
+    return updated;
   }
 
   /**
@@ -186,14 +206,17 @@ export class PsService {
   private applyAll(updates: readonly { table: string; parts: readonly GradientPart[]; ctx: SparseStepContext }[]): number {
     const undo = new UpdateUndo();
     let updated = 0;
+    // Admissions and last-update stamps wait for the whole request: a refused one changes no sketch or row.
+    const after: (() => void)[] = [];
     try {
-      for (const u of updates) updated += applyPush(this.table(u.table), u.parts, u.ctx, undo);
+      for (const u of updates) updated += applyPush(this.table(u.table), u.parts, u.ctx, undo, after);
     } catch (e) {
       undo.rollback();
       throw e;
     } finally {
       undo.release();
     }
+    for (const fn of after) fn();
     for (const u of updates) for (const p of u.parts) this.rowsPushed += p.ids.length;
     return updated;
   }
@@ -279,7 +302,12 @@ export class PsService {
     let rows = 0;
     let bytes = 0;
     for (const [name, t] of this.tables) {
-      tables[name] = { rowsMaterialised: t.store.rowsMaterialised, bytesUsed: t.store.bytesUsed, frozen: t.frozen };
+      tables[name] = {
+        rowsMaterialised: t.store.rowsMaterialised,
+        bytesUsed: t.store.bytesUsed,
+        frozen: t.frozen,
+        ...(t.store.dynamic ? { dynamic: { ...t.store.counts } } : {}),
+      };
       rows += t.store.rowsMaterialised;
       bytes += t.store.bytesUsed;
     }

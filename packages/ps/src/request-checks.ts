@@ -1,6 +1,7 @@
 import {
   ErrorCodes,
   type IdArray,
+  idHalves,
   indexNotInteger,
   indexOutOfRange,
   RowshardError,
@@ -9,7 +10,6 @@ import {
   type TableSpec,
 } from '@rowshard/core';
 import { type KernelMemory, sizeClass } from '@rowshard/kernels';
-import { idHalves } from './row-kernels.js';
 
 /**
  * Checks a request's ids and gradients against a table before anything is applied, so a bad

@@ -1,4 +1,13 @@
-import { Deduper, ErrorCodes, type IdArray, RowshardError, renormRow, type SparseStepContext } from '@rowshard/core';
+import {
+  Deduper,
+  ErrorCodes,
+  HashedIndex,
+  type IdArray,
+  idHalves,
+  RowshardError,
+  renormRow,
+  type SparseStepContext,
+} from '@rowshard/core';
 import { optimizerRows, sizeClass } from '@rowshard/kernels';
 import type { RowStore } from './row-store.js';
 import type { UpdateUndo } from './update-undo.js';
@@ -31,18 +40,6 @@ function ensureScratch(n: number): void {
  */
 const deduper = new Deduper();
 
-/** The (lo, hi) uint32 halves of 64-bit ids, without BigInt arithmetic. */
-export function idHalves(ids: IdArray): Uint32Array {
-  if (ids instanceof BigUint64Array) return new Uint32Array(ids.buffer, ids.byteOffset, ids.length * 2);
-  const out = new Uint32Array(ids.length * 2);
-  for (let i = 0; i < ids.length; i++) {
-    const v = ids[i];
-    out[2 * i] = v >>> 0;
-    out[2 * i + 1] = Math.floor(v / 4294967296);
-  }
-  return out;
-}
-
 /**
  * Slots of a part's ids (rows materialised), into slotScratch; -1 at positions of the row
  * `padding` (a push leaves the padding row out; a pull passes -1 and reads it like any row).
@@ -52,7 +49,9 @@ function slotsOf(store: RowStore, ids: IdArray, padding: number): Int32Array {
   const slots = slotScratch;
   if (store.spec.kind === 'hashed') {
     const halves = idHalves(ids);
-    for (let i = 0; i < ids.length; i++) slots[i] = store.slotOf(halves[2 * i], halves[2 * i + 1]);
+    // With admission an id without a row stays without one (-1): it is not admitted by being looked up.
+    if (store.admission) for (let i = 0; i < ids.length; i++) slots[i] = store.find(halves[2 * i], halves[2 * i + 1]);
+    else for (let i = 0; i < ids.length; i++) slots[i] = store.slotOf(halves[2 * i], halves[2 * i + 1]);
     return slots;
   }
   if (ids instanceof Uint32Array || ids instanceof Int32Array) {
@@ -82,15 +81,17 @@ export function gatherRows(store: RowStore, ids: IdArray, into: Float32Array | n
   const { maxNorm, normType } = store.spec;
   if (maxNorm !== null) {
     const heap = store.memory.heapF32;
-    for (let i = 0; i < n; i++) renormRow(heap, store.weightOffset(slots[i]), dim, maxNorm, normType);
+    for (let i = 0; i < n; i++) if (slots[i] >= 0) renormRow(heap, store.weightOffset(slots[i]), dim, maxNorm, normType);
   }
   const memory = store.memory;
+  // A not-admitted id (slot -1) reads the table's default row; made before the views below.
+  const defaultRow = store.admission ? store.defaultRowOffset() : -1;
   const offsBytes = sizeClass(4 * n);
   const outBytes = sizeClass(4 * n * dim);
   const offs = memory.alloc(offsBytes, false);
   const out = memory.alloc(outBytes, false);
   const u32 = memory.u32(offs, n);
-  for (let i = 0; i < n; i++) u32[i] = store.weightByteOffset(slots[i]);
+  for (let i = 0; i < n; i++) u32[i] = slots[i] < 0 ? defaultRow : store.weightByteOffset(slots[i]);
   memory.exports.gatherRows(n, dim, offs, out);
   const gathered = memory.f32(out, n * dim);
   const rows = into ? into.subarray(0, n * dim) : new Float32Array(n * dim);
@@ -114,7 +115,14 @@ export interface GradientPart {
  * are copied straight into the shard's memory; nothing is concatenated. Returns the rows
  * updated.
  */
-export function applyPush(store: RowStore, parts: readonly GradientPart[], ctx: SparseStepContext, undo: UpdateUndo): number {
+export function applyPush(
+  store: RowStore,
+  parts: readonly GradientPart[],
+  ctx: SparseStepContext,
+  undo: UpdateUndo,
+  /** Where to leave the bookkeeping of a dynamic table (last-update stamps, admissions) for when the whole request has succeeded; null: do it now. */
+  after: (() => void)[] | null = null,
+): number {
   const optimizer = store.optimizer;
   if (!optimizer) return 0;
   const dim = store.dim;
@@ -124,11 +132,22 @@ export function applyPush(store: RowStore, parts: readonly GradientPart[], ctx: 
   ensureScratch(total);
   // Each position's distinct number, part after part; the padding row's positions get -1.
   deduper.reset(total);
+  // Ids without a row (admission): counted once each after the update, in first-occurrence order.
+  const waiting = store.admission ? new HashedIndex(2 * total) : null;
+  const waitingIds: number[] = [];
   let pos = 0;
   for (const part of parts) {
     const slots = slotsOf(store, part.ids, padding);
+    const halves = waiting ? idHalves(part.ids) : null;
     for (let i = 0; i < part.ids.length; i++, pos++) {
       const slot = slots[i];
+      if (slot < 0 && waiting && halves) {
+        const lo = halves[2 * i];
+        const hi = halves[2 * i + 1];
+        const before = waiting.size;
+        waiting.getOrInsert(lo, hi);
+        if (waiting.size !== before) waitingIds.push(lo, hi);
+      }
       if (slot < 0) distinctOf[pos] = -1;
       else {
         const d = deduper.indexOf(slot);
@@ -138,7 +157,11 @@ export function applyPush(store: RowStore, parts: readonly GradientPart[], ctx: 
     }
   }
   const distinct = deduper.count;
-  if (distinct === 0) return 0;
+  const later = (fn: () => void) => (after ? after.push(fn) : fn());
+  if (distinct === 0) {
+    later(() => admitWaiting(store, waitingIds));
+    return 0;
+  }
   const memory = store.memory;
   // No duplicate and no padding row: the gradient rows are the distinct rows, in order.
   const straight = distinct === total;
@@ -178,7 +201,33 @@ export function applyPush(store: RowStore, parts: readonly GradientPart[], ctx: 
   memory.release(offs, offsBytes);
   memory.release(g, gradBytes);
   if (broken >= 0) throw nonFiniteUpdate(store, parts, broken);
+  if (store.dynamic) {
+    // distinctSlots is scratch the next part reuses: keep this part's slots.
+    const updated = distinctSlots.slice(0, distinct);
+    later(() => {
+      for (const slot of updated) store.touch(slot, store.clock);
+      admitWaiting(store, waitingIds);
+    });
+  }
   return distinct;
+}
+
+/**
+ * Offers each id of the step that has no row to the table's admission, once (dynamic-rows.ts):
+ * one that is admitted gets a row with its deterministic init, stamped with this step; its
+ * gradient of this step, taken at the default vector, is not applied.
+ */
+function admitWaiting(store: RowStore, waitingIds: readonly number[]): void {
+  const admission = store.admission;
+  if (!admission) return;
+  for (let k = 0; k < waitingIds.length; k += 2) {
+    const lo = waitingIds[k];
+    const hi = waitingIds[k + 1];
+    if (admission.offer(lo, hi, store.clock)) {
+      store.slotOf(lo, hi);
+      store.counts.admitted++;
+    } else store.counts.rejected++;
+  }
 }
 
 /** The error for an update that left distinct row `d` of the last applyPush non-finite. */

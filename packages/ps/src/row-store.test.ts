@@ -1,7 +1,6 @@
 import { initDenseTable, parseSparseOptimizerConfig, sparseRowOptimizer, tableSpec } from '@rowshard/core';
 import { KernelMemory } from '@rowshard/kernels';
 import { describe, expect, it } from 'vitest';
-import { HashedIndex } from './hashed-index.js';
 import { PAGE_ROWS, RowStore } from './row-store.js';
 
 describe('RowStore', () => {
@@ -43,15 +42,5 @@ describe('RowStore', () => {
     const back: string[] = [];
     store.forEachRow((lo, hi) => back.push(`${lo}:${hi}`));
     expect(back).toEqual(ids.map(([lo, hi]) => `${lo}:${hi}`));
-  });
-});
-
-describe('HashedIndex', () => {
-  it('grows past its initial capacity and keeps every mapping', () => {
-    const index = new HashedIndex(16);
-    for (let i = 0; i < 10_000; i++) expect(index.getOrInsert(i, i ^ 0x5555)).toBe(i);
-    expect(index.capacity).toBeGreaterThanOrEqual(10_000 / 0.7);
-    for (let i = 0; i < 10_000; i++) expect(index.get(i, i ^ 0x5555)).toBe(i);
-    expect(index.get(1, 1)).toBe(-1);
   });
 });

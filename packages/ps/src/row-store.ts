@@ -1,13 +1,18 @@
 import {
+  AdmissionFilter,
+  capacityRowsOf,
+  chooseEvictions,
+  type DynamicRowCounts,
   ErrorCodes,
+  HashedIndex,
   type RowInitializer,
   RowshardError,
   rowInitializer,
   type SparseRowOptimizer,
   type TableSpec,
+  UNKNOWN_ID_HALF,
 } from '@rowshard/core';
 import { type KernelMemory, KernelMemoryFull } from '@rowshard/kernels';
-import { HashedIndex } from './hashed-index.js';
 
 /** Rows per page: 4096 × dim floats, e.g. 1 MiB at dim 64. */
 export const PAGE_SHIFT = 12;
@@ -24,7 +29,9 @@ const PAGE_MASK = PAGE_ROWS - 1;
  *
  * Dense tables place row r (owned by this shard under modulo sharding) at slot r / numShards,
  * by arithmetic. Hashed tables place ids at slots in order of first touch through an
- * open-addressing index, and keep each slot's id (for checkpoints and exports).
+ * open-addressing index, and keep each slot's id (for checkpoints and exports); with
+ * admission and eviction (dynamic-rows.ts) a row may never be made or may go, its slot and
+ * page memory then taken by the next new id.
  *
  * Rows are materialised on first touch with the deterministic init, so a million-row table
  * costs nothing until used, and a row's first value does not depend on when it is touched.
@@ -48,6 +55,18 @@ export class RowStore {
   private readonly idPages: Uint32Array[] = [];
   private readonly index: HashedIndex | null;
   rowsMaterialised = 0;
+  /** Hashed tables with admission: which ids get a row (dynamic-rows.ts). */
+  readonly admission: AdmissionFilter | null;
+  /** Hashed tables with eviction (or admission): each slot's last update step. */
+  private lastUpdate: Int32Array | null;
+  /**
+   * The step being applied, or next to be: a row made by a pull is stamped with it, an update
+   * stamps its rows with it, and endStep(step) moves it past. Restored from a checkpoint's step.
+   */
+  clock = 0;
+  readonly counts: DynamicRowCounts = { admitted: 0, rejected: 0, evicted: 0 };
+  /** Byte offset of the row a not-admitted id reads (zeros or the shared unknown row); -1 until needed. */
+  private defaultRow = -1;
 
   constructor(
     spec: TableSpec,
@@ -66,6 +85,82 @@ export class RowStore {
     this.shard = shard;
     this.numShards = numShards;
     this.index = spec.kind === 'hashed' ? new HashedIndex() : null;
+    this.admission = spec.admission ? new AdmissionFilter(spec.admission, seed, spec.name) : null;
+    this.lastUpdate = spec.eviction || spec.admission ? new Int32Array(PAGE_ROWS) : null;
+  }
+
+  /** Whether rows come and go (admission or eviction): such a table needs endStep() after each step. */
+  get dynamic(): boolean {
+    return this.lastUpdate !== null;
+  }
+
+  /** The slot of a hashed id that has a row, or -1 (nothing is materialised). */
+  find(lo: number, hi: number): number {
+    return this.index ? this.index.get(lo, hi) : -1;
+  }
+
+  /** Last update step of a slot (dynamic tables). */
+  lastUpdateOf(slot: number): number {
+    return this.lastUpdate ? this.lastUpdate[slot] : 0;
+  }
+
+  /** Stamps a slot as updated at `step` (an optimizer update, an admission, a restore). */
+  touch(slot: number, step: number): void {
+    if (!this.lastUpdate) return;
+    if (slot >= this.lastUpdate.length) {
+      let size = this.lastUpdate.length;
+      while (size <= slot) size *= 2;
+      const grown = new Int32Array(size);
+      grown.set(this.lastUpdate);
+      this.lastUpdate = grown;
+    }
+    this.lastUpdate[slot] = step;
+  }
+
+  /** Byte offset of the default row (what a not-admitted id reads), made on first use. */
+  defaultRowOffset(): number {
+    if (this.defaultRow < 0) {
+      this.defaultRow = this.memory.alloc(4 * this.dim);
+      if (this.spec.admission?.default === 'unknown')
+        this.init.fill(UNKNOWN_ID_HALF, UNKNOWN_ID_HALF, this.memory.heapF32, this.defaultRow / 4);
+    }
+    return this.defaultRow;
+  }
+
+  /**
+   * The end of step `step` (BSP: after every rank's push of the step is applied): rows idle for
+   * ttlSteps or past capacity are evicted (chooseEvictions), their slots freed for new ids.
+   * Returns the rows evicted.
+   */
+  endStep(step: number): number {
+    this.clock = step + 1;
+    const spec = this.spec.eviction;
+    if (!spec || !this.index) return 0;
+    const eviction = { ttlSteps: spec.ttlSteps, capacityRows: capacityRowsOf(spec, this.dim, this.stateFloats) };
+    if (eviction.ttlSteps === null && this.rowsMaterialised <= (eviction.capacityRows ?? 0)) return 0;
+    const n = this.rowsMaterialised;
+    const slots = new Int32Array(n);
+    const lo = new Uint32Array(n);
+    const hi = new Uint32Array(n);
+    const last = new Int32Array(n);
+    let k = 0;
+    this.forEachRow((l, h, slot) => {
+      slots[k] = slot;
+      lo[k] = l;
+      hi[k] = h;
+      last[k] = this.lastUpdateOf(slot);
+      k++;
+    });
+    const victims = chooseEvictions(eviction, step, n, last, lo, hi);
+    for (const v of victims) this.evict(slots[v], lo[v], hi[v]);
+    this.counts.evicted += victims.length;
+    return victims.length;
+  }
+
+  private evict(slot: number, lo: number, hi: number): void {
+    (this.index as HashedIndex).remove(lo, hi);
+    this.presentPages[slot >>> PAGE_SHIFT][slot & PAGE_MASK] = 0;
+    this.rowsMaterialised--;
   }
 
   /** Slot of a dense row owned by this shard (the caller has checked ownership). */
@@ -82,9 +177,12 @@ export class RowStore {
     const at = slot & PAGE_MASK;
     if (present[at] === 0) {
       this.init.fill(lo, hi, this.memory.heapF32, this.weightOffset(slot));
-      // Pages start zeroed and a row is materialised once, so zero-initialised state needs nothing.
+      // Pages start zeroed, so zero-initialised state needs nothing, unless the slot held an evicted row.
+      if (this.lastUpdate && this.stateFloats > 0)
+        this.memory.heapF32.fill(0, this.stateOffset(slot), this.stateOffset(slot) + this.stateFloats);
       if (this.optimizer && !this.optimizer.stateStartsAtZero)
         this.optimizer.initState(this.memory.heapF32, this.stateOffset(slot));
+      this.touch(slot, this.clock);
       if (this.index) {
         this.idPages[page][2 * at] = lo;
         this.idPages[page][2 * at + 1] = hi;
@@ -127,6 +225,8 @@ export class RowStore {
     this.presentPages.length = 0;
     this.pages.length = 0;
     this.idPages.length = 0;
+    if (this.defaultRow >= 0) this.memory.release(this.defaultRow, 4 * this.dim);
+    this.defaultRow = -1;
   }
 
   /** Byte offset of a materialised slot's weights (what the row kernels take). */
@@ -155,6 +255,7 @@ export class RowStore {
   /** Bytes held for rows, state, presence bytes and (hashed) ids and index. */
   get bytesUsed(): number {
     let bytes = this.index ? this.index.bytes : 0;
+    bytes += (this.lastUpdate?.byteLength ?? 0) + (this.admission?.sketch.byteLength ?? 0);
     for (let p = 0; p < this.presentPages.length; p++) {
       if (this.presentPages[p] === undefined) continue;
       bytes += PAGE_ROWS * (1 + this.rowBytes);

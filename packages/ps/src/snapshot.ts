@@ -8,6 +8,7 @@ import {
   checkpointWriteError,
   copyRow,
   ErrorCodes,
+  idHalves,
   type LoadPart,
   parseSafetensorsHeader,
   RowshardError,
@@ -46,6 +47,10 @@ export function writeShardSnapshot(service: PsService, file: string, step: numbe
     entries.push({ name: `${t.name}.ids`, dtype: t.store.spec.kind === 'hashed' ? 'U64' : 'I64', shape: [n] });
     entries.push({ name: `${t.name}.weight`, dtype: 'F32', shape: [n, t.store.dim] });
     if (t.store.stateFloats > 0) entries.push({ name: `${t.name}.state`, dtype: 'F32', shape: [n, t.store.stateFloats] });
+    // Hashed tables whose rows come and go: each row's last update step, and the admission sketch.
+    if (t.store.dynamic) entries.push({ name: `${t.name}.last_update`, dtype: 'I32', shape: [n] });
+    const sketch = t.store.admission?.sketch;
+    if (sketch && sketch.length > 0) entries.push({ name: `${t.name}.sketch`, dtype: 'U32', shape: [sketch.length] });
   }
   const { header, fileBytes } = buildSafetensorsHeader(entries, {
     format: SHARD_FILE_FORMAT,
@@ -151,6 +156,9 @@ function writeShardFile(
     };
     writeRows(t.store.dim, (s) => t.store.weightOffset(s));
     if (t.store.stateFloats > 0) writeRows(t.store.stateFloats, (s) => t.store.stateOffset(s));
+    if (t.store.dynamic) write(new Uint8Array(Int32Array.from(t.slots, (slot) => t.store.lastUpdateOf(slot)).buffer));
+    const sketch = t.store.admission?.sketch;
+    if (sketch && sketch.length > 0) write(new Uint8Array(sketch.buffer, sketch.byteOffset, sketch.byteLength));
   }
 }
 
@@ -162,6 +170,10 @@ export interface ShardTablePart {
   readonly dim: number;
   readonly state: Float32Array | null;
   readonly stateFloats: number;
+  /** Hashed tables with admission or eviction: each row's last update step. */
+  readonly lastUpdate: Int32Array | null;
+  /** Hashed tables with count admission: this shard's sketch. */
+  readonly sketch: Uint32Array | null;
 }
 
 /**
@@ -217,6 +229,8 @@ export function readShardSnapshot(
     if (!ids || !weight)
       throw new RowshardError(ErrorCodes.BAD_CHECKPOINT, `${file}: table '${table}' lacks its weights`, { file });
     const state = data(`${table}.state`);
+    const lastUpdate = data(`${table}.last_update`);
+    const sketch = data(`${table}.sketch`);
     const idView = ids.view as BigInt64Array | BigUint64Array;
     const asNumbers =
       ids.t.dtype === 'I64' ? Float64Array.from(idView as BigInt64Array, (v) => Number(v)) : (idView as BigUint64Array);
@@ -227,6 +241,8 @@ export function readShardSnapshot(
       dim: weight.t.shape[1] ?? 0,
       state: state ? (state.view as Float32Array) : null,
       stateFloats: state ? (state.t.shape[1] ?? 0) : 0,
+      lastUpdate: lastUpdate ? (lastUpdate.view as Int32Array) : null,
+      sketch: sketch ? (sketch.view as Uint32Array) : null,
     });
   }
   return { metadata: header.metadata, tables };
@@ -242,10 +258,16 @@ export function readShardSnapshot(
  */
 export function restoreShard(service: PsService, manifest: CheckpointManifest, dir: string): number {
   const staged: LoadPart[] = [];
+  const stagedLastUpdate: (Int32Array | null)[] = [];
+  // Admission sketches: this shard's own when the shard count is unchanged; otherwise every
+  // shard's summed (a count can only grow: an id is admitted on time or early, never late).
+  const sketches: { table: string; sketch: Uint32Array }[] = [];
+  const sameLayout = manifest.numShards === service.numShards;
   for (const info of manifest.shards) {
     const { tables } = readShardSnapshot(join(dir, info.file), info);
     for (const part of tables) {
       if (!service.hasTable(part.table)) continue;
+      if (part.sketch && (!sameLayout || info.shard === service.shard)) sketches.push({ table: part.table, sketch: part.sketch });
       const store = service.table(part.table);
       if (store.dim !== part.dim || (part.state && store.stateFloats !== part.stateFloats)) {
         throw new RowshardError(
@@ -267,6 +289,8 @@ export function restoreShard(service: PsService, manifest: CheckpointManifest, d
         if (state && part.state) copyRow(part.state, mine[k] * part.stateFloats, state, k * part.stateFloats, part.stateFloats);
       }
       staged.push({ table: part.table, ids, rows, ...(state ? { state } : {}) });
+      const saved = part.lastUpdate;
+      stagedLastUpdate.push(saved ? Int32Array.from(mine, (i) => saved[i]) : null);
     }
   }
   try {
@@ -276,5 +300,19 @@ export function restoreShard(service: PsService, manifest: CheckpointManifest, d
     throw new RowshardError(ErrorCodes.BAD_CHECKPOINT, `${dir}: does not fit this job: ${why}`, { file: dir });
   }
   service.resetTables();
-  return service.loadChecked(staged);
+  service.setClock(manifest.step);
+  const loaded = service.loadChecked(staged);
+  // Last update steps (rows of a checkpoint without them count as updated at its step) and sketches.
+  staged.forEach((part, k) => {
+    const store = service.table(part.table);
+    const last = stagedLastUpdate[k];
+    if (!store.dynamic || !last) return;
+    const halves = idHalves(part.ids);
+    for (let i = 0; i < part.ids.length; i++) store.touch(store.find(halves[2 * i], halves[2 * i + 1]), last[i]);
+  });
+  for (const { table, sketch } of sketches) {
+    const admission = service.table(table).admission;
+    if (admission && admission.sketch.length === sketch.length) admission.addSketch(sketch);
+  }
+  return loaded;
 }

@@ -78,7 +78,7 @@ export class RowCache {
     if (last) {
       const ids = routing.ids;
       for (let r = 0; r < n; r++) {
-        const at = last.routing.rowOfId(Number(ids[r]));
+        const at = last.routing.rowOfId(ids[r]);
         if (at < 0 || clock - last.pulledAt[at] > this.cacheSteps) continue;
         copyRow(last.rows, at * dim, rows, r * dim, dim);
         pulledAt[r] = last.pulledAt[at];

@@ -1,4 +1,4 @@
-import type { TableSpec } from '@rowshard/core';
+import type { RowIds, TableSpec } from '@rowshard/core';
 import { inStepMemory, type RowLookup, type RowSource } from '@rowshard/nn';
 import type { TableRouting } from './step-routing.js';
 
@@ -11,7 +11,7 @@ import type { TableRouting } from './step-routing.js';
  */
 export class RemoteRows implements RowSource {
   /** Lists whose gradient flowed, and rows marked one by one (lookups of other ids). */
-  private readonly flowedLists = new Set<ArrayLike<number>>();
+  private readonly flowedLists = new Set<RowIds>();
   private touched: Uint8Array | null = null;
 
   constructor(
@@ -30,7 +30,7 @@ export class RemoteRows implements RowSource {
     return this.grad !== null;
   }
 
-  lookup(indices: ArrayLike<number>): RowLookup {
+  lookup(indices: RowIds): RowLookup {
     const known = this.routing.rowsOf(indices);
     // The routing was made before the step: its index arrays are copied into step memory once here.
     const rowOf = inStepMemory(known ?? this.routing.rowsOfOther(indices));

@@ -10,7 +10,7 @@ import {
   sumRowCacheCounts,
   workerSlice,
 } from '@rowshard/core';
-import { type Batch, type Model, resolveJob } from '@rowshard/nn';
+import { type Batch, type Model, resolveJob, rocAuc } from '@rowshard/nn';
 import { RpcClient, type TransportOptions, userModuleImporter } from '@rowshard/transport';
 import { type BatchSource, openBatchSource } from './data/index.js';
 import { PsClient } from './ps-client.js';
@@ -227,6 +227,9 @@ export class WorkerLoop {
     let lossSum = 0;
     let correct = 0;
     let examples = 0;
+    // Binary models: every example's logit and label, for the ROC AUC.
+    const scores: number[] = [];
+    const labels: number[] = [];
     for (let b = 0; b * ev.batchSize < wanted; b++) {
       const batch = await data.slice(b, 0, Math.min(ev.batchSize, wanted - b * ev.batchSize));
       const pulled = await this.pull(
@@ -240,6 +243,13 @@ export class WorkerLoop {
       examples += n;
       if (this.model.task === 'classification')
         correct += countCorrect(output.data, output.shape[output.shape.length - 1], batch.target);
+      else if (this.model.task === 'binary') {
+        for (let i = 0; i < n; i++) {
+          correct += Number(output.data[i] > 0 === batch.target[i] > 0.5);
+          scores.push(output.data[i]);
+          labels.push(batch.target[i]);
+        }
+      }
     }
     await this.coordinator.request('eval_report', {
       step: completed,
@@ -247,7 +257,8 @@ export class WorkerLoop {
       examples,
       setSize,
       loss: lossSum / Math.max(1, examples),
-      accuracy: this.model.task === 'classification' ? correct / Math.max(1, examples) : null,
+      accuracy: this.model.task !== 'regression' ? correct / Math.max(1, examples) : null,
+      ...(this.model.task === 'binary' ? { auc: rocAuc(scores, labels) } : {}),
     });
   }
 

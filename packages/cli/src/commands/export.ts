@@ -12,7 +12,7 @@ import { type Command, parseFlags, usageError } from './command.js';
 
 const writeAtomically = (out: string, chunks: Iterable<Uint8Array>): number => writeFileDurably(out, chunks).bytes;
 
-const bytesOf = (a: Float32Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+const bytesOf = (a: Float32Array | BigUint64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 function* textLines(lines: Iterable<string>): Iterable<Uint8Array> {
   let buf = '';
@@ -42,7 +42,7 @@ interface StateTensor {
  */
 function stateTensors(t: FullTable): { className: string; paramGroup: Record<string, unknown>; tensors: StateTensor[] } | null {
   if (!t.optimizer) return null;
-  const rows = t.spec.numEmbeddings;
+  const rows = t.rows;
   const torch = torchOptimizerState(t.optimizer, t.spec.embeddingDim);
   const tensors: StateTensor[] = torch.slots.map((slot) => {
     const data = new Float32Array(rows * slot.width);
@@ -61,7 +61,7 @@ function stateTensors(t: FullTable): { className: string; paramGroup: Record<str
 export const exportCommand: Command = {
   summary: 'write a table of a checkpoint as .npy, safetensors, word2vec or GloVe text',
   usage:
-    'rowshard export <checkpoint> --table T --format npy|safetensors|word2vec|glove [--out FILE] [--with-state] [--vocab FILE]',
+    'rowshard export <checkpoint> --table T --format npy|safetensors|word2vec|glove|tsv [--out FILE] [--with-state] [--vocab FILE]',
   async run(argv) {
     const { values, positionals } = parseFlags('export', argv, {
       table: { type: 'string' },
@@ -74,23 +74,31 @@ export const exportCommand: Command = {
     const table = values.table;
     if (typeof table !== 'string') throw usageError('export', `--table is required\nusage: ${this.usage}`);
     const format = String(values.format);
-    if (!['npy', 'safetensors', 'word2vec', 'glove'].includes(format)) {
-      throw usageError('export', `--format must be npy, safetensors, word2vec or glove, got ${format}`);
+    if (!['npy', 'safetensors', 'word2vec', 'glove', 'tsv'].includes(format)) {
+      throw usageError('export', `--format must be npy, safetensors, word2vec, glove or tsv, got ${format}`);
     }
     const dir = resolveCheckpointDir(positionals[0]);
     const manifest = readManifest(dir);
     const t = readFullTable(dir, manifest, table);
-    const { numEmbeddings: rows, embeddingDim: dim } = t.spec;
+    // A hashed table's rows are the ids it holds (t.ids, ascending); a dense table's are 0 .. numEmbeddings-1.
+    const { rows, ids } = t;
+    const dim = t.spec.embeddingDim;
     const ext = format === 'glove' || format === 'word2vec' ? 'txt' : format;
     const out = typeof values.out === 'string' ? values.out : `${table}.${ext}`;
     const withState = values['with-state'] === true;
-    if (withState && (format === 'word2vec' || format === 'glove'))
+    if (withState && (format === 'word2vec' || format === 'glove' || format === 'tsv'))
       throw usageError('export', `--with-state writes the optimizer state as tensors: use --format npy or safetensors`);
     const state = withState ? stateTensors(t) : null;
     const files = [out];
     let bytes: number;
     if (format === 'npy') {
       bytes = writeAtomically(out, [npyHeader([rows, dim]), bytesOf(t.weight)]);
+      if (ids) {
+        // Row i of emb.npy is the id at i of emb.ids.npy (uint64).
+        const file = `${out.replace(/\.npy$/, '')}.ids.npy`;
+        bytes += writeAtomically(file, [npyHeader([rows], '<u8'), bytesOf(ids)]);
+        files.push(file);
+      }
       // One file per state tensor beside the table's: emb.npy, emb.exp_avg.npy, emb.step.npy.
       for (const s of state?.tensors ?? []) {
         const file = `${out.replace(/\.npy$/, '')}.${s.key}.npy`;
@@ -100,6 +108,10 @@ export const exportCommand: Command = {
     } else if (format === 'safetensors') {
       const entries: TensorEntry[] = [{ name: EXPORTED_PARAM, dtype: 'F32', shape: [rows, dim] }];
       const chunks = [bytesOf(t.weight)];
+      if (ids) {
+        entries.push({ name: 'ids', dtype: 'U64', shape: [rows] });
+        chunks.push(bytesOf(ids));
+      }
       for (const s of state?.tensors ?? []) {
         entries.push({ name: s.name, dtype: 'F32', shape: s.shape });
         chunks.push(bytesOf(s.data));
@@ -114,10 +126,14 @@ export const exportCommand: Command = {
       bytes = writeAtomically(out, [header, ...chunks]);
     } else {
       const words = readTableWords(dir, manifest, table, typeof values.vocab === 'string' ? values.vocab : null)?.words;
-      const wordOf = (r: number) => words?.[r] ?? String(r);
+      const wordOf = (r: number) => (ids ? ids[r].toString() : (words?.[r] ?? String(r)));
       function* lines(): Iterable<string> {
         if (format === 'word2vec') yield `${rows} ${dim}`;
-        for (let r = 0; r < rows; r++) yield formatVectorLine(wordOf(r), t.weight, r * dim, dim);
+        for (let r = 0; r < rows; r++) {
+          // tsv: the id (or word), then its values, tab-separated.
+          if (format === 'tsv') yield wordOf(r) + formatVectorLine('', t.weight, r * dim, dim).replaceAll(' ', '\t');
+          else yield formatVectorLine(wordOf(r), t.weight, r * dim, dim);
+        }
       }
       bytes = writeAtomically(out, textLines(lines()));
     }
@@ -131,7 +147,9 @@ export const exportCommand: Command = {
         dim,
         bytes,
         step: manifest.step,
-        ...(state ? { optimizer: state.className, state: state.tensors.map((s) => s.name), files } : {}),
+        ...(ids ? { hashed: true } : {}),
+        ...(state || files.length > 1 ? { files } : {}),
+        ...(state ? { optimizer: state.className, state: state.tensors.map((s) => s.name) } : {}),
       })}\n`,
     );
     return 0;

@@ -5,7 +5,7 @@ import { type Command, parseFlags, usageError } from './command.js';
  * Nearest rows by cosine similarity: `rowshard similar <checkpoint> --table T <word|id> [-k 10]`.
  * Words map through the checkpoint's stored vocabulary (or --vocab FILE, one word per line,
  * line i = row i, optionally `word<TAB>count` as training writes it); results print as
- * `rank  word-or-id  cosine`.
+ * `rank  word-or-id  cosine`. A hashed table is queried by a 64-bit id among the rows it holds.
  */
 export const similarCommand: Command = {
   summary: 'nearest rows of a table by cosine similarity',
@@ -26,8 +26,19 @@ export const similarCommand: Command = {
     const table = readFullTable(dir, manifest, values.table);
     const words = readTableWords(dir, manifest, values.table, typeof values.vocab === 'string' ? values.vocab : null)?.words;
     const query = positionals[1];
+    const ids = table.ids;
     let row = words ? words.indexOf(query) : -1;
-    if (row < 0) {
+    if (ids) {
+      // A hashed table: the query is a 64-bit id (decimal or 0x hex), looked up among the rows it holds.
+      if (!/^(\d+|0x[0-9a-f]+)$/i.test(query) || BigInt(query) >= 2n ** 64n)
+        throw usageError(
+          'similar',
+          `table '${values.table}' is hashed: give an unsigned 64-bit id (decimal or 0x…), got '${query}'`,
+        );
+      const id = BigInt(query);
+      row = ids.indexOf(id);
+      if (row < 0) throw usageError('similar', `id ${id} has no row in table '${values.table}' (never trained, or evicted)`);
+    } else if (row < 0) {
       if (!/^\d+$/.test(query)) {
         throw usageError(
           'similar',
@@ -36,7 +47,8 @@ export const similarCommand: Command = {
       }
       row = Number(query);
     }
-    const { numEmbeddings: rows, embeddingDim: dim } = table.spec;
+    const rows = table.rows;
+    const dim = table.spec.embeddingDim;
     if (row >= rows) throw usageError('similar', `row ${row} is out of range [0, ${rows})`);
     const w = table.weight;
     const norm = (r: number) => {
@@ -58,8 +70,12 @@ export const similarCommand: Command = {
         if (best.length > k) best.pop();
       }
     }
-    const name = (r: number) => (words?.[r] ? words[r] : String(r));
-    if (values.json)
+    const name = (r: number) => (ids ? ids[r].toString() : words?.[r] ? words[r] : String(r));
+    if (values.json && ids)
+      process.stdout.write(
+        `${JSON.stringify({ query, id: ids[row].toString(), neighbours: best.map((b) => ({ id: name(b.row), cosine: b.cos })) })}\n`,
+      );
+    else if (values.json)
       process.stdout.write(
         `${JSON.stringify({ query, row, neighbours: best.map((b) => ({ row: b.row, word: name(b.row), cosine: b.cos })) })}\n`,
       );

@@ -237,6 +237,12 @@ export async function loadTrainConfig(
     } else if (epochs !== null) {
       throw configError('epochs', 'needs file data (data.kind: file); use steps');
     }
+    // Click-through files are read whole by each worker: a missing one stops the run here, not in a worker.
+    for (const field of ['data', 'eval.data']) {
+      const spec = getPath(job, field) as Record<string, unknown> | undefined;
+      if (spec?.kind === 'ctr_file' && typeof spec.path === 'string' && !existsSync(spec.path))
+        throw new RowshardError(ErrorCodes.BAD_CONFIG, `${field}.path: no such file ${spec.path}`, { field: `${field}.path` });
+    }
     await validateJob(job);
   } catch (e) {
     fail(e);

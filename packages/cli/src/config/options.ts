@@ -98,7 +98,7 @@ export const trainOptions: readonly TrainOption[] = [
     path: 'model.name',
     type: 'string',
     value: 'NAME',
-    help: 'built-in model: text_classifier, recommender, category_model, fasttext',
+    help: 'built-in model: text_classifier, recommender, category_model, fasttext, ctr',
   },
   {
     flag: 'model-path',

@@ -112,7 +112,8 @@ export function viewTensor(
   dtype: SafetensorsDtype,
 ): Float32Array | Float64Array | Int32Array | BigInt64Array | Uint32Array | BigUint64Array | Uint16Array | Uint8Array {
   const size = dtypeBytes[dtype];
-  const aligned = bytes.byteOffset % size === 0 ? bytes : bytes.slice();
+  // A copy, not bytes.slice(): on a Node Buffer slice() is a view at the same (misaligned) offset.
+  const aligned = bytes.byteOffset % size === 0 ? bytes : new Uint8Array(bytes);
   const n = aligned.byteLength / size;
   switch (dtype) {
     case 'F16':

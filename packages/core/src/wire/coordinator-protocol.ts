@@ -37,6 +37,8 @@ const evalEntry = object({
   step: uint,
   loss: anyNumber,
   accuracy: nullable(finite),
+  /** Binary models (one logit): ROC AUC over the evaluated examples. */
+  auc: optional(nullable(finite)),
   examples: uint,
   setSize: optional(nullable(uint)),
 });
@@ -132,7 +134,15 @@ export const coordinatorProtocol = defineProtocol({
   ),
   worker_done: message({ rank: uint, steps: uint }, {}),
   eval_report: message(
-    { step: uint, epoch, examples: uint, loss: anyNumber, accuracy: nullable(finite), setSize: optional(nullable(uint)) },
+    {
+      step: uint,
+      epoch,
+      examples: uint,
+      loss: anyNumber,
+      accuracy: nullable(finite),
+      auc: optional(nullable(finite)),
+      setSize: optional(nullable(uint)),
+    },
     {},
   ),
   /** Answered when the job is done. */

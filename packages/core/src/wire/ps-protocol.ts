@@ -56,7 +56,13 @@ const loadPart = refine(object({ table: nonEmptyText, ids: idArray, rows: float3
     : null,
 );
 
-const tableStats = object({ rowsMaterialised: uint, bytesUsed: uint, frozen: bool });
+const tableStats = object({
+  rowsMaterialised: uint,
+  bytesUsed: uint,
+  frozen: bool,
+  /** Hashed tables with admission or eviction: ids admitted, steps an id was not, rows evicted. */
+  dynamic: optional(object({ admitted: uint, rejected: uint, evicted: uint })),
+});
 
 export const psStatsSchema = object({
   shard: uint,

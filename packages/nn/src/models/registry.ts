@@ -11,12 +11,13 @@ import {
 } from '@rowshard/core';
 import { type Model, validateModel } from '../model.js';
 import { type CategoryFeature, categoryModel, seedCategoryFeatures } from './category-model.js';
+import { ctrModel } from './ctr.js';
 import { fastTextClassifier } from './fasttext.js';
 import { recommender } from './recommender.js';
 import { textClassifier } from './text-classifier.js';
 
 /** The built-in models, chosen by name in a job's `model.name`, with their options checked. */
-export const builtinModelNames = ['text_classifier', 'recommender', 'category_model', 'fasttext'] as const;
+export const builtinModelNames = ['text_classifier', 'recommender', 'category_model', 'fasttext', 'ctr'] as const;
 export type BuiltinModelName = (typeof builtinModelNames)[number];
 
 export function builtinModel(name: string, options: Record<string, unknown> = {}, field = 'model'): Model {
@@ -68,6 +69,15 @@ export function builtinModel(name: string, options: Record<string, unknown> = {}
         embeddingDim: int('embeddingDim', 100),
         numClasses: int('numClasses'),
       });
+    case 'ctr':
+      rejectUnknownKeys(options, ['numDense', 'numCategorical', 'embeddingDim', 'hiddenDim', 'tableSize'], o);
+      return ctrModel({
+        numDense: optional(options.numDense, 13, (v) => nonNegativeInt(v, `${o}.numDense`)),
+        numCategorical: int('numCategorical', 26),
+        embeddingDim: int('embeddingDim', 16),
+        hiddenDim: int('hiddenDim', 64),
+        tableSize: int('tableSize', 1_000_000),
+      });
     default:
       throw configError(
         `${field}.name`,
@@ -96,6 +106,7 @@ const builtinOptionsFromData: Readonly<Record<BuiltinModelName, OptionsFromData>
   fasttext: { numWords: 'vocabSize', numClasses: 'numClasses', buckets: 'buckets' },
   recommender: {},
   category_model: {},
+  ctr: {},
 };
 
 /**

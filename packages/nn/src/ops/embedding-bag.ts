@@ -1,4 +1,4 @@
-import { ErrorCodes, RowshardError } from '@rowshard/core';
+import { ErrorCodes, type RowIds, RowshardError } from '@rowshard/core';
 import type { BagMode } from '@rowshard/kernels';
 import type { RowSource } from '../row-source.js';
 import { allocF32, allocI32, kernels } from '../step-scope.js';
@@ -123,11 +123,12 @@ export function embeddingBag(source: RowSource, input: IndexTensor, options: Emb
 
 /** Bag bounds over the non-padding positions, and those positions (null when none is padding). */
 function withoutPadding(
-  data: ArrayLike<number>,
+  data: RowIds,
   bounds: Int32Array,
   pad: number | null,
 ): { offsets: Int32Array; positions: Int32Array | null } {
   let padded = 0;
+  // A hashed table's 64-bit ids (bigints) never equal a padding number: it has no padding row.
   if (pad !== null) for (let i = 0; i < data.length; i++) if (data[i] === pad) padded++;
   if (padded === 0) return { offsets: bounds, positions: null };
   const positions = allocI32(data.length - padded);

@@ -62,7 +62,7 @@ export class FixtureReader {
   }
 
   /** A nested list of integers of any rank (a scalar list, [B, L], ...) → IndexTensor. */
-  indices(value: unknown, path: string): IndexTensor {
+  indices(value: unknown, path: string): IndexTensor & { readonly data: ArrayLike<number> } {
     const shape: number[] = [];
     let probe: unknown = value;
     while (Array.isArray(probe)) {
@@ -84,7 +84,7 @@ export class FixtureReader {
       for (let i = 0; i < v.length; i++) walk(v[i], depth + 1, `${at}[${i}]`);
     };
     walk(value, 0, path);
-    return indexTensor(shape, Float64Array.from(out));
+    return indexTensor(shape, Float64Array.from(out)) as IndexTensor & { readonly data: Float64Array };
   }
 
   /** A target vector given either as a tensor or as a plain list of numbers. */

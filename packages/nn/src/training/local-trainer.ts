@@ -21,6 +21,7 @@ import {
 } from '@rowshard/core';
 import { type KernelsName, StepArena } from '@rowshard/kernels';
 import { backward } from '../autograd.js';
+import { HashedLocalTable, type HashedSparseGrad } from '../hashed-local-table.js';
 import { initDenseParam } from '../init-dense.js';
 import { LocalTable } from '../local-table.js';
 import { type Batch, type Model, type ModelContext, tableStateName } from '../model.js';
@@ -39,10 +40,13 @@ export interface LocalTrainerOptions {
   freeze?: readonly FreezeWindow[];
   /** WebAssembly SIMD kernels in a step arena (default), or the JavaScript reference kernels. */
   kernels?: KernelsName;
+  /** Hashed tables with admission or eviction: the shard count whose per-shard sketches and capacities to follow (default 1). */
+  numShards?: number;
 }
 
 interface TrainedTable {
-  readonly table: LocalTable;
+  /** A dense table as one array; a hashed one keyed by 64-bit ids, its rows made on first lookup. */
+  readonly table: LocalTable | HashedLocalTable;
   readonly group: OptimizerGroup | null;
   readonly optimizer: SparseRowOptimizer | null;
   readonly state: DenseTableState | null;
@@ -85,9 +89,20 @@ export class LocalTrainer {
     for (const spec of this.model.tables) {
       const name = tableStateName(spec.name);
       const given = initial[name];
-      const table = given ? new LocalTable(spec, Float32Array.from(given)) : LocalTable.initialised(spec, this.seed);
       const group = spec.frozen ? null : findGroup(options.groups, spec.group, `table '${spec.name}'`);
       const optimizer = group ? sparseRowOptimizer(sparseConfigOf(group), spec.embeddingDim) : null;
+      if (spec.kind === 'hashed') {
+        if (given)
+          throw configError(
+            `initialState.${name}`,
+            `table '${spec.name}' is hashed: its rows are keyed by id, not given as one matrix`,
+          );
+        // The optimizer state lives beside each row, as on a shard.
+        const table = new HashedLocalTable(spec, this.seed, optimizer ? optimizer.config : null, options.numShards ?? 1);
+        this.tables.set(spec.name, { table, group, optimizer, state: null, steps: 0 });
+        continue;
+      }
+      const table = given ? new LocalTable(spec, Float32Array.from(given)) : LocalTable.initialised(spec, this.seed);
       const state = optimizer ? createTableState(optimizer, table.weights) : null;
       this.tables.set(spec.name, { table, group, optimizer, state, steps: 0 });
     }
@@ -130,20 +145,27 @@ export class LocalTrainer {
 
   private step(batch: Batch): number {
     for (const p of this.params.values()) p.tensor.grad = null;
-    for (const [name, t] of this.tables) t.table.trainable = !isFrozenAt(this.freeze, name, t.table.spec.frozen, this.stepsTaken);
+    for (const [name, t] of this.tables) {
+      t.table.trainable = !isFrozenAt(this.freeze, name, t.table.spec.frozen, this.stepsTaken);
+      if (t.table instanceof HashedLocalTable) t.table.clock = this.stepsTaken;
+    }
     const output = this.model.forward(this.context(true), batch);
     const loss = this.model.loss(output, batch);
     backward(loss);
     const step = this.stepsTaken;
     for (const [name, t] of this.tables) {
-      const grad = t.table.takeGrad();
-      if (!t.optimizer || !t.state || !t.group || !t.table.trainable) continue;
-      t.steps = tableStepAt(this.freeze, name, t.table.spec.frozen, step);
+      const table = t.table;
+      const grad = table.takeGrad();
+      if (!t.optimizer || !t.group || !table.trainable) continue;
+      t.steps = tableStepAt(this.freeze, name, table.spec.frozen, step);
       if (!grad) continue;
       const lr = lrAt(t.optimizer.config.lr, t.group.schedule, step);
+      if (table instanceof HashedLocalTable) table.applyGradient(grad as HashedSparseGrad, { lr, step: t.steps });
       // takeGrad leaves the padding row out.
-      applySparseGradient(t.optimizer, t.state, grad.ids, grad.rows, { lr, step: t.steps });
+      else if (t.state) applySparseGradient(t.optimizer, t.state, grad.ids as Float64Array, grad.rows, { lr, step: t.steps });
     }
+    // The step's boundary for hashed tables whose rows come and go (eviction), as every shard's.
+    for (const t of this.tables.values()) if (t.table instanceof HashedLocalTable) t.table.endStep(step);
     for (const p of this.params.values()) {
       const grad = p.tensor.grad ?? new Float32Array(p.tensor.size);
       denseOptimizerStep(p.config, p.tensor.data, grad, p.state, lrAt(p.config.lr, p.group.schedule, step));
@@ -160,10 +182,19 @@ export class LocalTrainer {
     });
   }
 
-  /** Every table and dense parameter by its PyTorch state_dict name. */
+  /** A hashed table's rows: every id it holds (order of first touch) and their rows [ids, dim]. */
+  hashedRows(name: string): { ids: BigUint64Array; weights: Float32Array } {
+    const table = this.tables.get(name)?.table;
+    if (!(table instanceof HashedLocalTable)) throw new RangeError(`'${name}' is not a hashed table of this model`);
+    const ids = table.ids();
+    return { ids, weights: table.read(ids) };
+  }
+
+  /** Every dense table and dense parameter by its PyTorch state_dict name (hashed tables: hashedRows). */
   stateDict(): Record<string, StateTensor> {
     const out: Record<string, StateTensor> = {};
     for (const [name, t] of this.tables) {
+      if (t.table instanceof HashedLocalTable) continue;
       out[tableStateName(name)] = { shape: [t.table.spec.numEmbeddings, t.table.spec.embeddingDim], data: t.table.weights };
     }
     for (const [name, p] of this.params) out[name] = { shape: p.tensor.shape, data: p.tensor.data };

@@ -1,12 +1,16 @@
 import { type DataSpec, ErrorCodes, RowshardError } from '@rowshard/core';
 import type { BatchSource } from './batch-source.js';
+import { CtrFileBatches } from './ctr-file.js';
 import { FileBatches } from './file-batches.js';
 import { FixtureBatches } from './fixture-batches.js';
+import { SyntheticCtr } from './synthetic-ctr.js';
 import { SyntheticText } from './synthetic-text.js';
 
 export * from './batch-source.js';
+export * from './ctr-file.js';
 export * from './file-batches.js';
 export * from './fixture-batches.js';
+export * from './synthetic-ctr.js';
 export * from './synthetic-text.js';
 export * from './text-features.js';
 
@@ -16,6 +20,10 @@ export function openBatchSource(spec: DataSpec, batchSize: number): BatchSource 
       return new FixtureBatches(spec.path);
     case 'synthetic_text':
       return new SyntheticText(spec, batchSize);
+    case 'synthetic_ctr':
+      return new SyntheticCtr(spec, batchSize);
+    case 'ctr_file':
+      return new CtrFileBatches(spec, batchSize);
     case 'file':
       return new FileBatches(spec, batchSize);
     default:
