@@ -3,16 +3,18 @@ import { closeSync, createReadStream, existsSync, fstatSync, mkdirSync, openSync
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { CheckpointStore, writeTextDurably } from '@rowshard/coordinator';
-import { ErrorCodes, formatVectorLine, RowshardError } from '@rowshard/core';
+import { ErrorCodes, formatG, formatVectorLine, RowshardError } from '@rowshard/core';
 import { parseFastTextLine, tokenize, Vocabulary } from '@rowshard/trainer';
 import { readManifest, readSavedRows, resolveCheckpointDir } from '../checkpoint-reader.js';
 import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, type OptionSpec, parseCommandLine } from '../command-line/parse.js';
 import { loadTrainConfig } from '../config/load-config.js';
 import { readFastTextModel, writeFastTextModel } from '../fasttext/model-file.js';
+import { isNativeModelFile, loadNativeModel } from '../fasttext/native-model.js';
 import { FastTextPredictor } from '../fasttext/predictor.js';
 
 import { type Command, usageError } from './command.js';
+import { generalMetrics, nativePredict, nativeTest, parseK, parseThreshold } from './fasttext-tools.js';
 import { runTrain } from './train.js';
 
 /**
@@ -232,17 +234,18 @@ async function* textLines(path: string): AsyncGenerator<{ line: string; n: numbe
   if (rest !== '') yield { line: rest.endsWith('\r') ? rest.slice(0, -1) : rest, n: n + 1 };
 }
 
-/** `model.bin file [k]`: what `test` and `predict` take. */
-function predictionCommandLine(command: 'test' | 'predict', summary: string, fileHelp: string): CommandLineSpec {
+/** `model.bin file [k] [threshold]`: what `test`, `predict` and `predict-prob` take. */
+function predictionCommandLine(command: string, summary: string, fileHelp: string): CommandLineSpec {
   return {
     command,
     summary,
     dash: '-',
     options: [],
     positionals: [
-      { name: 'MODEL.bin', help: 'a model written by rowshard supervised' },
+      { name: 'MODEL', help: 'a model written by rowshard supervised, or a fastText .bin/.ftz (fastText 0.9.x)' },
       { name: 'FILE', help: fileHelp },
-      { name: 'k', help: 'labels per line (default 1)', optional: true },
+      { name: 'k', help: 'labels per line, -1 for all (default 1)', optional: true },
+      { name: 'threshold', help: 'leave out labels below this probability (default 0)', optional: true },
     ],
   };
 }
@@ -257,21 +260,23 @@ const predictCommandLine = predictionCommandLine(
   'fastText predict: the k most likely labels of each line (- reads stdin)',
   'text, one example per line (- reads stdin)',
 );
+const predictProbCommandLine = predictionCommandLine(
+  'predict-prob',
+  'fastText predict-prob: the k most likely labels of each line with their probabilities (- reads stdin)',
+  'text, one example per line (- reads stdin)',
+);
 
-/**
- * What `test` and `predict` share: `model.bin file [k]` checked, the model loaded, and each
- * line of the file parsed with the model's label prefix (unlabelled lines allowed).
- */
-function openPrediction(spec: CommandLineSpec, usage: string, argv: readonly string[]) {
+/** What `test`, `predict` and `predict-prob` share: `model file [k] [threshold]` checked. */
+function predictionArgs(spec: CommandLineSpec, usage: string, argv: readonly string[]) {
   const command = spec.command;
   const { positionals } = parseCommandLine(spec, argv, () => formatHelp(spec));
-  if (positionals.length < 2 || positionals.length > 3) throw usageError(command, `usage: ${usage}`);
-  const [modelPath, dataPath, rawK] = positionals;
-  const k = rawK === undefined ? 1 : Number(rawK);
-  if (!Number.isInteger(k) || k < 1)
-    throw new RowshardError(ErrorCodes.BAD_CONFIG, `${command}: k must be a positive integer, got ${JSON.stringify(rawK)}`, {
-      field: 'k',
-    });
+  if (positionals.length < 2 || positionals.length > 4) throw usageError(command, `usage: ${usage}`);
+  const [modelPath, dataPath, rawK, rawThreshold] = positionals;
+  return { modelPath, dataPath, k: parseK(command, rawK, 1), threshold: parseThreshold(command, rawThreshold) };
+}
+
+/** rowshard's own model file, and each line of the file parsed with the model's label prefix (unlabelled lines allowed). */
+function openRowshardModel(modelPath: string, dataPath: string) {
   const predictor = new FastTextPredictor(readFastTextModel(modelPath));
   const prefix = String(predictor.model.args.label ?? '__label__');
   async function* records() {
@@ -279,22 +284,27 @@ function openPrediction(spec: CommandLineSpec, usage: string, argv: readonly str
       yield parseFastTextLine(line, { file: dataPath, line: n }, { labelPrefix: prefix, allowUnlabeled: true });
     }
   }
-  return { k, predictor, prefix, records };
+  return { predictor, prefix, records };
 }
 
 export const testCommand: Command = {
   summary: testCommandLine.summary,
-  usage: 'rowshard test model.bin test.txt [k]',
+  usage: 'rowshard test model.bin test.txt [k] [threshold]',
   help: () => formatHelp(testCommandLine),
   async run(argv) {
-    const { k, predictor, records } = openPrediction(testCommandLine, this.usage, argv);
+    const { modelPath, dataPath, k, threshold } = predictionArgs(testCommandLine, this.usage, argv);
+    if (isNativeModelFile(modelPath)) {
+      process.stdout.write(generalMetrics(await nativeTest(loadNativeModel(modelPath), dataPath, k, threshold), k));
+      return 0;
+    }
+    const { predictor, records } = openRowshardModel(modelPath, dataPath);
     let examples = 0;
     let gold = 0;
     let predicted = 0;
     let correct = 0;
     for await (const record of records()) {
       if (!record || record.labels.length === 0 || tokenize(record.text).length === 0) continue;
-      const preds = predictor.predict(record.text, k);
+      const preds = predictor.predict(record.text, k, threshold);
       examples++;
       gold += record.labels.length;
       predicted += preds.length;
@@ -308,17 +318,36 @@ export const testCommand: Command = {
   },
 };
 
+async function predictLines(spec: CommandLineSpec, usage: string, argv: readonly string[], withProb: boolean): Promise<number> {
+  const { modelPath, dataPath, k, threshold } = predictionArgs(spec, usage, argv);
+  if (isNativeModelFile(modelPath)) {
+    await nativePredict(loadNativeModel(modelPath), dataPath, k, threshold, withProb);
+    return 0;
+  }
+  const { predictor, prefix, records } = openRowshardModel(modelPath, dataPath);
+  for await (const record of records()) {
+    const preds = predictor.predict(record?.text ?? '', k, threshold);
+    const text = preds.map((p) => (withProb ? `${prefix}${p.label} ${formatG(p.prob)}` : `${prefix}${p.label}`)).join(' ');
+    // Waits for a slow reader instead of buffering every line; a reader that goes away (| head) ends the process quietly.
+    if (!process.stdout.write(`${text}\n`)) await once(process.stdout, 'drain');
+  }
+  return 0;
+}
+
 export const predictCommand: Command = {
   summary: predictCommandLine.summary,
-  usage: 'rowshard predict model.bin file.txt|- [k]',
+  usage: 'rowshard predict model.bin file.txt|- [k] [threshold]',
   help: () => formatHelp(predictCommandLine),
-  async run(argv) {
-    const { k, predictor, prefix, records } = openPrediction(predictCommandLine, this.usage, argv);
-    for await (const record of records()) {
-      const preds = predictor.predict(record?.text ?? '', k);
-      // Waits for a slow reader instead of buffering every line; a reader that goes away (| head) ends the process quietly.
-      if (!process.stdout.write(`${preds.map((p) => `${prefix}${p.label}`).join(' ')}\n`)) await once(process.stdout, 'drain');
-    }
-    return 0;
+  run(argv) {
+    return predictLines(predictCommandLine, this.usage, argv, false);
+  },
+};
+
+export const predictProbCommand: Command = {
+  summary: predictProbCommandLine.summary,
+  usage: 'rowshard predict-prob model.bin file.txt|- [k] [threshold]',
+  help: () => formatHelp(predictProbCommandLine),
+  run(argv) {
+    return predictLines(predictProbCommandLine, this.usage, argv, true);
   },
 };
