@@ -229,6 +229,49 @@ describe.skipIf(!hasFastText)('fastText model files (.bin, .ftz) against fastTex
     expect(a.slice(1, 4).every((l) => l.split(' ').length >= 2)).toBe(true);
   });
 
+  it('writes, from rowshard supervised, a .bin that fastText loads and predicts with as rowshard does', () => {
+    const r = rowshard([
+      'supervised',
+      '-input',
+      'train.txt',
+      '-output',
+      'ours',
+      '-dim',
+      '8',
+      '-epoch',
+      '5',
+      '-minn',
+      '2',
+      '-maxn',
+      '4',
+      '-wordNgrams',
+      '2',
+      '-bucket',
+      '3000',
+      '-minCount',
+      '2',
+      '-minCountLabel',
+      '2',
+      '-sync',
+      'bsp',
+      '-batch',
+      '16',
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    // The same dictionary as fastText's on the same corpus and flags.
+    expect(rowshard(['dump', 'ours.bin', 'dict']).stdout).toBe(fasttext(['dump', 'softmax.bin', 'dict']).stdout);
+    expect(fasttext(['dump', 'ours.bin', 'args']).stdout).toBe(rowshard(['dump', 'ours.bin', 'args']).stdout);
+    for (const k of ['1', '2', '-1']) expectPredictionsMatch('ours.bin', k);
+    expect(rowshard(['test', 'ours.bin', 'test.txt']).stdout).toBe(fasttext(['test', 'ours.bin', 'test.txt']).stdout);
+    // ours.vec is what fastText's print-word-vectors says of ours.bin.
+    const vec = readFileSync(join(dir, 'ours.vec'), 'latin1').split('\n').slice(1).join('\n');
+    const words = vec
+      .split('\n')
+      .map((l) => l.split(' ')[0])
+      .join('\n');
+    expect(fasttext(['print-word-vectors', 'ours.bin'], words).stdout).toBe(vec);
+  });
+
   it('refuses a damaged model file with a line naming it', () => {
     const bytes = readFileSync(join(dir, 'softmax.bin'));
     writeFileSync(join(dir, 'cut.bin'), bytes.subarray(0, bytes.length - 100));

@@ -2,14 +2,25 @@ import { once } from 'node:events';
 import { closeSync, createReadStream, existsSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
-import { CheckpointStore, writeTextDurably } from '@rowshard/coordinator';
-import { ErrorCodes, formatG, formatVectorLine, RowshardError } from '@rowshard/core';
-import { parseFastTextLine, tokenize, Vocabulary } from '@rowshard/trainer';
+import { CheckpointStore, writeFileDurably } from '@rowshard/coordinator';
+import {
+  DenseMatrix,
+  ErrorCodes,
+  type FastTextArgs,
+  FastTextDictionary,
+  FastTextInference,
+  type FileDataSpec,
+  formatG,
+  parseDataSpec,
+  RowshardError,
+  serializeFastTextModel,
+} from '@rowshard/core';
+import { dictionaryOptions, fastTextBuckets, parseFastTextLine, tokenize } from '@rowshard/trainer';
 import { readManifest, readSavedRows, resolveCheckpointDir } from '../checkpoint-reader.js';
 import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, type OptionSpec, parseCommandLine } from '../command-line/parse.js';
 import { loadTrainConfig } from '../config/load-config.js';
-import { readFastTextModel, writeFastTextModel } from '../fasttext/model-file.js';
+import { readFastTextModel } from '../fasttext/model-file.js';
 import { isNativeModelFile, loadNativeModel } from '../fasttext/native-model.js';
 import { FastTextPredictor } from '../fasttext/predictor.js';
 
@@ -18,11 +29,29 @@ import { generalMetrics, nativePredict, nativeTest, parseK, parseThreshold } fro
 import { runTrain } from './train.js';
 
 /**
- * fastText's command lines: `supervised`, `test`, `predict`, with fastText's single-dash
- * flags. Training runs through the same cluster as `rowshard train`: the input matrix (words,
- * then hashed n-gram buckets) is a table on the parameter servers, the output matrix a dense
- * parameter on the coordinator. Each command's flags are one table (parsed and `-help`).
+ * fastText's command lines: `supervised`, `test`, `predict`, `predict-prob`, with fastText's
+ * single-dash flags. Training runs through the same cluster as `rowshard train`, on fastText's
+ * tokenisation, dictionary and hashing (`features: fasttext`): the input matrix (words, then
+ * hashed character and word n-gram buckets) is a table on the parameter servers, the output
+ * matrix a dense parameter on the coordinator, and the result is written as a fastText .bin.
+ * Each command's flags are one table (parsed and `-help`).
  */
+/** fastText's documented training flags rowshard does not have yet, each with why it is refused. */
+const unsupportedFastTextFlags: readonly [string, string][] = [
+  ['pretrainedVectors', 'rowshard supervised does not yet start from given vectors'],
+  ['saveOutput', 'rowshard supervised does not yet write the output matrix apart (it is in the .bin)'],
+  ['cutoff', 'quantisation (fasttext quantize) is not in rowshard yet'],
+  ['retrain', 'quantisation (fasttext quantize) is not in rowshard yet'],
+  ['qnorm', 'quantisation (fasttext quantize) is not in rowshard yet'],
+  ['qout', 'quantisation (fasttext quantize) is not in rowshard yet'],
+  ['dsub', 'quantisation (fasttext quantize) is not in rowshard yet'],
+  ['autotune-validation', 'autotune is not in rowshard yet'],
+  ['autotune-metric', 'autotune is not in rowshard yet'],
+  ['autotune-predictions', 'autotune is not in rowshard yet'],
+  ['autotune-duration', 'autotune is not in rowshard yet'],
+  ['autotune-modelsize', 'autotune is not in rowshard yet'],
+];
+
 const supervisedOptions: readonly OptionSpec[] = [
   { name: 'input', type: 'string', value: 'FILE', help: 'training file (fastText format: __label__X text)' },
   { name: 'output', type: 'string', value: 'PATH', help: 'model path prefix: writes PATH.bin and PATH.vec' },
@@ -30,15 +59,32 @@ const supervisedOptions: readonly OptionSpec[] = [
   { name: 'dim', type: 'int', min: 1, help: 'vector size', default: '100' },
   { name: 'epoch', type: 'number', min: 0, minExclusive: true, help: 'passes over the data', default: '5' },
   { name: 'minCount', type: 'int', min: 1, help: 'minimal word count', default: '1' },
+  { name: 'minCountLabel', type: 'int', min: 0, help: 'minimal label count', default: '0' },
   { name: 'wordNgrams', type: 'int', min: 1, help: 'max word n-gram length', default: '1' },
   { name: 'bucket', type: 'int', min: 0, help: 'hashed n-gram buckets', default: '2000000' },
-  { name: 'minn', type: 'int', min: 0, help: 'character n-grams: only 0 is supported', default: '0' },
-  { name: 'maxn', type: 'int', min: 0, help: 'character n-grams: only 0 is supported', default: '0' },
+  { name: 'minn', type: 'int', min: 0, help: 'min length of char n-gram', default: '0' },
+  { name: 'maxn', type: 'int', min: 0, help: 'max length of char n-gram (0: none)', default: '0' },
   { name: 'loss', type: 'string', value: 'softmax', help: 'the loss: softmax only', default: 'softmax' },
   { name: 'thread', type: 'int', min: 1, help: 'worker threads', default: 'picked for the machine' },
   { name: 'label', type: 'string', value: 'PREFIX', help: 'label prefix', default: '__label__' },
-  { name: 'ws', type: 'int', min: 0, help: 'ignored (unsupervised only)' },
-  { name: 'verbose', type: 'int', min: 0, help: 'ignored' },
+  { name: 'ws', type: 'int', min: 1, help: 'size of the context window (cbow/skipgram only; kept in the model)', default: '5' },
+  { name: 'neg', type: 'int', min: 1, help: 'negatives sampled (ns loss only; kept in the model)', default: '5' },
+  { name: 't', type: 'number', min: 0, help: 'sampling threshold (cbow/skipgram only; kept in the model)', default: '0.0001' },
+  {
+    name: 'lrUpdateRate',
+    type: 'int',
+    min: 1,
+    help: "how often fastText's SGD decays its lr (tokens); kept in the model, rowshard's lr is per step",
+    default: '100',
+  },
+  { name: 'verbose', type: 'int', min: 0, help: 'ignored: rowshard reports progress as rowshard train does' },
+  // fastText's switches take no value; the rest take one.
+  ...unsupportedFastTextFlags.map(([name, why]): OptionSpec => {
+    const isSwitch = ['saveOutput', 'retrain', 'qnorm', 'qout'].includes(name);
+    return isSwitch
+      ? { name, type: 'boolean', help: `not supported: ${why}` }
+      : { name, type: 'string', value: 'X', help: `not supported: ${why}` };
+  }),
   {
     name: 'optimizer',
     type: 'string',
@@ -105,9 +151,9 @@ export const supervisedCommand: Command = {
       throw new RowshardError(ErrorCodes.UNSUPPORTED, `supervised: -loss ${flags.loss} is not supported (softmax only)`, {
         field: 'loss',
       });
-    for (const n of ['minn', 'maxn']) {
-      if ((flags[n] ?? 0) !== 0)
-        throw new RowshardError(ErrorCodes.UNSUPPORTED, `supervised: -${n}: character n-grams are not supported`, { field: n });
+    for (const [name, why] of unsupportedFastTextFlags) {
+      if (flags[name] !== undefined)
+        throw new RowshardError(ErrorCodes.UNSUPPORTED, `supervised: -${name} is not supported: ${why}`, { field: name });
     }
     const sync = String(flags.sync ?? 'asp');
     if (sync !== 'asp' && sync !== 'bsp')
@@ -129,10 +175,15 @@ export const supervisedCommand: Command = {
         kind: 'file',
         path: resolve(input),
         format: 'fasttext',
-        features: 'bag',
+        // fastText's tokeniser, dictionary and hashing: the model is a fastText .bin.
+        features: 'fasttext',
         wordNgrams,
         buckets: num('bucket', 2_000_000),
         minCount: num('minCount', 1),
+        minCountLabel: num('minCountLabel', 0),
+        minn: num('minn', 0),
+        maxn: num('maxn', 0),
+        label: String(flags.label ?? '__label__'),
         shuffleBuffer: 100_000,
         seed: num('seed', 0) + 1,
       },
@@ -146,6 +197,10 @@ export const supervisedCommand: Command = {
       logEverySteps: 50,
     });
     const loaded = await loadTrainConfig({}, {}, job, 'supervised', availableParallelism());
+    if (loaded.skippedLines > 0)
+      process.stderr.write(
+        `${input}: ${loaded.skippedLines} lines without a label or a known word skipped, as fastText skips them\n`,
+      );
     // Checked whole: now the previous run's files under <output>.rowshard may go.
     rmSync(workDir, { recursive: true, force: true });
     mkdirSync(dirname(output), { recursive: true });
@@ -153,37 +208,46 @@ export const supervisedCommand: Command = {
     if (code !== 0) return code;
     const dir = resolveCheckpointDir(workDir);
     const manifest = readManifest(dir);
-    // Only the rows training touched: a table with millions of n-gram buckets is never built whole.
     const table = readSavedRows(dir, manifest, 'embedding');
-    const dense = readDenseOutput(dir);
-    const data = loaded.job.data as { vocabFile: string; labelsFile: string; buckets: number };
-    const vocab = Vocabulary.fromText(readFileSync(data.vocabFile, 'utf8'), data.vocabFile);
-    const labels = readFileSync(data.labelsFile, 'utf8')
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => l.split('\t')[0]);
-    const modelFile = `${output}.bin`;
-    writeFastTextModel(modelFile, {
-      spec: table.spec,
-      seed: manifest.seed,
-      words: vocab.words,
-      labels,
+    const data = parseDataSpec(loaded.job.data, 'data') as FileDataSpec;
+    const dict = FastTextDictionary.fromFileText(
+      readFileSync(data.vocabFile as string, 'latin1'),
+      data.vocabFile as string,
+      dictionaryOptions(data),
+    );
+    const rows = table.spec.numEmbeddings;
+    // The whole input matrix, as fastText's file holds it: rows training never touched are their deterministic init.
+    const inputData = new Float32Array(rows * dim);
+    for (let id = 0; id < rows; id++) table.row(id, inputData, id * dim);
+    const args: FastTextArgs = {
+      dim,
+      ws: num('ws', 5),
+      epoch: Math.ceil(epochs),
+      minCount: data.minCount,
+      neg: num('neg', 5),
       wordNgrams,
-      buckets: Number((loaded.job.model as { options: { buckets: number } }).options.buckets),
-      ids: table.ids,
-      rows: table.rows,
-      output: dense,
-      args: { ...flags },
-    });
-    // <output>.vec: the word vectors in word2vec text, as fastText writes them.
-    const lines = [`${vocab.size} ${dim}`];
-    const vector = new Float32Array(dim);
-    for (let w = 0; w < vocab.size; w++) {
-      table.row(w, vector, 0);
-      lines.push(formatVectorLine(vocab.word(w), vector, 0, dim));
+      loss: 'softmax',
+      model: 'sup',
+      bucket: fastTextBuckets(data),
+      minn: data.minn,
+      maxn: data.maxn,
+      lrUpdateRate: num('lrUpdateRate', 100),
+      t: num('t', 1e-4),
+    };
+    const inputMatrix = new DenseMatrix(rows, dim, inputData);
+    const outputMatrix = new DenseMatrix(dict.nlabels, dim, readDenseOutput(dir));
+    const modelFile = `${output}.bin`;
+    writeFileDurably(modelFile, serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix }));
+    // <output>.vec: each word's vector (its character n-grams included), as fastText's saveVectors writes it.
+    const inference = new FastTextInference(args, dict, inputMatrix, outputMatrix);
+    const lines = [`${dict.nwords} ${dim}\n`];
+    for (let w = 0; w < dict.nwords; w++) {
+      let line = `${dict.word(w)} `;
+      for (const x of inference.wordVector(dict.word(w))) line += `${formatG(x, 5)} `;
+      lines.push(`${line}\n`);
     }
-    writeTextDurably(`${output}.vec`, `${lines.join('\n')}\n`);
-    process.stderr.write(`wrote ${modelFile} and ${output}.vec\n`);
+    writeFileDurably(`${output}.vec`, [Buffer.from(lines.join(''), 'latin1')]);
+    process.stderr.write(`wrote ${modelFile} (fastText 0.9.2's format) and ${output}.vec\n`);
     return 0;
   },
 };

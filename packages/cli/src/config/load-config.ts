@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { absolutisePretrainedPaths, checkPretrainedTables } from '@rowshard/coordinator';
 import { configError, describe, ErrorCodes, type FileDataSpec, jobDefaults, parseDataSpec, RowshardError } from '@rowshard/core';
 import { resolveJob } from '@rowshard/nn';
+import { fastTextBuckets } from '@rowshard/trainer';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { convertOption } from '../command-line/parse.js';
 import { type PreparedData, prepareEvalData, prepareFileData, writePreparedData } from '../data-prep.js';
@@ -40,6 +41,8 @@ export interface LoadedConfig {
   writeFiles(): void;
   /** What cluster was picked for this machine, when the job left it out (`rowshard train`); null otherwise. */
   readonly clusterChoice: string | null;
+  /** File data: lines the data pass left out (fastText features: no label, or no known word); 0 otherwise. */
+  readonly skippedLines: number;
 }
 
 type FieldSource = { kind: 'file'; line: number } | { kind: 'flag'; flag: string } | { kind: 'env'; env: string };
@@ -258,6 +261,7 @@ export async function loadTrainConfig(
     where,
     scratchDir,
     clusterChoice,
+    skippedLines: ready?.skippedLines ?? 0,
     writeFiles: () => {
       if (ready) writePreparedData(ready);
     },
@@ -302,7 +306,20 @@ async function validateJob(job: Record<string, unknown>): Promise<void> {
 }
 
 /** What an eval file takes from the training data unless it says otherwise ("same format"). */
-const evalInherits = ['format', 'columns', 'header', 'features', 'seqLen', 'wordNgrams', 'buckets'] as const;
+const evalInherits = [
+  'format',
+  'columns',
+  'header',
+  'features',
+  'seqLen',
+  'wordNgrams',
+  'buckets',
+  'minn',
+  'maxn',
+  'label',
+  'minCount',
+  'minCountLabel',
+] as const;
 
 /**
  * File data: the vocabulary pass, then everything that depends on it: the data and eval specs
@@ -340,12 +357,12 @@ async function prepareJobData(job: Record<string, unknown>, dir: string, epochs:
     if (options[key] === undefined || options[key] === 'auto') options[key] = value;
   };
   if (model.name === 'fasttext') {
-    auto('numWords', prepared.vocab.size);
-    auto('numClasses', prepared.labels.size);
-    auto('buckets', spec.wordNgrams > 1 ? spec.buckets : 0);
+    auto('numWords', prepared.numWords);
+    auto('numClasses', prepared.numClasses);
+    auto('buckets', spec.features === 'fasttext' ? fastTextBuckets(spec) : spec.wordNgrams > 1 ? spec.buckets : 0);
   } else if (model.name === 'text_classifier') {
-    auto('vocabSize', prepared.vocab.size);
-    auto('numClasses', prepared.labels.size);
+    auto('vocabSize', prepared.numWords);
+    auto('numClasses', prepared.numClasses);
   }
   model.options = options;
   if (epochs !== null) {

@@ -1,3 +1,4 @@
+import { ErrorCodes, RowshardError } from '../errors.js';
 import { fastTextHash, forEachCharNgram, forEachWordNgramBucket } from './hash.js';
 import { stlSort } from './stl-algorithms.js';
 import { BOW, EOS, EOW, WordReader } from './tokens.js';
@@ -209,6 +210,34 @@ export class FastTextDictionary {
     }
     forEachWordNgramBucket(hashes, this.options.wordNgrams, this.options.bucket, (b) => this.pushHash(ids, b));
     return { ids, labels, tokens };
+  }
+
+  /**
+   * The dictionary as a file between processes (the vocabulary pass writes it, every worker
+   * reads it): a line `ntokens N`, then `dump()`'s lines. A byte string: write it as latin1.
+   */
+  toFileText(): string {
+    return `ntokens ${this.ntokens}\n${this.dump()}`;
+  }
+
+  /** Reads `toFileText()` back (as a byte string); `file` names it in errors. */
+  static fromFileText(text: string, file: string, options: DictionaryOptions): FastTextDictionary {
+    const lines = text.split('\n');
+    const bad = (line: number, why: string): never => {
+      throw new RowshardError(ErrorCodes.BAD_DATA, `${file}:${line}: ${why}`, { file, line });
+    };
+    const head = /^ntokens (\d+)$/.exec(lines[0] ?? '');
+    if (!head) bad(1, "expected 'ntokens N'");
+    const size = Number(lines[1]);
+    if (!Number.isInteger(size) || size < 0) bad(2, 'expected the number of entries');
+    const entries: DictEntry[] = [];
+    for (let i = 0; i < size; i++) {
+      const line = lines[2 + i] ?? '';
+      const m = /^(.+) (\d+) (word|label)$/.exec(line);
+      if (!m) bad(3 + i, "expected 'word count word|label'");
+      else entries.push({ word: m[1], count: Number(m[2]), type: m[3] as 'word' | 'label' });
+    }
+    return new FastTextDictionary(entries, options, Number(head?.[1]), -1, new Map());
   }
 
   /** `Dictionary::dump`, as `fasttext dump model.bin dict` prints it (byte strings). */
