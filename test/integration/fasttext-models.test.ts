@@ -272,6 +272,30 @@ describe.skipIf(!hasFastText)('fastText model files (.bin, .ftz) against fastTex
     expect(fasttext(['print-word-vectors', 'ours.bin'], words).stdout).toBe(vec);
   });
 
+  it("trains each loss (ns, hs by fastText's Huffman tree, ova) into a .bin fastText predicts with as rowshard does", () => {
+    for (const loss of ['ns', 'hs', 'ova']) {
+      const out = `ours-${loss}`;
+      const r = rowshard(
+        ['supervised', '-input', 'train.txt', '-output', out, '-loss', loss, '-dim', '8', '-epoch', '5'].concat([
+          '-wordNgrams',
+          '2',
+          '-bucket',
+          '3000',
+          '-sync',
+          'bsp',
+          '-batch',
+          '16',
+        ]),
+      );
+      expect(r.status, r.stderr).toBe(0);
+      expect(rowshard(['dump', `${out}.bin`, 'args']).stdout).toContain(`loss ${loss === 'ova' ? 'one-vs-all' : loss}\n`);
+      expectPredictionsMatch(`${out}.bin`, '-1');
+      // It learnt: better than the majority class on held-out lines.
+      const p1 = Number(/P@1\t(\S+)/.exec(rowshard(['test', `${out}.bin`, 'test.txt']).stdout)?.[1]);
+      expect(p1, loss).toBeGreaterThan(0.5);
+    }
+  });
+
   it('refuses a damaged model file with a line naming it', () => {
     const bytes = readFileSync(join(dir, 'softmax.bin'));
     writeFileSync(join(dir, 'cut.bin'), bytes.subarray(0, bytes.length - 100));

@@ -107,7 +107,9 @@ describe('rowshard supervised / test / predict', () => {
 
   it('refuses what it does not support, and bad input, with exit 2 and a clear line', () => {
     expect(run('supervised', '-input', 'missing.txt', '-output', 'x').stderr).toMatch(/-input missing\.txt: no such file/);
-    expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-loss', 'hs').stderr).toMatch(/-loss hs is not supported/);
+    expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-loss', 'nce').stderr).toMatch(
+      /-loss: must be one of softmax, ns, hs, ova, got "nce"/,
+    );
     expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-saveOutput').stderr).toMatch(
       /-saveOutput is not supported: /,
     );

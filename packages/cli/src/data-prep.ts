@@ -17,6 +17,8 @@ export interface PreparedData {
   /** Rows of words in the input table. */
   readonly numWords: number;
   readonly numClasses: number;
+  /** Each class's count in the training data, in class order (hs's Huffman tree, ns's negatives). */
+  readonly labelCounts: readonly number[];
   /** The vocabulary file's text ('fasttext' features: a byte string, written as latin1). */
   readonly vocabText: string;
   readonly labelsText: string;
@@ -57,6 +59,7 @@ async function prepareFastTextData(spec: FileDataSpec, dir: string): Promise<Pre
     spec: { ...spec, vocabFile: join(dir, 'dictionary.txt'), labelsFile: join(dir, 'labels.txt'), examples },
     numWords: dict.nwords,
     numClasses: dict.nlabels,
+    labelCounts: dict.counts('label'),
     vocabText: dict.toFileText(),
     labelsText: labels.join(''),
     examples,
@@ -98,6 +101,7 @@ export async function prepareFileData(spec: FileDataSpec, dir: string): Promise<
     spec: { ...spec, vocabFile, labelsFile, examples },
     numWords: vocab.size,
     numClasses: labels.size,
+    labelCounts: labels.counts,
     vocabText: vocab.toText(),
     labelsText: labels.toText(),
     examples,

@@ -9,6 +9,7 @@ import {
   type FastTextArgs,
   FastTextDictionary,
   FastTextInference,
+  type FastTextLoss,
   type FileDataSpec,
   formatG,
   parseDataSpec,
@@ -64,7 +65,14 @@ const supervisedOptions: readonly OptionSpec[] = [
   { name: 'bucket', type: 'int', min: 0, help: 'hashed n-gram buckets', default: '2000000' },
   { name: 'minn', type: 'int', min: 0, help: 'min length of char n-gram', default: '0' },
   { name: 'maxn', type: 'int', min: 0, help: 'max length of char n-gram (0: none)', default: '0' },
-  { name: 'loss', type: 'string', value: 'softmax', help: 'the loss: softmax only', default: 'softmax' },
+  {
+    name: 'loss',
+    type: 'string',
+    value: 'softmax|ns|hs|ova',
+    choices: ['softmax', 'ns', 'hs', 'ova'],
+    help: 'loss function: softmax, ns (negative sampling), hs (hierarchical softmax), ova (one-vs-all)',
+    default: 'softmax',
+  },
   { name: 'thread', type: 'int', min: 1, help: 'worker threads', default: 'picked for the machine' },
   { name: 'label', type: 'string', value: 'PREFIX', help: 'label prefix', default: '__label__' },
   { name: 'ws', type: 'int', min: 1, help: 'size of the context window (cbow/skipgram only; kept in the model)', default: '5' },
@@ -147,10 +155,7 @@ export const supervisedCommand: Command = {
         field: 'input',
         file: input,
       });
-    if ((flags.loss ?? 'softmax') !== 'softmax')
-      throw new RowshardError(ErrorCodes.UNSUPPORTED, `supervised: -loss ${flags.loss} is not supported (softmax only)`, {
-        field: 'loss',
-      });
+    const loss = String(flags.loss ?? 'softmax') as FastTextLoss;
     for (const [name, why] of unsupportedFastTextFlags) {
       if (flags[name] !== undefined)
         throw new RowshardError(ErrorCodes.UNSUPPORTED, `supervised: -${name} is not supported: ${why}`, { field: name });
@@ -166,7 +171,7 @@ export const supervisedCommand: Command = {
     const workDir = `${output}.rowshard`;
     const job = (): Record<string, unknown> => ({
       seed: num('seed', 0),
-      model: { name: 'fasttext', options: { embeddingDim: dim } },
+      model: { name: 'fasttext', options: { embeddingDim: dim, loss, neg: num('neg', 5) } },
       optimizers: optimizersFor(String(flags.optimizer ?? 'adagrad'), (flags.lr as number | undefined) ?? null),
       sync: { mode: sync },
       epochs,
@@ -226,7 +231,7 @@ export const supervisedCommand: Command = {
       minCount: data.minCount,
       neg: num('neg', 5),
       wordNgrams,
-      loss: 'softmax',
+      loss,
       model: 'sup',
       bucket: fastTextBuckets(data),
       minn: data.minn,

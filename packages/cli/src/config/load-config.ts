@@ -360,6 +360,9 @@ async function prepareJobData(job: Record<string, unknown>, dir: string, epochs:
     auto('numWords', prepared.numWords);
     auto('numClasses', prepared.numClasses);
     auto('buckets', spec.features === 'fasttext' ? fastTextBuckets(spec) : spec.wordNgrams > 1 ? spec.buckets : 0);
+    // hs and ns need the classes' counts (the Huffman tree, the negatives' distribution).
+    if ((options.loss === 'hs' || options.loss === 'ns') && options.labelCounts === undefined)
+      options.labelCounts = [...prepared.labelCounts];
   } else if (model.name === 'text_classifier') {
     auto('vocabSize', prepared.numWords);
     auto('numClasses', prepared.numClasses);

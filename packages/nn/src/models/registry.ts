@@ -3,6 +3,7 @@ import {
   type JobConfig,
   nonNegativeInt,
   numberInRange,
+  oneOf,
   optional,
   positiveInt,
   rejectUnknownKeys,
@@ -60,14 +61,24 @@ export function builtinModel(name: string, options: Record<string, unknown> = {}
       if (features.length === 0) throw configError(`${o}.features`, 'must list at least one feature');
       return categoryModel(features);
     }
-    case 'fasttext':
-      rejectUnknownKeys(options, ['numWords', 'buckets', 'embeddingDim', 'numClasses'], o);
+    case 'fasttext': {
+      rejectUnknownKeys(options, ['numWords', 'buckets', 'embeddingDim', 'numClasses', 'loss', 'neg', 'labelCounts'], o);
+      const numClasses = int('numClasses');
+      const labelCounts = optional(options.labelCounts, undefined as number[] | undefined, (v) => {
+        if (!Array.isArray(v) || v.length !== numClasses)
+          throw configError(`${o}.labelCounts`, `must list ${numClasses} counts, one per class`);
+        return v.map((x, i) => positiveInt(x, `${o}.labelCounts[${i}]`));
+      });
       return fastTextClassifier({
         numWords: int('numWords'),
         buckets: optional(options.buckets, 2_000_000, (v) => nonNegativeInt(v, `${o}.buckets`)),
         embeddingDim: int('embeddingDim', 100),
-        numClasses: int('numClasses'),
+        numClasses,
+        loss: optional(options.loss, 'softmax' as const, (v) => oneOf(v, `${o}.loss`, ['softmax', 'ns', 'hs', 'ova'] as const)),
+        neg: int('neg', 5),
+        ...(labelCounts ? { labelCounts } : {}),
       });
+    }
     default:
       throw configError(
         `${field}.name`,

@@ -1,0 +1,34 @@
+import { buildHuffmanTree, huffmanPath } from '@rowshard/core';
+import { describe, expect, it } from 'vitest';
+import { backward } from '../autograd.js';
+import { binaryLogisticTerms } from '../losses.js';
+import { Tensor } from '../tensor.js';
+
+const logitsOf = (values: number[], shape: [number, number]) =>
+  new Tensor(shape, Float32Array.from(values), { requiresGrad: true });
+
+describe("fastText's binary losses", () => {
+  it('sums -log σ(±x) over the chosen entries, averaged over examples, with the gradient σ(x) − label', () => {
+    const x = logitsOf([0.5, -1, 2, 0], [2, 2]);
+    const loss = binaryLogisticTerms(x, [0, 0, 1], [0, 1, 0], [1, 0, 0]);
+    const sp = (z: number) => Math.log1p(Math.exp(z));
+    expect(loss.data[0]).toBeCloseTo((sp(-0.5) + sp(-1) + sp(2)) / 2, 6);
+    backward(loss);
+    const s = (z: number) => 1 / (1 + Math.exp(-z));
+    const g = x.grad as Float32Array;
+    expect(g[0]).toBeCloseTo((s(0.5) - 1) / 2, 6);
+    expect(g[1]).toBeCloseTo(s(-1) / 2, 6);
+    expect(g[2]).toBeCloseTo(s(2) / 2, 6);
+    expect(g[3]).toBe(0);
+  });
+
+  it("builds fastText's Huffman tree: rare labels deep, every path ending at the root", () => {
+    const counts = [50, 20, 10, 5, 5];
+    const tree = buildHuffmanTree(counts);
+    expect(tree.root).toBe(8);
+    const depth = counts.map((_, i) => huffmanPath(tree, i).rows.length);
+    expect(depth[0]).toBe(1);
+    expect(depth[4]).toBeGreaterThanOrEqual(depth[1]);
+    for (let i = 0; i < counts.length; i++) for (const r of huffmanPath(tree, i).rows) expect(r).toBeLessThan(counts.length - 1);
+  });
+});
