@@ -296,6 +296,68 @@ describe.skipIf(!hasFastText)('fastText model files (.bin, .ftz) against fastTex
     }
   });
 
+  it('trains skipgram and cbow word vectors into a .bin fastText reads as rowshard does', () => {
+    // A small text: topics whose words co-occur, so neighbours have something to find.
+    const topics = [
+      ['cat', 'dog', 'pet', 'fur', 'paw'],
+      ['car', 'road', 'wheel', 'drive', 'engine'],
+      ['sea', 'boat', 'wave', 'sail', 'fish'],
+    ];
+    let s = 5;
+    const rand = (k: number) => {
+      s = (s * 48271) % 2147483647;
+      return s % k;
+    };
+    const lines = Array.from({ length: 800 }, (_, i) => {
+      const t = topics[i % 3];
+      return Array.from({ length: 8 }, () => t[rand(5)]).join(' ');
+    });
+    writeFileSync(join(dir, 'words.txt'), `${lines.join('\n')}\n`);
+    const common = [
+      '-input',
+      'words.txt',
+      '-dim',
+      '10',
+      '-epoch',
+      '10',
+      '-minCount',
+      '1',
+      '-bucket',
+      '1000',
+      '-minn',
+      '2',
+      '-maxn',
+      '3',
+    ];
+    for (const kind of ['skipgram', 'cbow']) {
+      const r = rowshard([kind, ...common, '-output', kind, '-sync', 'bsp', '-batch', '64']);
+      expect(r.status, r.stderr).toBe(0);
+      const f = fasttext([kind, ...common, '-output', `ft-${kind}`, '-thread', '1', '-verbose', '0']);
+      expect(f.status, f.stderr).toBe(0);
+      // The dictionary and arguments fastText writes for the same text and flags.
+      expect(rowshard(['dump', `${kind}.bin`, 'dict']).stdout).toBe(fasttext(['dump', `ft-${kind}.bin`, 'dict']).stdout);
+      expect(rowshard(['dump', `${kind}.bin`, 'args']).stdout.replace(/^epoch .*$/m, '')).toBe(
+        fasttext(['dump', `ft-${kind}.bin`, 'args']).stdout.replace(/^epoch .*$/m, ''),
+      );
+      // fastText reads rowshard's model: the same vectors and the same neighbours.
+      const words = 'cat car sea dog wheel unknownish\n';
+      expectVectorsClose(
+        rowshard(['print-word-vectors', `${kind}.bin`], words).stdout,
+        fasttext(['print-word-vectors', `${kind}.bin`], words).stdout,
+        1e-5,
+      );
+      const ours = rowshard(['nn', `${kind}.bin`, '4'], 'cat\n').stdout;
+      expect(ours).toBe(fasttext(['nn', `${kind}.bin`, '4'], 'cat\n').stdout);
+      // Neighbours that make sense: cat's nearest words are from its topic.
+      const near = ours
+        .replace(/Query word\? /g, '')
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')[0]);
+      expect(near.filter((w) => topics[0].includes(w)).length, `${kind}: ${near.join(' ')}`).toBeGreaterThanOrEqual(3);
+    }
+  });
+
   it('refuses a damaged model file with a line naming it', () => {
     const bytes = readFileSync(join(dir, 'softmax.bin'));
     writeFileSync(join(dir, 'cut.bin'), bytes.subarray(0, bytes.length - 100));

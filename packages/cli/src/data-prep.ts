@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, FastTextDictionary, type FileDataSpec, RowshardError } from '@rowshard/core';
 import {
+  countWordExamples,
   dictionaryOptions,
   fastTextExamples,
   LabelSet,
@@ -75,8 +76,28 @@ async function prepareFastTextData(spec: FileDataSpec, dir: string): Promise<Pre
  * and label files (`dir`), once the whole job has been checked. A malformed line stops it
  * with the file and line.
  */
+/** fastText's word vectors: the dictionary, and one example per known word of the file. */
+async function prepareFastTextWords(spec: FileDataSpec, dir: string): Promise<PreparedData> {
+  const dict = FastTextDictionary.build(readFileSync(spec.path), dictionaryOptions(spec));
+  if (dict.nwords === 0)
+    throw new RowshardError(ErrorCodes.BAD_DATA, `${spec.path}: empty vocabulary (try a smaller minCount)`, { file: spec.path });
+  const examples = await countWordExamples(spec.path, dict);
+  return {
+    spec: { ...spec, vocabFile: join(dir, 'dictionary.txt'), labelsFile: join(dir, 'labels.txt'), examples },
+    numWords: dict.nwords,
+    numClasses: 0,
+    labelCounts: [],
+    vocabText: dict.toFileText(),
+    labelsText: '',
+    examples,
+    skippedLines: 0,
+    dictionary: dict,
+  };
+}
+
 export async function prepareFileData(spec: FileDataSpec, dir: string): Promise<PreparedData> {
   if (spec.features === 'fasttext') return prepareFastTextData(spec, dir);
+  if (spec.features === 'fasttext_skipgram' || spec.features === 'fasttext_cbow') return prepareFastTextWords(spec, dir);
   const words = new TokenCounter();
   const labelCounts = new Map<string, number>();
   let examples = 0;

@@ -44,9 +44,16 @@ export interface FileDataSpec {
    * 'bag': word ids + hashed n-gram buckets (fastText's features over rowshard's tokeniser);
    * 'sequence': padded [B, seqLen] word ids; 'fasttext': fastText's own tokeniser, dictionary,
    * character n-grams and hashing, bit for bit (what `rowshard supervised` trains, so that its
-   * model is a fastText .bin).
+   * model is a fastText .bin); 'fasttext_skipgram' and 'fasttext_cbow': the same, as fastText's
+   * word-vector training reads it (windows of `ws`, `neg` negatives, subsampling by `t`).
    */
-  readonly features: 'bag' | 'sequence' | 'fasttext';
+  readonly features: 'bag' | 'sequence' | 'fasttext' | 'fasttext_skipgram' | 'fasttext_cbow';
+  /** fastText word vectors: the largest context window (fastText's -ws). */
+  readonly ws: number;
+  /** fastText word vectors: negatives per target (fastText's -neg). */
+  readonly neg: number;
+  /** fastText word vectors: the subsampling threshold (fastText's -t). */
+  readonly t: number;
   readonly seqLen: number;
   readonly wordNgrams: number;
   readonly buckets: number;
@@ -109,6 +116,9 @@ function parseFileDataSpec(obj: Record<string, unknown>, field: string): FileDat
       'minn',
       'maxn',
       'label',
+      'ws',
+      'neg',
+      't',
       'maxVocab',
       'shuffleBuffer',
       'seed',
@@ -145,7 +155,9 @@ function parseFileDataSpec(obj: Record<string, unknown>, field: string): FileDat
     format,
     columns,
     header: optional(obj.header, d.header, (v) => booleanField(v, `${field}.header`)),
-    features: optional(obj.features, d.features, (v) => oneOf(v, `${field}.features`, ['bag', 'sequence', 'fasttext'] as const)),
+    features: optional(obj.features, d.features, (v) =>
+      oneOf(v, `${field}.features`, ['bag', 'sequence', 'fasttext', 'fasttext_skipgram', 'fasttext_cbow'] as const),
+    ),
     seqLen: optional(obj.seqLen, d.seqLen, (v) => positiveInt(v, `${field}.seqLen`)),
     wordNgrams: optional(obj.wordNgrams, d.wordNgrams, (v) => positiveInt(v, `${field}.wordNgrams`)),
     buckets: optional(obj.buckets, d.buckets, (v) => nonNegativeInt(v, `${field}.buckets`)),
@@ -154,6 +166,9 @@ function parseFileDataSpec(obj: Record<string, unknown>, field: string): FileDat
     minn: optional(obj.minn, d.minn, (v) => nonNegativeInt(v, `${field}.minn`)),
     maxn: optional(obj.maxn, d.maxn, (v) => nonNegativeInt(v, `${field}.maxn`)),
     label: optional(obj.label, d.label, (v) => stringField(v, `${field}.label`)),
+    ws: optional(obj.ws, d.ws, (v) => positiveInt(v, `${field}.ws`)),
+    neg: optional(obj.neg, d.neg, (v) => positiveInt(v, `${field}.neg`)),
+    t: optional(obj.t, d.t, (v) => numberInRange(v, `${field}.t`, 0, 1)),
     maxVocab: optional(obj.maxVocab, d.maxVocab, (v) => positiveInt(v, `${field}.maxVocab`)),
     shuffleBuffer: optional(obj.shuffleBuffer, d.shuffleBuffer, (v) => nonNegativeInt(v, `${field}.shuffleBuffer`)),
     seed: optional(obj.seed, d.seed, (v) => nonNegativeInt(v, `${field}.seed`)),

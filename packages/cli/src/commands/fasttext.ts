@@ -125,7 +125,7 @@ export const supervisedCommandLine: CommandLineSpec = {
  * on batches of 64 reached the held-out P@1 of fastText's best settings on the fortunes corpus,
  * where fastText's own SGD at lr 0.1 for 5 epochs underfits.
  */
-function optimizersFor(kind: string, lr: number | null): Record<string, unknown> {
+export function optimizersFor(kind: string, lr: number | null): Record<string, unknown> {
   switch (kind) {
     case 'adam':
       return { embeddings: { kind: 'sparse_adam', lr: lr ?? 0.05 }, dense: { kind: 'adam', lr: lr ?? 0.05 } };

@@ -9,6 +9,7 @@ import {
   printWordVectorsCommand,
   testLabelCommand,
 } from './fasttext-tools.js';
+import { cbowCommand, skipgramCommand } from './fasttext-words.js';
 import { parityCommand } from './parity.js';
 import { coordinatorCommand, psCommand, trainerCommand } from './roles.js';
 import { similarCommand } from './similar.js';
@@ -22,6 +23,8 @@ export const commands: Record<string, Command> = {
   export: exportCommand,
   similar: similarCommand,
   supervised: supervisedCommand,
+  skipgram: skipgramCommand,
+  cbow: cbowCommand,
   test: testCommand,
   predict: predictCommand,
   'predict-prob': predictProbCommand,

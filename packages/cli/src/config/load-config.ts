@@ -363,6 +363,9 @@ async function prepareJobData(job: Record<string, unknown>, dir: string, epochs:
     // hs and ns need the classes' counts (the Huffman tree, the negatives' distribution).
     if ((options.loss === 'hs' || options.loss === 'ns') && options.labelCounts === undefined)
       options.labelCounts = [...prepared.labelCounts];
+  } else if (model.name === 'fasttext_words') {
+    auto('numWords', prepared.numWords);
+    auto('buckets', fastTextBuckets(spec));
   } else if (model.name === 'text_classifier') {
     auto('vocabSize', prepared.numWords);
     auto('numClasses', prepared.numClasses);

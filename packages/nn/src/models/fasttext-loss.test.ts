@@ -2,6 +2,7 @@ import { buildHuffmanTree, huffmanPath } from '@rowshard/core';
 import { describe, expect, it } from 'vitest';
 import { backward } from '../autograd.js';
 import { binaryLogisticTerms } from '../losses.js';
+import { rowDot } from '../ops/row-dot.js';
 import { Tensor } from '../tensor.js';
 
 const logitsOf = (values: number[], shape: [number, number]) =>
@@ -30,5 +31,21 @@ describe("fastText's binary losses", () => {
     expect(depth[0]).toBe(1);
     expect(depth[4]).toBeGreaterThanOrEqual(depth[1]);
     for (let i = 0; i < counts.length; i++) for (const r of huffmanPath(tree, i).rows) expect(r).toBeLessThan(counts.length - 1);
+  });
+
+  it('scores output rows against their own example (row_dot), with gradients to both sides', () => {
+    const h = logitsOf([1, 2, 3, 4], [2, 2]);
+    const o = logitsOf([1, 0, 0, 1, 1, 1], [3, 2]);
+    const out = rowDot(h, [0, 1, 1], o);
+    expect([...out.data]).toEqual([1, 4, 7]);
+    const loss = binaryLogisticTerms(out, [0, 1, 2], [0, 0, 0], [1, 0, 1]);
+    backward(loss);
+    const s = (z: number) => 1 / (1 + Math.exp(-z));
+    const g = [(s(1) - 1) / 3, s(4) / 3, (s(7) - 1) / 3];
+    const gh = h.grad as Float32Array;
+    expect(gh[0]).toBeCloseTo(g[0] * 1, 6);
+    expect(gh[2]).toBeCloseTo(g[1] * 0 + g[2] * 1, 6);
+    expect(gh[3]).toBeCloseTo(g[1] * 1 + g[2] * 1, 6);
+    expect((o.grad as Float32Array)[2]).toBeCloseTo(g[1] * 3, 6);
   });
 });

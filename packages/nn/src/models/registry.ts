@@ -13,11 +13,12 @@ import {
 import { type Model, validateModel } from '../model.js';
 import { type CategoryFeature, categoryModel, seedCategoryFeatures } from './category-model.js';
 import { fastTextClassifier } from './fasttext.js';
+import { fastTextWords } from './fasttext-words.js';
 import { recommender } from './recommender.js';
 import { textClassifier } from './text-classifier.js';
 
 /** The built-in models, chosen by name in a job's `model.name`, with their options checked. */
-export const builtinModelNames = ['text_classifier', 'recommender', 'category_model', 'fasttext'] as const;
+export const builtinModelNames = ['text_classifier', 'recommender', 'category_model', 'fasttext', 'fasttext_words'] as const;
 export type BuiltinModelName = (typeof builtinModelNames)[number];
 
 export function builtinModel(name: string, options: Record<string, unknown> = {}, field = 'model'): Model {
@@ -79,6 +80,13 @@ export function builtinModel(name: string, options: Record<string, unknown> = {}
         ...(labelCounts ? { labelCounts } : {}),
       });
     }
+    case 'fasttext_words':
+      rejectUnknownKeys(options, ['numWords', 'buckets', 'embeddingDim'], o);
+      return fastTextWords({
+        numWords: int('numWords'),
+        buckets: optional(options.buckets, 2_000_000, (v) => nonNegativeInt(v, `${o}.buckets`)),
+        embeddingDim: int('embeddingDim', 100),
+      });
     default:
       throw configError(
         `${field}.name`,

@@ -1,12 +1,14 @@
 import { type DataSpec, ErrorCodes, RowshardError } from '@rowshard/core';
 import type { BatchSource } from './batch-source.js';
 import { FastTextBatches } from './fasttext-batches.js';
+import { FastTextWordBatches } from './fasttext-word-batches.js';
 import { FileBatches } from './file-batches.js';
 import { FixtureBatches } from './fixture-batches.js';
 import { SyntheticText } from './synthetic-text.js';
 
 export * from './batch-source.js';
 export * from './fasttext-batches.js';
+export * from './fasttext-word-batches.js';
 export * from './file-batches.js';
 export * from './fixture-batches.js';
 export * from './synthetic-text.js';
@@ -19,7 +21,10 @@ export function openBatchSource(spec: DataSpec, batchSize: number): BatchSource 
     case 'synthetic_text':
       return new SyntheticText(spec, batchSize);
     case 'file':
-      return spec.features === 'fasttext' ? new FastTextBatches(spec, batchSize) : new FileBatches(spec, batchSize);
+      if (spec.features === 'fasttext') return new FastTextBatches(spec, batchSize);
+      if (spec.features === 'fasttext_skipgram' || spec.features === 'fasttext_cbow')
+        return new FastTextWordBatches(spec, batchSize);
+      return new FileBatches(spec, batchSize);
     default:
       throw new RowshardError(ErrorCodes.BAD_CONFIG, `data.kind '${(spec as { kind: string }).kind}' is not supported`);
   }
