@@ -58,6 +58,7 @@ describe('rowshard supervised / test / predict', () => {
       '2',
       '-bucket',
       '50000',
+      '-saveOutput',
     );
     expect(r.status, r.stderr).toBe(0);
     expect(existsSync(join(dir, 'model.bin'))).toBe(true);
@@ -69,6 +70,15 @@ describe('rowshard supervised / test / predict', () => {
     expect(count).toBeGreaterThan(300);
     // As fastText writes .vec: the word, then each value followed by a space.
     expect(vec[1].split(' ')).toHaveLength(18);
+    // -saveOutput: the output matrix, one row per label, as fastText writes model.output.
+    const out = readFileSync(join(dir, 'model.output'), 'utf8').trim().split('\n');
+    expect(out[0]).toBe('4 16');
+    expect(
+      out
+        .slice(1)
+        .map((l) => l.split(' ')[0])
+        .sort(),
+    ).toEqual(['__label__music', '__label__politics', '__label__science', '__label__sports']);
   });
 
   it('test prints N, P@1 and R@1 as fastText does, and learns the corpus', () => {
@@ -110,8 +120,8 @@ describe('rowshard supervised / test / predict', () => {
     expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-loss', 'nce').stderr).toMatch(
       /-loss: must be one of softmax, ns, hs, ova, got "nce"/,
     );
-    expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-saveOutput').stderr).toMatch(
-      /-saveOutput is not supported: /,
+    expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-qnorm').stderr).toMatch(
+      /-qnorm is not supported: quantisation/,
     );
     expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-autotune-validation', 'v.txt').stderr).toMatch(
       /-autotune-validation is not supported: autotune/,

@@ -19,6 +19,7 @@ import { readManifest, readSavedRows, resolveCheckpointDir } from '../checkpoint
 import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, type OptionSpec, parseCommandLine } from '../command-line/parse.js';
 import { loadTrainConfig } from '../config/load-config.js';
+import { writeOutputVectors, writeWordVectors } from '../fasttext/save-vectors.js';
 import { type Command, usageError } from './command.js';
 import { optimizersFor } from './fasttext.js';
 import { runTrain } from './train.js';
@@ -62,6 +63,12 @@ const unsupervisedOptions = (defaultLr: string): readonly OptionSpec[] => [
   { name: 'label', type: 'string', value: 'PREFIX', help: 'label prefix (such words are left out)', default: '__label__' },
   { name: 'thread', type: 'int', min: 1, help: 'worker threads', default: 'picked for the machine' },
   { name: 'verbose', type: 'int', min: 0, help: 'ignored: rowshard reports progress as rowshard train does' },
+  {
+    name: 'saveOutput',
+    type: 'boolean',
+    help: 'also write the output matrix, one row per word, to PATH.output',
+    default: 'false',
+  },
   {
     name: 'optimizer',
     type: 'string',
@@ -180,13 +187,8 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
       const outputMatrix = whole('output');
       writeFileDurably(`${output}.bin`, serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix }));
       const inference = new FastTextInference(args, dict, inputMatrix, outputMatrix);
-      const lines = [`${dict.nwords} ${dim}\n`];
-      for (let w = 0; w < dict.nwords; w++) {
-        let line = `${dict.word(w)} `;
-        for (const x of inference.wordVector(dict.word(w))) line += `${formatG(x, 5)} `;
-        lines.push(`${line}\n`);
-      }
-      writeFileDurably(`${output}.vec`, [Buffer.from(lines.join(''), 'latin1')]);
+      writeWordVectors(`${output}.vec`, inference);
+      if (flags.saveOutput) writeOutputVectors(`${output}.output`, inference, outputMatrix);
       process.stderr.write(`wrote ${output}.bin (fastText 0.9.2's format) and ${output}.vec\n`);
       return 0;
     },

@@ -24,7 +24,7 @@ import { loadTrainConfig } from '../config/load-config.js';
 import { readFastTextModel } from '../fasttext/model-file.js';
 import { isNativeModelFile, loadNativeModel } from '../fasttext/native-model.js';
 import { FastTextPredictor } from '../fasttext/predictor.js';
-
+import { writeOutputVectors, writeWordVectors } from '../fasttext/save-vectors.js';
 import { type Command, usageError } from './command.js';
 import { generalMetrics, nativePredict, nativeTest, parseK, parseThreshold } from './fasttext-tools.js';
 import { runTrain } from './train.js';
@@ -40,7 +40,6 @@ import { runTrain } from './train.js';
 /** fastText's documented training flags rowshard does not have yet, each with why it is refused. */
 const unsupportedFastTextFlags: readonly [string, string][] = [
   ['pretrainedVectors', 'rowshard supervised does not yet start from given vectors'],
-  ['saveOutput', 'rowshard supervised does not yet write the output matrix apart (it is in the .bin)'],
   ['cutoff', 'quantisation (fasttext quantize) is not in rowshard yet'],
   ['retrain', 'quantisation (fasttext quantize) is not in rowshard yet'],
   ['qnorm', 'quantisation (fasttext quantize) is not in rowshard yet'],
@@ -86,6 +85,12 @@ const supervisedOptions: readonly OptionSpec[] = [
     default: '100',
   },
   { name: 'verbose', type: 'int', min: 0, help: 'ignored: rowshard reports progress as rowshard train does' },
+  {
+    name: 'saveOutput',
+    type: 'boolean',
+    help: 'also write the output matrix, one row per label, to PATH.output',
+    default: 'false',
+  },
   // fastText's switches take no value; the rest take one.
   ...unsupportedFastTextFlags.map(([name, why]): OptionSpec => {
     const isSwitch = ['saveOutput', 'retrain', 'qnorm', 'qout'].includes(name);
@@ -245,13 +250,8 @@ export const supervisedCommand: Command = {
     writeFileDurably(modelFile, serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix }));
     // <output>.vec: each word's vector (its character n-grams included), as fastText's saveVectors writes it.
     const inference = new FastTextInference(args, dict, inputMatrix, outputMatrix);
-    const lines = [`${dict.nwords} ${dim}\n`];
-    for (let w = 0; w < dict.nwords; w++) {
-      let line = `${dict.word(w)} `;
-      for (const x of inference.wordVector(dict.word(w))) line += `${formatG(x, 5)} `;
-      lines.push(`${line}\n`);
-    }
-    writeFileDurably(`${output}.vec`, [Buffer.from(lines.join(''), 'latin1')]);
+    writeWordVectors(`${output}.vec`, inference);
+    if (flags.saveOutput) writeOutputVectors(`${output}.output`, inference, outputMatrix);
     process.stderr.write(`wrote ${modelFile} (fastText 0.9.2's format) and ${output}.vec\n`);
     return 0;
   },
