@@ -358,6 +358,44 @@ describe.skipIf(!hasFastText)('fastText model files (.bin, .ftz) against fastTex
     }
   });
 
+  it("starts from -pretrainedVectors as fastText does: the file's words join the dictionary, its vectors start their rows", () => {
+    const pre = fasttext([
+      'skipgram',
+      '-input',
+      'test.txt',
+      '-output',
+      'pre',
+      '-dim',
+      '8',
+      '-epoch',
+      '1',
+      '-minCount',
+      '1',
+      '-minn',
+      '0',
+      '-maxn',
+      '0',
+      '-thread',
+      '1',
+      '-verbose',
+      '0',
+    ]);
+    expect(pre.status, pre.stderr).toBe(0);
+    const flags = ['-input', 'train.txt', '-dim', '8', '-epoch', '1', '-pretrainedVectors', 'pre.vec'];
+    // -lr 0: the rows stay as they started.
+    const r = rowshard(['supervised', ...flags, '-output', 'pre-ours', '-lr', '0', '-sync', 'bsp']);
+    expect(r.status, r.stderr).toBe(0);
+    const f = fasttext(['supervised', ...flags, '-output', 'pre-theirs', '-thread', '1', '-verbose', '0']);
+    expect(f.status, f.stderr).toBe(0);
+    expect(rowshard(['dump', 'pre-ours.bin', 'dict']).stdout).toBe(fasttext(['dump', 'pre-theirs.bin', 'dict']).stdout);
+    const vec = readFileSync(join(dir, 'pre.vec'), 'latin1').split('\n').slice(1, 40).join('\n');
+    const words = vec
+      .split('\n')
+      .map((l) => l.split(' ')[0])
+      .join('\n');
+    expect(rowshard(['print-word-vectors', 'pre-ours.bin'], words).stdout.trimEnd()).toBe(vec.trimEnd());
+  });
+
   it('refuses a damaged model file with a line naming it', () => {
     const bytes = readFileSync(join(dir, 'softmax.bin'));
     writeFileSync(join(dir, 'cut.bin'), bytes.subarray(0, bytes.length - 100));

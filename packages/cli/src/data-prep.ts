@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, FastTextDictionary, type FileDataSpec, RowshardError } from '@rowshard/core';
 import {
+  buildFastTextDictionary,
   countWordExamples,
   dictionaryOptions,
   fastTextExamples,
@@ -42,7 +43,7 @@ function writeAtomic(path: string, text: string, encoding: BufferEncoding = 'utf
  * dictionary's order (label i is class i).
  */
 async function prepareFastTextData(spec: FileDataSpec, dir: string): Promise<PreparedData> {
-  const dict = FastTextDictionary.build(readFileSync(spec.path), dictionaryOptions(spec));
+  const dict = buildFastTextDictionary(spec);
   if (dict.nwords === 0)
     throw new RowshardError(ErrorCodes.BAD_DATA, `${spec.path}: empty vocabulary (try a smaller minCount)`, { file: spec.path });
   if (dict.nlabels === 0)

@@ -48,6 +48,8 @@ export interface FileDataSpec {
    * word-vector training reads it (windows of `ws`, `neg` negatives, subsampling by `t`).
    */
   readonly features: 'bag' | 'sequence' | 'fasttext' | 'fasttext_skipgram' | 'fasttext_cbow';
+  /** 'fasttext' features: a .vec file whose words join the dictionary, as fastText's -pretrainedVectors. */
+  readonly pretrainedVectors: string | null;
   /** fastText word vectors: the largest context window (fastText's -ws). */
   readonly ws: number;
   /** fastText word vectors: negatives per target (fastText's -neg). */
@@ -116,6 +118,7 @@ function parseFileDataSpec(obj: Record<string, unknown>, field: string): FileDat
       'minn',
       'maxn',
       'label',
+      'pretrainedVectors',
       'ws',
       'neg',
       't',
@@ -166,6 +169,7 @@ function parseFileDataSpec(obj: Record<string, unknown>, field: string): FileDat
     minn: optional(obj.minn, d.minn, (v) => nonNegativeInt(v, `${field}.minn`)),
     maxn: optional(obj.maxn, d.maxn, (v) => nonNegativeInt(v, `${field}.maxn`)),
     label: optional(obj.label, d.label, (v) => stringField(v, `${field}.label`)),
+    pretrainedVectors: optional(obj.pretrainedVectors, d.pretrainedVectors, (v) => stringField(v, `${field}.pretrainedVectors`)),
     ws: optional(obj.ws, d.ws, (v) => positiveInt(v, `${field}.ws`)),
     neg: optional(obj.neg, d.neg, (v) => positiveInt(v, `${field}.neg`)),
     t: optional(obj.t, d.t, (v) => numberInRange(v, `${field}.t`, 0, 1)),

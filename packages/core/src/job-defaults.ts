@@ -84,6 +84,7 @@ export const jobDefaults: JobDefaults = deepFreeze<JobDefaults>({
       minn: 0,
       maxn: 0,
       label: '__label__',
+      pretrainedVectors: null,
       ws: 5,
       neg: 5,
       t: 1e-4,

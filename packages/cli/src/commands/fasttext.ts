@@ -1,7 +1,18 @@
 import { once } from 'node:events';
-import { closeSync, createReadStream, existsSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { CheckpointStore, writeFileDurably } from '@rowshard/coordinator';
 import {
   DenseMatrix,
@@ -16,7 +27,7 @@ import {
   RowshardError,
   serializeFastTextModel,
 } from '@rowshard/core';
-import { dictionaryOptions, fastTextBuckets, parseFastTextLine, tokenize } from '@rowshard/trainer';
+import { buildFastTextDictionary, dictionaryOptions, fastTextBuckets, parseFastTextLine, tokenize } from '@rowshard/trainer';
 import { readManifest, readSavedRows, resolveCheckpointDir } from '../checkpoint-reader.js';
 import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, type OptionSpec, parseCommandLine } from '../command-line/parse.js';
@@ -39,7 +50,6 @@ import { runTrain } from './train.js';
  */
 /** fastText's documented training flags rowshard does not have yet, each with why it is refused. */
 const unsupportedFastTextFlags: readonly [string, string][] = [
-  ['pretrainedVectors', 'rowshard supervised does not yet start from given vectors'],
   ['cutoff', 'quantisation (fasttext quantize) is not in rowshard yet'],
   ['retrain', 'quantisation (fasttext quantize) is not in rowshard yet'],
   ['qnorm', 'quantisation (fasttext quantize) is not in rowshard yet'],
@@ -85,6 +95,12 @@ const supervisedOptions: readonly OptionSpec[] = [
     default: '100',
   },
   { name: 'verbose', type: 'int', min: 0, help: 'ignored: rowshard reports progress as rowshard train does' },
+  {
+    name: 'pretrainedVectors',
+    type: 'string',
+    value: 'FILE.vec',
+    help: "pretrained word vectors (fastText's .vec): their words join the dictionary, their vectors start the words' rows",
+  },
   {
     name: 'saveOutput',
     type: 'boolean',
@@ -174,6 +190,39 @@ export const supervisedCommand: Command = {
     const wordNgrams = num('wordNgrams', 1);
     const output = resolve(outputPrefix);
     const workDir = `${output}.rowshard`;
+    const pretrained = flags.pretrainedVectors === undefined ? null : resolve(String(flags.pretrainedVectors));
+    // -pretrainedVectors: the table starts from the file, each vector at its word's row in the
+    // dictionary fastText would build (the corpus's, joined by the file's words). That
+    // dictionary is built here too, so the rows can be named before the job is checked.
+    const scratch = pretrained ? mkdtempSync(join(tmpdir(), 'rowshard-pretrained-')) : null;
+    const vocabFile = scratch ? join(scratch, 'words.txt') : null;
+    if (pretrained && vocabFile) {
+      if (!existsSync(pretrained))
+        throw new RowshardError(ErrorCodes.BAD_CONFIG, `supervised: -pretrainedVectors ${pretrained}: no such file`, {
+          field: 'pretrainedVectors',
+          file: pretrained,
+        });
+      const dict = buildFastTextDictionary(
+        parseDataSpec(
+          {
+            kind: 'file',
+            path: resolve(input),
+            wordNgrams,
+            buckets: num('bucket', 2_000_000),
+            minCount: num('minCount', 1),
+            minCountLabel: num('minCountLabel', 0),
+            minn: num('minn', 0),
+            maxn: num('maxn', 0),
+            label: String(flags.label ?? '__label__'),
+            pretrainedVectors: pretrained,
+          },
+          'data',
+        ) as FileDataSpec,
+      );
+      const words: string[] = [];
+      for (let w = 0; w < dict.nwords; w++) words.push(`${dict.word(w)}\n`);
+      writeFileSync(vocabFile, Buffer.from(words.join(''), 'latin1'));
+    }
     const job = (): Record<string, unknown> => ({
       seed: num('seed', 0),
       model: { name: 'fasttext', options: { embeddingDim: dim, loss, neg: num('neg', 5) } },
@@ -194,9 +243,13 @@ export const supervisedCommand: Command = {
         minn: num('minn', 0),
         maxn: num('maxn', 0),
         label: String(flags.label ?? '__label__'),
+        pretrainedVectors: pretrained,
         shuffleBuffer: 100_000,
         seed: num('seed', 0) + 1,
       },
+      ...(pretrained
+        ? { tables: { embedding: { pretrained: { path: pretrained, format: 'word2vec', vocab: vocabFile, freeze: false } } } }
+        : {}),
       checkpoint: { dir: workDir, resume: 'none', keep: 1 },
       // What is not given is picked for the machine, as rowshard train does.
       cluster: {
@@ -206,7 +259,13 @@ export const supervisedCommand: Command = {
       },
       logEverySteps: 50,
     });
-    const loaded = await loadTrainConfig({}, {}, job, 'supervised', availableParallelism());
+    let loaded: Awaited<ReturnType<typeof loadTrainConfig>>;
+    try {
+      loaded = await loadTrainConfig({}, {}, job, 'supervised', availableParallelism());
+    } catch (e) {
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
+      throw e;
+    }
     if (loaded.skippedLines > 0)
       process.stderr.write(
         `${input}: ${loaded.skippedLines} lines without a label or a known word skipped, as fastText skips them\n`,
@@ -214,7 +273,9 @@ export const supervisedCommand: Command = {
     // Checked whole: now the previous run's files under <output>.rowshard may go.
     rmSync(workDir, { recursive: true, force: true });
     mkdirSync(dirname(output), { recursive: true });
-    const code = await runTrain(loaded);
+    const code = await runTrain(loaded).finally(() => {
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
+    });
     if (code !== 0) return code;
     const dir = resolveCheckpointDir(workDir);
     const manifest = readManifest(dir);

@@ -76,6 +76,16 @@ export class FastTextDictionary {
     return d;
   }
 
+  /**
+   * What fastText does to its dictionary with `-pretrainedVectors` (`getInputMatrixFromFile`):
+   * every word of the vectors file is counted once more (a new one enters with count 1), then
+   * the dictionary is sorted and thresholded again at (1, 0).
+   */
+  addPretrainedWords(words: readonly string[]): void {
+    for (const w of words) this.add(w);
+    this.threshold(1, 0);
+  }
+
   /** A dictionary as a model file stores it. */
   static restore(
     entries: DictEntry[],

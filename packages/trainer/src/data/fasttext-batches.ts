@@ -1,5 +1,5 @@
 import { createReadStream, readFileSync } from 'node:fs';
-import { ErrorCodes, FastTextDictionary, type FileDataSpec, RowshardError, WordReader } from '@rowshard/core';
+import { ErrorCodes, FastTextDictionary, type FileDataSpec, RowshardError, streamWords, WordReader } from '@rowshard/core';
 import { type Batch, indexTensor } from '@rowshard/nn';
 import type { BatchSource } from './batch-source.js';
 import { shuffled } from './text/shuffle.js';
@@ -28,6 +28,34 @@ export function dictionaryOptions(spec: FileDataSpec) {
 /** The bucket rows fastText keeps: none without word n-grams (wordNgrams 1) and character n-grams (maxn 0). */
 export function fastTextBuckets(spec: Pick<FileDataSpec, 'wordNgrams' | 'maxn' | 'buckets'>): number {
   return spec.wordNgrams <= 1 && spec.maxn === 0 ? 0 : spec.buckets;
+}
+
+/** The words of a .vec file (`n dim`, then n lines of a word and dim numbers), read as fastText's `>>` reads them. */
+export function vecFileWords(path: string): string[] {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw new RowshardError(ErrorCodes.BAD_DATA, `${path}: cannot read the vectors (${(e as Error).message})`, { file: path });
+  }
+  const tokens = streamWords(bytes);
+  const n = Number(tokens[0]);
+  const dim = Number(tokens[1]);
+  if (!Number.isInteger(n) || !Number.isInteger(dim) || n < 0 || dim < 1)
+    throw new RowshardError(ErrorCodes.BAD_DATA, `${path}: not a .vec file (its first line must be 'count dim')`, { file: path });
+  if (tokens.length < 2 + n * (dim + 1))
+    throw new RowshardError(ErrorCodes.BAD_DATA, `${path}: says ${n} vectors of ${dim} but is shorter`, { file: path });
+  return Array.from({ length: n }, (_, i) => tokens[2 + i * (dim + 1)]);
+}
+
+/**
+ * fastText's dictionary of a data spec's file: counted and thresholded, then, with
+ * `pretrainedVectors`, joined by the vectors' words as fastText's -pretrainedVectors does.
+ */
+export function buildFastTextDictionary(spec: FileDataSpec): FastTextDictionary {
+  const dict = FastTextDictionary.build(readFileSync(spec.path), dictionaryOptions(spec));
+  if (spec.pretrainedVectors) dict.addPretrainedWords(vecFileWords(spec.pretrainedVectors));
+  return dict;
 }
 
 /** A file's lines as bytes, each with its \n, streamed. */
