@@ -396,6 +396,20 @@ describe.skipIf(!hasFastText)('fastText model files (.bin, .ftz) against fastTex
     expect(rowshard(['print-word-vectors', 'pre-ours.bin'], words).stdout.trimEnd()).toBe(vec.trimEnd());
   });
 
+  it('quantizes a model into a .ftz that fastText reads and predicts with as rowshard does', () => {
+    const bytes = readFileSync(join(dir, 'softmax.bin'));
+    writeFileSync(join(dir, 'rq.bin'), bytes);
+    const r = rowshard(['quantize', '-output', 'rq', '-qnorm', '-dsub', '2']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(readFileSync(join(dir, 'rq.ftz')).length).toBeLessThan(bytes.length / 3);
+    for (const k of ['1', '-1']) expectPredictionsMatch('rq.ftz', k);
+    expect(rowshard(['test', 'rq.ftz', 'test.txt']).stdout).toBe(fasttext(['test', 'rq.ftz', 'test.txt']).stdout);
+    // Quantized, it still predicts much as the model it came from.
+    const p1 = (model: string) => Number(/P@1\t(\S+)/.exec(rowshard(['test', model, 'test.txt']).stdout)?.[1]);
+    expect(Math.abs(p1('rq.ftz') - p1('softmax.bin'))).toBeLessThan(0.05);
+    expect(rowshard(['quantize', '-output', 'rq', '-cutoff', '100']).stderr).toMatch(/-cutoff is not supported/);
+  });
+
   it('refuses a damaged model file with a line naming it', () => {
     const bytes = readFileSync(join(dir, 'softmax.bin'));
     writeFileSync(join(dir, 'cut.bin'), bytes.subarray(0, bytes.length - 100));

@@ -1,6 +1,7 @@
 import type { Command } from './command.js';
 import { exportCommand } from './export.js';
 import { predictCommand, predictProbCommand, supervisedCommand, testCommand } from './fasttext.js';
+import { quantizeCommand } from './fasttext-quantize.js';
 import {
   analogiesCommand,
   dumpCommand,
@@ -25,6 +26,7 @@ export const commands: Record<string, Command> = {
   supervised: supervisedCommand,
   skipgram: skipgramCommand,
   cbow: cbowCommand,
+  quantize: quantizeCommand,
   test: testCommand,
   predict: predictCommand,
   'predict-prob': predictProbCommand,

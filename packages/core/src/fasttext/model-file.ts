@@ -234,21 +234,60 @@ export function parseFastTextModel(bytes: Uint8Array, file: string, labelPrefix 
   return { version, args, dict, input, output, quantInput, quantOutput };
 }
 
+function matrixChunks(x: DenseMatrix | QuantMatrix): Uint8Array[] {
+  const bytesOf = (f: Float32Array) => new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
+  const head = (n: number, set: (v: DataView) => void) => {
+    const b = new Uint8Array(n);
+    set(new DataView(b.buffer));
+    return b;
+  };
+  if (x instanceof DenseMatrix)
+    return [
+      head(16, (v) => {
+        v.setBigInt64(0, BigInt(x.rows), true);
+        v.setBigInt64(8, BigInt(x.cols), true);
+      }),
+      bytesOf(x.data),
+    ];
+  const pqChunks = (pq: ProductQuantizer) => [
+    head(16, (v) => {
+      v.setInt32(0, pq.dim, true);
+      v.setInt32(4, pq.nsubq, true);
+      v.setInt32(8, pq.dsub, true);
+      v.setInt32(12, pq.lastdsub, true);
+    }),
+    bytesOf(pq.centroids),
+  ];
+  // QuantMatrix::save: qnorm, m, n, codesize, codes, the quantiser, then the norms' codes and quantiser.
+  return [
+    head(21, (v) => {
+      v.setUint8(0, x.normCodes ? 1 : 0);
+      v.setBigInt64(1, BigInt(x.rows), true);
+      v.setBigInt64(9, BigInt(x.cols), true);
+      v.setInt32(17, x.codes.length, true);
+    }),
+    x.codes,
+    ...pqChunks(x.pq),
+    ...(x.normCodes && x.npq ? [x.normCodes, ...pqChunks(x.npq)] : []),
+  ];
+}
+
 /**
- * A fastText 0.9.2 `.bin` (version 12) of dense matrices, as `FastText::saveModel` writes it,
- * in chunks for a durable write.
+ * A fastText 0.9.2 model file (version 12), as `FastText::saveModel` writes it: a `.bin` of
+ * dense matrices, or a `.ftz` with a product-quantised input (and, with `-qout`, output)
+ * matrix. In chunks, for a durable write.
  */
 export function serializeFastTextModel(m: {
   args: FastTextArgs;
   dict: FastTextDictionary;
-  input: DenseMatrix;
-  output: DenseMatrix;
+  input: DenseMatrix | QuantMatrix;
+  output: DenseMatrix | QuantMatrix;
 }): Uint8Array[] {
   const head: number[] = [];
   const view = (n: number, set: (v: DataView) => void) => {
     const b = new Uint8Array(n);
     set(new DataView(b.buffer));
-    head.push(...b);
+    for (const x of b) head.push(x);
   };
   const i32 = (x: number) => view(4, (v) => v.setInt32(0, x, true));
   const i64 = (x: number) => view(8, (v) => v.setBigInt64(0, BigInt(x), true));
@@ -276,28 +315,21 @@ export function serializeFastTextModel(m: {
   i32(d.nwords);
   i32(d.nlabels);
   i64(d.ntokens);
-  i64(-1);
+  i64(d.pruneIndexSize);
   for (const e of d.entries) {
     for (let i = 0; i < e.word.length; i++) head.push(e.word.charCodeAt(i));
     head.push(0);
     i64(e.count);
     head.push(e.type === 'word' ? 0 : 1);
   }
-  head.push(0); // quant_input: false
-  const matrixHead = (x: DenseMatrix) => {
-    const b = new Uint8Array(16);
-    const v = new DataView(b.buffer);
-    v.setBigInt64(0, BigInt(x.rows), true);
-    v.setBigInt64(8, BigInt(x.cols), true);
-    return b;
-  };
-  const bytesOf = (x: Float32Array) => new Uint8Array(x.buffer, x.byteOffset, x.byteLength);
-  return [
-    Uint8Array.from(head),
-    matrixHead(m.input),
-    bytesOf(m.input.data),
-    Uint8Array.of(0), // qout: false
-    matrixHead(m.output),
-    bytesOf(m.output.data),
-  ];
+  for (const [key, value] of d.pruneIndex) {
+    i32(key);
+    i32(value);
+  }
+  const quantInput = m.input instanceof QuantMatrix;
+  const quantOutput = m.output instanceof QuantMatrix;
+  if (quantOutput && !quantInput)
+    throw new Error('a quantised output matrix needs a quantised input matrix (fastText reads qout only then)');
+  head.push(quantInput ? 1 : 0);
+  return [Uint8Array.from(head), ...matrixChunks(m.input), Uint8Array.of(quantOutput ? 1 : 0), ...matrixChunks(m.output)];
 }
