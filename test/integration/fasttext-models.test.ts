@@ -394,6 +394,12 @@ describe.skipIf(!hasFastText)('fastText model files (.bin, .ftz) against fastTex
       .map((l) => l.split(' ')[0])
       .join('\n');
     expect(rowshard(['print-word-vectors', 'pre-ours.bin'], words).stdout.trimEnd()).toBe(vec.trimEnd());
+    // A fastText .bin starts training the same way: its words' vectors.
+    const fromBin = flags.map((f) => (f === 'pre.vec' ? 'pre.bin' : f));
+    const b = rowshard(['supervised', ...fromBin, '-output', 'pre-bin', '-lr', '0', '-sync', 'bsp']);
+    expect(b.status, b.stderr).toBe(0);
+    expect(rowshard(['dump', 'pre-bin.bin', 'dict']).stdout).toBe(rowshard(['dump', 'pre-ours.bin', 'dict']).stdout);
+    expect(rowshard(['print-word-vectors', 'pre-bin.bin'], words).stdout.trimEnd()).toBe(vec.trimEnd());
   });
 
   it('quantizes a model into a .ftz that fastText reads and predicts with as rowshard does', () => {

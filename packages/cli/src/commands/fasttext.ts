@@ -98,8 +98,8 @@ const supervisedOptions: readonly OptionSpec[] = [
   {
     name: 'pretrainedVectors',
     type: 'string',
-    value: 'FILE.vec',
-    help: "pretrained word vectors (fastText's .vec): their words join the dictionary, their vectors start the words' rows",
+    value: 'FILE',
+    help: "pretrained word vectors (fastText's .vec, or a fastText .bin/.ftz): their words join the dictionary, their vectors start the words' rows",
   },
   {
     name: 'saveOutput',
@@ -190,18 +190,20 @@ export const supervisedCommand: Command = {
     const wordNgrams = num('wordNgrams', 1);
     const output = resolve(outputPrefix);
     const workDir = `${output}.rowshard`;
-    const pretrained = flags.pretrainedVectors === undefined ? null : resolve(String(flags.pretrainedVectors));
+    const given = flags.pretrainedVectors === undefined ? null : resolve(String(flags.pretrainedVectors));
+    if (given && !existsSync(given))
+      throw new RowshardError(ErrorCodes.BAD_CONFIG, `supervised: -pretrainedVectors ${given}: no such file`, {
+        field: 'pretrainedVectors',
+        file: given,
+      });
     // -pretrainedVectors: the table starts from the file, each vector at its word's row in the
     // dictionary fastText would build (the corpus's, joined by the file's words). That
     // dictionary is built here too, so the rows can be named before the job is checked.
-    const scratch = pretrained ? mkdtempSync(join(tmpdir(), 'rowshard-pretrained-')) : null;
+    const scratch = given ? mkdtempSync(join(tmpdir(), 'rowshard-pretrained-')) : null;
     const vocabFile = scratch ? join(scratch, 'words.txt') : null;
+    // A fastText model (.bin/.ftz) starts training too: its words' vectors (subwords included), as a .vec.
+    const pretrained = given && scratch && isNativeModelFile(given) ? modelAsVec(given, join(scratch, 'model.vec')) : given;
     if (pretrained && vocabFile) {
-      if (!existsSync(pretrained))
-        throw new RowshardError(ErrorCodes.BAD_CONFIG, `supervised: -pretrainedVectors ${pretrained}: no such file`, {
-          field: 'pretrainedVectors',
-          file: pretrained,
-        });
       const dict = buildFastTextDictionary(
         parseDataSpec(
           {
@@ -317,6 +319,18 @@ export const supervisedCommand: Command = {
     return 0;
   },
 };
+
+/** A fastText model's word vectors (as getWordVector gives them) written as a .vec, at full float precision. */
+function modelAsVec(modelPath: string, vecPath: string): string {
+  const { dict, model } = loadNativeModel(modelPath);
+  const lines = [`${dict.nwords} ${model.dim}\n`];
+  for (let w = 0; w < dict.nwords; w++) {
+    const v = model.wordVector(dict.word(w));
+    lines.push(`${dict.word(w)} ${Array.from(v, (x) => String(x)).join(' ')}\n`);
+  }
+  writeFileSync(vecPath, Buffer.from(lines.join(''), 'latin1'));
+  return vecPath;
+}
 
 function readDenseOutput(dir: string): Float32Array {
   const store = new CheckpointStore({ dir: dirname(dir), everySteps: null, everySeconds: null, keep: 1, resume: 'none' });
