@@ -346,6 +346,13 @@ describe.skipIf(!hasFastText)('fastText model files (.bin, .ftz) against fastTex
         fasttext(['print-word-vectors', `${kind}.bin`], words).stdout,
         1e-5,
       );
+      // An unsupervised model's sentence vector: the mean of its words' unit vectors.
+      const text = lines.slice(0, 30).join('\n');
+      expectVectorsClose(
+        rowshard(['print-sentence-vectors', `${kind}.bin`], text).stdout,
+        fasttext(['print-sentence-vectors', `${kind}.bin`], text).stdout,
+        1e-5,
+      );
       const ours = rowshard(['nn', `${kind}.bin`, '4'], 'cat\n').stdout;
       expect(ours).toBe(fasttext(['nn', `${kind}.bin`, '4'], 'cat\n').stdout);
       // Neighbours that make sense: cat's nearest words are from its topic.
