@@ -121,10 +121,13 @@ describe('rowshard supervised / test / predict', () => {
       /-loss: must be one of softmax, ns, hs, ova, got "nce"/,
     );
     expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-qnorm').stderr).toMatch(
-      /-qnorm is not supported: quantisation/,
+      /-qnorm is not supported: a flag of quantize/,
     );
     expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-autotune-validation', 'v.txt').stderr).toMatch(
       /-autotune-validation is not supported: autotune/,
+    );
+    expect(run('skipgram', '-input', 'train.txt', '-output', 'x', '-pretrainedVectors', 'v.vec').stderr).toMatch(
+      /skipgram: -pretrainedVectors is not supported: /,
     );
     expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-sync', 'ssp').stderr).toMatch(
       /-sync must be asp or bsp, got ssp/,

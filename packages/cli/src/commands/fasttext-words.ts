@@ -21,7 +21,7 @@ import { type CommandLineSpec, type OptionSpec, parseCommandLine } from '../comm
 import { loadTrainConfig } from '../config/load-config.js';
 import { writeOutputVectors, writeWordVectors } from '../fasttext/save-vectors.js';
 import { type Command, usageError } from './command.js';
-import { optimizersFor } from './fasttext.js';
+import { optimizersFor, refusedOptions, refuseFlags, unsupportedFastTextFlags } from './fasttext.js';
 import { runTrain } from './train.js';
 
 /**
@@ -30,6 +30,12 @@ import { runTrain } from './train.js';
  * buckets; the output: one row per word); the result is a fastText .bin (`model sg` or `cbow`)
  * and .vec, so `nn`, `analogies` and `print-word-vectors` of rowshard or fastText read it.
  */
+/** What skipgram and cbow refuse: supervised's list, and starting from given vectors. */
+const refusedHere: readonly [string, string][] = [
+  ['pretrainedVectors', 'rowshard skipgram and cbow do not start from given vectors yet (rowshard supervised does)'],
+  ...unsupportedFastTextFlags,
+];
+
 const unsupervisedOptions = (defaultLr: string): readonly OptionSpec[] => [
   { name: 'input', type: 'string', value: 'FILE', help: 'training file (text; labels by -label are left out)' },
   { name: 'output', type: 'string', value: 'PATH', help: 'model path prefix: writes PATH.bin and PATH.vec' },
@@ -76,6 +82,7 @@ const unsupervisedOptions = (defaultLr: string): readonly OptionSpec[] => [
     help: "rowshard: adagrad, adam, or sgd (fastText's)",
     default: 'adagrad',
   },
+  ...refusedOptions(refusedHere),
   { name: 'batch', type: 'int', min: 1, help: 'rowshard: words per step', default: '256' },
   { name: 'seed', type: 'int', min: 0, help: 'rowshard: seed', default: '0' },
   { name: 'ps', type: 'int', min: 1, help: 'rowshard: parameter servers', default: 'picked for the machine' },
@@ -105,6 +112,7 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
       if (!input || !outputPrefix) throw usageError(kind, `-input and -output are required\nusage: ${this.usage}`);
       if (!existsSync(input))
         throw new RowshardError(ErrorCodes.BAD_CONFIG, `${kind}: -input ${input}: no such file`, { field: 'input', file: input });
+      refuseFlags(kind, flags, refusedHere);
       const sync = String(flags.sync ?? 'asp');
       if (sync !== 'asp' && sync !== 'bsp')
         throw new RowshardError(ErrorCodes.BAD_CONFIG, `${kind}: -sync must be asp or bsp, got ${sync}`, { field: 'sync' });

@@ -48,13 +48,31 @@ import { runTrain } from './train.js';
  * matrix a dense parameter on the coordinator, and the result is written as a fastText .bin.
  * Each command's flags are one table (parsed and `-help`).
  */
-/** fastText's documented training flags rowshard does not have yet, each with why it is refused. */
-const unsupportedFastTextFlags: readonly [string, string][] = [
-  ['cutoff', 'quantisation (fasttext quantize) is not in rowshard yet'],
-  ['retrain', 'quantisation (fasttext quantize) is not in rowshard yet'],
-  ['qnorm', 'quantisation (fasttext quantize) is not in rowshard yet'],
-  ['qout', 'quantisation (fasttext quantize) is not in rowshard yet'],
-  ['dsub', 'quantisation (fasttext quantize) is not in rowshard yet'],
+/** Option lines for refused flags, so help lists them with the reason (fastText's switches take no value). */
+export function refusedOptions(list: readonly [string, string][]): OptionSpec[] {
+  return list.map(
+    ([name, why]): OptionSpec =>
+      ['saveOutput', 'retrain', 'qnorm', 'qout'].includes(name)
+        ? { name, type: 'boolean', help: `not supported: ${why}` }
+        : { name, type: 'string', value: 'X', help: `not supported: ${why}` },
+  );
+}
+
+/** A refused flag given: E_UNSUPPORTED naming it and why. */
+export function refuseFlags(command: string, flags: Record<string, unknown>, list: readonly [string, string][]): void {
+  for (const [name, why] of list) {
+    if (flags[name] !== undefined)
+      throw new RowshardError(ErrorCodes.UNSUPPORTED, `${command}: -${name} is not supported: ${why}`, { field: name });
+  }
+}
+
+/** fastText's documented training flags rowshard's training commands refuse, each with why. */
+export const unsupportedFastTextFlags: readonly [string, string][] = [
+  ['cutoff', 'a flag of quantize, not of training: rowshard quantize -output PREFIX -cutoff ...'],
+  ['retrain', 'a flag of quantize, not of training: rowshard quantize -output PREFIX -retrain ...'],
+  ['qnorm', 'a flag of quantize, not of training: rowshard quantize -output PREFIX -qnorm ...'],
+  ['qout', 'a flag of quantize, not of training: rowshard quantize -output PREFIX -qout ...'],
+  ['dsub', 'a flag of quantize, not of training: rowshard quantize -output PREFIX -dsub ...'],
   ['autotune-validation', 'autotune is not in rowshard yet'],
   ['autotune-metric', 'autotune is not in rowshard yet'],
   ['autotune-predictions', 'autotune is not in rowshard yet'],
@@ -107,13 +125,7 @@ const supervisedOptions: readonly OptionSpec[] = [
     help: 'also write the output matrix, one row per label, to PATH.output',
     default: 'false',
   },
-  // fastText's switches take no value; the rest take one.
-  ...unsupportedFastTextFlags.map(([name, why]): OptionSpec => {
-    const isSwitch = ['saveOutput', 'retrain', 'qnorm', 'qout'].includes(name);
-    return isSwitch
-      ? { name, type: 'boolean', help: `not supported: ${why}` }
-      : { name, type: 'string', value: 'X', help: `not supported: ${why}` };
-  }),
+  ...refusedOptions(unsupportedFastTextFlags),
   {
     name: 'optimizer',
     type: 'string',
@@ -177,10 +189,7 @@ export const supervisedCommand: Command = {
         file: input,
       });
     const loss = String(flags.loss ?? 'softmax') as FastTextLoss;
-    for (const [name, why] of unsupportedFastTextFlags) {
-      if (flags[name] !== undefined)
-        throw new RowshardError(ErrorCodes.UNSUPPORTED, `supervised: -${name} is not supported: ${why}`, { field: name });
-    }
+    refuseFlags('supervised', flags, unsupportedFastTextFlags);
     const sync = String(flags.sync ?? 'asp');
     if (sync !== 'asp' && sync !== 'bsp')
       throw new RowshardError(ErrorCodes.BAD_CONFIG, `supervised: -sync must be asp or bsp, got ${sync}`, { field: 'sync' });
