@@ -2,6 +2,7 @@ import { buildHuffmanTree, huffmanPath } from '@rowshard/core';
 import { describe, expect, it } from 'vitest';
 import { backward } from '../autograd.js';
 import { binaryLogisticTerms } from '../losses.js';
+import { bagMeanFullGrad } from '../ops/bag-mean-full-grad.js';
 import { rowDot } from '../ops/row-dot.js';
 import { Tensor } from '../tensor.js';
 
@@ -47,5 +48,17 @@ describe("fastText's binary losses", () => {
     expect(gh[2]).toBeCloseTo(g[1] * 0 + g[2] * 1, 6);
     expect(gh[3]).toBeCloseTo(g[1] * 1 + g[2] * 1, 6);
     expect((o.grad as Float32Array)[2]).toBeCloseTo(g[1] * 3, 6);
+  });
+
+  it("averages bags forward but hands the whole gradient to each bag's sum, as fastText's unsupervised update", () => {
+    const sums = logitsOf([2, 4, 3, 9], [2, 2]);
+    // Bags of 2 and 3 input rows.
+    const h = bagMeanFullGrad(sums, [0, 2], 5);
+    expect([...h.data]).toEqual([1, 2, 1, 3]);
+    const loss = binaryLogisticTerms(rowDot(h, [0], logitsOf([1, 1], [1, 2])), [0], [0], [1]);
+    backward(loss);
+    const g = 1 / (1 + Math.exp(-3)) - 1;
+    expect((sums.grad as Float32Array)[0]).toBeCloseTo(g, 6);
+    expect((sums.grad as Float32Array)[2]).toBe(0);
   });
 });

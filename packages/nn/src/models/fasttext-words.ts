@@ -1,6 +1,7 @@
 import { tableSpec } from '@rowshard/core';
 import { binaryLogisticTerms } from '../losses.js';
 import type { Batch, Model, ModelContext } from '../model.js';
+import { bagMeanFullGrad } from '../ops/bag-mean-full-grad.js';
 import { embeddingLookup } from '../ops/embedding.js';
 import { embeddingBag } from '../ops/embedding-bag.js';
 import { rowDot } from '../ops/row-dot.js';
@@ -41,7 +42,9 @@ export function fastTextWords(options: FastTextWordsOptions): Model {
     dense: [],
     rowsNeeded: (batch: Batch) => ({ embedding: [batch.inputs[0].data], output: [batch.inputs[1].data] }),
     forward(ctx: ModelContext, batch: Batch): Tensor {
-      const h = embeddingBag(ctx.table('embedding'), batch.inputs[0], { mode: 'mean', offsets: batch.offsets?.[0] ?? null });
+      const offsets = batch.offsets?.[0] ?? [];
+      const sums = embeddingBag(ctx.table('embedding'), batch.inputs[0], { mode: 'sum', offsets });
+      const h = bagMeanFullGrad(sums, offsets, batch.inputs[0].data.length);
       const o = embeddingLookup(ctx.table('output'), batch.inputs[1]);
       return rowDot(h, batch.inputs[2].data, o);
     },
