@@ -9,7 +9,6 @@ import {
   FastTextDictionary,
   FastTextInference,
   type FileDataSpec,
-  formatG,
   parseDataSpec,
   RowshardError,
   serializeFastTextModel,
