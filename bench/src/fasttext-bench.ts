@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,15 +16,24 @@ import { repoRoot } from '@rowshard/testkit';
  * - rowshard at its defaults, at fastText's best settings (-epoch, -wordNgrams; -lr means
  *   another optimizer's rate, so rowshard keeps its own), and over a small sweep of its own;
  * - the fastest rowshard run that reaches fastText's best P@1 (within 0.005), against the
- *   time fastText took to reach it.
+ *   time fastText took to reach it;
+ * - each loss (-loss softmax|ns|hs|ova) at the same fastText flags for both (-epoch 10
+ *   -wordNgrams 2), fastText at -lr 1.0 (its best rate in the sweep; at its default 0.1 it
+ *   underfits by 11 to 20 points) and rowshard at its own optimizer and rate, as above.
  *
- *   pnpm bench:fasttext [--json] [--corpus /tmp/rowshard-fortunes] [--threads N]
+ * - word vectors: skipgram by both on the corpus's text (labels left out) at the same flags,
+ *   and the Spearman rank correlation of the cosine similarities of every pair of the 2,000
+ *   most frequent words, rowshard's against fastText's; beside it, fastText's against a second
+ *   fastText run (its threads make every run differ), the agreement to expect.
+ *
+ *   pnpm bench:fasttext [--json] [--corpus /tmp/rowshard-fortunes] [--threads N] [--only sweep|losses|vectors]
  */
 const { values } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
     corpus: { type: 'string', default: join(tmpdir(), 'rowshard-fortunes') },
     threads: { type: 'string', default: String(availableParallelism()) },
+    only: { type: 'string' },
   },
   strict: true,
 });
@@ -82,6 +91,144 @@ function main(): void {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
   }
+  const only = values.only ?? null;
+  if (only !== null && only !== 'sweep' && only !== 'losses' && only !== 'vectors') {
+    process.stderr.write(`--only must be sweep, losses or vectors, got ${only}\n`);
+    process.exit(2);
+  }
+  const report: Record<string, unknown> = { corpus, threads: Number(threads) };
+  if (only === null || only === 'sweep') Object.assign(report, sweepReport());
+  if (only === null || only === 'losses') report.losses = lossReport();
+  if (only === null || only === 'vectors') report.vectors = vectorReport();
+  if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+}
+
+/** A .vec file's first `n` words after </s> (the most frequent: the dictionary is sorted by count) and their unit vectors. */
+function readVec(path: string, n: number): { words: string[]; vectors: Float64Array[] } {
+  const lines = readFileSync(path, 'latin1').split('\n').slice(1);
+  const words: string[] = [];
+  const vectors: Float64Array[] = [];
+  for (const line of lines) {
+    if (words.length === n) break;
+    const parts = line.trim().split(' ');
+    if (parts[0] === '</s>' || parts.length < 2) continue;
+    const v = Float64Array.from(parts.slice(1), Number);
+    const norm = Math.hypot(...v) || 1;
+    words.push(parts[0]);
+    vectors.push(v.map((x) => x / norm));
+  }
+  return { words, vectors };
+}
+
+function pairCosines(vectors: Float64Array[]): Float64Array {
+  const n = vectors.length;
+  const out = new Float64Array((n * (n - 1)) / 2);
+  let k = 0;
+  for (let i = 0; i < n; i++)
+    for (let j = i + 1; j < n; j++) {
+      let s = 0;
+      const a = vectors[i];
+      const b = vectors[j];
+      for (let d = 0; d < a.length; d++) s += a[d] * b[d];
+      out[k++] = s;
+    }
+  return out;
+}
+
+/** Ranks (ties averaged). */
+function ranks(x: Float64Array): Float64Array {
+  const order = Array.from({ length: x.length }, (_, i) => i).sort((a, b) => x[a] - x[b]);
+  const r = new Float64Array(x.length);
+  for (let i = 0; i < order.length; ) {
+    let j = i;
+    while (j + 1 < order.length && x[order[j + 1]] === x[order[i]]) j++;
+    for (let k = i; k <= j; k++) r[order[k]] = (i + j) / 2;
+    i = j + 1;
+  }
+  return r;
+}
+
+function spearman(a: Float64Array, b: Float64Array): number {
+  const ra = ranks(a);
+  const rb = ranks(b);
+  const mean = (ra.length - 1) / 2;
+  let num = 0;
+  let da = 0;
+  let db = 0;
+  for (let i = 0; i < ra.length; i++) {
+    num += (ra[i] - mean) * (rb[i] - mean);
+    da += (ra[i] - mean) ** 2;
+    db += (rb[i] - mean) ** 2;
+  }
+  return num / Math.sqrt(da * db);
+}
+
+/** skipgram by both on the corpus's text; rank correlation of pair similarities of the 2,000 most frequent words. */
+function vectorReport() {
+  const work = mkdtempSync(join(tmpdir(), 'rowshard-ftvec-'));
+  try {
+    const text = join(work, 'text.txt');
+    writeFileSync(text, readFileSync(join(corpus, 'train.txt'), 'latin1').replace(/__label__\S+\s?/g, ''), 'latin1');
+    const flags = ['-dim', '50', '-epoch', '5', '-bucket', '200000'];
+    const run = (system: 'fasttext' | 'rowshard', name: string) => {
+      const [command, prefix, quiet] =
+        system === 'fasttext' ? ['fasttext', [], ['-verbose', '0']] : [process.execPath, [cli], []];
+      const seconds = timed(() =>
+        execFileSync(
+          command,
+          [...prefix, 'skipgram', '-input', text, '-output', join(work, name), '-thread', threads, ...quiet, ...flags],
+          {
+            stdio: 'ignore',
+          },
+        ),
+      );
+      return { seconds, ...readVec(join(work, `${name}.vec`), 2000) };
+    };
+    const ft = run('fasttext', 'ft');
+    const ft2 = run('fasttext', 'ft2');
+    const rs = run('rowshard', 'rs');
+    if (rs.words.join(' ') !== ft.words.join(' ')) throw new Error('the two dictionaries differ: the words cannot be paired');
+    const ftCos = pairCosines(ft.vectors);
+    const rho = spearman(pairCosines(rs.vectors), ftCos);
+    const rhoFt = spearman(pairCosines(ft2.vectors), ftCos);
+    log(
+      `skipgram ${flags.join(' ')}, ${threads} threads, the ${ft.words.length} most frequent words (${ftCos.length} pairs): ` +
+        `Spearman ρ of pair cosines, rowshard vs fastText ${rho.toFixed(3)}; fastText vs another fastText run ${rhoFt.toFixed(3)}; ` +
+        `training ${rs.seconds.toFixed(1)} s rowshard, ${ft.seconds.toFixed(1)} s fastText`,
+    );
+    return {
+      flags: flags.join(' '),
+      words: ft.words.length,
+      pairs: ftCos.length,
+      rho,
+      rhoFastTextRuns: rhoFt,
+      seconds: { rowshard: rs.seconds, fastText: ft.seconds },
+    };
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** Each loss at the same fastText flags for both systems: held-out P@1 side by side. */
+function lossReport() {
+  const settings = ['-epoch', '10', '-wordNgrams', '2'];
+  log(
+    `each loss at ${settings.join(' ')} (fastText -lr 1.0; rowshard: its own optimizer and rate), ${threads} threads: held-out P@1`,
+  );
+  const rows = (['softmax', 'ns', 'hs', 'ova'] as const).map((loss) => {
+    const args = ['-loss', loss, ...settings];
+    const fastText = train('fasttext', loss, [...args, '-lr', '1.0']);
+    const rowshard = train('rowshard', loss, args);
+    const gap = Math.round((rowshard.p1 - fastText.p1) * 1000) / 10;
+    log(
+      `-loss ${loss.padEnd(8)} fastText P@1 ${fastText.p1.toFixed(3)} (${fastText.seconds.toFixed(1)} s)  rowshard P@1 ${rowshard.p1.toFixed(3)} (${rowshard.seconds.toFixed(1)} s)  rowshard − fastText ${gap >= 0 ? '+' : ''}${gap} points`,
+    );
+    return { loss, fastText, rowshard, gapPoints: gap };
+  });
+  return rows;
+}
+
+function sweepReport() {
   // fastText's defaults are -lr 0.1 -epoch 5 -wordNgrams 1: a cell of the sweep, not a run of its own.
   const sweep: Run[] = [];
   for (const wordNgrams of ['1', '2'])
@@ -126,11 +273,15 @@ function main(): void {
       ? `time to fastText's best P@1: rowshard ${reaching.seconds.toFixed(1)} s (${reaching.args}) vs fastText ${fastTextBest.seconds.toFixed(1)} s: ${ratio}×`
       : `rowshard did not reach fastText's best P@1 (${fastTextBest.p1.toFixed(3)}) in its sweep`,
   );
-  if (values.json) {
-    process.stdout.write(
-      `${JSON.stringify({ corpus, threads: Number(threads), fastTextDefaults, fastTextBest, rowshard: rowshardRuns, rowshardBest, timeToFastTextBest: reaching, timeRatio: ratio, fastTextSweep: sweep })}\n`,
-    );
-  }
+  return {
+    fastTextDefaults,
+    fastTextBest,
+    rowshard: rowshardRuns,
+    rowshardBest,
+    timeToFastTextBest: reaching,
+    timeRatio: ratio,
+    fastTextSweep: sweep,
+  };
 }
 
 main();

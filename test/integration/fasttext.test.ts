@@ -37,7 +37,7 @@ describe('rowshard supervised / test / predict', () => {
     writeFileSync(join(dir, 'test.txt'), corpus(100, 11));
   });
 
-  it('trains with fastText flags and writes model.bin and model.vec', () => {
+  it('trains with fastText flags and writes model.bin (a fastText .bin) and model.vec', () => {
     const r = run(
       'supervised',
       '-input',
@@ -58,14 +58,27 @@ describe('rowshard supervised / test / predict', () => {
       '2',
       '-bucket',
       '50000',
+      '-saveOutput',
     );
     expect(r.status, r.stderr).toBe(0);
     expect(existsSync(join(dir, 'model.bin'))).toBe(true);
+    // fastText's signature and version 12.
+    expect([...readFileSync(join(dir, 'model.bin')).subarray(0, 8)]).toEqual([0xba, 0x16, 0x4f, 0x2f, 12, 0, 0, 0]);
     const vec = readFileSync(join(dir, 'model.vec'), 'utf8').split('\n');
     const [count, dim] = vec[0].split(' ').map(Number);
     expect(dim).toBe(16);
     expect(count).toBeGreaterThan(300);
-    expect(vec[1].split(' ')).toHaveLength(17);
+    // As fastText writes .vec: the word, then each value followed by a space.
+    expect(vec[1].split(' ')).toHaveLength(18);
+    // -saveOutput: the output matrix, one row per label, as fastText writes model.output.
+    const out = readFileSync(join(dir, 'model.output'), 'utf8').trim().split('\n');
+    expect(out[0]).toBe('4 16');
+    expect(
+      out
+        .slice(1)
+        .map((l) => l.split(' ')[0])
+        .sort(),
+    ).toEqual(['__label__music', '__label__politics', '__label__science', '__label__sports']);
   });
 
   it('test prints N, P@1 and R@1 as fastText does, and learns the corpus', () => {
@@ -73,8 +86,9 @@ describe('rowshard supervised / test / predict', () => {
     expect(r.status, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toBe('N\t100');
-    expect(lines[1]).toMatch(/^P@1\t\d\.\d{3}$/);
-    expect(lines[2]).toMatch(/^R@1\t\d\.\d{3}$/);
+    // fastText prints 3 significant digits (0.99, 1, 0.913).
+    expect(lines[1]).toMatch(/^P@1\t(1|0\.\d{1,3})$/);
+    expect(lines[2]).toMatch(/^R@1\t(1|0\.\d{1,3})$/);
     expect(Number(lines[1].split('\t')[1])).toBeGreaterThan(0.9); // chance is 0.25
     const k2 = run('test', 'model.bin', 'test.txt', '2').stdout.trim().split('\n');
     expect(k2[1]).toMatch(/^P@2\t/);
@@ -103,18 +117,50 @@ describe('rowshard supervised / test / predict', () => {
 
   it('refuses what it does not support, and bad input, with exit 2 and a clear line', () => {
     expect(run('supervised', '-input', 'missing.txt', '-output', 'x').stderr).toMatch(/-input missing\.txt: no such file/);
-    expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-loss', 'hs').stderr).toMatch(/-loss hs is not supported/);
+    expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-loss', 'nce').stderr).toMatch(
+      /-loss: must be one of softmax, ns, hs, ova, got "nce"/,
+    );
+    expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-qnorm').stderr).toMatch(
+      /-qnorm is not supported: a flag of quantize/,
+    );
+    expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-autotune-validation', 'v.txt').stderr).toMatch(
+      /-autotune-validation is not supported: autotune/,
+    );
+    expect(run('skipgram', '-input', 'train.txt', '-output', 'x', '-pretrainedVectors', 'v.vec').stderr).toMatch(
+      /skipgram: -pretrainedVectors is not supported: /,
+    );
     expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-sync', 'ssp').stderr).toMatch(
       /-sync must be asp or bsp, got ssp/,
     );
     expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-frobnicate', '1').stderr).toMatch(
       /unknown option -frobnicate/,
     );
-    writeFileSync(join(dir, 'bad.txt'), '__label__a fine line\nno label here\n');
-    const bad = run('supervised', '-input', 'bad.txt', '-output', 'x');
+    writeFileSync(join(dir, 'nolabel.txt'), 'no label here\nnor here\n');
+    const bad = run('supervised', '-input', 'nolabel.txt', '-output', 'x');
     expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/bad\.txt:2/);
+    expect(bad.stderr).toMatch(/nolabel\.txt: no line has a label starting with '__label__'/);
     expect(existsSync(join(dir, 'x.bin'))).toBe(false);
     expect(run('test', 'nope.bin', 'test.txt').stderr).toMatch(/nope\.bin: cannot read the model/);
+  });
+
+  it('skips lines without a label and counts them in the summary, as fastText skips them', () => {
+    writeFileSync(join(dir, 'some.txt'), `${corpus(40, 3)}no label on this line\n\n`);
+    const r = run(
+      'supervised',
+      '-input',
+      'some.txt',
+      '-output',
+      'some',
+      '-dim',
+      '4',
+      '-epoch',
+      '1',
+      '-sync',
+      'bsp',
+      '-bucket',
+      '100',
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain('some.txt: 2 lines without a label or a known word skipped');
   });
 });

@@ -1,18 +1,73 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FileDataSpec } from '@rowshard/core';
-import { LabelSet, readRecords, SEQUENCE_RESERVED, TokenCounter, tokenize, Vocabulary } from '@rowshard/trainer';
+import { ErrorCodes, FastTextDictionary, type FileDataSpec, RowshardError } from '@rowshard/core';
+import {
+  buildFastTextDictionary,
+  countWordExamples,
+  dictionaryOptions,
+  fastTextExamples,
+  LabelSet,
+  readRecords,
+  SEQUENCE_RESERVED,
+  TokenCounter,
+  tokenize,
+  Vocabulary,
+} from '@rowshard/trainer';
 
 export interface PreparedData {
   readonly spec: FileDataSpec;
-  readonly vocab: Vocabulary;
-  readonly labels: LabelSet;
+  /** Rows of words in the input table. */
+  readonly numWords: number;
+  readonly numClasses: number;
+  /** Each class's count in the training data, in class order (hs's Huffman tree, ns's negatives). */
+  readonly labelCounts: readonly number[];
+  /** The vocabulary file's text ('fasttext' features: a byte string, written as latin1). */
+  readonly vocabText: string;
+  readonly labelsText: string;
   readonly examples: number;
+  /** Lines left out ('fasttext' features: no label, or nothing in the dictionary), as fastText leaves them out. */
+  readonly skippedLines: number;
+  /** 'fasttext' features: the dictionary. */
+  readonly dictionary: FastTextDictionary | null;
 }
 
-function writeAtomic(path: string, text: string): void {
-  writeFileSync(`${path}.tmp`, text);
+function writeAtomic(path: string, text: string, encoding: BufferEncoding = 'utf8'): void {
+  writeFileSync(`${path}.tmp`, text, encoding);
   renameSync(`${path}.tmp`, path);
+}
+
+/**
+ * 'fasttext' features: fastText's dictionary over the file's bytes (read whole, as the
+ * dictionary pass needs every count before any id is known), then a pass counting the lines
+ * that train. The vocabulary file is the dictionary; the labels file lists the labels in the
+ * dictionary's order (label i is class i).
+ */
+async function prepareFastTextData(spec: FileDataSpec, dir: string): Promise<PreparedData> {
+  const dict = buildFastTextDictionary(spec);
+  if (dict.nwords === 0)
+    throw new RowshardError(ErrorCodes.BAD_DATA, `${spec.path}: empty vocabulary (try a smaller minCount)`, { file: spec.path });
+  if (dict.nlabels === 0)
+    throw new RowshardError(ErrorCodes.BAD_DATA, `${spec.path}: no line has a label starting with '${spec.label}'`, {
+      file: spec.path,
+    });
+  const skipped = { count: 0 };
+  let examples = 0;
+  for await (const _ of fastTextExamples(spec.path, dict, skipped)) examples++;
+  if (examples === 0)
+    throw new RowshardError(ErrorCodes.BAD_DATA, `${spec.path}: no line has both a label and a word`, { file: spec.path });
+  const labels: string[] = [];
+  for (let l = 0; l < dict.nlabels; l++) labels.push(`${dict.label(l)}\t${dict.entries[dict.nwords + l].count}\n`);
+  return {
+    spec: { ...spec, vocabFile: join(dir, 'dictionary.txt'), labelsFile: join(dir, 'labels.txt'), examples },
+    numWords: dict.nwords,
+    numClasses: dict.nlabels,
+    labelCounts: dict.counts('label'),
+    vocabText: dict.toFileText(),
+    labelsText: labels.join(''),
+    examples,
+    skippedLines: skipped.count,
+    dictionary: dict,
+  };
 }
 
 /**
@@ -22,7 +77,28 @@ function writeAtomic(path: string, text: string): void {
  * and label files (`dir`), once the whole job has been checked. A malformed line stops it
  * with the file and line.
  */
+/** fastText's word vectors: the dictionary, and one example per known word of the file. */
+async function prepareFastTextWords(spec: FileDataSpec, dir: string): Promise<PreparedData> {
+  const dict = FastTextDictionary.build(readFileSync(spec.path), dictionaryOptions(spec));
+  if (dict.nwords === 0)
+    throw new RowshardError(ErrorCodes.BAD_DATA, `${spec.path}: empty vocabulary (try a smaller minCount)`, { file: spec.path });
+  const examples = await countWordExamples(spec.path, dict);
+  return {
+    spec: { ...spec, vocabFile: join(dir, 'dictionary.txt'), labelsFile: join(dir, 'labels.txt'), examples },
+    numWords: dict.nwords,
+    numClasses: 0,
+    labelCounts: [],
+    vocabText: dict.toFileText(),
+    labelsText: '',
+    examples,
+    skippedLines: 0,
+    dictionary: dict,
+  };
+}
+
 export async function prepareFileData(spec: FileDataSpec, dir: string): Promise<PreparedData> {
+  if (spec.features === 'fasttext') return prepareFastTextData(spec, dir);
+  if (spec.features === 'fasttext_skipgram' || spec.features === 'fasttext_cbow') return prepareFastTextWords(spec, dir);
   const words = new TokenCounter();
   const labelCounts = new Map<string, number>();
   let examples = 0;
@@ -43,20 +119,34 @@ export async function prepareFileData(spec: FileDataSpec, dir: string): Promise<
   const labels = LabelSet.build(labelCounts);
   const vocabFile = join(dir, 'vocab.txt');
   const labelsFile = join(dir, 'labels.txt');
-  return { spec: { ...spec, vocabFile, labelsFile, examples }, vocab, labels, examples };
+  return {
+    spec: { ...spec, vocabFile, labelsFile, examples },
+    numWords: vocab.size,
+    numClasses: labels.size,
+    labelCounts: labels.counts,
+    vocabText: vocab.toText(),
+    labelsText: labels.toText(),
+    examples,
+    skippedLines: 0,
+    dictionary: null,
+  };
 }
 
 /** Writes the vocabulary and label files where `prepareFileData` said they would be. */
 export function writePreparedData(prepared: PreparedData): void {
   const { vocabFile, labelsFile } = prepared.spec as { vocabFile: string; labelsFile: string };
   mkdirSync(join(vocabFile, '..'), { recursive: true });
-  writeAtomic(vocabFile, prepared.vocab.toText());
-  writeAtomic(labelsFile, prepared.labels.toText());
+  writeAtomic(vocabFile, prepared.vocabText, prepared.dictionary ? 'latin1' : 'utf8');
+  writeAtomic(labelsFile, prepared.labelsText, prepared.dictionary ? 'latin1' : 'utf8');
 }
 
 /** Counts the examples of an eval file read with the training vocabulary and labels. */
 export async function prepareEvalData(spec: FileDataSpec, trained: PreparedData): Promise<FileDataSpec> {
   let examples = 0;
+  if (spec.features === 'fasttext' && trained.dictionary) {
+    for await (const _ of fastTextExamples(spec.path, trained.dictionary)) examples++;
+    return { ...spec, vocabFile: trained.spec.vocabFile, labelsFile: trained.spec.labelsFile, examples, shuffleBuffer: 0 };
+  }
   for await (const _ of readRecords(spec.path, spec.format, {
     header: spec.header,
     ...(spec.columns ? { columns: spec.columns } : {}),

@@ -73,12 +73,33 @@ export interface FileDataSpec {
   /** JSONL/CSV/TSV: which field or column holds the text and which the label. */
   readonly columns: { readonly text: string | number | readonly (string | number)[]; readonly label: string | number } | null;
   readonly header: boolean;
-  /** 'bag': word ids + hashed n-gram buckets (fastText); 'sequence': padded [B, seqLen] word ids. */
-  readonly features: 'bag' | 'sequence';
+  /**
+   * 'bag': word ids + hashed n-gram buckets (fastText's features over rowshard's tokeniser);
+   * 'sequence': padded [B, seqLen] word ids; 'fasttext': fastText's own tokeniser, dictionary,
+   * character n-grams and hashing, bit for bit (what `rowshard supervised` trains, so that its
+   * model is a fastText .bin); 'fasttext_skipgram' and 'fasttext_cbow': the same, as fastText's
+   * word-vector training reads it (windows of `ws`, `neg` negatives, subsampling by `t`).
+   */
+  readonly features: 'bag' | 'sequence' | 'fasttext' | 'fasttext_skipgram' | 'fasttext_cbow';
+  /** 'fasttext' features: a .vec file whose words join the dictionary, as fastText's -pretrainedVectors. */
+  readonly pretrainedVectors: string | null;
+  /** fastText word vectors: the largest context window (fastText's -ws). */
+  readonly ws: number;
+  /** fastText word vectors: negatives per target (fastText's -neg). */
+  readonly neg: number;
+  /** fastText word vectors: the subsampling threshold (fastText's -t). */
+  readonly t: number;
   readonly seqLen: number;
   readonly wordNgrams: number;
   readonly buckets: number;
   readonly minCount: number;
+  /** 'fasttext' features: labels seen fewer times are dropped (fastText's -minCountLabel). */
+  readonly minCountLabel: number;
+  /** 'fasttext' features: character n-gram lengths (fastText's -minn, -maxn; maxn 0: none). */
+  readonly minn: number;
+  readonly maxn: number;
+  /** 'fasttext' features: the label prefix (fastText's -label). */
+  readonly label: string;
   readonly maxVocab: number | null;
   /** Examples held by the shuffling buffer (0: file order). */
   readonly shuffleBuffer: number;
@@ -128,6 +149,14 @@ function parseFileDataSpec(obj: Record<string, unknown>, field: string): FileDat
       'wordNgrams',
       'buckets',
       'minCount',
+      'minCountLabel',
+      'minn',
+      'maxn',
+      'label',
+      'pretrainedVectors',
+      'ws',
+      'neg',
+      't',
       'maxVocab',
       'shuffleBuffer',
       'seed',
@@ -164,11 +193,21 @@ function parseFileDataSpec(obj: Record<string, unknown>, field: string): FileDat
     format,
     columns,
     header: optional(obj.header, d.header, (v) => booleanField(v, `${field}.header`)),
-    features: optional(obj.features, d.features, (v) => oneOf(v, `${field}.features`, ['bag', 'sequence'] as const)),
+    features: optional(obj.features, d.features, (v) =>
+      oneOf(v, `${field}.features`, ['bag', 'sequence', 'fasttext', 'fasttext_skipgram', 'fasttext_cbow'] as const),
+    ),
     seqLen: optional(obj.seqLen, d.seqLen, (v) => positiveInt(v, `${field}.seqLen`)),
     wordNgrams: optional(obj.wordNgrams, d.wordNgrams, (v) => positiveInt(v, `${field}.wordNgrams`)),
     buckets: optional(obj.buckets, d.buckets, (v) => nonNegativeInt(v, `${field}.buckets`)),
     minCount: optional(obj.minCount, d.minCount, (v) => positiveInt(v, `${field}.minCount`)),
+    minCountLabel: optional(obj.minCountLabel, d.minCountLabel, (v) => nonNegativeInt(v, `${field}.minCountLabel`)),
+    minn: optional(obj.minn, d.minn, (v) => nonNegativeInt(v, `${field}.minn`)),
+    maxn: optional(obj.maxn, d.maxn, (v) => nonNegativeInt(v, `${field}.maxn`)),
+    label: optional(obj.label, d.label, (v) => stringField(v, `${field}.label`)),
+    pretrainedVectors: optional(obj.pretrainedVectors, d.pretrainedVectors, (v) => stringField(v, `${field}.pretrainedVectors`)),
+    ws: optional(obj.ws, d.ws, (v) => positiveInt(v, `${field}.ws`)),
+    neg: optional(obj.neg, d.neg, (v) => positiveInt(v, `${field}.neg`)),
+    t: optional(obj.t, d.t, (v) => numberInRange(v, `${field}.t`, 0, 1)),
     maxVocab: optional(obj.maxVocab, d.maxVocab, (v) => positiveInt(v, `${field}.maxVocab`)),
     shuffleBuffer: optional(obj.shuffleBuffer, d.shuffleBuffer, (v) => nonNegativeInt(v, `${field}.shuffleBuffer`)),
     seed: optional(obj.seed, d.seed, (v) => nonNegativeInt(v, `${field}.seed`)),

@@ -11,6 +11,7 @@ export * from './dense/optimizers.js';
 export * from './dynamic-rows.js';
 export * from './errors.js';
 export * from './eval-config.js';
+export * from './fasttext/index.js';
 export * from './formats/floats.js';
 export * from './formats/npy.js';
 export * from './formats/safetensors.js';

@@ -1,3 +1,4 @@
+import { ErrorCodes, RowshardError } from './errors.js';
 import type { IdArray } from './wire/schema.js';
 
 /**
@@ -23,4 +24,17 @@ export function idHalves(ids: IdArray | RowIds): Uint32Array {
 /** An id from its halves, as a decimal string (messages, text exports): exact past 2^53. */
 export function idText(lo: number, hi: number): string {
   return hi === 0 ? String(lo) : ((BigInt(hi) << 32n) | BigInt(lo)).toString();
+}
+
+/**
+ * Ids a dense table or a model's own bookkeeping reads as numbers (row offsets, example
+ * indices): a BigUint64Array there is a caller's mistake, named by `what`.
+ */
+export function numericIds(ids: RowIds, what: string): ArrayLike<number> {
+  if (ids instanceof BigUint64Array)
+    throw new RowshardError(
+      ErrorCodes.INDEX_NOT_INTEGER,
+      `${what}: takes number ids, got a BigUint64Array (64-bit ids are for hashed tables)`,
+    );
+  return ids;
 }

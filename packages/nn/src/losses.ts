@@ -84,3 +84,55 @@ export function bceWithLogits(logits: Tensor, target: ArrayLike<number>): Tensor
   });
   return result;
 }
+
+/**
+ * Binary logistic terms over chosen entries of logits [N, C], summed per example and averaged
+ * over the N examples: for each term k, -log σ(x) when `positive[k]` else -log σ(−x), with x =
+ * logits[rows[k], cols[k]]. fastText's ns, ova and hs losses are each such a sum (the target
+ * and sampled negatives; every label; the nodes on the target's Huffman path), so one op
+ * serves all three. An entry may repeat (a negative drawn twice counts twice, as in fastText).
+ */
+export function binaryLogisticTerms(
+  logits: Tensor,
+  rows: ArrayLike<number>,
+  cols: ArrayLike<number>,
+  positive: ArrayLike<number>,
+): Tensor {
+  if (logits.shape.length !== 2) {
+    throw new RowshardError(ErrorCodes.BAD_SHAPE, `binary_logistic: logits must be [N, C], got [${logits.shape.join(', ')}]`);
+  }
+  const [n, c] = logits.shape;
+  const terms = rows.length;
+  if (cols.length !== terms || positive.length !== terms)
+    throw new RowshardError(
+      ErrorCodes.BAD_SHAPE,
+      `binary_logistic: ${terms} rows, ${cols.length} columns, ${positive.length} signs`,
+    );
+  const at = allocI32(terms);
+  for (let k = 0; k < terms; k++) {
+    const r = rows[k];
+    const col = cols[k];
+    if (!Number.isInteger(r) || r < 0 || r >= n || !Number.isInteger(col) || col < 0 || col >= c)
+      throw new RowshardError(ErrorCodes.BAD_DATA, `binary_logistic: entry (${r}, ${col}) is outside [${n}, ${c}]`);
+    at[k] = r * c + col;
+  }
+  let total = 0;
+  for (let k = 0; k < terms; k++) {
+    const x = logits.data[at[k]];
+    const z = positive[k] ? -x : x;
+    // softplus(z) = -log σ(−z), stable for large |z|.
+    total += Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z)));
+  }
+  const result: Tensor = new Tensor([], scalar(total / Math.max(1, n)), {
+    parents: [logits],
+    backward: () => {
+      const g = (result.grad as Float32Array)[0] / Math.max(1, n);
+      const gl = logits.gradBuffer();
+      for (let k = 0; k < terms; k++) {
+        const x = logits.data[at[k]];
+        gl[at[k]] += g * (1 / (1 + Math.exp(-x)) - (positive[k] ? 1 : 0));
+      }
+    },
+  });
+  return result;
+}

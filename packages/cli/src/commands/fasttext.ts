@@ -1,26 +1,85 @@
 import { once } from 'node:events';
-import { closeSync, createReadStream, existsSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { dirname, resolve } from 'node:path';
-import { CheckpointStore, writeTextDurably } from '@rowshard/coordinator';
-import { ErrorCodes, formatVectorLine, RowshardError } from '@rowshard/core';
-import { parseFastTextLine, tokenize, Vocabulary } from '@rowshard/trainer';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { CheckpointStore, writeFileDurably } from '@rowshard/coordinator';
+import {
+  DenseMatrix,
+  ErrorCodes,
+  type FastTextArgs,
+  FastTextDictionary,
+  FastTextInference,
+  type FastTextLoss,
+  type FileDataSpec,
+  formatG,
+  parseDataSpec,
+  RowshardError,
+  serializeFastTextModel,
+} from '@rowshard/core';
+import { buildFastTextDictionary, dictionaryOptions, fastTextBuckets, parseFastTextLine, tokenize } from '@rowshard/trainer';
 import { readManifest, readSavedRows, resolveCheckpointDir } from '../checkpoint-reader.js';
 import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, type OptionSpec, parseCommandLine } from '../command-line/parse.js';
 import { loadTrainConfig } from '../config/load-config.js';
-import { readFastTextModel, writeFastTextModel } from '../fasttext/model-file.js';
+import { readFastTextModel } from '../fasttext/model-file.js';
+import { isNativeModelFile, loadNativeModel } from '../fasttext/native-model.js';
 import { FastTextPredictor } from '../fasttext/predictor.js';
-
+import { writeOutputVectors, writeWordVectors } from '../fasttext/save-vectors.js';
 import { type Command, usageError } from './command.js';
+import { generalMetrics, nativePredict, nativeTest, parseK, parseThreshold } from './fasttext-tools.js';
 import { runTrain } from './train.js';
 
 /**
- * fastText's command lines: `supervised`, `test`, `predict`, with fastText's single-dash
- * flags. Training runs through the same cluster as `rowshard train`: the input matrix (words,
- * then hashed n-gram buckets) is a table on the parameter servers, the output matrix a dense
- * parameter on the coordinator. Each command's flags are one table (parsed and `-help`).
+ * fastText's command lines: `supervised`, `test`, `predict`, `predict-prob`, with fastText's
+ * single-dash flags. Training runs through the same cluster as `rowshard train`, on fastText's
+ * tokenisation, dictionary and hashing (`features: fasttext`): the input matrix (words, then
+ * hashed character and word n-gram buckets) is a table on the parameter servers, the output
+ * matrix a dense parameter on the coordinator, and the result is written as a fastText .bin.
+ * Each command's flags are one table (parsed and `-help`).
  */
+/** Option lines for refused flags, so help lists them with the reason (fastText's switches take no value). */
+export function refusedOptions(list: readonly [string, string][]): OptionSpec[] {
+  return list.map(
+    ([name, why]): OptionSpec =>
+      ['saveOutput', 'retrain', 'qnorm', 'qout'].includes(name)
+        ? { name, type: 'boolean', help: `not supported: ${why}` }
+        : { name, type: 'string', value: 'X', help: `not supported: ${why}` },
+  );
+}
+
+/** A refused flag given: E_UNSUPPORTED naming it and why. */
+export function refuseFlags(command: string, flags: Record<string, unknown>, list: readonly [string, string][]): void {
+  for (const [name, why] of list) {
+    if (flags[name] !== undefined)
+      throw new RowshardError(ErrorCodes.UNSUPPORTED, `${command}: -${name} is not supported: ${why}`, { field: name });
+  }
+}
+
+/** fastText's documented training flags rowshard's training commands refuse, each with why. */
+export const unsupportedFastTextFlags: readonly [string, string][] = [
+  ['cutoff', 'a flag of quantize, not of training: rowshard quantize -output PREFIX -cutoff ...'],
+  ['retrain', 'a flag of quantize, not of training: rowshard quantize -output PREFIX -retrain ...'],
+  ['qnorm', 'a flag of quantize, not of training: rowshard quantize -output PREFIX -qnorm ...'],
+  ['qout', 'a flag of quantize, not of training: rowshard quantize -output PREFIX -qout ...'],
+  ['dsub', 'a flag of quantize, not of training: rowshard quantize -output PREFIX -dsub ...'],
+  ['autotune-validation', 'autotune is not in rowshard yet'],
+  ['autotune-metric', 'autotune is not in rowshard yet'],
+  ['autotune-predictions', 'autotune is not in rowshard yet'],
+  ['autotune-duration', 'autotune is not in rowshard yet'],
+  ['autotune-modelsize', 'autotune is not in rowshard yet'],
+];
+
 const supervisedOptions: readonly OptionSpec[] = [
   { name: 'input', type: 'string', value: 'FILE', help: 'training file (fastText format: __label__X text)' },
   { name: 'output', type: 'string', value: 'PATH', help: 'model path prefix: writes PATH.bin and PATH.vec' },
@@ -28,15 +87,45 @@ const supervisedOptions: readonly OptionSpec[] = [
   { name: 'dim', type: 'int', min: 1, help: 'vector size', default: '100' },
   { name: 'epoch', type: 'number', min: 0, minExclusive: true, help: 'passes over the data', default: '5' },
   { name: 'minCount', type: 'int', min: 1, help: 'minimal word count', default: '1' },
+  { name: 'minCountLabel', type: 'int', min: 0, help: 'minimal label count', default: '0' },
   { name: 'wordNgrams', type: 'int', min: 1, help: 'max word n-gram length', default: '1' },
   { name: 'bucket', type: 'int', min: 0, help: 'hashed n-gram buckets', default: '2000000' },
-  { name: 'minn', type: 'int', min: 0, help: 'character n-grams: only 0 is supported', default: '0' },
-  { name: 'maxn', type: 'int', min: 0, help: 'character n-grams: only 0 is supported', default: '0' },
-  { name: 'loss', type: 'string', value: 'softmax', help: 'the loss: softmax only', default: 'softmax' },
+  { name: 'minn', type: 'int', min: 0, help: 'min length of char n-gram', default: '0' },
+  { name: 'maxn', type: 'int', min: 0, help: 'max length of char n-gram (0: none)', default: '0' },
+  {
+    name: 'loss',
+    type: 'string',
+    value: 'softmax|ns|hs|ova',
+    choices: ['softmax', 'ns', 'hs', 'ova'],
+    help: 'loss function: softmax, ns (negative sampling), hs (hierarchical softmax), ova (one-vs-all)',
+    default: 'softmax',
+  },
   { name: 'thread', type: 'int', min: 1, help: 'worker threads', default: 'picked for the machine' },
   { name: 'label', type: 'string', value: 'PREFIX', help: 'label prefix', default: '__label__' },
-  { name: 'ws', type: 'int', min: 0, help: 'ignored (unsupervised only)' },
-  { name: 'verbose', type: 'int', min: 0, help: 'ignored' },
+  { name: 'ws', type: 'int', min: 1, help: 'size of the context window (cbow/skipgram only; kept in the model)', default: '5' },
+  { name: 'neg', type: 'int', min: 1, help: 'negatives sampled (ns loss only; kept in the model)', default: '5' },
+  { name: 't', type: 'number', min: 0, help: 'sampling threshold (cbow/skipgram only; kept in the model)', default: '0.0001' },
+  {
+    name: 'lrUpdateRate',
+    type: 'int',
+    min: 1,
+    help: "how often fastText's SGD decays its lr (tokens); kept in the model, rowshard's lr is per step",
+    default: '100',
+  },
+  { name: 'verbose', type: 'int', min: 0, help: 'ignored: rowshard reports progress as rowshard train does' },
+  {
+    name: 'pretrainedVectors',
+    type: 'string',
+    value: 'FILE',
+    help: "pretrained word vectors (fastText's .vec, or a fastText .bin/.ftz): their words join the dictionary, their vectors start the words' rows",
+  },
+  {
+    name: 'saveOutput',
+    type: 'boolean',
+    help: 'also write the output matrix, one row per label, to PATH.output',
+    default: 'false',
+  },
+  ...refusedOptions(unsupportedFastTextFlags),
   {
     name: 'optimizer',
     type: 'string',
@@ -69,7 +158,7 @@ export const supervisedCommandLine: CommandLineSpec = {
  * on batches of 64 reached the held-out P@1 of fastText's best settings on the fortunes corpus,
  * where fastText's own SGD at lr 0.1 for 5 epochs underfits.
  */
-function optimizersFor(kind: string, lr: number | null): Record<string, unknown> {
+export function optimizersFor(kind: string, lr: number | null): Record<string, unknown> {
   switch (kind) {
     case 'adam':
       return { embeddings: { kind: 'sparse_adam', lr: lr ?? 0.05 }, dense: { kind: 'adam', lr: lr ?? 0.05 } };
@@ -99,14 +188,8 @@ export const supervisedCommand: Command = {
         field: 'input',
         file: input,
       });
-    if ((flags.loss ?? 'softmax') !== 'softmax')
-      throw new RowshardError(ErrorCodes.UNSUPPORTED, `supervised: -loss ${flags.loss} is not supported (softmax only)`, {
-        field: 'loss',
-      });
-    for (const n of ['minn', 'maxn']) {
-      if ((flags[n] ?? 0) !== 0)
-        throw new RowshardError(ErrorCodes.UNSUPPORTED, `supervised: -${n}: character n-grams are not supported`, { field: n });
-    }
+    const loss = String(flags.loss ?? 'softmax') as FastTextLoss;
+    refuseFlags('supervised', flags, unsupportedFastTextFlags);
     const sync = String(flags.sync ?? 'asp');
     if (sync !== 'asp' && sync !== 'bsp')
       throw new RowshardError(ErrorCodes.BAD_CONFIG, `supervised: -sync must be asp or bsp, got ${sync}`, { field: 'sync' });
@@ -116,9 +199,44 @@ export const supervisedCommand: Command = {
     const wordNgrams = num('wordNgrams', 1);
     const output = resolve(outputPrefix);
     const workDir = `${output}.rowshard`;
+    const given = flags.pretrainedVectors === undefined ? null : resolve(String(flags.pretrainedVectors));
+    if (given && !existsSync(given))
+      throw new RowshardError(ErrorCodes.BAD_CONFIG, `supervised: -pretrainedVectors ${given}: no such file`, {
+        field: 'pretrainedVectors',
+        file: given,
+      });
+    // -pretrainedVectors: the table starts from the file, each vector at its word's row in the
+    // dictionary fastText would build (the corpus's, joined by the file's words). That
+    // dictionary is built here too, so the rows can be named before the job is checked.
+    const scratch = given ? mkdtempSync(join(tmpdir(), 'rowshard-pretrained-')) : null;
+    const vocabFile = scratch ? join(scratch, 'words.txt') : null;
+    // A fastText model (.bin/.ftz) starts training too: its words' vectors (subwords included), as a .vec.
+    const pretrained = given && scratch && isNativeModelFile(given) ? modelAsVec(given, join(scratch, 'model.vec')) : given;
+    if (pretrained && vocabFile) {
+      const dict = buildFastTextDictionary(
+        parseDataSpec(
+          {
+            kind: 'file',
+            path: resolve(input),
+            wordNgrams,
+            buckets: num('bucket', 2_000_000),
+            minCount: num('minCount', 1),
+            minCountLabel: num('minCountLabel', 0),
+            minn: num('minn', 0),
+            maxn: num('maxn', 0),
+            label: String(flags.label ?? '__label__'),
+            pretrainedVectors: pretrained,
+          },
+          'data',
+        ) as FileDataSpec,
+      );
+      const words: string[] = [];
+      for (let w = 0; w < dict.nwords; w++) words.push(`${dict.word(w)}\n`);
+      writeFileSync(vocabFile, Buffer.from(words.join(''), 'latin1'));
+    }
     const job = (): Record<string, unknown> => ({
       seed: num('seed', 0),
-      model: { name: 'fasttext', options: { embeddingDim: dim } },
+      model: { name: 'fasttext', options: { embeddingDim: dim, loss, neg: num('neg', 5) } },
       optimizers: optimizersFor(String(flags.optimizer ?? 'adagrad'), (flags.lr as number | undefined) ?? null),
       sync: { mode: sync },
       epochs,
@@ -127,13 +245,22 @@ export const supervisedCommand: Command = {
         kind: 'file',
         path: resolve(input),
         format: 'fasttext',
-        features: 'bag',
+        // fastText's tokeniser, dictionary and hashing: the model is a fastText .bin.
+        features: 'fasttext',
         wordNgrams,
         buckets: num('bucket', 2_000_000),
         minCount: num('minCount', 1),
+        minCountLabel: num('minCountLabel', 0),
+        minn: num('minn', 0),
+        maxn: num('maxn', 0),
+        label: String(flags.label ?? '__label__'),
+        pretrainedVectors: pretrained,
         shuffleBuffer: 100_000,
         seed: num('seed', 0) + 1,
       },
+      ...(pretrained
+        ? { tables: { embedding: { pretrained: { path: pretrained, format: 'word2vec', vocab: vocabFile, freeze: false } } } }
+        : {}),
       checkpoint: { dir: workDir, resume: 'none', keep: 1 },
       // What is not given is picked for the machine, as rowshard train does.
       cluster: {
@@ -143,48 +270,76 @@ export const supervisedCommand: Command = {
       },
       logEverySteps: 50,
     });
-    const loaded = await loadTrainConfig({}, {}, job, 'supervised', availableParallelism());
+    let loaded: Awaited<ReturnType<typeof loadTrainConfig>>;
+    try {
+      loaded = await loadTrainConfig({}, {}, job, 'supervised', availableParallelism());
+    } catch (e) {
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
+      throw e;
+    }
+    if (loaded.skippedLines > 0)
+      process.stderr.write(
+        `${input}: ${loaded.skippedLines} lines without a label or a known word skipped, as fastText skips them\n`,
+      );
     // Checked whole: now the previous run's files under <output>.rowshard may go.
     rmSync(workDir, { recursive: true, force: true });
     mkdirSync(dirname(output), { recursive: true });
-    const code = await runTrain(loaded);
+    const code = await runTrain(loaded).finally(() => {
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
+    });
     if (code !== 0) return code;
     const dir = resolveCheckpointDir(workDir);
     const manifest = readManifest(dir);
-    // Only the rows training touched: a table with millions of n-gram buckets is never built whole.
     const table = readSavedRows(dir, manifest, 'embedding');
-    const dense = readDenseOutput(dir);
-    const data = loaded.job.data as { vocabFile: string; labelsFile: string; buckets: number };
-    const vocab = Vocabulary.fromText(readFileSync(data.vocabFile, 'utf8'), data.vocabFile);
-    const labels = readFileSync(data.labelsFile, 'utf8')
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => l.split('\t')[0]);
-    const modelFile = `${output}.bin`;
-    writeFastTextModel(modelFile, {
-      spec: table.spec,
-      seed: manifest.seed,
-      words: vocab.words,
-      labels,
+    const data = parseDataSpec(loaded.job.data, 'data') as FileDataSpec;
+    const dict = FastTextDictionary.fromFileText(
+      readFileSync(data.vocabFile as string, 'latin1'),
+      data.vocabFile as string,
+      dictionaryOptions(data),
+    );
+    const rows = table.spec.numEmbeddings;
+    // The whole input matrix, as fastText's file holds it: rows training never touched are their deterministic init.
+    const inputData = new Float32Array(rows * dim);
+    for (let id = 0; id < rows; id++) table.row(id, inputData, id * dim);
+    const args: FastTextArgs = {
+      dim,
+      ws: num('ws', 5),
+      epoch: Math.ceil(epochs),
+      minCount: data.minCount,
+      neg: num('neg', 5),
       wordNgrams,
-      buckets: Number((loaded.job.model as { options: { buckets: number } }).options.buckets),
-      ids: table.ids,
-      rows: table.rows,
-      output: dense,
-      args: { ...flags },
-    });
-    // <output>.vec: the word vectors in word2vec text, as fastText writes them.
-    const lines = [`${vocab.size} ${dim}`];
-    const vector = new Float32Array(dim);
-    for (let w = 0; w < vocab.size; w++) {
-      table.row(w, vector, 0);
-      lines.push(formatVectorLine(vocab.word(w), vector, 0, dim));
-    }
-    writeTextDurably(`${output}.vec`, `${lines.join('\n')}\n`);
-    process.stderr.write(`wrote ${modelFile} and ${output}.vec\n`);
+      loss,
+      model: 'sup',
+      bucket: fastTextBuckets(data),
+      minn: data.minn,
+      maxn: data.maxn,
+      lrUpdateRate: num('lrUpdateRate', 100),
+      t: num('t', 1e-4),
+    };
+    const inputMatrix = new DenseMatrix(rows, dim, inputData);
+    const outputMatrix = new DenseMatrix(dict.nlabels, dim, readDenseOutput(dir));
+    const modelFile = `${output}.bin`;
+    writeFileDurably(modelFile, serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix }));
+    // <output>.vec: each word's vector (its character n-grams included), as fastText's saveVectors writes it.
+    const inference = new FastTextInference(args, dict, inputMatrix, outputMatrix);
+    writeWordVectors(`${output}.vec`, inference);
+    if (flags.saveOutput) writeOutputVectors(`${output}.output`, inference, outputMatrix);
+    process.stderr.write(`wrote ${modelFile} (fastText 0.9.2's format) and ${output}.vec\n`);
     return 0;
   },
 };
+
+/** A fastText model's word vectors (as getWordVector gives them) written as a .vec, at full float precision. */
+function modelAsVec(modelPath: string, vecPath: string): string {
+  const { dict, model } = loadNativeModel(modelPath);
+  const lines = [`${dict.nwords} ${model.dim}\n`];
+  for (let w = 0; w < dict.nwords; w++) {
+    const v = model.wordVector(dict.word(w));
+    lines.push(`${dict.word(w)} ${Array.from(v, (x) => String(x)).join(' ')}\n`);
+  }
+  writeFileSync(vecPath, Buffer.from(lines.join(''), 'latin1'));
+  return vecPath;
+}
 
 function readDenseOutput(dir: string): Float32Array {
   const store = new CheckpointStore({ dir: dirname(dir), everySteps: null, everySeconds: null, keep: 1, resume: 'none' });
@@ -232,17 +387,18 @@ async function* textLines(path: string): AsyncGenerator<{ line: string; n: numbe
   if (rest !== '') yield { line: rest.endsWith('\r') ? rest.slice(0, -1) : rest, n: n + 1 };
 }
 
-/** `model.bin file [k]`: what `test` and `predict` take. */
-function predictionCommandLine(command: 'test' | 'predict', summary: string, fileHelp: string): CommandLineSpec {
+/** `model.bin file [k] [threshold]`: what `test`, `predict` and `predict-prob` take. */
+function predictionCommandLine(command: string, summary: string, fileHelp: string): CommandLineSpec {
   return {
     command,
     summary,
     dash: '-',
     options: [],
     positionals: [
-      { name: 'MODEL.bin', help: 'a model written by rowshard supervised' },
+      { name: 'MODEL', help: 'a model written by rowshard supervised, or a fastText .bin/.ftz (fastText 0.9.x)' },
       { name: 'FILE', help: fileHelp },
-      { name: 'k', help: 'labels per line (default 1)', optional: true },
+      { name: 'k', help: 'labels per line, -1 for all (default 1)', optional: true },
+      { name: 'threshold', help: 'leave out labels below this probability (default 0)', optional: true },
     ],
   };
 }
@@ -257,21 +413,23 @@ const predictCommandLine = predictionCommandLine(
   'fastText predict: the k most likely labels of each line (- reads stdin)',
   'text, one example per line (- reads stdin)',
 );
+const predictProbCommandLine = predictionCommandLine(
+  'predict-prob',
+  'fastText predict-prob: the k most likely labels of each line with their probabilities (- reads stdin)',
+  'text, one example per line (- reads stdin)',
+);
 
-/**
- * What `test` and `predict` share: `model.bin file [k]` checked, the model loaded, and each
- * line of the file parsed with the model's label prefix (unlabelled lines allowed).
- */
-function openPrediction(spec: CommandLineSpec, usage: string, argv: readonly string[]) {
+/** What `test`, `predict` and `predict-prob` share: `model file [k] [threshold]` checked. */
+function predictionArgs(spec: CommandLineSpec, usage: string, argv: readonly string[]) {
   const command = spec.command;
   const { positionals } = parseCommandLine(spec, argv, () => formatHelp(spec));
-  if (positionals.length < 2 || positionals.length > 3) throw usageError(command, `usage: ${usage}`);
-  const [modelPath, dataPath, rawK] = positionals;
-  const k = rawK === undefined ? 1 : Number(rawK);
-  if (!Number.isInteger(k) || k < 1)
-    throw new RowshardError(ErrorCodes.BAD_CONFIG, `${command}: k must be a positive integer, got ${JSON.stringify(rawK)}`, {
-      field: 'k',
-    });
+  if (positionals.length < 2 || positionals.length > 4) throw usageError(command, `usage: ${usage}`);
+  const [modelPath, dataPath, rawK, rawThreshold] = positionals;
+  return { modelPath, dataPath, k: parseK(command, rawK, 1), threshold: parseThreshold(command, rawThreshold) };
+}
+
+/** rowshard's own model file, and each line of the file parsed with the model's label prefix (unlabelled lines allowed). */
+function openRowshardModel(modelPath: string, dataPath: string) {
   const predictor = new FastTextPredictor(readFastTextModel(modelPath));
   const prefix = String(predictor.model.args.label ?? '__label__');
   async function* records() {
@@ -279,22 +437,27 @@ function openPrediction(spec: CommandLineSpec, usage: string, argv: readonly str
       yield parseFastTextLine(line, { file: dataPath, line: n }, { labelPrefix: prefix, allowUnlabeled: true });
     }
   }
-  return { k, predictor, prefix, records };
+  return { predictor, prefix, records };
 }
 
 export const testCommand: Command = {
   summary: testCommandLine.summary,
-  usage: 'rowshard test model.bin test.txt [k]',
+  usage: 'rowshard test model.bin test.txt [k] [threshold]',
   help: () => formatHelp(testCommandLine),
   async run(argv) {
-    const { k, predictor, records } = openPrediction(testCommandLine, this.usage, argv);
+    const { modelPath, dataPath, k, threshold } = predictionArgs(testCommandLine, this.usage, argv);
+    if (isNativeModelFile(modelPath)) {
+      process.stdout.write(generalMetrics(await nativeTest(loadNativeModel(modelPath), dataPath, k, threshold), k));
+      return 0;
+    }
+    const { predictor, records } = openRowshardModel(modelPath, dataPath);
     let examples = 0;
     let gold = 0;
     let predicted = 0;
     let correct = 0;
     for await (const record of records()) {
       if (!record || record.labels.length === 0 || tokenize(record.text).length === 0) continue;
-      const preds = predictor.predict(record.text, k);
+      const preds = predictor.predict(record.text, k, threshold);
       examples++;
       gold += record.labels.length;
       predicted += preds.length;
@@ -308,17 +471,36 @@ export const testCommand: Command = {
   },
 };
 
+async function predictLines(spec: CommandLineSpec, usage: string, argv: readonly string[], withProb: boolean): Promise<number> {
+  const { modelPath, dataPath, k, threshold } = predictionArgs(spec, usage, argv);
+  if (isNativeModelFile(modelPath)) {
+    await nativePredict(loadNativeModel(modelPath), dataPath, k, threshold, withProb);
+    return 0;
+  }
+  const { predictor, prefix, records } = openRowshardModel(modelPath, dataPath);
+  for await (const record of records()) {
+    const preds = predictor.predict(record?.text ?? '', k, threshold);
+    const text = preds.map((p) => (withProb ? `${prefix}${p.label} ${formatG(p.prob)}` : `${prefix}${p.label}`)).join(' ');
+    // Waits for a slow reader instead of buffering every line; a reader that goes away (| head) ends the process quietly.
+    if (!process.stdout.write(`${text}\n`)) await once(process.stdout, 'drain');
+  }
+  return 0;
+}
+
 export const predictCommand: Command = {
   summary: predictCommandLine.summary,
-  usage: 'rowshard predict model.bin file.txt|- [k]',
+  usage: 'rowshard predict model.bin file.txt|- [k] [threshold]',
   help: () => formatHelp(predictCommandLine),
-  async run(argv) {
-    const { k, predictor, prefix, records } = openPrediction(predictCommandLine, this.usage, argv);
-    for await (const record of records()) {
-      const preds = predictor.predict(record?.text ?? '', k);
-      // Waits for a slow reader instead of buffering every line; a reader that goes away (| head) ends the process quietly.
-      if (!process.stdout.write(`${preds.map((p) => `${prefix}${p.label}`).join(' ')}\n`)) await once(process.stdout, 'drain');
-    }
-    return 0;
+  run(argv) {
+    return predictLines(predictCommandLine, this.usage, argv, false);
+  },
+};
+
+export const predictProbCommand: Command = {
+  summary: predictProbCommandLine.summary,
+  usage: 'rowshard predict-prob model.bin file.txt|- [k] [threshold]',
+  help: () => formatHelp(predictProbCommandLine),
+  run(argv) {
+    return predictLines(predictProbCommandLine, this.usage, argv, true);
   },
 };

@@ -1,6 +1,16 @@
 import type { Command } from './command.js';
 import { exportCommand } from './export.js';
-import { predictCommand, supervisedCommand, testCommand } from './fasttext.js';
+import { predictCommand, predictProbCommand, supervisedCommand, testCommand } from './fasttext.js';
+import { quantizeCommand } from './fasttext-quantize.js';
+import {
+  analogiesCommand,
+  dumpCommand,
+  nnCommand,
+  printSentenceVectorsCommand,
+  printWordVectorsCommand,
+  testLabelCommand,
+} from './fasttext-tools.js';
+import { cbowCommand, skipgramCommand } from './fasttext-words.js';
 import { parityCommand } from './parity.js';
 import { coordinatorCommand, psCommand, trainerCommand } from './roles.js';
 import { similarCommand } from './similar.js';
@@ -14,8 +24,18 @@ export const commands: Record<string, Command> = {
   export: exportCommand,
   similar: similarCommand,
   supervised: supervisedCommand,
+  skipgram: skipgramCommand,
+  cbow: cbowCommand,
+  quantize: quantizeCommand,
   test: testCommand,
   predict: predictCommand,
+  'predict-prob': predictProbCommand,
+  'test-label': testLabelCommand,
+  'print-word-vectors': printWordVectorsCommand,
+  'print-sentence-vectors': printSentenceVectorsCommand,
+  nn: nnCommand,
+  analogies: analogiesCommand,
+  dump: dumpCommand,
   coordinator: coordinatorCommand,
   ps: psCommand,
   trainer: trainerCommand,

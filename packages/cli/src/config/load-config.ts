@@ -5,6 +5,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { absolutisePretrainedPaths, checkPretrainedTables } from '@rowshard/coordinator';
 import { configError, describe, ErrorCodes, type FileDataSpec, jobDefaults, parseDataSpec, RowshardError } from '@rowshard/core';
 import { type DataFact, optionsFromDataOf, resolveJob } from '@rowshard/nn';
+import { fastTextBuckets } from '@rowshard/trainer';
 import { userModuleImporter } from '@rowshard/transport';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import { convertOption } from '../command-line/parse.js';
@@ -40,6 +41,8 @@ export interface LoadedConfig {
   writeFiles(): void;
   /** What cluster was picked for this machine, when the job left it out (`rowshard train`); null otherwise. */
   readonly clusterChoice: string | null;
+  /** File data: lines the data pass left out (fastText features: no label, or no known word); 0 otherwise. */
+  readonly skippedLines: number;
 }
 
 type FieldSource = { kind: 'file'; line: number } | { kind: 'flag'; flag: string } | { kind: 'env'; env: string };
@@ -264,6 +267,7 @@ export async function loadTrainConfig(
     where,
     scratchDir,
     clusterChoice,
+    skippedLines: ready?.skippedLines ?? 0,
     writeFiles: () => {
       if (ready) writePreparedData(ready);
     },
@@ -308,7 +312,20 @@ async function validateJob(job: Record<string, unknown>): Promise<void> {
 }
 
 /** What an eval file takes from the training data unless it says otherwise ("same format"). */
-const evalInherits = ['format', 'columns', 'header', 'features', 'seqLen', 'wordNgrams', 'buckets'] as const;
+const evalInherits = [
+  'format',
+  'columns',
+  'header',
+  'features',
+  'seqLen',
+  'wordNgrams',
+  'buckets',
+  'minn',
+  'maxn',
+  'label',
+  'minCount',
+  'minCountLabel',
+] as const;
 
 /**
  * File data: the vocabulary pass, then everything that depends on it: the data and eval specs
@@ -343,9 +360,11 @@ async function prepareJobData(job: Record<string, unknown>, dir: string, epochs:
   const model = job.model as Record<string, unknown>;
   const options = (model.options ?? {}) as Record<string, unknown>;
   const facts: Record<DataFact, number> = {
-    vocabSize: prepared.vocab.size,
-    numClasses: prepared.labels.size,
-    buckets: spec.wordNgrams > 1 ? spec.buckets : 0,
+    vocabSize: prepared.numWords,
+    numClasses: prepared.numClasses,
+    // fastText's features (supervised, skipgram, cbow) hash n-grams as fastText does.
+    buckets:
+      spec.features === 'bag' || spec.features === 'sequence' ? (spec.wordNgrams > 1 ? spec.buckets : 0) : fastTextBuckets(spec),
     seqLen: spec.seqLen,
     examples: prepared.examples,
   };
@@ -359,6 +378,10 @@ async function prepareJobData(job: Record<string, unknown>, dir: string, epochs:
   const fromData = modelSpec ? await optionsFromDataOf(modelSpec, userModuleImporter(import.meta.resolve('@rowshard/nn'))) : {};
   for (const [option, fact] of Object.entries(fromData)) {
     if (options[option] === undefined || options[option] === 'auto') options[option] = facts[fact];
+  }
+  // fastText's hs and ns need the classes' counts (the Huffman tree, the negatives' distribution).
+  if (model.name === 'fasttext' && (options.loss === 'hs' || options.loss === 'ns') && options.labelCounts === undefined) {
+    options.labelCounts = [...prepared.labelCounts];
   }
   model.options = options;
   if (epochs !== null) {

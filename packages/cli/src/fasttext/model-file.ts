@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { writeFileDurably } from '@rowshard/coordinator';
 import {
-  buildSafetensorsHeader,
   copyRow,
   ErrorCodes,
   IdIndex,
@@ -32,39 +30,11 @@ export interface FastTextModelData {
 }
 
 /**
- * The model file of `rowshard supervised -output model`: `model.bin`, one safetensors file
- * holding the trained input rows (word and n-gram bucket rows that training touched, by id),
- * the output matrix, the vocabulary, the labels and the arguments. A 2M-bucket table is not
- * written out whole: untouched rows are regenerated from the seed, exactly as training saw them.
+ * The model file earlier versions of `rowshard supervised -output model` wrote (rowshard's own
+ * format; `supervised` now writes fastText's `.bin`): one safetensors file holding the trained
+ * input rows by id, the output matrix, the vocabulary, the labels and the arguments; untouched
+ * rows are regenerated from the seed. Still read by `predict`, `predict-prob` and `test`.
  */
-export function writeFastTextModel(path: string, m: FastTextModelData): number {
-  const dim = m.spec.embeddingDim;
-  const { header } = buildSafetensorsHeader(
-    [
-      { name: 'input.ids', dtype: 'F64', shape: [m.ids.length] },
-      { name: 'input.rows', dtype: 'F32', shape: [m.ids.length, dim] },
-      { name: 'output', dtype: 'F32', shape: [m.labels.length, dim] },
-    ],
-    {
-      format: FASTTEXT_MODEL_FORMAT,
-      spec: JSON.stringify(m.spec),
-      seed: String(m.seed),
-      words: JSON.stringify(m.words),
-      labels: JSON.stringify(m.labels),
-      wordNgrams: String(m.wordNgrams),
-      buckets: String(m.buckets),
-      args: JSON.stringify(m.args),
-    },
-  );
-  const chunks = [
-    header,
-    new Uint8Array(m.ids.buffer, m.ids.byteOffset, m.ids.byteLength),
-    new Uint8Array(m.rows.buffer, m.rows.byteOffset, m.rows.byteLength),
-    new Uint8Array(m.output.buffer, m.output.byteOffset, m.output.byteLength),
-  ];
-  return writeFileDurably(path, chunks).bytes;
-}
-
 export function readFastTextModel(path: string): FastTextModelData {
   let bytes: Buffer;
   try {

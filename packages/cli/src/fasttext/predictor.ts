@@ -20,8 +20,8 @@ export class FastTextPredictor {
     this.scratch = new Float32Array(this.rows.dim);
   }
 
-  /** Top-k labels with probabilities, most probable first. */
-  predict(text: string, k: number): { label: string; prob: number }[] {
+  /** Top-k labels (k = -1: all) with probability ≥ threshold, most probable first. */
+  predict(text: string, k: number, threshold = 0): { label: string; prob: number }[] {
     const dim = this.rows.dim;
     const ids = this.featurizer.bagIds(text);
     this.acc.fill(0);
@@ -42,6 +42,9 @@ export class FastTextPredictor {
       sum += logits[c];
     }
     const order = Array.from({ length: n }, (_, c) => c).sort((a, b) => logits[b] - logits[a] || a - b);
-    return order.slice(0, Math.min(k, n)).map((c) => ({ label: this.model.labels[c], prob: logits[c] / sum }));
+    return order
+      .slice(0, k === -1 ? n : Math.min(k, n))
+      .map((c) => ({ label: this.model.labels[c], prob: logits[c] / sum }))
+      .filter((p) => p.prob >= threshold);
   }
 }

@@ -1,9 +1,11 @@
-import { tableSpec } from '@rowshard/core';
-import { crossEntropy } from '../losses.js';
+import { buildHuffmanTree, huffmanPath, numericIds, tableSpec } from '@rowshard/core';
+import { binaryLogisticTerms, crossEntropy } from '../losses.js';
 import type { Batch, Model, ModelContext } from '../model.js';
 import { embeddingBag } from '../ops/embedding-bag.js';
 import { linear } from '../ops/linear.js';
 import type { Tensor } from '../tensor.js';
+
+export type FastTextLossName = 'softmax' | 'ns' | 'hs' | 'ova';
 
 export interface FastTextOptions {
   /** Words in the vocabulary: rows [0, numWords) of the input table. */
@@ -12,13 +14,98 @@ export interface FastTextOptions {
   buckets: number;
   embeddingDim: number;
   numClasses: number;
+  /** fastText's -loss (default softmax). */
+  loss?: FastTextLossName;
+  /** ns: negatives per example (fastText's -neg, default 5). */
+  neg?: number;
+  /** ns and hs: each class's count in the training data, in class order (the Huffman tree and the negatives' distribution). */
+  labelCounts?: readonly number[];
+}
+
+/** A counter-based draw in [0, 1): the same negatives for the same batch, whatever the worker or run. */
+function uniform(a: number, b: number, c: number): number {
+  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x632be5ab, 0xc2b2ae35) ^ Math.imul(c + 0x27d4eb2f, 0x165667b1);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x846ca68b);
+  h ^= h >>> 16;
+  return (h >>> 0) / 4294967296;
+}
+
+/**
+ * The terms of fastText's binary losses for a batch (see binaryLogisticTerms): ova, every
+ * class with the target positive; ns, the target and `neg` negatives drawn ∝ count^0.5 (the
+ * target redrawn, as fastText skips it); hs, the inner nodes on the target's Huffman path,
+ * positive where the code bit is 1 (inner node i is row i − C of the output, as fastText's).
+ */
+function lossTerms(options: FastTextOptions, batch: Batch) {
+  const C = options.numClasses;
+  const loss = options.loss ?? 'softmax';
+  const rows: number[] = [];
+  const cols: number[] = [];
+  const positive: number[] = [];
+  const n = batch.target.length;
+  if (loss === 'ova') {
+    for (let r = 0; r < n; r++)
+      for (let c = 0; c < C; c++) {
+        rows.push(r);
+        cols.push(c);
+        positive.push(c === batch.target[r] ? 1 : 0);
+      }
+  } else if (loss === 'ns') {
+    const counts = options.labelCounts ?? Array.from({ length: C }, () => 1);
+    const cumulative = new Float64Array(C);
+    let z = 0;
+    for (let c = 0; c < C; c++) cumulative[c] = z += Math.sqrt(counts[c]);
+    const ids = numericIds(batch.inputs[0].data, 'fasttext inputs[0]');
+    const offsets = batch.offsets?.[0];
+    for (let r = 0; r < n; r++) {
+      const t = batch.target[r];
+      rows.push(r);
+      cols.push(t);
+      positive.push(1);
+      if (C < 2) continue;
+      // Keyed by the example's first input row and its place, so a batch draws the same negatives on any worker.
+      const first = offsets && offsets[r] < ids.length ? ids[offsets[r]] : 0;
+      for (let k = 0, draw = 0; k < (options.neg ?? 5); draw++) {
+        const u = uniform(first, r * 131 + t, draw) * z;
+        let lo = 0;
+        let hi = C - 1;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (cumulative[mid] > u) hi = mid;
+          else lo = mid + 1;
+        }
+        if (lo === t) continue;
+        rows.push(r);
+        cols.push(lo);
+        positive.push(0);
+        k++;
+      }
+    }
+  } else {
+    const tree = buildHuffmanTree(options.labelCounts ?? Array.from({ length: C }, () => 1));
+    for (let r = 0; r < n; r++) {
+      const path = huffmanPath(tree, batch.target[r]);
+      for (let i = 0; i < path.rows.length; i++) {
+        rows.push(r);
+        cols.push(path.rows[i]);
+        positive.push(path.bits[i]);
+      }
+    }
+  }
+  return { rows, cols, positive };
 }
 
 /**
  * A fastText-style supervised classifier (Joulin et al., 2016): the mean of the input rows of
- * a text's words and of its hashed word n-gram buckets (one EmbeddingBag), then a Linear
- * layer without bias, softmax loss. Inits follow fastText: input rows U(-1/dim, 1/dim),
- * output matrix zeros. Input: ids flat [N] with bag offsets [B].
+ * a text's words and of its hashed n-gram buckets (one EmbeddingBag), then a Linear layer
+ * without bias, and fastText's loss: softmax (cross-entropy), or one of its binary losses
+ * (ns, hs, ova). Inits follow fastText: input rows U(-1/dim, 1/dim), output matrix zeros.
+ * Input: ids flat [N] with bag offsets [B]. The output is the logits of every class (hs: of
+ * every inner node of the Huffman tree, in rows 0..C−2): hs saves fastText's O(log C) work
+ * only in what it updates, not in what it computes.
  */
 export function fastTextClassifier(options: FastTextOptions): Model {
   const { numWords, buckets, embeddingDim: D, numClasses: C } = options;
@@ -28,6 +115,7 @@ export function fastTextClassifier(options: FastTextOptions): Model {
     embeddingDim: D,
     init: { kind: 'uniform', a: -1 / D, b: 1 / D },
   });
+  const loss = options.loss ?? 'softmax';
   return {
     name: 'fasttext',
     task: 'classification',
@@ -41,6 +129,10 @@ export function fastTextClassifier(options: FastTextOptions): Model {
       });
       return linear(h, ctx.param('fc.weight'), null);
     },
-    loss: (output: Tensor, batch: Batch) => crossEntropy(output, batch.target),
+    loss: (output: Tensor, batch: Batch) => {
+      if (loss === 'softmax') return crossEntropy(output, batch.target);
+      const { rows, cols, positive } = lossTerms(options, batch);
+      return binaryLogisticTerms(output, rows, cols, positive);
+    },
   };
 }

@@ -3,6 +3,7 @@ import {
   type JobConfig,
   nonNegativeInt,
   numberInRange,
+  oneOf,
   optional,
   positiveInt,
   rejectUnknownKeys,
@@ -13,11 +14,19 @@ import { type Model, validateModel } from '../model.js';
 import { type CategoryFeature, categoryModel, seedCategoryFeatures } from './category-model.js';
 import { ctrModel } from './ctr.js';
 import { fastTextClassifier } from './fasttext.js';
+import { fastTextWords } from './fasttext-words.js';
 import { recommender } from './recommender.js';
 import { textClassifier } from './text-classifier.js';
 
 /** The built-in models, chosen by name in a job's `model.name`, with their options checked. */
-export const builtinModelNames = ['text_classifier', 'recommender', 'category_model', 'fasttext', 'ctr'] as const;
+export const builtinModelNames = [
+  'text_classifier',
+  'recommender',
+  'category_model',
+  'fasttext',
+  'fasttext_words',
+  'ctr',
+] as const;
 export type BuiltinModelName = (typeof builtinModelNames)[number];
 
 export function builtinModel(name: string, options: Record<string, unknown> = {}, field = 'model'): Model {
@@ -61,13 +70,30 @@ export function builtinModel(name: string, options: Record<string, unknown> = {}
       if (features.length === 0) throw configError(`${o}.features`, 'must list at least one feature');
       return categoryModel(features);
     }
-    case 'fasttext':
-      rejectUnknownKeys(options, ['numWords', 'buckets', 'embeddingDim', 'numClasses'], o);
+    case 'fasttext': {
+      rejectUnknownKeys(options, ['numWords', 'buckets', 'embeddingDim', 'numClasses', 'loss', 'neg', 'labelCounts'], o);
+      const numClasses = int('numClasses');
+      const labelCounts = optional(options.labelCounts, undefined as number[] | undefined, (v) => {
+        if (!Array.isArray(v) || v.length !== numClasses)
+          throw configError(`${o}.labelCounts`, `must list ${numClasses} counts, one per class`);
+        return v.map((x, i) => positiveInt(x, `${o}.labelCounts[${i}]`));
+      });
       return fastTextClassifier({
         numWords: int('numWords'),
         buckets: optional(options.buckets, 2_000_000, (v) => nonNegativeInt(v, `${o}.buckets`)),
         embeddingDim: int('embeddingDim', 100),
-        numClasses: int('numClasses'),
+        numClasses,
+        loss: optional(options.loss, 'softmax' as const, (v) => oneOf(v, `${o}.loss`, ['softmax', 'ns', 'hs', 'ova'] as const)),
+        neg: int('neg', 5),
+        ...(labelCounts ? { labelCounts } : {}),
+      });
+    }
+    case 'fasttext_words':
+      rejectUnknownKeys(options, ['numWords', 'buckets', 'embeddingDim'], o);
+      return fastTextWords({
+        numWords: int('numWords'),
+        buckets: optional(options.buckets, 2_000_000, (v) => nonNegativeInt(v, `${o}.buckets`)),
+        embeddingDim: int('embeddingDim', 100),
       });
     case 'ctr':
       rejectUnknownKeys(options, ['numDense', 'numCategorical', 'embeddingDim', 'hiddenDim', 'tableSize'], o);
@@ -104,6 +130,7 @@ export type OptionsFromData = Readonly<Record<string, DataFact>>;
 const builtinOptionsFromData: Readonly<Record<BuiltinModelName, OptionsFromData>> = {
   text_classifier: { vocabSize: 'vocabSize', numClasses: 'numClasses' },
   fasttext: { numWords: 'vocabSize', numClasses: 'numClasses', buckets: 'buckets' },
+  fasttext_words: { numWords: 'vocabSize', buckets: 'buckets' },
   recommender: {},
   category_model: {},
   ctr: {},

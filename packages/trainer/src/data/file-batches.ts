@@ -34,9 +34,12 @@ export class FileBatches implements BatchSource {
         `data ${spec.path}: the vocabulary pass has not run (vocabFile, labelsFile and examples are unset)`,
       );
     }
+    if (spec.features !== 'bag' && spec.features !== 'sequence')
+      throw new RowshardError(ErrorCodes.BAD_CONFIG, `data ${spec.path}: fastText features are read by FastTextBatches`);
     const vocab = Vocabulary.fromText(readFileSync(spec.vocabFile, 'utf8'), spec.vocabFile);
     this.labels = LabelSet.fromText(readFileSync(spec.labelsFile, 'utf8'), spec.labelsFile);
-    this.featurizer = new TextFeaturizer(vocab, spec.features, spec.seqLen, spec.wordNgrams, spec.buckets);
+    const features: 'bag' | 'sequence' = spec.features;
+    this.featurizer = new TextFeaturizer(vocab, features, spec.seqLen, spec.wordNgrams, spec.buckets);
     this.examples = spec.examples;
   }
 

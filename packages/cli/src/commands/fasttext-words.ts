@@ -1,0 +1,206 @@
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { writeFileDurably } from '@rowshard/coordinator';
+import {
+  DenseMatrix,
+  ErrorCodes,
+  type FastTextArgs,
+  FastTextDictionary,
+  FastTextInference,
+  type FileDataSpec,
+  parseDataSpec,
+  RowshardError,
+  serializeFastTextModel,
+} from '@rowshard/core';
+import { dictionaryOptions, fastTextBuckets } from '@rowshard/trainer';
+import { readManifest, readSavedRows, resolveCheckpointDir } from '../checkpoint-reader.js';
+import { formatHelp } from '../command-line/help.js';
+import { type CommandLineSpec, type OptionSpec, parseCommandLine } from '../command-line/parse.js';
+import { loadTrainConfig } from '../config/load-config.js';
+import { writeOutputVectors, writeWordVectors } from '../fasttext/save-vectors.js';
+import { type Command, usageError } from './command.js';
+import { optimizersFor, refusedOptions, refuseFlags, unsupportedFastTextFlags } from './fasttext.js';
+import { runTrain } from './train.js';
+
+/**
+ * fastText's `skipgram` and `cbow`: word vectors with negative sampling, through the cluster.
+ * Both matrices are tables on the parameter servers (the input: words, then character n-gram
+ * buckets; the output: one row per word); the result is a fastText .bin (`model sg` or `cbow`)
+ * and .vec, so `nn`, `analogies` and `print-word-vectors` of rowshard or fastText read it.
+ */
+/** What skipgram and cbow refuse: supervised's list, and starting from given vectors. */
+const refusedHere: readonly [string, string][] = [
+  ['pretrainedVectors', 'rowshard skipgram and cbow do not start from given vectors yet (rowshard supervised does)'],
+  ...unsupportedFastTextFlags,
+];
+
+const unsupervisedOptions = (defaultLr: string): readonly OptionSpec[] => [
+  { name: 'input', type: 'string', value: 'FILE', help: 'training file (text; labels by -label are left out)' },
+  { name: 'output', type: 'string', value: 'PATH', help: 'model path prefix: writes PATH.bin and PATH.vec' },
+  { name: 'lr', type: 'number', min: 0, help: 'learning rate', default: defaultLr },
+  { name: 'dim', type: 'int', min: 1, help: 'vector size', default: '100' },
+  { name: 'ws', type: 'int', min: 1, help: 'size of the context window', default: '5' },
+  { name: 'epoch', type: 'number', min: 0, minExclusive: true, help: 'passes over the data', default: '5' },
+  { name: 'minCount', type: 'int', min: 1, help: 'minimal word count', default: '5' },
+  { name: 'minCountLabel', type: 'int', min: 0, help: 'minimal label count', default: '0' },
+  { name: 'neg', type: 'int', min: 1, help: 'negatives sampled per target', default: '5' },
+  {
+    name: 'wordNgrams',
+    type: 'int',
+    min: 1,
+    help: 'kept in the model (word n-grams are supervised only, as in fastText)',
+    default: '1',
+  },
+  {
+    name: 'loss',
+    type: 'string',
+    value: 'ns',
+    choices: ['ns'],
+    help: 'loss function: ns only (hs and softmax are not supported here)',
+    default: 'ns',
+  },
+  { name: 'bucket', type: 'int', min: 0, help: 'hashed character n-gram buckets', default: '2000000' },
+  { name: 'minn', type: 'int', min: 0, help: 'min length of char n-gram', default: '3' },
+  { name: 'maxn', type: 'int', min: 0, help: 'max length of char n-gram (0: none)', default: '6' },
+  { name: 't', type: 'number', min: 0, help: 'sampling threshold', default: '0.0001' },
+  { name: 'lrUpdateRate', type: 'int', min: 1, help: "kept in the model; rowshard's lr is per step", default: '100' },
+  { name: 'label', type: 'string', value: 'PREFIX', help: 'label prefix (such words are left out)', default: '__label__' },
+  { name: 'thread', type: 'int', min: 1, help: 'worker threads', default: 'picked for the machine' },
+  { name: 'verbose', type: 'int', min: 0, help: 'ignored: rowshard reports progress as rowshard train does' },
+  {
+    name: 'saveOutput',
+    type: 'boolean',
+    help: 'also write the output matrix, one row per word, to PATH.output',
+    default: 'false',
+  },
+  {
+    name: 'optimizer',
+    type: 'string',
+    value: 'adagrad|adam|sgd',
+    help: "rowshard: adagrad, adam, or sgd (fastText's)",
+    default: 'adagrad',
+  },
+  ...refusedOptions(refusedHere),
+  { name: 'batch', type: 'int', min: 1, help: 'rowshard: words per step', default: '256' },
+  { name: 'seed', type: 'int', min: 0, help: 'rowshard: seed', default: '0' },
+  { name: 'ps', type: 'int', min: 1, help: 'rowshard: parameter servers', default: 'picked for the machine' },
+  { name: 'sync', type: 'string', value: 'asp|bsp', help: 'rowshard: asp (as fastText) or bsp (reproducible)', default: 'asp' },
+];
+
+/** rowshard's default rate for word vectors: Adagrad at 0.1 (fastText's SGD starts at 0.05 and decays). */
+const DEFAULT_LR = 0.1;
+
+function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
+  const spec: CommandLineSpec = {
+    command: kind,
+    summary: `train fastText ${kind} word vectors (negative sampling, character n-grams) through the cluster`,
+    dash: '-',
+    options: unsupervisedOptions(`${DEFAULT_LR} with adagrad, 0.05 with sgd`),
+    notes: [`example: rowshard ${kind} -input text.txt -output vectors -dim 50 -epoch 5`],
+  };
+  return {
+    summary: spec.summary,
+    usage: `rowshard ${kind} -input text.txt -output model [options]`,
+    help: () => formatHelp(spec),
+    async run(argv) {
+      const { values: flags, positionals } = parseCommandLine(spec, argv, () => formatHelp(spec));
+      if (positionals.length > 0) throw usageError(kind, `unexpected argument ${positionals[0]}`);
+      const input = flags.input as string | undefined;
+      const outputPrefix = flags.output as string | undefined;
+      if (!input || !outputPrefix) throw usageError(kind, `-input and -output are required\nusage: ${this.usage}`);
+      if (!existsSync(input))
+        throw new RowshardError(ErrorCodes.BAD_CONFIG, `${kind}: -input ${input}: no such file`, { field: 'input', file: input });
+      refuseFlags(kind, flags, refusedHere);
+      const sync = String(flags.sync ?? 'asp');
+      if (sync !== 'asp' && sync !== 'bsp')
+        throw new RowshardError(ErrorCodes.BAD_CONFIG, `${kind}: -sync must be asp or bsp, got ${sync}`, { field: 'sync' });
+      const num = (name: string, fallback: number) => (flags[name] as number | undefined) ?? fallback;
+      const dim = num('dim', 100);
+      const epochs = num('epoch', 5);
+      const optimizer = String(flags.optimizer ?? 'adagrad');
+      const lr = (flags.lr as number | undefined) ?? (optimizer === 'sgd' ? 0.05 : DEFAULT_LR);
+      const output = resolve(outputPrefix);
+      const workDir = `${output}.rowshard`;
+      const job = (): Record<string, unknown> => ({
+        seed: num('seed', 0),
+        model: { name: 'fasttext_words', options: { embeddingDim: dim } },
+        optimizers: optimizersFor(optimizer, lr),
+        sync: { mode: sync },
+        epochs,
+        batchSize: num('batch', 256),
+        data: {
+          kind: 'file',
+          path: resolve(input),
+          format: 'fasttext',
+          features: kind === 'cbow' ? 'fasttext_cbow' : 'fasttext_skipgram',
+          wordNgrams: num('wordNgrams', 1),
+          buckets: num('bucket', 2_000_000),
+          minCount: num('minCount', 5),
+          minCountLabel: num('minCountLabel', 0),
+          minn: num('minn', 3),
+          maxn: num('maxn', 6),
+          label: String(flags.label ?? '__label__'),
+          ws: num('ws', 5),
+          neg: num('neg', 5),
+          t: num('t', 1e-4),
+          shuffleBuffer: 0,
+          seed: num('seed', 0) + 1,
+        },
+        checkpoint: { dir: workDir, resume: 'none', keep: 1 },
+        cluster: {
+          ...(flags.ps === undefined ? {} : { ps: num('ps', 1) }),
+          trainers: 1,
+          ...(flags.thread === undefined ? {} : { workersPerTrainer: num('thread', 1) }),
+        },
+        logEverySteps: 50,
+      });
+      const loaded = await loadTrainConfig({}, {}, job, kind, availableParallelism());
+      rmSync(workDir, { recursive: true, force: true });
+      mkdirSync(dirname(output), { recursive: true });
+      const code = await runTrain(loaded);
+      if (code !== 0) return code;
+      const dir = resolveCheckpointDir(workDir);
+      const manifest = readManifest(dir);
+      const data = parseDataSpec(loaded.job.data, 'data') as FileDataSpec;
+      const dict = FastTextDictionary.fromFileText(
+        readFileSync(data.vocabFile as string, 'latin1'),
+        data.vocabFile as string,
+        dictionaryOptions(data),
+      );
+      const whole = (table: string) => {
+        const saved = readSavedRows(dir, manifest, table);
+        const rows = saved.spec.numEmbeddings;
+        const values = new Float32Array(rows * dim);
+        for (let id = 0; id < rows; id++) saved.row(id, values, id * dim);
+        return new DenseMatrix(rows, dim, values);
+      };
+      const args: FastTextArgs = {
+        dim,
+        ws: data.ws,
+        epoch: Math.ceil(epochs),
+        minCount: data.minCount,
+        neg: data.neg,
+        wordNgrams: data.wordNgrams,
+        loss: 'ns',
+        model: kind === 'cbow' ? 'cbow' : 'sg',
+        bucket: fastTextBuckets({ ...data, wordNgrams: 1 }),
+        minn: data.minn,
+        maxn: data.maxn,
+        lrUpdateRate: num('lrUpdateRate', 100),
+        t: data.t,
+      };
+      const inputMatrix = whole('embedding');
+      const outputMatrix = whole('output');
+      writeFileDurably(`${output}.bin`, serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix }));
+      const inference = new FastTextInference(args, dict, inputMatrix, outputMatrix);
+      writeWordVectors(`${output}.vec`, inference);
+      if (flags.saveOutput) writeOutputVectors(`${output}.output`, inference, outputMatrix);
+      process.stderr.write(`wrote ${output}.bin (fastText 0.9.2's format) and ${output}.vec\n`);
+      return 0;
+    },
+  };
+}
+
+export const skipgramCommand = wordVectorsCommand('skipgram');
+export const cbowCommand = wordVectorsCommand('cbow');

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { FastTextDictionary } from './dictionary.js';
+import { fastTextHash } from './hash.js';
+import { EOS, streamWords, utf8Word, WordReader } from './tokens.js';
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+const options = { labelPrefix: '__label__', minn: 0, maxn: 0, bucket: 100, wordNgrams: 1, minCount: 1, minCountLabel: 0 };
+
+describe("fastText's tokeniser", () => {
+  it('splits on its six whitespace bytes and NUL, ends each line with </s>, keeps case', () => {
+    const r = new WordReader(bytes('The  cat\tSat\r\n\nlast\vword\0end'));
+    const words: string[] = [];
+    for (let w = r.readWord(); w !== null; w = r.readWord()) words.push(w);
+    expect(words).toEqual(['The', 'cat', 'Sat', EOS, EOS, 'last', 'word', 'end']);
+  });
+
+  it('reads lines as getLine does, and words as cin >> word', () => {
+    const r = new WordReader(bytes('a b\nc'));
+    expect(r.readLine()).toEqual(['a', 'b', EOS]);
+    expect(r.readLine()).toEqual(['c']);
+    expect(r.readLine()).toBeNull();
+    expect(streamWords(bytes(' x\ty\n z '))).toEqual(['x', 'y', 'z']);
+  });
+});
+
+describe("fastText's dictionary", () => {
+  it('counts words and labels, words first, by count descending (ties as fastText 0.9.2 leaves them), thresholds each kind', () => {
+    const d = FastTextDictionary.build(bytes('__label__a x y x\n__label__b x z\n__label__a y\n'), {
+      ...options,
+      minCount: 2,
+      minCountLabel: 2,
+    });
+    expect(d.entries.map((e) => [e.word, e.count, e.type])).toEqual([
+      // fastText 0.9.2 dumps this corpus's dictionary in this order too: x before </s>.
+      ['x', 3, 'word'],
+      [EOS, 3, 'word'],
+      ['y', 2, 'word'],
+      ['__label__a', 2, 'label'],
+    ]);
+    expect([d.nwords, d.nlabels, d.ntokens]).toEqual([3, 1, 12]);
+    expect(d.dump()).toBe(`4\nx 3 word\n${EOS} 3 word\ny 2 word\n__label__a 2 label\n`);
+  });
+
+  it('turns a line into word rows, subword rows and word n-gram rows', () => {
+    const d = FastTextDictionary.build(bytes('__label__a héllo world\n'), { ...options, minn: 3, maxn: 3, wordNgrams: 2 });
+    const line = d.line([utf8Word('__label__a'), utf8Word('héllo'), 'unseen', EOS]);
+    expect(line.labels).toEqual([0]);
+    expect(line.tokens).toBe(4);
+    const hello = d.getId(utf8Word('héllo'));
+    // héllo: itself, then <hé hél éll llo lo> (5 trigrams); unseen: its 6 trigrams alone; </s>: itself.
+    expect(d.subwordsOfId(hello).length).toBe(6);
+    expect(line.ids.slice(0, 6)).toEqual(d.subwordsOfId(hello));
+    expect(line.ids.length).toBe(6 + 6 + 1 + 2);
+    expect(line.ids[12]).toBe(d.getId(EOS));
+    expect(d.subwordsOf('unseen').length).toBe(6);
+    expect(fastTextHash(utf8Word('héllo'))).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,259 @@
+import { ErrorCodes, RowshardError } from '../errors.js';
+import { fastTextHash, forEachCharNgram, forEachWordNgramBucket } from './hash.js';
+import { stlSort } from './stl-algorithms.js';
+import { BOW, EOS, EOW, WordReader } from './tokens.js';
+
+/** A word or label of a fastText dictionary; `word` is a byte string (`tokens.ts`). */
+export interface DictEntry {
+  readonly word: string;
+  count: number;
+  readonly type: 'word' | 'label';
+}
+
+/** What the dictionary needs of fastText's arguments. */
+export interface DictionaryOptions {
+  readonly labelPrefix: string;
+  readonly minn: number;
+  readonly maxn: number;
+  readonly bucket: number;
+  readonly wordNgrams: number;
+}
+
+export interface DictionaryBuildOptions extends DictionaryOptions {
+  readonly minCount: number;
+  readonly minCountLabel: number;
+}
+
+/** fastText's cap on distinct words while reading; past 75% of it the rarest are pruned. */
+const MAX_VOCAB_SIZE = 30_000_000;
+
+/** One line as fastText's supervised `getLine` sees it. */
+export interface DictLine {
+  /** Input rows: words (or their subwords), then word n-gram buckets (nwords + bucket). */
+  readonly ids: number[];
+  /** Label indices (0 = the first label of the dictionary). */
+  readonly labels: number[];
+  /** Tokens read, `</s>` included. */
+  readonly tokens: number;
+}
+
+/**
+ * fastText's `Dictionary`: words then labels, each sorted by count as fastText's binary sorts
+ * them (libstdc++'s introsort: ties land where fastText's land), the subword ids of each word
+ * (itself, then its hashed character n-grams), and the hashing of a line into input rows. A
+ * model file's dictionary is restored as written, pruning map (`.ftz`) included.
+ */
+export class FastTextDictionary {
+  private readonly index = new Map<string, number>();
+  private readonly subwordCache = new Map<number, readonly number[]>();
+  nwords = 0;
+  nlabels = 0;
+
+  private constructor(
+    readonly entries: DictEntry[],
+    readonly options: DictionaryOptions,
+    public ntokens: number,
+    /** `pruneidx_size_`: -1 unpruned; else the number of n-gram buckets kept, mapped by `pruneIndex`. */
+    readonly pruneIndexSize: number,
+    readonly pruneIndex: ReadonlyMap<number, number>,
+  ) {
+    this.reindex();
+  }
+
+  /** Counts the words and labels of a corpus, then thresholds, as `Dictionary::readFromFile`. */
+  static build(bytes: Uint8Array, options: DictionaryBuildOptions): FastTextDictionary {
+    const d = new FastTextDictionary([], options, 0, -1, new Map());
+    const reader = new WordReader(bytes);
+    let minThreshold = 1;
+    for (let w = reader.readWord(); w !== null; w = reader.readWord()) {
+      d.add(w);
+      if (d.entries.length > 0.75 * MAX_VOCAB_SIZE) {
+        minThreshold++;
+        d.threshold(minThreshold, minThreshold);
+      }
+    }
+    d.threshold(options.minCount, options.minCountLabel);
+    return d;
+  }
+
+  /**
+   * What fastText does to its dictionary with `-pretrainedVectors` (`getInputMatrixFromFile`):
+   * every word of the vectors file is counted once more (a new one enters with count 1), then
+   * the dictionary is sorted and thresholded again at (1, 0).
+   */
+  addPretrainedWords(words: readonly string[]): void {
+    for (const w of words) this.add(w);
+    this.threshold(1, 0);
+  }
+
+  /** A dictionary as a model file stores it. */
+  static restore(
+    entries: DictEntry[],
+    ntokens: number,
+    pruneIndexSize: number,
+    pruneIndex: ReadonlyMap<number, number>,
+    options: DictionaryOptions,
+  ): FastTextDictionary {
+    return new FastTextDictionary(entries, options, ntokens, pruneIndexSize, pruneIndex);
+  }
+
+  get size(): number {
+    return this.entries.length;
+  }
+
+  typeOf(word: string): 'word' | 'label' {
+    return word.startsWith(this.options.labelPrefix) ? 'label' : 'word';
+  }
+
+  private add(word: string): void {
+    this.ntokens++;
+    const at = this.index.get(word);
+    if (at === undefined) {
+      this.index.set(word, this.entries.length);
+      this.entries.push({ word, count: 1, type: this.typeOf(word) });
+    } else this.entries[at].count++;
+  }
+
+  /** `Dictionary::threshold`: sort (words first, then by count, descending), drop the rare. */
+  private threshold(minCount: number, minCountLabel: number): void {
+    stlSort(this.entries, (a, b) => (a.type !== b.type ? a.type === 'word' : a.count > b.count));
+    const kept = this.entries.filter((e) => (e.type === 'word' ? e.count >= minCount : e.count >= minCountLabel));
+    this.entries.length = 0;
+    this.entries.push(...kept);
+    this.reindex();
+  }
+
+  private reindex(): void {
+    this.index.clear();
+    this.subwordCache.clear();
+    this.nwords = 0;
+    this.nlabels = 0;
+    this.entries.forEach((e, i) => {
+      this.index.set(e.word, i);
+      if (e.type === 'word') this.nwords++;
+      else this.nlabels++;
+    });
+  }
+
+  /** The entry id of a word or label, -1 if absent. */
+  getId(word: string): number {
+    return this.index.get(word) ?? -1;
+  }
+
+  word(id: number): string {
+    return this.entries[id].word;
+  }
+
+  /** Label `i` (0-based among labels). */
+  label(i: number): string {
+    return this.entries[this.nwords + i].word;
+  }
+
+  /** Counts of the words or of the labels, in dictionary order (`getCounts`). */
+  counts(type: 'word' | 'label'): number[] {
+    return this.entries.filter((e) => e.type === type).map((e) => e.count);
+  }
+
+  /** `pushHash`: a bucket id to its input row, through the pruning map of a quantised model. */
+  private pushHash(out: number[], bucket: number): void {
+    if (this.pruneIndexSize === 0 || bucket < 0) return;
+    if (this.pruneIndexSize > 0) {
+      const mapped = this.pruneIndex.get(bucket);
+      if (mapped === undefined) return;
+      bucket = mapped;
+    }
+    out.push(this.nwords + bucket);
+  }
+
+  /** Character n-gram rows of a word (without the word's own row). */
+  private charNgrams(word: string, out: number[], substrings?: string[]): void {
+    const { minn, maxn, bucket } = this.options;
+    forEachCharNgram(BOW + word + EOW, minn, maxn, bucket, (b, ngram) => {
+      const before = out.length;
+      this.pushHash(out, b);
+      if (substrings && out.length > before) substrings.push(ngram);
+    });
+  }
+
+  /** The rows of entry `id`: itself, then its character n-grams (none for `</s>`). */
+  subwordsOfId(id: number): readonly number[] {
+    let s = this.subwordCache.get(id);
+    if (!s) {
+      const out = [id];
+      if (this.entries[id].word !== EOS) this.charNgrams(this.entries[id].word, out);
+      s = out;
+      this.subwordCache.set(id, s);
+    }
+    return s;
+  }
+
+  /**
+   * The rows of any word (`getSubwords(string)`): an unknown word is its n-grams alone. A
+   * label has no input row (fastText aborts on an assertion there); it counts as unknown.
+   */
+  subwordsOf(word: string): readonly number[] {
+    const id = this.getId(word);
+    if (id >= 0 && id < this.nwords) return this.subwordsOfId(id);
+    const out: number[] = [];
+    if (word !== EOS) this.charNgrams(word, out);
+    return out;
+  }
+
+  /** The input rows of one line's words (`</s>` included, as fastText), and its labels. */
+  line(words: readonly string[]): DictLine {
+    const ids: number[] = [];
+    const labels: number[] = [];
+    const hashes: number[] = [];
+    let tokens = 0;
+    for (const token of words) {
+      const wid = this.getId(token);
+      const type = wid < 0 ? this.typeOf(token) : this.entries[wid].type;
+      tokens++;
+      if (type === 'word') {
+        if (wid < 0) {
+          if (token !== EOS) this.charNgrams(token, ids);
+        } else if (this.options.maxn <= 0) ids.push(wid);
+        else ids.push(...this.subwordsOfId(wid));
+        hashes.push(fastTextHash(token));
+      } else if (wid >= 0) labels.push(wid - this.nwords);
+      if (token === EOS) break;
+    }
+    forEachWordNgramBucket(hashes, this.options.wordNgrams, this.options.bucket, (b) => this.pushHash(ids, b));
+    return { ids, labels, tokens };
+  }
+
+  /**
+   * The dictionary as a file between processes (the vocabulary pass writes it, every worker
+   * reads it): a line `ntokens N`, then `dump()`'s lines. A byte string: write it as latin1.
+   */
+  toFileText(): string {
+    return `ntokens ${this.ntokens}\n${this.dump()}`;
+  }
+
+  /** Reads `toFileText()` back (as a byte string); `file` names it in errors. */
+  static fromFileText(text: string, file: string, options: DictionaryOptions): FastTextDictionary {
+    const lines = text.split('\n');
+    const bad = (line: number, why: string): never => {
+      throw new RowshardError(ErrorCodes.BAD_DATA, `${file}:${line}: ${why}`, { file, line });
+    };
+    const head = /^ntokens (\d+)$/.exec(lines[0] ?? '');
+    if (!head) bad(1, "expected 'ntokens N'");
+    const size = Number(lines[1]);
+    if (!Number.isInteger(size) || size < 0) bad(2, 'expected the number of entries');
+    const entries: DictEntry[] = [];
+    for (let i = 0; i < size; i++) {
+      const line = lines[2 + i] ?? '';
+      const m = /^(.+) (\d+) (word|label)$/.exec(line);
+      if (!m) bad(3 + i, "expected 'word count word|label'");
+      else entries.push({ word: m[1], count: Number(m[2]), type: m[3] as 'word' | 'label' });
+    }
+    return new FastTextDictionary(entries, options, Number(head?.[1]), -1, new Map());
+  }
+
+  /** `Dictionary::dump`, as `fasttext dump model.bin dict` prints it (byte strings). */
+  dump(): string {
+    const lines = [`${this.entries.length}\n`];
+    for (const e of this.entries) lines.push(`${e.word} ${e.count} ${e.type}\n`);
+    return lines.join('');
+  }
+}

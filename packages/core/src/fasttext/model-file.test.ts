@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { FastTextDictionary } from './dictionary.js';
+import { FastTextInference } from './inference.js';
+import { DenseMatrix } from './matrix.js';
+import { FASTTEXT_MAGIC, parseFastTextModel, serializeFastTextModel } from './model-file.js';
+
+const concat = (chunks: Uint8Array[]) => {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+};
+
+function smallModel() {
+  const args = {
+    dim: 2,
+    ws: 5,
+    epoch: 5,
+    minCount: 1,
+    neg: 5,
+    wordNgrams: 1,
+    loss: 'softmax' as const,
+    model: 'sup' as const,
+    bucket: 3,
+    minn: 0,
+    maxn: 0,
+    lrUpdateRate: 100,
+    t: 1e-4,
+  };
+  const dict = FastTextDictionary.build(new TextEncoder().encode('__label__a up\n__label__b down\n'), {
+    labelPrefix: '__label__',
+    minn: 0,
+    maxn: 0,
+    bucket: 3,
+    wordNgrams: 1,
+    minCount: 1,
+    minCountLabel: 0,
+  });
+  // words </s>, up, down (3) + 3 buckets; labels a, b.
+  const input = new DenseMatrix(6, 2, Float32Array.from([0, 0, 1, 0, -1, 0, 0, 0, 0, 0, 0, 0]));
+  const output = new DenseMatrix(2, 2, Float32Array.from([1, 0, -1, 0]));
+  return { args, dict, input, output };
+}
+
+describe('fastText model files', () => {
+  it('writes a .bin and reads it back, predicting the same', () => {
+    const m = smallModel();
+    const bytes = concat(serializeFastTextModel(m));
+    const back = parseFastTextModel(bytes, 'm.bin');
+    expect(back.args).toEqual(m.args);
+    expect(back.dict.dump()).toBe(m.dict.dump());
+    const inf = new FastTextInference(back.args, back.dict, back.input, back.output);
+    const up = inf.predict(back.dict.line(['up', '</s>']).ids, 1, 0);
+    expect(back.dict.label(up[0].label)).toBe('__label__a');
+    const down = inf.predict(back.dict.line(['down', '</s>']).ids, -1, 0);
+    expect(down.map((p) => back.dict.label(p.label))).toEqual(['__label__b', '__label__a']);
+  });
+
+  it('refuses a bad magic, an unknown version and a truncated file, naming the file', () => {
+    const bytes = concat(serializeFastTextModel(smallModel()));
+    const bad = bytes.slice();
+    new DataView(bad.buffer).setInt32(0, 1234, true);
+    expect(() => parseFastTextModel(bad, 'x.bin')).toThrow(/x\.bin: not a fastText model \(bad magic 1234/);
+    const v = bytes.slice();
+    new DataView(v.buffer).setInt32(4, 13, true);
+    expect(() => parseFastTextModel(v, 'v.bin')).toThrow(/v\.bin: unsupported fastText model version 13/);
+    expect(() => parseFastTextModel(bytes.subarray(0, bytes.length - 3), 't.bin')).toThrow(
+      /t\.bin: truncated fastText model: output matrix/,
+    );
+    expect(() => parseFastTextModel(bytes.subarray(0, 30), 't.bin')).toThrow(/t\.bin: truncated fastText model: args/);
+    expect(new DataView(bytes.buffer).getInt32(0, true)).toBe(FASTTEXT_MAGIC);
+  });
+});

@@ -1,0 +1,335 @@
+import { ErrorCodes, RowshardError } from '../errors.js';
+import { DEFAULT_LABEL_PREFIX, type FastTextArgs, LOSS_CODES, lossFromCode, MODEL_CODES, modelFromCode } from './args.js';
+import { type DictEntry, FastTextDictionary } from './dictionary.js';
+import { DenseMatrix, type FastTextMatrix, ProductQuantizer, QuantMatrix } from './matrix.js';
+import { bytesToWord } from './tokens.js';
+
+/** fastText's file signature (`FASTTEXT_FILEFORMAT_MAGIC_INT32`) and the versions 0.9.x writes and reads. */
+export const FASTTEXT_MAGIC = 793712314;
+export const FASTTEXT_VERSION = 12;
+
+/** A fastText model as its `.bin` / `.ftz` file holds it (`FastText::saveModel`). */
+export interface FastTextModelFile {
+  readonly version: number;
+  readonly args: FastTextArgs;
+  readonly dict: FastTextDictionary;
+  readonly input: FastTextMatrix;
+  readonly output: FastTextMatrix;
+  /** Whether the input matrix is quantised (a `.ftz` from `fasttext quantize`). */
+  readonly quantInput: boolean;
+  /** Whether the output matrix is quantised too (`-qout`). */
+  readonly quantOutput: boolean;
+}
+
+/** Whether bytes start with fastText's signature (a .bin/.ftz, not a rowshard file). */
+export function isFastTextModel(bytes: Uint8Array): boolean {
+  if (bytes.length < 4) return false;
+  return new DataView(bytes.buffer, bytes.byteOffset, 4).getInt32(0, true) === FASTTEXT_MAGIC;
+}
+
+/** Little-endian reads with bounds checks: a short file is an error naming what was cut. */
+class Cursor {
+  private pos = 0;
+  private readonly view: DataView;
+
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly file: string,
+  ) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  get offset(): number {
+    return this.pos;
+  }
+
+  get remaining(): number {
+    return this.bytes.length - this.pos;
+  }
+
+  fail(message: string): never {
+    throw new RowshardError(ErrorCodes.BAD_DATA, `${this.file}: ${message}`, { file: this.file, offset: this.pos });
+  }
+
+  private need(n: number, what: string): void {
+    if (this.pos + n > this.bytes.length)
+      this.fail(`truncated fastText model: ${what} needs ${n} bytes at offset ${this.pos}, the file has ${this.bytes.length}`);
+  }
+
+  i32(what: string): number {
+    this.need(4, what);
+    const v = this.view.getInt32(this.pos, true);
+    this.pos += 4;
+    return v;
+  }
+
+  i64(what: string): number {
+    this.need(8, what);
+    const v = this.view.getBigInt64(this.pos, true);
+    this.pos += 8;
+    if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) this.fail(`${what} is out of range (${v})`);
+    return Number(v);
+  }
+
+  f64(what: string): number {
+    this.need(8, what);
+    const v = this.view.getFloat64(this.pos, true);
+    this.pos += 8;
+    return v;
+  }
+
+  u8(what: string): number {
+    this.need(1, what);
+    return this.bytes[this.pos++];
+  }
+
+  bool(what: string): boolean {
+    const b = this.u8(what);
+    if (b > 1) this.fail(`${what} must be a bool (0 or 1), got ${b} at offset ${this.pos - 1}`);
+    return b === 1;
+  }
+
+  /** A NUL-terminated byte string. */
+  cString(what: string): string {
+    const end = this.bytes.indexOf(0, this.pos);
+    if (end < 0) this.fail(`truncated fastText model: ${what} has no terminating NUL`);
+    const s = bytesToWord(this.bytes, this.pos, end);
+    this.pos = end + 1;
+    return s;
+  }
+
+  bytesOf(n: number, what: string): Uint8Array {
+    this.need(n, what);
+    const out = this.bytes.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  floats(n: number, what: string): Float32Array {
+    this.need(n * 4, what);
+    const out = new Float32Array(n);
+    // Copied: the file's offset need not be 4-aligned.
+    new Uint8Array(out.buffer).set(this.bytes.subarray(this.pos, this.pos + n * 4));
+    this.pos += n * 4;
+    return out;
+  }
+}
+
+function readArgs(c: Cursor): FastTextArgs {
+  const dim = c.i32('args.dim');
+  const ws = c.i32('args.ws');
+  const epoch = c.i32('args.epoch');
+  const minCount = c.i32('args.minCount');
+  const neg = c.i32('args.neg');
+  const wordNgrams = c.i32('args.wordNgrams');
+  const lossCode = c.i32('args.loss');
+  const modelCode = c.i32('args.model');
+  const bucket = c.i32('args.bucket');
+  const minn = c.i32('args.minn');
+  const maxn = c.i32('args.maxn');
+  const lrUpdateRate = c.i32('args.lrUpdateRate');
+  const t = c.f64('args.t');
+  const loss = lossFromCode(lossCode);
+  const model = modelFromCode(modelCode);
+  if (!loss) c.fail(`unknown loss code ${lossCode} in the arguments (fastText knows 1 hs, 2 ns, 3 softmax, 4 ova)`);
+  if (!model) c.fail(`unknown model code ${modelCode} in the arguments (fastText knows 1 cbow, 2 sg, 3 sup)`);
+  if (dim < 1) c.fail(`args.dim must be positive, got ${dim}`);
+  if (bucket < 0 || minn < 0 || maxn < 0 || wordNgrams < 1) c.fail('args: bucket, minn, maxn must be ≥ 0 and wordNgrams ≥ 1');
+  return { dim, ws, epoch, minCount, neg, wordNgrams, loss, model, bucket, minn, maxn, lrUpdateRate, t };
+}
+
+function readDictionary(c: Cursor, args: FastTextArgs, labelPrefix: string): FastTextDictionary {
+  const size = c.i32('dictionary size');
+  const nwords = c.i32('dictionary nwords');
+  const nlabels = c.i32('dictionary nlabels');
+  const ntokens = c.i64('dictionary ntokens');
+  const pruneSize = c.i64('dictionary pruneidx_size');
+  if (size < 0 || nwords < 0 || nlabels < 0 || nwords + nlabels !== size)
+    c.fail(`dictionary sizes do not add up: size ${size}, nwords ${nwords}, nlabels ${nlabels}`);
+  const entries: DictEntry[] = [];
+  for (let i = 0; i < size; i++) {
+    const word = c.cString(`dictionary entry ${i}`);
+    const count = c.i64(`dictionary entry ${i} count`);
+    const type = c.u8(`dictionary entry ${i} type`);
+    if (type > 1) c.fail(`dictionary entry ${i} has type ${type} (0 word, 1 label)`);
+    if ((type === 0) !== i < nwords) c.fail(`dictionary entry ${i}: words must come before labels (nwords ${nwords})`);
+    entries.push({ word, count, type: type === 0 ? 'word' : 'label' });
+  }
+  const prune = new Map<number, number>();
+  for (let i = 0; i < pruneSize; i++) prune.set(c.i32('dictionary pruneidx key'), c.i32('dictionary pruneidx value'));
+  return FastTextDictionary.restore(entries, ntokens, pruneSize, prune, {
+    labelPrefix,
+    minn: args.minn,
+    maxn: args.maxn,
+    bucket: args.bucket,
+    wordNgrams: args.wordNgrams,
+  });
+}
+
+function readDense(c: Cursor, what: string): DenseMatrix {
+  const m = c.i64(`${what} rows`);
+  const n = c.i64(`${what} cols`);
+  if (m < 0 || n < 0) c.fail(`${what} has a negative shape ${m} × ${n}`);
+  if (m * n * 4 > c.remaining) c.fail(`truncated fastText model: ${what} is ${m} × ${n} floats, ${c.remaining} bytes are left`);
+  return new DenseMatrix(m, n, c.floats(m * n, what));
+}
+
+function readPq(c: Cursor, what: string): ProductQuantizer {
+  const dim = c.i32(`${what} dim`);
+  const nsubq = c.i32(`${what} nsubq`);
+  const dsub = c.i32(`${what} dsub`);
+  const lastdsub = c.i32(`${what} lastdsub`);
+  if (dim < 1 || nsubq < 1 || dsub < 1 || lastdsub < 1 || (nsubq - 1) * dsub + lastdsub !== dim)
+    c.fail(`${what}: inconsistent product quantizer (dim ${dim}, nsubq ${nsubq}, dsub ${dsub}, lastdsub ${lastdsub})`);
+  return new ProductQuantizer(dim, nsubq, dsub, lastdsub, c.floats(dim * ProductQuantizer.KSUB, `${what} centroids`));
+}
+
+function readQuant(c: Cursor, what: string): QuantMatrix {
+  const qnorm = c.bool(`${what} qnorm`);
+  const m = c.i64(`${what} rows`);
+  const n = c.i64(`${what} cols`);
+  const codesize = c.i32(`${what} codesize`);
+  const codes = c.bytesOf(codesize, `${what} codes`);
+  const pq = readPq(c, `${what} quantizer`);
+  if (pq.dim !== n || codesize !== m * pq.nsubq)
+    c.fail(`${what}: ${codesize} codes for ${m} rows of ${pq.nsubq} sub-vectors, dim ${pq.dim} for ${n} columns`);
+  let normCodes: Uint8Array | null = null;
+  let npq: ProductQuantizer | null = null;
+  if (qnorm) {
+    normCodes = c.bytesOf(m, `${what} norm codes`);
+    npq = readPq(c, `${what} norm quantizer`);
+  }
+  return new QuantMatrix(m, n, codes, pq, normCodes, npq);
+}
+
+/**
+ * Parses a fastText 0.9.x model (`.bin`, or `.ftz` from `fasttext quantize`); `file` names it
+ * in every error. Checks the signature and version, then every size against the bytes left,
+ * and the matrices' shapes against the dictionary and `dim`.
+ */
+export function parseFastTextModel(bytes: Uint8Array, file: string, labelPrefix = DEFAULT_LABEL_PREFIX): FastTextModelFile {
+  const c = new Cursor(bytes, file);
+  if (bytes.length < 8) c.fail(`not a fastText model: ${bytes.length} bytes`);
+  const magic = c.i32('magic');
+  if (magic !== FASTTEXT_MAGIC) c.fail(`not a fastText model (bad magic ${magic}, expected ${FASTTEXT_MAGIC})`);
+  const version = c.i32('version');
+  if (version !== 11 && version !== FASTTEXT_VERSION)
+    c.fail(`unsupported fastText model version ${version} (rowshard reads 11 and ${FASTTEXT_VERSION}, fastText 0.9.x)`);
+  let args = readArgs(c);
+  // As fastText: version 11 supervised models were trained without character n-grams.
+  if (version === 11 && args.model === 'sup') args = { ...args, maxn: 0 };
+  const dict = readDictionary(c, args, labelPrefix);
+  const quantInput = c.bool('quant_input flag');
+  const input = quantInput ? readQuant(c, 'input matrix') : readDense(c, 'input matrix');
+  if (!quantInput && dict.pruneIndexSize >= 0) c.fail('a pruned dictionary with an unquantised input matrix');
+  const quantOutput = c.bool('qout flag');
+  const output = quantInput && quantOutput ? readQuant(c, 'output matrix') : readDense(c, 'output matrix');
+  if (c.remaining !== 0) c.fail(`${c.remaining} bytes after the output matrix (offset ${c.offset})`);
+  const expectedInput = dict.nwords + (dict.pruneIndexSize >= 0 ? dict.pruneIndexSize : args.bucket);
+  if (input.cols !== args.dim || input.rows !== expectedInput)
+    c.fail(`input matrix is ${input.rows} × ${input.cols}, expected ${expectedInput} × ${args.dim}`);
+  const expectedOutput = args.model === 'sup' ? dict.nlabels : dict.nwords;
+  if (output.cols !== args.dim || output.rows !== expectedOutput)
+    c.fail(`output matrix is ${output.rows} × ${output.cols}, expected ${expectedOutput} × ${args.dim}`);
+  return { version, args, dict, input, output, quantInput, quantOutput };
+}
+
+function matrixChunks(x: DenseMatrix | QuantMatrix): Uint8Array[] {
+  const bytesOf = (f: Float32Array) => new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
+  const head = (n: number, set: (v: DataView) => void) => {
+    const b = new Uint8Array(n);
+    set(new DataView(b.buffer));
+    return b;
+  };
+  if (x instanceof DenseMatrix)
+    return [
+      head(16, (v) => {
+        v.setBigInt64(0, BigInt(x.rows), true);
+        v.setBigInt64(8, BigInt(x.cols), true);
+      }),
+      bytesOf(x.data),
+    ];
+  const pqChunks = (pq: ProductQuantizer) => [
+    head(16, (v) => {
+      v.setInt32(0, pq.dim, true);
+      v.setInt32(4, pq.nsubq, true);
+      v.setInt32(8, pq.dsub, true);
+      v.setInt32(12, pq.lastdsub, true);
+    }),
+    bytesOf(pq.centroids),
+  ];
+  // QuantMatrix::save: qnorm, m, n, codesize, codes, the quantiser, then the norms' codes and quantiser.
+  return [
+    head(21, (v) => {
+      v.setUint8(0, x.normCodes ? 1 : 0);
+      v.setBigInt64(1, BigInt(x.rows), true);
+      v.setBigInt64(9, BigInt(x.cols), true);
+      v.setInt32(17, x.codes.length, true);
+    }),
+    x.codes,
+    ...pqChunks(x.pq),
+    ...(x.normCodes && x.npq ? [x.normCodes, ...pqChunks(x.npq)] : []),
+  ];
+}
+
+/**
+ * A fastText 0.9.2 model file (version 12), as `FastText::saveModel` writes it: a `.bin` of
+ * dense matrices, or a `.ftz` with a product-quantised input (and, with `-qout`, output)
+ * matrix. In chunks, for a durable write.
+ */
+export function serializeFastTextModel(m: {
+  args: FastTextArgs;
+  dict: FastTextDictionary;
+  input: DenseMatrix | QuantMatrix;
+  output: DenseMatrix | QuantMatrix;
+}): Uint8Array[] {
+  const head: number[] = [];
+  const view = (n: number, set: (v: DataView) => void) => {
+    const b = new Uint8Array(n);
+    set(new DataView(b.buffer));
+    for (const x of b) head.push(x);
+  };
+  const i32 = (x: number) => view(4, (v) => v.setInt32(0, x, true));
+  const i64 = (x: number) => view(8, (v) => v.setBigInt64(0, BigInt(x), true));
+  const a = m.args;
+  i32(FASTTEXT_MAGIC);
+  i32(FASTTEXT_VERSION);
+  for (const x of [
+    a.dim,
+    a.ws,
+    a.epoch,
+    a.minCount,
+    a.neg,
+    a.wordNgrams,
+    LOSS_CODES[a.loss],
+    MODEL_CODES[a.model],
+    a.bucket,
+    a.minn,
+    a.maxn,
+    a.lrUpdateRate,
+  ])
+    i32(x);
+  view(8, (v) => v.setFloat64(0, a.t, true));
+  const d = m.dict;
+  i32(d.size);
+  i32(d.nwords);
+  i32(d.nlabels);
+  i64(d.ntokens);
+  i64(d.pruneIndexSize);
+  for (const e of d.entries) {
+    for (let i = 0; i < e.word.length; i++) head.push(e.word.charCodeAt(i));
+    head.push(0);
+    i64(e.count);
+    head.push(e.type === 'word' ? 0 : 1);
+  }
+  for (const [key, value] of d.pruneIndex) {
+    i32(key);
+    i32(value);
+  }
+  const quantInput = m.input instanceof QuantMatrix;
+  const quantOutput = m.output instanceof QuantMatrix;
+  if (quantOutput && !quantInput)
+    throw new Error('a quantised output matrix needs a quantised input matrix (fastText reads qout only then)');
+  head.push(quantInput ? 1 : 0);
+  return [Uint8Array.from(head), ...matrixChunks(m.input), Uint8Array.of(quantOutput ? 1 : 0), ...matrixChunks(m.output)];
+}

@@ -1,0 +1,102 @@
+import { decodeUtf8, encodeUtf8 } from '../utf8.js';
+
+/**
+ * fastText's tokeniser (`Dictionary::readWord`), over bytes: a word is a run of bytes other
+ * than space, \n, \r, \t, \v, \f and \0; every \n is also the word `</s>` (fastText's end of
+ * sentence), and a file's last line without \n has none. Nothing is lower-cased or normalised.
+ *
+ * Words are kept as byte strings (each char one byte, 0..255, as `latin1` decodes them) so that
+ * hashing and n-grams see exactly fastText's bytes, whatever the encoding; `wordText` turns one
+ * back into text for printing (`Buffer.from(word, 'latin1')` writes the original bytes; TextDecoder's 'latin1' is
+ * windows-1252 and would not).
+ */
+export const EOS = '</s>';
+export const BOW = '<';
+export const EOW = '>';
+
+const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0x0b || c === 0x0c || c === 0x00;
+
+/** Bytes to a byte string, one char per byte. */
+export function bytesToWord(bytes: Uint8Array, start = 0, end = bytes.length): string {
+  let s = '';
+  // Chunks keep String.fromCharCode's argument list short.
+  for (let i = start; i < end; i += 8192) s += String.fromCharCode(...bytes.subarray(i, Math.min(end, i + 8192)));
+  return s;
+}
+
+/** A byte string back to its bytes. */
+export function wordToBytes(word: string): Uint8Array {
+  const out = new Uint8Array(word.length);
+  for (let i = 0; i < word.length; i++) out[i] = word.charCodeAt(i);
+  return out;
+}
+
+/** The byte string of a JavaScript string's UTF-8 encoding (a word typed on a command line). */
+export function utf8Word(text: string): string {
+  return bytesToWord(encodeUtf8(text));
+}
+
+/** A byte string as text (UTF-8 decoded; a malformed byte becomes U+FFFD). */
+export function wordText(word: string): string {
+  return decodeUtf8(wordToBytes(word));
+}
+
+/** Reads fastText words from bytes, one at a time, as `readWord` does from a stream. */
+export class WordReader {
+  private pos = 0;
+
+  constructor(private readonly bytes: Uint8Array) {}
+
+  /** Whether every byte has been read (`in.peek() == EOF`). */
+  atEnd(): boolean {
+    return this.pos >= this.bytes.length;
+  }
+
+  /** The next word, `</s>` at a line's end, or null at the end of the input. */
+  readWord(): string | null {
+    const b = this.bytes;
+    let start = -1;
+    while (this.pos < b.length) {
+      const c = b[this.pos];
+      if (isSpace(c)) {
+        if (start < 0) {
+          this.pos++;
+          if (c === 0x0a) return EOS;
+          continue;
+        }
+        // The \n stays for the next call, which returns it as </s>.
+        return bytesToWord(b, start, this.pos);
+      }
+      if (start < 0) start = this.pos;
+      this.pos++;
+    }
+    return start < 0 ? null : bytesToWord(b, start, this.pos);
+  }
+
+  /** The words of the next line, its `</s>` last (absent on a last line without \n); null at the end. */
+  readLine(): string[] | null {
+    if (this.atEnd()) return null;
+    const words: string[] = [];
+    for (let w = this.readWord(); w !== null; w = this.readWord()) {
+      words.push(w);
+      if (w === EOS) break;
+    }
+    return words;
+  }
+}
+
+/** Whitespace-separated words as `std::cin >> word` reads them (no </s>), as byte strings. */
+export function streamWords(bytes: Uint8Array): string[] {
+  const out: string[] = [];
+  let start = -1;
+  for (let i = 0; i <= bytes.length; i++) {
+    const c = i < bytes.length ? bytes[i] : 0x20;
+    // isspace in the C locale: space, \t, \n, \v, \f, \r.
+    const space = c === 0x20 || (c >= 0x09 && c <= 0x0d);
+    if (space) {
+      if (start >= 0) out.push(bytesToWord(bytes, start, i));
+      start = -1;
+    } else if (start < 0) start = i;
+  }
+  return out;
+}
