@@ -67,3 +67,27 @@ describe('CheckpointScheduler (BSP)', () => {
     expect(emit).toHaveBeenCalledWith(expect.objectContaining({ step: 5 }));
   });
 });
+
+describe('CheckpointScheduler (ASP/SSP)', () => {
+  it("a checkpoint that failed is taken again once a recovery's replay reaches its step (the job's last above all)", async () => {
+    const { s, checkpoint, emit, emitFailed } = scheduler(1);
+    // Worker 0 finished the last step (60) while worker 1 was at 59; then worker 1 finished it:
+    // the end-of-job checkpoint is due, and fails (a shard died under it).
+    const finished = new Set<number>();
+    const finishJob = async () => {
+      finished.clear();
+      expect(s.park(0, [60, 59], finished)).toBeUndefined();
+      finished.add(0);
+      await s.park(1, [60, 60], finished);
+      finished.add(1);
+    };
+    await finishJob();
+    expect(emitFailed).toHaveBeenCalledWith(expect.objectContaining({ step: 60 }));
+    // The recovery restored step 0 and the workers trained up to step 60 again.
+    s.restoredTo(0);
+    await finishJob();
+    expect(checkpoint).toHaveBeenCalledTimes(2);
+    expect(emit).toHaveBeenCalledWith(expect.objectContaining({ step: 60 }));
+    expect(s.lastStep).toBe(60);
+  });
+});

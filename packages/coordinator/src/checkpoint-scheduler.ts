@@ -140,6 +140,16 @@ export class CheckpointScheduler {
   }
 
   /**
+   * The cluster went back to `step`: the steps after it are trained again, and each is
+   * checkpointed again when due (a checkpoint that failed because a shard died under it among
+   * them: the end of the job's, above all).
+   */
+  restoredTo(step: number): void {
+    if (this.lastAsyncStep > step) this.lastAsyncStep = -1;
+    if (this.pending && this.pending.step > step) this.pending = null;
+  }
+
+  /**
    * Writes checkpoint `step`; in ASP/SSP the shards first wait until rank r has pushed
    * `pushedSteps[r]` steps. Never rejects: a failure is reported, counted and cleaned up.
    */

@@ -188,6 +188,7 @@ export class TrainingSteps {
   /** The cluster was restored to `step`, with these dense parameters. */
   resetTo(step: number, dense: DenseState): void {
     this.dense = dense;
+    this.o.checkpointing?.restoredTo(step);
     this.barrier?.reset(step);
     this.clock?.reset(step);
     this.workerSteps.fill(step);
