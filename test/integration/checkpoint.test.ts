@@ -140,7 +140,9 @@ describe('checkpoints', () => {
       });
       rmSync(out, { recursive: true, force: true });
       spawnSync('mkdir', ['-p', out]);
-      const infos = shards.map((svc) => writeShardSnapshot(svc, join(out, `shard-${svc.shard}.safetensors`), 30));
+      const infos = await Promise.all(
+        shards.map((svc) => writeShardSnapshot(svc, join(out, `shard-${svc.shard}.safetensors`), 30)),
+      );
       writeFileSync(join(out, 'dense.safetensors'), readFileSync(join(dir, 'dense.safetensors')));
       const resharded = readFullTable(out, { ...m, numShards, shards: infos }, 'embedding');
       expect(resharded.weight).toEqual(original.weight);

@@ -1,7 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { decodeRequest, ErrorCodes, PROTOCOL_VERSION, type PsConfig, psProtocol, tableSpec } from '@rowshard/core';
 import { describe, expect, it } from 'vitest';
+import { CheckpointRoot } from './checkpoint-root.js';
 import { PsNode } from './ps-node.js';
 import { psHandlers } from './ps-server.js';
+import { readShardSnapshot } from './snapshot.js';
 
 /**
  * A shard's hot path in one process: frames go through the protocol's decoder and the PS's
@@ -9,8 +14,12 @@ import { psHandlers } from './ps-server.js';
  */
 const spec = tableSpec({ name: 't', numEmbeddings: 8, embeddingDim: 2 });
 
-function shard(mode: 'asp' | 'bsp', workers = 2): { node: PsNode; send(frame: Record<string, unknown>): Promise<unknown> } {
-  const node = new PsNode();
+function shard(
+  mode: 'asp' | 'bsp',
+  workers = 2,
+  checkpointRoot: CheckpointRoot | null = null,
+): { node: PsNode; send(frame: Record<string, unknown>): Promise<unknown> } {
+  const node = new PsNode(checkpointRoot);
   const config: PsConfig = {
     shard: 0,
     numShards: 1,
@@ -239,5 +248,24 @@ describe('PsNode behind its dispatch table', () => {
     expect(() => handlers.pull({ tables: [] }, { connectionId: 1, remoteAddress: 'test', role: 'any' as const })).toThrow(
       expect.objectContaining({ code: ErrorCodes.SHARD_UNAVAILABLE }),
     );
+  });
+
+  it('a push that arrives while a snapshot is being written waits for it; pulls are answered meanwhile', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'rowshard-psnode-'));
+    try {
+      const s = shard('asp', 1, new CheckpointRoot(root));
+      await s.send(push(0, 0));
+      const atCheckpoint = Array.from(await rowsOf(s));
+      // The snapshot's writes are asynchronous: the push below arrives before its rows are copied.
+      const written = s.send({ type: 'checkpoint', dir: root, step: 1, pushedSteps: [1], epoch: 0 });
+      const pushed = s.send(push(1, 0));
+      expect(Array.from(await rowsOf(s))).toEqual(atCheckpoint);
+      await Promise.all([written, pushed]);
+      const file = readShardSnapshot(join(root, 'shard-0.safetensors')).tables[0];
+      expect(Array.from(file.weight)).toEqual(atCheckpoint);
+      expect((await rowsOf(s))[0]).toBeCloseTo(atCheckpoint[0] - 1, 6);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -54,6 +54,12 @@ export class PsNode {
   /** Pieces of split pushes (RequestLimits): applied on arrival in ASP, assembled in BSP. */
   private readonly aspPieces = new AspPushPieces();
   private bspPieces: BspPushPieces | null = null;
+  /**
+   * Settles when the snapshot being written is on disk (or failed). Meanwhile the rows are
+   * copied chunk by chunk between asynchronous writes, so what would change them (pushes,
+   * loads, restores) waits for it, in arrival order; pulls and heartbeats are answered.
+   */
+  private snapshotWrite: Promise<void> | null = null;
 
   /** `checkpointRoot`: where checkpoints may be read and written; null refuses every directory. */
   constructor(private readonly checkpointRoot: CheckpointRoot | null = null) {}
@@ -126,6 +132,7 @@ export class PsNode {
   }
 
   push(request: RequestOf<PsProtocol, 'push'>): Reply<'push'> {
+    if (this.snapshotWrite) return this.snapshotWrite.then(() => this.push(request));
     const service = this.admit(request.epoch);
     this.checkSize('push', service, request.tables);
     return this.applyPush(service, request);
@@ -133,6 +140,7 @@ export class PsNode {
 
   /** A push, then the rows of the next step's pull: one round trip per shard and step. */
   pushPull(request: RequestOf<PsProtocol, 'push_pull'>): Reply<'push_pull'> {
+    if (this.snapshotWrite) return this.snapshotWrite.then(() => this.pushPull(request));
     const service = this.admit(request.epoch);
     this.checkSize('push_pull', service, request.push, request.pull);
     service.checkPull(request.pull);
@@ -191,6 +199,7 @@ export class PsNode {
   }
 
   load(request: RequestOf<PsProtocol, 'load'>): Reply<'load'> {
+    if (this.snapshotWrite) return this.snapshotWrite.then(() => this.load(request));
     const service = this.admit(request.epoch);
     const limits = this.config?.limits;
     if (limits) checkRequestSize('load', service.sizesOf(request.tables), limits);
@@ -229,12 +238,23 @@ export class PsNode {
       const ready = () => pushedSteps.every((s, rank) => this.pushedSteps[rank] >= s);
       if (!ready()) await new Promise<void>((resolve) => this.pushWaiters.push({ ready, resolve }));
     }
-    const info = writeShardSnapshot(service, join(dir, `shard-${service.shard}.safetensors`), step);
-    return { info };
+    while (this.snapshotWrite) await this.snapshotWrite;
+    const written = writeShardSnapshot(service, join(dir, `shard-${service.shard}.safetensors`), step);
+    const settled = written.then(
+      () => {},
+      () => {},
+    );
+    this.snapshotWrite = settled;
+    try {
+      return { info: await written };
+    } finally {
+      if (this.snapshotWrite === settled) this.snapshotWrite = null;
+    }
   }
 
   /** Loads the rows this shard owns from a checkpoint and continues from its step, in a new epoch. */
   restore(request: RequestOf<PsProtocol, 'restore'>): Reply<'restore'> {
+    if (this.snapshotWrite) return this.snapshotWrite.then(() => this.restore(request));
     const { dir, manifest, epoch } = request;
     const service = this.admit(epoch);
     const reason = new RowshardError(ErrorCodes.STALE_EPOCH, `shard ${service.shard} is being restored`);

@@ -21,9 +21,9 @@ function service(): PsService {
   return s;
 }
 
-function thrownBy(f: () => unknown): unknown {
+async function thrownBy(f: () => Promise<unknown>): Promise<unknown> {
   try {
-    f();
+    await f();
   } catch (e) {
     return e;
   }
@@ -31,26 +31,26 @@ function thrownBy(f: () => unknown): unknown {
 }
 
 describe('writeShardSnapshot on a disk that refuses it', () => {
-  it('creates the checkpoint directory itself', () => {
-    const info = writeShardSnapshot(service(), join(root, 'new', 'step-00000010', 'shard-1.safetensors'), 10);
+  it('creates the checkpoint directory itself', async () => {
+    const info = await writeShardSnapshot(service(), join(root, 'new', 'step-00000010', 'shard-1.safetensors'), 10);
     expect(info).toMatchObject({ file: 'shard-1.safetensors', rows: { t: 4 } });
     expect(existsSync(join(root, 'new', 'step-00000010', 'shard-1.safetensors'))).toBe(true);
   });
 
-  it('a directory that cannot be created is E_CHECKPOINT_WRITE naming the file and the system reason', () => {
+  it('a directory that cannot be created is E_CHECKPOINT_WRITE naming the file and the system reason', async () => {
     writeFileSync(join(root, 'blocked'), 'a file, not a directory');
     const file = join(root, 'blocked', 'step-00000010', 'shard-1.safetensors');
-    const e = thrownBy(() => writeShardSnapshot(service(), file, 10));
+    const e = await thrownBy(() => writeShardSnapshot(service(), file, 10));
     expect(e).toBeInstanceOf(RowshardError);
     expect(e).toMatchObject({ code: ErrorCodes.CHECKPOINT_WRITE, details: { file, errno: 'ENOTDIR' } });
     expect((e as Error).message).toContain(`writing ${file}: ENOTDIR`);
   });
 
-  it('a write that fails after the .tmp file was written removes the .tmp', () => {
+  it('a write that fails after the .tmp file was written removes the .tmp', async () => {
     const dir = join(root, 'step-00000020');
     const file = join(dir, 'shard-1.safetensors');
     mkdirSync(join(file, 'occupied'), { recursive: true }); // the rename onto a non-empty directory fails
-    const e = thrownBy(() => writeShardSnapshot(service(), file, 20));
+    const e = await thrownBy(() => writeShardSnapshot(service(), file, 20));
     expect(e).toMatchObject({ code: ErrorCodes.CHECKPOINT_WRITE, details: { file } });
     expect(readdirSync(dir)).toEqual(['shard-1.safetensors']);
   });

@@ -32,10 +32,10 @@ describe('restoreShard', () => {
   });
 
   /** A one-shard checkpoint of `s` taken now, and its manifest. */
-  function checkpoint(s: PsService): { dir: string; manifest: CheckpointManifest } {
+  async function checkpoint(s: PsService): Promise<{ dir: string; manifest: CheckpointManifest }> {
     const dir = mkdtempSync(join(tmpdir(), 'rowshard-restore-'));
     dirs.push(dir);
-    const info = writeShardSnapshot(s, join(dir, 'shard-0.safetensors'), 1);
+    const info = await writeShardSnapshot(s, join(dir, 'shard-0.safetensors'), 1);
     const manifest: CheckpointManifest = {
       format: CHECKPOINT_FORMAT,
       step: 1,
@@ -51,11 +51,11 @@ describe('restoreShard', () => {
     return { dir, manifest };
   }
 
-  it('loads a checkpoint it can read whole', () => {
+  it('loads a checkpoint it can read whole', async () => {
     const s = service();
     push(s, 1);
     const saved = rows(s);
-    const { dir, manifest } = checkpoint(s);
+    const { dir, manifest } = await checkpoint(s);
     push(s, 2);
     expect(restoreShard(s, manifest, dir)).toBe(ids.length);
     expect(rows(s)).toEqual(saved);
@@ -74,10 +74,10 @@ describe('restoreShard', () => {
       },
       'sha256 does not match the manifest',
     ],
-  ])('refuses %s with E_BAD_CHECKPOINT and leaves every row as it was', (_what, damage, message) => {
+  ])('refuses %s with E_BAD_CHECKPOINT and leaves every row as it was', async (_what, damage, message) => {
     const s = service();
     push(s, 1);
-    const { dir, manifest } = checkpoint(s);
+    const { dir, manifest } = await checkpoint(s);
     push(s, 2);
     const before = rows(s);
     const materialised = s.stats().rowsMaterialised;
@@ -89,10 +89,10 @@ describe('restoreShard', () => {
     expect(s.stats().rowsMaterialised).toBe(materialised);
   });
 
-  it('refuses a checkpoint of other dims, or with rows this job does not have, before touching a row', () => {
+  it('refuses a checkpoint of other dims, or with rows this job does not have, before touching a row', async () => {
     const small = service(4);
     push(small, 1);
-    const { dir, manifest } = checkpoint(small);
+    const { dir, manifest } = await checkpoint(small);
     const wide = service(8);
     push(wide, 3);
     const before = rows(wide);

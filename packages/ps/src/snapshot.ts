@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { type FileHandle, open, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import {
   buildSafetensorsHeader,
@@ -27,8 +28,15 @@ const ROWS_PER_CHUNK = 8192;
  * slots), streamed chunk by chunk through a sha256. Written to `<file>.tmp` (creating the
  * directory), fsynced, then renamed, so a crash leaves either no file or a whole one. A
  * failed write (full or read-only disk) removes the `.tmp` and throws `E_CHECKPOINT_WRITE`.
+ *
+ * The writes are asynchronous, so the process answers pulls and heartbeats while a large
+ * shard goes to a slow disk (a synchronous write of 80 MB took over 4 s on a loaded machine,
+ * and the coordinator took the silent server for dead). The caller must hold back every
+ * change to existing rows (pushes, loads, restores) until the promise settles: each chunk is
+ * copied from the live rows just before it is written. Rows materialised meanwhile by a pull
+ * are not in the file, which is exact: an untouched row is its deterministic init.
  */
-export function writeShardSnapshot(service: PsService, file: string, step: number): ShardFileInfo {
+export async function writeShardSnapshot(service: PsService, file: string, step: number): Promise<ShardFileInfo> {
   const tables = service.tableNames().map((name) => {
     const store = service.table(name);
     const slots: number[] = [];
@@ -60,19 +68,19 @@ export function writeShardSnapshot(service: PsService, file: string, step: numbe
   });
   const tmp = `${file}.tmp`;
   const hash = createHash('sha256');
-  let fd: number | null = null;
+  let handle: FileHandle | null = null;
   try {
     makeDirectories(dirname(file));
-    fd = openSync(tmp, 'w');
-    writeShardFile(fd, header, tables, hash);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = null;
-    renameSync(tmp, file);
+    handle = await open(tmp, 'w');
+    await writeShardFile(handle, header, tables, hash);
+    await handle.sync();
+    await handle.close();
+    handle = null;
+    await rename(tmp, file);
   } catch (e) {
     // A full or read-only disk: no `.tmp` is left behind, and the coordinator gets a typed error.
     try {
-      if (fd !== null) closeSync(fd);
+      if (handle !== null) await handle.close();
       rmSync(tmp, { force: true });
     } catch {
       // The write's own error says more than a failed clean-up.
@@ -121,18 +129,18 @@ interface SnapshotTable {
 }
 
 /** The file's bytes after the header: per table its ids, weights and optimizer slots, through `hash`. */
-function writeShardFile(
-  fd: number,
+async function writeShardFile(
+  handle: FileHandle,
   header: Uint8Array,
   tables: readonly SnapshotTable[],
   hash: ReturnType<typeof createHash>,
-): void {
-  const write = (bytes: Uint8Array) => {
+): Promise<void> {
+  const write = async (bytes: Uint8Array) => {
     hash.update(bytes);
     let off = 0;
-    while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    while (off < bytes.length) off += (await handle.write(bytes, off, bytes.length - off)).bytesWritten;
   };
-  write(header);
+  await write(header);
   for (const t of tables) {
     const n = t.slots.length;
     const ids = new Uint32Array(n * 2);
@@ -140,25 +148,26 @@ function writeShardFile(
       ids[2 * i] = t.lo[i];
       ids[2 * i + 1] = t.hi[i];
     }
-    write(new Uint8Array(ids.buffer));
-    // The rows live in the shard's memory; no row is materialised while writing, so its view stays valid.
-    const heap = t.store.heap;
-    const writeRows = (width: number, offset: (slot: number) => number) => {
+    await write(new Uint8Array(ids.buffer));
+    const writeRows = async (width: number, offset: (slot: number) => number) => {
       for (let at = 0; at < n; at += ROWS_PER_CHUNK) {
         const count = Math.min(ROWS_PER_CHUNK, n - at);
         const chunk = new Float32Array(count * width);
+        // Read per chunk: a row a pull materialised while the last chunk was written may have grown the memory.
+        const heap = t.store.heap;
         for (let i = 0; i < count; i++) {
           const slot = t.slots[at + i];
           copyRow(heap, offset(slot), chunk, i * width, width);
         }
-        write(new Uint8Array(chunk.buffer));
+        await write(new Uint8Array(chunk.buffer));
       }
     };
-    writeRows(t.store.dim, (s) => t.store.weightOffset(s));
-    if (t.store.stateFloats > 0) writeRows(t.store.stateFloats, (s) => t.store.stateOffset(s));
-    if (t.store.dynamic) write(new Uint8Array(Int32Array.from(t.slots, (slot) => t.store.lastUpdateOf(slot)).buffer));
+    await writeRows(t.store.dim, (s) => t.store.weightOffset(s));
+    if (t.store.stateFloats > 0) await writeRows(t.store.stateFloats, (s) => t.store.stateOffset(s));
+    if (t.store.dynamic) await write(new Uint8Array(Int32Array.from(t.slots, (slot) => t.store.lastUpdateOf(slot)).buffer));
     const sketch = t.store.admission?.sketch;
-    if (sketch && sketch.length > 0) write(new Uint8Array(sketch.buffer, sketch.byteOffset, sketch.byteLength));
+    // A copy: the sketch's own memory is not to be read while the write is in flight.
+    if (sketch && sketch.length > 0) await write(new Uint8Array(sketch.slice().buffer));
   }
 }
 
