@@ -115,6 +115,49 @@ describe('rowshard supervised / test / predict', () => {
     expect(three.stdout.trim().split(' ')[0]).toBe('__label__sports');
   });
 
+  it('-outputMatrix table keeps the output matrix on the parameter servers and trains the same model as dense', () => {
+    const flags = [
+      '-dim',
+      '16',
+      '-epoch',
+      '10',
+      '-sync',
+      'bsp',
+      '-batch',
+      '16',
+      '-wordNgrams',
+      '2',
+      '-bucket',
+      '50000',
+      '-saveOutput',
+    ];
+    const r = run('supervised', '-input', 'train.txt', '-output', 'model-table', ...flags, '-outputMatrix', 'table');
+    expect(r.status, r.stderr).toBe(0);
+    const rows = (file: string) =>
+      new Map(
+        readFileSync(join(dir, file), 'utf8')
+          .trim()
+          .split('\n')
+          .slice(1)
+          .map((l) => {
+            const [label, ...v] = l.trim().split(' ');
+            return [label, v.map(Number)] as const;
+          }),
+      );
+    const dense = rows('model.output');
+    const table = rows('model-table.output');
+    expect([...table.keys()].sort()).toEqual([...dense.keys()].sort());
+    let maxDiff = 0;
+    for (const [label, v] of table)
+      for (let i = 0; i < v.length; i++) maxDiff = Math.max(maxDiff, Math.abs(v[i] - (dense.get(label) as number[])[i]));
+    // Bitwise: Adagrad on a dense parameter and on sparse rows make the same float32 steps.
+    expect(maxDiff).toBe(0);
+    expect(run('predict', 'model-table.bin', 'test.txt').stdout).toBe(run('predict', 'model.bin', 'test.txt').stdout);
+    expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-outputMatrix', 'ps').stderr).toMatch(
+      /-outputMatrix: must be one of dense, table, got "ps"/,
+    );
+  });
+
   it('refuses what it does not support, and bad input, with exit 2 and a clear line', () => {
     expect(run('supervised', '-input', 'missing.txt', '-output', 'x').stderr).toMatch(/-input missing\.txt: no such file/);
     expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-loss', 'nce').stderr).toMatch(

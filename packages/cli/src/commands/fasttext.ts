@@ -143,6 +143,14 @@ const supervisedOptions: readonly OptionSpec[] = [
     help: "rowshard: asp (updates apply on arrival, as fastText's threads do) or bsp (reproducible)",
     default: 'asp',
   },
+  {
+    name: 'outputMatrix',
+    type: 'string',
+    value: 'dense|table',
+    choices: ['dense', 'table'],
+    help: 'rowshard: the output matrix as a dense parameter (sent whole each step) or a table on the parameter servers',
+    default: 'dense',
+  },
 ];
 
 export const supervisedCommandLine: CommandLineSpec = {
@@ -194,6 +202,7 @@ export const supervisedCommand: Command = {
     if (sync !== 'asp' && sync !== 'bsp')
       throw new RowshardError(ErrorCodes.BAD_CONFIG, `supervised: -sync must be asp or bsp, got ${sync}`, { field: 'sync' });
     const num = (name: string, fallback: number) => (flags[name] as number | undefined) ?? fallback;
+    const outputPlace = String(flags.outputMatrix ?? 'dense') as 'dense' | 'table';
     const dim = num('dim', 100);
     const epochs = num('epoch', 5);
     const wordNgrams = num('wordNgrams', 1);
@@ -236,7 +245,7 @@ export const supervisedCommand: Command = {
     }
     const job = (): Record<string, unknown> => ({
       seed: num('seed', 0),
-      model: { name: 'fasttext', options: { embeddingDim: dim, loss, neg: num('neg', 5) } },
+      model: { name: 'fasttext', options: { embeddingDim: dim, loss, neg: num('neg', 5), outputMatrix: outputPlace } },
       optimizers: optimizersFor(String(flags.optimizer ?? 'adagrad'), (flags.lr as number | undefined) ?? null),
       sync: { mode: sync },
       epochs,
@@ -317,7 +326,7 @@ export const supervisedCommand: Command = {
       t: num('t', 1e-4),
     };
     const inputMatrix = new DenseMatrix(rows, dim, inputData);
-    const outputMatrix = new DenseMatrix(dict.nlabels, dim, readDenseOutput(dir));
+    const outputMatrix = new DenseMatrix(dict.nlabels, dim, readOutputMatrix(dir, manifest, outputPlace, dict.nlabels * dim));
     const modelFile = `${output}.bin`;
     writeFileDurably(modelFile, serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix }));
     // <output>.vec: each word's vector (its character n-grams included), as fastText's saveVectors writes it.
@@ -339,6 +348,21 @@ function modelAsVec(modelPath: string, vecPath: string): string {
   }
   writeFileSync(vecPath, Buffer.from(lines.join(''), 'latin1'));
   return vecPath;
+}
+
+/** The trained output matrix [labels, dim], from the dense parameter or the `output` table. */
+function readOutputMatrix(
+  dir: string,
+  manifest: ReturnType<typeof readManifest>,
+  place: 'dense' | 'table',
+  size: number,
+): Float32Array {
+  if (place === 'dense') return readDenseOutput(dir);
+  const table = readSavedRows(dir, manifest, 'output');
+  const dim = table.spec.embeddingDim;
+  const out = new Float32Array(size);
+  for (let id = 0; id * dim < size; id++) table.row(id, out, id * dim);
+  return out;
 }
 
 function readDenseOutput(dir: string): Float32Array {

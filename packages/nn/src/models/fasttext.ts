@@ -1,9 +1,10 @@
-import { buildHuffmanTree, huffmanPath, numericIds, tableSpec } from '@rowshard/core';
+import { buildHuffmanTree, huffmanPath, numericIds, type RowIds, tableSpec } from '@rowshard/core';
 import { binaryLogisticTerms, crossEntropy } from '../losses.js';
 import type { Batch, Model, ModelContext } from '../model.js';
+import { embeddingLookup } from '../ops/embedding.js';
 import { embeddingBag } from '../ops/embedding-bag.js';
 import { linear } from '../ops/linear.js';
-import type { Tensor } from '../tensor.js';
+import { indexTensor, type Tensor } from '../tensor.js';
 
 export type FastTextLossName = 'softmax' | 'ns' | 'hs' | 'ova';
 
@@ -20,6 +21,13 @@ export interface FastTextOptions {
   neg?: number;
   /** ns and hs: each class's count in the training data, in class order (the Huffman tree and the negatives' distribution). */
   labelCounts?: readonly number[];
+  /**
+   * Where the output matrix [C, D] lives: `dense` (default), a dense parameter (`fc.weight`)
+   * sent whole each step; `table`, a table (`output`) on the parameter servers, every row
+   * pulled each step and updated by the sparse optimizer. `pnpm bench:fasttext --only
+   * placement` measures the two; the numbers are in the README.
+   */
+  outputMatrix?: 'dense' | 'table';
 }
 
 /** A counter-based draw in [0, 1): the same negatives for the same batch, whatever the worker or run. */
@@ -116,18 +124,28 @@ export function fastTextClassifier(options: FastTextOptions): Model {
     init: { kind: 'uniform', a: -1 / D, b: 1 / D },
   });
   const loss = options.loss ?? 'softmax';
+  const outputTable = options.outputMatrix === 'table';
+  // The output table's rows, all of them every step: every logit is computed (see above).
+  const allClasses = indexTensor(
+    [C],
+    Int32Array.from({ length: C }, (_, c) => c),
+  );
   return {
     name: 'fasttext',
     task: 'classification',
-    tables: [table],
-    dense: [{ name: 'fc.weight', shape: [C, D], init: { kind: 'zeros' }, group: 'dense' }],
-    rowsNeeded: (batch: Batch) => ({ embedding: [batch.inputs[0].data] }),
+    tables: outputTable
+      ? [table, tableSpec({ name: 'output', numEmbeddings: C, embeddingDim: D, init: { kind: 'zeros' } })]
+      : [table],
+    dense: outputTable ? [] : [{ name: 'fc.weight', shape: [C, D], init: { kind: 'zeros' }, group: 'dense' }],
+    rowsNeeded: (batch: Batch): Record<string, readonly RowIds[]> =>
+      outputTable ? { embedding: [batch.inputs[0].data], output: [allClasses.data] } : { embedding: [batch.inputs[0].data] },
     forward(ctx: ModelContext, batch: Batch): Tensor {
       const h = embeddingBag(ctx.table('embedding'), batch.inputs[0], {
         mode: 'mean',
         offsets: batch.offsets?.[0] ?? null,
       });
-      return linear(h, ctx.param('fc.weight'), null);
+      const weight = outputTable ? embeddingLookup(ctx.table('output'), allClasses) : ctx.param('fc.weight');
+      return linear(h, weight, null);
     },
     loss: (output: Tensor, batch: Batch) => {
       if (loss === 'softmax') return crossEntropy(output, batch.target);

@@ -71,7 +71,11 @@ export function builtinModel(name: string, options: Record<string, unknown> = {}
       return categoryModel(features);
     }
     case 'fasttext': {
-      rejectUnknownKeys(options, ['numWords', 'buckets', 'embeddingDim', 'numClasses', 'loss', 'neg', 'labelCounts'], o);
+      rejectUnknownKeys(
+        options,
+        ['numWords', 'buckets', 'embeddingDim', 'numClasses', 'loss', 'neg', 'labelCounts', 'outputMatrix'],
+        o,
+      );
       const numClasses = int('numClasses');
       const labelCounts = optional(options.labelCounts, undefined as number[] | undefined, (v) => {
         if (!Array.isArray(v) || v.length !== numClasses)
@@ -86,6 +90,9 @@ export function builtinModel(name: string, options: Record<string, unknown> = {}
         loss: optional(options.loss, 'softmax' as const, (v) => oneOf(v, `${o}.loss`, ['softmax', 'ns', 'hs', 'ova'] as const)),
         neg: int('neg', 5),
         ...(labelCounts ? { labelCounts } : {}),
+        outputMatrix: optional(options.outputMatrix, 'dense' as const, (v) =>
+          oneOf(v, `${o}.outputMatrix`, ['dense', 'table'] as const),
+        ),
       });
     }
     case 'fasttext_words':
