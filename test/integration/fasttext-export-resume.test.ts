@@ -1,0 +1,247 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '@rowshard/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * A fastText model file's matrices exported (`rowshard export MODEL.bin --table input|output`)
+ * and training resumed from one (`rowshard supervised -resume-from MODEL.bin`), against the
+ * real fastText 0.9.2 (skipped with a message where it is not installed): fastText trains and
+ * quantises the models here, on a small corpus, and prints the values compared.
+ */
+const hasFastText = !spawnSync('fasttext', [], { stdio: 'ignore' }).error;
+if (!hasFastText) console.warn('fasttext-export-resume.test: fastText is not installed (apt-get install fasttext); skipped');
+
+const cli = join(repoRoot, 'packages/cli/dist/main.js');
+const dir = mkdtempSync(join(tmpdir(), 'rowshard-ftx-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const fasttext = (args: string[], input?: string) =>
+  spawnSync('fasttext', args, { cwd: dir, encoding: 'latin1', input, timeout: 120_000, maxBuffer: 1 << 28 });
+const rowshard = (args: string[], input?: string) =>
+  spawnSync(process.execPath, [cli, ...args], { cwd: dir, encoding: 'latin1', input, timeout: 300_000, maxBuffer: 1 << 28 });
+
+/** Four classes, each with its own words, over a shared vocabulary (with multi-byte words). */
+function corpus(n: number, seed: number): string {
+  let s = seed;
+  const rand = (k: number) => {
+    s = (s * 48271) % 2147483647;
+    return s % k;
+  };
+  const extra = ['héllo', 'naïve', '日本語', 'Über', 'the', 'a'];
+  const classes = ['sports', 'politics', 'science', 'müsic'];
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const c = classes[rand(4)];
+    const words = Array.from({ length: 3 + rand(8) }, () => (rand(4) === 0 ? extra[rand(extra.length)] : `w${rand(300)}`));
+    words.splice(rand(words.length + 1), 0, `${c.slice(0, 3)}${rand(6)}`);
+    lines.push([`__label__${c}`, ...words].join(' '));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** A float32 .npy (rowshard's export): its shape and values. */
+function readNpy(path: string): { shape: number[]; data: Float32Array } {
+  const b = readFileSync(path);
+  const len = b.readUInt16LE(8);
+  const header = b.subarray(10, 10 + len).toString('latin1');
+  expect(header).toContain("'descr': '<f4'");
+  const shape = (/\(([^)]*)\)/.exec(header)?.[1] ?? '')
+    .split(',')
+    .filter((x) => x.trim() !== '')
+    .map(Number);
+  const body = b.subarray(10 + len);
+  return { shape, data: new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)) };
+}
+
+/** The tensor `weight` of a safetensors file, and the file's metadata. */
+function readSafetensors(path: string): { shape: number[]; data: Float32Array; metadata: Record<string, string> } {
+  const b = readFileSync(path);
+  const n = Number(b.readBigUInt64LE(0));
+  const header = JSON.parse(b.subarray(8, 8 + n).toString('utf8'));
+  const t = header.weight;
+  expect(t.dtype).toBe('F32');
+  const body = b.subarray(8 + n + t.data_offsets[0], 8 + n + t.data_offsets[1]);
+  return {
+    shape: t.shape,
+    data: new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength)),
+    metadata: header.__metadata__,
+  };
+}
+
+/** `fasttext dump MODEL input|output`: a line `rows dim`, then each row's values. */
+function fastTextDump(model: string, part: 'input' | 'output'): { shape: number[]; rows: number[][] } {
+  const r = fasttext(['dump', model, part]);
+  expect(r.status, r.stderr).toBe(0);
+  const [head, ...lines] = r.stdout.trimEnd().split('\n');
+  return { shape: head.split(' ').map(Number), rows: lines.map((l) => l.trim().split(' ').map(Number)) };
+}
+
+/** The exported values equal fastText's printed ones, within what its 6 significant digits keep. */
+function expectMatrixClose(data: Float32Array, rows: number[][], dim: number) {
+  expect(data.length).toBe(rows.length * dim);
+  let worst = 0;
+  rows.forEach((row, r) => {
+    expect(row.length).toBe(dim);
+    row.forEach((v, d) => {
+      worst = Math.max(worst, Math.abs(data[r * dim + d] - v) / Math.max(1, Math.abs(v)));
+    });
+  });
+  expect(worst).toBeLessThan(1e-5);
+}
+
+describe.skipIf(!hasFastText)('rowshard export of a fastText model file, against fastText 0.9.2', () => {
+  const flags = [
+    '-dim',
+    '10',
+    '-epoch',
+    '5',
+    '-lr',
+    '0.5',
+    '-wordNgrams',
+    '2',
+    '-bucket',
+    '2000',
+    '-thread',
+    '1',
+    '-verbose',
+    '0',
+  ];
+
+  beforeAll(() => {
+    writeFileSync(join(dir, 'train.txt'), corpus(600, 7));
+    writeFileSync(join(dir, 'test.txt'), corpus(200, 11));
+    for (const [output, loss] of [
+      ['model', 'softmax'],
+      ['words', 'softmax'],
+    ] as const) {
+      const extra = output === 'words' ? ['-minn', '2', '-maxn', '4'] : [];
+      const r = fasttext(['supervised', '-input', 'train.txt', '-output', output, '-loss', loss, ...flags, ...extra]);
+      expect(r.status, r.stderr).toBe(0);
+    }
+    const q = fasttext(['quantize', '-input', 'train.txt', '-output', 'model', '-dsub', '2', '-qnorm', '-verbose', '0']);
+    expect(q.status, q.stderr).toBe(0);
+  }, 180_000);
+
+  it('writes the input matrix (words, then buckets) as npy and safetensors, equal to fasttext dump', () => {
+    for (const model of ['model', 'words']) {
+      const theirs = fastTextDump(`${model}.bin`, 'input');
+      const npy = rowshard(['export', `${model}.bin`, '--table', 'input', '--format', 'npy', '--out', `${model}.in.npy`]);
+      expect(npy.status, npy.stderr).toBe(0);
+      const event = JSON.parse(npy.stdout);
+      expect(event).toMatchObject({ event: 'exported', table: 'input', rows: theirs.shape[0], dim: 10 });
+      const a = readNpy(join(dir, `${model}.in.npy`));
+      expect(a.shape).toEqual(theirs.shape);
+      expectMatrixClose(a.data, theirs.rows, 10);
+      // The words of the rows beside it: the dictionary's words, in order (the buckets have none).
+      const dict = fasttext(['dump', `${model}.bin`, 'dict'])
+        .stdout.trimEnd()
+        .split('\n')
+        .slice(1);
+      const words = dict.filter((l) => l.endsWith(' word')).map((l) => l.split(' ')[0]);
+      expect(
+        readFileSync(join(dir, `${model}.in.words.txt`), 'latin1')
+          .trimEnd()
+          .split('\n'),
+      ).toEqual(words);
+      expect(event.words).toBe(words.length);
+
+      const st = rowshard([
+        'export',
+        `${model}.bin`,
+        '--table',
+        'input',
+        '--format',
+        'safetensors',
+        '--out',
+        `${model}.in.safetensors`,
+      ]);
+      expect(st.status, st.stderr).toBe(0);
+      const b = readSafetensors(join(dir, `${model}.in.safetensors`));
+      expect(b.shape).toEqual(theirs.shape);
+      expect(b.metadata).toMatchObject({ table: 'input', source: 'fasttext', model: 'sup' });
+      expect(b.data).toEqual(a.data);
+    }
+  });
+
+  it('writes the output matrix, a row per label, and names the rows by their labels in text formats', () => {
+    const theirs = fastTextDump('model.bin', 'output');
+    const r = rowshard(['export', 'model.bin', '--table', 'output', '--format', 'safetensors', '--out', 'out.safetensors']);
+    expect(r.status, r.stderr).toBe(0);
+    const a = readSafetensors(join(dir, 'out.safetensors'));
+    expect(a.shape).toEqual(theirs.shape);
+    expectMatrixClose(a.data, theirs.rows, 10);
+    const labels = fasttext(['dump', 'model.bin', 'dict'])
+      .stdout.split('\n')
+      .filter((l) => l.endsWith(' label'))
+      .map((l) => l.split(' ')[0]);
+    const w2v = rowshard(['export', 'model.bin', '--table', 'output', '--format', 'word2vec', '--out', 'out.txt']);
+    expect(w2v.status, w2v.stderr).toBe(0);
+    const [head, ...lines] = readFileSync(join(dir, 'out.txt'), 'latin1').trimEnd().split('\n');
+    expect(head).toBe(`${labels.length} 10`);
+    expect(lines.map((l) => l.split(' ')[0])).toEqual(labels);
+    expectMatrixClose(Float32Array.from(lines.flatMap((l) => l.split(' ').slice(1).map(Number))), theirs.rows, 10);
+  });
+
+  it('text formats hold the words only: the input matrix without its buckets', () => {
+    const r = rowshard(['export', 'model.bin', '--table', 'input', '--format', 'tsv', '--out', 'in.tsv']);
+    expect(r.status, r.stderr).toBe(0);
+    const theirs = fastTextDump('model.bin', 'input');
+    const lines = readFileSync(join(dir, 'in.tsv'), 'latin1').trimEnd().split('\n');
+    const nwords = JSON.parse(r.stdout).words;
+    expect(lines.length).toBe(nwords);
+    expect(nwords).toBeLessThan(theirs.shape[0]);
+    expectMatrixClose(
+      Float32Array.from(lines.flatMap((l) => l.split('\t').slice(1).map(Number))),
+      theirs.rows.slice(0, nwords),
+      10,
+    );
+  });
+
+  it('a .ftz exports its rows dequantised: each word row is what fastText prints as the word vector', () => {
+    // fastText's dump refuses a quantised model; without character n-grams a word's vector is its row.
+    const dump = fasttext(['dump', 'model.ftz', 'input']);
+    expect(dump.stdout + dump.stderr).toContain('Not supported for quantized models');
+    const r = rowshard(['export', 'model.ftz', '--table', 'input', '--format', 'npy', '--out', 'ftz.npy']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ dequantised: true });
+    const a = readNpy(join(dir, 'ftz.npy'));
+    const words = readFileSync(join(dir, 'ftz.words.txt'), 'latin1').trimEnd().split('\n');
+    const theirs = fasttext(['print-word-vectors', 'model.ftz'], `${words.join('\n')}\n`);
+    expect(theirs.status, theirs.stderr).toBe(0);
+    const printed = theirs.stdout.trimEnd().split('\n');
+    expect(printed.length).toBe(words.length);
+    let worst = 0;
+    printed.forEach((line, w) => {
+      const parts = line.trim().split(' ');
+      expect(parts[0]).toBe(words[w]);
+      // print-word-vectors keeps 5 significant digits.
+      parts.slice(1).forEach((v, d) => {
+        worst = Math.max(worst, Math.abs(a.data[w * 10 + d] - Number(v)) / Math.max(1e-3, Math.abs(Number(v))));
+      });
+    });
+    expect(worst).toBeLessThan(1e-4);
+    // The output matrix is not quantised without -qout: the same as the .bin's.
+    const out = rowshard(['export', 'model.ftz', '--table', 'output', '--format', 'npy', '--out', 'ftz.out.npy']);
+    expect(out.status, out.stderr).toBe(0);
+    expectMatrixClose(readNpy(join(dir, 'ftz.out.npy')).data, fastTextDump('model.bin', 'output').rows, 10);
+  });
+
+  it('refuses a file that is not a fastText model, a damaged one and a wrong table, naming them, exit 2', () => {
+    const notModel = rowshard(['export', 'train.txt', '--table', 'input']);
+    expect(notModel.status).toBe(2);
+    expect(notModel.stderr).toMatch(/train\.txt: neither a checkpoint directory nor a fastText model file/);
+    const bytes = readFileSync(join(dir, 'model.bin'));
+    writeFileSync(join(dir, 'cut.bin'), bytes.subarray(0, bytes.length >> 1));
+    const cut = rowshard(['export', 'cut.bin', '--table', 'input']);
+    expect(cut.status).toBe(2);
+    expect(cut.stderr).toContain('cut.bin');
+    const table = rowshard(['export', 'model.bin', '--table', 'embedding']);
+    expect(table.status).toBe(2);
+    expect(table.stderr).toMatch(/--table must be input or output/);
+    const state = rowshard(['export', 'model.bin', '--table', 'input', '--with-state']);
+    expect(state.status).toBe(2);
+  });
+});
