@@ -245,3 +245,133 @@ describe.skipIf(!hasFastText)('rowshard export of a fastText model file, against
     expect(state.status).toBe(2);
   });
 });
+
+describe.skipIf(!hasFastText)('rowshard supervised -resume-from MODEL.bin', () => {
+  const common = ['-dim', '10', '-wordNgrams', '2', '-bucket', '2000', '-thread', '1', '-verbose', '0'];
+  const ours = ['-ps', '1', '-thread', '1', '-sync', 'bsp'];
+  const p1 = (model: string) => {
+    const r = fasttext(['test', model, 'test.txt']);
+    expect(r.status, r.stderr).toBe(0);
+    return Number(/P@1\s+([\d.]+)/.exec(r.stdout)?.[1]);
+  };
+
+  beforeAll(() => {
+    writeFileSync(join(dir, 'train.txt'), corpus(600, 7));
+    writeFileSync(join(dir, 'test.txt'), corpus(200, 11));
+    // New words the models never saw: a resumed run keeps the model's dictionary, so they stay unknown.
+    writeFileSync(join(dir, 'more.txt'), corpus(600, 7).replaceAll(' w1', ' fresh1 w1'));
+    for (const [output, extra] of [
+      ['full', ['-epoch', '5', '-lr', '0.5', '-minn', '2', '-maxn', '4']],
+      ['hs', ['-epoch', '5', '-lr', '0.5', '-loss', 'hs']],
+      // Barely trained: one pass at a small rate.
+      ['part', ['-epoch', '1', '-lr', '0.02']],
+    ] as const) {
+      const r = fasttext(['supervised', '-input', 'train.txt', '-output', output, ...common, ...extra]);
+      expect(r.status, r.stderr).toBe(0);
+    }
+    const q = fasttext(['quantize', '-input', 'train.txt', '-output', 'full', '-dsub', '2', '-verbose', '0']);
+    expect(q.status, q.stderr).toBe(0);
+  }, 180_000);
+
+  it('with a zero rate, the resumed model is the model: the same dictionary, matrices and predictions', () => {
+    for (const model of ['full', 'hs']) {
+      const r = rowshard([
+        'supervised',
+        '-input',
+        'more.txt',
+        '-output',
+        `${model}-same`,
+        '-resume-from',
+        `${model}.bin`,
+        '-lr',
+        '0',
+        '-epoch',
+        '1',
+        ...ours,
+      ]);
+      expect(r.status, r.stderr).toBe(0);
+      for (const part of ['dict', 'input', 'output']) {
+        const a = fasttext(['dump', `${model}.bin`, part]);
+        const b = fasttext(['dump', `${model}-same.bin`, part]);
+        expect(b.stdout, `${model} ${part}`).toBe(a.stdout);
+      }
+      // The arguments are the model's (the loss, n-grams, buckets) but for the epochs given.
+      const args = (m: string) => fasttext(['dump', m, 'args']).stdout.replace(/epoch \d+\n/, '');
+      expect(args(`${model}-same.bin`)).toBe(args(`${model}.bin`));
+      expect(fasttext(['predict-prob', `${model}-same.bin`, 'test.txt', '-1']).stdout).toBe(
+        fasttext(['predict-prob', `${model}.bin`, 'test.txt', '-1']).stdout,
+      );
+    }
+  });
+
+  it('training on from a barely trained model improves it, and a resumed rowshard model trains on again', () => {
+    const before = p1('part.bin');
+    const r = rowshard([
+      'supervised',
+      '-input',
+      'train.txt',
+      '-output',
+      'part-on',
+      '-resume-from',
+      'part.bin',
+      '-epoch',
+      '3',
+      ...ours,
+    ]);
+    expect(r.status, r.stderr).toBe(0);
+    const after = p1('part-on.bin');
+    expect(after).toBeGreaterThan(before + 0.1);
+    // Its dictionary is the model's, whatever -input holds.
+    expect(fasttext(['dump', 'part-on.bin', 'dict']).stdout).toBe(fasttext(['dump', 'part.bin', 'dict']).stdout);
+    const again = rowshard([
+      'supervised',
+      '-input',
+      'train.txt',
+      '-output',
+      'part-on2',
+      '-resume-from',
+      'part-on.bin',
+      '-epoch',
+      '2',
+      ...ours,
+    ]);
+    expect(again.status, again.stderr).toBe(0);
+    // Keeps what it had (two more epochs on a corpus this small may move P@1 by a test line or two).
+    expect(p1('part-on2.bin')).toBeGreaterThanOrEqual(after - 0.03);
+  });
+
+  it('refuses a .ftz, a word-vector model, a file that is not a model, and flags that change the model, with the reason', () => {
+    const refused = (args: string[], message: RegExp) => {
+      const r = rowshard(['supervised', '-input', 'train.txt', '-output', 'refused', ...args]);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(message);
+    };
+    refused(['-resume-from', 'full.ftz'], /full\.ftz: a quantised model \(\.ftz\)/);
+    refused(['-resume-from', 'test.txt'], /test\.txt: not a fastText model file/);
+    refused(['-resume-from', 'nothing.bin'], /nothing\.bin: no such file/);
+    refused(['-resume-from', 'full.bin', '-dim', '12'], /-dim 12 conflicts with the model's dim 10/);
+    refused(['-resume-from', 'full.bin', '-loss', 'ns'], /-loss ns conflicts with the model's loss softmax/);
+    refused(['-resume-from', 'full.bin', '-maxn', '6'], /-maxn 6 conflicts with the model's maxn 4/);
+    refused(['-resume-from', 'full.bin', '-minCount', '2'], /-minCount builds a dictionary/);
+    // Repeating the model's values is fine (checked by the run above for none given).
+    const cbow = fasttext([
+      'cbow',
+      '-input',
+      'train.txt',
+      '-output',
+      'vectors',
+      '-dim',
+      '10',
+      '-epoch',
+      '1',
+      '-minCount',
+      '1',
+      '-bucket',
+      '1000',
+      '-verbose',
+      '0',
+    ]);
+    expect(cbow.status, cbow.stderr).toBe(0);
+    refused(['-resume-from', 'vectors.bin'], /a cbow model \(word vectors\)/);
+  });
+});
