@@ -374,4 +374,49 @@ describe.skipIf(!hasFastText)('rowshard supervised -resume-from MODEL.bin', () =
     expect(cbow.status, cbow.stderr).toBe(0);
     refused(['-resume-from', 'vectors.bin'], /a cbow model \(word vectors\)/);
   });
+
+  it('skipgram and cbow resume from a word-vector model too: a zero rate keeps it, training on moves it', () => {
+    const sg = fasttext([
+      'skipgram',
+      '-input',
+      'train.txt',
+      '-output',
+      'sg',
+      '-dim',
+      '8',
+      '-epoch',
+      '1',
+      '-minCount',
+      '2',
+      '-bucket',
+      '500',
+      '-verbose',
+      '0',
+    ]);
+    expect(sg.status, sg.stderr).toBe(0);
+    const same = rowshard([
+      'skipgram',
+      '-input',
+      'more.txt',
+      '-output',
+      'sg-same',
+      '-resume-from',
+      'sg.bin',
+      '-lr',
+      '0',
+      '-epoch',
+      '1',
+      ...ours,
+    ]);
+    expect(same.status, same.stderr).toBe(0);
+    for (const part of ['args', 'dict', 'input', 'output'])
+      expect(fasttext(['dump', 'sg-same.bin', part]).stdout, part).toBe(fasttext(['dump', 'sg.bin', part]).stdout);
+    const on = rowshard(['cbow', '-input', 'train.txt', '-output', 'sg-on', '-resume-from', 'sg.bin', '-epoch', '1', ...ours]);
+    expect(on.status, on.stderr).toBe(0);
+    expect(fasttext(['dump', 'sg-on.bin', 'dict']).stdout).toBe(fasttext(['dump', 'sg.bin', 'dict']).stdout);
+    expect(fasttext(['dump', 'sg-on.bin', 'input']).stdout).not.toBe(fasttext(['dump', 'sg.bin', 'input']).stdout);
+    const refused = rowshard(['skipgram', '-input', 'train.txt', '-output', 'x', '-resume-from', 'sg.bin', '-minn', '2']);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/skipgram: -resume-from .*sg\.bin: -minn 2 conflicts with the model's minn 3/);
+  });
 });

@@ -82,7 +82,10 @@ async function prepareFastTextData(spec: FileDataSpec, dir: string): Promise<Pre
  */
 /** fastText's word vectors: the dictionary, and one example per known word of the file. */
 async function prepareFastTextWords(spec: FileDataSpec, dir: string): Promise<PreparedData> {
-  const dict = FastTextDictionary.build(readFileSync(spec.path), dictionaryOptions(spec));
+  // A dictionary given (`-resume-from`: the model's) is the dictionary: not rebuilt from the file.
+  const dict = spec.vocabFile
+    ? FastTextDictionary.fromFileText(readFileSync(spec.vocabFile, 'latin1'), spec.vocabFile, dictionaryOptions(spec))
+    : FastTextDictionary.build(readFileSync(spec.path), dictionaryOptions(spec));
   if (dict.nwords === 0)
     throw new RowshardError(ErrorCodes.BAD_DATA, `${spec.path}: empty vocabulary (try a smaller minCount)`, { file: spec.path });
   const examples = await countWordExamples(spec.path, dict);

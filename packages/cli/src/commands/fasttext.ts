@@ -22,6 +22,7 @@ import {
   FastTextInference,
   type FastTextLoss,
   type FastTextModelFile,
+  type FastTextModelKind,
   type FileDataSpec,
   formatG,
   npyHeader,
@@ -198,7 +199,10 @@ export const supervisedCommand: Command = {
       });
     refuseFlags('supervised', flags, unsupportedFastTextFlags);
     // -resume-from: the model's arguments are the defaults, its shape is checked against the flags.
-    const resumed = flags['resume-from'] === undefined ? null : openResumedModel(resolve(String(flags['resume-from'])), flags);
+    const resumed =
+      flags['resume-from'] === undefined
+        ? null
+        : openResumedModel('supervised', resolve(String(flags['resume-from'])), flags, ['sup']);
     const loss = String(flags.loss ?? resumed?.file.args.loss ?? 'softmax') as FastTextLoss;
     const sync = String(flags.sync ?? 'asp');
     if (sync !== 'asp' && sync !== 'bsp')
@@ -352,21 +356,26 @@ export const supervisedCommand: Command = {
 };
 
 /** The model `-resume-from` names, checked against the flags given. */
-interface ResumedModel {
+export interface ResumedModel {
   readonly path: string;
   readonly file: FastTextModelFile;
 }
 
 /**
- * Opens the model `-resume-from` names and checks it can be trained on: a fastText .bin of a
- * supervised model, not quantised; flags that fix the model's shape, hashing or loss (-dim,
+ * Opens the model `-resume-from` names and checks `command` can train on from it: a fastText
+ * .bin of one of `kinds` (supervised; or skipgram and cbow, negative sampling), not quantised; flags that fix the model's shape, hashing or loss (-dim,
  * -minn, -maxn, -wordNgrams, -bucket, -loss) may repeat its values but not change them, and
  * flags that build a dictionary (-minCount, -minCountLabel, -pretrainedVectors) are refused:
  * the dictionary is the model's.
  */
-function openResumedModel(path: string, flags: Record<string, unknown>): ResumedModel {
+export function openResumedModel(
+  command: string,
+  path: string,
+  flags: Record<string, unknown>,
+  kinds: readonly FastTextModelKind[],
+): ResumedModel {
   const refuse = (why: string, field = 'resume-from') =>
-    new RowshardError(ErrorCodes.BAD_CONFIG, `supervised: -resume-from ${path}: ${why}`, { field, file: path });
+    new RowshardError(ErrorCodes.BAD_CONFIG, `${command}: -resume-from ${path}: ${why}`, { field, file: path });
   if (!existsSync(path)) throw refuse('no such file');
   if (!isNativeModelFile(path)) throw refuse('not a fastText model file (.bin): no fastText signature');
   const { file } = loadNativeModel(path, String(flags.label ?? '__label__'));
@@ -375,8 +384,14 @@ function openResumedModel(path: string, flags: Record<string, unknown>): Resumed
     throw refuse(
       'a quantised model (.ftz) holds approximations of its rows and cannot train on; resume from the .bin it was quantised from',
     );
-  if (a.model !== 'sup')
-    throw refuse(`a ${a.model === 'sg' ? 'skipgram' : 'cbow'} model (word vectors): supervised trains on supervised models only`);
+  if (!kinds.includes(a.model))
+    throw refuse(
+      a.model === 'sup'
+        ? `a supervised model: ${command} trains on word-vector models (skipgram, cbow) only`
+        : `a ${a.model === 'sg' ? 'skipgram' : 'cbow'} model (word vectors): ${command} trains on supervised models only`,
+    );
+  if (a.model !== 'sup' && a.loss !== 'ns')
+    throw refuse(`its loss is ${a.loss}: rowshard's ${command} trains with negative sampling (ns) only`);
   for (const name of ['minCount', 'minCountLabel', 'pretrainedVectors'])
     if (flags[name] !== undefined)
       throw refuse(
@@ -398,7 +413,7 @@ function openResumedModel(path: string, flags: Record<string, unknown>): Resumed
 }
 
 /** The model's dictionary (as the vocabulary pass writes one), input and output matrices (.npy) in `dir`. */
-function writeResumeFiles(m: ResumedModel, dir: string): { dictionary: string; input: string; output: string } {
+export function writeResumeFiles(m: ResumedModel, dir: string): { dictionary: string; input: string; output: string } {
   const files = { dictionary: join(dir, 'dictionary.txt'), input: join(dir, 'input.npy'), output: join(dir, 'output.npy') };
   writeFileSync(files.dictionary, Buffer.from(m.file.dict.toFileText(), 'latin1'));
   for (const [name, matrix] of [
