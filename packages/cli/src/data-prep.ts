@@ -38,12 +38,15 @@ function writeAtomic(path: string, text: string, encoding: BufferEncoding = 'utf
 
 /**
  * 'fasttext' features: fastText's dictionary over the file's bytes (read whole, as the
- * dictionary pass needs every count before any id is known), then a pass counting the lines
- * that train. The vocabulary file is the dictionary; the labels file lists the labels in the
- * dictionary's order (label i is class i).
+ * dictionary pass needs every count before any id is known), or the dictionary given as
+ * `vocabFile`, then a pass counting the lines that train. The vocabulary file is the
+ * dictionary; the labels file lists the labels in the dictionary's order (label i is class i).
  */
 async function prepareFastTextData(spec: FileDataSpec, dir: string): Promise<PreparedData> {
-  const dict = buildFastTextDictionary(spec);
+  // A dictionary given (`rowshard supervised -resume-from`: the model's) is the dictionary: not rebuilt from the file.
+  const dict = spec.vocabFile
+    ? FastTextDictionary.fromFileText(readFileSync(spec.vocabFile, 'latin1'), spec.vocabFile, dictionaryOptions(spec))
+    : buildFastTextDictionary(spec);
   if (dict.nwords === 0)
     throw new RowshardError(ErrorCodes.BAD_DATA, `${spec.path}: empty vocabulary (try a smaller minCount)`, { file: spec.path });
   if (dict.nlabels === 0)
@@ -79,7 +82,10 @@ async function prepareFastTextData(spec: FileDataSpec, dir: string): Promise<Pre
  */
 /** fastText's word vectors: the dictionary, and one example per known word of the file. */
 async function prepareFastTextWords(spec: FileDataSpec, dir: string): Promise<PreparedData> {
-  const dict = FastTextDictionary.build(readFileSync(spec.path), dictionaryOptions(spec));
+  // A dictionary given (`-resume-from`: the model's) is the dictionary: not rebuilt from the file.
+  const dict = spec.vocabFile
+    ? FastTextDictionary.fromFileText(readFileSync(spec.vocabFile, 'latin1'), spec.vocabFile, dictionaryOptions(spec))
+    : FastTextDictionary.build(readFileSync(spec.path), dictionaryOptions(spec));
   if (dict.nwords === 0)
     throw new RowshardError(ErrorCodes.BAD_DATA, `${spec.path}: empty vocabulary (try a smaller minCount)`, { file: spec.path });
   const examples = await countWordExamples(spec.path, dict);

@@ -1,4 +1,6 @@
-import { type ModuleImporter, type ResolvedJob, resolveJob } from '@rowshard/nn';
+import { readFileSync } from 'node:fs';
+import { ErrorCodes, parseNpy, RowshardError } from '@rowshard/core';
+import { type Model, type ModuleImporter, type ResolvedJob, resolveJob } from '@rowshard/nn';
 import { type HashedRows, readHashedPretrained } from './hashed-pretrained.js';
 import { loadInitialState } from './initial-state.js';
 import { checkPretrained, loadPretrained, type PretrainedInfo } from './pretrained.js';
@@ -30,9 +32,9 @@ export async function setUpJob(
     pretrained[spec.name] =
       spec.kind === 'hashed' ? readHashedPretrained(spec, source).rows : loadPretrained(spec, source, job.seed);
   }
-  const { dense, tables } = job.initialState
-    ? loadInitialState(readJson(job.initialState.fixture), job.initialState.fixture, model)
-    : { dense: {}, tables: {} };
+  const fixture = job.initialState?.fixture;
+  const { dense, tables } = fixture ? loadInitialState(readJson(fixture), fixture, model) : { dense: {}, tables: {} };
+  for (const [name, path] of Object.entries(job.initialState?.dense ?? {})) dense[name] = readDenseNpy(model, name, path);
   return { ...resolved, initialDense: dense, initialTables: { ...tables, ...pretrained } };
 }
 
@@ -47,4 +49,26 @@ export function checkPretrainedTables({ job, model }: ResolvedJob): PretrainedIn
     if (source) checked.push(spec.kind === 'hashed' ? readHashedPretrained(spec, source).info : checkPretrained(spec, source));
   }
   return checked;
+}
+
+/** `initialState.dense`: a dense parameter's starting values from a .npy of its shape. */
+function readDenseNpy(model: Model, name: string, path: string): Float32Array {
+  const spec = model.dense.find((p) => p.name === name);
+  const fail = (why: string) =>
+    new RowshardError(ErrorCodes.BAD_CONFIG, `initialState.dense.${name}: ${why}`, {
+      field: `initialState.dense.${name}`,
+      file: path,
+    });
+  if (!spec)
+    throw fail(`the model has no dense parameter '${name}' (it has ${model.dense.map((p) => p.name).join(', ') || 'none'})`);
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (e) {
+    throw fail(`cannot read ${path} (${(e as Error).message})`);
+  }
+  const { shape, data } = parseNpy(bytes, path);
+  if (shape.join(',') !== spec.shape.join(','))
+    throw fail(`${path} is [${shape.join(', ')}], the parameter is [${spec.shape.join(', ')}]`);
+  return Float32Array.from(data);
 }

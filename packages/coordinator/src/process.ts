@@ -36,6 +36,8 @@ export function absolutiseJobPaths(job: Record<string, unknown>, base: string): 
   absolutisePretrainedPaths(out, base);
   const init = out.initialState as Record<string, unknown> | undefined;
   if (init && typeof init.fixture === 'string') init.fixture = abs(init.fixture);
+  const dense = init?.dense as Record<string, unknown> | undefined;
+  if (dense && typeof dense === 'object') for (const k of Object.keys(dense)) dense[k] = abs(dense[k]);
   const checkpoint = out.checkpoint as Record<string, unknown> | undefined;
   if (checkpoint && typeof checkpoint.dir === 'string') checkpoint.dir = abs(checkpoint.dir);
   return out;

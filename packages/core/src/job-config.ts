@@ -27,8 +27,12 @@ export interface JobConfig {
   readonly batchSize: number;
   readonly data: DataSpec;
   readonly freeze: readonly FreezeWindow[];
-  /** Trajectory fixture whose initial_state starts the run (parity runs). */
-  readonly initialState: { readonly fixture: string } | null;
+  /**
+   * The starting state: a trajectory fixture's initial_state (parity runs), and/or dense
+   * parameters' starting values from .npy files by parameter name (`rowshard supervised
+   * -resume-from` starts fastText's output matrix so).
+   */
+  readonly initialState: { readonly fixture?: string; readonly dense?: Readonly<Record<string, string>> } | null;
   readonly cluster: ClusterSize;
   readonly timeouts: { readonly stepMs: number; readonly registrationMs: number };
   /** Log loss and throughput every n steps. */
@@ -98,8 +102,18 @@ export function parseJobConfig(value: unknown, tableNames: readonly string[] | n
   let initialState: JobConfig['initialState'] = null;
   if (obj.initialState !== undefined && obj.initialState !== null) {
     const init = requireObject(obj.initialState, at('initialState'));
-    rejectUnknownKeys(init, ['fixture'], at('initialState'));
-    initialState = { fixture: stringField(init.fixture, at('initialState.fixture')) };
+    rejectUnknownKeys(init, ['fixture', 'dense'], at('initialState'));
+    if (init.fixture === undefined && init.dense === undefined) throw configError(at('initialState'), 'needs fixture or dense');
+    let dense: Record<string, string> | undefined;
+    if (init.dense !== undefined) {
+      const given = requireObject(init.dense, at('initialState.dense'));
+      dense = {};
+      for (const [name, path] of Object.entries(given)) dense[name] = stringField(path, at(`initialState.dense.${name}`));
+    }
+    initialState = {
+      ...(init.fixture === undefined ? {} : { fixture: stringField(init.fixture, at('initialState.fixture')) }),
+      ...(dense ? { dense } : {}),
+    };
   }
   const d = jobDefaults;
   const job: JobConfig = {

@@ -1,29 +1,33 @@
+import { existsSync, statSync } from 'node:fs';
 import { writeFileDurably } from '@rowshard/coordinator';
 import {
   buildSafetensorsHeader,
+  ErrorCodes,
   EXPORTED_PARAM,
   formatVectorLine,
   npyHeader,
+  RowshardError,
   type TensorEntry,
   torchOptimizerState,
 } from '@rowshard/core';
 import { type FullTable, readFullTable, readManifest, readTableWords, resolveCheckpointDir } from '../checkpoint-reader.js';
+import { isNativeModelFile, loadNativeModel } from '../fasttext/native-model.js';
 import { type Command, parseFlags, usageError } from './command.js';
 
 const writeAtomically = (out: string, chunks: Iterable<Uint8Array>): number => writeFileDurably(out, chunks).bytes;
 
 const bytesOf = (a: Float32Array | BigUint64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-function* textLines(lines: Iterable<string>): Iterable<Uint8Array> {
+function* textLines(lines: Iterable<string>, encoding: BufferEncoding = 'utf8'): Iterable<Uint8Array> {
   let buf = '';
   for (const line of lines) {
     buf += `${line}\n`;
     if (buf.length > 1 << 20) {
-      yield Buffer.from(buf, 'utf8');
+      yield Buffer.from(buf, encoding);
       buf = '';
     }
   }
-  if (buf) yield Buffer.from(buf, 'utf8');
+  if (buf) yield Buffer.from(buf, encoding);
 }
 
 interface StateTensor {
@@ -59,9 +63,10 @@ function stateTensors(t: FullTable): { className: string; paramGroup: Record<str
 }
 
 export const exportCommand: Command = {
-  summary: 'write a table of a checkpoint as .npy, safetensors, word2vec or GloVe text',
+  summary: 'write a table of a checkpoint, or a matrix of a fastText model, as .npy, safetensors, word2vec or GloVe text',
   usage:
-    'rowshard export <checkpoint> --table T --format npy|safetensors|word2vec|glove|tsv [--out FILE] [--with-state] [--vocab FILE]',
+    'rowshard export <checkpoint> --table T --format npy|safetensors|word2vec|glove|tsv [--out FILE] [--with-state] [--vocab FILE]\n' +
+    '       rowshard export MODEL.bin|MODEL.ftz --table input|output --format npy|safetensors|word2vec|glove|tsv [--out FILE]',
   async run(argv) {
     const { values, positionals } = parseFlags('export', argv, {
       table: { type: 'string' },
@@ -77,7 +82,23 @@ export const exportCommand: Command = {
     if (!['npy', 'safetensors', 'word2vec', 'glove', 'tsv'].includes(format)) {
       throw usageError('export', `--format must be npy, safetensors, word2vec, glove or tsv, got ${format}`);
     }
-    const dir = resolveCheckpointDir(positionals[0]);
+    // A fastText .bin/.ftz is told by its signature, whatever its name.
+    if (isNativeModelFile(positionals[0])) {
+      if (values['with-state'] === true || typeof values.vocab === 'string')
+        throw usageError(
+          'export',
+          `${positionals[0]} is a fastText model: it has no optimizer state, and its words are its own (--with-state and --vocab are for checkpoints)`,
+        );
+      return exportFastTextMatrix(positionals[0], table, format, typeof values.out === 'string' ? values.out : null);
+    }
+    const source = positionals[0];
+    if (existsSync(source) && !statSync(source).isDirectory())
+      throw new RowshardError(
+        ErrorCodes.BAD_DATA,
+        `${source}: neither a checkpoint directory nor a fastText model file (.bin/.ftz: no fastText signature)`,
+        { file: source },
+      );
+    const dir = resolveCheckpointDir(source);
     const manifest = readManifest(dir);
     const t = readFullTable(dir, manifest, table);
     // A hashed table's rows are the ids it holds (t.ids, ascending); a dense table's are 0 .. numEmbeddings-1.
@@ -155,3 +176,87 @@ export const exportCommand: Command = {
     return 0;
   },
 };
+
+/** `emb.npy` → `emb.words.txt`: the words of a fastText matrix's rows, beside its npy or safetensors export. */
+const wordsFileOf = (out: string) => `${out.replace(/\.(npy|safetensors)$/, '')}.words.txt`;
+
+/**
+ * A fastText model's input or output matrix, written by the same writers as a checkpoint's
+ * table. `input`: the words' rows, then the n-gram buckets' (a `.ftz`: dequantised, as
+ * fastText reads them); `output`: a row per label (supervised) or per word (skipgram, cbow).
+ * npy and safetensors hold every row, with the named rows' words beside them in
+ * `<out>.words.txt` (line i = row i; the buckets have no word, so the input's file has
+ * nwords lines). word2vec, GloVe and tsv name each row by its word, so they hold only the
+ * rows that have one: the input's buckets are left out (a word's row is its own, not the
+ * average with its character n-grams that print-word-vectors gives).
+ */
+function exportFastTextMatrix(path: string, table: string, format: string, given: string | null): number {
+  if (table !== 'input' && table !== 'output')
+    throw usageError('export', `${path} is a fastText model: --table must be input or output, got ${table}`);
+  const { file, dict } = loadNativeModel(path);
+  const m = table === 'input' ? file.input : file.output;
+  const quantised = table === 'input' ? file.quantInput : file.quantOutput;
+  const { rows, cols: dim } = m;
+  // Each row as fastText reads it: a quantised row decoded (its norm applied with -qnorm).
+  const weight = new Float32Array(rows * dim);
+  const row = new Float32Array(dim);
+  for (let r = 0; r < rows; r++) {
+    row.fill(0);
+    m.addRowToVector(row, r);
+    weight.set(row, r * dim);
+  }
+  const named = table === 'input' ? dict.nwords : Math.min(rows, file.args.model === 'sup' ? dict.nlabels : dict.nwords);
+  const wordOf = (r: number) => (table === 'output' && file.args.model === 'sup' ? dict.label(r) : dict.word(r));
+  const ext = format === 'glove' || format === 'word2vec' ? 'txt' : format;
+  const out = given ?? `${table}.${ext}`;
+  const files = [out];
+  let bytes: number;
+  let written = rows;
+  if (format === 'npy' || format === 'safetensors') {
+    if (format === 'npy') bytes = writeAtomically(out, [npyHeader([rows, dim]), bytesOf(weight)]);
+    else {
+      const { header } = buildSafetensorsHeader([{ name: EXPORTED_PARAM, dtype: 'F32', shape: [rows, dim] }], {
+        table,
+        source: 'fasttext',
+        model: file.args.model,
+        words: String(named),
+      });
+      bytes = writeAtomically(out, [header, bytesOf(weight)]);
+    }
+    const wordsFile = wordsFileOf(out);
+    bytes += writeAtomically(
+      wordsFile,
+      textLines(
+        Array.from({ length: named }, (_, r) => wordOf(r)),
+        'latin1',
+      ),
+    );
+    files.push(wordsFile);
+  } else {
+    written = named;
+    function* lines(): Iterable<string> {
+      if (format === 'word2vec') yield `${named} ${dim}`;
+      for (let r = 0; r < named; r++) {
+        if (format === 'tsv') yield wordOf(r) + formatVectorLine('', weight, r * dim, dim).replaceAll(' ', '\t');
+        else yield formatVectorLine(wordOf(r), weight, r * dim, dim);
+      }
+    }
+    bytes = writeAtomically(out, textLines(lines(), 'latin1'));
+  }
+  process.stdout.write(
+    `${JSON.stringify({
+      event: 'exported',
+      model: path,
+      table,
+      format,
+      file: out,
+      rows: written,
+      dim,
+      bytes,
+      words: named,
+      ...(quantised ? { dequantised: true } : {}),
+      ...(files.length > 1 ? { files } : {}),
+    })}\n`,
+  );
+  return 0;
+}

@@ -1,6 +1,6 @@
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { writeFileDurably } from '@rowshard/coordinator';
 import {
   DenseMatrix,
@@ -20,7 +20,14 @@ import { type CommandLineSpec, type OptionSpec, parseCommandLine } from '../comm
 import { loadTrainConfig } from '../config/load-config.js';
 import { writeOutputVectors, writeWordVectors } from '../fasttext/save-vectors.js';
 import { type Command, usageError } from './command.js';
-import { optimizersFor, refusedOptions, refuseFlags, unsupportedFastTextFlags } from './fasttext.js';
+import {
+  openResumedModel,
+  optimizersFor,
+  refusedOptions,
+  refuseFlags,
+  unsupportedFastTextFlags,
+  writeResumeFiles,
+} from './fasttext.js';
 import { runTrain } from './train.js';
 
 /**
@@ -75,6 +82,12 @@ const unsupervisedOptions = (defaultLr: string): readonly OptionSpec[] => [
     default: 'false',
   },
   {
+    name: 'resume-from',
+    type: 'string',
+    value: 'MODEL.bin',
+    help: "rowshard: train on from a skipgram or cbow fastText .bin (fastText's or rowshard's, -loss ns): its dictionary and matrices start the run, its arguments are the defaults",
+  },
+  {
     name: 'optimizer',
     type: 'string',
     value: 'adagrad|adam|sgd',
@@ -115,13 +128,22 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
       const sync = String(flags.sync ?? 'asp');
       if (sync !== 'asp' && sync !== 'bsp')
         throw new RowshardError(ErrorCodes.BAD_CONFIG, `${kind}: -sync must be asp or bsp, got ${sync}`, { field: 'sync' });
-      const num = (name: string, fallback: number) => (flags[name] as number | undefined) ?? fallback;
+      // -resume-from: the model's arguments are the defaults, its shape is checked against the flags.
+      const resumed =
+        flags['resume-from'] === undefined
+          ? null
+          : openResumedModel(kind, resolve(String(flags['resume-from'])), flags, ['sg', 'cbow']);
+      const fromModel = resumed?.file.args as Record<string, unknown> | undefined;
+      const num = (name: string, fallback: number) =>
+        (flags[name] as number | undefined) ?? (fromModel?.[name] as number | undefined) ?? fallback;
       const dim = num('dim', 100);
       const epochs = num('epoch', 5);
       const optimizer = String(flags.optimizer ?? 'adagrad');
       const lr = (flags.lr as number | undefined) ?? (optimizer === 'sgd' ? 0.05 : DEFAULT_LR);
       const output = resolve(outputPrefix);
       const workDir = `${output}.rowshard`;
+      const scratch = resumed ? mkdtempSync(join(tmpdir(), 'rowshard-resume-')) : null;
+      const resumeFiles = resumed && scratch ? writeResumeFiles(resumed, scratch) : null;
       const job = (): Record<string, unknown> => ({
         seed: num('seed', 0),
         model: { name: 'fasttext_words', options: { embeddingDim: dim } },
@@ -146,7 +168,18 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
           t: num('t', 1e-4),
           shuffleBuffer: 0,
           seed: num('seed', 0) + 1,
+          // -resume-from: the model's dictionary, not one built from -input.
+          ...(resumeFiles ? { vocabFile: resumeFiles.dictionary } : {}),
         },
+        // -resume-from: both matrices start from the model's (the input's buckets included).
+        ...(resumeFiles
+          ? {
+              tables: {
+                embedding: { pretrained: { path: resumeFiles.input, format: 'npy', freeze: false } },
+                output: { pretrained: { path: resumeFiles.output, format: 'npy', freeze: false } },
+              },
+            }
+          : {}),
         checkpoint: { dir: workDir, resume: 'none', keep: 1 },
         cluster: {
           ...(flags.ps === undefined ? {} : { ps: num('ps', 1) }),
@@ -155,10 +188,19 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
         },
         logEverySteps: 50,
       });
-      const loaded = await loadTrainConfig({}, {}, job, kind, availableParallelism());
+      const cleanUp = () => {
+        if (scratch) rmSync(scratch, { recursive: true, force: true });
+      };
+      let loaded: Awaited<ReturnType<typeof loadTrainConfig>>;
+      try {
+        loaded = await loadTrainConfig({}, {}, job, kind, availableParallelism());
+      } catch (e) {
+        cleanUp();
+        throw e;
+      }
       rmSync(workDir, { recursive: true, force: true });
       mkdirSync(dirname(output), { recursive: true });
-      const code = await runTrain(loaded);
+      const code = await runTrain(loaded).finally(cleanUp);
       if (code !== 0) return code;
       const dir = resolveCheckpointDir(workDir);
       const manifest = readManifest(dir);

@@ -21,8 +21,11 @@ import {
   FastTextDictionary,
   FastTextInference,
   type FastTextLoss,
+  type FastTextModelFile,
+  type FastTextModelKind,
   type FileDataSpec,
   formatG,
+  npyHeader,
   parseDataSpec,
   RowshardError,
   serializeFastTextModel,
@@ -125,6 +128,12 @@ const supervisedOptions: readonly OptionSpec[] = [
     help: 'also write the output matrix, one row per label, to PATH.output',
     default: 'false',
   },
+  {
+    name: 'resume-from',
+    type: 'string',
+    value: 'MODEL.bin',
+    help: "rowshard: train on from a supervised fastText .bin (fastText's or rowshard's): its dictionary, input and output matrices start the run, its arguments are the defaults",
+  },
   ...refusedOptions(unsupportedFastTextFlags),
   {
     name: 'optimizer',
@@ -196,12 +205,19 @@ export const supervisedCommand: Command = {
         field: 'input',
         file: input,
       });
-    const loss = String(flags.loss ?? 'softmax') as FastTextLoss;
     refuseFlags('supervised', flags, unsupportedFastTextFlags);
+    // -resume-from: the model's arguments are the defaults, its shape is checked against the flags.
+    const resumed =
+      flags['resume-from'] === undefined
+        ? null
+        : openResumedModel('supervised', resolve(String(flags['resume-from'])), flags, ['sup']);
+    const loss = String(flags.loss ?? resumed?.file.args.loss ?? 'softmax') as FastTextLoss;
     const sync = String(flags.sync ?? 'asp');
     if (sync !== 'asp' && sync !== 'bsp')
       throw new RowshardError(ErrorCodes.BAD_CONFIG, `supervised: -sync must be asp or bsp, got ${sync}`, { field: 'sync' });
-    const num = (name: string, fallback: number) => (flags[name] as number | undefined) ?? fallback;
+    const fromModel = resumed?.file.args as Record<string, unknown> | undefined;
+    const num = (name: string, fallback: number) =>
+      (flags[name] as number | undefined) ?? (fromModel?.[name] as number | undefined) ?? fallback;
     const outputPlace = String(flags.outputMatrix ?? 'dense') as 'dense' | 'table';
     const dim = num('dim', 100);
     const epochs = num('epoch', 5);
@@ -217,7 +233,8 @@ export const supervisedCommand: Command = {
     // -pretrainedVectors: the table starts from the file, each vector at its word's row in the
     // dictionary fastText would build (the corpus's, joined by the file's words). That
     // dictionary is built here too, so the rows can be named before the job is checked.
-    const scratch = given ? mkdtempSync(join(tmpdir(), 'rowshard-pretrained-')) : null;
+    const scratch = given || resumed ? mkdtempSync(join(tmpdir(), 'rowshard-pretrained-')) : null;
+    const resumeFiles = resumed && scratch ? writeResumeFiles(resumed, scratch) : null;
     const vocabFile = scratch ? join(scratch, 'words.txt') : null;
     // A fastText model (.bin/.ftz) starts training too: its words' vectors (subwords included), as a .vec.
     const pretrained = given && scratch && isNativeModelFile(given) ? modelAsVec(given, join(scratch, 'model.vec')) : given;
@@ -266,9 +283,23 @@ export const supervisedCommand: Command = {
         pretrainedVectors: pretrained,
         shuffleBuffer: 100_000,
         seed: num('seed', 0) + 1,
+        // -resume-from: the model's dictionary, not one built from -input.
+        ...(resumeFiles ? { vocabFile: resumeFiles.dictionary } : {}),
       },
       ...(pretrained
         ? { tables: { embedding: { pretrained: { path: pretrained, format: 'word2vec', vocab: vocabFile, freeze: false } } } }
+        : {}),
+      // -resume-from: every row of the input matrix (words and buckets) and the output matrix start the run.
+      ...(resumeFiles
+        ? {
+            tables: {
+              embedding: { pretrained: { path: resumeFiles.input, format: 'npy', freeze: false } },
+              ...(outputPlace === 'table'
+                ? { output: { pretrained: { path: resumeFiles.output, format: 'npy', freeze: false } } }
+                : {}),
+            },
+            ...(outputPlace === 'dense' ? { initialState: { dense: { 'fc.weight': resumeFiles.output } } } : {}),
+          }
         : {}),
       checkpoint: { dir: workDir, resume: 'none', keep: 1 },
       // What is not given is picked for the machine, as rowshard train does.
@@ -337,6 +368,80 @@ export const supervisedCommand: Command = {
     return 0;
   },
 };
+
+/** The model `-resume-from` names, checked against the flags given. */
+export interface ResumedModel {
+  readonly path: string;
+  readonly file: FastTextModelFile;
+}
+
+/**
+ * Opens the model `-resume-from` names and checks `command` can train on from it: a fastText
+ * .bin of one of `kinds` (supervised; or skipgram and cbow, negative sampling), not quantised; flags that fix the model's shape, hashing or loss (-dim,
+ * -minn, -maxn, -wordNgrams, -bucket, -loss) may repeat its values but not change them, and
+ * flags that build a dictionary (-minCount, -minCountLabel, -pretrainedVectors) are refused:
+ * the dictionary is the model's.
+ */
+export function openResumedModel(
+  command: string,
+  path: string,
+  flags: Record<string, unknown>,
+  kinds: readonly FastTextModelKind[],
+): ResumedModel {
+  const refuse = (why: string, field = 'resume-from') =>
+    new RowshardError(ErrorCodes.BAD_CONFIG, `${command}: -resume-from ${path}: ${why}`, { field, file: path });
+  if (!existsSync(path)) throw refuse('no such file');
+  if (!isNativeModelFile(path)) throw refuse('not a fastText model file (.bin): no fastText signature');
+  const { file } = loadNativeModel(path, String(flags.label ?? '__label__'));
+  const a = file.args;
+  if (file.quantInput || file.quantOutput)
+    throw refuse(
+      'a quantised model (.ftz) holds approximations of its rows and cannot train on; resume from the .bin it was quantised from',
+    );
+  if (!kinds.includes(a.model))
+    throw refuse(
+      a.model === 'sup'
+        ? `a supervised model: ${command} trains on word-vector models (skipgram, cbow) only`
+        : `a ${a.model === 'sg' ? 'skipgram' : 'cbow'} model (word vectors): ${command} trains on supervised models only`,
+    );
+  if (a.model !== 'sup' && a.loss !== 'ns')
+    throw refuse(`its loss is ${a.loss}: rowshard's ${command} trains with negative sampling (ns) only`);
+  for (const name of ['minCount', 'minCountLabel', 'pretrainedVectors'])
+    if (flags[name] !== undefined)
+      throw refuse(
+        `-${name} builds a dictionary, and a resumed run keeps the model's (words it lacks are unknown, as at prediction)`,
+        name,
+      );
+  const effectiveBuckets = (b: number) => (a.wordNgrams <= 1 && a.maxn === 0 ? 0 : b);
+  for (const name of ['dim', 'minn', 'maxn', 'wordNgrams', 'bucket', 'loss'] as const) {
+    const given = flags[name];
+    if (given === undefined) continue;
+    const same = name === 'bucket' ? effectiveBuckets(Number(given)) === effectiveBuckets(a.bucket) : given === a[name];
+    if (!same)
+      throw refuse(
+        `-${name} ${String(given)} conflicts with the model's ${name} ${String(a[name])} (its matrices' shape, hashing and loss stay the model's)`,
+        name,
+      );
+  }
+  return { path, file };
+}
+
+/** The model's dictionary (as the vocabulary pass writes one), input and output matrices (.npy) in `dir`. */
+export function writeResumeFiles(m: ResumedModel, dir: string): { dictionary: string; input: string; output: string } {
+  const files = { dictionary: join(dir, 'dictionary.txt'), input: join(dir, 'input.npy'), output: join(dir, 'output.npy') };
+  writeFileSync(files.dictionary, Buffer.from(m.file.dict.toFileText(), 'latin1'));
+  for (const [name, matrix] of [
+    ['input', m.file.input],
+    ['output', m.file.output],
+  ] as const) {
+    const { data } = matrix as DenseMatrix;
+    writeFileDurably(files[name], [
+      npyHeader([matrix.rows, matrix.cols]),
+      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    ]);
+  }
+  return files;
+}
 
 /** A fastText model's word vectors (as getWordVector gives them) written as a .vec, at full float precision. */
 function modelAsVec(modelPath: string, vecPath: string): string {
