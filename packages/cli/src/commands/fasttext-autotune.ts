@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, type LabelScore, RowshardError, WordReader } from '@rowshard/core';
 import type { OptionValue } from '../command-line/parse.js';
@@ -353,7 +353,12 @@ interface TrialOutcome {
 /** The CLI's entry point, for the trials' child processes. */
 const cliMain = fileURLToPath(new URL('../main.js', import.meta.url));
 
-function runTrial(argv: string[], deadline: number): Promise<TrialOutcome> {
+/** Stops the trial under way: the time is up, or this process was interrupted. */
+interface TrialControl {
+  stop: ((why: 'deadline' | 'interrupt') => void) | null;
+}
+
+function runTrial(argv: string[], deadline: number, control: TrialControl): Promise<TrialOutcome> {
   return new Promise((done, fail) => {
     const child = spawn(process.execPath, [cliMain, 'supervised', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = '';
@@ -363,22 +368,19 @@ function runTrial(argv: string[], deadline: number): Promise<TrialOutcome> {
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     let stopped: TrialOutcome['stopped'] = null;
-    const stop = (why: 'deadline' | 'interrupt') => {
+    control.stop = (why) => {
       stopped ??= why;
       child.kill('SIGTERM');
     };
-    const timer = setTimeout(() => stop('deadline'), Math.max(0, deadline - Date.now()));
-    const onSignal = () => stop('interrupt');
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const timer = setTimeout(() => control.stop?.('deadline'), Math.max(0, deadline - Date.now()));
     child.on('error', (e) => {
       clearTimeout(timer);
+      control.stop = null;
       fail(e);
     });
     child.on('close', (code) => {
       clearTimeout(timer);
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      control.stop = null;
       const lines = tail.trim().split('\n');
       done({ code, stopped, lastLine: lines[lines.length - 1] ?? '' });
     });
@@ -439,13 +441,22 @@ export async function runAutotune(o: AutotuneOptions): Promise<number> {
   process.stderr.write(
     `autotune: ${duration} s, metric ${metric.text} on ${validation} with ${k === -1 ? 'every label' : `${k} prediction${k === 1 ? '' : 's'}`} a line\n`,
   );
+  // Ctrl-C (or SIGTERM) ends the search as the time running out does: the best so far is kept.
+  const control: TrialControl = { stop: null };
+  let interrupted = false;
+  const interrupt = () => {
+    interrupted = true;
+    control.stop?.('interrupt');
+  };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
   try {
-    while (Date.now() < deadline) {
+    while (!interrupted && Date.now() < deadline) {
       trial++;
       const args = strategy.ask((Date.now() - began) / (duration * 1000));
       const prefix = join(scratch, `trial-${trial}`);
       const started = Date.now();
-      const outcome = await runTrial([...passed, ...trialFlags(args), '-output', prefix], deadline);
+      const outcome = await runTrial([...passed, ...trialFlags(args), '-output', prefix], deadline, control);
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       if (outcome.stopped && outcome.code !== 0) {
         // As fastText: the trial under way when the time is up (or on Ctrl-C) is dropped, the best so far kept.
@@ -474,11 +485,16 @@ export async function runAutotune(o: AutotuneOptions): Promise<number> {
       } else for (const ext of ['bin', 'vec', 'output']) rmSync(`${prefix}.${ext}`, { force: true });
       rmSync(`${prefix}.rowshard`, { recursive: true, force: true });
     }
+    if (!best && interrupted) {
+      process.stderr.write('supervised: autotune interrupted before a trial finished\n');
+      return 130;
+    }
     if (!best) {
       process.stderr.write(`supervised: autotune had not enough time to train once: raise -autotune-duration (${duration} s)\n`);
       return 1;
     }
     const { prefix, args, score } = best;
+    mkdirSync(dirname(o.output), { recursive: true });
     for (const ext of ['bin', 'vec', 'output'])
       if (existsSync(`${prefix}.${ext}`)) copyFileSync(`${prefix}.${ext}`, `${o.output}.${ext}`);
     process.stderr.write(`Best selected args (trial ${best.trial} of ${trial}): ${describe(args)}\n`);
@@ -486,6 +502,8 @@ export async function runAutotune(o: AutotuneOptions): Promise<number> {
     process.stderr.write(`wrote ${o.output}.bin (fastText 0.9.2's format) and ${o.output}.vec\n`);
     return 0;
   } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
     rmSync(scratch, { recursive: true, force: true });
   }
 }
