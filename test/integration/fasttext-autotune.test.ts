@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '@rowshard/testkit';
@@ -53,7 +53,7 @@ describe('rowshard supervised -autotune-*', () => {
       '-autotune-validation',
       'valid.txt',
       '-autotune-duration',
-      '20',
+      '18',
       // Kept small so that every trial is quick; the rest is searched.
       '-dim',
       '8',
@@ -100,7 +100,7 @@ describe('rowshard supervised -autotune-*', () => {
     }
   });
 
-  it('scores with the metric asked for, of one label, on every label predicted', () => {
+  it('scores with the metric asked for, of one label, on every label predicted; under -autotune-modelsize keeps a .ftz within it', () => {
     const r = run(
       'supervised',
       '-input',
@@ -115,6 +115,8 @@ describe('rowshard supervised -autotune-*', () => {
       'recallAtPrecision:50:__label__sports',
       '-autotune-predictions',
       '-1',
+      '-autotune-modelsize',
+      '40k',
       '-dim',
       '4',
       '-bucket',
@@ -128,8 +130,16 @@ describe('rowshard supervised -autotune-*', () => {
     const score = Number((/^Best recallAtPrecision:50:__label__sports on .*: (\S+)$/m.exec(r.stderr) as RegExpExecArray)[1]);
     expect(score).toBeGreaterThanOrEqual(0);
     expect(score).toBeLessThanOrEqual(1);
+    // Each trial quantised (-dsub searched), its size printed; the one kept is PREFIX.ftz, within the size.
+    expect(r.stderr).toMatch(/^trial 1: .* -dsub 2: \d+ bytes, recallAtPrecision/m);
     // -output in a directory not there yet: made, as supervised makes it.
-    expect(existsSync(join(dir, 'sub/pr.bin'))).toBe(true);
+    expect(statSync(join(dir, 'sub/pr.ftz')).size).toBeLessThanOrEqual(40_000);
+    expect(existsSync(join(dir, 'sub/pr.bin'))).toBe(false);
+    expect(readFileSync(join(dir, 'sub/pr.vec'), 'utf8').split('\n')[0]).toMatch(/^\d+ 4$/);
+    const ours = run('test', 'sub/pr.ftz', 'valid.txt');
+    expect(ours.status, ours.stderr).toBe(0);
+    if (fastTextInstalled)
+      expect(spawnSync('fasttext', ['test', 'sub/pr.ftz', 'valid.txt'], { encoding: 'utf8', cwd: dir }).stdout).toBe(ours.stdout);
   });
 
   it('refuses bad autotune flags with exit 2 and a line naming the flag', () => {
@@ -157,10 +167,8 @@ describe('rowshard supervised -autotune-*', () => {
       /-autotune-predictions must be a positive integer or -1/,
     );
     refused(['-autotune-duration', '10'], /-autotune-duration needs -autotune-validation FILE/);
-    refused(
-      ['-autotune-validation', 'valid.txt', '-autotune-modelsize', '2M'],
-      /-autotune-modelsize is not supported: .*-cutoff/,
-    );
+    for (const size of ['2X', 'M', '0', '1.5M'])
+      refused(['-autotune-validation', 'valid.txt', '-autotune-modelsize', size], /-autotune-modelsize "[^"]*": not a size/);
     expect(existsSync(join(dir, 'bad.bin'))).toBe(false);
   });
 
@@ -172,6 +180,18 @@ describe('rowshard supervised -autotune-*', () => {
     expect(r.status, r.stderr).toBe(2);
     expect(r.stderr).toMatch(/-autotune-metric f1:__label__cooking: the model has no label "__label__cooking"/);
     expect(existsSync(join(dir, 'nolabel.bin'))).toBe(false);
+  });
+
+  it('says so when no model fits -autotune-modelsize (exit 1), as fastText does', () => {
+    const r = run(
+      ...['supervised', '-input', 'train.txt', '-output', 'tiny', '-dim', '4', '-bucket', '1000', '-epoch', '1'],
+      ...['-autotune-validation', 'valid.txt', '-autotune-duration', '6', '-autotune-modelsize', '5k'],
+    );
+    expect(r.status, r.stderr).toBe(1);
+    // Over the size, measured on the .ftz or (spared the quantiser) bounded from below.
+    expect(r.stderr).toMatch(/^trial 1: .*: quantised(, | it would be at least )\d+ bytes: over -autotune-modelsize \(5000\)/m);
+    expect(r.stderr).toContain('autotune could not fulfil the model size constraint: raise -autotune-modelsize (5000 bytes)');
+    expect(existsSync(join(dir, 'tiny.ftz'))).toBe(false);
   });
 
   it('says so when not one trial finished in the time given (exit 1), as fastText does', () => {

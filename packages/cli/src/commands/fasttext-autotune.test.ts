@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { AutotuneStrategy, Meter, maxInputFloats, parseAutotuneMetric, type TrialArgs } from './fasttext-autotune.js';
+import {
+  AutotuneStrategy,
+  Meter,
+  maxInputFloats,
+  parseAutotuneMetric,
+  parseModelSize,
+  type TrialArgs,
+} from './fasttext-autotune.js';
 
 const pred = (label: number, prob: number) => ({ label, logProb: Math.log(prob) });
 
@@ -99,6 +106,16 @@ describe('-autotune-metric', () => {
   });
 });
 
+describe('-autotune-modelsize', () => {
+  it("reads fastText's sizes: bytes, k, M, G (powers of 10, either case)", () => {
+    expect(parseModelSize('1234')).toBe(1234);
+    expect(parseModelSize('500k')).toBe(500_000);
+    expect(parseModelSize('2M')).toBe(2_000_000);
+    expect(parseModelSize('1g')).toBe(1_000_000_000);
+    for (const bad of ['', 'M', '2X', '1.5M', '-3k', '0']) expect(() => parseModelSize(bad), bad).toThrow(/-autotune-modelsize/);
+  });
+});
+
 describe("autotune's search", () => {
   const start: TrialArgs = { epoch: 5, lr: 0.5, dim: 100, wordNgrams: 1, minn: 0, maxn: 0, bucket: 2_000_000, loss: 'softmax' };
 
@@ -122,7 +139,16 @@ describe("autotune's search", () => {
       else expect(a.bucket).toBeGreaterThanOrEqual(Math.min(10_000, Math.floor(maxInputFloats / a.dim)));
       expect(a.bucket * a.dim).toBeLessThanOrEqual(maxInputFloats);
       expect(a.loss).toBe('softmax');
+      expect(a.dsub).toBeUndefined();
     }
+  });
+
+  it('searches dsub among 2, 4, 8, 16 under a size limit', () => {
+    const s = new AutotuneStrategy({ ...start, dsub: 2 }, new Set(), 1);
+    expect(s.ask(0).dsub).toBe(2);
+    const seen = new Set<number>();
+    for (let i = 0; i < 200; i++) seen.add(s.ask(0.5).dsub as number);
+    expect([...seen].sort((a, b) => a - b)).toEqual([2, 4, 8, 16]);
   });
 
   it('leaves what the user set alone, and is the same for the same seed', () => {

@@ -7,6 +7,7 @@ import { ErrorCodes, type LabelScore, RowshardError, WordReader } from '@rowshar
 import type { OptionValue } from '../command-line/parse.js';
 import { byteLines } from '../fasttext/byte-input.js';
 import { loadNativeModel } from '../fasttext/native-model.js';
+import { writeWordVectors } from '../fasttext/save-vectors.js';
 
 /**
  * fastText's autotune for `rowshard supervised -autotune-validation FILE`: a random search
@@ -78,6 +79,23 @@ export function parseAutotuneMetric(text: string): AutotuneMetric {
     return { text, kind, value: value / 100, label };
   }
   throw badMetric(text, 'unknown metric');
+}
+
+/**
+ * fastText's `-autotune-modelsize`: bytes, with an optional k, m or g (either case: 10^3,
+ * 10^6, 10^9). A size that is not a whole number is refused.
+ */
+export function parseModelSize(text: string): number {
+  const units: Record<string, number> = { k: 1e3, m: 1e6, g: 1e9 };
+  const unit = units[text.slice(-1).toLowerCase()];
+  const digits = unit ? text.slice(0, -1) : text;
+  if (!/^\d+$/.test(digits) || Number(digits) === 0)
+    throw new RowshardError(
+      ErrorCodes.BAD_CONFIG,
+      `supervised: -autotune-modelsize ${JSON.stringify(text)}: not a size (bytes, or a whole number with k, M or G: 2M)`,
+      { field: 'autotune-modelsize' },
+    );
+  return Number(digits) * (unit ?? 1);
 }
 
 interface Counts {
@@ -231,6 +249,8 @@ export interface TrialArgs {
   maxn: number;
   bucket: number;
   loss: string;
+  /** The quantiser's sub-vector size, searched only under -autotune-modelsize. */
+  dsub?: number;
 }
 
 /** A seeded generator (mulberry32) with normal draws (Box–Muller). */
@@ -264,6 +284,7 @@ export class AutotuneStrategy {
   private readonly random: Random;
   private best: TrialArgs;
   private bestNonzeroBucket: number;
+  private bestDsubExponent: number;
   trials = 0;
 
   constructor(
@@ -274,6 +295,7 @@ export class AutotuneStrategy {
     this.random = new Random(seed);
     this.best = { ...start };
     this.bestNonzeroBucket = start.bucket > 0 ? start.bucket : 2_000_000;
+    this.bestDsubExponent = Math.log2(start.dsub ?? 2);
   }
 
   private draw(value: number, min: number, max: number, start: number, end: number, t: number, linear: boolean): number {
@@ -299,6 +321,7 @@ export class AutotuneStrategy {
       }
       if (!m('maxn')) a.maxn = a.minn === 0 ? 0 : a.minn + 3;
       if (!m('bucket')) a.bucket = Math.trunc(this.draw(this.bestNonzeroBucket, 10_000, 10_000_000, 2.0, 1.5, t, false));
+      if (a.dsub !== undefined) a.dsub = 2 ** Math.trunc(this.draw(this.bestDsubExponent, 1, 4, 2.0, 1.0, t, true));
     }
     // No word n-grams and no character n-grams: the buckets would never be read.
     if (!this.manual.has('bucket') && a.wordNgrams <= 1 && a.maxn === 0) a.bucket = 0;
@@ -310,6 +333,7 @@ export class AutotuneStrategy {
   update(best: TrialArgs): void {
     this.best = { ...best };
     if (best.bucket > 0) this.bestNonzeroBucket = best.bucket;
+    if (best.dsub !== undefined) this.bestDsubExponent = Math.log2(best.dsub);
   }
 }
 
@@ -358,9 +382,10 @@ interface TrialControl {
   stop: ((why: 'deadline' | 'interrupt') => void) | null;
 }
 
-function runTrial(argv: string[], deadline: number, control: TrialControl): Promise<TrialOutcome> {
+/** `rowshard supervised|quantize ...` as a child process, stopped by SIGTERM at the deadline or on `control.stop`. */
+function runTrial(command: string, argv: string[], deadline: number, control: TrialControl): Promise<TrialOutcome> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [cliMain, 'supervised', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cliMain, command, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = '';
     const keep = (chunk: Buffer) => {
       tail = (tail + chunk.toString('utf8')).slice(-4000);
@@ -388,7 +413,7 @@ function runTrial(argv: string[], deadline: number, control: TrialControl): Prom
 }
 
 const describe = (a: TrialArgs) =>
-  `-epoch ${a.epoch} -lr ${Number(a.lr.toPrecision(4))} -dim ${a.dim} -wordNgrams ${a.wordNgrams} -minn ${a.minn} -maxn ${a.maxn} -bucket ${a.bucket} -loss ${a.loss}`;
+  `-epoch ${a.epoch} -lr ${Number(a.lr.toPrecision(4))} -dim ${a.dim} -wordNgrams ${a.wordNgrams} -minn ${a.minn} -maxn ${a.maxn} -bucket ${a.bucket} -loss ${a.loss}${a.dsub === undefined ? '' : ` -dsub ${a.dsub}`}`;
 
 /** Runs the search; the best trial's PREFIX.bin and PREFIX.vec (and .output) end up at -output. */
 export async function runAutotune(o: AutotuneOptions): Promise<number> {
@@ -415,6 +440,12 @@ export async function runAutotune(o: AutotuneOptions): Promise<number> {
       `supervised: -autotune-metric ${metric.text}: ${JSON.stringify(metric.label)} is not a label (labels start with ${labelPrefix})`,
       { field: 'autotune-metric' },
     );
+  const modelSize = flags['autotune-modelsize'] === undefined ? null : parseModelSize(String(flags['autotune-modelsize']));
+  // Under a size limit the model kept is the quantised one, PREFIX.ftz, as fastText's.
+  const modelExt = modelSize === null ? 'bin' : 'ftz';
+  let qout: boolean | undefined;
+  let sizeFailures = 0;
+  let sizeWarned = false;
   const manual = new Set(tunable.filter((name) => flags[name] !== undefined));
   for (const name of manual)
     process.stderr.write(`Warning : ${name} is manually set to a specific value. It will not be automatically optimized.\n`);
@@ -431,7 +462,8 @@ export async function runAutotune(o: AutotuneOptions): Promise<number> {
   if (flags.pretrainedVectors !== undefined)
     passed[passed.indexOf('-pretrainedVectors') + 1] = resolve(String(flags.pretrainedVectors));
 
-  const strategy = new AutotuneStrategy(o.start, manual, (flags.seed as number | undefined) ?? 0);
+  const start = modelSize === null ? o.start : { ...o.start, dsub: 2 };
+  const strategy = new AutotuneStrategy(start, manual, (flags.seed as number | undefined) ?? 0);
   const scratch = mkdtempSync(join(tmpdir(), 'rowshard-autotune-'));
   const began = Date.now();
   const deadline = began + duration * 1000;
@@ -439,7 +471,7 @@ export async function runAutotune(o: AutotuneOptions): Promise<number> {
   const better = (score: number) => best === null || (!Number.isNaN(score) && (Number.isNaN(best.score) || score > best.score));
   let trial = 0;
   process.stderr.write(
-    `autotune: ${duration} s, metric ${metric.text} on ${validation} with ${k === -1 ? 'every label' : `${k} prediction${k === 1 ? '' : 's'}`} a line\n`,
+    `autotune: ${duration} s${modelSize === null ? '' : `, models quantised to at most ${modelSize} bytes`}, metric ${metric.text} on ${validation} with ${k === -1 ? 'every label' : `${k} prediction${k === 1 ? '' : 's'}`} a line\n`,
   );
   // Ctrl-C (or SIGTERM) ends the search as the time running out does: the best so far is kept.
   const control: TrialControl = { stop: null };
@@ -456,7 +488,22 @@ export async function runAutotune(o: AutotuneOptions): Promise<number> {
       const args = strategy.ask((Date.now() - began) / (duration * 1000));
       const prefix = join(scratch, `trial-${trial}`);
       const started = Date.now();
-      const outcome = await runTrial([...passed, ...trialFlags(args), '-output', prefix], deadline, control);
+      let outcome = await runTrial('supervised', [...passed, ...trialFlags(args), '-output', prefix], deadline, control);
+      // -autotune-modelsize: quantised as fastText's autotune quantises (-qnorm; -qout from 256 labels), at the dsub searched.
+      let size = 0;
+      let bounded = false;
+      // A bound from below on the .ftz (a byte per sub-vector of each bucket row, and the 256
+      // centroids of 4-byte floats per dimension) over the limit spares the quantiser's time.
+      const atLeast = modelSize === null ? 0 : args.bucket * Math.ceil(args.dim / (args.dsub ?? 2)) + 1024 * args.dim;
+      if (modelSize !== null && outcome.code === 0 && atLeast > modelSize) {
+        size = atLeast;
+        bounded = true;
+      } else if (modelSize !== null && outcome.code === 0) {
+        qout ??= loadNativeModel(`${prefix}.bin`, labelPrefix).dict.nlabels >= 256;
+        const q = ['-output', prefix, '-qnorm', ...(qout ? ['-qout'] : []), '-dsub', String(args.dsub)];
+        outcome = await runTrial('quantize', q, deadline, control);
+        if (outcome.code === 0) size = statSync(`${prefix}.ftz`).size;
+      }
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       if (outcome.stopped && outcome.code !== 0) {
         // As fastText: the trial under way when the time is up (or on Ctrl-C) is dropped, the best so far kept.
@@ -473,21 +520,42 @@ export async function runAutotune(o: AutotuneOptions): Promise<number> {
         process.stderr.write(`trial ${trial}: ${describe(args)}: failed (${outcome.lastLine})\n`);
         continue;
       }
-      const score = await scoreModel(`${prefix}.bin`, labelPrefix, validation, k, metric);
+      if (modelSize !== null && size > modelSize) {
+        sizeFailures++;
+        process.stderr.write(
+          `trial ${trial}: ${describe(args)}: ${bounded ? `quantised it would be at least ${size} bytes` : `quantised, ${size} bytes`}: over -autotune-modelsize (${modelSize}) (${seconds} s)\n`,
+        );
+        if (!sizeWarned && trial > 10 && sizeFailures > trial / 2) {
+          sizeWarned = true;
+          process.stderr.write(
+            'Warning : requested model size is probably too small. You may want to increase `autotune-modelsize`.\n',
+          );
+        }
+        for (const ext of ['bin', 'ftz', 'vec', 'output']) rmSync(`${prefix}.${ext}`, { force: true });
+        rmSync(`${prefix}.rowshard`, { recursive: true, force: true });
+        continue;
+      }
+      const score = await scoreModel(`${prefix}.${modelExt}`, labelPrefix, validation, k, metric);
       const wins = better(score);
       process.stderr.write(
-        `trial ${trial}: ${describe(args)}: ${metric.text} ${score.toFixed(6)} (${seconds} s)${wins ? ', best so far' : ''}\n`,
+        `trial ${trial}: ${describe(args)}: ${modelSize === null ? '' : `${size} bytes, `}${metric.text} ${score.toFixed(6)} (${seconds} s)${wins ? ', best so far' : ''}\n`,
       );
       if (wins) {
-        if (best) for (const ext of ['bin', 'vec', 'output']) rmSync(`${best.prefix}.${ext}`, { force: true });
+        if (best) for (const ext of ['bin', 'ftz', 'vec', 'output']) rmSync(`${best.prefix}.${ext}`, { force: true });
         best = { args, score, prefix, trial };
         strategy.update(args);
-      } else for (const ext of ['bin', 'vec', 'output']) rmSync(`${prefix}.${ext}`, { force: true });
+      } else for (const ext of ['bin', 'ftz', 'vec', 'output']) rmSync(`${prefix}.${ext}`, { force: true });
       rmSync(`${prefix}.rowshard`, { recursive: true, force: true });
     }
     if (!best && interrupted) {
       process.stderr.write('supervised: autotune interrupted before a trial finished\n');
       return 130;
+    }
+    if (!best && sizeFailures > 0) {
+      process.stderr.write(
+        `supervised: autotune could not fulfil the model size constraint: raise -autotune-modelsize (${modelSize} bytes)\n`,
+      );
+      return 1;
     }
     if (!best) {
       process.stderr.write(`supervised: autotune had not enough time to train once: raise -autotune-duration (${duration} s)\n`);
@@ -495,11 +563,14 @@ export async function runAutotune(o: AutotuneOptions): Promise<number> {
     }
     const { prefix, args, score } = best;
     mkdirSync(dirname(o.output), { recursive: true });
-    for (const ext of ['bin', 'vec', 'output'])
+    for (const ext of [modelExt, 'output'])
       if (existsSync(`${prefix}.${ext}`)) copyFileSync(`${prefix}.${ext}`, `${o.output}.${ext}`);
+    // As fastText saves them after its autotune: the vectors of the model kept (quantised, under -autotune-modelsize).
+    if (modelSize === null) copyFileSync(`${prefix}.vec`, `${o.output}.vec`);
+    else writeWordVectors(`${o.output}.vec`, loadNativeModel(`${o.output}.ftz`, labelPrefix).model);
     process.stderr.write(`Best selected args (trial ${best.trial} of ${trial}): ${describe(args)}\n`);
     process.stderr.write(`Best ${metric.text} on ${validation}: ${score.toFixed(6)}\n`);
-    process.stderr.write(`wrote ${o.output}.bin (fastText 0.9.2's format) and ${o.output}.vec\n`);
+    process.stderr.write(`wrote ${o.output}.${modelExt} (fastText 0.9.2's format) and ${o.output}.vec\n`);
     return 0;
   } finally {
     process.off('SIGINT', interrupt);

@@ -76,14 +76,6 @@ export const unsupportedFastTextFlags: readonly [string, string][] = [
   ['dsub', 'a flag of quantize, not of training: rowshard quantize -output PREFIX -dsub ...'],
 ];
 
-/** What supervised refuses besides: a model size autotune cannot honour. */
-const refusedBySupervised: readonly [string, string][] = [
-  [
-    'autotune-modelsize',
-    "fastText meets the size by pruning the dictionary (quantize's -cutoff and -retrain), which rowshard quantize does not do; autotune without it, then rowshard quantize -output PREFIX -qnorm [-dsub N]",
-  ],
-];
-
 /** supervised's autotune flags, fastText's, with fastText's defaults. */
 const autotuneOptions: readonly OptionSpec[] = [
   {
@@ -106,6 +98,13 @@ const autotuneOptions: readonly OptionSpec[] = [
     default: '1',
   },
   { name: 'autotune-duration', type: 'int', min: 1, help: 'seconds autotune searches for', default: '300' },
+  {
+    name: 'autotune-modelsize',
+    type: 'string',
+    value: 'SIZE',
+    help: 'largest model file autotune may keep (2M, 500k): each trial is quantised (-qnorm, -dsub searched) and one over the size is dropped; writes PATH.ftz (rowshard quantize has no -cutoff: the dictionary is never pruned to fit)',
+    default: 'none: no quantisation',
+  },
 ];
 
 const supervisedOptions: readonly OptionSpec[] = [
@@ -154,7 +153,7 @@ const supervisedOptions: readonly OptionSpec[] = [
     default: 'false',
   },
   ...autotuneOptions,
-  ...refusedOptions([...unsupportedFastTextFlags, ...refusedBySupervised]),
+  ...refusedOptions(unsupportedFastTextFlags),
   {
     name: 'optimizer',
     type: 'string',
@@ -221,7 +220,7 @@ export const supervisedCommand: Command = {
         file: input,
       });
     const loss = String(flags.loss ?? 'softmax') as FastTextLoss;
-    refuseFlags('supervised', flags, [...unsupportedFastTextFlags, ...refusedBySupervised]);
+    refuseFlags('supervised', flags, unsupportedFastTextFlags);
     if (flags['autotune-validation'] !== undefined) {
       const optimizer = String(flags.optimizer ?? 'adagrad');
       const lr = optimizersFor(optimizer, (flags.lr as number | undefined) ?? null).dense as { lr: number };
