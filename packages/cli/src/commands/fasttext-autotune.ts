@@ -420,10 +420,14 @@ export async function runAutotune(o: AutotuneOptions): Promise<number> {
   const flags = o.flags;
   const validation = resolve(String(flags['autotune-validation']));
   if (!existsSync(validation) || statSync(validation).isDirectory())
-    throw new RowshardError(ErrorCodes.BAD_CONFIG, `supervised: -autotune-validation ${validation}: no such file`, {
-      field: 'autotune-validation',
-      file: validation,
-    });
+    throw new RowshardError(
+      ErrorCodes.BAD_CONFIG,
+      `supervised: -autotune-validation ${validation}: ${existsSync(validation) ? 'a directory, not a file' : 'no such file'}`,
+      {
+        field: 'autotune-validation',
+        file: validation,
+      },
+    );
   const metric = parseAutotuneMetric(String(flags['autotune-metric'] ?? 'f1'));
   const k = (flags['autotune-predictions'] as number | undefined) ?? 1;
   if (k === 0 || k < -1)
