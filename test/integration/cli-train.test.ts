@@ -96,6 +96,33 @@ describe('rowshard train', () => {
     for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
   });
 
+  it('SIGTERM while the processes are starting stops the run too (it used to be lost, and the run went on)', async () => {
+    const file = join(dir, 'long-start.yaml');
+    writeFileSync(file, smallJob.replace('steps: 40', 'steps: 100000'));
+    const child = spawn(process.execPath, [cli, 'train', '--config', file, '--json'], { cwd: dir });
+    const pids: number[] = [];
+    let out = '';
+    let sent = false;
+    child.stdout.on('data', (d) => {
+      out += d;
+      for (const line of out.split('\n')) {
+        try {
+          const e = JSON.parse(line);
+          if (e.event === 'listening' && !pids.includes(e.pid)) pids.push(e.pid);
+          // The first process up: the others are still starting.
+          if (e.event === 'listening' && !sent) {
+            sent = true;
+            child.kill('SIGTERM');
+          }
+        } catch {}
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(130);
+    expect(pids.length).toBeGreaterThanOrEqual(1);
+    for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
+  });
+
   it.each([
     [
       'unknown field',

@@ -166,8 +166,8 @@ describe('rowshard supervised / test / predict', () => {
     expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-qnorm').stderr).toMatch(
       /-qnorm is not supported: a flag of quantize/,
     );
-    expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-autotune-validation', 'v.txt').stderr).toMatch(
-      /-autotune-validation is not supported: autotune/,
+    expect(run('skipgram', '-input', 'train.txt', '-output', 'x', '-autotune-validation', 'v.txt').stderr).toMatch(
+      /skipgram: -autotune-validation is not supported: autotune tunes a classifier/,
     );
     expect(run('skipgram', '-input', 'train.txt', '-output', 'x', '-pretrainedVectors', 'v.vec').stderr).toMatch(
       /skipgram: -pretrainedVectors is not supported: /,

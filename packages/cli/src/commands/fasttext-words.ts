@@ -39,6 +39,10 @@ import { runTrain } from './train.js';
 /** What skipgram and cbow refuse: supervised's list, and starting from given vectors. */
 const refusedHere: readonly [string, string][] = [
   ['pretrainedVectors', 'rowshard skipgram and cbow do not start from given vectors yet (rowshard supervised does)'],
+  ...['validation', 'metric', 'predictions', 'duration', 'modelsize'].map((f): [string, string] => [
+    `autotune-${f}`,
+    'autotune tunes a classifier on labelled data: rowshard supervised has it',
+  ]),
   ...unsupportedFastTextFlags,
 ];
 

@@ -40,6 +40,7 @@ import { isNativeModelFile, loadNativeModel } from '../fasttext/native-model.js'
 import { FastTextPredictor } from '../fasttext/predictor.js';
 import { writeOutputVectors, writeWordVectors } from '../fasttext/save-vectors.js';
 import { type Command, usageError } from './command.js';
+import { autotuneFlags, runAutotune } from './fasttext-autotune.js';
 import { generalMetrics, nativePredict, nativeTest, parseK, parseThreshold } from './fasttext-tools.js';
 import { runTrain } from './train.js';
 
@@ -76,11 +77,37 @@ export const unsupportedFastTextFlags: readonly [string, string][] = [
   ['qnorm', 'a flag of quantize, not of training: rowshard quantize -output PREFIX -qnorm ...'],
   ['qout', 'a flag of quantize, not of training: rowshard quantize -output PREFIX -qout ...'],
   ['dsub', 'a flag of quantize, not of training: rowshard quantize -output PREFIX -dsub ...'],
-  ['autotune-validation', 'autotune is not in rowshard yet'],
-  ['autotune-metric', 'autotune is not in rowshard yet'],
-  ['autotune-predictions', 'autotune is not in rowshard yet'],
-  ['autotune-duration', 'autotune is not in rowshard yet'],
-  ['autotune-modelsize', 'autotune is not in rowshard yet'],
+];
+
+/** supervised's autotune flags, fastText's, with fastText's defaults. */
+const autotuneOptions: readonly OptionSpec[] = [
+  {
+    name: 'autotune-validation',
+    type: 'string',
+    value: 'FILE',
+    help: 'labelled data to tune on: searches the arguments not given (epoch, lr, dim, wordNgrams, minn/maxn, bucket) for -autotune-duration seconds and keeps the best model',
+  },
+  {
+    name: 'autotune-metric',
+    type: 'string',
+    value: 'METRIC',
+    help: 'what autotune maximises on the validation file: f1, f1:LABEL, precisionAtRecall:R[:LABEL], recallAtPrecision:P[:LABEL] (R, P in percent)',
+    default: 'f1',
+  },
+  {
+    name: 'autotune-predictions',
+    type: 'int',
+    help: 'labels predicted per validation line when scoring (-1: every label)',
+    default: '1',
+  },
+  { name: 'autotune-duration', type: 'int', min: 1, help: 'seconds autotune searches for', default: '300' },
+  {
+    name: 'autotune-modelsize',
+    type: 'string',
+    value: 'SIZE',
+    help: 'largest model file autotune may keep (2M, 500k): each trial is quantised (-qnorm, -dsub searched) and one over the size is dropped; writes PATH.ftz (rowshard quantize has no -cutoff: the dictionary is never pruned to fit)',
+    default: 'none: no quantisation',
+  },
 ];
 
 const supervisedOptions: readonly OptionSpec[] = [
@@ -134,6 +161,7 @@ const supervisedOptions: readonly OptionSpec[] = [
     value: 'MODEL.bin',
     help: "rowshard: train on from a supervised fastText .bin (fastText's or rowshard's): its dictionary, input and output matrices start the run, its arguments are the defaults",
   },
+  ...autotuneOptions,
   ...refusedOptions(unsupportedFastTextFlags),
   {
     name: 'optimizer',
@@ -143,7 +171,7 @@ const supervisedOptions: readonly OptionSpec[] = [
     default: 'adagrad',
   },
   { name: 'batch', type: 'int', min: 1, help: 'rowshard: examples per step', default: '64' },
-  { name: 'seed', type: 'int', min: 0, help: 'rowshard: seed', default: '0' },
+  { name: 'seed', type: 'int', min: 0, help: "rowshard: seed (of training, and of autotune's search)", default: '0' },
   { name: 'ps', type: 'int', min: 1, help: 'rowshard: parameter servers', default: 'picked for the machine' },
   {
     name: 'sync',
@@ -167,7 +195,10 @@ export const supervisedCommandLine: CommandLineSpec = {
   summary: 'train a fastText-style classifier (fastText flags) through the cluster',
   dash: '-',
   options: supervisedOptions,
-  notes: ['example: rowshard supervised -input train.txt -output model -wordNgrams 2 -epoch 5'],
+  notes: [
+    'example: rowshard supervised -input train.txt -output model -wordNgrams 2 -epoch 5',
+    'autotune: rowshard supervised -input train.txt -output model -autotune-validation valid.txt -autotune-duration 60',
+  ],
 };
 
 /**
@@ -212,6 +243,36 @@ export const supervisedCommand: Command = {
         ? null
         : openResumedModel('supervised', resolve(String(flags['resume-from'])), flags, ['sup']);
     const loss = String(flags.loss ?? resumed?.file.args.loss ?? 'softmax') as FastTextLoss;
+    if (flags['autotune-validation'] !== undefined) {
+      if (resumed)
+        throw new RowshardError(
+          ErrorCodes.BAD_CONFIG,
+          'supervised: -autotune-validation searches from scratch; it does not take -resume-from (tune, then resume from the tuned model)',
+          { field: 'resume-from' },
+        );
+      const optimizer = String(flags.optimizer ?? 'adagrad');
+      const lr = optimizersFor(optimizer, (flags.lr as number | undefined) ?? null).dense as { lr: number };
+      const given = <T>(name: string, fallback: T) => (flags[name] as T | undefined) ?? fallback;
+      return runAutotune({
+        flags,
+        output: resolve(outputPrefix),
+        start: {
+          epoch: given('epoch', 5),
+          lr: lr.lr,
+          dim: given('dim', 100),
+          wordNgrams: given('wordNgrams', 1),
+          minn: given('minn', 0),
+          maxn: given('maxn', 0),
+          bucket: given('bucket', 2_000_000),
+          loss,
+        },
+      });
+    }
+    for (const name of autotuneFlags)
+      if (flags[name] !== undefined)
+        throw new RowshardError(ErrorCodes.BAD_CONFIG, `supervised: -${name} needs -autotune-validation FILE`, {
+          field: name,
+        });
     const sync = String(flags.sync ?? 'asp');
     if (sync !== 'asp' && sync !== 'bsp')
       throw new RowshardError(ErrorCodes.BAD_CONFIG, `supervised: -sync must be asp or bsp, got ${sync}`, { field: 'sync' });

@@ -67,6 +67,8 @@ export async function runTrain(loaded: LoadedConfig): Promise<number> {
         if (!ending && !loaded.cli.quiet) process.stderr.write(`[${role}] ${line}\n`);
       },
     });
+    // Ctrl-C or SIGTERM while the processes were starting: there was no cluster to stop yet.
+    if (interrupted) throw new Error('interrupted while starting');
     const result = await cluster.result();
     ending = true;
     const classes = (parsed.model.options.numClasses as number | undefined) ?? null;
