@@ -18,16 +18,10 @@ import { readManifest, readSavedRows, resolveCheckpointDir } from '../checkpoint
 import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, type OptionSpec, parseCommandLine } from '../command-line/parse.js';
 import { loadTrainConfig } from '../config/load-config.js';
+import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
 import { writeOutputVectors, writeWordVectors } from '../fasttext/save-vectors.js';
 import { type Command, usageError } from './command.js';
-import {
-  openResumedModel,
-  optimizersFor,
-  refusedOptions,
-  refuseFlags,
-  unsupportedFastTextFlags,
-  writeResumeFiles,
-} from './fasttext.js';
+import { optimizersFor, refusedOptions, refuseFlags, unsupportedFastTextFlags } from './fasttext.js';
 import { runTrain } from './train.js';
 
 /**

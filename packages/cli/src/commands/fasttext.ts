@@ -1,16 +1,4 @@
-import { once } from 'node:events';
-import {
-  closeSync,
-  createReadStream,
-  existsSync,
-  fstatSync,
-  mkdirSync,
-  mkdtempSync,
-  openSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { CheckpointStore, writeFileDurably } from '@rowshard/coordinator';
@@ -21,27 +9,21 @@ import {
   FastTextDictionary,
   FastTextInference,
   type FastTextLoss,
-  type FastTextModelFile,
-  type FastTextModelKind,
   type FileDataSpec,
-  formatG,
-  npyHeader,
   parseDataSpec,
   RowshardError,
   serializeFastTextModel,
 } from '@rowshard/core';
-import { buildFastTextDictionary, dictionaryOptions, fastTextBuckets, parseFastTextLine, tokenize } from '@rowshard/trainer';
+import { buildFastTextDictionary, dictionaryOptions, fastTextBuckets } from '@rowshard/trainer';
 import { readManifest, readSavedRows, resolveCheckpointDir } from '../checkpoint-reader.js';
 import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, type OptionSpec, parseCommandLine } from '../command-line/parse.js';
 import { loadTrainConfig } from '../config/load-config.js';
-import { readFastTextModel } from '../fasttext/model-file.js';
 import { isNativeModelFile, loadNativeModel } from '../fasttext/native-model.js';
-import { FastTextPredictor } from '../fasttext/predictor.js';
+import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
 import { writeOutputVectors, writeWordVectors } from '../fasttext/save-vectors.js';
 import { type Command, usageError } from './command.js';
 import { autotuneFlags, runAutotune } from './fasttext-autotune.js';
-import { generalMetrics, nativePredict, nativeTest, parseK, parseThreshold } from './fasttext-tools.js';
 import { runTrain } from './train.js';
 
 /**
@@ -430,80 +412,6 @@ export const supervisedCommand: Command = {
   },
 };
 
-/** The model `-resume-from` names, checked against the flags given. */
-export interface ResumedModel {
-  readonly path: string;
-  readonly file: FastTextModelFile;
-}
-
-/**
- * Opens the model `-resume-from` names and checks `command` can train on from it: a fastText
- * .bin of one of `kinds` (supervised; or skipgram and cbow, negative sampling), not quantised; flags that fix the model's shape, hashing or loss (-dim,
- * -minn, -maxn, -wordNgrams, -bucket, -loss) may repeat its values but not change them, and
- * flags that build a dictionary (-minCount, -minCountLabel, -pretrainedVectors) are refused:
- * the dictionary is the model's.
- */
-export function openResumedModel(
-  command: string,
-  path: string,
-  flags: Record<string, unknown>,
-  kinds: readonly FastTextModelKind[],
-): ResumedModel {
-  const refuse = (why: string, field = 'resume-from') =>
-    new RowshardError(ErrorCodes.BAD_CONFIG, `${command}: -resume-from ${path}: ${why}`, { field, file: path });
-  if (!existsSync(path)) throw refuse('no such file');
-  if (!isNativeModelFile(path)) throw refuse('not a fastText model file (.bin): no fastText signature');
-  const { file } = loadNativeModel(path, String(flags.label ?? '__label__'));
-  const a = file.args;
-  if (file.quantInput || file.quantOutput)
-    throw refuse(
-      'a quantised model (.ftz) holds approximations of its rows and cannot train on; resume from the .bin it was quantised from',
-    );
-  if (!kinds.includes(a.model))
-    throw refuse(
-      a.model === 'sup'
-        ? `a supervised model: ${command} trains on word-vector models (skipgram, cbow) only`
-        : `a ${a.model === 'sg' ? 'skipgram' : 'cbow'} model (word vectors): ${command} trains on supervised models only`,
-    );
-  if (a.model !== 'sup' && a.loss !== 'ns')
-    throw refuse(`its loss is ${a.loss}: rowshard's ${command} trains with negative sampling (ns) only`);
-  for (const name of ['minCount', 'minCountLabel', 'pretrainedVectors'])
-    if (flags[name] !== undefined)
-      throw refuse(
-        `-${name} builds a dictionary, and a resumed run keeps the model's (words it lacks are unknown, as at prediction)`,
-        name,
-      );
-  const effectiveBuckets = (b: number) => (a.wordNgrams <= 1 && a.maxn === 0 ? 0 : b);
-  for (const name of ['dim', 'minn', 'maxn', 'wordNgrams', 'bucket', 'loss'] as const) {
-    const given = flags[name];
-    if (given === undefined) continue;
-    const same = name === 'bucket' ? effectiveBuckets(Number(given)) === effectiveBuckets(a.bucket) : given === a[name];
-    if (!same)
-      throw refuse(
-        `-${name} ${String(given)} conflicts with the model's ${name} ${String(a[name])} (its matrices' shape, hashing and loss stay the model's)`,
-        name,
-      );
-  }
-  return { path, file };
-}
-
-/** The model's dictionary (as the vocabulary pass writes one), input and output matrices (.npy) in `dir`. */
-export function writeResumeFiles(m: ResumedModel, dir: string): { dictionary: string; input: string; output: string } {
-  const files = { dictionary: join(dir, 'dictionary.txt'), input: join(dir, 'input.npy'), output: join(dir, 'output.npy') };
-  writeFileSync(files.dictionary, Buffer.from(m.file.dict.toFileText(), 'latin1'));
-  for (const [name, matrix] of [
-    ['input', m.file.input],
-    ['output', m.file.output],
-  ] as const) {
-    const { data } = matrix as DenseMatrix;
-    writeFileDurably(files[name], [
-      npyHeader([matrix.rows, matrix.cols]),
-      new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    ]);
-  }
-  return files;
-}
-
 /** A fastText model's word vectors (as getWordVector gives them) written as a .vec, at full float precision. */
 function modelAsVec(modelPath: string, vecPath: string): string {
   const { dict, model } = loadNativeModel(modelPath);
@@ -539,158 +447,3 @@ function readDenseOutput(dir: string): Float32Array {
   if (!out) throw new RowshardError(ErrorCodes.BAD_CHECKPOINT, `${dir}: the checkpoint has no fc.weight`, { file: dir });
   return out;
 }
-
-/**
- * Reads a fastText-format file line by line (stdin for '-'). A file that cannot be opened
- * (missing, a directory, unreadable) is an E_BAD_DATA line naming it, and a read error later
- * ends the loop with that error: never an unhandled stream event.
- */
-async function* textLines(path: string): AsyncGenerator<{ line: string; n: number }> {
-  let input: NodeJS.ReadableStream;
-  if (path === '-') input = process.stdin;
-  else {
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-      if (fstatSync(fd).isDirectory()) {
-        closeSync(fd);
-        throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-      }
-    } catch (e) {
-      const why = (e as { code?: string }).code === 'ENOENT' ? 'no such file' : `cannot read it (${(e as Error).message})`;
-      throw new RowshardError(ErrorCodes.BAD_DATA, `${path}: ${why}`, { file: path });
-    }
-    input = createReadStream(path, { fd, encoding: 'utf8' });
-  }
-  let n = 0;
-  let rest = '';
-  for await (const chunk of input) {
-    rest += chunk as string;
-    let start = 0;
-    for (let end = rest.indexOf('\n'); end >= 0; end = rest.indexOf('\n', start)) {
-      n++;
-      yield { line: rest.slice(start, rest[end - 1] === '\r' ? end - 1 : end), n };
-      start = end + 1;
-    }
-    rest = rest.slice(start);
-  }
-  if (rest !== '') yield { line: rest.endsWith('\r') ? rest.slice(0, -1) : rest, n: n + 1 };
-}
-
-/** `model.bin file [k] [threshold]`: what `test`, `predict` and `predict-prob` take. */
-function predictionCommandLine(command: string, summary: string, fileHelp: string): CommandLineSpec {
-  return {
-    command,
-    summary,
-    dash: '-',
-    options: [],
-    positionals: [
-      { name: 'MODEL', help: 'a model written by rowshard supervised, or a fastText .bin/.ftz (fastText 0.9.x)' },
-      { name: 'FILE', help: fileHelp },
-      { name: 'k', help: 'labels per line, -1 for all (default 1)', optional: true },
-      { name: 'threshold', help: 'leave out labels below this probability (default 0)', optional: true },
-    ],
-  };
-}
-
-const testCommandLine = predictionCommandLine(
-  'test',
-  'fastText test: N, P@k and R@k of a model on labelled data',
-  'labelled data in fastText format (- reads stdin)',
-);
-const predictCommandLine = predictionCommandLine(
-  'predict',
-  'fastText predict: the k most likely labels of each line (- reads stdin)',
-  'text, one example per line (- reads stdin)',
-);
-const predictProbCommandLine = predictionCommandLine(
-  'predict-prob',
-  'fastText predict-prob: the k most likely labels of each line with their probabilities (- reads stdin)',
-  'text, one example per line (- reads stdin)',
-);
-
-/** What `test`, `predict` and `predict-prob` share: `model file [k] [threshold]` checked. */
-function predictionArgs(spec: CommandLineSpec, usage: string, argv: readonly string[]) {
-  const command = spec.command;
-  const { positionals } = parseCommandLine(spec, argv, () => formatHelp(spec));
-  if (positionals.length < 2 || positionals.length > 4) throw usageError(command, `usage: ${usage}`);
-  const [modelPath, dataPath, rawK, rawThreshold] = positionals;
-  return { modelPath, dataPath, k: parseK(command, rawK, 1), threshold: parseThreshold(command, rawThreshold) };
-}
-
-/** rowshard's own model file, and each line of the file parsed with the model's label prefix (unlabelled lines allowed). */
-function openRowshardModel(modelPath: string, dataPath: string) {
-  const predictor = new FastTextPredictor(readFastTextModel(modelPath));
-  const prefix = String(predictor.model.args.label ?? '__label__');
-  async function* records() {
-    for await (const { line, n } of textLines(dataPath)) {
-      yield parseFastTextLine(line, { file: dataPath, line: n }, { labelPrefix: prefix, allowUnlabeled: true });
-    }
-  }
-  return { predictor, prefix, records };
-}
-
-export const testCommand: Command = {
-  summary: testCommandLine.summary,
-  usage: 'rowshard test model.bin test.txt [k] [threshold]',
-  help: () => formatHelp(testCommandLine),
-  async run(argv) {
-    const { modelPath, dataPath, k, threshold } = predictionArgs(testCommandLine, this.usage, argv);
-    if (isNativeModelFile(modelPath)) {
-      process.stdout.write(generalMetrics(await nativeTest(loadNativeModel(modelPath), dataPath, k, threshold), k));
-      return 0;
-    }
-    const { predictor, records } = openRowshardModel(modelPath, dataPath);
-    let examples = 0;
-    let gold = 0;
-    let predicted = 0;
-    let correct = 0;
-    for await (const record of records()) {
-      if (!record || record.labels.length === 0 || tokenize(record.text).length === 0) continue;
-      const preds = predictor.predict(record.text, k, threshold);
-      examples++;
-      gold += record.labels.length;
-      predicted += preds.length;
-      for (const p of preds) if (record.labels.includes(p.label)) correct++;
-    }
-    // fastText's definitions: precision over predictions made, recall over gold labels.
-    process.stdout.write(
-      `N\t${examples}\nP@${k}\t${(correct / Math.max(1, predicted)).toFixed(3)}\nR@${k}\t${(correct / Math.max(1, gold)).toFixed(3)}\n`,
-    );
-    return 0;
-  },
-};
-
-async function predictLines(spec: CommandLineSpec, usage: string, argv: readonly string[], withProb: boolean): Promise<number> {
-  const { modelPath, dataPath, k, threshold } = predictionArgs(spec, usage, argv);
-  if (isNativeModelFile(modelPath)) {
-    await nativePredict(loadNativeModel(modelPath), dataPath, k, threshold, withProb);
-    return 0;
-  }
-  const { predictor, prefix, records } = openRowshardModel(modelPath, dataPath);
-  for await (const record of records()) {
-    const preds = predictor.predict(record?.text ?? '', k, threshold);
-    const text = preds.map((p) => (withProb ? `${prefix}${p.label} ${formatG(p.prob)}` : `${prefix}${p.label}`)).join(' ');
-    // Waits for a slow reader instead of buffering every line; a reader that goes away (| head) ends the process quietly.
-    if (!process.stdout.write(`${text}\n`)) await once(process.stdout, 'drain');
-  }
-  return 0;
-}
-
-export const predictCommand: Command = {
-  summary: predictCommandLine.summary,
-  usage: 'rowshard predict model.bin file.txt|- [k] [threshold]',
-  help: () => formatHelp(predictCommandLine),
-  run(argv) {
-    return predictLines(predictCommandLine, this.usage, argv, false);
-  },
-};
-
-export const predictProbCommand: Command = {
-  summary: predictProbCommandLine.summary,
-  usage: 'rowshard predict-prob model.bin file.txt|- [k] [threshold]',
-  help: () => formatHelp(predictProbCommandLine),
-  run(argv) {
-    return predictLines(predictProbCommandLine, this.usage, argv, true);
-  },
-};

@@ -1,6 +1,7 @@
 import type { Command } from './command.js';
 import { exportCommand } from './export.js';
-import { predictCommand, predictProbCommand, supervisedCommand, testCommand } from './fasttext.js';
+import { supervisedCommand } from './fasttext.js';
+import { predictCommand, predictProbCommand, testCommand } from './fasttext-predict.js';
 import { quantizeCommand } from './fasttext-quantize.js';
 import {
   analogiesCommand,
