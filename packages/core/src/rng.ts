@@ -101,6 +101,25 @@ export function fillNormalRow(
   }
 }
 
+/**
+ * The uniforms in (0, 1) of one example of generated data, drawn in order: Philox blocks keyed
+ * by `key` at counter (example, i), four values a block (`block` is the caller's scratch), so
+ * every worker draws an example's values alike, whatever batch split it reads it in.
+ */
+export function exampleUniforms(key: StreamKey, example: number, block: Uint32Array): () => number {
+  const lo = example >>> 0;
+  const hi = Math.floor(example / 4294967296);
+  let counter = 0;
+  let have = 4;
+  return () => {
+    if (have === 4) {
+      philox4x32(key.k0, key.k1, lo, hi, counter++, 0, block);
+      have = 0;
+    }
+    return uint32ToOpenUnit(block[have++]);
+  };
+}
+
 /** Fills out[offset .. offset+count) with uniforms in [a, b) for (key, row). */
 export function fillUniformRow(
   key: StreamKey,

@@ -1,4 +1,4 @@
-import { type DataSpec, philox4x32, streamKey, uint32ToOpenUnit } from '@rowshard/core';
+import { type DataSpec, exampleUniforms, streamKey } from '@rowshard/core';
 import { type Batch, indexTensor } from '@rowshard/nn';
 import type { BatchSource } from './batch-source.js';
 
@@ -78,17 +78,7 @@ export class SyntheticText implements BatchSource {
     const block = new Uint32Array(4);
     for (let e = 0; e < n; e++) {
       const example = step * this.batchSize + start + e;
-      const lo = example >>> 0;
-      const hi = Math.floor(example / 4294967296);
-      let counter = 0;
-      let have = 4;
-      const next = () => {
-        if (have === 4) {
-          philox4x32(this.key.k0, this.key.k1, lo, hi, counter++, 0, block);
-          have = 0;
-        }
-        return uint32ToOpenUnit(block[have++]);
-      };
+      const next = exampleUniforms(this.key, example, block);
       const row = e * L;
       for (let l = 0; l < L; l++) ids[row + l] = this.zipf(next());
       if (this.spec.rule === 'first_token_parity') {
