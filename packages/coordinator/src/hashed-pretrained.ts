@@ -9,7 +9,7 @@ import {
   type TableSpec,
   viewTensor,
 } from '@rowshard/core';
-import type { PretrainedInfo } from './pretrained.js';
+import { type PretrainedInfo, pretrainedFailure } from './pretrained.js';
 
 /** A hashed table's starting rows: ids and their rows [ids, dim]. */
 export interface HashedRows {
@@ -26,13 +26,7 @@ export interface HashedRows {
  */
 export function readHashedPretrained(spec: TableSpec, source: PretrainedSource): { info: PretrainedInfo; rows: HashedRows } {
   const file = source.path;
-  const field = `tables.${spec.name}.pretrained`;
-  const fail = (why: string, key = 'path') =>
-    new RowshardError(ErrorCodes.BAD_DATA, `${field}.${key}: ${file}: ${why}`, {
-      file,
-      table: spec.name,
-      field: `${field}.${key}`,
-    });
+  const fail = pretrainedFailure(spec, file);
   if (source.format !== 'safetensors')
     throw fail(
       `table '${spec.name}' is hashed: its rows come from safetensors with an 'ids' tensor (as rowshard export writes), not ${source.format}`,

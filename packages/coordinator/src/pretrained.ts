@@ -82,17 +82,23 @@ export function absolutisePretrainedPaths(job: Record<string, unknown>, base: st
   }
 }
 
-function readPretrained(spec: TableSpec, source: PretrainedSource, sink: RowSink | null): PretrainedInfo {
-  const dim = spec.embeddingDim;
-  const rows = spec.numEmbeddings;
-  const file = source.path;
+/** E_BAD_DATA for table `spec`'s pretrained `file`, naming the field (`path` unless told), the file and why. */
+export function pretrainedFailure(spec: TableSpec, file: string): (why: string, key?: string) => RowshardError {
   const field = `tables.${spec.name}.pretrained`;
-  const fail = (why: string, key = 'path') =>
+  return (why, key = 'path') =>
     new RowshardError(ErrorCodes.BAD_DATA, `${field}.${key}: ${file}: ${why}`, {
       file,
       table: spec.name,
       field: `${field}.${key}`,
     });
+}
+
+function readPretrained(spec: TableSpec, source: PretrainedSource, sink: RowSink | null): PretrainedInfo {
+  const dim = spec.embeddingDim;
+  const rows = spec.numEmbeddings;
+  const file = source.path;
+  const field = `tables.${spec.name}.pretrained`;
+  const fail = pretrainedFailure(spec, file);
   const rethrow = (e: unknown): never => {
     if (e instanceof RowshardError && !String(e.details.field ?? '').startsWith(field)) {
       throw new RowshardError(ErrorCodes.BAD_DATA, `${field}.path: ${e.message}`, {
