@@ -154,6 +154,28 @@ export class FastTextDictionary {
     return this.entries.filter((e) => e.type === type).map((e) => e.count);
   }
 
+  /**
+   * `Dictionary::prune`: keeps the input rows `idx` names (ids below nwords are words, the
+   * others nwords + bucket). The kept words stay in dictionary order, every label is kept, and
+   * the kept buckets map, in the order `idx` gives them, to 0, 1, … (the pruning map, which
+   * `pushHash` goes through). Returns the pruned dictionary and the old input row of each new
+   * row: the kept words, then the kept buckets. With no bucket kept, every n-gram is dropped.
+   */
+  prune(idx: readonly number[]): { dict: FastTextDictionary; rows: number[] } {
+    if (this.pruneIndexSize >= 0)
+      throw new RowshardError(ErrorCodes.BAD_CONFIG, 'this dictionary is pruned already (a quantised model)');
+    const words = idx.filter((i) => i < this.nwords).sort((a, b) => a - b);
+    const ngrams = idx.filter((i) => i >= this.nwords);
+    const map = new Map<number, number>();
+    for (const n of ngrams) if (!map.has(n - this.nwords)) map.set(n - this.nwords, map.size);
+    const entries: DictEntry[] = [
+      ...words.map((w) => ({ ...this.entries[w] })),
+      ...this.entries.filter((e) => e.type === 'label').map((e) => ({ ...e })),
+    ];
+    const dict = new FastTextDictionary(entries, this.options, this.ntokens, map.size, map);
+    return { dict, rows: [...words, ...[...map.keys()].map((b) => b + this.nwords)] };
+  }
+
   /** `pushHash`: a bucket id to its input row, through the pruning map of a quantised model. */
   private pushHash(out: number[], bucket: number): void {
     if (this.pruneIndexSize === 0 || bucket < 0) return;

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { FastTextDictionary } from './dictionary.js';
+import { DenseMatrix } from './matrix.js';
+import { pruneInput, selectEmbeddings } from './prune.js';
+
+const options = { labelPrefix: '__label__', minn: 0, maxn: 0, bucket: 4, wordNgrams: 2 };
+
+describe('-cutoff (selectEmbeddings, Dictionary::prune)', () => {
+  // Words a (0), </s> (1), b (2); labels x, y; then 4 buckets (rows 3..6).
+  const dict = FastTextDictionary.restore(
+    [
+      { word: 'a', count: 5, type: 'word' },
+      { word: '</s>', count: 4, type: 'word' },
+      { word: 'b', count: 3, type: 'word' },
+      { word: '__label__x', count: 2, type: 'label' },
+      { word: '__label__y', count: 1, type: 'label' },
+    ],
+    9,
+    -1,
+    new Map(),
+    options,
+  );
+  const norms = [3, 0.1, 1, 2, 5, 0.5, 4];
+  const input = new DenseMatrix(7, 2, Float32Array.from(norms.flatMap((n) => [n, 0])));
+
+  it('ranks rows by norm, largest first, </s> always first', () => {
+    expect(selectEmbeddings(input, 1, 4)).toEqual([1, 4, 6, 0]);
+    expect(selectEmbeddings(input, -1, 3)).toEqual([4, 6, 0]);
+  });
+
+  it('keeps the chosen words in order, every label, and maps the chosen buckets in rank order', () => {
+    const cut = pruneInput(dict, input, 5);
+    expect(cut).not.toBeNull();
+    const { dict: d, rows, input: m } = cut as NonNullable<typeof cut>;
+    // Chosen: </s>, bucket 1 (row 4), bucket 3 (row 6), a, bucket 0 (row 3).
+    expect(d.entries.map((e) => e.word)).toEqual(['a', '</s>', '__label__x', '__label__y']);
+    expect([d.nwords, d.nlabels, d.ntokens, d.pruneIndexSize]).toEqual([2, 2, 9, 3]);
+    expect([...d.pruneIndex]).toEqual([
+      [1, 0],
+      [3, 1],
+      [0, 2],
+    ]);
+    expect(rows).toEqual([0, 1, 4, 6, 3]);
+    expect(Array.from(m.data.filter((_, i) => i % 2 === 0))).toEqual([3, 0.1, 5, 4, 2].map(Math.fround));
+    expect(pruneInput(dict, input, 7)).toBeNull();
+    expect(pruneInput(dict, input, 0)).toBeNull();
+  });
+
+  it('keeps no bucket when none is chosen: every n-gram is dropped (pruneidx_size 0)', () => {
+    const small = new DenseMatrix(7, 2, Float32Array.from([3, 0.1, 9, 0.2, 0.2, 0.2, 0.2].flatMap((n) => [n, 0])));
+    const { dict: d } = pruneInput(dict, small, 3) as NonNullable<ReturnType<typeof pruneInput>>;
+    expect(d.pruneIndexSize).toBe(0);
+    // b, a, </s>: their word rows, no bucket row.
+    expect(d.line(['b', 'a', '</s>']).ids).toEqual([2, 0, 1]);
+  });
+});
