@@ -483,6 +483,51 @@ describe.skipIf(!hasFastText)('fastText model files (.bin, .ftz) against fastTex
     for (const g of gaps) expect(g).toBeLessThan(0.05);
   });
 
+  it('retrains with -cutoff N -retrain on -input: the pruned dictionary honoured, a .ftz fastText reads, P@1 not lower', () => {
+    const bytes = readFileSync(join(dir, 'softmax.bin'));
+    const quantize = (prefix: string, extra: string[]) => {
+      writeFileSync(join(dir, `${prefix}.bin`), bytes);
+      const r = rowshard(['quantize', '-output', prefix, '-cutoff', '400', '-qnorm', '-dsub', '2', ...extra]);
+      expect(r.status, r.stderr).toBe(0);
+    };
+    quantize('cut', []);
+    quantize('cut0', ['-retrain', '-input', 'train.txt', '-epoch', '1', '-lr', '0', '-thread', '1']);
+    quantize('cutrt', ['-retrain', '-input', 'train.txt', '-epoch', '3', '-thread', '1']);
+    // beforeAll's `fasttext quantize -cutoff 400 -retrain -epoch 1` wrote softmax.ftz: the same dictionary, epoch as -epoch.
+    expect(fasttext(['dump', 'cut0.ftz', 'dict']).stdout).toBe(fasttext(['dump', 'softmax.ftz', 'dict']).stdout);
+    expect(fasttext(['dump', 'cut0.ftz', 'args']).stdout).toBe(fasttext(['dump', 'softmax.ftz', 'args']).stdout);
+    expect(fasttext(['dump', 'cutrt.ftz', 'dict']).stdout).toBe(fasttext(['dump', 'softmax.ftz', 'dict']).stdout);
+    // At -lr 0 the retraining changes no row: the same rows quantised the same way, the same file but for epoch.
+    const a = readFileSync(join(dir, 'cut.ftz'));
+    const b = readFileSync(join(dir, 'cut0.ftz'));
+    expect(a.length).toBe(b.length);
+    expect(b.readInt32LE(16)).toBe(1);
+    a.writeInt32LE(1, 16);
+    expect(a.equals(b)).toBe(true);
+    // Retrained (Adagrad, rowshard's default), fastText reads it and predicts as rowshard does.
+    for (const k of ['1', '-1']) expectPredictionsMatch('cutrt.ftz', k);
+    const p1 = (model: string) => Number(/P@1\t(\S+)/.exec(fasttext(['test', model, 'test.txt']).stdout)?.[1]);
+    console.log(`-retrain: P@1 cut ${p1('cut.ftz')}, cut and retrained ${p1('cutrt.ftz')}, fastText's ${p1('softmax.ftz')}`);
+    expect(p1('cutrt.ftz')).toBeGreaterThanOrEqual(p1('cut.ftz') - 0.02);
+  }, 120_000);
+
+  it('refuses -cutoff without a whole number, -retrain without -cutoff or -input, each naming the flag (exit 2)', () => {
+    writeFileSync(join(dir, 'bad.bin'), readFileSync(join(dir, 'softmax.bin')));
+    for (const [args, message] of [
+      [['-cutoff', 'abc'], /-cutoff: must be a non-negative integer/],
+      [['-cutoff', '-5'], /-cutoff: must be a non-negative integer/],
+      [['-cutoff', '100'], /-cutoff 100 leaves too few rows to quantize: at least 256/],
+      [['-retrain', '-input', 'train.txt'], /-retrain fine-tunes the rows -cutoff N keeps; give -cutoff N/],
+      [['-cutoff', '400', '-retrain'], /-retrain trains on -input FILE; give -input/],
+      [['-cutoff', '400', '-retrain', '-input', 'missing.txt'], /-input missing\.txt: no such file/],
+      [['-cutoff', '400', '-retrain', '-input', 'train.txt', '-optimizer', 'lbfgs'], /-optimizer must be adagrad, sgd or adam/],
+    ] as const) {
+      const r = rowshard(['quantize', '-output', 'bad', ...args]);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
   it('refuses a damaged model file with a line naming it', () => {
     const bytes = readFileSync(join(dir, 'softmax.bin'));
     writeFileSync(join(dir, 'cut.bin'), bytes.subarray(0, bytes.length - 100));

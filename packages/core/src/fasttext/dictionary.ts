@@ -249,10 +249,15 @@ export class FastTextDictionary {
    * reads it): a line `ntokens N`, then `dump()`'s lines. A byte string: write it as latin1.
    */
   toFileText(): string {
-    return `ntokens ${this.ntokens}\n${this.dump()}`;
+    // A pruned dictionary (`quantize -cutoff -retrain`) adds its pruning map: `pruneidx K`, then K lines `bucket row`.
+    const prune =
+      this.pruneIndexSize < 0
+        ? ''
+        : `pruneidx ${this.pruneIndexSize}\n${[...this.pruneIndex].map(([b, r]) => `${b} ${r}\n`).join('')}`;
+    return `ntokens ${this.ntokens}\n${this.dump()}${prune}`;
   }
 
-  /** Reads `toFileText()` back (as a byte string); `file` names it in errors. */
+  /** Reads `toFileText()` back (as a byte string), pruning map included; `file` names it in errors. */
   static fromFileText(text: string, file: string, options: DictionaryOptions): FastTextDictionary {
     const lines = text.split('\n');
     const bad = (line: number, why: string): never => {
@@ -269,7 +274,19 @@ export class FastTextDictionary {
       if (!m) bad(3 + i, "expected 'word count word|label'");
       else entries.push({ word: m[1], count: Number(m[2]), type: m[3] as 'word' | 'label' });
     }
-    return new FastTextDictionary(entries, options, Number(head?.[1]), -1, new Map());
+    const prune = new Map<number, number>();
+    let pruneSize = -1;
+    const at = 2 + size;
+    const pruneHead = /^pruneidx (\d+)$/.exec(lines[at] ?? '');
+    if (pruneHead) {
+      pruneSize = Number(pruneHead[1]);
+      for (let i = 0; i < pruneSize; i++) {
+        const m = /^(\d+) (\d+)$/.exec(lines[at + 1 + i] ?? '');
+        if (!m) bad(at + 2 + i, "expected 'bucket row' (the pruning map)");
+        else prune.set(Number(m[1]), Number(m[2]));
+      }
+    }
+    return new FastTextDictionary(entries, options, Number(head?.[1]), pruneSize, prune);
   }
 
   /** `Dictionary::dump`, as `fasttext dump model.bin dict` prints it (byte strings). */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FastTextDictionary } from './dictionary.js';
+import { fastTextHash, forEachWordNgramBucket } from './hash.js';
 import { DenseMatrix } from './matrix.js';
 import { pruneInput, selectEmbeddings } from './prune.js';
 
@@ -52,5 +53,31 @@ describe('-cutoff (selectEmbeddings, Dictionary::prune)', () => {
     expect(d.pruneIndexSize).toBe(0);
     // b, a, </s>: their word rows, no bucket row.
     expect(d.line(['b', 'a', '</s>']).ids).toEqual([2, 0, 1]);
+  });
+
+  it("carries the pruning map through the dictionary's file text (the training run of -retrain reads it)", () => {
+    const { dict: d } = pruneInput(dict, input, 5) as NonNullable<ReturnType<typeof pruneInput>>;
+    const back = FastTextDictionary.fromFileText(d.toFileText(), 'dictionary.txt', options);
+    expect(back.dump()).toBe(d.dump());
+    expect([back.pruneIndexSize, [...back.pruneIndex]]).toEqual([d.pruneIndexSize, [...d.pruneIndex]]);
+    // Unpruned, the text is as before (no pruneidx line) and reads back unpruned.
+    expect(dict.toFileText()).not.toMatch(/pruneidx/);
+    expect(FastTextDictionary.fromFileText(dict.toFileText(), 'dictionary.txt', options).pruneIndexSize).toBe(-1);
+    // A line's word n-gram buckets go through the map, a bucket not kept is dropped: as fastText's pushHash.
+    for (const words of [
+      ['a', '</s>'],
+      ['b', 'a', 'b', '</s>'],
+      ['a', 'a', 'b', 'a', '</s>'],
+    ]) {
+      const buckets: number[] = [];
+      forEachWordNgramBucket(words.map(fastTextHash), 2, 4, (b) => buckets.push(b));
+      const wordRows = words.filter((w) => w !== 'b').map((w) => d.getId(w));
+      const expected = [
+        ...wordRows,
+        ...buckets.filter((b) => d.pruneIndex.has(b)).map((b) => 2 + (d.pruneIndex.get(b) as number)),
+      ];
+      expect(back.line(words).ids).toEqual(expected);
+      expect(d.line(words).ids).toEqual(expected);
+    }
   });
 });
