@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FastTextDictionary } from './dictionary.js';
 import { fastTextHash, forEachWordNgramBucket } from './hash.js';
 import { DenseMatrix } from './matrix.js';
+import { parseFastTextModel, serializeFastTextModel } from './model-file.js';
 import { pruneInput, selectEmbeddings } from './prune.js';
 
 const options = { labelPrefix: '__label__', minn: 0, maxn: 0, bucket: 4, wordNgrams: 2 };
@@ -79,5 +80,26 @@ describe('-cutoff (selectEmbeddings, Dictionary::prune)', () => {
       expect(back.line(words).ids).toEqual(expected);
       expect(d.line(words).ids).toEqual(expected);
     }
+  });
+
+  it('writes and reads back a pruned model with a dense input matrix (the model -retrain trains from)', () => {
+    const { dict: d, input: m } = pruneInput(dict, input, 5) as NonNullable<ReturnType<typeof pruneInput>>;
+    const args = {
+      ...{ dim: 2, ws: 5, epoch: 5, minCount: 1, neg: 5, wordNgrams: 2, loss: 'softmax' as const, model: 'sup' as const },
+      ...{ bucket: 4, minn: 0, maxn: 0, lrUpdateRate: 100, t: 1e-4 },
+    };
+    const output = new DenseMatrix(2, 2, Float32Array.of(1, 2, 3, 4));
+    const chunks = serializeFastTextModel({ args, dict: d, input: m, output });
+    const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of chunks) {
+      bytes.set(c, at);
+      at += c.length;
+    }
+    const back = parseFastTextModel(bytes, 'pruned.bin');
+    expect(back.quantInput).toBe(false);
+    expect([back.input.rows, back.dict.nwords, back.dict.pruneIndexSize]).toEqual([5, 2, 3]);
+    expect([...back.dict.pruneIndex]).toEqual([...d.pruneIndex]);
+    expect(Array.from((back.input as DenseMatrix).data)).toEqual(Array.from(m.data));
   });
 });
