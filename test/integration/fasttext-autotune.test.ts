@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseFastTextModel } from '@rowshard/core';
 import { repoRoot } from '@rowshard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -131,7 +132,7 @@ describe('rowshard supervised -autotune-*', () => {
     expect(score).toBeGreaterThanOrEqual(0);
     expect(score).toBeLessThanOrEqual(1);
     // Each trial quantised (-dsub searched), its size printed; the one kept is PREFIX.ftz, within the size.
-    expect(r.stderr).toMatch(/^trial 1: .* -dsub 2: \d+ bytes, recallAtPrecision/m);
+    expect(r.stderr).toMatch(/^trial 1: .* -dsub 2: -cutoff \d+, \d+ bytes, recallAtPrecision/m);
     // -output in a directory not there yet: made, as supervised makes it.
     expect(statSync(join(dir, 'sub/pr.ftz')).size).toBeLessThanOrEqual(40_000);
     expect(existsSync(join(dir, 'sub/pr.bin'))).toBe(false);
@@ -140,6 +141,30 @@ describe('rowshard supervised -autotune-*', () => {
     expect(ours.status, ours.stderr).toBe(0);
     if (fastTextInstalled)
       expect(spawnSync('fasttext', ['test', 'sub/pr.ftz', 'valid.txt'], { encoding: 'utf8', cwd: dir }).stdout).toBe(ours.stdout);
+  });
+
+  it('under -autotune-modelsize, cuts each trial to the rows that fit (-cutoff, -retrain) as fastText does', () => {
+    const r = run(
+      // -wordNgrams given, so every trial has its 1000 bucket rows: more than fit.
+      ...['supervised', '-input', 'train.txt', '-output', 'cutfit', '-dim', '4', '-bucket', '1000', '-wordNgrams', '2'],
+      ...['-autotune-validation', 'valid.txt', '-autotune-duration', '10', '-autotune-modelsize', '15k'],
+    );
+    expect(r.status, r.stderr).toBe(0);
+    // fastText's getCutoffForFileSize for -dim 4, 4 labels, -qnorm, -dsub 2 at 15k: 824 rows.
+    expect(r.stderr).toMatch(/^trial 1: .* -dsub 2: -cutoff 824, \d+ bytes, f1 /m);
+    const best = Number((/^Best selected args \(trial (\d+) /m.exec(r.stderr) as RegExpExecArray)[1]);
+    const cutoff = Number((new RegExp(`^trial ${best}: .*: -cutoff (\\d+), `, 'm').exec(r.stderr) as RegExpExecArray)[1]);
+    const ftz = readFileSync(join(dir, 'cutfit.ftz'));
+    // fastText's estimate of a row's bytes, not a bound: fastText's own .ftz here is 16,663 bytes.
+    expect(ftz.length).toBeLessThanOrEqual(18_000);
+    // The kept model is cut to that many rows, its dictionary pruned (a pruning map written).
+    const kept = parseFastTextModel(ftz, 'cutfit.ftz');
+    expect(kept.input.rows).toBe(cutoff);
+    expect(kept.dict.pruneIndexSize).toBe(cutoff - kept.dict.nwords);
+    const ours = run('test', 'cutfit.ftz', 'valid.txt');
+    expect(ours.status, ours.stderr).toBe(0);
+    if (fastTextInstalled)
+      expect(spawnSync('fasttext', ['test', 'cutfit.ftz', 'valid.txt'], { encoding: 'utf8', cwd: dir }).stdout).toBe(ours.stdout);
   });
 
   it('refuses bad autotune flags with exit 2 and a line naming the flag', () => {
@@ -188,8 +213,8 @@ describe('rowshard supervised -autotune-*', () => {
       ...['-autotune-validation', 'valid.txt', '-autotune-duration', '6', '-autotune-modelsize', '5k'],
     );
     expect(r.status, r.stderr).toBe(1);
-    // Over the size, measured on the .ftz or (spared the quantiser) bounded from below.
-    expect(r.stderr).toMatch(/^trial 1: .*: quantised(, | it would be at least )\d+ bytes: over -autotune-modelsize \(5000\)/m);
+    // Over the size: as fastText's, no -cutoff over 256 rows fits.
+    expect(r.stderr).toMatch(/^trial 1: .*: quantised, no -cutoff over 256 rows fits: over -autotune-modelsize \(5000\)/m);
     expect(r.stderr).toContain('autotune could not fulfil the model size constraint: raise -autotune-modelsize (5000 bytes)');
     expect(existsSync(join(dir, 'tiny.ftz'))).toBe(false);
   });

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FastTextDictionary } from '@rowshard/core';
+import { FastTextDictionary, parseFastTextModel } from '@rowshard/core';
 import { repoRoot } from '@rowshard/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -420,7 +420,112 @@ describe.skipIf(!hasFastText)('fastText model files (.bin, .ftz) against fastTex
     // Quantized, it still predicts much as the model it came from.
     const p1 = (model: string) => Number(/P@1\t(\S+)/.exec(rowshard(['test', model, 'test.txt']).stdout)?.[1]);
     expect(Math.abs(p1('rq.ftz') - p1('softmax.bin'))).toBeLessThan(0.05);
-    expect(rowshard(['quantize', '-output', 'rq', '-cutoff', '100']).stderr).toMatch(/-cutoff is not supported/);
+  });
+
+  it('quantizes with -cutoff N as fastText: the same pruned dictionary and rows, a .ftz fastText predicts with as rowshard does', () => {
+    // A model with word n-grams alone (no character n-grams), beside softmax.bin's both.
+    const w = fasttext([
+      'supervised',
+      '-input',
+      'train.txt',
+      '-output',
+      'wng',
+      '-dim',
+      '10',
+      '-epoch',
+      '5',
+      '-lr',
+      '0.5',
+      '-wordNgrams',
+      '2',
+      '-bucket',
+      '5000',
+      '-thread',
+      '1',
+      '-verbose',
+      '0',
+    ]);
+    expect(w.status, w.stderr).toBe(0);
+    const p1 = (model: string) => Number(/P@1\t(\S+)/.exec(fasttext(['test', model, 'test.txt']).stdout)?.[1]);
+    const gaps: number[] = [];
+    for (const [model, cutoff] of [
+      ['wng', '1000'],
+      ['wng', '300'],
+      ['softmax', '800'],
+      ['softmax', '300'],
+    ]) {
+      const bytes = readFileSync(join(dir, `${model}.bin`));
+      writeFileSync(join(dir, 'ftcut.bin'), bytes);
+      writeFileSync(join(dir, 'rscut.bin'), bytes);
+      // fastText's quantize wants -input even without -retrain.
+      const f = fasttext(['quantize', '-input', 'train.txt', '-output', 'ftcut', '-cutoff', cutoff, '-qnorm']);
+      expect(f.status, f.stderr).toBe(0);
+      const r = rowshard(['quantize', '-output', 'rscut', '-cutoff', cutoff, '-qnorm']);
+      expect(r.status, r.stderr).toBe(0);
+      // What is deterministic is fastText's: the arguments, the pruned dictionary, the rows kept and their order.
+      for (const what of ['args', 'dict'])
+        expect(fasttext(['dump', 'rscut.ftz', what]).stdout, `${model} -cutoff ${cutoff}: dump ${what}`).toBe(
+          fasttext(['dump', 'ftcut.ftz', what]).stdout,
+        );
+      const ours = parseFastTextModel(readFileSync(join(dir, 'rscut.ftz')), 'rscut.ftz');
+      const theirs = parseFastTextModel(readFileSync(join(dir, 'ftcut.ftz')), 'ftcut.ftz');
+      const byKey = (m: ReadonlyMap<number, number>) => [...m].sort((a, b) => a[0] - b[0]);
+      expect(ours.dict.pruneIndexSize).toBe(theirs.dict.pruneIndexSize);
+      expect(byKey(ours.dict.pruneIndex)).toEqual(byKey(theirs.dict.pruneIndex));
+      expect(ours.input.rows).toBe(Number(cutoff));
+      expect(theirs.input.rows).toBe(Number(cutoff));
+      // fastText reads rowshard's file and predicts with it as rowshard does.
+      for (const k of ['1', '-1']) expectPredictionsMatch('rscut.ftz', k);
+      // The centroids differ (k-means samples by another generator); the cut models predict alike.
+      gaps.push(Math.abs(p1('rscut.ftz') - p1('ftcut.ftz')));
+    }
+    console.log(`-cutoff: |P@1(rowshard .ftz) - P@1(fastText .ftz)| = ${gaps.map((g) => g.toFixed(3)).join(', ')}`);
+    for (const g of gaps) expect(g).toBeLessThan(0.05);
+  });
+
+  it('retrains with -cutoff N -retrain on -input: the pruned dictionary honoured, a .ftz fastText reads, P@1 not lower', () => {
+    const bytes = readFileSync(join(dir, 'softmax.bin'));
+    const quantize = (prefix: string, extra: string[]) => {
+      writeFileSync(join(dir, `${prefix}.bin`), bytes);
+      const r = rowshard(['quantize', '-output', prefix, '-cutoff', '400', '-qnorm', '-dsub', '2', ...extra]);
+      expect(r.status, r.stderr).toBe(0);
+    };
+    quantize('cut', []);
+    quantize('cut0', ['-retrain', '-input', 'train.txt', '-epoch', '1', '-lr', '0', '-thread', '1']);
+    quantize('cutrt', ['-retrain', '-input', 'train.txt', '-epoch', '3', '-thread', '1']);
+    // beforeAll's `fasttext quantize -cutoff 400 -retrain -epoch 1` wrote softmax.ftz: the same dictionary, epoch as -epoch.
+    expect(fasttext(['dump', 'cut0.ftz', 'dict']).stdout).toBe(fasttext(['dump', 'softmax.ftz', 'dict']).stdout);
+    expect(fasttext(['dump', 'cut0.ftz', 'args']).stdout).toBe(fasttext(['dump', 'softmax.ftz', 'args']).stdout);
+    expect(fasttext(['dump', 'cutrt.ftz', 'dict']).stdout).toBe(fasttext(['dump', 'softmax.ftz', 'dict']).stdout);
+    // At -lr 0 the retraining changes no row: the same rows quantised the same way, the same file but for epoch.
+    const a = readFileSync(join(dir, 'cut.ftz'));
+    const b = readFileSync(join(dir, 'cut0.ftz'));
+    expect(a.length).toBe(b.length);
+    expect(b.readInt32LE(16)).toBe(1);
+    a.writeInt32LE(1, 16);
+    expect(a.equals(b)).toBe(true);
+    // Retrained (Adagrad, rowshard's default), fastText reads it and predicts as rowshard does.
+    for (const k of ['1', '-1']) expectPredictionsMatch('cutrt.ftz', k);
+    const p1 = (model: string) => Number(/P@1\t(\S+)/.exec(fasttext(['test', model, 'test.txt']).stdout)?.[1]);
+    console.log(`-retrain: P@1 cut ${p1('cut.ftz')}, cut and retrained ${p1('cutrt.ftz')}, fastText's ${p1('softmax.ftz')}`);
+    expect(p1('cutrt.ftz')).toBeGreaterThanOrEqual(p1('cut.ftz') - 0.02);
+  }, 120_000);
+
+  it('refuses -cutoff without a whole number, -retrain without -cutoff or -input, each naming the flag (exit 2)', () => {
+    writeFileSync(join(dir, 'bad.bin'), readFileSync(join(dir, 'softmax.bin')));
+    for (const [args, message] of [
+      [['-cutoff', 'abc'], /-cutoff: must be a non-negative integer/],
+      [['-cutoff', '-5'], /-cutoff: must be a non-negative integer/],
+      [['-cutoff', '100'], /-cutoff 100 leaves too few rows to quantize: at least 256/],
+      [['-retrain', '-input', 'train.txt'], /-retrain fine-tunes the rows -cutoff N keeps; give -cutoff N/],
+      [['-cutoff', '400', '-retrain'], /-retrain trains on -input FILE; give -input/],
+      [['-cutoff', '400', '-retrain', '-input', 'missing.txt'], /-input missing\.txt: no such file/],
+      [['-cutoff', '400', '-retrain', '-input', 'train.txt', '-optimizer', 'lbfgs'], /-optimizer must be adagrad, sgd or adam/],
+    ] as const) {
+      const r = rowshard(['quantize', '-output', 'bad', ...args]);
+      expect(r.status, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(message);
+    }
   });
 
   it('refuses a damaged model file with a line naming it', () => {

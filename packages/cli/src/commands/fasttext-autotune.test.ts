@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   AutotuneStrategy,
+  CUTOFF_LIMIT,
+  cutoffForFileSize,
   Meter,
   maxInputFloats,
   parseAutotuneMetric,
@@ -113,6 +115,16 @@ describe('-autotune-modelsize', () => {
     expect(parseModelSize('2M')).toBe(2_000_000);
     expect(parseModelSize('1g')).toBe(1_000_000_000);
     for (const bad of ['', 'M', '2X', '1.5M', '-3k', '0']) expect(() => parseModelSize(bad), bad).toThrow(/-autotune-modelsize/);
+  });
+
+  it("cuts to the rows fastText's autotune cuts to (getCutoffForFileSize), never under 256", () => {
+    // fastText 0.9.2's autotune prints these (-verbose 3) for -dim 4 and 4 labels under -autotune-modelsize 15k.
+    const small = { qout: false, qnorm: true, fileSize: 15_000, outRows: 4, dim: 4 };
+    expect(cutoffForFileSize({ ...small, dsub: 2 })).toBe(824);
+    expect(cutoffForFileSize({ ...small, dsub: 16 })).toBe(893);
+    // -qout (256 labels or more): the output matrix quantised in pairs, its norms too.
+    expect(cutoffForFileSize({ qout: true, qnorm: true, dsub: 4, fileSize: 2_000_000, outRows: 300, dim: 10 })).toBe(141_255);
+    expect(cutoffForFileSize({ ...small, dsub: 2, fileSize: 5000 })).toBe(CUTOFF_LIMIT);
   });
 });
 

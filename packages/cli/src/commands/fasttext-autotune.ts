@@ -98,6 +98,34 @@ export function parseModelSize(text: string): number {
   return Number(digits) * (unit ?? 1);
 }
 
+/** fastText's autotune: the least -cutoff it quantises at; a size that leaves no more fails. */
+export const CUTOFF_LIMIT = 256;
+
+/**
+ * fastText's autotune under -autotune-modelsize (`getCutoffForFileSize`): the -cutoff (input
+ * rows kept) that makes the .ftz about `fileSize` bytes, given the output matrix
+ * (`outRows` × `dim`, quantised with -qout in pairs), -qnorm and -dsub: what is left after
+ * the header, the input quantiser's centroids and the output matrix, over the bytes of a row
+ * (a code per sub-vector, a norm code, and 10 for its share of the dictionary), in fastText's
+ * integer arithmetic; never under 256 (`CUTOFF_LIMIT`: then no cutoff fits).
+ */
+export function cutoffForFileSize(o: {
+  qout: boolean;
+  qnorm: boolean;
+  dsub: number;
+  fileSize: number;
+  outRows: number;
+  dim: number;
+}): number {
+  const outModelSize = o.qout
+    ? 21 + o.outRows * Math.trunc((o.dim + 1) / 2) + (16 + 4 * o.dim * 256) + (o.qnorm ? o.outRows : 0)
+    : 16 + 4 * o.outRows * o.dim;
+  // fastText narrows the target to a 32-bit int.
+  const target = (o.fileSize - 107 - 4 * 256 * o.dim - outModelSize) | 0;
+  const cutoff = Math.trunc(target / (Math.trunc((o.dim + o.dsub - 1) / o.dsub) + (o.qnorm ? 1 : 0) + 10));
+  return Math.max(cutoff, CUTOFF_LIMIT);
+}
+
 interface Counts {
   gold: number;
   predicted: number;
@@ -493,21 +521,35 @@ export async function runAutotune(o: AutotuneOptions): Promise<number> {
       const prefix = join(scratch, `trial-${trial}`);
       const started = Date.now();
       let outcome = await runTrial('supervised', [...passed, ...trialFlags(args), '-output', prefix], deadline, control);
-      // -autotune-modelsize: quantised as fastText's autotune quantises (-qnorm; -qout from 256 labels), at the dsub searched.
+      // -autotune-modelsize: quantised as fastText's autotune quantises: -qnorm, -qout from 256
+      // labels, at the dsub searched, cut to the rows that fit (-cutoff from the size, as
+      // fastText computes it) and retrained on -input with the trial's -epoch and -lr.
       let size = 0;
-      let bounded = false;
-      // A bound from below on the .ftz (a byte per sub-vector of each bucket row, and the 256
-      // centroids of 4-byte floats per dimension) over the limit spares the quantiser's time.
-      const atLeast = modelSize === null ? 0 : args.bucket * Math.ceil(args.dim / (args.dsub ?? 2)) + 1024 * args.dim;
-      if (modelSize !== null && outcome.code === 0 && atLeast > modelSize) {
-        size = atLeast;
-        bounded = true;
-      } else if (modelSize !== null && outcome.code === 0) {
-        qout ??= loadNativeModel(`${prefix}.bin`, labelPrefix).dict.nlabels >= 256;
-        const q = ['-output', prefix, '-qnorm', ...(qout ? ['-qout'] : []), '-dsub', String(args.dsub)];
-        outcome = await runTrial('quantize', q, deadline, control);
-        if (outcome.code === 0) size = statSync(`${prefix}.ftz`).size;
+      let cutoff = 0;
+      if (modelSize !== null && outcome.code === 0) {
+        const nlabels = loadNativeModel(`${prefix}.bin`, labelPrefix).dict.nlabels;
+        qout ??= nlabels >= CUTOFF_LIMIT;
+        cutoff = cutoffForFileSize({
+          qout,
+          qnorm: true,
+          dsub: args.dsub ?? 2,
+          fileSize: modelSize,
+          outRows: nlabels,
+          dim: args.dim,
+        });
+        if (cutoff > CUTOFF_LIMIT) {
+          const q = [
+            ...['-output', prefix, '-input', resolve(String(flags.input)), '-qnorm', ...(qout ? ['-qout'] : [])],
+            ...['-dsub', String(args.dsub), '-cutoff', String(cutoff), '-retrain'],
+            ...['-epoch', String(args.epoch), '-lr', String(Number(args.lr.toPrecision(6)))],
+            ...(flags.optimizer === undefined ? [] : ['-optimizer', String(flags.optimizer)]),
+            ...(flags.thread === undefined ? [] : ['-thread', String(flags.thread)]),
+          ];
+          outcome = await runTrial('quantize', q, deadline, control);
+          if (outcome.code === 0) size = statSync(`${prefix}.ftz`).size;
+        }
       }
+      const noCutoffFits = modelSize !== null && outcome.code === 0 && cutoff === CUTOFF_LIMIT;
       const seconds = ((Date.now() - started) / 1000).toFixed(1);
       if (outcome.stopped && outcome.code !== 0) {
         // As fastText: the trial under way when the time is up (or on Ctrl-C) is dropped, the best so far kept.
@@ -524,10 +566,13 @@ export async function runAutotune(o: AutotuneOptions): Promise<number> {
         process.stderr.write(`trial ${trial}: ${describe(args)}: failed (${outcome.lastLine})\n`);
         continue;
       }
-      if (modelSize !== null && size > modelSize) {
+      // As fastText's: the size decides the cutoff, and a trial fails only when no cutoff over
+      // 256 rows fits; the .ftz may then pass the size by a little (fastText's estimate of the
+      // dictionary's bytes), as fastText's does. The trial's line prints its real size.
+      if (noCutoffFits) {
         sizeFailures++;
         process.stderr.write(
-          `trial ${trial}: ${describe(args)}: ${bounded ? `quantised it would be at least ${size} bytes` : `quantised, ${size} bytes`}: over -autotune-modelsize (${modelSize}) (${seconds} s)\n`,
+          `trial ${trial}: ${describe(args)}: quantised, no -cutoff over ${CUTOFF_LIMIT} rows fits: over -autotune-modelsize (${modelSize}) (${seconds} s)\n`,
         );
         if (!sizeWarned && trial > 10 && sizeFailures > trial / 2) {
           sizeWarned = true;
@@ -542,7 +587,7 @@ export async function runAutotune(o: AutotuneOptions): Promise<number> {
       const score = await scoreModel(`${prefix}.${modelExt}`, labelPrefix, validation, k, metric);
       const wins = better(score);
       process.stderr.write(
-        `trial ${trial}: ${describe(args)}: ${modelSize === null ? '' : `${size} bytes, `}${metric.text} ${score.toFixed(6)} (${seconds} s)${wins ? ', best so far' : ''}\n`,
+        `trial ${trial}: ${describe(args)}: ${modelSize === null ? '' : `-cutoff ${cutoff}, ${size} bytes, `}${metric.text} ${score.toFixed(6)} (${seconds} s)${wins ? ', best so far' : ''}\n`,
       );
       if (wins) {
         if (best) for (const ext of ['bin', 'ftz', 'vec', 'output']) rmSync(`${best.prefix}.${ext}`, { force: true });

@@ -87,7 +87,7 @@ const autotuneOptions: readonly OptionSpec[] = [
     name: 'autotune-modelsize',
     type: 'string',
     value: 'SIZE',
-    help: 'largest model file autotune may keep (2M, 500k): each trial is quantised (-qnorm, -dsub searched) and one over the size is dropped; writes PATH.ftz (rowshard quantize has no -cutoff: the dictionary is never pruned to fit)',
+    help: "largest model file autotune may keep (2M, 500k): each trial is cut to the rows that fit (quantize -cutoff computed from the size as fastText's, -retrain) and quantised (-qnorm, -dsub searched); writes PATH.ftz",
     default: 'none: no quantisation',
   },
 ];

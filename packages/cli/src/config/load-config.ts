@@ -363,8 +363,15 @@ async function prepareJobData(job: Record<string, unknown>, dir: string, epochs:
     vocabSize: prepared.numWords,
     numClasses: prepared.numClasses,
     // fastText's features (supervised, skipgram, cbow) hash n-grams as fastText does.
+    // A pruned dictionary (quantize -cutoff -retrain) has a row for each bucket it kept, no more.
     buckets:
-      spec.features === 'bag' || spec.features === 'sequence' ? (spec.wordNgrams > 1 ? spec.buckets : 0) : fastTextBuckets(spec),
+      spec.features === 'bag' || spec.features === 'sequence'
+        ? spec.wordNgrams > 1
+          ? spec.buckets
+          : 0
+        : (prepared.dictionary?.pruneIndexSize ?? -1) >= 0
+          ? (prepared.dictionary?.pruneIndexSize as number)
+          : fastTextBuckets(spec),
     seqLen: spec.seqLen,
     examples: prepared.examples,
   };

@@ -154,6 +154,28 @@ export class FastTextDictionary {
     return this.entries.filter((e) => e.type === type).map((e) => e.count);
   }
 
+  /**
+   * `Dictionary::prune`: keeps the input rows `idx` names (ids below nwords are words, the
+   * others nwords + bucket). The kept words stay in dictionary order, every label is kept, and
+   * the kept buckets map, in the order `idx` gives them, to 0, 1, … (the pruning map, which
+   * `pushHash` goes through). Returns the pruned dictionary and the old input row of each new
+   * row: the kept words, then the kept buckets. With no bucket kept, every n-gram is dropped.
+   */
+  prune(idx: readonly number[]): { dict: FastTextDictionary; rows: number[] } {
+    if (this.pruneIndexSize >= 0)
+      throw new RowshardError(ErrorCodes.BAD_CONFIG, 'this dictionary is pruned already (a quantised model)');
+    const words = idx.filter((i) => i < this.nwords).sort((a, b) => a - b);
+    const ngrams = idx.filter((i) => i >= this.nwords);
+    const map = new Map<number, number>();
+    for (const n of ngrams) if (!map.has(n - this.nwords)) map.set(n - this.nwords, map.size);
+    const entries: DictEntry[] = [
+      ...words.map((w) => ({ ...this.entries[w] })),
+      ...this.entries.filter((e) => e.type === 'label').map((e) => ({ ...e })),
+    ];
+    const dict = new FastTextDictionary(entries, this.options, this.ntokens, map.size, map);
+    return { dict, rows: [...words, ...[...map.keys()].map((b) => b + this.nwords)] };
+  }
+
   /** `pushHash`: a bucket id to its input row, through the pruning map of a quantised model. */
   private pushHash(out: number[], bucket: number): void {
     if (this.pruneIndexSize === 0 || bucket < 0) return;
@@ -227,10 +249,15 @@ export class FastTextDictionary {
    * reads it): a line `ntokens N`, then `dump()`'s lines. A byte string: write it as latin1.
    */
   toFileText(): string {
-    return `ntokens ${this.ntokens}\n${this.dump()}`;
+    // A pruned dictionary (`quantize -cutoff -retrain`) adds its pruning map: `pruneidx K`, then K lines `bucket row`.
+    const prune =
+      this.pruneIndexSize < 0
+        ? ''
+        : `pruneidx ${this.pruneIndexSize}\n${[...this.pruneIndex].map(([b, r]) => `${b} ${r}\n`).join('')}`;
+    return `ntokens ${this.ntokens}\n${this.dump()}${prune}`;
   }
 
-  /** Reads `toFileText()` back (as a byte string); `file` names it in errors. */
+  /** Reads `toFileText()` back (as a byte string), pruning map included; `file` names it in errors. */
   static fromFileText(text: string, file: string, options: DictionaryOptions): FastTextDictionary {
     const lines = text.split('\n');
     const bad = (line: number, why: string): never => {
@@ -247,7 +274,19 @@ export class FastTextDictionary {
       if (!m) bad(3 + i, "expected 'word count word|label'");
       else entries.push({ word: m[1], count: Number(m[2]), type: m[3] as 'word' | 'label' });
     }
-    return new FastTextDictionary(entries, options, Number(head?.[1]), -1, new Map());
+    const prune = new Map<number, number>();
+    let pruneSize = -1;
+    const at = 2 + size;
+    const pruneHead = /^pruneidx (\d+)$/.exec(lines[at] ?? '');
+    if (pruneHead) {
+      pruneSize = Number(pruneHead[1]);
+      for (let i = 0; i < pruneSize; i++) {
+        const m = /^(\d+) (\d+)$/.exec(lines[at + 1 + i] ?? '');
+        if (!m) bad(at + 2 + i, "expected 'bucket row' (the pruning map)");
+        else prune.set(Number(m[1]), Number(m[2]));
+      }
+    }
+    return new FastTextDictionary(entries, options, Number(head?.[1]), pruneSize, prune);
   }
 
   /** `Dictionary::dump`, as `fasttext dump model.bin dict` prints it (byte strings). */

@@ -221,7 +221,8 @@ export function parseFastTextModel(bytes: Uint8Array, file: string, labelPrefix 
   const dict = readDictionary(c, args, labelPrefix);
   const quantInput = c.bool('quant_input flag');
   const input = quantInput ? readQuant(c, 'input matrix') : readDense(c, 'input matrix');
-  if (!quantInput && dict.pruneIndexSize >= 0) c.fail('a pruned dictionary with an unquantised input matrix');
+  // A pruned dictionary with a dense input matrix (rowshard's step between -cutoff and -retrain)
+  // is read as fastText reads it: nwords + pruneidx_size rows, n-grams through the map.
   const quantOutput = c.bool('qout flag');
   const output = quantInput && quantOutput ? readQuant(c, 'output matrix') : readDense(c, 'output matrix');
   if (c.remaining !== 0) c.fail(`${c.remaining} bytes after the output matrix (offset ${c.offset})`);
