@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  AutotuneStrategy,
-  CUTOFF_LIMIT,
-  cutoffForFileSize,
-  Meter,
-  maxInputFloats,
-  parseAutotuneMetric,
-  parseModelSize,
-  type TrialArgs,
-} from './fasttext-autotune.js';
+import { AutotuneStrategy, maxInputFloats, type TrialArgs } from '../fasttext/autotune-search.js';
+import { Meter, parseAutotuneMetric } from '../fasttext/meter.js';
+import { CUTOFF_LIMIT, cutoffForFileSize, parseModelSize } from './fasttext-autotune.js';
 
 const pred = (label: number, prob: number) => ({ label, logProb: Math.log(prob) });
 
