@@ -47,6 +47,22 @@ describe('job config', () => {
     expect(parseLrSchedule({ kind: 'warmup_linear', totalSteps: 9 })).toMatchObject({ warmupSteps, minLrRatio });
   });
 
+  it("a warmup schedule's totalSteps defaults to the job's steps, and must be given outside a job", () => {
+    const job = parseJobConfig({
+      ...minimal,
+      steps: 40,
+      optimizers: { embeddings: { kind: 'sgd', lr: 0.1, schedule: { kind: 'warmup_linear' } } },
+    });
+    expect(job.optimizers[0].schedule).toMatchObject({ kind: 'warmup_linear', totalSteps: 40 });
+    const given = parseJobConfig({
+      ...minimal,
+      steps: 40,
+      optimizers: { embeddings: { kind: 'sgd', lr: 0.1, schedule: { kind: 'warmup_cosine', totalSteps: 10 } } },
+    });
+    expect(given.optimizers[0].schedule).toMatchObject({ totalSteps: 10 });
+    expect(() => parseLrSchedule({ kind: 'warmup_linear' })).toThrow(/totalSteps: must be a positive integer/);
+  });
+
   it('jobDefaults cannot be changed at run time', () => {
     expect(Object.isFrozen(jobDefaults.data.file)).toBe(true);
     expect(() => {

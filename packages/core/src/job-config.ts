@@ -122,6 +122,8 @@ export function parseJobConfig(value: unknown, tableNames: readonly string[] | n
     optimizers: parseOptimizerGroups(
       obj.optimizers ?? { embeddings: d.optimizers.embeddings, dense: d.optimizers.dense },
       at('optimizers'),
+      // A warmup schedule's totalSteps defaults to the job's steps (a number checked just below).
+      typeof obj.steps === 'number' && Number.isInteger(obj.steps) && obj.steps > 0 ? obj.steps : null,
     ),
     sync: parseSyncMode(obj.sync, at('sync')),
     steps: positiveInt(obj.steps, at('steps')),

@@ -21,8 +21,8 @@ export interface OptimizerGroup {
 export const DEFAULT_TABLE_GROUP = 'embeddings';
 export const DEFAULT_DENSE_GROUP = 'dense';
 
-/** Parses `{ groupName: { kind, lr, ..., schedule? } }`. */
-export function parseOptimizerGroups(value: unknown, field = 'optimizers'): OptimizerGroup[] {
+/** Parses `{ groupName: { kind, lr, ..., schedule? } }`; `jobSteps` as parseLrSchedule takes it. */
+export function parseOptimizerGroups(value: unknown, field = 'optimizers', jobSteps: number | null = null): OptimizerGroup[] {
   const obj = requireObject(value, field);
   return Object.entries(obj).map(([name, raw]) => {
     const g = requireObject(raw, `${field}.${name}`);
@@ -31,7 +31,7 @@ export function parseOptimizerGroups(value: unknown, field = 'optimizers'): Opti
     return Object.freeze({
       name,
       optimizer: Object.freeze(optimizer),
-      schedule: parseLrSchedule(schedule, `${field}.${name}.schedule`),
+      schedule: parseLrSchedule(schedule, `${field}.${name}.schedule`, jobSteps),
     });
   });
 }

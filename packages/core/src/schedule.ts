@@ -16,7 +16,8 @@ export type LrSchedule =
 
 export const constantSchedule: Readonly<LrSchedule> = Object.freeze({ kind: 'constant' });
 
-export function parseLrSchedule(value: unknown, field = 'schedule'): LrSchedule {
+/** `jobSteps`: the job's steps, which a warmup schedule's `totalSteps` defaults to (null: it must be given). */
+export function parseLrSchedule(value: unknown, field = 'schedule', jobSteps: number | null = null): LrSchedule {
   const d = jobDefaults.optimizers.schedule;
   if (value === undefined || value === null) return { kind: d.kind };
   const obj = requireObject(value, field);
@@ -36,7 +37,8 @@ export function parseLrSchedule(value: unknown, field = 'schedule'): LrSchedule 
     case 'warmup_cosine': {
       rejectUnknownKeys(obj, ['kind', 'warmupSteps', 'totalSteps', 'minLrRatio'], field);
       const warmupSteps = optional(obj.warmupSteps, d.warmupSteps, (v) => nonNegativeInt(v, `${field}.warmupSteps`));
-      const totalSteps = positiveInt(obj.totalSteps, `${field}.totalSteps`);
+      const totalSteps =
+        obj.totalSteps === undefined && jobSteps !== null ? jobSteps : positiveInt(obj.totalSteps, `${field}.totalSteps`);
       if (warmupSteps > totalSteps) {
         throw configError(`${field}.warmupSteps`, `must be <= totalSteps (${totalSteps}), got ${warmupSteps}`);
       }
