@@ -176,13 +176,13 @@ function vectorReport() {
     const text = join(work, 'text.txt');
     writeFileSync(text, readFileSync(join(corpus, 'train.txt'), 'latin1').replace(/__label__\S+\s?/g, ''), 'latin1');
     const flags = ['-dim', '50', '-epoch', '5', '-bucket', '200000'];
-    const run = (system: 'fasttext' | 'rowshard', name: string) => {
+    const run = (system: 'fasttext' | 'rowshard', name: string, extra: string[] = []) => {
       const [command, prefix, quiet] =
         system === 'fasttext' ? ['fasttext', [], ['-verbose', '0']] : [process.execPath, [cli], []];
       const seconds = timed(() =>
         execFileSync(
           command,
-          [...prefix, 'skipgram', '-input', text, '-output', join(work, name), '-thread', threads, ...quiet, ...flags],
+          [...prefix, 'skipgram', '-input', text, '-output', join(work, name), '-thread', threads, ...quiet, ...flags, ...extra],
           {
             stdio: 'ignore',
           },
@@ -192,23 +192,33 @@ function vectorReport() {
     };
     const ft = run('fasttext', 'ft');
     const ft2 = run('fasttext', 'ft2');
+    // Another seed: how much two equally good fastText models agree (the same seed agrees almost wholly).
+    const ftSeed = run('fasttext', 'ft-seed', ['-seed', '1']);
+    // rowshard at its default (Adagrad 0.1) and at fastText's optimizer (-optimizer sgd: lr 0.05
+    // decaying linearly to 0, each step the sum of the per-example updates).
     const rs = run('rowshard', 'rs');
-    if (rs.words.join(' ') !== ft.words.join(' ')) throw new Error('the two dictionaries differ: the words cannot be paired');
+    const rsSgd = run('rowshard', 'rs-sgd', ['-optimizer', 'sgd']);
+    for (const r of [rs, rsSgd, ftSeed])
+      if (r.words.join(' ') !== ft.words.join(' ')) throw new Error('the two dictionaries differ: the words cannot be paired');
     const ftCos = pairCosines(ft.vectors);
     const rho = spearman(pairCosines(rs.vectors), ftCos);
+    const rhoSgd = spearman(pairCosines(rsSgd.vectors), ftCos);
     const rhoFt = spearman(pairCosines(ft2.vectors), ftCos);
+    const rhoFtSeed = spearman(pairCosines(ftSeed.vectors), ftCos);
     log(
       `skipgram ${flags.join(' ')}, ${threads} threads, the ${ft.words.length} most frequent words (${ftCos.length} pairs): ` +
-        `Spearman ρ of pair cosines, rowshard vs fastText ${rho.toFixed(3)}; fastText vs another fastText run ${rhoFt.toFixed(3)}; ` +
-        `training ${rs.seconds.toFixed(1)} s rowshard, ${ft.seconds.toFixed(1)} s fastText`,
+        `Spearman ρ of pair cosines against fastText's: rowshard (Adagrad) ${rho.toFixed(3)}, rowshard -optimizer sgd ${rhoSgd.toFixed(3)}, ` +
+        `another fastText run ${rhoFt.toFixed(3)}, fastText -seed 1 ${rhoFtSeed.toFixed(3)}; training ${rs.seconds.toFixed(1)} s and ${rsSgd.seconds.toFixed(1)} s rowshard, ${ft.seconds.toFixed(1)} s fastText`,
     );
     return {
       flags: flags.join(' '),
       words: ft.words.length,
       pairs: ftCos.length,
       rho,
+      rhoSgd,
       rhoFastTextRuns: rhoFt,
-      seconds: { rowshard: rs.seconds, fastText: ft.seconds },
+      rhoFastTextOtherSeed: rhoFtSeed,
+      seconds: { rowshard: rs.seconds, rowshardSgd: rsSgd.seconds, fastText: ft.seconds },
     };
   } finally {
     rmSync(work, { recursive: true, force: true });

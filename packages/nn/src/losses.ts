@@ -91,12 +91,15 @@ export function bceWithLogits(logits: Tensor, target: ArrayLike<number>): Tensor
  * logits[rows[k], cols[k]]. fastText's ns, ova and hs losses are each such a sum (the target
  * and sampled negatives; every label; the nodes on the target's Huffman path), so one op
  * serves all three. An entry may repeat (a negative drawn twice counts twice, as in fastText).
+ * `reduction: 'sum'` leaves out the average: a step then adds up the updates fastText's SGD
+ * makes one example at a time.
  */
 export function binaryLogisticTerms(
   logits: Tensor,
   rows: ArrayLike<number>,
   cols: ArrayLike<number>,
   positive: ArrayLike<number>,
+  reduction: 'mean' | 'sum' = 'mean',
 ): Tensor {
   if (logits.shape.length !== 2) {
     throw new RowshardError(ErrorCodes.BAD_SHAPE, `binary_logistic: logits must be [N, C], got [${logits.shape.join(', ')}]`);
@@ -123,10 +126,11 @@ export function binaryLogisticTerms(
     // softplus(z) = -log σ(−z), stable for large |z|.
     total += Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z)));
   }
-  const result: Tensor = new Tensor([], scalar(total / Math.max(1, n)), {
+  const divisor = reduction === 'sum' ? 1 : Math.max(1, n);
+  const result: Tensor = new Tensor([], scalar(total / divisor), {
     parents: [logits],
     backward: () => {
-      const g = (result.grad as Float32Array)[0] / Math.max(1, n);
+      const g = (result.grad as Float32Array)[0] / divisor;
       const gl = logits.gradBuffer();
       for (let k = 0; k < terms; k++) {
         const x = logits.data[at[k]];

@@ -144,8 +144,10 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
       const resumeFiles = resumed && scratch ? writeResumeFiles(resumed, scratch) : null;
       const job = (): Record<string, unknown> => ({
         seed: num('seed', 0),
-        model: { name: 'fasttext_words', options: { embeddingDim: dim } },
-        optimizers: optimizersFor(optimizer, lr),
+        // -optimizer sgd is fastText's: each step the sum of its per-example updates, the rate
+        // decaying linearly to 0 over the run (fastText's lr schedule).
+        model: { name: 'fasttext_words', options: { embeddingDim: dim, reduction: optimizer === 'sgd' ? 'sum' : 'mean' } },
+        optimizers: optimizer === 'sgd' ? linearDecay(optimizersFor(optimizer, lr)) : optimizersFor(optimizer, lr),
         sync: { mode: sync },
         epochs,
         batchSize: num('batch', 256),
@@ -244,3 +246,13 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
 
 export const skipgramCommand = wordVectorsCommand('skipgram');
 export const cbowCommand = wordVectorsCommand('cbow');
+
+/** Every group's rate decaying linearly from its lr to 0 over the job's steps. */
+function linearDecay(groups: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(groups).map(([name, g]) => [
+      name,
+      { ...(g as object), schedule: { kind: 'warmup_linear', warmupSteps: 0, minLrRatio: 0 } },
+    ]),
+  );
+}

@@ -24,6 +24,18 @@ describe("fastText's binary losses", () => {
     expect(g[3]).toBe(0);
   });
 
+  it("reduction 'sum' leaves out the average: the loss and gradients of fastText's one-at-a-time updates, added up", () => {
+    const x = logitsOf([0.5, -1, 2, 0], [2, 2]);
+    const loss = binaryLogisticTerms(x, [0, 0, 1], [0, 1, 0], [1, 0, 0], 'sum');
+    const sp = (z: number) => Math.log1p(Math.exp(z));
+    expect(loss.data[0]).toBeCloseTo(sp(-0.5) + sp(-1) + sp(2), 6);
+    backward(loss);
+    const s = (z: number) => 1 / (1 + Math.exp(-z));
+    expect(Array.from(x.grad as Float32Array, (v) => Number(v.toFixed(6)))).toEqual(
+      [s(0.5) - 1, s(-1), s(2), 0].map((v) => Number(Math.fround(v).toFixed(6))),
+    );
+  });
+
   it("builds fastText's Huffman tree: rare labels deep, every path ending at the root", () => {
     const counts = [50, 20, 10, 5, 5];
     const tree = buildHuffmanTree(counts);

@@ -13,6 +13,11 @@ export interface FastTextWordsOptions {
   /** Character n-gram buckets: rows [numWords, numWords + buckets) of the input table. */
   buckets: number;
   embeddingDim: number;
+  /**
+   * How a batch's terms make its loss: `mean` (default, for Adagrad and Adam) or `sum`, the
+   * sum of fastText's per-example updates, for SGD at fastText's rates.
+   */
+  reduction?: 'mean' | 'sum';
 }
 
 /**
@@ -52,7 +57,7 @@ export function fastTextWords(options: FastTextWordsOptions): Model {
       const k = batch.target.length;
       const rows = new Int32Array(k);
       for (let i = 0; i < k; i++) rows[i] = i;
-      return binaryLogisticTerms(output, rows, new Int32Array(k), batch.target);
+      return binaryLogisticTerms(output, rows, new Int32Array(k), batch.target, options.reduction ?? 'mean');
     },
   };
 }

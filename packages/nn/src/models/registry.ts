@@ -96,11 +96,12 @@ export function builtinModel(name: string, options: Record<string, unknown> = {}
       });
     }
     case 'fasttext_words':
-      rejectUnknownKeys(options, ['numWords', 'buckets', 'embeddingDim'], o);
+      rejectUnknownKeys(options, ['numWords', 'buckets', 'embeddingDim', 'reduction'], o);
       return fastTextWords({
         numWords: int('numWords'),
         buckets: optional(options.buckets, 2_000_000, (v) => nonNegativeInt(v, `${o}.buckets`)),
         embeddingDim: int('embeddingDim', 100),
+        reduction: optional(options.reduction, 'mean' as const, (v) => oneOf(v, `${o}.reduction`, ['mean', 'sum'] as const)),
       });
     case 'ctr':
       rejectUnknownKeys(options, ['numDense', 'numCategorical', 'embeddingDim', 'hiddenDim', 'tableSize'], o);
