@@ -207,3 +207,46 @@ describe('rowshard supervised / test / predict', () => {
     expect(r.stderr).toContain('some.txt: 2 lines without a label or a known word skipped');
   });
 });
+
+describe('rowshard skipgram -optimizer sgd', () => {
+  it('sums the per-example updates across workers: 2 workers train what 1 does (BSP), not half of it', () => {
+    writeFileSync(join(dir, 'words.txt'), corpus(300, 5).replace(/__label__\S+ /g, ''));
+    const vectors = (workers: string) => {
+      const out = `sg-${workers}`;
+      const flags = ['-dim', '8', '-epoch', '2', '-minCount', '1', '-bucket', '500', '-batch', '32', '-sync', 'bsp'];
+      const r = run(
+        'skipgram',
+        '-input',
+        'words.txt',
+        '-output',
+        out,
+        ...flags,
+        '-optimizer',
+        'sgd',
+        '-ps',
+        '1',
+        '-thread',
+        workers,
+      );
+      expect(r.status, r.stderr).toBe(0);
+      return readFileSync(join(dir, `${out}.vec`), 'utf8')
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => l.trim().split(' ').slice(1).map(Number));
+    };
+    const one = vectors('1');
+    const two = vectors('2');
+    expect(two).toHaveLength(one.length);
+    let maxDiff = 0;
+    let maxAbs = 0;
+    for (let w = 0; w < one.length; w++)
+      for (let d = 0; d < one[w].length; d++) {
+        maxDiff = Math.max(maxDiff, Math.abs(one[w][d] - two[w][d]));
+        maxAbs = Math.max(maxAbs, Math.abs(one[w][d]));
+      }
+    // The same sums, added in another order (float32); halved updates would differ by far more.
+    expect(maxDiff).toBeLessThan(1e-4);
+    expect(maxAbs).toBeGreaterThan(0.01);
+  });
+});

@@ -54,6 +54,12 @@ export interface Model {
   rowsNeeded(batch: Batch): Record<string, readonly RowIds[]>;
   forward(ctx: ModelContext, batch: Batch): Tensor;
   loss(output: Tensor, batch: Batch): Tensor;
+  /**
+   * How `loss` reduces a batch: `mean` (default: a worker's gradients are scaled by its share
+   * of the global batch, so the workers' pushes add up to the global mean) or `sum` (they add
+   * up to the global sum as they are).
+   */
+  readonly lossReduction?: 'mean' | 'sum';
 }
 
 /** Checks a model's declarations once, so a mistake in a user module fails at load time. */
@@ -73,6 +79,8 @@ export function validateModel(model: Model, where = 'model'): Model {
   for (const fn of ['rowsNeeded', 'forward', 'loss'] as const) {
     if (typeof model[fn] !== 'function') throw configError(`${where}.${fn}`, 'must be a function');
   }
+  if (model.lossReduction !== undefined && model.lossReduction !== 'mean' && model.lossReduction !== 'sum')
+    throw configError(`${where}.lossReduction`, `must be 'mean' or 'sum', got ${JSON.stringify(model.lossReduction)}`);
   return model;
 }
 

@@ -122,7 +122,8 @@ export class WorkerLoop {
       this.ps.epoch = epoch;
       let params = (await this.coordinator.request('dense_get', {})).params;
       const size = this.slice.end - this.slice.start;
-      const scale = size / job.batchSize;
+      // A mean over the global batch is the sum of the workers' means, each scaled by its share.
+      const scale = this.model.lossReduction === 'sum' ? 1 : size / job.batchSize;
       const dropoutKey = streamKey(job.seed, `dropout:${rank}`);
       const bsp = job.sync.mode === 'bsp';
       // SSP must wait on the clock before it reads step t+1's rows, so only BSP and ASP fold the pull into the push.

@@ -35,6 +35,7 @@ export function fastTextWords(options: FastTextWordsOptions): Model {
   return {
     name: 'fasttext_words',
     task: 'regression',
+    lossReduction: options.reduction ?? 'mean',
     tables: [
       tableSpec({
         name: 'embedding',
