@@ -1,9 +1,10 @@
 import { once } from 'node:events';
-import { closeSync, createReadStream, fstatSync, openSync } from 'node:fs';
-import { ErrorCodes, formatG, RowshardError } from '@rowshard/core';
+import { StringDecoder } from 'node:string_decoder';
+import { formatG } from '@rowshard/core';
 import { parseFastTextLine, tokenize } from '@rowshard/trainer';
 import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, parseCommandLine } from '../command-line/parse.js';
+import { openInput } from '../fasttext/byte-input.js';
 import { readFastTextModel } from '../fasttext/model-file.js';
 import { isNativeModelFile, loadNativeModel } from '../fasttext/native-model.js';
 import { FastTextPredictor } from '../fasttext/predictor.js';
@@ -16,26 +17,12 @@ import { generalMetrics, nativePredict, nativeTest, parseK, parseThreshold } fro
  * ends the loop with that error: never an unhandled stream event.
  */
 async function* textLines(path: string): AsyncGenerator<{ line: string; n: number }> {
-  let input: NodeJS.ReadableStream;
-  if (path === '-') input = process.stdin;
-  else {
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-      if (fstatSync(fd).isDirectory()) {
-        closeSync(fd);
-        throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-      }
-    } catch (e) {
-      const why = (e as { code?: string }).code === 'ENOENT' ? 'no such file' : `cannot read it (${(e as Error).message})`;
-      throw new RowshardError(ErrorCodes.BAD_DATA, `${path}: ${why}`, { file: path });
-    }
-    input = createReadStream(path, { fd, encoding: 'utf8' });
-  }
+  // UTF-8 decoded across chunk boundaries (a character may be split between two reads).
+  const decoder = new StringDecoder('utf8');
   let n = 0;
   let rest = '';
-  for await (const chunk of input) {
-    rest += chunk as string;
+  for await (const chunk of openInput(path)) {
+    rest += decoder.write(chunk as Buffer);
     let start = 0;
     for (let end = rest.indexOf('\n'); end >= 0; end = rest.indexOf('\n', start)) {
       n++;
@@ -44,6 +31,7 @@ async function* textLines(path: string): AsyncGenerator<{ line: string; n: numbe
     }
     rest = rest.slice(start);
   }
+  rest += decoder.end();
   if (rest !== '') yield { line: rest.endsWith('\r') ? rest.slice(0, -1) : rest, n: n + 1 };
 }
 
