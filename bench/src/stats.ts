@@ -1,3 +1,4 @@
+import { ZipfRanks } from '@rowshard/core';
 /** Small helpers shared by the benchmarks: percentiles, medians, formatting. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
@@ -32,33 +33,17 @@ export function xorshift(seed: number): () => number {
   };
 }
 
-const zipfTables = new Map<string, Float64Array>();
+const zipfTables = new Map<string, ZipfRanks>();
 
 /** The distinct ids of `lookups` draws from zipf(s) over [0, n) (rank 0 most frequent). */
 export function zipfBatch(n: number, lookups: number, s: number, rand: () => number): Uint32Array {
   const key = `${n}:${s}`;
-  let cdf = zipfTables.get(key);
-  if (!cdf) {
-    cdf = new Float64Array(n);
-    let acc = 0;
-    for (let i = 0; i < n; i++) {
-      acc += 1 / (i + 1) ** s;
-      cdf[i] = acc;
-    }
-    for (let i = 0; i < n; i++) cdf[i] /= acc;
-    zipfTables.set(key, cdf);
+  let ranks = zipfTables.get(key);
+  if (!ranks) {
+    ranks = new ZipfRanks(n, s);
+    zipfTables.set(key, ranks);
   }
   const seen = new Set<number>();
-  for (let k = 0; k < lookups; k++) {
-    const u = rand();
-    let lo = 0;
-    let hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (cdf[mid] < u) lo = mid + 1;
-      else hi = mid;
-    }
-    seen.add(lo);
-  }
+  for (let k = 0; k < lookups; k++) seen.add(ranks.rank(rand()));
   return Uint32Array.from(seen);
 }

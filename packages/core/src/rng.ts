@@ -120,6 +120,33 @@ export function exampleUniforms(key: StreamKey, example: number, block: Uint32Ar
   };
 }
 
+/** Ranks 0 .. n-1 drawn with probability ∝ 1 / (rank + 1)^s, by inverse CDF of a uniform. */
+export class ZipfRanks {
+  private readonly cdf: Float64Array;
+
+  constructor(n: number, s: number) {
+    this.cdf = new Float64Array(n);
+    let acc = 0;
+    for (let i = 0; i < n; i++) {
+      acc += 1 / (i + 1) ** s;
+      this.cdf[i] = acc;
+    }
+    for (let i = 0; i < n; i++) this.cdf[i] /= acc;
+  }
+
+  /** The rank of uniform `u` in [0, 1). */
+  rank(u: number): number {
+    let lo = 0;
+    let hi = this.cdf.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.cdf[mid] < u) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}
+
 /** Fills out[offset .. offset+count) with uniforms in [a, b) for (key, row). */
 export function fillUniformRow(
   key: StreamKey,

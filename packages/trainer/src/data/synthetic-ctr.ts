@@ -1,4 +1,4 @@
-import { type DataSpec, exampleUniforms, featureId, philox4x32, streamKey } from '@rowshard/core';
+import { type DataSpec, exampleUniforms, featureId, philox4x32, streamKey, ZipfRanks } from '@rowshard/core';
 import { type Batch, indexTensor } from '@rowshard/nn';
 import type { BatchSource } from './batch-source.js';
 
@@ -23,7 +23,7 @@ const EFFECT = 1.5;
  * Batch layout: inputs[f] = feature f's ids, a BigUint64Array [B]; values[0] = dense [B, numDense].
  */
 export class SyntheticCtr implements BatchSource {
-  private readonly cdf: Float64Array;
+  private readonly ranks: ZipfRanks;
   private readonly key;
   private readonly effectKey;
 
@@ -31,27 +31,14 @@ export class SyntheticCtr implements BatchSource {
     private readonly spec: Spec,
     private readonly batchSize: number,
   ) {
-    this.cdf = new Float64Array(spec.vocabSize);
-    let acc = 0;
-    for (let i = 0; i < spec.vocabSize; i++) {
-      acc += 1 / (i + 1) ** spec.zipfS;
-      this.cdf[i] = acc;
-    }
-    for (let i = 0; i < spec.vocabSize; i++) this.cdf[i] /= acc;
+    this.ranks = new ZipfRanks(spec.vocabSize, spec.zipfS);
     this.key = streamKey(spec.seed, 'synthetic_ctr');
     // The planted effects do not depend on the seed: train and eval data share one model.
     this.effectKey = streamKey(0, 'synthetic_ctr:effects');
   }
 
   private zipf(u: number): number {
-    let lo = 0;
-    let hi = this.cdf.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.cdf[mid] < u) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return this.ranks.rank(u);
   }
 
   /** The planted effect of value `rank` of feature `feature`: ±EFFECT for the frequent values of the first features. */

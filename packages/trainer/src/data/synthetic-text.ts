@@ -1,4 +1,4 @@
-import { type DataSpec, exampleUniforms, streamKey } from '@rowshard/core';
+import { type DataSpec, exampleUniforms, streamKey, ZipfRanks } from '@rowshard/core';
 import { type Batch, indexTensor } from '@rowshard/nn';
 import type { BatchSource } from './batch-source.js';
 
@@ -20,7 +20,7 @@ const SIGNALS_PER_EXAMPLE = 3;
  * padded tail of random length. A mean-of-embeddings model learns the rule well above chance.
  */
 export class SyntheticText implements BatchSource {
-  private readonly cdf: Float64Array;
+  private readonly ranks: ZipfRanks;
   private readonly key;
   private readonly cache = new Map<string, Batch>();
 
@@ -28,27 +28,13 @@ export class SyntheticText implements BatchSource {
     private readonly spec: Spec,
     private readonly batchSize: number,
   ) {
-    const n = spec.vocabSize - 1;
-    this.cdf = new Float64Array(n);
-    let acc = 0;
-    for (let i = 0; i < n; i++) {
-      acc += 1 / (i + 1) ** spec.zipfS;
-      this.cdf[i] = acc;
-    }
-    for (let i = 0; i < n; i++) this.cdf[i] /= acc;
+    this.ranks = new ZipfRanks(spec.vocabSize - 1, spec.zipfS);
     this.key = streamKey(spec.seed, 'synthetic_text');
   }
 
   /** A token id (1 .. vocabSize-1) for uniform u: rank by inverse CDF, id = rank + 1. */
   private zipf(u: number): number {
-    let lo = 0;
-    let hi = this.cdf.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (this.cdf[mid] < u) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo + 1;
+    return this.ranks.rank(u) + 1;
   }
 
   signalToken(cls: number, k: number): number {
