@@ -1,10 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseFastTextModel } from '@rowshard/core';
-import { repoRoot } from '@rowshard/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parkMiller, rowshardCli, scratchDir } from './fasttext-kit.js';
 
 /**
  * `rowshard supervised -autotune-validation`: real trials (each a whole supervised run), a
@@ -12,18 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * fastText. Nothing here depends on how many trials fit in the time, only that there were two
  * or more and that the score printed as the best is the kept model's.
  */
-const cli = join(repoRoot, 'packages/cli/dist/main.js');
-const dir = mkdtempSync(join(tmpdir(), 'rowshard-autotune-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
+const dir = scratchDir('rowshard-autotune-');
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [rowshardCli, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
 
 /** Four classes, each planting its own words among shared noise words (as fasttext.test.ts). */
 function corpus(n: number, seed: number): string {
-  let s = seed;
-  const rand = (k: number) => {
-    s = (s * 48271) % 2147483647;
-    return s % k;
-  };
+  const rand = parkMiller(seed);
   const classes = ['sports', 'politics', 'science', 'music'];
   const lines: string[] = [];
   for (let i = 0; i < n; i++) {

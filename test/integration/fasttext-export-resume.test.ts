@@ -1,9 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '@rowshard/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fastTextInstalled, parkMiller, programsIn, scratchDir } from './fasttext-kit.js';
 
 /**
  * A fastText model file's matrices exported (`rowshard export MODEL.bin --table input|output`)
@@ -11,25 +9,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * real fastText 0.9.2 (skipped with a message where it is not installed): fastText trains and
  * quantises the models here, on a small corpus, and prints the values compared.
  */
-const hasFastText = !spawnSync('fasttext', [], { stdio: 'ignore' }).error;
-if (!hasFastText) console.warn('fasttext-export-resume.test: fastText is not installed (apt-get install fasttext); skipped');
+const hasFastText = fastTextInstalled('fasttext-export-resume.test');
 
-const cli = join(repoRoot, 'packages/cli/dist/main.js');
-const dir = mkdtempSync(join(tmpdir(), 'rowshard-ftx-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('rowshard-ftx-');
 
-const fasttext = (args: string[], input?: string) =>
-  spawnSync('fasttext', args, { cwd: dir, encoding: 'latin1', input, timeout: 120_000, maxBuffer: 1 << 28 });
-const rowshard = (args: string[], input?: string) =>
-  spawnSync(process.execPath, [cli, ...args], { cwd: dir, encoding: 'latin1', input, timeout: 300_000, maxBuffer: 1 << 28 });
+const { fasttext, rowshard } = programsIn(dir, 300_000);
 
 /** Four classes, each with its own words, over a shared vocabulary (with multi-byte words). */
 function corpus(n: number, seed: number): string {
-  let s = seed;
-  const rand = (k: number) => {
-    s = (s * 48271) % 2147483647;
-    return s % k;
-  };
+  const rand = parkMiller(seed);
   const extra = ['héllo', 'naïve', '日本語', 'Über', 'the', 'a'];
   const classes = ['sports', 'politics', 'science', 'müsic'];
   const lines: string[] = [];

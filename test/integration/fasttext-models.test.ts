@@ -1,10 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FastTextDictionary, parseFastTextModel } from '@rowshard/core';
-import { repoRoot } from '@rowshard/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { fastTextInstalled, parkMiller, programsIn, scratchDir } from './fasttext-kit.js';
 
 /**
  * fastText's own model files served by rowshard, against the real fastText 0.9.2 (installed in
@@ -13,25 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * command run by both on the same input. Tokenisation, hashing and dictionary order must be
  * fastText's bit for bit for these to agree.
  */
-const hasFastText = !spawnSync('fasttext', [], { stdio: 'ignore' }).error;
-if (!hasFastText) console.warn('fasttext-models.test: fastText is not installed (apt-get install fasttext); skipped');
+const hasFastText = fastTextInstalled('fasttext-models.test');
 
-const cli = join(repoRoot, 'packages/cli/dist/main.js');
-const dir = mkdtempSync(join(tmpdir(), 'rowshard-ftbin-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const dir = scratchDir('rowshard-ftbin-');
 
-const fasttext = (args: string[], input?: string) =>
-  spawnSync('fasttext', args, { cwd: dir, encoding: 'latin1', input, timeout: 120_000, maxBuffer: 1 << 28 });
-const rowshard = (args: string[], input?: string) =>
-  spawnSync(process.execPath, [cli, ...args], { cwd: dir, encoding: 'latin1', input, timeout: 120_000, maxBuffer: 1 << 28 });
+const { fasttext, rowshard } = programsIn(dir);
 
 /** Four classes over a shared vocabulary, with accents, multi-byte words, tabs, CRLF, unlabelled lines and multi-label lines. */
 function corpus(n: number, seed: number): string {
-  let s = seed;
-  const rand = (k: number) => {
-    s = (s * 48271) % 2147483647;
-    return s % k;
-  };
+  const rand = parkMiller(seed);
   const extra = ['héllo', 'naïve', '日本語', 'Über', 'ÉCOLE', 'Straße', 'a', 'The', 'the'];
   const classes = ['sports', 'politics', 'science', 'müsic'];
   const lines: string[] = [];
@@ -303,11 +291,7 @@ describe.skipIf(!hasFastText)('fastText model files (.bin, .ftz) against fastTex
       ['car', 'road', 'wheel', 'drive', 'engine'],
       ['sea', 'boat', 'wave', 'sail', 'fish'],
     ];
-    let s = 5;
-    const rand = (k: number) => {
-      s = (s * 48271) % 2147483647;
-      return s % k;
-    };
+    const rand = parkMiller(5);
     const lines = Array.from({ length: 800 }, (_, i) => {
       const t = topics[i % 3];
       return Array.from({ length: 8 }, () => t[rand(5)]).join(' ');

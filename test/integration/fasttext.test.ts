@@ -1,25 +1,20 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '@rowshard/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { maxAbsDiff } from '@rowshard/testkit';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parkMiller, rowshardCli, scratchDir } from './fasttext-kit.js';
 
 /**
  * fastText's command lines through a real cluster, on a small corpus made here: four classes,
  * each planting its own words among shared noise words, in fastText's format.
  */
-const cli = join(repoRoot, 'packages/cli/dist/main.js');
-const dir = mkdtempSync(join(tmpdir(), 'rowshard-ft-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
+const dir = scratchDir('rowshard-ft-');
+const run = (...args: string[]) =>
+  spawnSync(process.execPath, [rowshardCli, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });
 
 function corpus(n: number, seed: number): string {
-  let s = seed;
-  const rand = (k: number) => {
-    s = (s * 48271) % 2147483647;
-    return s % k;
-  };
+  const rand = parkMiller(seed);
   const classes = ['sports', 'politics', 'science', 'music'];
   const lines: string[] = [];
   for (let i = 0; i < n; i++) {
@@ -106,7 +101,7 @@ describe('rowshard supervised / test / predict', () => {
       .split('\n')
       .map((l) => l.split(' ')[0]);
     expect(predictions.filter((p, i) => p === gold[i]).length).toBeGreaterThan(90);
-    const three = spawnSync(process.execPath, [cli, 'predict', 'model.bin', '-', '3'], {
+    const three = spawnSync(process.execPath, [rowshardCli, 'predict', 'model.bin', '-', '3'], {
       input: 'spo1 w3 w9\n',
       encoding: 'utf8',
       cwd: dir,
@@ -147,11 +142,14 @@ describe('rowshard supervised / test / predict', () => {
     const dense = rows('model.output');
     const table = rows('model-table.output');
     expect([...table.keys()].sort()).toEqual([...dense.keys()].sort());
-    let maxDiff = 0;
-    for (const [label, v] of table)
-      for (let i = 0; i < v.length; i++) maxDiff = Math.max(maxDiff, Math.abs(v[i] - (dense.get(label) as number[])[i]));
+    const labels = [...table.keys()];
     // Bitwise: Adagrad on a dense parameter and on sparse rows make the same float32 steps.
-    expect(maxDiff).toBe(0);
+    expect(
+      maxAbsDiff(
+        labels.flatMap((l) => table.get(l) as number[]),
+        labels.flatMap((l) => dense.get(l) as number[]),
+      ),
+    ).toBe(0);
     expect(run('predict', 'model-table.bin', 'test.txt').stdout).toBe(run('predict', 'model.bin', 'test.txt').stdout);
     expect(run('supervised', '-input', 'train.txt', '-output', 'x', '-outputMatrix', 'ps').stderr).toMatch(
       /-outputMatrix: must be one of dense, table, got "ps"/,
@@ -238,15 +236,8 @@ describe('rowshard skipgram -optimizer sgd', () => {
     const one = vectors('1');
     const two = vectors('2');
     expect(two).toHaveLength(one.length);
-    let maxDiff = 0;
-    let maxAbs = 0;
-    for (let w = 0; w < one.length; w++)
-      for (let d = 0; d < one[w].length; d++) {
-        maxDiff = Math.max(maxDiff, Math.abs(one[w][d] - two[w][d]));
-        maxAbs = Math.max(maxAbs, Math.abs(one[w][d]));
-      }
     // The same sums, added in another order (float32); halved updates would differ by far more.
-    expect(maxDiff).toBeLessThan(1e-4);
-    expect(maxAbs).toBeGreaterThan(0.01);
+    expect(maxAbsDiff(one.flat(), two.flat())).toBeLessThan(1e-4);
+    expect(maxAbsDiff(one.flat(), new Array(one.flat().length).fill(0))).toBeGreaterThan(0.01);
   });
 });

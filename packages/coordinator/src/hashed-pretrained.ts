@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
 import {
   decodeFloats,
-  ErrorCodes,
   type FloatEncoding,
   type PretrainedSource,
   parseSafetensorsHeader,
-  RowshardError,
   type TableSpec,
   viewTensor,
 } from '@rowshard/core';
