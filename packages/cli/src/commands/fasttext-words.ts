@@ -21,7 +21,7 @@ import { loadTrainConfig } from '../config/load-config.js';
 import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
 import { writeOutputVectors, writeWordVectors } from '../fasttext/save-vectors.js';
 import { type Command, usageError } from './command.js';
-import { optimizersFor, refusedOptions, refuseFlags, unsupportedFastTextFlags } from './fasttext.js';
+import { optimizersFor, refusedOptions, refuseFlags, unsupportedFastTextFlags } from './fasttext-flags.js';
 import { runTrain } from './train.js';
 
 /**
