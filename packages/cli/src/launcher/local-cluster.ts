@@ -135,7 +135,12 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     args: string[],
     onDeath: (stderr: string, code: number | null) => void,
   ): Promise<ManagedProcess> => {
-    const child = spawn(process.execPath, [...roleNodeArgs, ...(options.nodeArgs ?? []), entry(pkg), ...args], {
+    // ROWSHARD_CPU_PROF_DIR profiles every role's main thread too (its worker threads profile themselves).
+    const profileDir = process.env.ROWSHARD_CPU_PROF_DIR;
+    const profileArgs = profileDir
+      ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${role.replace(/\s+/g, '-')}.cpuprofile`]
+      : [];
+    const child = spawn(process.execPath, [...roleNodeArgs, ...profileArgs, ...(options.nodeArgs ?? []), entry(pkg), ...args], {
       env: roleEnv(pkg),
       // stdin is a pipe the child watches: if this process dies, the children follow.
       stdio: ['pipe', 'pipe', 'pipe'],
