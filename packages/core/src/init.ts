@@ -15,11 +15,42 @@ export interface RowInitializer {
   fill(rowLo: number, rowHi: number, out: Float32Array, offset: number): void;
 }
 
-export function rowInitializer(table: TableSpec, seed: number): RowInitializer {
+/**
+ * What draws a row's random init. JavaScript here (fillUniformRow, fillNormalRow); the kernels
+ * package has a WebAssembly one with the same bits, which shards use.
+ */
+export interface RowRandom {
+  uniform(
+    key: StreamKey,
+    rowLo: number,
+    rowHi: number,
+    tag: number,
+    out: Float32Array,
+    offset: number,
+    count: number,
+    a: number,
+    b: number,
+  ): void;
+  normal(
+    key: StreamKey,
+    rowLo: number,
+    rowHi: number,
+    tag: number,
+    out: Float32Array,
+    offset: number,
+    count: number,
+    mean: number,
+    std: number,
+  ): void;
+}
+
+export const jsRowRandom: RowRandom = { uniform: fillUniformRow, normal: fillNormalRow };
+
+export function rowInitializer(table: TableSpec, seed: number, random: RowRandom = jsRowRandom): RowInitializer {
   const key = streamKey(seed, `table:${table.name}`);
   const dim = table.embeddingDim;
   const padding = table.kind === 'dense' ? table.paddingIdx : null;
-  const fillValues = initFiller(table.init, key, dim);
+  const fillValues = initFiller(table.init, key, dim, random);
   return {
     dim,
     fill(rowLo, rowHi, out, offset) {
@@ -36,12 +67,13 @@ function initFiller(
   init: InitSpec,
   key: StreamKey,
   dim: number,
+  random: RowRandom,
 ): (rowLo: number, rowHi: number, out: Float32Array, offset: number) => void {
   switch (init.kind) {
     case 'normal':
-      return (lo, hi, out, off) => fillNormalRow(key, lo, hi, INIT_STREAM_TAG, out, off, dim, init.mean, init.std);
+      return (lo, hi, out, off) => random.normal(key, lo, hi, INIT_STREAM_TAG, out, off, dim, init.mean, init.std);
     case 'uniform':
-      return (lo, hi, out, off) => fillUniformRow(key, lo, hi, INIT_STREAM_TAG, out, off, dim, init.a, init.b);
+      return (lo, hi, out, off) => random.uniform(key, lo, hi, INIT_STREAM_TAG, out, off, dim, init.a, init.b);
     case 'zeros':
       return (_lo, _hi, out, off) => out.fill(0, off, off + dim);
     case 'constant':

@@ -73,7 +73,6 @@ export function uint32ToOpenUnit(x: number): number {
 /**
  * Fills out[offset .. offset+count) with standard normals for (key, row). Element j comes
  * from counter block floor(j/4), so a longer row extends a shorter one without changing it.
- * Box-Muller on pairs of uniforms: (u0,u1) → elements 4b, 4b+1; (u2,u3) → 4b+2, 4b+3.
  */
 export function fillNormalRow(
   key: StreamKey,
@@ -89,10 +88,31 @@ export function fillNormalRow(
   const block = scratch;
   for (let j = 0; j < count; j += 4) {
     philox4x32(key.k0, key.k1, rowLo, rowHi, j >>> 2, streamTag, block);
-    const r0 = Math.sqrt(-2 * Math.log(uint32ToOpenUnit(block[0])));
-    const t0 = 2 * Math.PI * uint32ToOpenUnit(block[1]);
-    const r1 = Math.sqrt(-2 * Math.log(uint32ToOpenUnit(block[2])));
-    const t1 = 2 * Math.PI * uint32ToOpenUnit(block[3]);
+    normalsFromBlocks(block, 0, out, offset + j, Math.min(4, count - j), mean, std);
+  }
+}
+
+/**
+ * Box-Muller on a row's Philox words, from words[from]: each block's (u0, u1) gives elements
+ * 4b and 4b+1, (u2, u3) elements 4b+2 and 4b+3; count elements in all. Shared by
+ * fillNormalRow and the WebAssembly row init (packages/kernels), which computes the words
+ * there and the logarithms and sines here, so both give the same floats.
+ */
+export function normalsFromBlocks(
+  words: Uint32Array,
+  from: number,
+  out: Float32Array | Float64Array,
+  offset: number,
+  count: number,
+  mean: number,
+  std: number,
+): void {
+  for (let j = 0; j < count; j += 4) {
+    const w = from + j;
+    const r0 = Math.sqrt(-2 * Math.log(uint32ToOpenUnit(words[w])));
+    const t0 = 2 * Math.PI * uint32ToOpenUnit(words[w + 1]);
+    const r1 = Math.sqrt(-2 * Math.log(uint32ToOpenUnit(words[w + 2])));
+    const t1 = 2 * Math.PI * uint32ToOpenUnit(words[w + 3]);
     const n = Math.min(4, count - j);
     out[offset + j] = mean + std * r0 * Math.cos(t0);
     if (n > 1) out[offset + j + 1] = mean + std * r0 * Math.sin(t0);

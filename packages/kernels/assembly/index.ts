@@ -6,6 +6,7 @@ export * from './elementwise';
 export * from './linear';
 export * from './optimizers';
 export * from './random';
+export * from './row-init';
 export * from './rows';
 
 /** First byte the host may use (above the module's static data). */

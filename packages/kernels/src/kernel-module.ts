@@ -93,6 +93,19 @@ export interface KernelExports {
     out: number,
   ): void;
   firstNonFinite(n: number, values: number): number;
+  philoxRowBlocks(k0: number, k1: number, rowLo: number, rowHi: number, tag: number, blocks: number, out: number): void;
+  uniformRow(
+    k0: number,
+    k1: number,
+    rowLo: number,
+    rowHi: number,
+    tag: number,
+    count: number,
+    a: number,
+    width: number,
+    out: number,
+    scratch: number,
+  ): void;
 }
 
 /** The WebAssembly API of the JavaScript engine (Node's global), typed as far as used here. */

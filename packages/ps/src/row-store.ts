@@ -12,7 +12,7 @@ import {
   type TableSpec,
   UNKNOWN_ID_HALF,
 } from '@rowshard/core';
-import { type KernelMemory, KernelMemoryFull } from '@rowshard/kernels';
+import { type KernelMemory, KernelMemoryFull, kernelRowRandom } from '@rowshard/kernels';
 
 /** Rows per page: 4096 × dim floats, e.g. 1 MiB at dim 64. */
 export const PAGE_SHIFT = 12;
@@ -81,7 +81,8 @@ export class RowStore {
     this.optimizer = optimizer;
     this.stateFloats = optimizer ? optimizer.stateFloatsPerRow : 0;
     this.rowBytes = 4 * (this.dim + this.stateFloats);
-    this.init = rowInitializer(spec, seed);
+    // Rows are drawn in WebAssembly, straight into their pages: the same floats as core's init, faster.
+    this.init = rowInitializer(spec, seed, kernelRowRandom(memory, this.dim));
     this.shard = shard;
     this.numShards = numShards;
     this.index = spec.kind === 'hashed' ? new HashedIndex() : null;
