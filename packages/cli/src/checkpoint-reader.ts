@@ -5,16 +5,17 @@ import {
   copyRow,
   ErrorCodes,
   idHalves,
+  IdIndex,
   parseCheckpointManifest,
   parseSparseOptimizerConfig,
   parseTableSpec,
   parseVocabulary,
   RowshardError,
-  rowInitializer,
   type SparseOptimizerConfig,
   sparseRowOptimizer,
   type TableSpec,
 } from '@rowshard/core';
+import { kernelRowInitializer } from '@rowshard/kernels';
 import { readShardSnapshot } from '@rowshard/ps';
 
 /** A checkpoint directory (one with a manifest), or a checkpoints root whose newest one is taken. */
@@ -65,10 +66,13 @@ function tableEntry(dir: string, manifest: CheckpointManifest, table: string) {
 /** A table's saved rows only (the ones training touched), in id order: no init of the rest. */
 export interface SavedRows {
   readonly spec: TableSpec;
+  /** The saved ids, ascending. */
   readonly ids: Float64Array;
   readonly rows: Float32Array;
   /** Row `id`: its saved values, or its deterministic init when it was never touched. */
   row(id: number, out: Float32Array, offset: number): void;
+  /** Rows first .. first+count-1 into out[0 .. count·dim), saved or init: a walk along the ids. */
+  fillRows(first: number, count: number, out: Float32Array): void;
 }
 
 /** The rows a checkpoint saved for a dense table, from every shard file. */
@@ -79,30 +83,57 @@ export function readSavedRows(dir: string, manifest: CheckpointManifest, table: 
     readShardSnapshot(join(dir, info.file)).tables.filter((p) => p.table === table),
   );
   const n = parts.reduce((a, p) => a + p.ids.length, 0);
-  const order: { id: number; part: number; at: number }[] = [];
-  parts.forEach((p, k) => {
-    for (let i = 0; i < p.ids.length; i++) order.push({ id: Number(p.ids[i]), part: k, at: i });
+  // Every saved row as (part, position), in typed arrays: a supervised model saves 10^5 and more.
+  const idOf = new Float64Array(n);
+  const partOf = new Int32Array(n);
+  const atOf = new Int32Array(n);
+  let k = 0;
+  parts.forEach((p, part) => {
+    for (let i = 0; i < p.ids.length; i++, k++) {
+      idOf[k] = Number(p.ids[i]);
+      partOf[k] = part;
+      atOf[k] = i;
+    }
   });
-  order.sort((a, b) => a.id - b.id);
+  const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => idOf[a] - idOf[b]);
   const ids = new Float64Array(n);
   const rows = new Float32Array(n * dim);
-  const position = new Map<number, number>();
   order.forEach((o, i) => {
-    ids[i] = o.id;
-    copyRow(parts[o.part].weight, o.at * dim, rows, i * dim, dim);
-    position.set(o.id, i);
+    ids[i] = idOf[o];
+    copyRow(parts[partOf[o]].weight, atOf[o] * dim, rows, i * dim, dim);
   });
-  const init = rowInitializer(spec, manifest.seed);
+  const position = new IdIndex(ids);
+  const init = kernelRowInitializer(spec, manifest.seed);
   return {
     spec,
     ids,
     rows,
     row(id, out, offset) {
-      const at = position.get(id);
-      if (at === undefined) init.fill(id, 0, out, offset);
+      const at = position.indexOf(id);
+      if (at < 0) init.fill(id, 0, out, offset);
       else copyRow(rows, at * dim, out, offset, dim);
     },
+    fillRows(first, count, out) {
+      let at = lowerBound(ids, first);
+      for (let r = 0; r < count; r++) {
+        const id = first + r;
+        if (at < n && ids[at] === id) copyRow(rows, at++ * dim, out, r * dim, dim);
+        else init.fill(id, 0, out, r * dim);
+      }
+    },
   };
+}
+
+/** The first index of ascending `sorted` whose value is at least x. */
+function lowerBound(sorted: Float64Array, x: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
@@ -115,7 +146,7 @@ export function readFullTable(dir: string, manifest: CheckpointManifest, table: 
   if (spec.kind === 'hashed') return readHashedTable(dir, manifest, table);
   const dim = spec.embeddingDim;
   const weight = new Float32Array(spec.numEmbeddings * dim);
-  const init = rowInitializer(spec, manifest.seed);
+  const init = kernelRowInitializer(spec, manifest.seed);
   const seen = new Uint8Array(spec.numEmbeddings);
   const optimizerConfig = entry.optimizer ? parseSparseOptimizerConfig(entry.optimizer) : null;
   const optimizer = optimizerConfig ? sparseRowOptimizer(optimizerConfig, dim) : null;

@@ -9,14 +9,27 @@ import { basename } from 'node:path';
  * is removed and the error thrown as it came.
  */
 export function writeFileDurably(path: string, chunks: Iterable<Uint8Array>): { file: string; bytes: number; sha256: string } {
-  const tmp = `${path}.tmp`;
   const hash = createHash('sha256');
+  const bytes = writeChunks(path, chunks, (c) => hash.update(c));
+  return { file: basename(path), bytes, sha256: hash.digest('hex') };
+}
+
+/**
+ * The same write, whole or not at all, without the checksum: for files nothing records a
+ * checksum of (a model file of 800 MB spends half a second in sha256). Returns the size.
+ */
+export function writeFileWhole(path: string, chunks: Iterable<Uint8Array>): number {
+  return writeChunks(path, chunks, () => {});
+}
+
+function writeChunks(path: string, chunks: Iterable<Uint8Array>, onChunk: (c: Uint8Array) => void): number {
+  const tmp = `${path}.tmp`;
   let bytes = 0;
   const fd = openSync(tmp, 'w');
   try {
     try {
       for (const c of chunks) {
-        hash.update(c);
+        onChunk(c);
         let off = 0;
         while (off < c.length) off += writeSync(fd, c, off, c.length - off);
         bytes += c.length;
@@ -34,10 +47,10 @@ export function writeFileDurably(path: string, chunks: Iterable<Uint8Array>): { 
     }
     throw e;
   }
-  return { file: basename(path), bytes, sha256: hash.digest('hex') };
+  return bytes;
 }
 
 /** The same for text. */
 export function writeTextDurably(path: string, text: string): void {
-  writeFileDurably(path, [Buffer.from(text, 'utf8')]);
+  writeFileWhole(path, [Buffer.from(text, 'utf8')]);
 }

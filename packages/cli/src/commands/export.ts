@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { writeFileDurably } from '@rowshard/coordinator';
+import { writeFileWhole } from '@rowshard/coordinator';
 import {
   buildSafetensorsHeader,
   ErrorCodes,
@@ -13,8 +13,6 @@ import {
 import { type FullTable, readFullTable, readManifest, readTableWords, resolveCheckpointDir } from '../checkpoint-reader.js';
 import { isNativeModelFile, loadNativeModel } from '../fasttext/native-model.js';
 import { type Command, parseFlags, usageError } from './command.js';
-
-const writeAtomically = (out: string, chunks: Iterable<Uint8Array>): number => writeFileDurably(out, chunks).bytes;
 
 const bytesOf = (a: Float32Array | BigUint64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
@@ -113,17 +111,17 @@ export const exportCommand: Command = {
     const files = [out];
     let bytes: number;
     if (format === 'npy') {
-      bytes = writeAtomically(out, [npyHeader([rows, dim]), bytesOf(t.weight)]);
+      bytes = writeFileWhole(out, [npyHeader([rows, dim]), bytesOf(t.weight)]);
       if (ids) {
         // Row i of emb.npy is the id at i of emb.ids.npy (uint64).
         const file = `${out.replace(/\.npy$/, '')}.ids.npy`;
-        bytes += writeAtomically(file, [npyHeader([rows], '<u8'), bytesOf(ids)]);
+        bytes += writeFileWhole(file, [npyHeader([rows], '<u8'), bytesOf(ids)]);
         files.push(file);
       }
       // One file per state tensor beside the table's: emb.npy, emb.exp_avg.npy, emb.step.npy.
       for (const s of state?.tensors ?? []) {
         const file = `${out.replace(/\.npy$/, '')}.${s.key}.npy`;
-        bytes += writeAtomically(file, [npyHeader(s.shape), bytesOf(s.data)]);
+        bytes += writeFileWhole(file, [npyHeader(s.shape), bytesOf(s.data)]);
         files.push(file);
       }
     } else if (format === 'safetensors') {
@@ -144,7 +142,7 @@ export const exportCommand: Command = {
           ? { optimizer: state.className, param_groups: JSON.stringify([state.paramGroup]), slots: JSON.stringify(t.slotNames) }
           : {}),
       });
-      bytes = writeAtomically(out, [header, ...chunks]);
+      bytes = writeFileWhole(out, [header, ...chunks]);
     } else {
       const words = readTableWords(dir, manifest, table, typeof values.vocab === 'string' ? values.vocab : null)?.words;
       const wordOf = (r: number) => (ids ? ids[r].toString() : (words?.[r] ?? String(r)));
@@ -156,7 +154,7 @@ export const exportCommand: Command = {
           else yield formatVectorLine(wordOf(r), t.weight, r * dim, dim);
         }
       }
-      bytes = writeAtomically(out, textLines(lines()));
+      bytes = writeFileWhole(out, textLines(lines()));
     }
     process.stdout.write(
       `${JSON.stringify({
@@ -213,7 +211,7 @@ function exportFastTextMatrix(path: string, table: string, format: string, given
   let bytes: number;
   let written = rows;
   if (format === 'npy' || format === 'safetensors') {
-    if (format === 'npy') bytes = writeAtomically(out, [npyHeader([rows, dim]), bytesOf(weight)]);
+    if (format === 'npy') bytes = writeFileWhole(out, [npyHeader([rows, dim]), bytesOf(weight)]);
     else {
       const { header } = buildSafetensorsHeader([{ name: EXPORTED_PARAM, dtype: 'F32', shape: [rows, dim] }], {
         table,
@@ -221,10 +219,10 @@ function exportFastTextMatrix(path: string, table: string, format: string, given
         model: file.args.model,
         words: String(named),
       });
-      bytes = writeAtomically(out, [header, bytesOf(weight)]);
+      bytes = writeFileWhole(out, [header, bytesOf(weight)]);
     }
     const wordsFile = wordsFileOf(out);
-    bytes += writeAtomically(
+    bytes += writeFileWhole(
       wordsFile,
       textLines(
         Array.from({ length: named }, (_, r) => wordOf(r)),
@@ -241,7 +239,7 @@ function exportFastTextMatrix(path: string, table: string, format: string, given
         else yield formatVectorLine(wordOf(r), weight, r * dim, dim);
       }
     }
-    bytes = writeAtomically(out, textLines(lines(), 'latin1'));
+    bytes = writeFileWhole(out, textLines(lines(), 'latin1'));
   }
   process.stdout.write(
     `${JSON.stringify({

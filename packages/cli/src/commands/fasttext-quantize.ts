@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { writeFileDurably } from '@rowshard/coordinator';
+import { writeFileWhole } from '@rowshard/coordinator';
 import {
   DenseMatrix,
   ErrorCodes,
@@ -143,7 +143,7 @@ export const quantizeCommand: Command = {
     // As fastText: the output matrix's sub-vectors are always of 2.
     const output = flags.qout ? quantizeMatrix(model.output, 2, qnorm) : model.output;
     const out = `${prefix}.ftz`;
-    writeFileDurably(out, serializeFastTextModel({ args: model.args, dict: model.dict, input, output }));
+    writeFileWhole(out, serializeFastTextModel({ args: model.args, dict: model.dict, input, output }));
     process.stderr.write(`wrote ${out}\n`);
     return 0;
   },
@@ -169,7 +169,7 @@ async function retrain(m: DenseModel, trainFile: string, flags: Record<string, u
   const scratch = mkdtempSync(join(tmpdir(), 'rowshard-retrain-'));
   try {
     const start = join(scratch, 'pruned.bin');
-    writeFileDurably(start, serializeFastTextModel(m));
+    writeFileWhole(start, serializeFastTextModel(m));
     const epoch = (flags.epoch as number | undefined) ?? 5;
     const argv = [
       '-input',

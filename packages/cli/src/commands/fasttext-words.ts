@@ -1,9 +1,8 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { writeFileDurably } from '@rowshard/coordinator';
+import { writeFileWhole } from '@rowshard/coordinator';
 import {
-  DenseMatrix,
   ErrorCodes,
   type FastTextArgs,
   FastTextDictionary,
@@ -20,6 +19,7 @@ import { type CommandLineSpec, type OptionSpec, parseCommandLine } from '../comm
 import { loadTrainConfig } from '../config/load-config.js';
 import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
 import { writeOutputVectors, writeWordVectors } from '../fasttext/save-vectors.js';
+import { SavedRowsMatrix } from '../fasttext/saved-matrix.js';
 import { type Command, usageError } from './command.js';
 import { optimizersFor, refusedOptions, refuseFlags, unsupportedFastTextFlags } from './fasttext-flags.js';
 import { runTrain } from './train.js';
@@ -210,13 +210,6 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
         data.vocabFile as string,
         dictionaryOptions(data),
       );
-      const whole = (table: string) => {
-        const saved = readSavedRows(dir, manifest, table);
-        const rows = saved.spec.numEmbeddings;
-        const values = new Float32Array(rows * dim);
-        for (let id = 0; id < rows; id++) saved.row(id, values, id * dim);
-        return new DenseMatrix(rows, dim, values);
-      };
       const args: FastTextArgs = {
         dim,
         ws: data.ws,
@@ -232,9 +225,10 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
         lrUpdateRate: num('lrUpdateRate', 100),
         t: data.t,
       };
-      const inputMatrix = whole('embedding');
-      const outputMatrix = whole('output');
-      writeFileDurably(`${output}.bin`, serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix }));
+      // The input matrix (words and n-gram buckets) is written a block of rows at a time.
+      const inputMatrix = new SavedRowsMatrix(readSavedRows(dir, manifest, 'embedding'));
+      const outputMatrix = new SavedRowsMatrix(readSavedRows(dir, manifest, 'output')).toDense();
+      writeFileWhole(`${output}.bin`, serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix }));
       const inference = new FastTextInference(args, dict, inputMatrix, outputMatrix);
       writeWordVectors(`${output}.vec`, inference);
       if (flags.saveOutput) writeOutputVectors(`${output}.output`, inference, outputMatrix);

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { CheckpointStore, writeFileDurably } from '@rowshard/coordinator';
+import { CheckpointStore, writeFileWhole } from '@rowshard/coordinator';
 import {
   DenseMatrix,
   ErrorCodes,
@@ -22,6 +22,7 @@ import { loadTrainConfig } from '../config/load-config.js';
 import { isNativeModelFile, loadNativeModel } from '../fasttext/native-model.js';
 import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
 import { writeOutputVectors, writeWordVectors } from '../fasttext/save-vectors.js';
+import { SavedRowsMatrix } from '../fasttext/saved-matrix.js';
 import { type Command, usageError } from './command.js';
 import { autotuneFlags, runAutotune } from './fasttext-autotune.js';
 import { optimizersFor, refuseFlags, supervisedCommandLine, unsupportedFastTextFlags } from './fasttext-flags.js';
@@ -212,10 +213,6 @@ export const supervisedCommand: Command = {
       data.vocabFile as string,
       dictionaryOptions(data),
     );
-    const rows = table.spec.numEmbeddings;
-    // The whole input matrix, as fastText's file holds it: rows training never touched are their deterministic init.
-    const inputData = new Float32Array(rows * dim);
-    for (let id = 0; id < rows; id++) table.row(id, inputData, id * dim);
     const args: FastTextArgs = {
       dim,
       ws: num('ws', 5),
@@ -231,10 +228,12 @@ export const supervisedCommand: Command = {
       lrUpdateRate: num('lrUpdateRate', 100),
       t: num('t', 1e-4),
     };
-    const inputMatrix = new DenseMatrix(rows, dim, inputData);
+    // The whole input matrix, as fastText's file holds it (rows training never touched are their
+    // deterministic init), written a block at a time: it is 800 MB at fastText's defaults.
+    const inputMatrix = new SavedRowsMatrix(table);
     const outputMatrix = new DenseMatrix(dict.nlabels, dim, readOutputMatrix(dir, manifest, outputPlace, dict.nlabels * dim));
     const modelFile = `${output}.bin`;
-    writeFileDurably(modelFile, serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix }));
+    writeFileWhole(modelFile, serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix }));
     // <output>.vec: each word's vector (its character n-grams included), as fastText's saveVectors writes it.
     const inference = new FastTextInference(args, dict, inputMatrix, outputMatrix);
     writeWordVectors(`${output}.vec`, inference);

@@ -6,10 +6,10 @@ import {
   parseSafetensorsHeader,
   parseTableSpec,
   RowshardError,
-  rowInitializer,
   type TableSpec,
   viewTensor,
 } from '@rowshard/core';
+import { kernelRowInitializer } from '@rowshard/kernels';
 
 export const FASTTEXT_MODEL_FORMAT = 'rowshard-fasttext/1';
 
@@ -77,7 +77,7 @@ export class FastTextRows {
 
   constructor(private readonly m: FastTextModelData) {
     this.index = new IdIndex(m.ids);
-    this.init = rowInitializer(m.spec, m.seed);
+    this.init = kernelRowInitializer(m.spec, m.seed);
     this.dim = m.spec.embeddingDim;
   }
 

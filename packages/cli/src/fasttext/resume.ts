@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileDurably } from '@rowshard/coordinator';
+import { writeFileWhole } from '@rowshard/coordinator';
 import {
   type DenseMatrix,
   ErrorCodes,
@@ -77,7 +77,7 @@ export function writeResumeFiles(m: ResumedModel, dir: string): { dictionary: st
     ['output', m.file.output],
   ] as const) {
     const { data } = matrix as DenseMatrix;
-    writeFileDurably(files[name], [
+    writeFileWhole(files[name], [
       npyHeader([matrix.rows, matrix.cols]),
       new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     ]);

@@ -1,4 +1,4 @@
-import { writeFileDurably } from '@rowshard/coordinator';
+import { writeFileWhole } from '@rowshard/coordinator';
 import { type DenseMatrix, type FastTextInference, formatG } from '@rowshard/core';
 
 /** A vector as fastText's `operator<<(Vector)` writes it: 5 significant digits, each followed by a space. */
@@ -13,7 +13,7 @@ export function writeWordVectors(path: string, model: FastTextInference): void {
   const { dict } = model;
   const lines = [`${dict.nwords} ${model.dim}\n`];
   for (let w = 0; w < dict.nwords; w++) lines.push(`${dict.word(w)} ${vectorText(model.wordVector(dict.word(w)))}\n`);
-  writeFileDurably(path, [Buffer.from(lines.join(''), 'latin1')]);
+  writeFileWhole(path, [Buffer.from(lines.join(''), 'latin1')]);
 }
 
 /**
@@ -29,5 +29,5 @@ export function writeOutputVectors(path: string, model: FastTextInference, outpu
     const row = output.data.subarray(i * output.cols, (i + 1) * output.cols);
     lines.push(`${sup ? dict.label(i) : dict.word(i)} ${vectorText(row)}\n`);
   }
-  writeFileDurably(path, [Buffer.from(lines.join(''), 'latin1')]);
+  writeFileWhole(path, [Buffer.from(lines.join(''), 'latin1')]);
 }

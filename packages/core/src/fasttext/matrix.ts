@@ -13,6 +13,16 @@ export interface FastTextMatrix {
   dotRow(x: Float32Array, i: number): number;
 }
 
+/**
+ * A dense matrix that hands out its rows a block at a time, so that a model file can be written
+ * without the matrix ever being whole in memory (a model's input matrix assembled from a
+ * checkpoint: millions of rows, most of them their init).
+ */
+export interface RowBlockMatrix extends FastTextMatrix {
+  /** Rows first .. first+count-1 into out[0 .. count·cols). */
+  fillRows(first: number, count: number, out: Float32Array): void;
+}
+
 export class DenseMatrix implements FastTextMatrix {
   constructor(
     readonly rows: number,

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { FastTextDictionary } from './dictionary.js';
 import { FastTextInference } from './inference.js';
-import { DenseMatrix } from './matrix.js';
+import { DenseMatrix, type RowBlockMatrix } from './matrix.js';
 import { FASTTEXT_MAGIC, parseFastTextModel, serializeFastTextModel } from './model-file.js';
 
-const concat = (chunks: Uint8Array[]) => {
+/** The chunks as drawn, each copied before the next is drawn (a streamed matrix reuses its buffer). */
+const concat = (drawn: Iterable<Uint8Array>) => {
+  const chunks = Array.from(drawn, (c) => c.slice());
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
   let at = 0;
   for (const c of chunks) {
@@ -57,6 +59,25 @@ describe('fastText model files', () => {
     expect(back.dict.label(up[0].label)).toBe('__label__a');
     const down = inf.predict(back.dict.line(['down', '</s>']).ids, -1, 0);
     expect(down.map((p) => back.dict.label(p.label))).toEqual(['__label__b', '__label__a']);
+  });
+
+  it('writes an input matrix given a block of rows at a time as the same bytes as the whole matrix', () => {
+    const m = smallModel();
+    // 40,000 rows: more than one block of the stream, the last one partial.
+    const rows = 40_000;
+    const data = Float32Array.from({ length: rows * 2 }, (_, i) => Math.sin(i));
+    const whole = new DenseMatrix(rows, 2, data);
+    const blocks: RowBlockMatrix = {
+      rows,
+      cols: 2,
+      fillRows: (first, count, out) => out.set(data.subarray(2 * first, 2 * (first + count))),
+      addRowToVector: (x, i, a) => whole.addRowToVector(x, i, a),
+      dotRow: (x, i) => whole.dotRow(x, i),
+    };
+    const args = { ...m.args, bucket: rows - 3 };
+    expect(concat(serializeFastTextModel({ ...m, args, input: blocks }))).toEqual(
+      concat(serializeFastTextModel({ ...m, args, input: whole })),
+    );
   });
 
   it('refuses a bad magic, an unknown version and a truncated file, naming the file', () => {

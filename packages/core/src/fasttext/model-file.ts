@@ -1,7 +1,7 @@
 import { ErrorCodes, RowshardError } from '../errors.js';
 import { DEFAULT_LABEL_PREFIX, type FastTextArgs, LOSS_CODES, lossFromCode, MODEL_CODES, modelFromCode } from './args.js';
 import { type DictEntry, FastTextDictionary } from './dictionary.js';
-import { DenseMatrix, type FastTextMatrix, ProductQuantizer, QuantMatrix } from './matrix.js';
+import { DenseMatrix, type FastTextMatrix, ProductQuantizer, QuantMatrix, type RowBlockMatrix } from './matrix.js';
 import { bytesToWord } from './tokens.js';
 
 /** fastText's file signature (`FASTTEXT_FILEFORMAT_MAGIC_INT32`) and the versions 0.9.x writes and reads. */
@@ -235,21 +235,33 @@ export function parseFastTextModel(bytes: Uint8Array, file: string, labelPrefix 
   return { version, args, dict, input, output, quantInput, quantOutput };
 }
 
-function matrixChunks(x: DenseMatrix | QuantMatrix): Uint8Array[] {
+/** Rows per chunk of a RowBlockMatrix: 16384 rows × dim 100 = 6.25 MiB, one buffer reused. */
+const STREAM_ROWS = 16384;
+
+function* matrixChunks(x: DenseMatrix | QuantMatrix | RowBlockMatrix): Generator<Uint8Array> {
   const bytesOf = (f: Float32Array) => new Uint8Array(f.buffer, f.byteOffset, f.byteLength);
   const head = (n: number, set: (v: DataView) => void) => {
     const b = new Uint8Array(n);
     set(new DataView(b.buffer));
     return b;
   };
-  if (x instanceof DenseMatrix)
-    return [
-      head(16, (v) => {
-        v.setBigInt64(0, BigInt(x.rows), true);
-        v.setBigInt64(8, BigInt(x.cols), true);
-      }),
-      bytesOf(x.data),
-    ];
+  if (!(x instanceof QuantMatrix)) {
+    yield head(16, (v) => {
+      v.setBigInt64(0, BigInt(x.rows), true);
+      v.setBigInt64(8, BigInt(x.cols), true);
+    });
+    if (x instanceof DenseMatrix) {
+      yield bytesOf(x.data);
+      return;
+    }
+    const block = new Float32Array(Math.min(STREAM_ROWS, x.rows) * x.cols);
+    for (let first = 0; first < x.rows; first += STREAM_ROWS) {
+      const count = Math.min(STREAM_ROWS, x.rows - first);
+      x.fillRows(first, count, block);
+      yield bytesOf(block.subarray(0, count * x.cols));
+    }
+    return;
+  }
   const pqChunks = (pq: ProductQuantizer) => [
     head(16, (v) => {
       v.setInt32(0, pq.dim, true);
@@ -260,30 +272,29 @@ function matrixChunks(x: DenseMatrix | QuantMatrix): Uint8Array[] {
     bytesOf(pq.centroids),
   ];
   // QuantMatrix::save: qnorm, m, n, codesize, codes, the quantiser, then the norms' codes and quantiser.
-  return [
-    head(21, (v) => {
-      v.setUint8(0, x.normCodes ? 1 : 0);
-      v.setBigInt64(1, BigInt(x.rows), true);
-      v.setBigInt64(9, BigInt(x.cols), true);
-      v.setInt32(17, x.codes.length, true);
-    }),
-    x.codes,
-    ...pqChunks(x.pq),
-    ...(x.normCodes && x.npq ? [x.normCodes, ...pqChunks(x.npq)] : []),
-  ];
+  yield head(21, (v) => {
+    v.setUint8(0, x.normCodes ? 1 : 0);
+    v.setBigInt64(1, BigInt(x.rows), true);
+    v.setBigInt64(9, BigInt(x.cols), true);
+    v.setInt32(17, x.codes.length, true);
+  });
+  yield x.codes;
+  yield* pqChunks(x.pq);
+  if (x.normCodes && x.npq) yield* [x.normCodes, ...pqChunks(x.npq)];
 }
 
 /**
  * A fastText 0.9.2 model file (version 12), as `FastText::saveModel` writes it: a `.bin` of
  * dense matrices, or a `.ftz` with a product-quantised input (and, with `-qout`, output)
- * matrix. In chunks, for a durable write.
+ * matrix. In chunks, drawn one at a time, for a durable write: a RowBlockMatrix's rows come in
+ * one buffer, refilled for each chunk, so a chunk must be written before the next is drawn.
  */
-export function serializeFastTextModel(m: {
+export function* serializeFastTextModel(m: {
   args: FastTextArgs;
   dict: FastTextDictionary;
-  input: DenseMatrix | QuantMatrix;
+  input: DenseMatrix | QuantMatrix | RowBlockMatrix;
   output: DenseMatrix | QuantMatrix;
-}): Uint8Array[] {
+}): Generator<Uint8Array> {
   const head: number[] = [];
   const view = (n: number, set: (v: DataView) => void) => {
     const b = new Uint8Array(n);
@@ -332,5 +343,8 @@ export function serializeFastTextModel(m: {
   if (quantOutput && !quantInput)
     throw new Error('a quantised output matrix needs a quantised input matrix (fastText reads qout only then)');
   head.push(quantInput ? 1 : 0);
-  return [Uint8Array.from(head), ...matrixChunks(m.input), Uint8Array.of(quantOutput ? 1 : 0), ...matrixChunks(m.output)];
+  yield Uint8Array.from(head);
+  yield* matrixChunks(m.input);
+  yield Uint8Array.of(quantOutput ? 1 : 0);
+  yield* matrixChunks(m.output);
 }

@@ -89,7 +89,7 @@ describe('-cutoff (selectEmbeddings, Dictionary::prune)', () => {
       ...{ bucket: 4, minn: 0, maxn: 0, lrUpdateRate: 100, t: 1e-4 },
     };
     const output = new DenseMatrix(2, 2, Float32Array.of(1, 2, 3, 4));
-    const chunks = serializeFastTextModel({ args, dict: d, input: m, output });
+    const chunks = [...serializeFastTextModel({ args, dict: d, input: m, output })];
     const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
     let at = 0;
     for (const c of chunks) {
