@@ -11,9 +11,12 @@ describe('RowStore', () => {
     expect(store.rowsMaterialised).toBe(0);
     expect(store.bytesUsed).toBe(0);
     const full = initDenseTable(spec, 5);
-    for (const row of [9997, 4, 1]) {
+    for (const [i, row] of [9997, 4, 1].entries()) {
+      // Slots in order of first touch, whatever the row: the rows a job uses sit together.
       const slot = store.slotOf(row, 0);
-      expect(slot).toBe(Math.floor(row / 3));
+      expect(slot).toBe(i);
+      expect(store.slotOf(row, 0)).toBe(i);
+      expect(store.find(row, 0)).toBe(i);
       const off = store.weightOffset(slot);
       expect(store.heap.subarray(off, off + 3)).toEqual(full.subarray(row * 3, row * 3 + 3));
     }
@@ -23,14 +26,30 @@ describe('RowStore', () => {
     expect(seen.sort((a, b) => a - b)).toEqual([1, 4, 9997]);
   });
 
+  it('holds one page for a hundred rows scattered over a million, and lists them in row order', () => {
+    const big = tableSpec({ name: 'b', numEmbeddings: 1_000_000, embeddingDim: 4 });
+    const store = new RowStore(big, null, 5, 0, 1, new KernelMemory());
+    const rows = Array.from({ length: 100 }, (_, i) => (i * 7919 * 13) % 1_000_000);
+    for (const row of rows) store.slotOf(row, 0);
+    expect(store.bytesUsed).toBe(PAGE_ROWS * (4 * 4 + 1) + 4 * 100);
+    const listed: number[] = [];
+    store.forEachRow((lo) => listed.push(lo));
+    expect(listed).toEqual([...rows].sort((a, b) => a - b));
+    const full = initDenseTable(big, 5);
+    for (const row of rows) {
+      const off = store.weightOffset(store.find(row, 0));
+      expect(store.heap.subarray(off, off + 4)).toEqual(full.subarray(row * 4, row * 4 + 4));
+    }
+  });
+
   it('keeps optimizer state beside rows, initialised per row', () => {
     const opt = sparseRowOptimizer(parseSparseOptimizerConfig({ kind: 'adagrad', initial_accumulator_value: 0.25 }), 3);
     const store = new RowStore(spec, opt, 0, 0, 1, new KernelMemory());
     const slot = store.slotOf(42, 0);
     const off = store.stateOffset(slot);
     expect([...store.heap.subarray(off, off + 3)]).toEqual([0.25, 0.25, 0.25]);
-    // One page of rows, one page of state, one presence byte per row.
-    expect(store.bytesUsed).toBe(PAGE_ROWS * (3 * 4 + 3 * 4 + 1));
+    // One page of rows, one page of state, one presence byte per row; the row's slot entry.
+    expect(store.bytesUsed).toBe(PAGE_ROWS * (3 * 4 + 3 * 4 + 1) + 4);
   });
 
   it('hashed tables map 64-bit ids to dense slots and remember the ids', () => {

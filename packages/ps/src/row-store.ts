@@ -27,9 +27,14 @@ const PAGE_MASK = PAGE_ROWS - 1;
  * and TLB misses on a table much larger than the caches). A byte per row says whether it has
  * been materialised. No object per row, no Map of rows.
  *
- * Dense tables place row r (owned by this shard under modulo sharding) at slot r / numShards,
- * by arithmetic. Hashed tables place ids at slots in order of first touch through an
- * open-addressing index, and keep each slot's id (for checkpoints and exports); with
+ * Both kinds place rows at slots in order of first touch, so the rows a job uses sit together
+ * whatever their ids: a table of millions of rows of which training touches a tenth (a
+ * fastText model's 2M hashed n-gram buckets) takes a tenth of the memory, the frequent rows
+ * share pages and cache lines, and a new row costs no page fault in an untouched page. Dense
+ * tables find a row's slot in an array by row (row r, owned by this shard under modulo
+ * sharding, at r / numShards; 4 bytes per row, its pages untouched until used). Hashed tables
+ * find it through an open-addressing index and keep each slot's id (for checkpoints and
+ * exports); with
  * admission and eviction (dynamic-rows.ts) a row may never be made or may go, its slot and
  * page memory then taken by the next new id.
  *
@@ -54,6 +59,10 @@ export class RowStore {
   /** Hashed tables: id halves of each slot (lo, hi), paged like the rows. */
   private readonly idPages: Uint32Array[] = [];
   private readonly index: HashedIndex | null;
+  /** Dense tables: slot + 1 of each of this shard's rows (by row / numShards), 0 until it is made. */
+  private readonly denseSlots: Int32Array | null;
+  /** Dense tables: the slot the next new row takes. */
+  private nextDenseSlot = 0;
   rowsMaterialised = 0;
   /** Hashed tables with admission: which ids get a row (dynamic-rows.ts). */
   readonly admission: AdmissionFilter | null;
@@ -86,6 +95,7 @@ export class RowStore {
     this.shard = shard;
     this.numShards = numShards;
     this.index = spec.kind === 'hashed' ? new HashedIndex() : null;
+    this.denseSlots = spec.kind === 'hashed' ? null : new Int32Array(Math.ceil(spec.numEmbeddings / numShards));
     this.admission = spec.admission ? new AdmissionFilter(spec.admission, seed, spec.name) : null;
     this.lastUpdate = spec.eviction || spec.admission ? new Int32Array(PAGE_ROWS) : null;
   }
@@ -97,7 +107,8 @@ export class RowStore {
 
   /** The slot of a hashed id that has a row, or -1 (nothing is materialised). */
   find(lo: number, hi: number): number {
-    return this.index ? this.index.get(lo, hi) : -1;
+    if (this.index) return this.index.get(lo, hi);
+    return (this.denseSlots as Int32Array)[this.localRow(lo + hi * 4294967296)] - 1;
   }
 
   /** Last update step of a slot (dynamic tables). */
@@ -164,9 +175,19 @@ export class RowStore {
     this.rowsMaterialised--;
   }
 
-  /** Slot of a dense row owned by this shard (the caller has checked ownership). */
-  denseSlot(row: number): number {
+  /** Index of a dense row among this shard's rows (the caller has checked ownership). */
+  private localRow(row: number): number {
     return Math.floor(row / this.numShards);
+  }
+
+  /** The slot of a dense row, a new one on first touch. */
+  private denseSlot(row: number): number {
+    const slots = this.denseSlots as Int32Array;
+    const local = this.localRow(row);
+    const slot = slots[local] - 1;
+    if (slot >= 0) return slot;
+    slots[local] = this.nextDenseSlot + 1;
+    return this.nextDenseSlot++;
   }
 
   /** Slot of a row id, materialising the row on first touch. */
@@ -226,6 +247,8 @@ export class RowStore {
     this.presentPages.length = 0;
     this.pages.length = 0;
     this.idPages.length = 0;
+    this.denseSlots?.fill(0);
+    this.nextDenseSlot = 0;
     if (this.defaultRow >= 0) this.memory.release(this.defaultRow, 4 * this.dim);
     this.defaultRow = -1;
   }
@@ -253,9 +276,9 @@ export class RowStore {
     return this.stateByteOffset(slot) / 4;
   }
 
-  /** Bytes held for rows, state, presence bytes and (hashed) ids and index. */
+  /** Bytes held for rows, state and presence bytes, and the index: a dense table's slots in use, a hashed one's ids and index. */
   get bytesUsed(): number {
-    let bytes = this.index ? this.index.bytes : 0;
+    let bytes = this.index ? this.index.bytes : 4 * this.nextDenseSlot;
     bytes += (this.lastUpdate?.byteLength ?? 0) + (this.admission?.sketch.byteLength ?? 0);
     for (let p = 0; p < this.presentPages.length; p++) {
       if (this.presentPages[p] === undefined) continue;
@@ -267,17 +290,23 @@ export class RowStore {
 
   /** Calls fn for every materialised row: its id halves and slot (checkpoints, exports). */
   forEachRow(fn: (lo: number, hi: number, slot: number) => void): void {
+    if (this.denseSlots) {
+      // In row order, as a shard's file has always listed them.
+      const slots = this.denseSlots;
+      for (let local = 0; local < slots.length; local++) {
+        if (slots[local] === 0) continue;
+        const row = local * this.numShards + this.shard;
+        fn(row >>> 0, Math.floor(row / 4294967296), slots[local] - 1);
+      }
+      return;
+    }
     for (let p = 0; p < this.presentPages.length; p++) {
       const present = this.presentPages[p];
       if (present === undefined) continue;
       for (let at = 0; at < PAGE_ROWS; at++) {
         if (present[at] === 0) continue;
         const slot = (p << PAGE_SHIFT) | at;
-        if (this.index) fn(this.idPages[p][2 * at], this.idPages[p][2 * at + 1], slot);
-        else {
-          const row = slot * this.numShards + this.shard;
-          fn(row >>> 0, Math.floor(row / 4294967296), slot);
-        }
+        fn(this.idPages[p][2 * at], this.idPages[p][2 * at + 1], slot);
       }
     }
   }
