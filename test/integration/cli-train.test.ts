@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trainOptions } from '@rowshard/cli/config-options';
@@ -69,6 +69,27 @@ describe('rowshard train', () => {
     expect(lines.filter((l) => l.event === 'progress').map((l) => l.step)).toEqual([10, 20, 30, 40]);
     expect(lines.filter((l) => l.event === 'eval').map((l) => l.step)).toEqual([20, 40]);
     for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
+  });
+
+  it('ROWSHARD_CPU_PROF_DIR gets a CPU profile of the coordinator, each shard and each worker thread', () => {
+    const file = join(dir, 'job-profiled.yaml');
+    writeFileSync(file, smallJob.replace('steps: 40', 'steps: 10'));
+    const profiles = mkdtempSync(join(dir, 'profiles-'));
+    const r = run(['train', '--config', file], { ROWSHARD_CPU_PROF_DIR: profiles });
+    expect(r.status, r.stderr).toBe(0);
+    // The trainer's main thread writes one only when it exits before the launcher's signal reaches it.
+    const names = readdirSync(profiles).filter((n) => n !== 'trainer-0.cpuprofile');
+    expect(names.sort()).toEqual([
+      'coordinator.cpuprofile',
+      'ps-0.cpuprofile',
+      'ps-1.cpuprofile',
+      'worker-0.cpuprofile',
+      'worker-1.cpuprofile',
+    ]);
+    // Each is a V8 profile with samples of that process's own code.
+    const shard = JSON.parse(readFileSync(join(profiles, 'ps-0.cpuprofile'), 'utf8'));
+    expect(shard.samples.length).toBeGreaterThan(0);
+    expect(shard.nodes.some((n: { callFrame: { url: string } }) => n.callFrame.url.includes('/packages/ps/dist/'))).toBe(true);
   });
 
   it('Ctrl-C stops every process', async () => {
