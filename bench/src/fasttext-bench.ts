@@ -27,11 +27,18 @@ import { repoRoot } from '@rowshard/testkit';
  *   most frequent words, rowshard's against fastText's; beside it, fastText's against a second
  *   fastText run (its threads make every run differ), the agreement to expect.
  *
+ * - race: the sweep's two answers against each other, three rounds in alternation: fastText
+ *   at its best settings (-lr 1.0 -epoch 10 -wordNgrams 2) and rowshard at its fastest settings
+ *   that reach that P@1 (-epoch 3 -wordNgrams 2): median wall time (model files included) and
+ *   P@1 of each, and the ratio. With --scratch DIR the model files go there (e.g. /dev/shm,
+ *   leaving the disk's write speed out: an 800 MB .bin is written by both).
+ *
  * - placement: rowshard's output matrix as a dense parameter (the default) and as a table on
  *   the parameter servers (`-outputMatrix dense|table`), the same flags, three rounds each in
  *   alternation: median training wall time and P@1.
  *
- *   pnpm bench:fasttext [--json] [--corpus /tmp/rowshard-fortunes] [--threads N] [--only sweep|losses|vectors|placement]
+ *   pnpm bench:fasttext [--json] [--corpus /tmp/rowshard-fortunes] [--threads N] [--only sweep|losses|vectors|race|placement]
+ *                      [--scratch DIR]
  */
 const { values } = parseArgs({
   options: {
@@ -39,6 +46,7 @@ const { values } = parseArgs({
     corpus: { type: 'string', default: join(tmpdir(), 'rowshard-fortunes') },
     threads: { type: 'string', default: String(availableParallelism()) },
     only: { type: 'string' },
+    scratch: { type: 'string', default: tmpdir() },
   },
   strict: true,
 });
@@ -69,7 +77,7 @@ function p1Of(output: string): number {
 
 /** Trains one setting with `supervised` and scores it with `test`: the same files and threads for both systems. */
 function train(system: Run['system'], name: string, args: string[]): Run {
-  const out = mkdtempSync(join(tmpdir(), 'rowshard-ftbench-'));
+  const out = mkdtempSync(join(String(values.scratch), 'rowshard-ftbench-'));
   const [command, prefix, quiet] = system === 'fasttext' ? ['fasttext', [], ['-verbose', '0']] : [process.execPath, [cli], []];
   try {
     const model = join(out, 'model');
@@ -97,14 +105,15 @@ function main(): void {
     });
   }
   const only = values.only ?? null;
-  if (only !== null && !['sweep', 'losses', 'vectors', 'placement'].includes(only)) {
-    process.stderr.write(`--only must be sweep, losses, vectors or placement, got ${only}\n`);
+  if (only !== null && !['sweep', 'losses', 'vectors', 'race', 'placement'].includes(only)) {
+    process.stderr.write(`--only must be sweep, losses, vectors, race or placement, got ${only}\n`);
     process.exit(2);
   }
   const report: Record<string, unknown> = { corpus, threads: Number(threads) };
   if (only === null || only === 'sweep') Object.assign(report, sweepReport());
   if (only === null || only === 'losses') report.losses = lossReport();
   if (only === null || only === 'vectors') report.vectors = vectorReport();
+  if (only === null || only === 'race') report.race = raceReport();
   if (only === null || only === 'placement') report.placement = placementReport();
   if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
 }
@@ -254,6 +263,35 @@ function lossReport() {
   return rows;
 }
 
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * Time to fastText's best P@1: each system at the settings the sweep found (fastText's best;
+ * rowshard's fastest run reaching it), three rounds in alternation, so both see the same hours.
+ */
+function raceReport() {
+  const entrants = [
+    { system: 'fasttext' as const, name: "fastText's best", args: ['-lr', '1.0', '-epoch', '10', '-wordNgrams', '2'] },
+    { system: 'rowshard' as const, name: "rowshard's fastest to it", args: ['-epoch', '3', '-wordNgrams', '2'] },
+  ];
+  const runs: Run[][] = [[], []];
+  for (let round = 0; round < 3; round++)
+    for (const k of round % 2 === 0 ? [0, 1] : [1, 0])
+      runs[k].push(train(entrants[k].system, entrants[k].name, entrants[k].args));
+  const summary = entrants.map((e, k) => ({
+    ...e,
+    args: e.args.join(' '),
+    seconds: median(runs[k].map((r) => r.seconds)),
+    p1: median(runs[k].map((r) => r.p1)),
+    runs: runs[k],
+  }));
+  const ratio = Math.round((summary[1].seconds / summary[0].seconds) * 100) / 100;
+  log(`time to fastText's best P@1, ${threads} threads, model files in ${values.scratch}, median of 3 runs each (alternating):`);
+  for (const s of summary) log(`${s.system.padEnd(9)} ${s.args.padEnd(34)} P@1 ${s.p1.toFixed(3)}  ${s.seconds.toFixed(1)} s`);
+  log(`rowshard / fastText wall time: ${ratio}×`);
+  return { scratch: values.scratch, summary, rowshardOverFastText: ratio };
+}
+
 /** Where the classifier's output matrix lives: a dense parameter or a table, the same job otherwise. */
 function placementReport() {
   const settings = ['-epoch', '5', '-wordNgrams', '2'];
@@ -262,7 +300,6 @@ function placementReport() {
   for (let round = 0; round < 3; round++)
     for (const place of round % 2 === 0 ? places : [...places].reverse())
       runs[place].push(train('rowshard', place, [...settings, '-outputMatrix', place]));
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const summary = places.map((place) => ({
     outputMatrix: place,
     seconds: median(runs[place].map((r) => r.seconds)),
