@@ -1,0 +1,45 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FastTextDictionary, type FileDataSpec, parseDataSpec } from '@rowshard/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { dictionaryOptions, FastTextBatches } from './fasttext-batches.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'rowshard-ftbatches-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A corpus of `lines` labelled lines and the spec a dictionary pass would give it. */
+function corpus(lines: number): FileDataSpec {
+  const words = ['alpha', 'beta', 'gamma', 'delta', 'eps', 'zeta', 'eta'];
+  const text = Array.from(
+    { length: lines },
+    (_, i) => `__label__${i % 3} ${Array.from({ length: 2 + (i % 5) }, (_, j) => words[(i * 7 + j * 3) % 7]).join(' ')}\n`,
+  ).join('');
+  const path = join(dir, `c${lines}.txt`);
+  writeFileSync(path, text);
+  const spec = parseDataSpec(
+    { kind: 'file', path, format: 'fasttext', wordNgrams: 2, buckets: 1000, shuffleBuffer: 16, seed: 3 },
+    'data',
+  ) as FileDataSpec;
+  const vocabFile = join(dir, `c${lines}.vocab`);
+  writeFileSync(vocabFile, FastTextDictionary.build(Buffer.from(text), dictionaryOptions(spec)).toFileText(), 'latin1');
+  return { ...spec, vocabFile, examples: lines };
+}
+
+describe('FastTextBatches', () => {
+  it('gives every pass the batches a fresh reader of the file gives, passes after the first read from memory', async () => {
+    const spec = corpus(50);
+    // 20 steps of 8 = 160 examples: passes 0 to 3, each in its own shuffled order.
+    const want = [];
+    for (let step = 0; step < 20; step++) want.push(await new FastTextBatches(spec, 8).slice(step, 0, 8));
+    const kept = new FastTextBatches(spec, 8);
+    for (let step = 0; step < 20; step++) {
+      // Step 7 starts pass 1: by then the file has been read whole, and is not needed again.
+      if (step === 7) rmSync(spec.path);
+      const got = await kept.slice(step, 0, 8);
+      expect(Array.from(got.inputs[0].data)).toEqual(Array.from(want[step].inputs[0].data));
+      expect(got.offsets).toEqual(want[step].offsets);
+      expect(Array.from(got.target)).toEqual(Array.from(want[step].target));
+    }
+  });
+});
