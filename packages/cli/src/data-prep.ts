@@ -1,6 +1,14 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ErrorCodes, FastTextDictionary, type FileDataSpec, RowshardError } from '@rowshard/core';
+import {
+  ErrorCodes,
+  encodeExamples,
+  FastTextDictionary,
+  type FileDataSpec,
+  KEPT_EXAMPLE_ROWS,
+  RowshardError,
+  type TokenizedExample,
+} from '@rowshard/core';
 import {
   buildFastTextDictionary,
   countWordExamples,
@@ -29,6 +37,8 @@ export interface PreparedData {
   readonly skippedLines: number;
   /** 'fasttext' features: the dictionary. */
   readonly dictionary: FastTextDictionary | null;
+  /** 'fasttext' features: the examples tokenised (encodeExamples), for `spec.examplesFile`; null for a large file. */
+  readonly examplesBytes: Uint8Array | null;
 }
 
 function writeAtomic(path: string, text: string, encoding: BufferEncoding = 'utf8'): void {
@@ -55,13 +65,27 @@ async function prepareFastTextData(spec: FileDataSpec, dir: string): Promise<Pre
     });
   const skipped = { count: 0 };
   let examples = 0;
-  for await (const _ of fastTextExamples(spec.path, dict, skipped)) examples++;
+  // The examples as the workers will see them, kept (a small file) so they need not tokenise it again.
+  let kept: TokenizedExample[] | null = [];
+  let rows = 0;
+  for await (const example of fastTextExamples(spec.path, dict, skipped)) {
+    examples++;
+    rows += example.ids.length;
+    if (kept && rows > KEPT_EXAMPLE_ROWS) kept = null;
+    kept?.push(example);
+  }
   if (examples === 0)
     throw new RowshardError(ErrorCodes.BAD_DATA, `${spec.path}: no line has both a label and a word`, { file: spec.path });
   const labels: string[] = [];
   for (let l = 0; l < dict.nlabels; l++) labels.push(`${dict.label(l)}\t${dict.entries[dict.nwords + l].count}\n`);
   return {
-    spec: { ...spec, vocabFile: join(dir, 'dictionary.txt'), labelsFile: join(dir, 'labels.txt'), examples },
+    spec: {
+      ...spec,
+      vocabFile: join(dir, 'dictionary.txt'),
+      labelsFile: join(dir, 'labels.txt'),
+      examples,
+      examplesFile: kept ? join(dir, 'examples.i32') : null,
+    },
     numWords: dict.nwords,
     numClasses: dict.nlabels,
     labelCounts: dict.counts('label'),
@@ -70,6 +94,7 @@ async function prepareFastTextData(spec: FileDataSpec, dir: string): Promise<Pre
     examples,
     skippedLines: skipped.count,
     dictionary: dict,
+    examplesBytes: kept ? encodeExamples(kept) : null,
   };
 }
 
@@ -99,6 +124,7 @@ async function prepareFastTextWords(spec: FileDataSpec, dir: string): Promise<Pr
     examples,
     skippedLines: 0,
     dictionary: dict,
+    examplesBytes: null,
   };
 }
 
@@ -135,6 +161,7 @@ export async function prepareFileData(spec: FileDataSpec, dir: string): Promise<
     examples,
     skippedLines: 0,
     dictionary: null,
+    examplesBytes: null,
   };
 }
 
@@ -144,6 +171,11 @@ export function writePreparedData(prepared: PreparedData): void {
   mkdirSync(join(vocabFile, '..'), { recursive: true });
   writeAtomic(vocabFile, prepared.vocabText, prepared.dictionary ? 'latin1' : 'utf8');
   writeAtomic(labelsFile, prepared.labelsText, prepared.dictionary ? 'latin1' : 'utf8');
+  const { examplesFile } = prepared.spec;
+  if (examplesFile && prepared.examplesBytes) {
+    writeFileSync(`${examplesFile}.tmp`, prepared.examplesBytes);
+    renameSync(`${examplesFile}.tmp`, examplesFile);
+  }
 }
 
 /** Counts the examples of an eval file read with the training vocabulary and labels. */

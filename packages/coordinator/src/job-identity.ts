@@ -6,13 +6,14 @@ import type { JobConfig, JobIdentity } from '@rowshard/core';
  * (seed, model and its options, optimizers and schedules, sync mode, steps, batch size, data,
  * freeze plan, table overrides, initial state). Left out on purpose: how it runs and where it
  * writes (cluster size: a checkpoint resumes onto any number of shards; timeouts, limits,
- * logging, evaluation, checkpoint policy, debug), and the vocabulary and label files'
- * locations (a temporary directory per run).
+ * logging, evaluation, checkpoint policy, debug), and the vocabulary, label and tokenised
+ * examples files' locations (a temporary directory per run).
  */
 export function jobSettings(job: JobConfig): Record<string, unknown> {
   const data = { ...job.data } as Record<string, unknown>;
   delete data.vocabFile;
   delete data.labelsFile;
+  delete data.examplesFile;
   return {
     seed: job.seed,
     model: job.model,

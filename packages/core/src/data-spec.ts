@@ -107,6 +107,8 @@ export interface FileDataSpec {
   readonly vocabFile: string | null;
   readonly labelsFile: string | null;
   readonly examples: number | null;
+  /** 'fasttext' features: the examples tokenised by the dictionary pass (encodeExamples), when the file is small enough. */
+  readonly examplesFile: string | null;
 }
 
 export function parseDataSpec(value: unknown, field = 'data'): DataSpec {
@@ -163,6 +165,7 @@ function parseFileDataSpec(obj: Record<string, unknown>, field: string): FileDat
       'vocabFile',
       'labelsFile',
       'examples',
+      'examplesFile',
     ],
     field,
   );
@@ -214,6 +217,7 @@ function parseFileDataSpec(obj: Record<string, unknown>, field: string): FileDat
     vocabFile: optional(obj.vocabFile, d.vocabFile, (v) => stringField(v, `${field}.vocabFile`)),
     labelsFile: optional(obj.labelsFile, d.labelsFile, (v) => stringField(v, `${field}.labelsFile`)),
     examples: optional(obj.examples, d.examples, (v) => positiveInt(v, `${field}.examples`)),
+    examplesFile: optional(obj.examplesFile, d.examplesFile, (v) => stringField(v, `${field}.examplesFile`)),
   };
 }
 

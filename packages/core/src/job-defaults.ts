@@ -104,6 +104,7 @@ export const jobDefaults: JobDefaults = deepFreeze<JobDefaults>({
       vocabFile: null,
       labelsFile: null,
       examples: null,
+      examplesFile: null,
     },
   },
   eval: { everySteps: null, batches: 4, batchSize: 256, finalBatches: null },

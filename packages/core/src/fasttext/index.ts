@@ -1,6 +1,7 @@
 export * from './args.js';
 export * from './cpp-format.js';
 export * from './dictionary.js';
+export * from './examples-file.js';
 export * from './hash.js';
 export * from './huffman.js';
 export * from './inference.js';

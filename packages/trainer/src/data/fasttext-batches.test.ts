@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FastTextDictionary, type FileDataSpec, parseDataSpec } from '@rowshard/core';
+import { encodeExamples, FastTextDictionary, type FileDataSpec, parseDataSpec } from '@rowshard/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dictionaryOptions, FastTextBatches } from './fasttext-batches.js';
+import { dictionaryOptions, FastTextBatches, fastTextExamples } from './fasttext-batches.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rowshard-ftbatches-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -41,5 +41,25 @@ describe('FastTextBatches', () => {
       expect(got.offsets).toEqual(want[step].offsets);
       expect(Array.from(got.target)).toEqual(Array.from(want[step].target));
     }
+  });
+
+  it('reads the examples file of the dictionary pass instead of the text, the same batches', async () => {
+    const spec = corpus(30);
+    const want = [];
+    for (let step = 0; step < 8; step++) want.push(await new FastTextBatches(spec, 8).slice(step, 0, 8));
+    const dict = FastTextDictionary.fromFileText(readFileSync(spec.vocabFile as string, 'latin1'), 'v', dictionaryOptions(spec));
+    const examples = [];
+    for await (const e of fastTextExamples(spec.path, dict)) examples.push(e);
+    const examplesFile = join(dir, 'c30.i32');
+    writeFileSync(examplesFile, encodeExamples(examples));
+    rmSync(spec.path);
+    const fromFile = new FastTextBatches({ ...spec, examplesFile }, 8);
+    for (let step = 0; step < 8; step++) {
+      const got = await fromFile.slice(step, 0, 8);
+      expect(Array.from(got.inputs[0].data)).toEqual(Array.from(want[step].inputs[0].data));
+      expect(Array.from(got.target)).toEqual(Array.from(want[step].target));
+    }
+    // Another job's file is refused at once, naming it.
+    expect(() => new FastTextBatches({ ...spec, examples: 31, examplesFile }, 8)).toThrow(/c30\.i32: .*30 examples, the job counted 31/);
   });
 });

@@ -1,15 +1,21 @@
 import { createReadStream, readFileSync } from 'node:fs';
-import { ErrorCodes, FastTextDictionary, type FileDataSpec, RowshardError, streamWords, WordReader } from '@rowshard/core';
+import {
+  decodeExamples,
+  ErrorCodes,
+  FastTextDictionary,
+  type FileDataSpec,
+  KEPT_EXAMPLE_ROWS,
+  RowshardError,
+  streamWords,
+  type TokenizedExample,
+  WordReader,
+} from '@rowshard/core';
 import { type Batch, indexTensor } from '@rowshard/nn';
 import type { BatchSource } from './batch-source.js';
 import { shuffled } from './text/shuffle.js';
 
 /** One training example as fastText's supervised loop sees it: input rows and label indices. */
-export interface FastTextExample {
-  readonly ids: readonly number[];
-  readonly labels: readonly number[];
-  readonly line: number;
-}
+export type FastTextExample = TokenizedExample;
 
 /** The dictionary options of a data spec with 'fasttext' features. */
 export function dictionaryOptions(spec: FileDataSpec) {
@@ -96,14 +102,6 @@ export async function* fastTextExamples(
   }
 }
 
-/**
- * The input rows a worker keeps of a file's tokenised examples, so that passes after the first
- * read them from memory instead of tokenising the file again (fastText's dictionary lookups
- * and n-gram hashing were a fifth of a worker's time on the fortunes corpus): up to 16M rows
- * (about 128 MB of JS arrays per worker). A larger file is tokenised on every pass, as fastText does.
- */
-const KEPT_ROWS_LIMIT = 16 * 1024 * 1024;
-
 /** Examples from memory, as fastTextExamples gives them from the file. */
 async function* keptExamples(examples: readonly FastTextExample[]): AsyncGenerator<FastTextExample> {
   yield* examples;
@@ -122,7 +120,12 @@ export class FastTextBatches implements BatchSource {
   private pass = -1;
   private position = 0;
   private iterator: AsyncIterator<FastTextExample> | null = null;
-  /** The file's examples once a pass has read it whole (small files: KEPT_ROWS_LIMIT). */
+  /**
+   * The file's examples in memory: read from the dictionary pass's examples file, or kept by
+   * the first pass (small files: KEPT_EXAMPLE_ROWS), so that no pass tokenises the text again
+   * (fastText's dictionary lookups and n-gram hashing were a fifth of a worker's time on the
+   * fortunes corpus, and its first step waited for the whole file).
+   */
   private kept: FastTextExample[] | null = null;
 
   constructor(
@@ -137,6 +140,15 @@ export class FastTextBatches implements BatchSource {
     }
     this.dict = FastTextDictionary.fromFileText(readFileSync(spec.vocabFile, 'latin1'), spec.vocabFile, dictionaryOptions(spec));
     this.examples = spec.examples;
+    if (spec.examplesFile) {
+      const d = this.dict;
+      const rows = d.nwords + (d.pruneIndexSize >= 0 ? d.pruneIndexSize : fastTextBuckets(spec));
+      this.kept = decodeExamples(readFileSync(spec.examplesFile), spec.examplesFile, {
+        examples: spec.examples,
+        rows,
+        labels: d.nlabels,
+      });
+    }
   }
 
   private open(pass: number): void {
@@ -153,10 +165,10 @@ export class FastTextBatches implements BatchSource {
     let rows = 0;
     for await (const example of source) {
       rows += example.ids.length;
-      if (rows <= KEPT_ROWS_LIMIT) seen.push(example);
+      if (rows <= KEPT_EXAMPLE_ROWS) seen.push(example);
       yield example;
     }
-    if (rows <= KEPT_ROWS_LIMIT) this.kept = seen;
+    if (rows <= KEPT_EXAMPLE_ROWS) this.kept = seen;
   }
 
   private async example(pass: number, position: number): Promise<FastTextExample> {
