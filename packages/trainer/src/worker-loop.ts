@@ -111,7 +111,8 @@ export class WorkerLoop {
     }
   }
 
-  async run(): Promise<WorkerSummary> {
+  /** The training loop; `beforeDone` runs before the coordinator hears this worker is done (which may end the process). */
+  async run(beforeDone: () => Promise<void> = async () => {}): Promise<WorkerSummary> {
     const { rank } = this.task;
     const job = this.job;
     await Promise.all([this.ps.connect(), this.coordinator.connect()]);
@@ -187,6 +188,7 @@ export class WorkerLoop {
           recovering = (e as Error).message;
         }
       }
+      await beforeDone();
       await this.coordinator.request('worker_done', { rank, steps: job.steps });
       return { rank, steps: job.steps, examples, seconds: (performance.now() - started) / 1000, lastLoss };
     } finally {

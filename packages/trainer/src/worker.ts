@@ -1,5 +1,5 @@
 import { RowshardError } from '@rowshard/core';
-import { profiled } from './thread-profile.js';
+import { startThreadProfile } from './thread-profile.js';
 import { WorkerLoop, type WorkerSummary, type WorkerTask } from './worker-loop.js';
 
 /** A worker's end: its summary, or its error as plain data (a thread boundary drops an error's class and code). */
@@ -15,7 +15,12 @@ export type WorkerOutcome =
 export default async function runWorkerTask(task: WorkerTask): Promise<WorkerOutcome> {
   try {
     const loop = await WorkerLoop.create(task);
-    return { summary: await profiled(task.rank, () => loop.run()) };
+    const stopProfile = await startThreadProfile(task.rank);
+    try {
+      return { summary: await loop.run(stopProfile) };
+    } finally {
+      await stopProfile();
+    }
   } catch (e) {
     if (e instanceof RowshardError) return { error: e.toJSON() };
     const err = e instanceof Error ? e : new Error(String(e));

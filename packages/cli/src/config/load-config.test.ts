@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jobDefaults } from '@rowshard/core';
@@ -104,6 +104,20 @@ describe('loadTrainConfig writes nothing', () => {
     loaded.writeFiles();
     expect(existsSync(join(good, 'data', 'vocab.txt'))).toBe(true);
     expect(existsSync(join(good, 'data', 'labels.txt'))).toBe(true);
+  });
+});
+
+describe("loadTrainConfig: fastText's features", () => {
+  it('tokenises the examples once, for the workers: the job names the file, writeFiles() writes it', async () => {
+    const ckpt = join(dir, 'ckpt-ft');
+    const loaded = await load({
+      config: configFile(`data: { kind: file, path: train.txt, features: fasttext }\nsteps: 3\ncheckpoint: { dir: ${ckpt} }\n`),
+    });
+    const file = (loaded.job.data as { examplesFile: string }).examplesFile;
+    expect(file).toBe(join(ckpt, 'data', 'examples.i32'));
+    loaded.writeFiles();
+    const ints = new Int32Array(Uint8Array.from(readFileSync(file)).buffer);
+    expect(ints[2]).toBe(40); // the example count, after the magic and the version
   });
 });
 

@@ -341,6 +341,7 @@ async function prepareJobData(job: Record<string, unknown>, dir: string, epochs:
     vocabFile: prepared.spec.vocabFile,
     labelsFile: prepared.spec.labelsFile,
     examples: prepared.examples,
+    ...(prepared.spec.examplesFile ? { examplesFile: prepared.spec.examplesFile } : {}),
   };
   const ev = job.eval as Record<string, unknown> | undefined;
   if (ev?.data && (ev.data as Record<string, unknown>).kind === 'file') {

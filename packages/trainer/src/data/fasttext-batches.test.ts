@@ -60,6 +60,8 @@ describe('FastTextBatches', () => {
       expect(Array.from(got.target)).toEqual(Array.from(want[step].target));
     }
     // Another job's file is refused at once, naming it.
-    expect(() => new FastTextBatches({ ...spec, examples: 31, examplesFile }, 8)).toThrow(/c30\.i32: .*30 examples, the job counted 31/);
+    expect(() => new FastTextBatches({ ...spec, examples: 31, examplesFile }, 8)).toThrow(
+      /c30\.i32: .*30 examples, the job counted 31/,
+    );
   });
 });
