@@ -27,22 +27,6 @@ function corpus(lines: number): FileDataSpec {
 }
 
 describe('FastTextBatches', () => {
-  it('gives every pass the batches a fresh reader of the file gives, passes after the first read from memory', async () => {
-    const spec = corpus(50);
-    // 20 steps of 8 = 160 examples: passes 0 to 3, each in its own shuffled order.
-    const want = [];
-    for (let step = 0; step < 20; step++) want.push(await new FastTextBatches(spec, 8).slice(step, 0, 8));
-    const kept = new FastTextBatches(spec, 8);
-    for (let step = 0; step < 20; step++) {
-      // Step 7 starts pass 1: by then the file has been read whole, and is not needed again.
-      if (step === 7) rmSync(spec.path);
-      const got = await kept.slice(step, 0, 8);
-      expect(Array.from(got.inputs[0].data)).toEqual(Array.from(want[step].inputs[0].data));
-      expect(got.offsets).toEqual(want[step].offsets);
-      expect(Array.from(got.target)).toEqual(Array.from(want[step].target));
-    }
-  });
-
   it('reads the examples file of the dictionary pass instead of the text, the same batches', async () => {
     const spec = corpus(30);
     const want = [];

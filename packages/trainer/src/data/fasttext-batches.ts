@@ -4,7 +4,6 @@ import {
   ErrorCodes,
   FastTextDictionary,
   type FileDataSpec,
-  KEPT_EXAMPLE_ROWS,
   RowshardError,
   streamWords,
   type TokenizedExample,
@@ -121,10 +120,10 @@ export class FastTextBatches implements BatchSource {
   private position = 0;
   private iterator: AsyncIterator<FastTextExample> | null = null;
   /**
-   * The file's examples in memory: read from the dictionary pass's examples file, or kept by
-   * the first pass (small files: KEPT_EXAMPLE_ROWS), so that no pass tokenises the text again
-   * (fastText's dictionary lookups and n-gram hashing were a fifth of a worker's time on the
-   * fortunes corpus, and its first step waited for the whole file).
+   * The file's examples in memory, from the dictionary pass's examples file (files of up to
+   * KEPT_EXAMPLE_ROWS input rows), so that no pass tokenises the text again: fastText's
+   * dictionary lookups and n-gram hashing were a fifth of a worker's time on the fortunes
+   * corpus, and its first step waited for the whole file. Without it each pass reads the file.
    */
   private kept: FastTextExample[] | null = null;
 
@@ -152,23 +151,11 @@ export class FastTextBatches implements BatchSource {
   }
 
   private open(pass: number): void {
-    const examples = this.kept ? keptExamples(this.kept) : this.keeping(fastTextExamples(this.spec.path, this.dict));
+    const examples = this.kept ? keptExamples(this.kept) : fastTextExamples(this.spec.path, this.dict);
     const stream = this.spec.shuffleBuffer > 0 ? shuffled(examples, this.spec.shuffleBuffer, this.spec.seed + pass) : examples;
     this.iterator = stream[Symbol.asyncIterator]();
     this.pass = pass;
     this.position = 0;
-  }
-
-  /** The file's examples as read, kept when the whole file is read and fits. */
-  private async *keeping(source: AsyncGenerator<FastTextExample>): AsyncGenerator<FastTextExample> {
-    const seen: FastTextExample[] = [];
-    let rows = 0;
-    for await (const example of source) {
-      rows += example.ids.length;
-      if (rows <= KEPT_EXAMPLE_ROWS) seen.push(example);
-      yield example;
-    }
-    if (rows <= KEPT_EXAMPLE_ROWS) this.kept = seen;
   }
 
   private async example(pass: number, position: number): Promise<FastTextExample> {
