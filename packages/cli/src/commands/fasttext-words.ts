@@ -89,7 +89,7 @@ const unsupervisedOptions = (defaultLr: string): readonly OptionSpec[] => [
     name: 'optimizer',
     type: 'string',
     value: 'adagrad|adam|sgd',
-    help: "rowshard: adagrad, adam, or sgd (fastText's)",
+    help: "rowshard: adagrad, adam, or sgd (fastText's: each step the sum of its examples' updates, the rate decaying linearly to 0)",
     default: 'adagrad',
   },
   ...refusedOptions(refusedHere),
