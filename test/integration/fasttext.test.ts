@@ -56,6 +56,7 @@ describe('rowshard supervised / test / predict', () => {
       '-saveOutput',
     );
     expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`wrote ${join(dir, 'model.bin')} (fastText 0.9.2's format) and ${join(dir, 'model.vec')}`);
     expect(existsSync(join(dir, 'model.bin'))).toBe(true);
     // fastText's signature and version 12.
     expect([...readFileSync(join(dir, 'model.bin')).subarray(0, 8)]).toEqual([0xba, 0x16, 0x4f, 0x2f, 12, 0, 0, 0]);
@@ -126,8 +127,21 @@ describe('rowshard supervised / test / predict', () => {
       '50000',
       '-saveOutput',
     ];
-    const r = run('supervised', '-input', 'train.txt', '-output', 'model-table', ...flags, '-outputMatrix', 'table');
+    // -verbose 0, as fastText's: no progress and no file names, only the summary line.
+    const r = run(
+      'supervised',
+      '-input',
+      'train.txt',
+      '-output',
+      'model-table',
+      ...flags,
+      '-outputMatrix',
+      'table',
+      '-verbose',
+      '0',
+    );
     expect(r.status, r.stderr).toBe(0);
+    expect(`${r.stdout}${r.stderr}`.trim().split('\n')).toEqual([expect.stringMatching(/^done: \d+ steps, /)]);
     const rows = (file: string) =>
       new Map(
         readFileSync(join(dir, file), 'utf8')

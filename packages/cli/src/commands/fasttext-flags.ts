@@ -96,7 +96,13 @@ const supervisedOptions: readonly OptionSpec[] = [
     help: "how often fastText's SGD decays its lr (tokens); kept in the model, rowshard's lr is per step",
     default: '100',
   },
-  { name: 'verbose', type: 'int', min: 0, help: 'ignored: rowshard reports progress as rowshard train does' },
+  {
+    name: 'verbose',
+    type: 'int',
+    min: 0,
+    help: "0: only warnings and the run's summary line (as rowshard train --quiet); 1 or more: progress every 50 steps and the files written",
+    default: '2',
+  },
   {
     name: 'pretrainedVectors',
     type: 'string',

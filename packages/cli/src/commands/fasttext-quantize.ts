@@ -183,6 +183,9 @@ async function retrain(m: DenseModel, trainFile: string, flags: Record<string, u
       ...(flags.optimizer === undefined ? [] : ['-optimizer', String(flags.optimizer)]),
       ...(flags.lr === undefined ? [] : ['-lr', String(flags.lr)]),
       ...(flags.thread === undefined ? [] : ['-thread', String(flags.thread)]),
+      // The scratch model's progress and file names are not the user's: only its summary line.
+      '-verbose',
+      '0',
     ];
     const code = await supervisedCommand.run(argv);
     if (code !== 0)

@@ -72,7 +72,13 @@ const unsupervisedOptions = (defaultLr: string): readonly OptionSpec[] => [
   { name: 'lrUpdateRate', type: 'int', min: 1, help: "kept in the model; rowshard's lr is per step", default: '100' },
   { name: 'label', type: 'string', value: 'PREFIX', help: 'label prefix (such words are left out)', default: '__label__' },
   { name: 'thread', type: 'int', min: 1, help: 'worker threads', default: 'picked for the machine' },
-  { name: 'verbose', type: 'int', min: 0, help: 'ignored: rowshard reports progress as rowshard train does' },
+  {
+    name: 'verbose',
+    type: 'int',
+    min: 0,
+    help: "0: only warnings and the run's summary line (as rowshard train --quiet); 1 or more: progress every 50 steps and the files written",
+    default: '2',
+  },
   {
     name: 'saveOutput',
     type: 'boolean',
@@ -193,7 +199,7 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
       };
       let loaded: Awaited<ReturnType<typeof loadTrainConfig>>;
       try {
-        loaded = await loadTrainConfig({}, {}, job, kind, availableParallelism());
+        loaded = await loadTrainConfig({ quiet: flags.verbose === 0 }, {}, job, kind, availableParallelism());
       } catch (e) {
         cleanUp();
         throw e;
@@ -232,7 +238,7 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
       const inference = new FastTextInference(args, dict, inputMatrix, outputMatrix);
       writeWordVectors(`${output}.vec`, inference);
       if (flags.saveOutput) writeOutputVectors(`${output}.output`, inference, outputMatrix);
-      process.stderr.write(`wrote ${output}.bin (fastText 0.9.2's format) and ${output}.vec\n`);
+      if (flags.verbose !== 0) process.stderr.write(`wrote ${output}.bin (fastText 0.9.2's format) and ${output}.vec\n`);
       return 0;
     },
   };

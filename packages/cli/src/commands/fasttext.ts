@@ -188,7 +188,7 @@ export const supervisedCommand: Command = {
     });
     let loaded: Awaited<ReturnType<typeof loadTrainConfig>>;
     try {
-      loaded = await loadTrainConfig({}, {}, job, 'supervised', availableParallelism());
+      loaded = await loadTrainConfig({ quiet: flags.verbose === 0 }, {}, job, 'supervised', availableParallelism());
     } catch (e) {
       if (scratch) rmSync(scratch, { recursive: true, force: true });
       throw e;
@@ -238,7 +238,7 @@ export const supervisedCommand: Command = {
     const inference = new FastTextInference(args, dict, inputMatrix, outputMatrix);
     writeWordVectors(`${output}.vec`, inference);
     if (flags.saveOutput) writeOutputVectors(`${output}.output`, inference, outputMatrix);
-    process.stderr.write(`wrote ${modelFile} (fastText 0.9.2's format) and ${output}.vec\n`);
+    if (flags.verbose !== 0) process.stderr.write(`wrote ${modelFile} (fastText 0.9.2's format) and ${output}.vec\n`);
     return 0;
   },
 };
