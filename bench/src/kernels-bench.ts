@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { parseSparseOptimizerConfig, sparseRowOptimizer } from '@rowshard/core';
-import { jsKernels, KernelMemory, type Kernels, optimizerRows, StepArena, WasmKernels } from '@rowshard/kernels';
+import { parseSparseOptimizerConfig, rowInitializer, sparseRowOptimizer, tableSpec } from '@rowshard/core';
+import { jsKernels, KernelMemory, type Kernels, kernelRowRandom, optimizerRows, StepArena, WasmKernels } from '@rowshard/kernels';
 import { median } from './stats.js';
 
 /**
@@ -158,8 +158,30 @@ function optimizerKernels(): void {
   }
 }
 
+/** New rows' init on a shard: 1k rows of N(0, 1) at dim 64 and of fastText's uniform at dim 100, drawn into the memory. */
+function rowInitKernels(): void {
+  for (const [init, dim, label] of [
+    [{ kind: 'normal', mean: 0, std: 1 }, 64, 'row init N(0, 1) (1k rows × 64)'],
+    [{ kind: 'uniform', a: -0.01, b: 0.01 }, 100, 'row init uniform (1k rows × 100)'],
+  ] as const) {
+    const table = tableSpec({ name: 'rows', numEmbeddings: 1_000_000, embeddingDim: dim, init });
+    const mem = new KernelMemory();
+    const js = rowInitializer(table, 1);
+    const wasm = rowInitializer(table, 1, kernelRowRandom(mem, dim));
+    const at = mem.alloc(1000 * dim * 4) / 4;
+    let first = 0;
+    const run = (init: typeof js) => () => {
+      const heap = mem.heapF32;
+      for (let r = 0; r < 1000; r++) init.fill(first + r, 0, heap, at + r * dim);
+      first += 1000;
+    };
+    record(label, timeUs(run(js)), timeUs(run(wasm)));
+  }
+}
+
 stepKernels();
 optimizerKernels();
+rowInitKernels();
 if (values.json) process.stdout.write(`${JSON.stringify({ repeats: REPEATS, kernels: rows })}\n`);
 else {
   process.stdout.write('rowshard bench:kernels  JavaScript vs WebAssembly SIMD, same process, median µs per call\n');
