@@ -15,33 +15,26 @@ export interface RowInitializer {
   fill(rowLo: number, rowHi: number, out: Float32Array, offset: number): void;
 }
 
+/** Draws `count` values of a row into out[offset ..]: (p1, p2) are (a, b) for uniform, (mean, std) for normal. */
+export type RowDraw = (
+  key: StreamKey,
+  rowLo: number,
+  rowHi: number,
+  tag: number,
+  out: Float32Array,
+  offset: number,
+  count: number,
+  p1: number,
+  p2: number,
+) => void;
+
 /**
  * What draws a row's random init. JavaScript here (fillUniformRow, fillNormalRow); the kernels
  * package has a WebAssembly one with the same bits, which shards use.
  */
 export interface RowRandom {
-  uniform(
-    key: StreamKey,
-    rowLo: number,
-    rowHi: number,
-    tag: number,
-    out: Float32Array,
-    offset: number,
-    count: number,
-    a: number,
-    b: number,
-  ): void;
-  normal(
-    key: StreamKey,
-    rowLo: number,
-    rowHi: number,
-    tag: number,
-    out: Float32Array,
-    offset: number,
-    count: number,
-    mean: number,
-    std: number,
-  ): void;
+  readonly uniform: RowDraw;
+  readonly normal: RowDraw;
 }
 
 export const jsRowRandom: RowRandom = { uniform: fillUniformRow, normal: fillNormalRow };

@@ -2,10 +2,7 @@
 // bit for bit): element i's draw is word i % 4 of block philox(key, [i / 4, counterLo,
 // counterHi, 0x0d70]), so a mask depends only on (key, counter), never on who computes it.
 
-const M0: u32 = 0xd2511f53;
-const M1: u32 = 0xcd9e8d57;
-const W0: u32 = 0x9e3779b9;
-const W1: u32 = 0xbb67ae85;
+import { M0, M1, W0, W1 } from './philox';
 
 // @ts-ignore: decorator
 @inline

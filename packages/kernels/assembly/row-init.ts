@@ -3,10 +3,7 @@
 // philox(key, [rowLo, rowHi, j / 4, tag]). Four blocks are computed at once, one per SIMD lane.
 // A shard makes every row it materialises this way, and a model file's untouched rows too.
 
-const M0: u32 = 0xd2511f53;
-const M1: u32 = 0xcd9e8d57;
-const W0: u32 = 0x9e3779b9;
-const W1: u32 = 0xbb67ae85;
+import { M0, M1, W0, W1 } from './philox';
 
 /** The high 32 bits of each lane's 64-bit product. */
 // @ts-ignore: decorator
