@@ -29,8 +29,8 @@ describe('RowStore', () => {
     const slot = store.slotOf(42, 0);
     const off = store.stateOffset(slot);
     expect([...store.heap.subarray(off, off + 3)]).toEqual([0.25, 0.25, 0.25]);
-    // One page of rows, one page of state, one presence byte per row.
-    expect(store.bytesUsed).toBe(PAGE_ROWS * (3 * 4 + 3 * 4 + 1));
+    // One page of rows and their state side by side, one presence bit per slot.
+    expect(store.bytesUsed).toBe(PAGE_ROWS * (3 * 4 + 3 * 4) + PAGE_ROWS / 8);
   });
 
   it('hashed tables map 64-bit ids to dense slots and remember the ids', () => {
