@@ -49,6 +49,9 @@ function agree(body: (k: Kernels, f32: (n: number, seed?: number) => Float32Arra
 describe('WebAssembly kernels agree with the JavaScript reference', () => {
   it.each([
     [7, 64, 64],
+    // Blocks of sixteen columns held in registers, then the rest: both paths in one call.
+    [7, 70, 70],
+    [3, 80, 17],
     [5, 13, 6],
     [1, 3, 2],
   ])('linear forward and backward, rows %i, in %i, out %i', (rows, inF, outF) => {
