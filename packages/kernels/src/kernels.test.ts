@@ -49,6 +49,9 @@ function agree(body: (k: Kernels, f32: (n: number, seed?: number) => Float32Arra
 describe('WebAssembly kernels agree with the JavaScript reference', () => {
   it.each([
     [7, 64, 64],
+    // Blocks of sixteen columns held in registers, then the rest: both paths in one call.
+    [7, 70, 70],
+    [3, 80, 17],
     [5, 13, 6],
     [1, 3, 2],
   ])('linear forward and backward, rows %i, in %i, out %i', (rows, inF, outF) => {
@@ -92,21 +95,24 @@ describe('WebAssembly kernels agree with the JavaScript reference', () => {
     });
   });
 
-  it.each(['sum', 'mean', 'max'] as BagMode[])('EmbeddingBag %s forward and backward, empty bags included', (mode) => {
-    const dim = 6;
-    const offsets = Int32Array.of(0, 3, 3, 7, 8);
-    const rowIndex = Int32Array.of(2, 0, 2, 1, 4, 4, 3, 0);
-    agree((k, f32) => {
-      const rows = f32(5 * dim, 1);
-      const perSample = mode === 'sum' ? f32(8, 2) : null;
-      const out = f32(4 * dim);
-      const argmax = mode === 'max' ? new Int32Array(4 * dim) : null;
-      k.bagForward(mode, offsets, rowIndex, perSample, rows, out, argmax, dim);
-      const gradRows = f32(5 * dim);
-      k.bagBackward(mode, offsets, rowIndex, perSample, f32(4 * dim, 3), gradRows, argmax, dim);
-      return [out, gradRows];
-    });
-  });
+  // dim 70: sixteen floats at a time in registers, then vectors, then single lanes.
+  it.each((['sum', 'mean', 'max'] as BagMode[]).flatMap((mode) => [6, 70].map((dim) => [mode, dim] as const)))(
+    'EmbeddingBag %s forward and backward (dim %i), empty bags included',
+    (mode, dim) => {
+      const offsets = Int32Array.of(0, 3, 3, 7, 8);
+      const rowIndex = Int32Array.of(2, 0, 2, 1, 4, 4, 3, 0);
+      agree((k, f32) => {
+        const rows = f32(5 * dim, 1);
+        const perSample = mode === 'sum' ? f32(8, 2) : null;
+        const out = f32(4 * dim);
+        const argmax = mode === 'max' ? new Int32Array(4 * dim) : null;
+        k.bagForward(mode, offsets, rowIndex, perSample, rows, out, argmax, dim);
+        const gradRows = f32(5 * dim);
+        k.bagBackward(mode, offsets, rowIndex, perSample, f32(4 * dim, 3), gradRows, argmax, dim);
+        return [out, gradRows];
+      });
+    },
+  );
 
   it('gather and scatter-add of rows, duplicates summed in order', () => {
     agree((k, f32) => {

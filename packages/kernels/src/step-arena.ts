@@ -66,6 +66,17 @@ export class StepArena {
     return this.zeroed(n, Int32Array);
   }
 
+  /**
+   * `n` floats holding whatever an earlier step left there: for an array the caller
+   * overwrites whole before reading (a step's pulled rows, hundreds of KiB that f32 would
+   * zero only to be copied over).
+   */
+  f32Unzeroed(n: number): Float32Array {
+    const at = this.tryAlloc(n * 4);
+    if (at < 0) return new Float32Array(n);
+    return new Float32Array(this.memory.buffer, at, n);
+  }
+
   private zeroed<T extends Float32Array | Int32Array>(n: number, Kind: new (buffer: ArrayBuffer, at: number, n: number) => T): T {
     const at = this.tryAlloc(n * 4);
     if (at < 0) return new Kind(new ArrayBuffer(n * 4), 0, n);

@@ -42,6 +42,11 @@ export function allocF32(n: number): Float32Array {
   return currentArena ? currentArena.f32(n) : new Float32Array(n);
 }
 
+/** `n` floats with undefined contents, for an array the caller overwrites whole before reading it. */
+export function allocF32Unzeroed(n: number): Float32Array {
+  return currentArena ? currentArena.f32Unzeroed(n) : new Float32Array(n);
+}
+
 export function allocI32(n: number): Int32Array {
   return currentArena ? currentArena.i32(n) : new Int32Array(n);
 }

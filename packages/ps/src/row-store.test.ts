@@ -31,7 +31,7 @@ describe('RowStore', () => {
     const store = new RowStore(big, null, 5, 0, 1, new KernelMemory());
     const rows = Array.from({ length: 100 }, (_, i) => (i * 7919 * 13) % 1_000_000);
     for (const row of rows) store.slotOf(row, 0);
-    expect(store.bytesUsed).toBe(PAGE_ROWS * (4 * 4 + 1) + 4 * 100);
+    expect(store.bytesUsed).toBe(PAGE_ROWS * 4 * 4 + PAGE_ROWS / 8 + 4 * 100);
     const listed: number[] = [];
     store.forEachRow((lo) => listed.push(lo));
     expect(listed).toEqual([...rows].sort((a, b) => a - b));
@@ -48,8 +48,8 @@ describe('RowStore', () => {
     const slot = store.slotOf(42, 0);
     const off = store.stateOffset(slot);
     expect([...store.heap.subarray(off, off + 3)]).toEqual([0.25, 0.25, 0.25]);
-    // One page of rows, one page of state, one presence byte per row; the row's slot entry.
-    expect(store.bytesUsed).toBe(PAGE_ROWS * (3 * 4 + 3 * 4 + 1) + 4);
+    // One page of rows and their state side by side, one presence bit per slot; the row's slot entry.
+    expect(store.bytesUsed).toBe(PAGE_ROWS * (3 * 4 + 3 * 4) + PAGE_ROWS / 8 + 4);
   });
 
   it('hashed tables map 64-bit ids to dense slots and remember the ids', () => {

@@ -24,8 +24,10 @@ const PAGE_MASK = PAGE_ROWS - 1;
  * so the optimizer and gather kernels work on rows where they live. A row's weights and its
  * optimizer state (Adagrad's sum, SparseAdam's moments) sit side by side: an update reads and
  * writes one contiguous stretch instead of three places in three pages (a third of the cache
- * and TLB misses on a table much larger than the caches). A byte per row says whether it has
- * been materialised. No object per row, no Map of rows.
+ * and TLB misses on a table much larger than the caches). A bit per slot says whether its row
+ * has been materialised: one bitmap for the table (128 KiB for a million slots) stays in the
+ * caches, where a byte per row (a megabyte, read at random by every request) missed them on
+ * each id. No object per row, no Map of rows.
  *
  * Both kinds place rows at slots in order of first touch, so the rows a job uses sit together
  * whatever their ids: a table of millions of rows of which training touches a tenth (a
@@ -53,9 +55,10 @@ export class RowStore {
   private readonly numShards: number;
   /** Byte offset of each page in the memory (-1: not allocated). */
   private readonly pages: number[] = [];
+  /** Bit `slot & 31` of word `slot >>> 5`: the slot's row is materialised. Covers every allocated page. */
+  private present = new Uint32Array(0);
   /** Bytes per row in a page: its weights, then its optimizer state (interleaved, row by row). */
   private readonly rowBytes: number;
-  private readonly presentPages: Uint8Array[] = [];
   /** Hashed tables: id halves of each slot (lo, hi), paged like the rows. */
   private readonly idPages: Uint32Array[] = [];
   private readonly index: HashedIndex | null;
@@ -171,7 +174,7 @@ export class RowStore {
 
   private evict(slot: number, lo: number, hi: number): void {
     (this.index as HashedIndex).remove(lo, hi);
-    this.presentPages[slot >>> PAGE_SHIFT][slot & PAGE_MASK] = 0;
+    this.present[slot >>> 5] &= ~(1 << (slot & 31));
     this.rowsMaterialised--;
   }
 
@@ -194,10 +197,10 @@ export class RowStore {
   slotOf(lo: number, hi: number): number {
     const slot = this.index ? this.index.getOrInsert(lo, hi) : this.denseSlot(lo + hi * 4294967296);
     const page = slot >>> PAGE_SHIFT;
-    let present = this.presentPages[page];
-    if (present === undefined) present = this.allocatePage(page);
-    const at = slot & PAGE_MASK;
-    if (present[at] === 0) {
+    if (page >= this.pages.length || this.pages[page] < 0) this.allocatePage(page);
+    const word = slot >>> 5;
+    const bit = 1 << (slot & 31);
+    if ((this.present[word] & bit) === 0) {
       this.init.fill(lo, hi, this.memory.heapF32, this.weightOffset(slot));
       // Pages start zeroed, so zero-initialised state needs nothing, unless the slot held an evicted row.
       if (this.lastUpdate && this.stateFloats > 0)
@@ -206,19 +209,19 @@ export class RowStore {
         this.optimizer.initState(this.memory.heapF32, this.stateOffset(slot));
       this.touch(slot, this.clock);
       if (this.index) {
+        const at = slot & PAGE_MASK;
         this.idPages[page][2 * at] = lo;
         this.idPages[page][2 * at + 1] = hi;
       }
-      present[at] = 1;
+      this.present[word] |= bit;
       this.rowsMaterialised++;
     }
     return slot;
   }
 
-  private allocatePage(page: number): Uint8Array {
-    while (this.presentPages.length <= page) {
+  private allocatePage(page: number): void {
+    while (this.pages.length <= page) {
       // Sparse JS arrays of pages stay small: one entry per 4096 slots.
-      this.presentPages.push(undefined as unknown as Uint8Array);
       this.pages.push(-1);
       if (this.index) this.idPages.push(undefined as unknown as Uint32Array);
     }
@@ -232,19 +235,25 @@ export class RowStore {
         { table: this.spec.name, shard: this.shard },
       );
     }
-    const present = new Uint8Array(PAGE_ROWS);
-    this.presentPages[page] = present;
+    const words = this.pages.length << (PAGE_SHIFT - 5);
+    if (this.present.length < words) {
+      // Doubling: a table that materialises page after page copies its bitmap a few times, not once per page.
+      const grown = new Uint32Array(Math.max(words, 2 * this.present.length));
+      grown.set(this.present);
+      this.present = grown;
+    }
+    // A page allocated again (after release) starts with no row materialised.
+    this.present.fill(0, page << (PAGE_SHIFT - 5), (page + 1) << (PAGE_SHIFT - 5));
     if (this.index) this.idPages[page] = new Uint32Array(PAGE_ROWS * 2);
-    return present;
   }
 
   /** Gives every page back to the memory (the shard is being reset). */
   release(): void {
-    for (let p = 0; p < this.presentPages.length; p++) {
-      if (this.presentPages[p] === undefined) continue;
+    for (let p = 0; p < this.pages.length; p++) {
+      if (this.pages[p] < 0) continue;
       this.memory.release(this.pages[p], PAGE_ROWS * this.rowBytes);
     }
-    this.presentPages.length = 0;
+    this.present = new Uint32Array(0);
     this.pages.length = 0;
     this.idPages.length = 0;
     this.denseSlots?.fill(0);
@@ -276,13 +285,13 @@ export class RowStore {
     return this.stateByteOffset(slot) / 4;
   }
 
-  /** Bytes held for rows, state and presence bytes, and the index: a dense table's slots in use, a hashed one's ids and index. */
+  /** Bytes held for rows, state and presence bits, and the index: a dense table's slots in use, a hashed one's ids and index. */
   get bytesUsed(): number {
     let bytes = this.index ? this.index.bytes : 4 * this.nextDenseSlot;
     bytes += (this.lastUpdate?.byteLength ?? 0) + (this.admission?.sketch.byteLength ?? 0);
-    for (let p = 0; p < this.presentPages.length; p++) {
-      if (this.presentPages[p] === undefined) continue;
-      bytes += PAGE_ROWS * (1 + this.rowBytes);
+    for (let p = 0; p < this.pages.length; p++) {
+      if (this.pages[p] < 0) continue;
+      bytes += PAGE_ROWS * this.rowBytes + PAGE_ROWS / 8;
       if (this.index) bytes += this.idPages[p].byteLength;
     }
     return bytes;
@@ -300,12 +309,11 @@ export class RowStore {
       }
       return;
     }
-    for (let p = 0; p < this.presentPages.length; p++) {
-      const present = this.presentPages[p];
-      if (present === undefined) continue;
+    for (let p = 0; p < this.pages.length; p++) {
+      if (this.pages[p] < 0) continue;
       for (let at = 0; at < PAGE_ROWS; at++) {
-        if (present[at] === 0) continue;
         const slot = (p << PAGE_SHIFT) | at;
+        if ((this.present[slot >>> 5] & (1 << (slot & 31))) === 0) continue;
         fn(this.idPages[p][2 * at], this.idPages[p][2 * at + 1], slot);
       }
     }

@@ -39,7 +39,12 @@ export function fullPull(routing: TableRouting): PullPlan {
     },
     copyInto(dst) {
       const dim = routing.spec.embeddingDim;
-      for (let s = 0; s < routing.numShards; s++) if (replies[s]) dst.set(replies[s], routing.shardStart[s] * dim);
+      for (let s = 0; s < routing.numShards; s++) {
+        if (routing.shardStart[s + 1] === routing.shardStart[s]) continue;
+        // dst is not zeroed (the step arena's pulled rows): every row must come from a reply.
+        if (!replies[s]) throw new RowshardError(ErrorCodes.INTERNAL, `no reply of ps ${s} for '${routing.spec.name}'`);
+        dst.set(replies[s], routing.shardStart[s] * dim);
+      }
     },
   };
 }

@@ -11,7 +11,16 @@ import {
   tableStepAt,
 } from '@rowshard/core';
 import { StepArena } from '@rowshard/kernels';
-import { allocF32, type Batch, backward, buildModelContext, inStep, type Model, type Tensor } from '@rowshard/nn';
+import {
+  allocF32,
+  allocF32Unzeroed,
+  type Batch,
+  backward,
+  buildModelContext,
+  inStep,
+  type Model,
+  type Tensor,
+} from '@rowshard/nn';
 import type { RoutedGradient } from './ps-client.js';
 import type { PullPlan } from './pull-plan.js';
 import { RemoteRows } from './remote-rows.js';
@@ -121,7 +130,8 @@ export class WorkerStep {
   private remoteRows(pulled: PulledBatch, i: number, trainable: boolean): RemoteRows {
     const routing = pulled.routings[i];
     const dim = routing.spec.embeddingDim;
-    const rows = allocF32(routing.rows * dim);
+    // Not zeroed: copyInto writes every row (a plan missing a shard's reply throws).
+    const rows = allocF32Unzeroed(routing.rows * dim);
     pulled.plans[i].copyInto(rows);
     return new RemoteRows(routing, rows, trainable ? allocF32(routing.rows * dim) : null);
   }
