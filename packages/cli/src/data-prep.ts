@@ -41,8 +41,8 @@ export interface PreparedData {
   readonly examplesBytes: Uint8Array | null;
 }
 
-function writeAtomic(path: string, text: string, encoding: BufferEncoding = 'utf8'): void {
-  writeFileSync(`${path}.tmp`, text, encoding);
+function writeAtomic(path: string, content: string | Uint8Array, encoding: BufferEncoding = 'utf8'): void {
+  writeFileSync(`${path}.tmp`, content, typeof content === 'string' ? encoding : undefined);
   renameSync(`${path}.tmp`, path);
 }
 
@@ -172,10 +172,7 @@ export function writePreparedData(prepared: PreparedData): void {
   writeAtomic(vocabFile, prepared.vocabText, prepared.dictionary ? 'latin1' : 'utf8');
   writeAtomic(labelsFile, prepared.labelsText, prepared.dictionary ? 'latin1' : 'utf8');
   const { examplesFile } = prepared.spec;
-  if (examplesFile && prepared.examplesBytes) {
-    writeFileSync(`${examplesFile}.tmp`, prepared.examplesBytes);
-    renameSync(`${examplesFile}.tmp`, examplesFile);
-  }
+  if (examplesFile && prepared.examplesBytes) writeAtomic(examplesFile, prepared.examplesBytes);
 }
 
 /** Counts the examples of an eval file read with the training vocabulary and labels. */

@@ -97,6 +97,11 @@ export class FastTextDictionary {
     return new FastTextDictionary(entries, options, ntokens, pruneIndexSize, pruneIndex);
   }
 
+  /** Rows of the input matrix: the words, then the n-gram buckets (the kept ones, when pruned). */
+  get inputRows(): number {
+    return this.nwords + (this.pruneIndexSize >= 0 ? this.pruneIndexSize : this.options.bucket);
+  }
+
   get size(): number {
     return this.entries.length;
   }

@@ -140,12 +140,10 @@ export class FastTextBatches implements BatchSource {
     this.dict = FastTextDictionary.fromFileText(readFileSync(spec.vocabFile, 'latin1'), spec.vocabFile, dictionaryOptions(spec));
     this.examples = spec.examples;
     if (spec.examplesFile) {
-      const d = this.dict;
-      const rows = d.nwords + (d.pruneIndexSize >= 0 ? d.pruneIndexSize : fastTextBuckets(spec));
       this.kept = decodeExamples(readFileSync(spec.examplesFile), spec.examplesFile, {
         examples: spec.examples,
-        rows,
-        labels: d.nlabels,
+        rows: this.dict.inputRows,
+        labels: this.dict.nlabels,
       });
     }
   }
