@@ -29,7 +29,7 @@ import { median } from './stats.js';
  *
  *   pnpm bench:train [--json] [--repeats 1] [--steps 300] [--rows 1000000] [--ps 2] [--workers 2]
  *                    [--grid 1x1,1x2,2x2,2x4] [--torch-steps 200] [--anchors DIR] [--count-gc]
- *                    [--node-args "--max-semi-space-size=32"]   (flags for every rowshard process)
+ *                    [--node-args=--max-semi-space-size=32]   (flags for every rowshard process)
  */
 const { values } = parseArgs({
   options: {

@@ -47,8 +47,10 @@ export class Deduper {
   /** The number of `id`: its index among the distinct ids, in order of first occurrence. */
   indexOf(id: number): number {
     const slots = this.slots;
-    // A multiplicative hash of the id's low and high 32 bits, its top bits as the bucket.
-    let slot = Math.imul((id >>> 0) ^ ((id / 4294967296) >>> 0), 0x9e3779b1) >>> this.shift;
+    // A multiplicative hash of the id's low and high 32 bits, its top bits as the bucket; the
+    // high half is worked out only for ids past 2^32 (a division per id costs ~15% of a step's dedupe).
+    const high = id > 0xffffffff ? (id / 4294967296) >>> 0 : 0;
+    let slot = Math.imul((id >>> 0) ^ high, 0x9e3779b1) >>> this.shift;
     for (;;) {
       const at = slots[slot];
       if (at === -1) {

@@ -55,11 +55,8 @@ function slotsOf(store: RowStore, ids: IdArray, padding: number): Int32Array {
     return slots;
   }
   if (ids instanceof Uint32Array || ids instanceof Int32Array) {
-    // The common case, one monomorphic loop per array kind.
-    for (let i = 0; i < ids.length; i++) {
-      const row = ids[i];
-      slots[i] = row === padding ? -1 : store.slotOf(row, 0);
-    }
+    // The common case.
+    store.denseSlotsOf(ids, padding, slots);
     return slots;
   }
   for (let i = 0; i < ids.length; i++) {
