@@ -15,7 +15,10 @@ import { median } from './stats.js';
  * torch_textclf_cpu.py, from --anchors; by default the copy beside this checkout).
  *
  * Two numbers per run, over the steady part (after the first third of the steps, when the
- * hot rows are materialised): examples/s, and CPU milliseconds per 1000 examples, summed
+ * hot rows are materialised and V8 has compiled the step path: with the default 1500 steps,
+ * two to three seconds in; at 300 steps the window still holds V8's optimizing compiler
+ * working in the background, about a tenth of the CPU): examples/s, and CPU milliseconds per
+ * 1000 examples, summed
  * over every process (rowshard: coordinator, shards and trainers from /proc; PyTorch:
  * time.process_time()). On a busy machine the first swings, the second holds.
  *
@@ -27,14 +30,14 @@ import { median } from './stats.js';
  * (scavenges and mark-compacts) over the whole run: what a step leaves for the garbage
  * collector.
  *
- *   pnpm bench:train [--json] [--repeats 1] [--steps 300] [--rows 1000000] [--ps 2] [--workers 2]
+ *   pnpm bench:train [--json] [--repeats 1] [--steps 1500] [--rows 1000000] [--ps 2] [--workers 2]
  *                    [--grid 1x1,1x2,2x2,2x4] [--torch-steps 200] [--anchors DIR] [--count-gc]
  *                    [--node-args=--max-semi-space-size=32]   (flags for every rowshard process)
  */
 const { values } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
-    steps: { type: 'string', default: '300' },
+    steps: { type: 'string', default: '1500' },
     rows: { type: 'string', default: '1000000' },
     ps: { type: 'string', default: '2' },
     trainers: { type: 'string', default: '1' },

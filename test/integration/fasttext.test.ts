@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { maxAbsDiff } from '@rowshard/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -196,6 +196,15 @@ describe('rowshard supervised / test / predict', () => {
     expect(bad.stderr).toMatch(/nolabel\.txt: no line has a label starting with '__label__'/);
     expect(existsSync(join(dir, 'x.bin'))).toBe(false);
     expect(run('test', 'nope.bin', 'test.txt').stderr).toMatch(/nope\.bin: cannot read the model/);
+  });
+
+  it('fails with the system error when model.vec cannot be written (it is written on another thread)', () => {
+    // A directory where the .vec's temporary file goes: opening it for writing fails with EISDIR.
+    mkdirSync(join(dir, 'blocked.vec.tmp'), { recursive: true });
+    const r = run('supervised', '-input', 'train.txt', '-output', 'blocked', '-dim', '8', '-epoch', '1', '-bucket', '1000');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/rowshard: EISDIR: .*blocked\.vec\.tmp/);
+    expect(existsSync(join(dir, 'blocked.vec'))).toBe(false);
   });
 
   it('skips lines without a label and counts them in the summary, as fastText skips them', () => {

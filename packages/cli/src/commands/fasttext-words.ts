@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { writeFileWhole } from '@rowshard/coordinator';
 import {
   ErrorCodes,
   type FastTextArgs,
@@ -18,7 +17,7 @@ import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, type OptionSpec, parseCommandLine } from '../command-line/parse.js';
 import { loadTrainConfig } from '../config/load-config.js';
 import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
-import { writeOutputVectors, writeWordVectors } from '../fasttext/save-vectors.js';
+import { writeModelAndVectors, writeOutputVectors } from '../fasttext/save-vectors.js';
 import { SavedRowsMatrix } from '../fasttext/saved-matrix.js';
 import { type Command, usageError } from './command.js';
 import { optimizersFor, refusedOptions, refuseFlags, unsupportedFastTextFlags } from './fasttext-flags.js';
@@ -234,9 +233,10 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
       // The input matrix (words and n-gram buckets) is written a block of rows at a time.
       const inputMatrix = new SavedRowsMatrix(readSavedRows(dir, manifest, 'embedding'));
       const outputMatrix = new SavedRowsMatrix(readSavedRows(dir, manifest, 'output')).toDense();
-      writeFileWhole(`${output}.bin`, serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix }));
+      // The .vec is formatted on another thread while this one writes the .bin.
       const inference = new FastTextInference(args, dict, inputMatrix, outputMatrix);
-      writeWordVectors(`${output}.vec`, inference);
+      const model = serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix });
+      await writeModelAndVectors(`${output}.bin`, model, `${output}.vec`, inference);
       if (flags.saveOutput) writeOutputVectors(`${output}.output`, inference, outputMatrix);
       if (flags.verbose !== 0) process.stderr.write(`wrote ${output}.bin (fastText 0.9.2's format) and ${output}.vec\n`);
       return 0;

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { CheckpointStore, writeFileWhole } from '@rowshard/coordinator';
+import { CheckpointStore } from '@rowshard/coordinator';
 import {
   DenseMatrix,
   ErrorCodes,
@@ -21,7 +21,7 @@ import { parseCommandLine } from '../command-line/parse.js';
 import { loadTrainConfig } from '../config/load-config.js';
 import { isNativeModelFile, loadNativeModel } from '../fasttext/native-model.js';
 import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
-import { writeOutputVectors, writeWordVectors } from '../fasttext/save-vectors.js';
+import { writeModelAndVectors, writeOutputVectors } from '../fasttext/save-vectors.js';
 import { SavedRowsMatrix } from '../fasttext/saved-matrix.js';
 import { type Command, usageError } from './command.js';
 import { autotuneFlags, runAutotune } from './fasttext-autotune.js';
@@ -233,10 +233,11 @@ export const supervisedCommand: Command = {
     const inputMatrix = new SavedRowsMatrix(table);
     const outputMatrix = new DenseMatrix(dict.nlabels, dim, readOutputMatrix(dir, manifest, outputPlace, dict.nlabels * dim));
     const modelFile = `${output}.bin`;
-    writeFileWhole(modelFile, serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix }));
-    // <output>.vec: each word's vector (its character n-grams included), as fastText's saveVectors writes it.
+    // <output>.vec: each word's vector (its character n-grams included), as fastText's saveVectors
+    // writes it, formatted on another thread while this one writes the .bin.
     const inference = new FastTextInference(args, dict, inputMatrix, outputMatrix);
-    writeWordVectors(`${output}.vec`, inference);
+    const model = serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix });
+    await writeModelAndVectors(modelFile, model, `${output}.vec`, inference);
     if (flags.saveOutput) writeOutputVectors(`${output}.output`, inference, outputMatrix);
     if (flags.verbose !== 0) process.stderr.write(`wrote ${modelFile} (fastText 0.9.2's format) and ${output}.vec\n`);
     return 0;
