@@ -18,7 +18,9 @@ import {
   type TensorEntry,
   viewTensor,
 } from '@rowshard/core';
+import { sizeClass } from '@rowshard/kernels';
 import type { PsService } from './ps-service.js';
+import type { RowStore } from './row-store.js';
 
 const ROWS_PER_CHUNK = 8192;
 
@@ -122,7 +124,7 @@ function makeDirectories(dir: string): void {
 
 interface SnapshotTable {
   readonly name: string;
-  readonly store: ReturnType<PsService['table']>;
+  readonly store: RowStore;
   readonly slots: readonly number[];
   readonly lo: readonly number[];
   readonly hi: readonly number[];
@@ -149,26 +151,55 @@ async function writeShardFile(
       ids[2 * i + 1] = t.hi[i];
     }
     await write(new Uint8Array(ids.buffer));
-    const writeRows = async (width: number, offset: (slot: number) => number) => {
-      for (let at = 0; at < n; at += ROWS_PER_CHUNK) {
+    // Two chunk buffers: the next chunk is gathered while the last one is being written.
+    const writeRows = async (width: number, byteOffset: (slot: number) => number) => {
+      const chunks = [0, 1].map(() => new Float32Array(Math.min(ROWS_PER_CHUNK, n) * width));
+      let writing: Promise<void> | null = null;
+      for (let at = 0, k = 0; at < n; at += ROWS_PER_CHUNK, k ^= 1) {
         const count = Math.min(ROWS_PER_CHUNK, n - at);
-        const chunk = new Float32Array(count * width);
-        // Read per chunk: a row a pull materialised while the last chunk was written may have grown the memory.
-        const heap = t.store.heap;
-        for (let i = 0; i < count; i++) {
-          const slot = t.slots[at + i];
-          copyRow(heap, offset(slot), chunk, i * width, width);
-        }
-        await write(new Uint8Array(chunk.buffer));
+        const chunk = chunks[k].subarray(0, count * width);
+        gatherSlots(t.store, t.slots, at, count, width, byteOffset, chunk);
+        // In file order: the previous chunk is through the hash and written before this one starts.
+        await writing;
+        writing = write(new Uint8Array(chunk.buffer, 0, chunk.byteLength));
       }
+      await writing;
     };
-    await writeRows(t.store.dim, (s) => t.store.weightOffset(s));
-    if (t.store.stateFloats > 0) await writeRows(t.store.stateFloats, (s) => t.store.stateOffset(s));
+    await writeRows(t.store.dim, (s) => t.store.weightByteOffset(s));
+    if (t.store.stateFloats > 0) await writeRows(t.store.stateFloats, (s) => t.store.stateByteOffset(s));
     if (t.store.dynamic) await write(new Uint8Array(Int32Array.from(t.slots, (slot) => t.store.lastUpdateOf(slot)).buffer));
     const sketch = t.store.admission?.sketch;
     // A copy: the sketch's own memory is not to be read while the write is in flight.
     if (sketch && sketch.length > 0) await write(new Uint8Array(sketch.slice().buffer));
   }
+}
+
+/**
+ * Rows slots[at, at + count) of a table, `width` floats each at byteOffset(slot) in the shard's
+ * memory, into `into`: one gather kernel call, then one copy out of the memory (a pull may grow
+ * it while a chunk is being written, so nothing is kept there across an await).
+ */
+function gatherSlots(
+  store: RowStore,
+  slots: readonly number[],
+  at: number,
+  count: number,
+  width: number,
+  byteOffset: (slot: number) => number,
+  into: Float32Array,
+): void {
+  const memory = store.memory;
+  const offsBytes = sizeClass(4 * count);
+  const outBytes = sizeClass(4 * count * width);
+  const offs = memory.alloc(offsBytes, false);
+  const out = memory.alloc(outBytes, false);
+  const u32 = memory.u32(offs, count);
+  for (let i = 0; i < count; i++) u32[i] = byteOffset(slots[at + i]);
+  memory.exports.gatherRows(count, width, offs, out);
+  into.set(memory.f32(out, count * width));
+  // Latest first: a block at the top lowers the top.
+  memory.release(out, outBytes);
+  memory.release(offs, offsBytes);
 }
 
 export interface ShardTablePart {
