@@ -1,4 +1,4 @@
-import { coordinatorProtocol, ErrorCodes, RowshardError } from '@rowshard/core';
+import { type CoordinatorProtocol, coordinatorProtocol, ErrorCodes, type ReplyOf, RowshardError } from '@rowshard/core';
 import { exitWithParent, RpcClient } from '@rowshard/transport';
 import { Piscina } from 'piscina';
 import { type TrainerArgs, trainerCredential } from './args.js';
@@ -18,21 +18,28 @@ export async function runTrainerProcess(args: TrainerArgs): Promise<number> {
   const { credential: token, warning } = trainerCredential(process.env);
   if (warning) process.stderr.write(`${JSON.stringify({ event: 'warning', reason: warning })}\n`);
   const coordinator = new RpcClient({ url: args.coordinator, token, protocol: coordinatorProtocol, peerName: 'coordinator' });
-  await coordinator.connect();
-  // The coordinator answers once every shard is up (it enforces its own deadline).
-  const reg = await coordinator.request('register_trainer', args.workers ? { workers: args.workers } : {}, 10 * 60_000);
+  // With the thread count given, the threads start now: they load their modules while the
+  // coordinator waits for every shard (a few hundred milliseconds of a short job's start).
+  const early = args.workers ? workerPool(args.workers) : null;
+  let reg: ReplyOf<CoordinatorProtocol, 'register_trainer'>;
+  try {
+    await coordinator.connect();
+    // The coordinator answers once every shard is up (it enforces its own deadline).
+    reg = await coordinator.request('register_trainer', args.workers ? { workers: args.workers } : {}, 10 * 60_000);
+  } catch (e) {
+    await early?.destroy();
+    throw e;
+  }
   // The connection stays open while the workers run: it is this trainer's membership (the
   // coordinator frees its ranks for a replacement if it drops).
   const ranks = reg.ranks;
   emit({ event: 'listening', role: 'trainer', pid: process.pid, ranks, startStep: reg.startStep });
   exitWithParent(() => {});
-  const pool = new Piscina({
-    filename: new URL('./worker.js', import.meta.url).href,
-    minThreads: ranks.length,
-    maxThreads: ranks.length,
-    atomics: 'disabled',
-    idleTimeout: 60_000,
-  });
+  let pool = early;
+  if (pool === null || ranks.length !== args.workers) {
+    await pool?.destroy();
+    pool = workerPool(ranks.length);
+  }
   // When the membership connection comes back (a restarted coordinator, a stall past the
   // heartbeat), the ranks are claimed again, so the coordinator hands them to no replacement.
   // Ranks a replacement already runs stop this trainer.
@@ -74,6 +81,17 @@ export async function runTrainerProcess(args: TrainerArgs): Promise<number> {
     await pool.destroy();
     await coordinator.close();
   }
+}
+
+/** One worker thread per rank, each loading the worker module as it starts. */
+function workerPool(threads: number): Piscina {
+  return new Piscina({
+    filename: new URL('./worker.js', import.meta.url).href,
+    minThreads: threads,
+    maxThreads: threads,
+    atomics: 'disabled',
+    idleTimeout: 60_000,
+  });
 }
 
 /** A worker's error, rebuilt on this side of the thread boundary with its code, naming the worker. */

@@ -222,6 +222,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const url = String(coordinator.ready.url);
     const nPs = Number(cluster.ps ?? 2);
     const nTrainers = Number(cluster.trainers ?? 1);
+    // A trainer told its thread count starts its threads before it registers.
+    // (A malformed count is left to the coordinator's check of the job, which names the field.)
+    const threads = cluster.workersPerTrainer;
+    const trainerThreads = Number.isInteger(threads) && (threads as number) > 0 ? ['--workers', String(threads)] : [];
     const [ps, trainers] = await Promise.all([
       Promise.all(
         Array.from({ length: nPs }, (_, i) =>
@@ -236,7 +240,11 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       ),
       Promise.all(
         Array.from({ length: nTrainers }, (_, i) =>
-          supervise(`trainer ${i}`, 'trainer', ['--coordinator', url], () => ['--coordinator', url]),
+          supervise(`trainer ${i}`, 'trainer', ['--coordinator', url, ...trainerThreads], () => [
+            '--coordinator',
+            url,
+            ...trainerThreads,
+          ]),
         ),
       ),
     ]);
