@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { writeFileWhole } from '@rowshard/coordinator';
 import {
   ErrorCodes,
   type FastTextArgs,
@@ -235,8 +236,9 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
       const outputMatrix = new SavedRowsMatrix(readSavedRows(dir, manifest, 'output')).toDense();
       // The .vec is formatted on another thread while this one writes the .bin.
       const inference = new FastTextInference(args, dict, inputMatrix, outputMatrix);
-      const model = serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix });
-      await writeModelAndVectors(`${output}.bin`, model, `${output}.vec`, inference);
+      await writeModelAndVectors(`${output}.vec`, inference, async () => {
+        writeFileWhole(`${output}.bin`, serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix }));
+      });
       if (flags.saveOutput) writeOutputVectors(`${output}.output`, inference, outputMatrix);
       if (flags.verbose !== 0) process.stderr.write(`wrote ${output}.bin (fastText 0.9.2's format) and ${output}.vec\n`);
       return 0;

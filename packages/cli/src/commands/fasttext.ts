@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { CheckpointStore } from '@rowshard/coordinator';
+import { CheckpointStore, writeFileWhole } from '@rowshard/coordinator';
 import {
   DenseMatrix,
   ErrorCodes,
@@ -10,15 +10,19 @@ import {
   FastTextInference,
   type FastTextLoss,
   type FileDataSpec,
+  fastTextModelHead,
   parseDataSpec,
   RowshardError,
   serializeFastTextModel,
 } from '@rowshard/core';
+import { resolveJob } from '@rowshard/nn';
 import { buildFastTextDictionary, dictionaryOptions, fastTextBuckets } from '@rowshard/trainer';
+import { userModuleImporter } from '@rowshard/transport';
 import { readManifest, readSavedRows, resolveCheckpointDir } from '../checkpoint-reader.js';
 import { formatHelp } from '../command-line/help.js';
 import { parseCommandLine } from '../command-line/parse.js';
 import { loadTrainConfig } from '../config/load-config.js';
+import { ModelDraft } from '../fasttext/model-draft.js';
 import { isNativeModelFile, loadNativeModel } from '../fasttext/native-model.js';
 import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
 import { writeModelAndVectors, writeOutputVectors } from '../fasttext/save-vectors.js';
@@ -200,20 +204,7 @@ export const supervisedCommand: Command = {
     // Checked whole: now the previous run's files under <output>.rowshard may go.
     rmSync(workDir, { recursive: true, force: true });
     mkdirSync(dirname(output), { recursive: true });
-    const code = await runTrain(loaded).finally(() => {
-      if (scratch) rmSync(scratch, { recursive: true, force: true });
-    });
-    if (code !== 0) return code;
-    const dir = resolveCheckpointDir(workDir);
-    const manifest = readManifest(dir);
-    const table = readSavedRows(dir, manifest, 'embedding');
-    const data = parseDataSpec(loaded.job.data, 'data') as FileDataSpec;
-    const dict = FastTextDictionary.fromFileText(
-      readFileSync(data.vocabFile as string, 'latin1'),
-      data.vocabFile as string,
-      dictionaryOptions(data),
-    );
-    const args: FastTextArgs = {
+    const modelArgs = (data: FileDataSpec): FastTextArgs => ({
       dim,
       ws: num('ws', 5),
       epoch: Math.ceil(epochs),
@@ -227,22 +218,70 @@ export const supervisedCommand: Command = {
       maxn: data.maxn,
       lrUpdateRate: num('lrUpdateRate', 100),
       t: num('t', 1e-4),
-    };
+    });
+    const modelFile = `${output}.bin`;
+    // The .bin's head and its input matrix's init rows are written while the job trains (a table
+    // that starts from vectors or a resumed model has no init rows to write early).
+    const draft = pretrained || resumeFiles ? null : await startDraft(modelFile, loaded, modelArgs);
+    let code: number;
+    try {
+      code = await runTrain(loaded);
+    } catch (e) {
+      await draft?.abandon();
+      throw e;
+    } finally {
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
+    }
+    if (code !== 0) {
+      await draft?.abandon();
+      return code;
+    }
+    const dir = resolveCheckpointDir(workDir);
+    const manifest = readManifest(dir);
+    const table = readSavedRows(dir, manifest, 'embedding');
+    const data = parseDataSpec(loaded.job.data, 'data') as FileDataSpec;
+    const dict = FastTextDictionary.fromFileText(
+      readFileSync(data.vocabFile as string, 'latin1'),
+      data.vocabFile as string,
+      dictionaryOptions(data),
+    );
+    const args = modelArgs(data);
     // The whole input matrix, as fastText's file holds it (rows training never touched are their
     // deterministic init), written a block at a time: it is 800 MB at fastText's defaults.
     const inputMatrix = new SavedRowsMatrix(table);
     const outputMatrix = new DenseMatrix(dict.nlabels, dim, readOutputMatrix(dir, manifest, outputPlace, dict.nlabels * dim));
-    const modelFile = `${output}.bin`;
     // <output>.vec: each word's vector (its character n-grams included), as fastText's saveVectors
     // writes it, formatted on another thread while this one writes the .bin.
     const inference = new FastTextInference(args, dict, inputMatrix, outputMatrix);
-    const model = serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix });
-    await writeModelAndVectors(modelFile, model, `${output}.vec`, inference);
+    await writeModelAndVectors(`${output}.vec`, inference, async () => {
+      const head = fastTextModelHead(args, dict, false);
+      if (draft && (await draft.finish(table, manifest.seed, head, outputMatrix))) return;
+      writeFileWhole(modelFile, serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix }));
+    });
     if (flags.saveOutput) writeOutputVectors(`${output}.output`, inference, outputMatrix);
     if (flags.verbose !== 0) process.stderr.write(`wrote ${modelFile} (fastText 0.9.2's format) and ${output}.vec\n`);
     return 0;
   },
 };
+
+/**
+ * Starts writing the draft of the model file (model-draft.ts) from what is known before
+ * training: the args, the dictionary of the data pass, and the input table as the shards will
+ * make it (its spec and the job's seed, as every role resolves the job).
+ */
+async function startDraft(
+  modelFile: string,
+  loaded: Awaited<ReturnType<typeof loadTrainConfig>>,
+  modelArgs: (data: FileDataSpec) => FastTextArgs,
+): Promise<ModelDraft | null> {
+  const dict = loaded.fastTextDictionary;
+  if (!dict) return null;
+  const { job, model } = await resolveJob(loaded.job, userModuleImporter(import.meta.resolve('@rowshard/nn')));
+  const spec = model.tables.find((t) => t.name === 'embedding');
+  if (!spec) return null;
+  const data = parseDataSpec(loaded.job.data, 'data') as FileDataSpec;
+  return ModelDraft.start(modelFile, { modelHead: fastTextModelHead(modelArgs(data), dict, false), spec, seed: job.seed });
+}
 
 /** A fastText model's word vectors (as getWordVector gives them) written as a .vec, at full float precision. */
 function modelAsVec(modelPath: string, vecPath: string): string {

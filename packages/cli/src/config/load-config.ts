@@ -3,7 +3,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { absolutisePretrainedPaths, checkPretrainedTables } from '@rowshard/coordinator';
-import { configError, describe, ErrorCodes, type FileDataSpec, jobDefaults, parseDataSpec, RowshardError } from '@rowshard/core';
+import {
+  configError,
+  describe,
+  ErrorCodes,
+  type FastTextDictionary,
+  type FileDataSpec,
+  jobDefaults,
+  parseDataSpec,
+  RowshardError,
+} from '@rowshard/core';
 import { type DataFact, optionsFromDataOf, resolveJob } from '@rowshard/nn';
 import { fastTextBuckets } from '@rowshard/trainer';
 import { userModuleImporter } from '@rowshard/transport';
@@ -43,6 +52,8 @@ export interface LoadedConfig {
   readonly clusterChoice: string | null;
   /** File data: lines the data pass left out (fastText features: no label, or no known word); 0 otherwise. */
   readonly skippedLines: number;
+  /** File data with fastText features: the dictionary the data pass built (what writeFiles saves); null otherwise. */
+  readonly fastTextDictionary: FastTextDictionary | null;
 }
 
 type FieldSource = { kind: 'file'; line: number } | { kind: 'flag'; flag: string } | { kind: 'env'; env: string };
@@ -268,6 +279,7 @@ export async function loadTrainConfig(
     scratchDir,
     clusterChoice,
     skippedLines: ready?.skippedLines ?? 0,
+    fastTextDictionary: ready?.dictionary ?? null,
     writeFiles: () => {
       if (ready) writePreparedData(ready);
     },

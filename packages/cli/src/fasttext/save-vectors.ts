@@ -1,13 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { writeFileWhole } from '@rowshard/coordinator';
-import { type DenseMatrix, type FastTextInference, formatG } from '@rowshard/core';
-
-/** A vector as fastText's `operator<<(Vector)` writes it: 5 significant digits, each followed by a space. */
-function vectorText(v: Float32Array): string {
-  let s = '';
-  for (const x of v) s += `${formatG(x, 5)} `;
-  return s;
-}
+import { type DenseMatrix, type FastTextInference, writeG } from '@rowshard/core';
 
 /** Named rows as a fastText text file of vectors: `<count> <dim>`, then `<name> <v0> <v1> ... ` per row. */
 export interface NamedRows {
@@ -17,11 +10,44 @@ export interface NamedRows {
   readonly dim: number;
 }
 
-/** Writes `rows` as fastText writes a .vec (its names are bytes, held as latin1 strings). */
-export function writeNamedRows(path: string, { names, rows, dim }: NamedRows): void {
-  const lines = [`${names.length} ${dim}\n`];
-  for (let i = 0; i < names.length; i++) lines.push(`${names[i]} ${vectorText(rows.subarray(i * dim, (i + 1) * dim))}\n`);
-  writeFileWhole(path, [Buffer.from(lines.join(''), 'latin1')]);
+/** Bytes of text per chunk of a .vec, refilled for each: the file is written as it is formatted. */
+const VEC_CHUNK_BYTES = 4 << 20;
+/** The most bytes one number takes at precision 5 (`-1.2345e-38`), with its space. */
+const NUMBER_BYTES = 16;
+
+/**
+ * Writes `rows` as fastText writes a .vec (`operator<<(Vector)`: 5 significant digits, each
+ * followed by a space; names are bytes, held as latin1 strings), formatted straight into bytes.
+ */
+export function writeNamedRows(path: string, rows: NamedRows): void {
+  writeFileWhole(path, vecChunks(rows));
+}
+
+function* vecChunks({ names, rows, dim }: NamedRows): Generator<Uint8Array> {
+  let buffer = new Uint8Array(VEC_CHUNK_BYTES);
+  let at = writeText(`${names.length} ${dim}\n`, buffer, 0);
+  for (let i = 0; i < names.length; i++) {
+    const need = names[i].length + 2 + dim * NUMBER_BYTES;
+    if (at + need > buffer.length) {
+      yield buffer.subarray(0, at);
+      at = 0;
+      if (need > buffer.length) buffer = new Uint8Array(need);
+    }
+    at = writeText(names[i], buffer, at);
+    buffer[at++] = 0x20;
+    for (let d = i * dim; d < (i + 1) * dim; d++) {
+      at = writeG(rows[d], 5, buffer, at);
+      buffer[at++] = 0x20;
+    }
+    buffer[at++] = 0x0a;
+  }
+  yield buffer.subarray(0, at);
+}
+
+/** A byte string (latin1: one char per byte) into `out` from `at`; returns the end. */
+function writeText(text: string, out: Uint8Array, at: number): number {
+  for (let i = 0; i < text.length; i++) out[at++] = text.charCodeAt(i);
+  return at;
 }
 
 /** Each word of the dictionary and its vector as getWordVector gives it (its character n-grams included). */
@@ -71,19 +97,17 @@ export function writeWordVectorsInBackground(path: string, model: FastTextInfere
 }
 
 /**
- * A model's `.bin` (its chunks written whole, in place when complete) and its `.vec`, the
- * second formatted on another thread while this one writes the first. An error writing the
- * .bin is the one thrown.
+ * A model's `.vec` formatted on another thread while `writeModel` writes its `.bin` on this
+ * one. An error writing the .bin is the one thrown.
  */
 export async function writeModelAndVectors(
-  binPath: string,
-  binChunks: Iterable<Uint8Array>,
   vecPath: string,
   model: FastTextInference,
+  writeModel: () => Promise<void>,
 ): Promise<void> {
   const vectors = writeWordVectorsInBackground(vecPath, model);
   try {
-    writeFileWhole(binPath, binChunks);
+    await writeModel();
   } catch (e) {
     await vectors.catch(() => {});
     throw e;

@@ -246,10 +246,7 @@ function* matrixChunks(x: DenseMatrix | QuantMatrix | RowBlockMatrix): Generator
     return b;
   };
   if (!(x instanceof QuantMatrix)) {
-    yield head(16, (v) => {
-      v.setBigInt64(0, BigInt(x.rows), true);
-      v.setBigInt64(8, BigInt(x.cols), true);
-    });
+    yield denseMatrixHead(x.rows, x.cols);
     if (x instanceof DenseMatrix) {
       yield bytesOf(x.data);
       return;
@@ -295,6 +292,21 @@ export function* serializeFastTextModel(m: {
   input: DenseMatrix | QuantMatrix | RowBlockMatrix;
   output: DenseMatrix | QuantMatrix;
 }): Generator<Uint8Array> {
+  const quantInput = m.input instanceof QuantMatrix;
+  if (m.output instanceof QuantMatrix && !quantInput)
+    throw new Error('a quantised output matrix needs a quantised input matrix (fastText reads qout only then)');
+  yield fastTextModelHead(m.args, m.dict, quantInput);
+  yield* matrixChunks(m.input);
+  yield* fastTextModelTail(m.output);
+}
+
+/**
+ * A model file's bytes before its input matrix: the args, the dictionary and the flag saying
+ * whether the input matrix is quantised. With denseMatrixHead and the rows, then
+ * fastTextModelTail, they make serializeFastTextModel's bytes (a file can be begun before
+ * training ends: cli's model-draft.ts).
+ */
+export function fastTextModelHead(a: FastTextArgs, d: FastTextDictionary, quantInput: boolean): Uint8Array {
   const head: number[] = [];
   const view = (n: number, set: (v: DataView) => void) => {
     const b = new Uint8Array(n);
@@ -303,7 +315,6 @@ export function* serializeFastTextModel(m: {
   };
   const i32 = (x: number) => view(4, (v) => v.setInt32(0, x, true));
   const i64 = (x: number) => view(8, (v) => v.setBigInt64(0, BigInt(x), true));
-  const a = m.args;
   i32(FASTTEXT_MAGIC);
   i32(FASTTEXT_VERSION);
   for (const x of [
@@ -322,7 +333,6 @@ export function* serializeFastTextModel(m: {
   ])
     i32(x);
   view(8, (v) => v.setFloat64(0, a.t, true));
-  const d = m.dict;
   i32(d.size);
   i32(d.nwords);
   i32(d.nlabels);
@@ -338,13 +348,21 @@ export function* serializeFastTextModel(m: {
     i32(key);
     i32(value);
   }
-  const quantInput = m.input instanceof QuantMatrix;
-  const quantOutput = m.output instanceof QuantMatrix;
-  if (quantOutput && !quantInput)
-    throw new Error('a quantised output matrix needs a quantised input matrix (fastText reads qout only then)');
   head.push(quantInput ? 1 : 0);
-  yield Uint8Array.from(head);
-  yield* matrixChunks(m.input);
-  yield Uint8Array.of(quantOutput ? 1 : 0);
-  yield* matrixChunks(m.output);
+  return Uint8Array.from(head);
+}
+
+/** A dense matrix's 16 bytes before its rows: its row and column counts (int64). */
+export function denseMatrixHead(rows: number, cols: number): Uint8Array {
+  const b = new Uint8Array(16);
+  const v = new DataView(b.buffer);
+  v.setBigInt64(0, BigInt(rows), true);
+  v.setBigInt64(8, BigInt(cols), true);
+  return b;
+}
+
+/** A model file's bytes after its input matrix: whether the output matrix is quantised, and the matrix. */
+export function* fastTextModelTail(output: DenseMatrix | QuantMatrix): Generator<Uint8Array> {
+  yield Uint8Array.of(output instanceof QuantMatrix ? 1 : 0);
+  yield* matrixChunks(output);
 }

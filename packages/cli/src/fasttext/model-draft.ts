@@ -1,0 +1,163 @@
+import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+import { type DenseMatrix, denseMatrixHead, fastTextModelTail, type TableSpec } from '@rowshard/core';
+import { kernelRowInitializer } from '@rowshard/kernels';
+import type { SavedRows } from '../checkpoint-reader.js';
+
+/** Rows drawn and written at a time: 16384 × dim 100 is 6.25 MiB. */
+const DRAFT_BLOCK_ROWS = 16384;
+
+/** What a draft is made of: everything of the model file up to the input matrix's last row. */
+export interface DraftPlan {
+  /** The file's bytes before the input matrix (fastTextModelHead: args, dictionary). */
+  readonly modelHead: Uint8Array;
+  /** The input table, whose rows the draft holds as their deterministic init. */
+  readonly spec: TableSpec;
+  readonly seed: number;
+}
+
+/**
+ * Writes the draft file: the head, then every row of the input table as its deterministic init
+ * (what a row training never touches holds in the model file), flushed to the disk. Runs on
+ * a worker thread (model-draft-thread.ts) while the job trains.
+ */
+export function writeDraft(path: string, plan: DraftPlan): void {
+  const { spec, seed } = plan;
+  const dim = spec.embeddingDim;
+  const rows = spec.numEmbeddings;
+  const init = kernelRowInitializer(spec, seed);
+  const block = new Float32Array(Math.min(DRAFT_BLOCK_ROWS, rows) * dim);
+  const fd = openSync(path, 'w');
+  try {
+    let at = writeWhole(fd, plan.modelHead, 0);
+    at += writeWhole(fd, denseMatrixHead(rows, dim), at);
+    for (let first = 0; first < rows; first += DRAFT_BLOCK_ROWS) {
+      const count = Math.min(DRAFT_BLOCK_ROWS, rows - first);
+      for (let r = 0; r < count; r++) init.fill(first + r, 0, block, r * dim);
+      at += writeWhole(fd, new Uint8Array(block.buffer, 0, 4 * count * dim), at);
+    }
+    // On a disk the flush is most of the cost: it happens here, while the job trains.
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function writeWhole(fd: number, bytes: Uint8Array, position: number): number {
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off, position + off);
+  return bytes.length;
+}
+
+/**
+ * A fastText model file begun before training ends. Its head (args and dictionary) and the
+ * input matrix's 800 MB of init rows (at fastText's default -bucket) do not depend on
+ * training, so a worker thread writes them to `<path>.draft` while the job trains; once the
+ * job is done, `finish` writes the rows training touched over their init, appends the output
+ * matrix, and moves the draft into place: byte for byte what serializeFastTextModel writes
+ * (model-draft.test.ts). It writes in a few hundred milliseconds what took seconds after training.
+ */
+export class ModelDraft {
+  private readonly draftPath: string;
+  /** Settles when the draft is written: null, or why it could not be. */
+  private readonly written: Promise<Error | null>;
+
+  private constructor(
+    private readonly path: string,
+    private readonly plan: DraftPlan,
+    inline: boolean,
+  ) {
+    this.draftPath = `${path}.draft`;
+    this.written = inline ? writeInline(this.draftPath, plan) : writeOnThread(this.draftPath, plan);
+  }
+
+  /** Starts writing the draft of `path` on a worker thread. */
+  static start(path: string, plan: DraftPlan): ModelDraft {
+    return new ModelDraft(path, plan, false);
+  }
+
+  /** The same, written on this thread before it returns (tests). */
+  static startInline(path: string, plan: DraftPlan): ModelDraft {
+    return new ModelDraft(path, plan, true);
+  }
+
+  /**
+   * Completes the model file with the trained rows (`saved`, from the job's checkpoint made with
+   * `seed`) and the output matrix; `modelHead` is the head as the model is written after
+   * training. Returns false, leaving nothing behind, when the draft cannot be used: it failed
+   * (a full disk: the caller's own write then reports it), or its head or table are not the
+   * ones training ended with.
+   */
+  async finish(saved: SavedRows, seed: number, modelHead: Uint8Array, output: DenseMatrix): Promise<boolean> {
+    const failed = await this.written;
+    const same =
+      JSON.stringify(saved.spec) === JSON.stringify(this.plan.spec) &&
+      seed === this.plan.seed &&
+      Buffer.from(modelHead).equals(this.plan.modelHead);
+    if (failed || !same) {
+      this.remove();
+      return false;
+    }
+    const dim = saved.spec.embeddingDim;
+    const rowBytes = 4 * dim;
+    const rowsStart = this.plan.modelHead.length + 16;
+    const fd = openSync(this.draftPath, 'r+');
+    try {
+      // The saved rows over their init, runs of consecutive ids in one write each.
+      const { ids, rows } = saved;
+      const bytes = new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength);
+      for (let i = 0; i < ids.length; ) {
+        let end = i + 1;
+        while (end < ids.length && ids[end] === ids[end - 1] + 1) end++;
+        writeWhole(fd, bytes.subarray(i * rowBytes, end * rowBytes), rowsStart + ids[i] * rowBytes);
+        i = end;
+      }
+      let at = rowsStart + saved.spec.numEmbeddings * rowBytes;
+      for (const chunk of fastTextModelTail(output)) at += writeWhole(fd, chunk, at);
+      ftruncateSync(fd, at);
+      fsyncSync(fd);
+    } catch (e) {
+      closeSync(fd);
+      this.remove();
+      throw e;
+    }
+    closeSync(fd);
+    renameSync(this.draftPath, this.path);
+    return true;
+  }
+
+  /** Waits for the draft's thread and removes its file (the job failed, or the draft is not wanted). */
+  async abandon(): Promise<void> {
+    await this.written;
+    this.remove();
+  }
+
+  private remove(): void {
+    rmSync(this.draftPath, { force: true });
+  }
+}
+
+async function writeInline(path: string, plan: DraftPlan): Promise<Error | null> {
+  try {
+    writeDraft(path, plan);
+    return null;
+  } catch (e) {
+    return e as Error;
+  }
+}
+
+function writeOnThread(path: string, plan: DraftPlan): Promise<Error | null> {
+  const worker = new Worker(new URL('./model-draft-thread.js', import.meta.url), { workerData: { path, plan } });
+  return new Promise((resolve) => {
+    let failed: Error | null = null;
+    worker.once('message', (m: { error?: string }) => {
+      if (m.error !== undefined) failed = new Error(m.error);
+    });
+    worker.once('error', (e) => {
+      failed = e;
+    });
+    worker.once('exit', (code) =>
+      resolve(failed ?? (code === 0 ? null : new Error(`the draft's thread exited with code ${code}`))),
+    );
+  });
+}
