@@ -8,6 +8,7 @@ import {
   FastTextDictionary,
   FastTextInference,
   type FileDataSpec,
+  fastTextModelHead,
   parseDataSpec,
   RowshardError,
   serializeFastTextModel,
@@ -17,6 +18,7 @@ import { readManifest, readSavedRows, resolveCheckpointDir } from '../checkpoint
 import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, type OptionSpec, parseCommandLine } from '../command-line/parse.js';
 import { loadTrainConfig } from '../config/load-config.js';
+import { startModelDraft } from '../fasttext/model-draft.js';
 import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
 import { writeModelAndVectors, writeOutputVectors } from '../fasttext/save-vectors.js';
 import { SavedRowsMatrix } from '../fasttext/saved-matrix.js';
@@ -206,17 +208,7 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
       }
       rmSync(workDir, { recursive: true, force: true });
       mkdirSync(dirname(output), { recursive: true });
-      const code = await runTrain(loaded).finally(cleanUp);
-      if (code !== 0) return code;
-      const dir = resolveCheckpointDir(workDir);
-      const manifest = readManifest(dir);
-      const data = parseDataSpec(loaded.job.data, 'data') as FileDataSpec;
-      const dict = FastTextDictionary.fromFileText(
-        readFileSync(data.vocabFile as string, 'latin1'),
-        data.vocabFile as string,
-        dictionaryOptions(data),
-      );
-      const args: FastTextArgs = {
+      const modelArgs = (data: FileDataSpec): FastTextArgs => ({
         dim,
         ws: data.ws,
         epoch: Math.ceil(epochs),
@@ -230,17 +222,46 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
         maxn: data.maxn,
         lrUpdateRate: num('lrUpdateRate', 100),
         t: data.t,
-      };
+      });
+      const modelFile = `${output}.bin`;
+      // The .bin's head and its input matrix's init rows are written while the job trains (a
+      // resumed model's rows all start from the model: there is no init to write early).
+      const draft = resumeFiles ? null : await startModelDraft(modelFile, loaded, modelArgs);
+      let code: number;
+      try {
+        code = await runTrain(loaded);
+      } catch (e) {
+        await draft?.abandon();
+        throw e;
+      } finally {
+        cleanUp();
+      }
+      if (code !== 0) {
+        await draft?.abandon();
+        return code;
+      }
+      const dir = resolveCheckpointDir(workDir);
+      const manifest = readManifest(dir);
+      const data = parseDataSpec(loaded.job.data, 'data') as FileDataSpec;
+      const dict = FastTextDictionary.fromFileText(
+        readFileSync(data.vocabFile as string, 'latin1'),
+        data.vocabFile as string,
+        dictionaryOptions(data),
+      );
+      const args = modelArgs(data);
       // The input matrix (words and n-gram buckets) is written a block of rows at a time.
-      const inputMatrix = new SavedRowsMatrix(readSavedRows(dir, manifest, 'embedding'));
+      const table = readSavedRows(dir, manifest, 'embedding');
+      const inputMatrix = new SavedRowsMatrix(table);
       const outputMatrix = new SavedRowsMatrix(readSavedRows(dir, manifest, 'output')).toDense();
       // The .vec is formatted on another thread while this one writes the .bin.
       const inference = new FastTextInference(args, dict, inputMatrix, outputMatrix);
       await writeModelAndVectors(`${output}.vec`, inference, async () => {
-        writeFileWhole(`${output}.bin`, serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix }));
+        const head = fastTextModelHead(args, dict, false);
+        if (draft && (await draft.finish(table, manifest.seed, head, outputMatrix))) return;
+        writeFileWhole(modelFile, serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix }));
       });
       if (flags.saveOutput) writeOutputVectors(`${output}.output`, inference, outputMatrix);
-      if (flags.verbose !== 0) process.stderr.write(`wrote ${output}.bin (fastText 0.9.2's format) and ${output}.vec\n`);
+      if (flags.verbose !== 0) process.stderr.write(`wrote ${modelFile} (fastText 0.9.2's format) and ${output}.vec\n`);
       return 0;
     },
   };

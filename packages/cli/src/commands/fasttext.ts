@@ -15,14 +15,12 @@ import {
   RowshardError,
   serializeFastTextModel,
 } from '@rowshard/core';
-import { resolveJob } from '@rowshard/nn';
 import { buildFastTextDictionary, dictionaryOptions, fastTextBuckets } from '@rowshard/trainer';
-import { userModuleImporter } from '@rowshard/transport';
 import { readManifest, readSavedRows, resolveCheckpointDir } from '../checkpoint-reader.js';
 import { formatHelp } from '../command-line/help.js';
 import { parseCommandLine } from '../command-line/parse.js';
 import { loadTrainConfig } from '../config/load-config.js';
-import { ModelDraft } from '../fasttext/model-draft.js';
+import { startModelDraft } from '../fasttext/model-draft.js';
 import { isNativeModelFile, loadNativeModel } from '../fasttext/native-model.js';
 import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
 import { writeModelAndVectors, writeOutputVectors } from '../fasttext/save-vectors.js';
@@ -222,7 +220,7 @@ export const supervisedCommand: Command = {
     const modelFile = `${output}.bin`;
     // The .bin's head and its input matrix's init rows are written while the job trains (a table
     // that starts from vectors or a resumed model has no init rows to write early).
-    const draft = pretrained || resumeFiles ? null : await startDraft(modelFile, loaded, modelArgs);
+    const draft = pretrained || resumeFiles ? null : await startModelDraft(modelFile, loaded, modelArgs);
     let code: number;
     try {
       code = await runTrain(loaded);
@@ -263,25 +261,6 @@ export const supervisedCommand: Command = {
     return 0;
   },
 };
-
-/**
- * Starts writing the draft of the model file (model-draft.ts) from what is known before
- * training: the args, the dictionary of the data pass, and the input table as the shards will
- * make it (its spec and the job's seed, as every role resolves the job).
- */
-async function startDraft(
-  modelFile: string,
-  loaded: Awaited<ReturnType<typeof loadTrainConfig>>,
-  modelArgs: (data: FileDataSpec) => FastTextArgs,
-): Promise<ModelDraft | null> {
-  const dict = loaded.fastTextDictionary;
-  if (!dict) return null;
-  const { job, model } = await resolveJob(loaded.job, userModuleImporter(import.meta.resolve('@rowshard/nn')));
-  const spec = model.tables.find((t) => t.name === 'embedding');
-  if (!spec) return null;
-  const data = parseDataSpec(loaded.job.data, 'data') as FileDataSpec;
-  return ModelDraft.start(modelFile, { modelHead: fastTextModelHead(modelArgs(data), dict, false), spec, seed: job.seed });
-}
 
 /** A fastText model's word vectors (as getWordVector gives them) written as a .vec, at full float precision. */
 function modelAsVec(modelPath: string, vecPath: string): string {

@@ -1,8 +1,20 @@
 import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { type DenseMatrix, denseMatrixHead, fastTextModelTail, type TableSpec } from '@rowshard/core';
+import {
+  type DenseMatrix,
+  denseMatrixHead,
+  type FastTextArgs,
+  type FileDataSpec,
+  fastTextModelHead,
+  fastTextModelTail,
+  parseDataSpec,
+  type TableSpec,
+} from '@rowshard/core';
 import { kernelRowInitializer } from '@rowshard/kernels';
+import { resolveJob } from '@rowshard/nn';
+import { userModuleImporter } from '@rowshard/transport';
 import type { SavedRows } from '../checkpoint-reader.js';
+import type { LoadedConfig } from '../config/load-config.js';
 
 /** Rows drawn and written at a time: 16384 × dim 100 is 6.25 MiB. */
 const DRAFT_BLOCK_ROWS = 16384;
@@ -160,4 +172,24 @@ function writeOnThread(path: string, plan: DraftPlan): Promise<Error | null> {
       resolve(failed ?? (code === 0 ? null : new Error(`the draft's thread exited with code ${code}`))),
     );
   });
+}
+
+/**
+ * Starts the draft of a fastText command's model file from what is known before training:
+ * the args, the dictionary of the data pass, and the input table as the shards will make it
+ * (its spec and the job's seed, resolved as every role resolves the job). Null when the job
+ * has no fastText dictionary or no `embedding` table.
+ */
+export async function startModelDraft(
+  modelFile: string,
+  loaded: LoadedConfig,
+  modelArgs: (data: FileDataSpec) => FastTextArgs,
+): Promise<ModelDraft | null> {
+  const dict = loaded.fastTextDictionary;
+  if (!dict) return null;
+  const { job, model } = await resolveJob(loaded.job, userModuleImporter(import.meta.resolve('@rowshard/nn')));
+  const spec = model.tables.find((t) => t.name === 'embedding');
+  if (!spec) return null;
+  const data = parseDataSpec(loaded.job.data, 'data') as FileDataSpec;
+  return ModelDraft.start(modelFile, { modelHead: fastTextModelHead(modelArgs(data), dict, false), spec, seed: job.seed });
 }
