@@ -6,6 +6,7 @@ import {
   FastTextDictionary,
   type FileDataSpec,
   KEPT_EXAMPLE_ROWS,
+  parseDataSpec,
   RowshardError,
   type TokenizedExample,
 } from '@rowshard/core';
@@ -188,4 +189,14 @@ export async function prepareEvalData(spec: FileDataSpec, trained: PreparedData)
   }))
     examples++;
   return { ...spec, vocabFile: trained.spec.vocabFile, labelsFile: trained.spec.labelsFile, examples, shuffleBuffer: 0 };
+}
+
+/**
+ * A fastText job's data spec and the dictionary its data pass wrote (`vocabFile`), read back
+ * after training: what the model file's head is made of.
+ */
+export function writtenFastTextDictionary(job: Record<string, unknown>): { data: FileDataSpec; dict: FastTextDictionary } {
+  const data = parseDataSpec(job.data, 'data') as FileDataSpec;
+  const vocabFile = data.vocabFile as string;
+  return { data, dict: FastTextDictionary.fromFileText(readFileSync(vocabFile, 'latin1'), vocabFile, dictionaryOptions(data)) };
 }

@@ -1,24 +1,23 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { writeFileWhole } from '@rowshard/coordinator';
 import {
   ErrorCodes,
   type FastTextArgs,
-  FastTextDictionary,
   FastTextInference,
   type FileDataSpec,
   fastTextModelHead,
-  parseDataSpec,
   RowshardError,
   serializeFastTextModel,
 } from '@rowshard/core';
-import { dictionaryOptions, fastTextBuckets } from '@rowshard/trainer';
+import { fastTextBuckets } from '@rowshard/trainer';
 import { readManifest, readSavedRows, resolveCheckpointDir } from '../checkpoint-reader.js';
 import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, type OptionSpec, parseCommandLine } from '../command-line/parse.js';
 import { loadTrainConfig } from '../config/load-config.js';
-import { startModelDraft } from '../fasttext/model-draft.js';
+import { writtenFastTextDictionary } from '../data-prep.js';
+import { startModelDraft, trainBesideDraft } from '../fasttext/model-draft.js';
 import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
 import { writeModelAndVectors, writeOutputVectors } from '../fasttext/save-vectors.js';
 import { SavedRowsMatrix } from '../fasttext/saved-matrix.js';
@@ -227,27 +226,11 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
       // The .bin's head and its input matrix's init rows are written while the job trains (a
       // resumed model's rows all start from the model: there is no init to write early).
       const draft = resumeFiles ? null : await startModelDraft(modelFile, loaded, modelArgs);
-      let code: number;
-      try {
-        code = await runTrain(loaded);
-      } catch (e) {
-        await draft?.abandon();
-        throw e;
-      } finally {
-        cleanUp();
-      }
-      if (code !== 0) {
-        await draft?.abandon();
-        return code;
-      }
+      const code = await trainBesideDraft(draft, () => runTrain(loaded).finally(cleanUp));
+      if (code !== 0) return code;
       const dir = resolveCheckpointDir(workDir);
       const manifest = readManifest(dir);
-      const data = parseDataSpec(loaded.job.data, 'data') as FileDataSpec;
-      const dict = FastTextDictionary.fromFileText(
-        readFileSync(data.vocabFile as string, 'latin1'),
-        data.vocabFile as string,
-        dictionaryOptions(data),
-      );
+      const { data, dict } = writtenFastTextDictionary(loaded.job);
       const args = modelArgs(data);
       // The input matrix (words and n-gram buckets) is written a block of rows at a time.
       const table = readSavedRows(dir, manifest, 'embedding');

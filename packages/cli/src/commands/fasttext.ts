@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { CheckpointStore, writeFileWhole } from '@rowshard/coordinator';
@@ -6,7 +6,6 @@ import {
   DenseMatrix,
   ErrorCodes,
   type FastTextArgs,
-  FastTextDictionary,
   FastTextInference,
   type FastTextLoss,
   type FileDataSpec,
@@ -15,12 +14,13 @@ import {
   RowshardError,
   serializeFastTextModel,
 } from '@rowshard/core';
-import { buildFastTextDictionary, dictionaryOptions, fastTextBuckets } from '@rowshard/trainer';
+import { buildFastTextDictionary, fastTextBuckets } from '@rowshard/trainer';
 import { readManifest, readSavedRows, resolveCheckpointDir } from '../checkpoint-reader.js';
 import { formatHelp } from '../command-line/help.js';
 import { parseCommandLine } from '../command-line/parse.js';
 import { loadTrainConfig } from '../config/load-config.js';
-import { startModelDraft } from '../fasttext/model-draft.js';
+import { writtenFastTextDictionary } from '../data-prep.js';
+import { startModelDraft, trainBesideDraft } from '../fasttext/model-draft.js';
 import { isNativeModelFile, loadNativeModel } from '../fasttext/native-model.js';
 import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
 import { writeModelAndVectors, writeOutputVectors } from '../fasttext/save-vectors.js';
@@ -221,28 +221,16 @@ export const supervisedCommand: Command = {
     // The .bin's head and its input matrix's init rows are written while the job trains (a table
     // that starts from vectors or a resumed model has no init rows to write early).
     const draft = pretrained || resumeFiles ? null : await startModelDraft(modelFile, loaded, modelArgs);
-    let code: number;
-    try {
-      code = await runTrain(loaded);
-    } catch (e) {
-      await draft?.abandon();
-      throw e;
-    } finally {
-      if (scratch) rmSync(scratch, { recursive: true, force: true });
-    }
-    if (code !== 0) {
-      await draft?.abandon();
-      return code;
-    }
+    const code = await trainBesideDraft(draft, () =>
+      runTrain(loaded).finally(() => {
+        if (scratch) rmSync(scratch, { recursive: true, force: true });
+      }),
+    );
+    if (code !== 0) return code;
     const dir = resolveCheckpointDir(workDir);
     const manifest = readManifest(dir);
     const table = readSavedRows(dir, manifest, 'embedding');
-    const data = parseDataSpec(loaded.job.data, 'data') as FileDataSpec;
-    const dict = FastTextDictionary.fromFileText(
-      readFileSync(data.vocabFile as string, 'latin1'),
-      data.vocabFile as string,
-      dictionaryOptions(data),
-    );
+    const { data, dict } = writtenFastTextDictionary(loaded.job);
     const args = modelArgs(data);
     // The whole input matrix, as fastText's file holds it (rows training never touched are their
     // deterministic init), written a block at a time: it is 800 MB at fastText's defaults.

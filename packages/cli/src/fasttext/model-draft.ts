@@ -193,3 +193,16 @@ export async function startModelDraft(
   const data = parseDataSpec(loaded.job.data, 'data') as FileDataSpec;
   return ModelDraft.start(modelFile, { modelHead: fastTextModelHead(modelArgs(data), dict, false), spec, seed: job.seed });
 }
+
+/** Runs the job (`train`: its exit code), abandoning the draft when the job fails or throws. */
+export async function trainBesideDraft(draft: ModelDraft | null, train: () => Promise<number>): Promise<number> {
+  let code: number;
+  try {
+    code = await train();
+  } catch (e) {
+    await draft?.abandon();
+    throw e;
+  }
+  if (code !== 0) await draft?.abandon();
+  return code;
+}
