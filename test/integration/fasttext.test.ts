@@ -205,6 +205,7 @@ describe('rowshard supervised / test / predict', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/rowshard: EISDIR: .*blocked\.vec\.tmp/);
     expect(existsSync(join(dir, 'blocked.vec'))).toBe(false);
+    expect(existsSync(join(dir, 'blocked.bin.draft'))).toBe(false);
   });
 
   it('skips lines without a label and counts them in the summary, as fastText skips them', () => {

@@ -1,5 +1,5 @@
 import { initDenseTable, parseSparseOptimizerConfig, sparseRowOptimizer, tableSpec } from '@rowshard/core';
-import { KernelMemory } from '@rowshard/kernels';
+import { KernelMemory, KernelMemoryFull } from '@rowshard/kernels';
 import { describe, expect, it } from 'vitest';
 import { PAGE_ROWS, RowStore } from './row-store.js';
 
@@ -24,6 +24,36 @@ describe('RowStore', () => {
     const seen: number[] = [];
     store.forEachRow((lo) => seen.push(lo));
     expect(seen.sort((a, b) => a - b)).toEqual([1, 4, 9997]);
+  });
+
+  it('leaves no slot for a row whose page could not be allocated (OVERLOADED), and makes it once there is room', () => {
+    /** A memory that refuses to grow while `full` is set, as one at its 4 GiB does. */
+    class FullableMemory extends KernelMemory {
+      full = false;
+      override alloc(bytes: number, zeroed = true): number {
+        if (this.full) throw new KernelMemoryFull(bytes);
+        return super.alloc(bytes, zeroed);
+      }
+    }
+    const memory = new FullableMemory();
+    const wide = tableSpec({ name: 'w', numEmbeddings: 2 * PAGE_ROWS, embeddingDim: 3 });
+    const store = new RowStore(wide, null, 5, 0, 1, memory);
+    const first = Int32Array.from({ length: PAGE_ROWS }, (_, i) => i);
+    const slots = new Int32Array(PAGE_ROWS);
+    store.denseSlotsOf(first, -1, slots); // the first page, full
+    memory.full = true;
+    const next = Int32Array.of(PAGE_ROWS + 5);
+    expect(() => store.denseSlotsOf(next, -1, new Int32Array(1))).toThrow(/cannot grow/);
+    expect(store.find(PAGE_ROWS + 5, 0)).toBe(-1);
+    expect(() => store.denseSlotsOf(next, -1, new Int32Array(1))).toThrow(/cannot grow/);
+    memory.full = false;
+    const slot = new Int32Array(1);
+    store.denseSlotsOf(next, -1, slot);
+    expect(slot[0]).toBe(PAGE_ROWS);
+    const off = store.weightOffset(slot[0]);
+    const full = initDenseTable(wide, 5);
+    expect(store.heap.subarray(off, off + 3)).toEqual(full.subarray((PAGE_ROWS + 5) * 3, (PAGE_ROWS + 6) * 3));
+    expect(store.rowsMaterialised).toBe(PAGE_ROWS + 1);
   });
 
   it('holds one page for a hundred rows scattered over a million, and lists them in row order', () => {

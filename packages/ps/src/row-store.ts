@@ -189,8 +189,14 @@ export class RowStore {
     const local = this.localRow(row);
     const slot = slots[local] - 1;
     if (slot >= 0) return slot;
-    slots[local] = this.nextDenseSlot + 1;
-    return this.nextDenseSlot++;
+    // A new row's slot is recorded only once its page exists: denseSlotsOf takes a recorded slot
+    // for a made row, so a page that cannot be allocated (OVERLOADED) must leave no slot behind.
+    const next = this.nextDenseSlot;
+    const page = next >>> PAGE_SHIFT;
+    if (page >= this.pages.length || this.pages[page] < 0) this.allocatePage(page);
+    slots[local] = next + 1;
+    this.nextDenseSlot++;
+    return next;
   }
 
   /**

@@ -18,7 +18,7 @@ import {
   type TensorEntry,
   viewTensor,
 } from '@rowshard/core';
-import { sizeClass } from '@rowshard/kernels';
+import { KernelMemoryFull, sizeClass } from '@rowshard/kernels';
 import type { PsService } from './ps-service.js';
 import type { RowStore } from './row-store.js';
 
@@ -154,11 +154,16 @@ async function writeShardFile(
     // Two chunk buffers: the next chunk is gathered while the last one is being written.
     const writeRows = async (width: number, byteOffset: (slot: number) => number) => {
       const chunks = [0, 1].map(() => new Float32Array(Math.min(ROWS_PER_CHUNK, n) * width));
-      let writing: Promise<void> | null = null;
+      let writing: Promise<void> = Promise.resolve();
       for (let at = 0, k = 0; at < n; at += ROWS_PER_CHUNK, k ^= 1) {
         const count = Math.min(ROWS_PER_CHUNK, n - at);
         const chunk = chunks[k].subarray(0, count * width);
-        gatherSlots(t.store, t.slots, at, count, width, byteOffset, chunk);
+        try {
+          gatherSlots(t.store, t.slots, at, count, width, byteOffset, chunk);
+        } catch (e) {
+          await writing.catch(() => {}); // the gather's error is the one to report
+          throw e;
+        }
         // In file order: the previous chunk is through the hash and written before this one starts.
         await writing;
         writing = write(new Uint8Array(chunk.buffer, 0, chunk.byteLength));
@@ -191,8 +196,19 @@ function gatherSlots(
   const memory = store.memory;
   const offsBytes = sizeClass(4 * count);
   const outBytes = sizeClass(4 * count * width);
-  const offs = memory.alloc(offsBytes, false);
-  const out = memory.alloc(outBytes, false);
+  let offs = -1;
+  let out: number;
+  try {
+    offs = memory.alloc(offsBytes, false);
+    out = memory.alloc(outBytes, false);
+  } catch (e) {
+    if (offs >= 0) memory.release(offs, offsBytes);
+    if (!(e instanceof KernelMemoryFull)) throw e;
+    // A shard whose memory is at its 4 GiB has no room for the scratch: row by row, in place.
+    const heap = store.heap;
+    for (let i = 0; i < count; i++) copyRow(heap, byteOffset(slots[at + i]) / 4, into, i * width, width);
+    return;
+  }
   const u32 = memory.u32(offs, count);
   for (let i = 0; i < count; i++) u32[i] = byteOffset(slots[at + i]);
   memory.exports.gatherRows(count, width, offs, out);

@@ -10,6 +10,9 @@ import { parseAutotuneMetric, scoreModel } from '../fasttext/meter.js';
 import { loadNativeModel } from '../fasttext/native-model.js';
 import { writeWordVectors } from '../fasttext/save-vectors.js';
 
+/** A trial's files besides its checkpoints: model, draft of one (a trial stopped while it trained), vectors. */
+const TRIAL_FILES = ['bin', 'bin.draft', 'ftz', 'vec', 'output'];
+
 /**
  * fastText's autotune for `rowshard supervised -autotune-validation FILE`: a random search
  * around the best arguments so far, each trial a whole `rowshard supervised` run (a child
@@ -269,7 +272,7 @@ export async function runAutotune(o: AutotuneOptions): Promise<number> {
             'Warning : requested model size is probably too small. You may want to increase `autotune-modelsize`.\n',
           );
         }
-        for (const ext of ['bin', 'ftz', 'vec', 'output']) rmSync(`${prefix}.${ext}`, { force: true });
+        for (const ext of TRIAL_FILES) rmSync(`${prefix}.${ext}`, { force: true });
         rmSync(`${prefix}.rowshard`, { recursive: true, force: true });
         continue;
       }
@@ -279,10 +282,10 @@ export async function runAutotune(o: AutotuneOptions): Promise<number> {
         `trial ${trial}: ${describe(args)}: ${modelSize === null ? '' : `-cutoff ${cutoff}, ${size} bytes, `}${metric.text} ${score.toFixed(6)} (${seconds} s)${wins ? ', best so far' : ''}\n`,
       );
       if (wins) {
-        if (best) for (const ext of ['bin', 'ftz', 'vec', 'output']) rmSync(`${best.prefix}.${ext}`, { force: true });
+        if (best) for (const ext of TRIAL_FILES) rmSync(`${best.prefix}.${ext}`, { force: true });
         best = { args, score, prefix, trial };
         strategy.update(args);
-      } else for (const ext of ['bin', 'ftz', 'vec', 'output']) rmSync(`${prefix}.${ext}`, { force: true });
+      } else for (const ext of TRIAL_FILES) rmSync(`${prefix}.${ext}`, { force: true });
       rmSync(`${prefix}.rowshard`, { recursive: true, force: true });
     }
     if (!best && interrupted) {

@@ -17,7 +17,7 @@ import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, type OptionSpec, parseCommandLine } from '../command-line/parse.js';
 import { loadTrainConfig } from '../config/load-config.js';
 import { writtenFastTextDictionary } from '../data-prep.js';
-import { startModelDraft, trainBesideDraft } from '../fasttext/model-draft.js';
+import { type ModelDraft, startModelDraft } from '../fasttext/model-draft.js';
 import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
 import { writeModelAndVectors, writeOutputVectors } from '../fasttext/save-vectors.js';
 import { SavedRowsMatrix } from '../fasttext/saved-matrix.js';
@@ -225,26 +225,33 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
       const modelFile = `${output}.bin`;
       // The .bin's head and its input matrix's init rows are written while the job trains (a
       // resumed model's rows all start from the model: there is no init to write early).
-      const draft = resumeFiles ? null : await startModelDraft(modelFile, loaded, modelArgs);
-      const code = await trainBesideDraft(draft, () => runTrain(loaded).finally(cleanUp));
-      if (code !== 0) return code;
-      const dir = resolveCheckpointDir(workDir);
-      const manifest = readManifest(dir);
-      const { data, dict } = writtenFastTextDictionary(loaded.job);
-      const args = modelArgs(data);
-      // The input matrix (words and n-gram buckets) is written a block of rows at a time.
-      const table = readSavedRows(dir, manifest, 'embedding');
-      const inputMatrix = new SavedRowsMatrix(table);
-      const outputMatrix = new SavedRowsMatrix(readSavedRows(dir, manifest, 'output')).toDense();
-      // The .vec is formatted on another thread while this one writes the .bin.
-      const inference = new FastTextInference(args, dict, inputMatrix, outputMatrix);
-      await writeModelAndVectors(`${output}.vec`, inference, async () => {
-        const head = fastTextModelHead(args, dict, false);
-        if (draft && (await draft.finish(table, manifest.seed, head, outputMatrix))) return;
-        writeFileWhole(modelFile, serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix }));
-      });
-      if (flags.saveOutput) writeOutputVectors(`${output}.output`, inference, outputMatrix);
-      if (flags.verbose !== 0) process.stderr.write(`wrote ${modelFile} (fastText 0.9.2's format) and ${output}.vec\n`);
+      let draft: ModelDraft | null = null;
+      // Whatever fails, the draft goes (a no-op once finish has put it in place).
+      try {
+        draft = resumeFiles ? null : await startModelDraft(modelFile, loaded, modelArgs);
+        const code = await runTrain(loaded).finally(cleanUp);
+        if (code !== 0) return code;
+        const dir = resolveCheckpointDir(workDir);
+        const manifest = readManifest(dir);
+        const { data, dict } = writtenFastTextDictionary(loaded.job);
+        const args = modelArgs(data);
+        // The input matrix (words and n-gram buckets) is written a block of rows at a time.
+        const table = readSavedRows(dir, manifest, 'embedding');
+        const inputMatrix = new SavedRowsMatrix(table);
+        const outputMatrix = new SavedRowsMatrix(readSavedRows(dir, manifest, 'output')).toDense();
+        // The .vec is formatted on another thread while this one writes the .bin.
+        const inference = new FastTextInference(args, dict, inputMatrix, outputMatrix);
+        await writeModelAndVectors(`${output}.vec`, inference, async () => {
+          const head = fastTextModelHead(args, dict, false);
+          if (draft && (await draft.finish(table, manifest.seed, head, outputMatrix))) return;
+          writeFileWhole(modelFile, serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix }));
+        });
+        if (flags.saveOutput) writeOutputVectors(`${output}.output`, inference, outputMatrix);
+        if (flags.verbose !== 0) process.stderr.write(`wrote ${modelFile} (fastText 0.9.2's format) and ${output}.vec\n`);
+      } finally {
+        cleanUp();
+        await draft?.abandon();
+      }
       return 0;
     },
   };

@@ -20,7 +20,7 @@ import { formatHelp } from '../command-line/help.js';
 import { parseCommandLine } from '../command-line/parse.js';
 import { loadTrainConfig } from '../config/load-config.js';
 import { writtenFastTextDictionary } from '../data-prep.js';
-import { startModelDraft, trainBesideDraft } from '../fasttext/model-draft.js';
+import { type ModelDraft, startModelDraft } from '../fasttext/model-draft.js';
 import { isNativeModelFile, loadNativeModel } from '../fasttext/native-model.js';
 import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
 import { writeModelAndVectors, writeOutputVectors } from '../fasttext/save-vectors.js';
@@ -220,32 +220,37 @@ export const supervisedCommand: Command = {
     const modelFile = `${output}.bin`;
     // The .bin's head and its input matrix's init rows are written while the job trains (a table
     // that starts from vectors or a resumed model has no init rows to write early).
-    const draft = pretrained || resumeFiles ? null : await startModelDraft(modelFile, loaded, modelArgs);
-    const code = await trainBesideDraft(draft, () =>
-      runTrain(loaded).finally(() => {
+    let draft: ModelDraft | null = null;
+    // Whatever fails, the draft goes (a no-op once finish has put it in place).
+    try {
+      draft = pretrained || resumeFiles ? null : await startModelDraft(modelFile, loaded, modelArgs);
+      const code = await runTrain(loaded).finally(() => {
         if (scratch) rmSync(scratch, { recursive: true, force: true });
-      }),
-    );
-    if (code !== 0) return code;
-    const dir = resolveCheckpointDir(workDir);
-    const manifest = readManifest(dir);
-    const table = readSavedRows(dir, manifest, 'embedding');
-    const { data, dict } = writtenFastTextDictionary(loaded.job);
-    const args = modelArgs(data);
-    // The whole input matrix, as fastText's file holds it (rows training never touched are their
-    // deterministic init), written a block at a time: it is 800 MB at fastText's defaults.
-    const inputMatrix = new SavedRowsMatrix(table);
-    const outputMatrix = new DenseMatrix(dict.nlabels, dim, readOutputMatrix(dir, manifest, outputPlace, dict.nlabels * dim));
-    // <output>.vec: each word's vector (its character n-grams included), as fastText's saveVectors
-    // writes it, formatted on another thread while this one writes the .bin.
-    const inference = new FastTextInference(args, dict, inputMatrix, outputMatrix);
-    await writeModelAndVectors(`${output}.vec`, inference, async () => {
-      const head = fastTextModelHead(args, dict, false);
-      if (draft && (await draft.finish(table, manifest.seed, head, outputMatrix))) return;
-      writeFileWhole(modelFile, serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix }));
-    });
-    if (flags.saveOutput) writeOutputVectors(`${output}.output`, inference, outputMatrix);
-    if (flags.verbose !== 0) process.stderr.write(`wrote ${modelFile} (fastText 0.9.2's format) and ${output}.vec\n`);
+      });
+      if (code !== 0) return code;
+      const dir = resolveCheckpointDir(workDir);
+      const manifest = readManifest(dir);
+      const table = readSavedRows(dir, manifest, 'embedding');
+      const { data, dict } = writtenFastTextDictionary(loaded.job);
+      const args = modelArgs(data);
+      // The whole input matrix, as fastText's file holds it (rows training never touched are their
+      // deterministic init), written a block at a time: it is 800 MB at fastText's defaults.
+      const inputMatrix = new SavedRowsMatrix(table);
+      const outputMatrix = new DenseMatrix(dict.nlabels, dim, readOutputMatrix(dir, manifest, outputPlace, dict.nlabels * dim));
+      // <output>.vec: each word's vector (its character n-grams included), as fastText's saveVectors
+      // writes it, formatted on another thread while this one writes the .bin.
+      const inference = new FastTextInference(args, dict, inputMatrix, outputMatrix);
+      await writeModelAndVectors(`${output}.vec`, inference, async () => {
+        const head = fastTextModelHead(args, dict, false);
+        if (draft && (await draft.finish(table, manifest.seed, head, outputMatrix))) return;
+        writeFileWhole(modelFile, serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix }));
+      });
+      if (flags.saveOutput) writeOutputVectors(`${output}.output`, inference, outputMatrix);
+      if (flags.verbose !== 0) process.stderr.write(`wrote ${modelFile} (fastText 0.9.2's format) and ${output}.vec\n`);
+    } finally {
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
+      await draft?.abandon();
+    }
     return 0;
   },
 };

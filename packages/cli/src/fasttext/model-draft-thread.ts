@@ -7,5 +7,5 @@ try {
   writeDraft(path, plan);
   parentPort?.postMessage({});
 } catch (e) {
-  parentPort?.postMessage({ error: (e as Error).message });
+  parentPort?.postMessage({ error: e instanceof Error ? e.message : String(e) });
 }

@@ -73,6 +73,8 @@ export class ModelDraft {
   private readonly draftPath: string;
   /** Settles when the draft is written: null, or why it could not be. */
   private readonly written: Promise<Error | null>;
+  /** Whether finish moved the draft into place. */
+  private finished = false;
 
   private constructor(
     private readonly path: string,
@@ -113,8 +115,9 @@ export class ModelDraft {
     const dim = saved.spec.embeddingDim;
     const rowBytes = 4 * dim;
     const rowsStart = this.plan.modelHead.length + 16;
-    const fd = openSync(this.draftPath, 'r+');
+    let fd = -1;
     try {
+      fd = openSync(this.draftPath, 'r+');
       // The saved rows over their init, runs of consecutive ids in one write each.
       const { ids, rows } = saved;
       const bytes = new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength);
@@ -128,20 +131,25 @@ export class ModelDraft {
       for (const chunk of fastTextModelTail(output)) at += writeWhole(fd, chunk, at);
       ftruncateSync(fd, at);
       fsyncSync(fd);
-    } catch (e) {
       closeSync(fd);
+      fd = -1;
+      renameSync(this.draftPath, this.path);
+    } catch (e) {
+      if (fd >= 0) closeSync(fd);
       this.remove();
       throw e;
     }
-    closeSync(fd);
-    renameSync(this.draftPath, this.path);
+    this.finished = true;
     return true;
   }
 
-  /** Waits for the draft's thread and removes its file (the job failed, or the draft is not wanted). */
+  /**
+   * Waits for the draft's thread and removes its file (the job failed, or the draft is not
+   * wanted); after finish has put the file in place, nothing.
+   */
   async abandon(): Promise<void> {
     await this.written;
-    this.remove();
+    if (!this.finished) this.remove();
   }
 
   private remove(): void {
@@ -192,17 +200,4 @@ export async function startModelDraft(
   if (!spec) return null;
   const data = parseDataSpec(loaded.job.data, 'data') as FileDataSpec;
   return ModelDraft.start(modelFile, { modelHead: fastTextModelHead(modelArgs(data), dict, false), spec, seed: job.seed });
-}
-
-/** Runs the job (`train`: its exit code), abandoning the draft when the job fails or throws. */
-export async function trainBesideDraft(draft: ModelDraft | null, train: () => Promise<number>): Promise<number> {
-  let code: number;
-  try {
-    code = await train();
-  } catch (e) {
-    await draft?.abandon();
-    throw e;
-  }
-  if (code !== 0) await draft?.abandon();
-  return code;
 }

@@ -106,13 +106,19 @@ export async function writeModelAndVectors(
   writeModel: () => Promise<void>,
 ): Promise<void> {
   const vectors = writeWordVectorsInBackground(vecPath, model);
+  // Handled from the start: the .vec may fail while the .bin is still being written.
+  const vectorsDone = vectors.then(
+    () => null,
+    (e: unknown) => e,
+  );
   try {
     await writeModel();
   } catch (e) {
-    await vectors.catch(() => {});
+    await vectorsDone;
     throw e;
   }
-  await vectors;
+  const failed = await vectorsDone;
+  if (failed) throw failed;
 }
 
 /**

@@ -11,6 +11,6 @@ try {
   parentPort?.postMessage({});
 } catch (e) {
   // The system error's code too (ENOSPC, EACCES): the command line reports those as the user's to fix.
-  const { message, code } = e as NodeJS.ErrnoException;
+  const { message, code } = e instanceof Error ? (e as NodeJS.ErrnoException) : { message: String(e), code: undefined };
   parentPort?.postMessage({ error: message, ...(typeof code === 'string' ? { code } : {}) });
 }

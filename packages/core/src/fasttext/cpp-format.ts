@@ -47,6 +47,9 @@ export function writeG(x: number, precision: number, out: Uint8Array, at: number
   if (x === 0 || !Number.isFinite(x) || p > FAST_PRECISION) return writeAscii(formatG(x, precision), out, at);
   const a = Math.abs(x);
   let e = Math.floor(Math.log10(a));
+  // Past the table (doubles beyond float32's range, with a step of slack for the correction below): the string path.
+  const k = 60 + p - 1 - e;
+  if (k < 1 || k > POW10.length - 2) return writeAscii(formatG(x, precision), out, at);
   const low = POW10[60 + p - 1];
   let scaled = a * POW10[60 + p - 1 - e];
   // log10 can land one off near a power of ten.
