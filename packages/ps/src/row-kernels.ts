@@ -1,4 +1,5 @@
 import {
+  copyRow,
   Deduper,
   ErrorCodes,
   HashedIndex,
@@ -8,7 +9,7 @@ import {
   renormRow,
   type SparseStepContext,
 } from '@rowshard/core';
-import { optimizerRows, sizeClass } from '@rowshard/kernels';
+import { type KernelMemory, KernelMemoryFull, optimizerRows, sizeClass } from '@rowshard/kernels';
 import type { RowStore } from './row-store.js';
 import type { UpdateUndo } from './update-undo.js';
 
@@ -83,19 +84,54 @@ export function gatherRows(store: RowStore, ids: IdArray, into: Float32Array | n
   const memory = store.memory;
   // A not-admitted id (slot -1) reads the table's default row; made before the views below.
   const defaultRow = store.admission ? store.defaultRowOffset() : -1;
-  const offsBytes = sizeClass(4 * n);
-  const outBytes = sizeClass(4 * n * dim);
-  const offs = memory.alloc(offsBytes, false);
-  const out = memory.alloc(outBytes, false);
-  const u32 = memory.u32(offs, n);
-  for (let i = 0; i < n; i++) u32[i] = slots[i] < 0 ? defaultRow : store.weightByteOffset(slots[i]);
-  memory.exports.gatherRows(n, dim, offs, out);
-  const gathered = memory.f32(out, n * dim);
   const rows = into ? into.subarray(0, n * dim) : new Float32Array(n * dim);
-  rows.set(gathered);
-  memory.release(offs, offsBytes);
-  memory.release(out, outBytes);
+  gatherInto(
+    memory,
+    n,
+    dim,
+    (offsets) => {
+      for (let i = 0; i < n; i++) offsets[i] = slots[i] < 0 ? defaultRow : store.weightByteOffset(slots[i]);
+    },
+    rows,
+  );
   return rows;
+}
+
+/**
+ * `n` rows of `width` floats in a shard's memory, row i at the byte offset `setOffsets` puts at
+ * offsets[i], into `into` (n × width floats): one gather kernel call, then one copy out of the
+ * memory, so nothing is kept there (a later request may grow it). A memory at its 4 GiB with no
+ * room for the scratch still answers: the rows are copied one by one.
+ */
+export function gatherInto(
+  memory: KernelMemory,
+  n: number,
+  width: number,
+  setOffsets: (offsets: Uint32Array) => void,
+  into: Float32Array,
+): void {
+  const offsBytes = sizeClass(4 * n);
+  const outBytes = sizeClass(4 * n * width);
+  let offs = -1;
+  let out: number;
+  try {
+    offs = memory.alloc(offsBytes, false);
+    out = memory.alloc(outBytes, false);
+  } catch (e) {
+    if (offs >= 0) memory.release(offs, offsBytes);
+    if (!(e instanceof KernelMemoryFull)) throw e;
+    const offsets = new Uint32Array(n);
+    setOffsets(offsets);
+    const heap = memory.heapF32;
+    for (let i = 0; i < n; i++) copyRow(heap, offsets[i] / 4, into, i * width, width);
+    return;
+  }
+  setOffsets(memory.u32(offs, n));
+  memory.exports.gatherRows(n, width, offs, out);
+  into.set(memory.f32(out, n * width));
+  // Latest first: a block at the top lowers the top.
+  memory.release(out, outBytes);
+  memory.release(offs, offsBytes);
 }
 
 /** One table's gradient rows from one sender: in BSP, a step applies every rank's part at once. */

@@ -18,8 +18,8 @@ import {
   type TensorEntry,
   viewTensor,
 } from '@rowshard/core';
-import { KernelMemoryFull, sizeClass } from '@rowshard/kernels';
 import type { PsService } from './ps-service.js';
+import { gatherInto } from './row-kernels.js';
 import type { RowStore } from './row-store.js';
 
 const ROWS_PER_CHUNK = 8192;
@@ -159,7 +159,15 @@ async function writeShardFile(
         const count = Math.min(ROWS_PER_CHUNK, n - at);
         const chunk = chunks[k].subarray(0, count * width);
         try {
-          gatherSlots(t.store, t.slots, at, count, width, byteOffset, chunk);
+          gatherInto(
+            t.store.memory,
+            count,
+            width,
+            (offsets) => {
+              for (let i = 0; i < count; i++) offsets[i] = byteOffset(t.slots[at + i]);
+            },
+            chunk,
+          );
         } catch (e) {
           await writing.catch(() => {}); // the gather's error is the one to report
           throw e;
@@ -177,45 +185,6 @@ async function writeShardFile(
     // A copy: the sketch's own memory is not to be read while the write is in flight.
     if (sketch && sketch.length > 0) await write(new Uint8Array(sketch.slice().buffer));
   }
-}
-
-/**
- * Rows slots[at, at + count) of a table, `width` floats each at byteOffset(slot) in the shard's
- * memory, into `into`: one gather kernel call, then one copy out of the memory (a pull may grow
- * it while a chunk is being written, so nothing is kept there across an await).
- */
-function gatherSlots(
-  store: RowStore,
-  slots: readonly number[],
-  at: number,
-  count: number,
-  width: number,
-  byteOffset: (slot: number) => number,
-  into: Float32Array,
-): void {
-  const memory = store.memory;
-  const offsBytes = sizeClass(4 * count);
-  const outBytes = sizeClass(4 * count * width);
-  let offs = -1;
-  let out: number;
-  try {
-    offs = memory.alloc(offsBytes, false);
-    out = memory.alloc(outBytes, false);
-  } catch (e) {
-    if (offs >= 0) memory.release(offs, offsBytes);
-    if (!(e instanceof KernelMemoryFull)) throw e;
-    // A shard whose memory is at its 4 GiB has no room for the scratch: row by row, in place.
-    const heap = store.heap;
-    for (let i = 0; i < count; i++) copyRow(heap, byteOffset(slots[at + i]) / 4, into, i * width, width);
-    return;
-  }
-  const u32 = memory.u32(offs, count);
-  for (let i = 0; i < count; i++) u32[i] = byteOffset(slots[at + i]);
-  memory.exports.gatherRows(count, width, offs, out);
-  into.set(memory.f32(out, count * width));
-  // Latest first: a block at the top lowers the top.
-  memory.release(out, outBytes);
-  memory.release(offs, offsBytes);
 }
 
 export interface ShardTablePart {

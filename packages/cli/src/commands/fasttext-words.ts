@@ -1,16 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { writeFileWhole } from '@rowshard/coordinator';
-import {
-  ErrorCodes,
-  type FastTextArgs,
-  FastTextInference,
-  type FileDataSpec,
-  fastTextModelHead,
-  RowshardError,
-  serializeFastTextModel,
-} from '@rowshard/core';
+import { ErrorCodes, type FastTextArgs, type FileDataSpec, RowshardError } from '@rowshard/core';
 import { fastTextBuckets } from '@rowshard/trainer';
 import { readManifest, readSavedRows, resolveCheckpointDir } from '../checkpoint-reader.js';
 import { formatHelp } from '../command-line/help.js';
@@ -19,8 +10,8 @@ import { loadTrainConfig } from '../config/load-config.js';
 import { writtenFastTextDictionary } from '../data-prep.js';
 import { type ModelDraft, startModelDraft } from '../fasttext/model-draft.js';
 import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
-import { writeModelAndVectors, writeOutputVectors } from '../fasttext/save-vectors.js';
 import { SavedRowsMatrix } from '../fasttext/saved-matrix.js';
+import { writeTrainedModel } from '../fasttext/trained-model.js';
 import { type Command, usageError } from './command.js';
 import { optimizersFor, refusedOptions, refuseFlags, unsupportedFastTextFlags } from './fasttext-flags.js';
 import { runTrain } from './train.js';
@@ -222,32 +213,28 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
         lrUpdateRate: num('lrUpdateRate', 100),
         t: data.t,
       });
-      const modelFile = `${output}.bin`;
       // The .bin's head and its input matrix's init rows are written while the job trains (a
       // resumed model's rows all start from the model: there is no init to write early).
       let draft: ModelDraft | null = null;
-      // Whatever fails, the draft goes (a no-op once finish has put it in place).
+      // Whatever fails, the draft goes (a no-op once finish has put it in place), and the scratch.
       try {
-        draft = resumeFiles ? null : await startModelDraft(modelFile, loaded, modelArgs);
-        const code = await runTrain(loaded).finally(cleanUp);
+        draft = resumeFiles ? null : await startModelDraft(`${output}.bin`, loaded, modelArgs);
+        const code = await runTrain(loaded);
         if (code !== 0) return code;
         const dir = resolveCheckpointDir(workDir);
         const manifest = readManifest(dir);
         const { data, dict } = writtenFastTextDictionary(loaded.job);
-        const args = modelArgs(data);
-        // The input matrix (words and n-gram buckets) is written a block of rows at a time.
-        const table = readSavedRows(dir, manifest, 'embedding');
-        const inputMatrix = new SavedRowsMatrix(table);
-        const outputMatrix = new SavedRowsMatrix(readSavedRows(dir, manifest, 'output')).toDense();
-        // The .vec is formatted on another thread while this one writes the .bin.
-        const inference = new FastTextInference(args, dict, inputMatrix, outputMatrix);
-        await writeModelAndVectors(`${output}.vec`, inference, async () => {
-          const head = fastTextModelHead(args, dict, false);
-          if (draft && (await draft.finish(table, manifest.seed, head, outputMatrix))) return;
-          writeFileWhole(modelFile, serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix }));
+        await writeTrainedModel({
+          output,
+          args: modelArgs(data),
+          dict,
+          input: readSavedRows(dir, manifest, 'embedding'),
+          seed: manifest.seed,
+          outputMatrix: new SavedRowsMatrix(readSavedRows(dir, manifest, 'output')).toDense(),
+          draft,
+          saveOutput: Boolean(flags.saveOutput),
+          verbose: flags.verbose !== 0,
         });
-        if (flags.saveOutput) writeOutputVectors(`${output}.output`, inference, outputMatrix);
-        if (flags.verbose !== 0) process.stderr.write(`wrote ${modelFile} (fastText 0.9.2's format) and ${output}.vec\n`);
       } finally {
         cleanUp();
         await draft?.abandon();

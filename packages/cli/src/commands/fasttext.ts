@@ -1,18 +1,15 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { CheckpointStore, writeFileWhole } from '@rowshard/coordinator';
+import { CheckpointStore } from '@rowshard/coordinator';
 import {
   DenseMatrix,
   ErrorCodes,
   type FastTextArgs,
-  FastTextInference,
   type FastTextLoss,
   type FileDataSpec,
-  fastTextModelHead,
   parseDataSpec,
   RowshardError,
-  serializeFastTextModel,
 } from '@rowshard/core';
 import { buildFastTextDictionary, fastTextBuckets } from '@rowshard/trainer';
 import { readManifest, readSavedRows, resolveCheckpointDir } from '../checkpoint-reader.js';
@@ -23,8 +20,7 @@ import { writtenFastTextDictionary } from '../data-prep.js';
 import { type ModelDraft, startModelDraft } from '../fasttext/model-draft.js';
 import { isNativeModelFile, loadNativeModel } from '../fasttext/native-model.js';
 import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
-import { writeModelAndVectors, writeOutputVectors } from '../fasttext/save-vectors.js';
-import { SavedRowsMatrix } from '../fasttext/saved-matrix.js';
+import { writeTrainedModel } from '../fasttext/trained-model.js';
 import { type Command, usageError } from './command.js';
 import { autotuneFlags, runAutotune } from './fasttext-autotune.js';
 import { optimizersFor, refuseFlags, supervisedCommandLine, unsupportedFastTextFlags } from './fasttext-flags.js';
@@ -217,36 +213,29 @@ export const supervisedCommand: Command = {
       lrUpdateRate: num('lrUpdateRate', 100),
       t: num('t', 1e-4),
     });
-    const modelFile = `${output}.bin`;
     // The .bin's head and its input matrix's init rows are written while the job trains (a table
     // that starts from vectors or a resumed model has no init rows to write early).
     let draft: ModelDraft | null = null;
-    // Whatever fails, the draft goes (a no-op once finish has put it in place).
+    // Whatever fails, the draft goes (a no-op once finish has put it in place), and the scratch.
     try {
-      draft = pretrained || resumeFiles ? null : await startModelDraft(modelFile, loaded, modelArgs);
-      const code = await runTrain(loaded).finally(() => {
-        if (scratch) rmSync(scratch, { recursive: true, force: true });
-      });
+      draft = pretrained || resumeFiles ? null : await startModelDraft(`${output}.bin`, loaded, modelArgs);
+      const code = await runTrain(loaded);
       if (code !== 0) return code;
       const dir = resolveCheckpointDir(workDir);
       const manifest = readManifest(dir);
-      const table = readSavedRows(dir, manifest, 'embedding');
       const { data, dict } = writtenFastTextDictionary(loaded.job);
-      const args = modelArgs(data);
-      // The whole input matrix, as fastText's file holds it (rows training never touched are their
-      // deterministic init), written a block at a time: it is 800 MB at fastText's defaults.
-      const inputMatrix = new SavedRowsMatrix(table);
       const outputMatrix = new DenseMatrix(dict.nlabels, dim, readOutputMatrix(dir, manifest, outputPlace, dict.nlabels * dim));
-      // <output>.vec: each word's vector (its character n-grams included), as fastText's saveVectors
-      // writes it, formatted on another thread while this one writes the .bin.
-      const inference = new FastTextInference(args, dict, inputMatrix, outputMatrix);
-      await writeModelAndVectors(`${output}.vec`, inference, async () => {
-        const head = fastTextModelHead(args, dict, false);
-        if (draft && (await draft.finish(table, manifest.seed, head, outputMatrix))) return;
-        writeFileWhole(modelFile, serializeFastTextModel({ args, dict, input: inputMatrix, output: outputMatrix }));
+      await writeTrainedModel({
+        output,
+        args: modelArgs(data),
+        dict,
+        input: readSavedRows(dir, manifest, 'embedding'),
+        seed: manifest.seed,
+        outputMatrix,
+        draft,
+        saveOutput: Boolean(flags.saveOutput),
+        verbose: flags.verbose !== 0,
       });
-      if (flags.saveOutput) writeOutputVectors(`${output}.output`, inference, outputMatrix);
-      if (flags.verbose !== 0) process.stderr.write(`wrote ${modelFile} (fastText 0.9.2's format) and ${output}.vec\n`);
     } finally {
       if (scratch) rmSync(scratch, { recursive: true, force: true });
       await draft?.abandon();

@@ -16,12 +16,13 @@ import {
 import { type DataFact, optionsFromDataOf, resolveJob } from '@rowshard/nn';
 import { fastTextBuckets } from '@rowshard/trainer';
 import { userModuleImporter } from '@rowshard/transport';
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { convertOption } from '../command-line/parse.js';
 import { type PreparedData, prepareEvalData, prepareFileData, writePreparedData } from '../data-prep.js';
 import { fillCluster } from './cluster-choice.js';
 import { demoJob } from './demo-job.js';
 import { optionSpecOf, type TrainOption, trainOptions } from './options.js';
+import { lineOfPath } from './yaml-lines.js';
 
 /** Passes over file data when a job gives neither steps nor epochs (fastText's default). */
 export const DEFAULT_FILE_EPOCHS = 5;
@@ -57,28 +58,6 @@ export interface LoadedConfig {
 }
 
 type FieldSource = { kind: 'file'; line: number } | { kind: 'flag'; flag: string } | { kind: 'env'; env: string };
-
-/** The 1-based line of a dotted path in a YAML/JSON document (or of its nearest ancestor). */
-function lineOfPath(doc: ReturnType<typeof parseDocument>, counter: LineCounter, path: string): number | null {
-  let node: unknown = doc.contents;
-  let line: number | null = null;
-  const at = (n: { range?: [number, number, number] | null } | null | undefined) =>
-    n?.range ? counter.linePos(n.range[0]).line : null;
-  for (const key of path.split(/\.|\[(\d+)\]/).filter((k) => k !== undefined && k !== '')) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
-      if (!pair) return line ?? at(node as Node);
-      line = at(pair.key as Node) ?? line;
-      node = pair.value;
-    } else if (isSeq(node) && /^\d+$/.test(key)) {
-      node = node.items[Number(key)];
-      line = at(node as Node) ?? line;
-    } else {
-      return line;
-    }
-  }
-  return line;
-}
 
 function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
   const keys = path.split('.');

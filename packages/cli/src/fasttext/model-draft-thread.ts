@@ -1,11 +1,7 @@
-import { parentPort, workerData } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
+import { reportFileThread } from './file-thread.js';
 import { type DraftPlan, writeDraft } from './model-draft.js';
 
-/** The thread behind ModelDraft.start: writes one draft, then reports `{}` or `{ error }`. */
+/** The thread behind ModelDraft.start: writes one draft. */
 const { path, plan } = workerData as { path: string; plan: DraftPlan };
-try {
-  writeDraft(path, plan);
-  parentPort?.postMessage({});
-} catch (e) {
-  parentPort?.postMessage({ error: e instanceof Error ? e.message : String(e) });
-}
+reportFileThread(() => writeDraft(path, plan));

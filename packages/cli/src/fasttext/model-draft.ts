@@ -1,5 +1,4 @@
 import { closeSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import {
   type DenseMatrix,
   denseMatrixHead,
@@ -15,6 +14,7 @@ import { resolveJob } from '@rowshard/nn';
 import { userModuleImporter } from '@rowshard/transport';
 import type { SavedRows } from '../checkpoint-reader.js';
 import type { LoadedConfig } from '../config/load-config.js';
+import { runFileThread } from './file-thread.js';
 
 /** Rows drawn and written at a time: 16384 × dim 100 is 6.25 MiB. */
 const DRAFT_BLOCK_ROWS = 16384;
@@ -114,7 +114,7 @@ export class ModelDraft {
     }
     const dim = saved.spec.embeddingDim;
     const rowBytes = 4 * dim;
-    const rowsStart = this.plan.modelHead.length + 16;
+    const rowsStart = this.plan.modelHead.length + 16; // after denseMatrixHead: rows and cols, two int64
     let fd = -1;
     try {
       fd = openSync(this.draftPath, 'r+');
@@ -167,19 +167,10 @@ async function writeInline(path: string, plan: DraftPlan): Promise<Error | null>
 }
 
 function writeOnThread(path: string, plan: DraftPlan): Promise<Error | null> {
-  const worker = new Worker(new URL('./model-draft-thread.js', import.meta.url), { workerData: { path, plan } });
-  return new Promise((resolve) => {
-    let failed: Error | null = null;
-    worker.once('message', (m: { error?: string }) => {
-      if (m.error !== undefined) failed = new Error(m.error);
-    });
-    worker.once('error', (e) => {
-      failed = e;
-    });
-    worker.once('exit', (code) =>
-      resolve(failed ?? (code === 0 ? null : new Error(`the draft's thread exited with code ${code}`))),
-    );
-  });
+  return runFileThread(new URL('./model-draft-thread.js', import.meta.url), { path, plan }).then(
+    () => null,
+    (e: Error) => e,
+  );
 }
 
 /**

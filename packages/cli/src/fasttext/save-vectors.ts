@@ -1,6 +1,6 @@
-import { Worker } from 'node:worker_threads';
 import { writeFileWhole } from '@rowshard/coordinator';
-import { type DenseMatrix, type FastTextInference, writeG } from '@rowshard/core';
+import { type DenseMatrix, type FastTextInference, writeByteString, writeG } from '@rowshard/core';
+import { runFileThread } from './file-thread.js';
 
 /** Named rows as a fastText text file of vectors: `<count> <dim>`, then `<name> <v0> <v1> ... ` per row. */
 export interface NamedRows {
@@ -25,7 +25,7 @@ export function writeNamedRows(path: string, rows: NamedRows): void {
 
 function* vecChunks({ names, rows, dim }: NamedRows): Generator<Uint8Array> {
   let buffer = new Uint8Array(VEC_CHUNK_BYTES);
-  let at = writeText(`${names.length} ${dim}\n`, buffer, 0);
+  let at = writeByteString(`${names.length} ${dim}\n`, buffer, 0);
   for (let i = 0; i < names.length; i++) {
     const need = names[i].length + 2 + dim * NUMBER_BYTES;
     if (at + need > buffer.length) {
@@ -33,7 +33,7 @@ function* vecChunks({ names, rows, dim }: NamedRows): Generator<Uint8Array> {
       at = 0;
       if (need > buffer.length) buffer = new Uint8Array(need);
     }
-    at = writeText(names[i], buffer, at);
+    at = writeByteString(names[i], buffer, at);
     buffer[at++] = 0x20;
     for (let d = i * dim; d < (i + 1) * dim; d++) {
       at = writeG(rows[d], 5, buffer, at);
@@ -42,12 +42,6 @@ function* vecChunks({ names, rows, dim }: NamedRows): Generator<Uint8Array> {
     buffer[at++] = 0x0a;
   }
   yield buffer.subarray(0, at);
-}
-
-/** A byte string (latin1: one char per byte) into `out` from `at`; returns the end. */
-function writeText(text: string, out: Uint8Array, at: number): number {
-  for (let i = 0; i < text.length; i++) out[at++] = text.charCodeAt(i);
-  return at;
 }
 
 /** Each word of the dictionary and its vector as getWordVector gives it (its character n-grams included). */
@@ -75,50 +69,9 @@ export function writeWordVectors(path: string, model: FastTextInference): void {
  */
 export function writeWordVectorsInBackground(path: string, model: FastTextInference): Promise<void> {
   const vectors = wordVectors(model);
-  const worker = new Worker(new URL('./vec-writer-thread.js', import.meta.url), {
-    workerData: { path, vectors },
-    transferList: [vectors.rows.buffer as ArrayBuffer],
-  });
-  return new Promise((resolve, reject) => {
-    // The thread's own error (a full disk, say) is thrown here as writeWordVectors would throw it.
-    let failed: Error | null = null;
-    worker.once('message', (m: { error?: string; code?: string }) => {
-      if (m.error !== undefined) failed = Object.assign(new Error(m.error), m.code === undefined ? {} : { code: m.code });
-    });
-    worker.once('error', (e) => {
-      failed = e;
-    });
-    worker.once('exit', (code) => {
-      if (failed) reject(failed);
-      else if (code !== 0) reject(new Error(`${path}: the thread writing it exited with code ${code}`));
-      else resolve();
-    });
-  });
-}
-
-/**
- * A model's `.vec` formatted on another thread while `writeModel` writes its `.bin` on this
- * one. An error writing the .bin is the one thrown.
- */
-export async function writeModelAndVectors(
-  vecPath: string,
-  model: FastTextInference,
-  writeModel: () => Promise<void>,
-): Promise<void> {
-  const vectors = writeWordVectorsInBackground(vecPath, model);
-  // Handled from the start: the .vec may fail while the .bin is still being written.
-  const vectorsDone = vectors.then(
-    () => null,
-    (e: unknown) => e,
-  );
-  try {
-    await writeModel();
-  } catch (e) {
-    await vectorsDone;
-    throw e;
-  }
-  const failed = await vectorsDone;
-  if (failed) throw failed;
+  return runFileThread(new URL('./vec-writer-thread.js', import.meta.url), { path, vectors }, [
+    vectors.rows.buffer as ArrayBuffer,
+  ]);
 }
 
 /**

@@ -1,3 +1,5 @@
+import { writeByteString } from './tokens.js';
+
 /**
  * Numbers as a C++ `std::ostream` writes them, so rowshard's output of a fastText command can
  * be compared with fastText's line for line: the default float format is printf's `%g` at the
@@ -44,18 +46,18 @@ const NEAR_HALF = 1e-6;
  */
 export function writeG(x: number, precision: number, out: Uint8Array, at: number): number {
   const p = precision === 0 ? 1 : precision;
-  if (x === 0 || !Number.isFinite(x) || p > FAST_PRECISION) return writeAscii(formatG(x, precision), out, at);
+  if (x === 0 || !Number.isFinite(x) || p > FAST_PRECISION) return writeByteString(formatG(x, precision), out, at);
   const a = Math.abs(x);
   let e = Math.floor(Math.log10(a));
   // Past the table (doubles beyond float32's range, with a step of slack for the correction below): the string path.
   const k = 60 + p - 1 - e;
-  if (k < 1 || k > POW10.length - 2) return writeAscii(formatG(x, precision), out, at);
+  if (k < 1 || k > POW10.length - 2) return writeByteString(formatG(x, precision), out, at);
   const low = POW10[60 + p - 1];
   let scaled = a * POW10[60 + p - 1 - e];
   // log10 can land one off near a power of ten.
   if (scaled >= 10 * low) scaled = a * POW10[60 + p - 1 - ++e];
   else if (scaled < low) scaled = a * POW10[60 + p - 1 - --e];
-  if (!(Math.abs(scaled - Math.floor(scaled) - 0.5) > NEAR_HALF)) return writeAscii(formatG(x, precision), out, at);
+  if (!(Math.abs(scaled - Math.floor(scaled) - 0.5) > NEAR_HALF)) return writeByteString(formatG(x, precision), out, at);
   let n = Math.round(scaled);
   if (n === 10 * low) {
     n = low;
@@ -100,11 +102,6 @@ export function writeG(x: number, precision: number, out: Uint8Array, at: number
 }
 
 const DIGITS = new Uint8Array(FAST_PRECISION);
-
-function writeAscii(text: string, out: Uint8Array, at: number): number {
-  for (let i = 0; i < text.length; i++) out[at++] = text.charCodeAt(i);
-  return at;
-}
 
 function stripZeros(s: string): string {
   if (!s.includes('.')) return s;

@@ -38,6 +38,12 @@ export function wordToBytes(word: string): Uint8Array {
   return out;
 }
 
+/** A byte string's bytes into `out` from `at` (text written straight into a buffer); returns the end. */
+export function writeByteString(word: string, out: Uint8Array, at: number): number {
+  for (let i = 0; i < word.length; i++) out[at++] = word.charCodeAt(i);
+  return at;
+}
+
 /** The byte string of a JavaScript string's UTF-8 encoding (a word typed on a command line). */
 export function utf8Word(text: string): string {
   return bytesToWord(encodeUtf8(text));

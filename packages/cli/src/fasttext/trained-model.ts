@@ -1,0 +1,58 @@
+import { writeFileWhole } from '@rowshard/coordinator';
+import {
+  type DenseMatrix,
+  type FastTextArgs,
+  type FastTextDictionary,
+  FastTextInference,
+  fastTextModelHead,
+  serializeFastTextModel,
+} from '@rowshard/core';
+import type { SavedRows } from '../checkpoint-reader.js';
+import type { ModelDraft } from './model-draft.js';
+import { writeOutputVectors, writeWordVectorsInBackground } from './save-vectors.js';
+import { SavedRowsMatrix } from './saved-matrix.js';
+
+export interface TrainedModel {
+  /** The files' prefix: `<output>.bin`, `<output>.vec`, `<output>.output`. */
+  readonly output: string;
+  readonly args: FastTextArgs;
+  readonly dict: FastTextDictionary;
+  /** The input matrix's trained rows, from the job's checkpoint (made with `seed`). */
+  readonly input: SavedRows;
+  readonly seed: number;
+  readonly outputMatrix: DenseMatrix;
+  /** The .bin begun while the job trained, or null. */
+  readonly draft: ModelDraft | null;
+  readonly saveOutput: boolean;
+  readonly verbose: boolean;
+}
+
+/**
+ * A trained fastText model's files, as a fastText command writes them: `<output>.bin` (from its
+ * draft when that can be used, else written whole, the rows training never touched as their
+ * deterministic init, a block at a time: 800 MB at fastText's defaults), `<output>.vec` (each
+ * word's vector, character n-grams included, formatted on another thread meanwhile), and with
+ * -saveOutput `<output>.output`. An error writing the .bin is the one thrown.
+ */
+export async function writeTrainedModel(m: TrainedModel): Promise<void> {
+  const input = new SavedRowsMatrix(m.input);
+  const inference = new FastTextInference(m.args, m.dict, input, m.outputMatrix);
+  const modelFile = `${m.output}.bin`;
+  // Handled from the start: the .vec may fail while the .bin is still being written.
+  const vectors = writeWordVectorsInBackground(`${m.output}.vec`, inference).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  try {
+    const head = fastTextModelHead(m.args, m.dict, false);
+    if (!(m.draft && (await m.draft.finish(m.input, m.seed, head, m.outputMatrix))))
+      writeFileWhole(modelFile, serializeFastTextModel({ args: m.args, dict: m.dict, input, output: m.outputMatrix }));
+  } catch (e) {
+    await vectors;
+    throw e;
+  }
+  const failed = await vectors;
+  if (failed) throw failed;
+  if (m.saveOutput) writeOutputVectors(`${m.output}.output`, inference, m.outputMatrix);
+  if (m.verbose) process.stderr.write(`wrote ${modelFile} (fastText 0.9.2's format) and ${m.output}.vec\n`);
+}
