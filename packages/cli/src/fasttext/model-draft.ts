@@ -162,7 +162,7 @@ async function writeInline(path: string, plan: DraftPlan): Promise<Error | null>
     writeDraft(path, plan);
     return null;
   } catch (e) {
-    return e as Error;
+    return e instanceof Error ? e : new Error(String(e));
   }
 }
 

@@ -225,7 +225,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     // A trainer told its thread count starts its threads before it registers.
     // (A malformed count is left to the coordinator's check of the job, which names the field.)
     const threads = cluster.workersPerTrainer;
-    const trainerThreads = Number.isInteger(threads) && (threads as number) > 0 ? ['--workers', String(threads)] : [];
+    const trainerThreads =
+      typeof threads === 'number' && Number.isInteger(threads) && threads > 0 ? ['--workers', String(threads)] : [];
     const [ps, trainers] = await Promise.all([
       Promise.all(
         Array.from({ length: nPs }, (_, i) =>
