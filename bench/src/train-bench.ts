@@ -14,13 +14,20 @@ import { median } from './stats.js';
  * and 2 threads on the same model and data in the same run (the project's anchor script
  * torch_textclf_cpu.py, from --anchors; by default the copy beside this checkout).
  *
- * Two numbers per run, over the steady part (after the first third of the steps, when the
- * hot rows are materialised and V8 has compiled the step path: with the default 1500 steps,
- * two to three seconds in; at 300 steps the window still holds V8's optimizing compiler
- * working in the background, about a tenth of the CPU): examples/s, and CPU milliseconds per
- * 1000 examples, summed
+ * Two numbers per run, over the steady part (after the first third of the steps): examples/s,
+ * and CPU milliseconds per 1000 examples, summed
  * over every process (rowshard: coordinator, shards and trainers from /proc; PyTorch:
  * time.process_time()). On a busy machine the first swings, the second holds.
+ *
+ * rowshard's processes take thousands of steps to reach their steady rate: each run also
+ * prints its examples/s over every 500 steps (the warm-up curve). On this 2-core machine
+ * (1 PS × 2 workers) ASP goes from about 51k examples/s over steps 0–500 and 67k over
+ * 500–1000 to a plateau of 83–87k from about step 2500 (12 s in), BSP from 47k and 59k to
+ * 65–69k from about step 2000; in the same runs neither V8's semi-space size, nor eager
+ * TurboFan for WebAssembly (--no-wasm-dynamic-tiering), nor the sockets' buffers (already at
+ * their size) moved the curve. So the default is 6000 steps, the window from step 2000: the
+ * steady rate a long job runs at; the curve shows what a short one gets. PyTorch needs no
+ * warm-up beyond the 20 steps its anchor skips.
  *
  * With --repeats n, the four runs (PyTorch 1 and 2 threads, rowshard BSP and ASP) repeat n
  * times, interleaved, and the medians and the median of each repeat's ratio are reported: the
@@ -30,14 +37,14 @@ import { median } from './stats.js';
  * (scavenges and mark-compacts) over the whole run: what a step leaves for the garbage
  * collector.
  *
- *   pnpm bench:train [--json] [--repeats 1] [--steps 1500] [--rows 1000000] [--ps 2] [--workers 2]
+ *   pnpm bench:train [--json] [--repeats 1] [--steps 6000] [--rows 1000000] [--ps 2] [--workers 2]
  *                    [--grid 1x1,1x2,2x2,2x4] [--torch-steps 200] [--anchors DIR] [--count-gc]
  *                    [--node-args=--max-semi-space-size=32]   (flags for every rowshard process)
  */
 const { values } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
-    steps: { type: 'string', default: '1500' },
+    steps: { type: 'string', default: '6000' },
     rows: { type: 'string', default: '1000000' },
     ps: { type: 'string', default: '2' },
     trainers: { type: 'string', default: '1' },
@@ -89,6 +96,8 @@ interface RowshardRun extends Cost {
   workers: number;
   /** CPU ms per 1000 examples by role. */
   byRole: Record<string, number>;
+  /** examples/s over each 500 steps of the run, from its start. */
+  warmup: number[];
   /** With --count-gc: collections over the run, by role and kind. */
   gc?: Record<string, { scavenge: number; markCompact: number }>;
   finalLoss: number | null;
@@ -104,6 +113,7 @@ interface Sample {
 async function runRowshard(mode: 'bsp' | 'asp', ps: number, trainers: number, workers: number): Promise<RowshardRun> {
   const samples: Sample[] = [];
   const windows: { step: number; rate: number }[] = [];
+  const progress: { step: number; at: number; examples: number }[] = [];
   let pids: { role: string; pid: number }[] = [];
   const sample = (step: number, examples: number) => {
     const cpu: Record<string, number> = {};
@@ -134,6 +144,7 @@ async function runRowshard(mode: 'bsp' | 'asp', ps: number, trainers: number, wo
       if (role !== 'coordinator' || e.event !== 'progress' || pids.length === 0) return;
       const step = Number(e.step);
       windows.push({ step, rate: Number(e.examplesPerSec) });
+      progress.push({ step, at: performance.now(), examples: Number(e.examples) });
       if (step >= STEPS / 3) sample(step, Number(e.examples));
     },
   });
@@ -163,6 +174,7 @@ async function runRowshard(mode: 'bsp' | 'asp', ps: number, trainers: number, wo
       examplesPerSec: Math.round(median(steady)),
       cpuMsPerKiloExample: round((cpu * 1000) / examples),
       byRole,
+      warmup: warmupCurve(progress),
       finalLoss: result.losses.at(-1) ?? null,
       ...(countGc ? { gc } : {}),
     };
@@ -188,6 +200,21 @@ function runTorch(threads: number): (Cost & { note?: string }) | { note: string 
 }
 
 const round = (x: number) => Math.round(x * 10) / 10;
+
+const WARMUP_BUCKET = 500;
+
+/** examples/s over each WARMUP_BUCKET steps, from the progress reports within it. */
+function warmupCurve(progress: readonly { step: number; at: number; examples: number }[]): number[] {
+  const curve: number[] = [];
+  for (let from = 0; from < STEPS; from += WARMUP_BUCKET) {
+    const inside = progress.filter((p) => p.step >= from && p.step < from + WARMUP_BUCKET);
+    const first = inside[0];
+    const last = inside[inside.length - 1];
+    if (!first || last === first) break;
+    curve.push(Math.round((last.examples - first.examples) / ((last.at - first.at) / 1000)));
+  }
+  return curve;
+}
 
 /** Medians over repeats (of the runs that ran), or the note of one that did not. */
 function medianCost(costs: (Cost | { note: string })[]): Cost | { note: string } {
@@ -263,6 +290,11 @@ async function main(): Promise<void> {
         `  (${roles}; CPU ${(r === bsp ? pairedRatio('bsp') : r === asp ? pairedRatio('asp') : cpuRatio(r)) ?? '?'}× torch 1 thread, speed ${speedRatio(r) ?? '?'}× torch best)`,
       ),
     );
+    if (r === bsp || r === asp) {
+      const curve = runs.map((run) => run[r.mode].warmup);
+      const medians = curve[0].map((_, i) => Math.round(median(curve.map((c) => c[i] ?? c[c.length - 1]))));
+      log(`  warm-up, examples/s per ${WARMUP_BUCKET} steps: ${medians.map((x) => `${Math.round(x / 100) / 10}k`).join(' ')}`);
+    }
     if (r.gc) {
       log(
         `  GCs over the run: ${Object.entries(r.gc)
