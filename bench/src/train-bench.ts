@@ -23,9 +23,9 @@ import { median } from './stats.js';
  * prints its examples/s over every 500 steps (the warm-up curve). On this 2-core machine
  * (1 PS × 2 workers) ASP goes from about 51k examples/s over steps 0–500 and 67k over
  * 500–1000 to a plateau of 83–87k from about step 2500 (12 s in), BSP from 47k and 59k to
- * 65–69k from about step 2000; in the same runs neither V8's semi-space size, nor eager
- * TurboFan for WebAssembly (--no-wasm-dynamic-tiering), nor the sockets' buffers (already at
- * their size) moved the curve. So the default is 6000 steps, the window from step 2000: the
+ * 65–69k from about step 2000: V8 tiering up the JavaScript that runs once per step (the
+ * trainer still optimizes about a hundred functions per 500 steps until step 2000, per
+ * --trace-opt; README, "Numbers"). So the default is 6000 steps, the window from step 2000: the
  * steady rate a long job runs at; the curve shows what a short one gets. PyTorch needs no
  * warm-up beyond the 20 steps its anchor skips.
  *
