@@ -103,6 +103,14 @@ interface RowshardRun extends Cost {
   finalLoss: number | null;
 }
 
+interface Progress {
+  step: number;
+  /** examples/s over the log window ending at `step`, as the coordinator reports it. */
+  rate: number;
+  at: number;
+  examples: number;
+}
+
 interface Sample {
   step: number;
   examples: number;
@@ -112,8 +120,8 @@ interface Sample {
 
 async function runRowshard(mode: 'bsp' | 'asp', ps: number, trainers: number, workers: number): Promise<RowshardRun> {
   const samples: Sample[] = [];
-  const windows: { step: number; rate: number }[] = [];
-  const progress: { step: number; at: number; examples: number }[] = [];
+  /** The coordinator's progress reports: its rate over each log window, and when each arrived. */
+  const reports: Progress[] = [];
   let pids: { role: string; pid: number }[] = [];
   const sample = (step: number, examples: number) => {
     const cpu: Record<string, number> = {};
@@ -143,8 +151,7 @@ async function runRowshard(mode: 'bsp' | 'asp', ps: number, trainers: number, wo
     onEvent: (role, e) => {
       if (role !== 'coordinator' || e.event !== 'progress' || pids.length === 0) return;
       const step = Number(e.step);
-      windows.push({ step, rate: Number(e.examplesPerSec) });
-      progress.push({ step, at: performance.now(), examples: Number(e.examples) });
+      reports.push({ step, rate: Number(e.examplesPerSec), at: performance.now(), examples: Number(e.examples) });
       if (step >= STEPS / 3) sample(step, Number(e.examples));
     },
   });
@@ -166,7 +173,7 @@ async function runRowshard(mode: 'bsp' | 'asp', ps: number, trainers: number, wo
       byRole[role] = round((ms * 1000) / examples);
       cpu += ms;
     }
-    const steady = windows.filter((w) => w.step > STEPS / 3).map((w) => w.rate);
+    const steady = reports.filter((w) => w.step > STEPS / 3).map((w) => w.rate);
     return {
       mode,
       ps,
@@ -174,7 +181,7 @@ async function runRowshard(mode: 'bsp' | 'asp', ps: number, trainers: number, wo
       examplesPerSec: Math.round(median(steady)),
       cpuMsPerKiloExample: round((cpu * 1000) / examples),
       byRole,
-      warmup: warmupCurve(progress),
+      warmup: warmupCurve(reports),
       finalLoss: result.losses.at(-1) ?? null,
       ...(countGc ? { gc } : {}),
     };
@@ -204,7 +211,7 @@ const round = (x: number) => Math.round(x * 10) / 10;
 const WARMUP_BUCKET = 500;
 
 /** examples/s over each WARMUP_BUCKET steps, from the progress reports within it. */
-function warmupCurve(progress: readonly { step: number; at: number; examples: number }[]): number[] {
+function warmupCurve(progress: readonly Progress[]): number[] {
   const curve: number[] = [];
   for (let from = 0; from < STEPS; from += WARMUP_BUCKET) {
     const inside = progress.filter((p) => p.step >= from && p.step < from + WARMUP_BUCKET);
@@ -291,8 +298,10 @@ async function main(): Promise<void> {
       ),
     );
     if (r === bsp || r === asp) {
-      const curve = runs.map((run) => run[r.mode].warmup);
-      const medians = curve[0].map((_, i) => Math.round(median(curve.map((c) => c[i] ?? c[c.length - 1]))));
+      const curves = runs.map((run) => run[r.mode].warmup);
+      // Bucket by bucket over the repeats, as far as every repeat's curve reaches.
+      const length = Math.min(...curves.map((c) => c.length));
+      const medians = Array.from({ length }, (_, i) => Math.round(median(curves.map((c) => c[i]))));
       log(`  warm-up, examples/s per ${WARMUP_BUCKET} steps: ${medians.map((x) => `${Math.round(x / 100) / 10}k`).join(' ')}`);
     }
     if (r.gc) {

@@ -3,15 +3,14 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ErrorCodes, type FastTextArgs, type FileDataSpec, RowshardError } from '@rowshard/core';
 import { fastTextBuckets } from '@rowshard/trainer';
-import { readManifest, readSavedRows, resolveCheckpointDir } from '../checkpoint-reader.js';
+import { readSavedRows } from '../checkpoint-reader.js';
 import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, type OptionSpec, parseCommandLine } from '../command-line/parse.js';
 import { loadTrainConfig } from '../config/load-config.js';
-import { writtenFastTextDictionary } from '../data-prep.js';
 import { type ModelDraft, startModelDraft } from '../fasttext/model-draft.js';
 import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
 import { SavedRowsMatrix } from '../fasttext/saved-matrix.js';
-import { writeTrainedModel } from '../fasttext/trained-model.js';
+import { writeModelFromCheckpoint } from '../fasttext/trained-model.js';
 import { type Command, usageError } from './command.js';
 import { optimizersFor, refusedOptions, refuseFlags, unsupportedFastTextFlags } from './fasttext-flags.js';
 import { runTrain } from './train.js';
@@ -221,16 +220,12 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
         draft = resumeFiles ? null : await startModelDraft(`${output}.bin`, loaded, modelArgs);
         const code = await runTrain(loaded);
         if (code !== 0) return code;
-        const dir = resolveCheckpointDir(workDir);
-        const manifest = readManifest(dir);
-        const { data, dict } = writtenFastTextDictionary(loaded.job);
-        await writeTrainedModel({
+        await writeModelFromCheckpoint({
+          workDir,
+          job: loaded.job,
           output,
-          args: modelArgs(data),
-          dict,
-          input: readSavedRows(dir, manifest, 'embedding'),
-          seed: manifest.seed,
-          outputMatrix: new SavedRowsMatrix(readSavedRows(dir, manifest, 'output')).toDense(),
+          modelArgs,
+          outputMatrix: (dir, manifest) => new SavedRowsMatrix(readSavedRows(dir, manifest, 'output')).toDense(),
           draft,
           saveOutput: Boolean(flags.saveOutput),
           verbose: flags.verbose !== 0,

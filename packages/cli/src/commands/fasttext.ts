@@ -3,6 +3,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { CheckpointStore } from '@rowshard/coordinator';
 import {
+  type CheckpointManifest,
   DenseMatrix,
   ErrorCodes,
   type FastTextArgs,
@@ -12,15 +13,14 @@ import {
   RowshardError,
 } from '@rowshard/core';
 import { buildFastTextDictionary, fastTextBuckets } from '@rowshard/trainer';
-import { readManifest, readSavedRows, resolveCheckpointDir } from '../checkpoint-reader.js';
+import { readSavedRows } from '../checkpoint-reader.js';
 import { formatHelp } from '../command-line/help.js';
 import { parseCommandLine } from '../command-line/parse.js';
 import { loadTrainConfig } from '../config/load-config.js';
-import { writtenFastTextDictionary } from '../data-prep.js';
 import { type ModelDraft, startModelDraft } from '../fasttext/model-draft.js';
 import { isNativeModelFile, loadNativeModel } from '../fasttext/native-model.js';
 import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
-import { writeTrainedModel } from '../fasttext/trained-model.js';
+import { writeModelFromCheckpoint } from '../fasttext/trained-model.js';
 import { type Command, usageError } from './command.js';
 import { autotuneFlags, runAutotune } from './fasttext-autotune.js';
 import { optimizersFor, refuseFlags, supervisedCommandLine, unsupportedFastTextFlags } from './fasttext-flags.js';
@@ -221,17 +221,13 @@ export const supervisedCommand: Command = {
       draft = pretrained || resumeFiles ? null : await startModelDraft(`${output}.bin`, loaded, modelArgs);
       const code = await runTrain(loaded);
       if (code !== 0) return code;
-      const dir = resolveCheckpointDir(workDir);
-      const manifest = readManifest(dir);
-      const { data, dict } = writtenFastTextDictionary(loaded.job);
-      const outputMatrix = new DenseMatrix(dict.nlabels, dim, readOutputMatrix(dir, manifest, outputPlace, dict.nlabels * dim));
-      await writeTrainedModel({
+      await writeModelFromCheckpoint({
+        workDir,
+        job: loaded.job,
         output,
-        args: modelArgs(data),
-        dict,
-        input: readSavedRows(dir, manifest, 'embedding'),
-        seed: manifest.seed,
-        outputMatrix,
+        modelArgs,
+        outputMatrix: (dir, manifest, dict) =>
+          new DenseMatrix(dict.nlabels, dim, readOutputMatrix(dir, manifest, outputPlace, dict.nlabels * dim)),
         draft,
         saveOutput: Boolean(flags.saveOutput),
         verbose: flags.verbose !== 0,
@@ -257,13 +253,8 @@ function modelAsVec(modelPath: string, vecPath: string): string {
 }
 
 /** The trained output matrix [labels, dim], from the dense parameter or the `output` table. */
-function readOutputMatrix(
-  dir: string,
-  manifest: ReturnType<typeof readManifest>,
-  place: 'dense' | 'table',
-  size: number,
-): Float32Array {
-  if (place === 'dense') return readDenseOutput(dir);
+function readOutputMatrix(dir: string, manifest: CheckpointManifest, place: 'dense' | 'table', size: number): Float32Array {
+  if (place === 'dense') return readDenseOutput(dir, manifest);
   const table = readSavedRows(dir, manifest, 'output');
   const dim = table.spec.embeddingDim;
   const out = new Float32Array(size);
@@ -271,9 +262,8 @@ function readOutputMatrix(
   return out;
 }
 
-function readDenseOutput(dir: string): Float32Array {
+function readDenseOutput(dir: string, manifest: CheckpointManifest): Float32Array {
   const store = new CheckpointStore({ dir: dirname(dir), everySteps: null, everySeconds: null, keep: 1, resume: 'none' });
-  const manifest = readManifest(dir);
   const dense = store.readDense(dir, manifest.dense);
   const out = dense.values['fc.weight'];
   if (!out) throw new RowshardError(ErrorCodes.BAD_CHECKPOINT, `${dir}: the checkpoint has no fc.weight`, { file: dir });

@@ -1,13 +1,16 @@
 import { writeFileWhole } from '@rowshard/coordinator';
 import {
+  type CheckpointManifest,
   type DenseMatrix,
   type FastTextArgs,
   type FastTextDictionary,
   FastTextInference,
+  type FileDataSpec,
   fastTextModelHead,
   serializeFastTextModel,
 } from '@rowshard/core';
-import type { SavedRows } from '../checkpoint-reader.js';
+import { readManifest, readSavedRows, resolveCheckpointDir, type SavedRows } from '../checkpoint-reader.js';
+import { writtenFastTextDictionary } from '../data-prep.js';
 import type { ModelDraft } from './model-draft.js';
 import { writeOutputVectors, writeWordVectorsInBackground } from './save-vectors.js';
 import { SavedRowsMatrix } from './saved-matrix.js';
@@ -55,4 +58,33 @@ export async function writeTrainedModel(m: TrainedModel): Promise<void> {
   if (failed) throw failed;
   if (m.saveOutput) writeOutputVectors(`${m.output}.output`, inference, m.outputMatrix);
   if (m.verbose) process.stderr.write(`wrote ${modelFile} (fastText 0.9.2's format) and ${m.output}.vec\n`);
+}
+
+/** What a fastText command knows of its model before the job trains; the rest is in the job's checkpoint. */
+export interface CheckpointedModel extends Omit<TrainedModel, 'args' | 'dict' | 'input' | 'seed' | 'outputMatrix'> {
+  /** The job's directory (its last checkpoint is the trained model). */
+  readonly workDir: string;
+  /** The job as loaded: its data spec names the dictionary written for it. */
+  readonly job: Record<string, unknown>;
+  readonly modelArgs: (data: FileDataSpec) => FastTextArgs;
+  /** The output matrix, where the command keeps it (a table or a dense parameter). */
+  readonly outputMatrix: (dir: string, manifest: CheckpointManifest, dict: FastTextDictionary) => DenseMatrix;
+}
+
+/** writeTrainedModel for a job that has just trained: the dictionary, input rows and seed from its last checkpoint. */
+export async function writeModelFromCheckpoint(m: CheckpointedModel): Promise<void> {
+  const dir = resolveCheckpointDir(m.workDir);
+  const manifest = readManifest(dir);
+  const { data, dict } = writtenFastTextDictionary(m.job);
+  await writeTrainedModel({
+    output: m.output,
+    args: m.modelArgs(data),
+    dict,
+    input: readSavedRows(dir, manifest, 'embedding'),
+    seed: manifest.seed,
+    outputMatrix: m.outputMatrix(dir, manifest, dict),
+    draft: m.draft,
+    saveOutput: m.saveOutput,
+    verbose: m.verbose,
+  });
 }
