@@ -12,10 +12,11 @@ import {
   requestLimitsOf,
   totalWorkers,
 } from '@rowshard/core';
-import type { Model, ModuleImporter } from '@rowshard/nn';
-import { ClusterAuth, type ConnectionInfo, RpcServer, type TransportOptions } from '@rowshard/transport';
+import type { Model } from '@rowshard/nn';
+import { ClusterAuth, type ConnectionInfo, RpcServer } from '@rowshard/transport';
 import { CheckpointScheduler } from './checkpoint-scheduler.js';
 import { CheckpointStore, type SkippedCheckpoint } from './checkpoint-store.js';
+import type { CoordinatorOptions } from './coordinator-options.js';
 import { coordinatorHttpHandler } from './http.js';
 import { loadTablesIntoShards } from './initial-state.js';
 import { type CoordinatorJob, setUpJob } from './job-setup.js';
@@ -30,24 +31,7 @@ import type { CoordinatorStatus } from './status.js';
 import { TrainingSteps } from './training-steps.js';
 
 export type { JobResult } from '@rowshard/core';
-
-export interface CoordinatorOptions {
-  /** The job as JSON (paths inside already absolute). */
-  readonly job: Record<string, unknown>;
-  readonly host?: string;
-  readonly port?: number;
-  /**
-   * The cluster token: peers present role credentials derived from it, the coordinator its
-   * own to the shards, and the dashboard asks for it; null turns authentication off.
-   */
-  readonly token: string | null;
-  readonly transport?: Partial<TransportOptions>;
-  readonly importModule: ModuleImporter;
-  /** Reads a JSON file (initial-state fixtures). */
-  readonly readJson: (path: string) => unknown;
-  /** Serve the dashboard page and /api/status on the RPC port (/metrics is always served). */
-  readonly dashboard?: boolean;
-}
+export type { CoordinatorOptions } from './coordinator-options.js';
 
 /**
  * The coordinator: membership (shards and worker ranks), the job's configuration for every
@@ -368,11 +352,7 @@ export class Coordinator extends EventEmitter {
     }
     this.restoredOnce = true;
     this.training.resetTo(step, dense);
-    this.watchShards();
-  }
-
-  /** Keeps one connection per shard: load statistics for progress, and checkpoint requests. */
-  private watchShards(): void {
+    // One connection per shard from here on: load statistics for progress, and checkpoint requests.
     this.links.reset(this.shards.shardUrls());
   }
 
