@@ -115,10 +115,16 @@ export function readSavedRows(dir: string, manifest: CheckpointManifest, table: 
     },
     fillRows(first, count, out) {
       let at = lowerBound(ids, first);
-      for (let r = 0; r < count; r++) {
-        const id = first + r;
-        if (at < n && ids[at] === id) copyRow(rows, at++ * dim, out, r * dim, dim);
-        else init.fill(id, 0, out, r * dim);
+      for (let r = 0; r < count; ) {
+        if (at < n && ids[at] === first + r) {
+          copyRow(rows, at++ * dim, out, r * dim, dim);
+          r++;
+          continue;
+        }
+        // The untouched run up to the next saved row, drawn in one call.
+        const end = at < n ? Math.min(count, ids[at] - first) : count;
+        init.fillRange(first + r, end - r, out, r * dim);
+        r = end;
       }
     },
   };
@@ -163,10 +169,17 @@ export function readFullTable(dir: string, manifest: CheckpointManifest, table: 
       seen[row] = 1;
     }
   }
-  for (let row = 0; row < spec.numEmbeddings; row++) {
-    if (seen[row]) continue;
-    init.fill(row, 0, weight, row * dim);
-    if (state && optimizer) optimizer.initState(state, row * stateFloats);
+  for (let row = 0; row < spec.numEmbeddings; ) {
+    if (seen[row]) {
+      row++;
+      continue;
+    }
+    // A run of untouched rows, drawn in one call.
+    let end = row + 1;
+    while (end < spec.numEmbeddings && !seen[end]) end++;
+    init.fillRange(row, end - row, weight, row * dim);
+    if (state && optimizer) for (let r = row; r < end; r++) optimizer.initState(state, r * stateFloats);
+    row = end;
   }
   return {
     spec,

@@ -13,6 +13,12 @@ export interface RowInitializer {
   readonly dim: number;
   /** Writes the initial values of the row with id (lo, hi) into out[offset .. offset+dim). */
   fill(rowLo: number, rowHi: number, out: Float32Array, offset: number): void;
+  /**
+   * Rows first .. first+count-1 (ids under 2^32), one after another from out[offset]: what
+   * `fill` gives each, written many rows at a time where the init allows it (a model file's
+   * millions of untouched rows).
+   */
+  fillRange(first: number, count: number, out: Float32Array, offset: number): void;
 }
 
 /** Draws `count` values of a row into out[offset ..]: (p1, p2) are (a, b) for uniform, (mean, std) for normal. */
@@ -35,6 +41,21 @@ export type RowDraw = (
 export interface RowRandom {
   readonly uniform: RowDraw;
   readonly normal: RowDraw;
+  /**
+   * Uniform rows first .. first+rows-1 (high word 0), `dim` values each, one after another from
+   * out[offset]: each what `uniform` draws for it. Optional: a RowRandom without it is called row by row.
+   */
+  readonly uniformRows?: (
+    key: StreamKey,
+    first: number,
+    tag: number,
+    out: Float32Array,
+    offset: number,
+    rows: number,
+    dim: number,
+    a: number,
+    b: number,
+  ) => void;
 }
 
 export const jsRowRandom: RowRandom = { uniform: fillUniformRow, normal: fillNormalRow };
@@ -44,14 +65,28 @@ export function rowInitializer(table: TableSpec, seed: number, random: RowRandom
   const dim = table.embeddingDim;
   const padding = table.kind === 'dense' ? table.paddingIdx : null;
   const fillValues = initFiller(table.init, key, dim, random);
+  const init = table.init;
+  const uniformRows = init.kind === 'uniform' ? random.uniformRows : undefined;
+  const fill = (rowLo: number, rowHi: number, out: Float32Array, offset: number) => {
+    if (padding !== null && rowHi === 0 && rowLo === padding) {
+      out.fill(0, offset, offset + dim);
+      return;
+    }
+    fillValues(rowLo, rowHi, out, offset);
+  };
   return {
     dim,
-    fill(rowLo, rowHi, out, offset) {
-      if (padding !== null && rowHi === 0 && rowLo === padding) {
-        out.fill(0, offset, offset + dim);
+    fill,
+    fillRange(first, count, out, offset) {
+      if (!uniformRows || init.kind !== 'uniform') {
+        for (let r = 0; r < count; r++) fill(first + r, 0, out, offset + r * dim);
         return;
       }
-      fillValues(rowLo, rowHi, out, offset);
+      uniformRows(key, first, INIT_STREAM_TAG, out, offset, count, dim, init.a, init.b);
+      if (padding !== null && padding >= first && padding < first + count) {
+        const at = offset + (padding - first) * dim;
+        out.fill(0, at, at + dim);
+      }
     },
   };
 }

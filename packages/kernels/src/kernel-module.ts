@@ -106,6 +106,19 @@ export interface KernelExports {
     out: number,
     scratch: number,
   ): void;
+  uniformRows(
+    k0: number,
+    k1: number,
+    firstLo: number,
+    rowHi: number,
+    rows: number,
+    tag: number,
+    dim: number,
+    a: number,
+    width: number,
+    out: number,
+    scratch: number,
+  ): void;
 }
 
 /** The WebAssembly API of the JavaScript engine (Node's global), typed as far as used here. */

@@ -92,4 +92,56 @@ describe('kernelRowRandom', () => {
       }
     }
   });
+
+  it('draws a range of uniform rows as fill draws each, in its memory and out of it, the padding row zero', () => {
+    // Whole blocks (dim 4, 16, 100) take the many-row kernel, in groups of eight blocks across
+    // row ends; other dims go row by row. A range longer than the 64 KiB chunk crosses chunks.
+    for (const [dim, first, count] of [
+      [100, 0, 1],
+      [100, 3, 7],
+      [4, 0xffff_fff0, 16],
+      [16, 5, 33],
+      [100, 1_000, 700],
+      [5, 9, 11],
+      [301, 2, 3],
+    ]) {
+      const table = {
+        name: 'words',
+        kind: 'dense',
+        numEmbeddings: first + count + 1,
+        embeddingDim: dim,
+        paddingIdx: first + 2,
+        init: { kind: 'uniform', a: -1 / dim, b: 1 / dim },
+      } as unknown as TableSpec;
+      const reference = rowInitializer(table, 9);
+      const want = new Float32Array(count * dim + 2);
+      for (let r = 0; r < count; r++) reference.fill(first + r, 0, want, 1 + r * dim);
+      const memory = new KernelMemory();
+      const fast = rowInitializer(table, 9, kernelRowRandom(memory, dim));
+      const outside = new Float32Array(count * dim + 2);
+      fast.fillRange(first, count, outside, 1);
+      expect(bitsOf(outside)).toEqual(bitsOf(want));
+      const at = memory.alloc(4 * (count * dim + 2));
+      const inside = memory.f32(at, count * dim + 2);
+      fast.fillRange(first, count, inside, 1);
+      expect(bitsOf(inside)).toEqual(bitsOf(want));
+      if (count > 2) expect(Array.from(inside.subarray(1 + 2 * dim, 1 + 3 * dim)).every((x) => x === 0)).toBe(true);
+    }
+  });
+
+  it('draws a range of normal rows row by row, as fill does', () => {
+    const table = {
+      name: 'words',
+      kind: 'dense',
+      numEmbeddings: 40,
+      embeddingDim: 12,
+      init: { kind: 'normal', mean: 0, std: 1 },
+    } as unknown as TableSpec;
+    const want = new Float32Array(30 * 12);
+    const reference = rowInitializer(table, 3);
+    for (let r = 0; r < 30; r++) reference.fill(5 + r, 0, want, r * 12);
+    const got = new Float32Array(30 * 12);
+    rowInitializer(table, 3, kernelRowRandom(new KernelMemory(), 12)).fillRange(5, 30, got, 0);
+    expect(bitsOf(got)).toEqual(bitsOf(want));
+  });
 });
