@@ -5,13 +5,6 @@
 
 import { M0, M1, W0, W1 } from './philox';
 
-/** The high 32 bits of each lane's 64-bit product. */
-// @ts-ignore: decorator
-@inline
-function mulhi4(a: v128, b: v128): v128 {
-  return v128.shuffle<u32>(i64x2.extmul_low_i32x4_u(a, b), i64x2.extmul_high_i32x4_u(a, b), 1, 3, 5, 7);
-}
-
 /**
  * Blocks first .. first+3 of (key, rowLo, rowHi, tag), stored as 16 consecutive words at
  * `out` (block first's four words, then first+1's, ...).
@@ -28,14 +21,15 @@ function philoxFour(k0: u32, k1: u32, rowLo: u32, rowHi: u32, first: u32, tag: u
   let key0 = k0;
   let key1 = k1;
   for (let round = 0; round < 10; round++) {
-    const hi0 = mulhi4(m0, x0);
-    const lo0 = i32x4.mul(m0, x0);
-    const hi1 = mulhi4(m1, x2);
-    const lo1 = i32x4.mul(m1, x2);
-    x0 = v128.xor(v128.xor(hi1, x1), i32x4.splat(key0));
-    x1 = lo1;
-    x2 = v128.xor(v128.xor(hi0, x3), i32x4.splat(key1));
-    x3 = lo0;
+    // Each 64-bit product once: its high words are Philox's mulhi, its low words the mullo.
+    const p0l = i64x2.extmul_low_i32x4_u(m0, x0);
+    const p0h = i64x2.extmul_high_i32x4_u(m0, x0);
+    const p1l = i64x2.extmul_low_i32x4_u(m1, x2);
+    const p1h = i64x2.extmul_high_i32x4_u(m1, x2);
+    x0 = v128.xor(v128.xor(v128.shuffle<u32>(p1l, p1h, 1, 3, 5, 7), x1), i32x4.splat(key0));
+    x1 = v128.shuffle<u32>(p1l, p1h, 0, 2, 4, 6);
+    x2 = v128.xor(v128.xor(v128.shuffle<u32>(p0l, p0h, 1, 3, 5, 7), x3), i32x4.splat(key1));
+    x3 = v128.shuffle<u32>(p0l, p0h, 0, 2, 4, 6);
     key0 += W0;
     key1 += W1;
   }
