@@ -14,6 +14,10 @@ export default defineConfig({
         find: '@rowshard/cli/config-options',
         replacement: fileURLToPath(new URL('./packages/cli/src/config/options.ts', import.meta.url)),
       },
+      {
+        find: '@rowshard/coordinator/durable-file',
+        replacement: fileURLToPath(new URL('./packages/coordinator/src/durable-file.ts', import.meta.url)),
+      },
       ...['core', 'kernels', 'nn', 'transport', 'ps', 'coordinator', 'trainer', 'cli', 'testkit'].map((p) => ({
         find: `@rowshard/${p}`,
         replacement: pkg(p),

@@ -1,6 +1,6 @@
 import { workerData } from 'node:worker_threads';
+import { type DraftPlan, writeDraft } from './draft-file.js';
 import { reportFileThread } from './file-thread.js';
-import { type DraftPlan, writeDraft } from './model-draft.js';
 
 /** The thread behind ModelDraft.start: writes one draft. */
 const { path, plan } = workerData as { path: string; plan: DraftPlan };

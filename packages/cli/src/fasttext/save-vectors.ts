@@ -1,4 +1,5 @@
-import { writeFileWhole } from '@rowshard/coordinator';
+// The file module alone: the thread that writes a .vec loads this module, not the coordinator's.
+import { writeFileWhole } from '@rowshard/coordinator/durable-file';
 import { type DenseMatrix, type FastTextInference, writeByteString, writeG } from '@rowshard/core';
 import { runFileThread } from './file-thread.js';
 
