@@ -12,6 +12,7 @@ import {
 } from '@rowshard/core';
 import {
   buildFastTextDictionary,
+  builtExamples,
   countWordExamples,
   dictionaryOptions,
   fastTextExamples,
@@ -57,7 +58,7 @@ async function prepareFastTextData(spec: FileDataSpec, dir: string): Promise<Pre
   // A dictionary given (`rowshard supervised -resume-from`: the model's) is the dictionary: not rebuilt from the file.
   const dict = spec.vocabFile
     ? FastTextDictionary.fromFileText(readFileSync(spec.vocabFile, 'latin1'), spec.vocabFile, dictionaryOptions(spec))
-    : buildFastTextDictionary(spec);
+    : buildFastTextDictionary(spec, true);
   if (dict.nwords === 0)
     throw new RowshardError(ErrorCodes.BAD_DATA, `${spec.path}: empty vocabulary (try a smaller minCount)`, { file: spec.path });
   if (dict.nlabels === 0)
@@ -69,12 +70,15 @@ async function prepareFastTextData(spec: FileDataSpec, dir: string): Promise<Pre
   // The examples as the workers will see them, kept (a small file) so they need not tokenise it again.
   let kept: TokenizedExample[] | null = [];
   let rows = 0;
-  for await (const example of fastTextExamples(spec.path, dict, skipped)) {
+  // The file's lines from the tokens the dictionary pass kept, or read again.
+  const built = builtExamples(dict, skipped);
+  for await (const example of built ?? fastTextExamples(spec.path, dict, skipped)) {
     examples++;
     rows += example.ids.length;
     if (kept && rows > KEPT_EXAMPLE_ROWS) kept = null;
     kept?.push(example);
   }
+  dict.dropKeptText();
   if (examples === 0)
     throw new RowshardError(ErrorCodes.BAD_DATA, `${spec.path}: no line has both a label and a word`, { file: spec.path });
   const labels: string[] = [];

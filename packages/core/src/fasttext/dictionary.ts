@@ -27,6 +27,20 @@ export interface DictionaryBuildOptions extends DictionaryOptions {
 /** fastText's cap on distinct words while reading; past 75% of it the rarest are pruned. */
 const MAX_VOCAB_SIZE = 30_000_000;
 
+/** Tokens `build` keeps of a corpus at most (128 MiB of ids); a longer one is read again by line. */
+const MAX_KEPT_TOKENS = 1 << 25;
+
+/**
+ * The corpus as `build` read it: each token as the index of its word among the words in the
+ * order first seen, so that its lines can be read again without the text (`keptLines`).
+ */
+interface KeptText {
+  tokens: Int32Array;
+  count: number;
+  /** The words, in the order first seen. */
+  words: readonly string[];
+}
+
 /** One line as fastText's supervised `getLine` sees it. */
 export interface DictLine {
   /** Input rows: words (or their subwords), then word n-gram buckets (nwords + bucket). */
@@ -46,6 +60,8 @@ export interface DictLine {
 export class FastTextDictionary {
   private readonly index = new Map<string, number>();
   private readonly subwordCache = new Map<number, readonly number[]>();
+  /** The corpus `build` read, while kept (`keepText`); null otherwise. */
+  private kept: KeptText | null = null;
   nwords = 0;
   nlabels = 0;
 
@@ -60,18 +76,41 @@ export class FastTextDictionary {
     this.reindex();
   }
 
-  /** Counts the words and labels of a corpus, then thresholds, as `Dictionary::readFromFile`. */
-  static build(bytes: Uint8Array, options: DictionaryBuildOptions): FastTextDictionary {
+  /**
+   * Counts the words and labels of a corpus, then thresholds, as `Dictionary::readFromFile`.
+   * With `keepText`, the corpus is kept as one id per token (up to MAX_KEPT_TOKENS, and only
+   * while no word is pruned in the reading), so that `keptLines` gives its lines without a
+   * second pass over the text: tokenising, looking up and hashing every token again took two
+   * thirds of the dictionary pass of a fastText command.
+   */
+  static build(bytes: Uint8Array, options: DictionaryBuildOptions, keepText = false): FastTextDictionary {
     const d = new FastTextDictionary([], options, 0, -1, new Map());
     const reader = new WordReader(bytes);
     let minThreshold = 1;
+    let tokens: Int32Array | null = keepText ? new Int32Array(1024) : null;
+    let count = 0;
     for (let w = reader.readWord(); w !== null; w = reader.readWord()) {
-      d.add(w);
+      const at = d.add(w);
+      if (tokens) {
+        if (count === tokens.length) {
+          if (count >= MAX_KEPT_TOKENS) tokens = null;
+          else {
+            const grown = new Int32Array(Math.min(2 * count, MAX_KEPT_TOKENS));
+            grown.set(tokens);
+            tokens = grown;
+          }
+        }
+        if (tokens) tokens[count++] = at;
+      }
       if (d.entries.length > 0.75 * MAX_VOCAB_SIZE) {
         minThreshold++;
         d.threshold(minThreshold, minThreshold);
+        // The entries moved and some went: the kept ids no longer name them.
+        tokens = null;
       }
     }
+    // Before thresholding, an entry's index is the order its word was first seen.
+    if (tokens) d.kept = { tokens, count, words: d.entries.map((e) => e.word) };
     d.threshold(options.minCount, options.minCountLabel);
     return d;
   }
@@ -110,13 +149,17 @@ export class FastTextDictionary {
     return word.startsWith(this.options.labelPrefix) ? 'label' : 'word';
   }
 
-  private add(word: string): void {
+  /** Counts one token; returns its entry's index. */
+  private add(word: string): number {
     this.ntokens++;
     const at = this.index.get(word);
     if (at === undefined) {
       this.index.set(word, this.entries.length);
       this.entries.push({ word, count: 1, type: this.typeOf(word) });
-    } else this.entries[at].count++;
+      return this.entries.length - 1;
+    }
+    this.entries[at].count++;
+    return at;
   }
 
   /** `Dictionary::threshold`: sort (words first, then by count, descending), drop the rare. */
@@ -236,17 +279,92 @@ export class FastTextDictionary {
       const wid = this.getId(token);
       const type = wid < 0 ? this.typeOf(token) : this.entries[wid].type;
       tokens++;
-      if (type === 'word') {
-        if (wid < 0) {
-          if (token !== EOS) this.charNgrams(token, ids);
-        } else if (this.options.maxn <= 0) ids.push(wid);
-        else ids.push(...this.subwordsOfId(wid));
-        hashes.push(fastTextHash(token));
-      } else if (wid >= 0) labels.push(wid - this.nwords);
+      this.addToken(token, wid, type, type === 'word' ? fastTextHash(token) : 0, ids, labels, hashes);
       if (token === EOS) break;
     }
-    forEachWordNgramBucket(hashes, this.options.wordNgrams, this.options.bucket, (b) => this.pushHash(ids, b));
+    this.addWordNgrams(hashes, ids);
     return { ids, labels, tokens };
+  }
+
+  /**
+   * Each line of the corpus `build` kept (see keepText), as `line` gives it from the line's
+   * words, with its line number (1-based): the lines a second pass over the text would give,
+   * under the dictionary as it is now. Null when no corpus is kept.
+   */
+  keptLines(): Iterable<DictLine & { readonly line: number }> | null {
+    const kept = this.kept;
+    if (!kept) return null;
+    // What each distinct word is under this dictionary, worked out once instead of per token.
+    const n = kept.words.length;
+    const wids = new Int32Array(n);
+    const isWord = new Uint8Array(n);
+    const hashes = new Float64Array(n);
+    for (let t = 0; t < n; t++) {
+      const word = kept.words[t];
+      const wid = this.getId(word);
+      wids[t] = wid;
+      if ((wid < 0 ? this.typeOf(word) : this.entries[wid].type) === 'word') {
+        isWord[t] = 1;
+        hashes[t] = fastTextHash(word);
+      }
+    }
+    const eos = kept.words.indexOf(EOS);
+    const dict = this;
+    return {
+      *[Symbol.iterator]() {
+        let ids: number[] = [];
+        let labels: number[] = [];
+        let lineHashes: number[] = [];
+        let tokens = 0;
+        let line = 1;
+        for (let k = 0; k < kept.count; k++) {
+          const t = kept.tokens[k];
+          tokens++;
+          dict.addToken(kept.words[t], wids[t], isWord[t] ? 'word' : 'label', hashes[t], ids, labels, lineHashes);
+          if (t !== eos) continue;
+          dict.addWordNgrams(lineHashes, ids);
+          yield { ids, labels, tokens, line };
+          ids = [];
+          labels = [];
+          lineHashes = [];
+          tokens = 0;
+          line++;
+        }
+        // A last line without \n has no </s>.
+        if (tokens > 0) {
+          dict.addWordNgrams(lineHashes, ids);
+          yield { ids, labels, tokens, line };
+        }
+      },
+    };
+  }
+
+  /** Lets the corpus `build` kept go (its lines read). */
+  dropKeptText(): void {
+    this.kept = null;
+  }
+
+  /** One token of a line (`getLine`): a word's rows and its hash for the word n-grams, or a label. */
+  private addToken(
+    token: string,
+    wid: number,
+    type: 'word' | 'label',
+    hash: number,
+    ids: number[],
+    labels: number[],
+    hashes: number[],
+  ): void {
+    if (type === 'word') {
+      if (wid < 0) {
+        if (token !== EOS) this.charNgrams(token, ids);
+      } else if (this.options.maxn <= 0) ids.push(wid);
+      else ids.push(...this.subwordsOfId(wid));
+      hashes.push(hash);
+    } else if (wid >= 0) labels.push(wid - this.nwords);
+  }
+
+  private addWordNgrams(hashes: readonly number[], ids: number[]): void {
+    forEachWordNgramBucket(hashes, this.options.wordNgrams, this.options.bucket, (b) => this.pushHash(ids, b));
   }
 
   /**

@@ -31,4 +31,36 @@ describe("fastText's hashes", () => {
     const h = (BigInt.asUintN(64, -1n) * 116049371n + 1n) & ((1n << 64n) - 1n);
     expect(out).toEqual([Number(h % 1_000_003n)]);
   });
+
+  it('gives the buckets of 64-bit BigInt arithmetic, for any hashes, lengths and bucket counts', () => {
+    const reference = (hashes: number[], n: number, buckets: number): number[] => {
+      const out: number[] = [];
+      const wide = hashes.map((x) => BigInt.asUintN(64, BigInt(x | 0)));
+      for (let i = 0; i < wide.length; i++) {
+        let h = wide[i];
+        for (let j = i + 1; j < wide.length && j < i + n; j++) {
+          h = BigInt.asUintN(64, h * 116049371n + wide[j]);
+          out.push(Number(h % BigInt(buckets)));
+        }
+      }
+      return out;
+    };
+    // A fixed pseudo-random sequence (xorshift), hashes across the whole uint32 range.
+    let x = 0x9e3779b9;
+    const next = () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return x >>> 0;
+    };
+    const bucketCounts = [1, 2, 7, 65_537, 1_000_003, 2_000_000, 2_147_483_647];
+    for (let t = 0; t < 700; t++) {
+      const hashes = Array.from({ length: 1 + (t % 23) }, () => (t % 5 === 0 ? 0xffffffff - (next() % 3) : next()));
+      const n = 2 + (t % 4);
+      const buckets = bucketCounts[t % bucketCounts.length];
+      const got: number[] = [];
+      forEachWordNgramBucket(hashes, n, buckets, (b) => got.push(b));
+      expect(got).toEqual(reference(hashes, n, buckets));
+    }
+  });
 });

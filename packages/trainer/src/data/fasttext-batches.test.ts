@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeExamples, FastTextDictionary, type FileDataSpec, parseDataSpec } from '@rowshard/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dictionaryOptions, FastTextBatches, fastTextExamples } from './fasttext-batches.js';
+import {
+  buildFastTextDictionary,
+  builtExamples,
+  dictionaryOptions,
+  FastTextBatches,
+  fastTextExamples,
+} from './fasttext-batches.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rowshard-ftbatches-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,5 +53,46 @@ describe('FastTextBatches', () => {
     expect(() => new FastTextBatches({ ...spec, examples: 31, examplesFile }, 8)).toThrow(
       /c30\.i32: .*30 examples, the job counted 31/,
     );
+  });
+});
+
+describe('builtExamples', () => {
+  it('gives the lines a second pass over the file gives, skipped ones counted alike', async () => {
+    // Empty lines, a line of a label alone, one without a label, two labels, \r\t\v\f\0 as
+    // spaces, bytes past 0x7f, words under minCount (unknown: their n-grams only), and a
+    // last line without \n.
+    const text = Buffer.concat([
+      Buffer.from('__label__a the cat sat\n\n__label__b\nno label here\n__label__a __label__b the\tcat\r\n'),
+      Buffer.from('__label__c \x0bthe\x0cdog\x00ran  far\n'),
+      Buffer.from([
+        0x5f, 0x5f, 0x6c, 0x61, 0x62, 0x65, 0x6c, 0x5f, 0x5f, 0x62, 0x20, 0xc3, 0xa9, 0x74, 0xc3, 0xa9, 0x20, 0xff, 0x0a,
+      ]),
+      Buffer.from('__label__a rare1 the cat the cat\n__label__b dog ran the end'),
+    ]);
+    const path = join(dir, 'edges.txt');
+    writeFileSync(path, text);
+    for (const options of [
+      { wordNgrams: 2, minCount: 1, minn: 0, maxn: 0 },
+      { wordNgrams: 3, minCount: 2, minn: 2, maxn: 4 },
+      { wordNgrams: 1, minCount: 2, minn: 0, maxn: 0 },
+    ]) {
+      const spec = parseDataSpec(
+        { kind: 'file', path, format: 'fasttext', features: 'fasttext', buckets: 997, ...options },
+        'data',
+      ) as FileDataSpec;
+      const dict = buildFastTextDictionary(spec, true);
+      const skippedByFile = { count: 0 };
+      const byFile = [];
+      for await (const e of fastTextExamples(path, dict, skippedByFile)) byFile.push(e);
+      const skippedByTokens = { count: 0 };
+      const byTokens = [...(builtExamples(dict, skippedByTokens) ?? [])];
+      expect(byTokens).toEqual(byFile);
+      expect(skippedByTokens.count).toBe(skippedByFile.count);
+      expect(byFile.length).toBeGreaterThan(3);
+      // Without keepText nothing is kept, and dropped text is gone.
+      expect(builtExamples(buildFastTextDictionary(spec))).toBeNull();
+      dict.dropKeptText();
+      expect(builtExamples(dict)).toBeNull();
+    }
   });
 });

@@ -56,9 +56,10 @@ export function vecFileWords(path: string): string[] {
 /**
  * fastText's dictionary of a data spec's file: counted and thresholded, then, with
  * `pretrainedVectors`, joined by the vectors' words as fastText's -pretrainedVectors does.
+ * With `keepText` it keeps the file's tokens for `builtExamples` (FastTextDictionary.build).
  */
-export function buildFastTextDictionary(spec: FileDataSpec): FastTextDictionary {
-  const dict = FastTextDictionary.build(readFileSync(spec.path), dictionaryOptions(spec));
+export function buildFastTextDictionary(spec: FileDataSpec, keepText = false): FastTextDictionary {
+  const dict = FastTextDictionary.build(readFileSync(spec.path), dictionaryOptions(spec), keepText);
   if (spec.pretrainedVectors) dict.addPretrainedWords(vecFileWords(spec.pretrainedVectors));
   return dict;
 }
@@ -99,6 +100,26 @@ export async function* fastTextExamples(
     }
     yield { ids, labels, line: n };
   }
+}
+
+/**
+ * fastTextExamples of the file a dictionary was built from with `keepText`, from the tokens it
+ * kept instead of the text; null when it kept none (too long a file, or not asked).
+ */
+export function builtExamples(dict: FastTextDictionary, skipped?: { count: number }): Iterable<FastTextExample> | null {
+  const lines = dict.keptLines();
+  if (!lines) return null;
+  return {
+    *[Symbol.iterator]() {
+      for (const { ids, labels, line } of lines) {
+        if (labels.length === 0 || ids.length === 0) {
+          if (skipped) skipped.count++;
+          continue;
+        }
+        yield { ids, labels, line };
+      }
+    },
+  };
 }
 
 /** Examples from memory, as fastTextExamples gives them from the file. */
