@@ -16,7 +16,8 @@ import { repoRoot } from '@rowshard/testkit';
  * - rowshard at its defaults, at fastText's best settings (-epoch, -wordNgrams; -lr means
  *   another optimizer's rate, so rowshard keeps its own), and over a small sweep of its own;
  * - the fastest rowshard run that reaches fastText's best P@1 (within 0.005), against the
- *   time fastText took to reach it;
+ *   fastest fastText run that reaches it (the same 0.005: one run's P@1 moves by about that
+ *   much from run to run, and a longer setting that wins by less is not faster to the P@1);
  * - each loss (-loss softmax|ns|hs|ova) at the same fastText flags for both (-epoch 10
  *   -wordNgrams 2), each system at its best of two rates for the loss (fastText 0.5 and 1.0,
  *   its best in the sweep; at its default 0.1 it underfits by 11 to 20 points; rowshard's
@@ -344,8 +345,11 @@ function sweepReport() {
   // near 0), so the sweep starts at one epoch.
   for (const wordNgrams of ['1', '2']) for (const epoch of ['1', '2', '3', '5']) rowshardRun('sweep', epoch, wordNgrams);
   const rowshardBest = best(rowshardRuns);
-  const reaching = rowshardRuns.filter((r) => r.p1 >= fastTextBest.p1 - 0.005).sort((a, b) => a.seconds - b.seconds)[0] ?? null;
-  const ratio = reaching ? Math.round((reaching.seconds / fastTextBest.seconds) * 100) / 100 : null;
+  const fastestTo = (runs: readonly Run[]) =>
+    runs.filter((r) => r.p1 >= fastTextBest.p1 - 0.005).sort((a, b) => a.seconds - b.seconds)[0] ?? null;
+  const reaching = fastestTo(rowshardRuns);
+  const fastTextReaching = fastestTo(sweep) as Run;
+  const ratio = reaching ? Math.round((reaching.seconds / fastTextReaching.seconds) * 100) / 100 : null;
 
   log(`fortunes corpus (${corpus}), ${threads} threads: held-out P@1 and training wall time (model files included)`);
   const line = (r: Run) =>
@@ -357,7 +361,7 @@ function sweepReport() {
   log(line({ ...rowshardBest, name: "rowshard's best of its sweep" }));
   log(
     reaching
-      ? `time to fastText's best P@1: rowshard ${reaching.seconds.toFixed(1)} s (${reaching.args}) vs fastText ${fastTextBest.seconds.toFixed(1)} s: ${ratio}×`
+      ? `time to fastText's best P@1 (within 0.005): rowshard ${reaching.seconds.toFixed(1)} s (${reaching.args}) vs fastText ${fastTextReaching.seconds.toFixed(1)} s (${fastTextReaching.args}): ${ratio}×`
       : `rowshard did not reach fastText's best P@1 (${fastTextBest.p1.toFixed(3)}) in its sweep`,
   );
   return {
@@ -366,6 +370,7 @@ function sweepReport() {
     rowshard: rowshardRuns,
     rowshardBest,
     timeToFastTextBest: reaching,
+    fastTextTimeToItsBest: fastTextReaching,
     timeRatio: ratio,
     fastTextSweep: sweep,
   };
