@@ -121,6 +121,20 @@ function storeUniformFour(x0: v128, x1: v128, x2: v128, x3: v128, va: v128, vw: 
   v128.store(out + 48, uniformFour(v128.shuffle<u64>(t2, t3, 1, 3), va, vw, unit));
 }
 
+/** The row of the block `k` places after block `block` of row `row`, rows of `perRow` blocks. */
+// @ts-ignore: decorator
+@inline
+function rowAfter(row: u32, block: u32, k: u32, perRow: u32): u32 {
+  return row + (block + k) / perRow;
+}
+
+/** That block's place in its row. */
+// @ts-ignore: decorator
+@inline
+function blockAfter(block: u32, k: u32, perRow: u32): u32 {
+  return (block + k) % perRow;
+}
+
 /**
  * Rows firstLo .. firstLo+rows-1 (high word rowHi) of the uniform init, `dim` floats each, one
  * after another at `out`: what uniformRow writes for each row, bit for bit, where `dim` is a
@@ -169,37 +183,23 @@ export function uniformRows(
         row++;
       }
     } else {
-      // The group crosses a row's end: each lane's place, one at a time.
-      block = block + 1 === perRow ? 0 : block + 1;
-      row = block === 0 ? row + 1 : row;
-      rowsA = i32x4.replace_lane(rowsA, 1, row);
-      blocksA = i32x4.replace_lane(blocksA, 1, block);
-      block = block + 1 === perRow ? 0 : block + 1;
-      row = block === 0 ? row + 1 : row;
-      rowsA = i32x4.replace_lane(rowsA, 2, row);
-      blocksA = i32x4.replace_lane(blocksA, 2, block);
-      block = block + 1 === perRow ? 0 : block + 1;
-      row = block === 0 ? row + 1 : row;
-      rowsA = i32x4.replace_lane(rowsA, 3, row);
-      blocksA = i32x4.replace_lane(blocksA, 3, block);
-      block = block + 1 === perRow ? 0 : block + 1;
-      row = block === 0 ? row + 1 : row;
-      rowsB = i32x4.splat(row);
-      blocksB = i32x4.splat(block);
-      block = block + 1 === perRow ? 0 : block + 1;
-      row = block === 0 ? row + 1 : row;
-      rowsB = i32x4.replace_lane(rowsB, 1, row);
-      blocksB = i32x4.replace_lane(blocksB, 1, block);
-      block = block + 1 === perRow ? 0 : block + 1;
-      row = block === 0 ? row + 1 : row;
-      rowsB = i32x4.replace_lane(rowsB, 2, row);
-      blocksB = i32x4.replace_lane(blocksB, 2, block);
-      block = block + 1 === perRow ? 0 : block + 1;
-      row = block === 0 ? row + 1 : row;
-      rowsB = i32x4.replace_lane(rowsB, 3, row);
-      blocksB = i32x4.replace_lane(blocksB, 3, block);
-      block = block + 1 === perRow ? 0 : block + 1;
-      row = block === 0 ? row + 1 : row;
+      // The group crosses a row's end: each lane's place from the group's first.
+      rowsA = i32x4.replace_lane(rowsA, 1, rowAfter(row, block, 1, perRow));
+      rowsA = i32x4.replace_lane(rowsA, 2, rowAfter(row, block, 2, perRow));
+      rowsA = i32x4.replace_lane(rowsA, 3, rowAfter(row, block, 3, perRow));
+      blocksA = i32x4.replace_lane(blocksA, 1, blockAfter(block, 1, perRow));
+      blocksA = i32x4.replace_lane(blocksA, 2, blockAfter(block, 2, perRow));
+      blocksA = i32x4.replace_lane(blocksA, 3, blockAfter(block, 3, perRow));
+      rowsB = i32x4.splat(rowAfter(row, block, 4, perRow));
+      rowsB = i32x4.replace_lane(rowsB, 1, rowAfter(row, block, 5, perRow));
+      rowsB = i32x4.replace_lane(rowsB, 2, rowAfter(row, block, 6, perRow));
+      rowsB = i32x4.replace_lane(rowsB, 3, rowAfter(row, block, 7, perRow));
+      blocksB = i32x4.splat(blockAfter(block, 4, perRow));
+      blocksB = i32x4.replace_lane(blocksB, 1, blockAfter(block, 5, perRow));
+      blocksB = i32x4.replace_lane(blocksB, 2, blockAfter(block, 6, perRow));
+      blocksB = i32x4.replace_lane(blocksB, 3, blockAfter(block, 7, perRow));
+      row = rowAfter(row, block, 8, perRow);
+      block = blockAfter(block, 8, perRow);
     }
     let a0 = rowsA;
     let a1 = hi;
