@@ -6,6 +6,7 @@ import {
   FastTextDictionary,
   type FileDataSpec,
   KEPT_EXAMPLE_ROWS,
+  MAX_KEPT_TOKENS,
   parseDataSpec,
   RowshardError,
   type TokenizedExample,
@@ -58,7 +59,7 @@ async function prepareFastTextData(spec: FileDataSpec, dir: string): Promise<Pre
   // A dictionary given (`rowshard supervised -resume-from`: the model's) is the dictionary: not rebuilt from the file.
   const dict = spec.vocabFile
     ? FastTextDictionary.fromFileText(readFileSync(spec.vocabFile, 'latin1'), spec.vocabFile, dictionaryOptions(spec))
-    : buildFastTextDictionary(spec, true);
+    : buildFastTextDictionary(spec, MAX_KEPT_TOKENS);
   if (dict.nwords === 0)
     throw new RowshardError(ErrorCodes.BAD_DATA, `${spec.path}: empty vocabulary (try a smaller minCount)`, { file: spec.path });
   if (dict.nlabels === 0)

@@ -27,8 +27,8 @@ export interface DictionaryBuildOptions extends DictionaryOptions {
 /** fastText's cap on distinct words while reading; past 75% of it the rarest are pruned. */
 const MAX_VOCAB_SIZE = 30_000_000;
 
-/** Tokens `build` keeps of a corpus at most (128 MiB of ids); a longer one is read again by line. */
-const MAX_KEPT_TOKENS = 1 << 25;
+/** Tokens a dictionary pass keeps of a corpus (128 MiB of ids); a longer one is read again by line. */
+export const MAX_KEPT_TOKENS = 1 << 25;
 
 /**
  * The corpus as `build` read it: each token as the index of its word among the words in the
@@ -60,7 +60,7 @@ export interface DictLine {
 export class FastTextDictionary {
   private readonly index = new Map<string, number>();
   private readonly subwordCache = new Map<number, readonly number[]>();
-  /** The corpus `build` read, while kept (`keepText`); null otherwise. */
+  /** The corpus `build` read, while kept (`keepTokens`); null otherwise. */
   private kept: KeptText | null = null;
   nwords = 0;
   nlabels = 0;
@@ -78,24 +78,25 @@ export class FastTextDictionary {
 
   /**
    * Counts the words and labels of a corpus, then thresholds, as `Dictionary::readFromFile`.
-   * With `keepText`, the corpus is kept as one id per token (up to MAX_KEPT_TOKENS, and only
-   * while no word is pruned in the reading), so that `keptLines` gives its lines without a
+   * With `keepTokens` (a dictionary pass gives MAX_KEPT_TOKENS), a corpus of at most that many
+   * tokens is kept as one id per token (unless a word is pruned in the reading), so that
+   * `keptLines` gives its lines without a
    * second pass over the text: tokenising, looking up and hashing every token again took two
    * thirds of the dictionary pass of a fastText command.
    */
-  static build(bytes: Uint8Array, options: DictionaryBuildOptions, keepText = false): FastTextDictionary {
+  static build(bytes: Uint8Array, options: DictionaryBuildOptions, keepTokens = 0): FastTextDictionary {
     const d = new FastTextDictionary([], options, 0, -1, new Map());
     const reader = new WordReader(bytes);
     let minThreshold = 1;
-    let tokens: Int32Array | null = keepText ? new Int32Array(1024) : null;
+    let tokens: Int32Array | null = keepTokens > 0 ? new Int32Array(Math.min(1024, keepTokens)) : null;
     let count = 0;
     for (let w = reader.readWord(); w !== null; w = reader.readWord()) {
       const at = d.add(w);
       if (tokens) {
         if (count === tokens.length) {
-          if (count >= MAX_KEPT_TOKENS) tokens = null;
+          if (count >= keepTokens) tokens = null;
           else {
-            const grown = new Int32Array(Math.min(2 * count, MAX_KEPT_TOKENS));
+            const grown = new Int32Array(Math.min(2 * count, keepTokens));
             grown.set(tokens);
             tokens = grown;
           }
@@ -287,7 +288,7 @@ export class FastTextDictionary {
   }
 
   /**
-   * Each line of the corpus `build` kept (see keepText), as `line` gives it from the line's
+   * Each line of the corpus `build` kept (see keepTokens), as `line` gives it from the line's
    * words, with its line number (1-based): the lines a second pass over the text would give,
    * under the dictionary as it is now. Null when no corpus is kept.
    */

@@ -80,7 +80,7 @@ describe('builtExamples', () => {
         { kind: 'file', path, format: 'fasttext', features: 'fasttext', buckets: 997, ...options },
         'data',
       ) as FileDataSpec;
-      const dict = buildFastTextDictionary(spec, true);
+      const dict = buildFastTextDictionary(spec, 1 << 20);
       const skippedByFile = { count: 0 };
       const byFile = [];
       for await (const e of fastTextExamples(path, dict, skippedByFile)) byFile.push(e);
@@ -89,8 +89,10 @@ describe('builtExamples', () => {
       expect(byTokens).toEqual(byFile);
       expect(skippedByTokens.count).toBe(skippedByFile.count);
       expect(byFile.length).toBeGreaterThan(3);
-      // Without keepText nothing is kept, and dropped text is gone.
+      // Nothing is kept unless asked, nor past the tokens asked for (the file has 39; it is read again).
       expect(builtExamples(buildFastTextDictionary(spec))).toBeNull();
+      expect(builtExamples(buildFastTextDictionary(spec, 20))).toBeNull();
+      expect([...(builtExamples(buildFastTextDictionary(spec, 1024)) ?? [])]).toEqual(byFile);
       dict.dropKeptText();
       expect(builtExamples(dict)).toBeNull();
     }

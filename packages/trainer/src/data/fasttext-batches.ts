@@ -56,10 +56,11 @@ export function vecFileWords(path: string): string[] {
 /**
  * fastText's dictionary of a data spec's file: counted and thresholded, then, with
  * `pretrainedVectors`, joined by the vectors' words as fastText's -pretrainedVectors does.
- * With `keepText` it keeps the file's tokens for `builtExamples` (FastTextDictionary.build).
+ * With `keepTokens` it keeps a file of at most that many tokens for `builtExamples`
+ * (FastTextDictionary.build).
  */
-export function buildFastTextDictionary(spec: FileDataSpec, keepText = false): FastTextDictionary {
-  const dict = FastTextDictionary.build(readFileSync(spec.path), dictionaryOptions(spec), keepText);
+export function buildFastTextDictionary(spec: FileDataSpec, keepTokens = 0): FastTextDictionary {
+  const dict = FastTextDictionary.build(readFileSync(spec.path), dictionaryOptions(spec), keepTokens);
   if (spec.pretrainedVectors) dict.addPretrainedWords(vecFileWords(spec.pretrainedVectors));
   return dict;
 }
@@ -103,8 +104,8 @@ export async function* fastTextExamples(
 }
 
 /**
- * fastTextExamples of the file a dictionary was built from with `keepText`, from the tokens it
- * kept instead of the text; null when it kept none (too long a file, or not asked).
+ * fastTextExamples of the file a dictionary was built from with `keepTokens`, from the tokens it
+ * kept instead of the text; null when it kept none (a longer file, or not asked).
  */
 export function builtExamples(dict: FastTextDictionary, skipped?: { count: number }): Iterable<FastTextExample> | null {
   const lines = dict.keptLines();
