@@ -223,6 +223,7 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
         await writeModelFromCheckpoint({
           workDir,
           job: loaded.job,
+          dictionary: loaded.fastTextDictionary,
           output,
           modelArgs,
           outputMatrix: (dir, manifest) => new SavedRowsMatrix(readSavedRows(dir, manifest, 'output')).toDense(),

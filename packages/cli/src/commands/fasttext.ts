@@ -224,6 +224,7 @@ export const supervisedCommand: Command = {
       await writeModelFromCheckpoint({
         workDir,
         job: loaded.job,
+        dictionary: loaded.fastTextDictionary,
         output,
         modelArgs,
         outputMatrix: (dir, manifest, dict) =>

@@ -7,6 +7,7 @@ import {
   FastTextInference,
   type FileDataSpec,
   fastTextModelHead,
+  parseDataSpec,
   serializeFastTextModel,
 } from '@rowshard/core';
 import { readManifest, readSavedRows, resolveCheckpointDir, type SavedRows } from '../checkpoint-reader.js';
@@ -66,6 +67,8 @@ export interface CheckpointedModel extends Omit<TrainedModel, 'args' | 'dict' | 
   readonly workDir: string;
   /** The job as loaded: its data spec names the dictionary written for it. */
   readonly job: Record<string, unknown>;
+  /** That dictionary as the command still holds it (LoadedConfig.fastTextDictionary), or null to read it back. */
+  readonly dictionary: FastTextDictionary | null;
   readonly modelArgs: (data: FileDataSpec) => FastTextArgs;
   /** The output matrix, where the command keeps it (a table or a dense parameter). */
   readonly outputMatrix: (dir: string, manifest: CheckpointManifest, dict: FastTextDictionary) => DenseMatrix;
@@ -75,7 +78,9 @@ export interface CheckpointedModel extends Omit<TrainedModel, 'args' | 'dict' | 
 export async function writeModelFromCheckpoint(m: CheckpointedModel): Promise<void> {
   const dir = resolveCheckpointDir(m.workDir);
   const manifest = readManifest(dir);
-  const { data, dict } = writtenFastTextDictionary(m.job);
+  const { data, dict } = m.dictionary
+    ? { data: parseDataSpec(m.job.data, 'data') as FileDataSpec, dict: m.dictionary }
+    : writtenFastTextDictionary(m.job);
   await writeTrainedModel({
     output: m.output,
     args: m.modelArgs(data),
