@@ -18,15 +18,30 @@ export interface DraftPlan {
   readonly seed: number;
 }
 
+/** The draft's blocks of DRAFT_BLOCK_ROWS rows (the first also carries the head): the units its writers claim. */
+export function draftBlocks(plan: DraftPlan): number {
+  return Math.max(1, Math.ceil(plan.spec.numEmbeddings / DRAFT_BLOCK_ROWS));
+}
+
 /**
- * Writes the draft file: the head, then every row of the input table as its deterministic init
- * (what a row training never touches holds in the model file), flushed to the disk. Runs on
- * a worker thread (model-draft-thread.ts) while the job trains.
+ * Writes the blocks of the draft file (which exists) that no other writer has claimed: the
+ * head with block 0, then every row of the input table as its deterministic init (what a row
+ * training never touches holds in the model file). Each block is claimed through `next`, a
+ * counter shared with the other writers: the draft's thread writes while the job trains, and
+ * the command's own thread takes what is left once training is over (ModelDraft.finish), so a
+ * draft thread held back by a busy machine delays the model by one block at most. `until`
+ * stops claiming before that block (tests: a writer cut short).
  */
-export function writeDraft(path: string, plan: DraftPlan): void {
+export function writeDraftBlocks(
+  path: string,
+  plan: DraftPlan,
+  next: Int32Array<ArrayBufferLike>,
+  until = draftBlocks(plan),
+): void {
   const { spec, seed } = plan;
   const dim = spec.embeddingDim;
   const rows = spec.numEmbeddings;
+  if (Atomics.load(next, 0) >= until) return;
   // The block lies in the initialiser's WebAssembly memory: the rows are drawn into it many at
   // a time and written from it, never copied (2M rows: about 1.2 s of CPU drawn row by row and
   // copied out, 0.5 s this way).
@@ -35,16 +50,34 @@ export function writeDraft(path: string, plan: DraftPlan): void {
   const blockRows = Math.min(DRAFT_BLOCK_ROWS, rows);
   const blockAt = memory.alloc(4 * blockRows * dim, false);
   const block = memory.f32(blockAt, blockRows * dim);
-  const fd = openSync(path, 'w');
+  const rowsStart = plan.modelHead.length + 16; // after denseMatrixHead: rows and cols, two int64
+  const fd = openSync(path, 'r+');
   try {
-    let at = writeWhole(fd, plan.modelHead, 0);
-    at += writeWhole(fd, denseMatrixHead(rows, dim), at);
-    for (let first = 0; first < rows; first += DRAFT_BLOCK_ROWS) {
+    for (;;) {
+      const b = Atomics.load(next, 0);
+      if (b >= until) break;
+      if (Atomics.compareExchange(next, 0, b, b + 1) !== b) continue; // another writer took it
+      if (b === 0) {
+        writeWhole(fd, plan.modelHead, 0);
+        writeWhole(fd, denseMatrixHead(rows, dim), plan.modelHead.length);
+      }
+      const first = b * DRAFT_BLOCK_ROWS;
       const count = Math.min(DRAFT_BLOCK_ROWS, rows - first);
+      if (count <= 0) continue;
       init.fillRange(first, count, block, 0);
-      at += writeWhole(fd, new Uint8Array(block.buffer, block.byteOffset, 4 * count * dim), at);
+      writeWhole(fd, new Uint8Array(block.buffer, block.byteOffset, 4 * count * dim), rowsStart + 4 * first * dim);
     }
-    // On a disk the flush is most of the cost: it happens here, while the job trains.
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The whole draft file by one writer, flushed to the disk (the draft's thread, and tests). */
+export function writeDraft(path: string, plan: DraftPlan, next: Int32Array<ArrayBufferLike> = new Int32Array(1)): void {
+  writeDraftBlocks(path, plan, next);
+  // On a disk the flush is most of the cost: on the draft's thread it happens while the job trains.
+  const fd = openSync(path, 'r+');
+  try {
     fdatasyncSync(fd);
   } finally {
     closeSync(fd);

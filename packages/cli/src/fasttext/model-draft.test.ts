@@ -17,7 +17,7 @@ import { ModelDraft } from './model-draft.js';
 import { SavedRowsMatrix } from './saved-matrix.js';
 
 const corpus = Buffer.from('__label__a x y z x\n__label__b y w v\n__label__a z z x w\n', 'latin1');
-const dict = FastTextDictionary.build(corpus, {
+const dictOptions = {
   labelPrefix: '__label__',
   minn: 0,
   maxn: 0,
@@ -25,7 +25,8 @@ const dict = FastTextDictionary.build(corpus, {
   wordNgrams: 2,
   minCount: 1,
   minCountLabel: 0,
-});
+};
+const dict = FastTextDictionary.build(corpus, dictOptions);
 const dim = 6; // not a multiple of 4: the row writes' tails
 const args: FastTextArgs = {
   dim,
@@ -99,6 +100,33 @@ describe('ModelDraft', () => {
     );
     expect(readFileSync(path).equals(expected)).toBe(true);
     expect(readdirSync(dir)).toEqual(['model.bin']);
+  });
+
+  it('finishes the blocks its thread did not write: the same bytes whoever wrote each block', async () => {
+    // 40,000 buckets: three blocks of 16,384 rows. The "thread" writes none, one or all of them;
+    // finish writes the rest.
+    const big = tableSpec({
+      name: 'embedding',
+      numEmbeddings: dict.nwords + 40_000,
+      embeddingDim: dim,
+      init: { kind: 'uniform', a: -1 / dim, b: 1 / dim },
+    });
+    const bigArgs = { ...args, bucket: 40_000 };
+    const bigDict = FastTextDictionary.build(corpus, { ...dictOptions, bucket: 40_000 });
+    const bigHead = fastTextModelHead(bigArgs, bigDict, false);
+    const saved = savedRows(big, 3, [0, 2, 16_383, 16_384, 39_000]);
+    const expected = Buffer.concat(
+      Array.from(serializeFastTextModel({ args: bigArgs, dict: bigDict, input: new SavedRowsMatrix(saved), output }), (c) =>
+        Buffer.from(c),
+      ),
+    );
+    for (const written of [0, 1, 3]) {
+      const dir = scratch();
+      const path = join(dir, 'model.bin');
+      const draft = ModelDraft.startInline(path, { modelHead: bigHead, spec: big, seed: 3 }, written);
+      expect(await draft.finish(saved, 3, bigHead, output)).toBe(true);
+      expect(readFileSync(path).equals(expected)).toBe(true);
+    }
   });
 
   it('is not used, and leaves nothing, when training ended with another table, seed or head', async () => {

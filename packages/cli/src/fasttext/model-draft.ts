@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, ftruncateSync, openSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, fsyncSync, ftruncateSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import {
   type DenseMatrix,
   type FastTextArgs,
@@ -11,7 +11,7 @@ import { resolveJob } from '@rowshard/nn';
 import { userModuleImporter } from '@rowshard/transport';
 import type { SavedRows } from '../checkpoint-reader.js';
 import type { LoadedConfig } from '../config/load-config.js';
-import { type DraftPlan, writeDraft, writeWhole } from './draft-file.js';
+import { type DraftPlan, draftBlocks, writeDraftBlocks, writeWhole } from './draft-file.js';
 import { runFileThread } from './file-thread.js';
 
 /**
@@ -21,10 +21,13 @@ import { runFileThread } from './file-thread.js';
  * job is done, `finish` writes the rows training touched over their init, appends the output
  * matrix, and moves the draft into place: byte for byte what serializeFastTextModel writes
  * (model-draft.test.ts). It writes in a few hundred milliseconds what took seconds after training.
+ * The blocks the thread has not claimed by then, `finish` writes itself (writeDraftBlocks).
  */
 export class ModelDraft {
   private readonly draftPath: string;
-  /** Settles when the draft is written: null, or why it could not be. */
+  /** The next block to claim, shared with the draft's thread. */
+  private readonly next = new Int32Array(new SharedArrayBuffer(4));
+  /** Settles when the draft's thread is done: null, or why it could not write. */
   private readonly written: Promise<Error | null>;
   /** Whether finish moved the draft into place. */
   private finished = false;
@@ -32,20 +35,24 @@ export class ModelDraft {
   private constructor(
     private readonly path: string,
     private readonly plan: DraftPlan,
-    inline: boolean,
+    inlineBlocks: number | null,
   ) {
     this.draftPath = `${path}.draft`;
-    this.written = inline ? writeInline(this.draftPath, plan) : writeOnThread(this.draftPath, plan);
+    // Made here, so that whichever writer comes first finds it.
+    const created = attempt(() => writeFileSync(this.draftPath, new Uint8Array(0)));
+    if (created) this.written = Promise.resolve(created);
+    else if (inlineBlocks === null) this.written = writeOnThread(this.draftPath, plan, this.next);
+    else this.written = Promise.resolve(attempt(() => writeDraftBlocks(this.draftPath, plan, this.next, inlineBlocks)));
   }
 
   /** Starts writing the draft of `path` on a worker thread. */
   static start(path: string, plan: DraftPlan): ModelDraft {
-    return new ModelDraft(path, plan, false);
+    return new ModelDraft(path, plan, null);
   }
 
-  /** The same, written on this thread before it returns (tests). */
-  static startInline(path: string, plan: DraftPlan): ModelDraft {
-    return new ModelDraft(path, plan, true);
+  /** The same, its first `blocks` blocks (all by default) written on this thread before it returns (tests). */
+  static startInline(path: string, plan: DraftPlan, blocks = draftBlocks(plan)): ModelDraft {
+    return new ModelDraft(path, plan, blocks);
   }
 
   /**
@@ -56,12 +63,18 @@ export class ModelDraft {
    * ones training ended with.
    */
   async finish(saved: SavedRows, seed: number, modelHead: Uint8Array, output: DenseMatrix): Promise<boolean> {
-    const failed = await this.written;
     const same =
       JSON.stringify(saved.spec) === JSON.stringify(this.plan.spec) &&
       seed === this.plan.seed &&
       Buffer.from(modelHead).equals(this.plan.modelHead);
-    if (failed || !same) {
+    if (!same) {
+      await this.abandon();
+      return false;
+    }
+    // The blocks the thread has not claimed (none, once it is done), then its last one: the
+    // trained rows go over the init only once every block is in.
+    const leftOver = attempt(() => writeDraftBlocks(this.draftPath, this.plan, this.next));
+    if ((await this.written) ?? leftOver) {
       this.remove();
       return false;
     }
@@ -101,6 +114,7 @@ export class ModelDraft {
    * wanted); after finish has put the file in place, nothing.
    */
   async abandon(): Promise<void> {
+    Atomics.store(this.next, 0, draftBlocks(this.plan)); // nothing more to claim
     await this.written;
     if (!this.finished) this.remove();
   }
@@ -110,17 +124,18 @@ export class ModelDraft {
   }
 }
 
-async function writeInline(path: string, plan: DraftPlan): Promise<Error | null> {
+/** Runs `write`; returns what it threw, or null. */
+function attempt(write: () => void): Error | null {
   try {
-    writeDraft(path, plan);
+    write();
     return null;
   } catch (e) {
     return e instanceof Error ? e : new Error(String(e));
   }
 }
 
-function writeOnThread(path: string, plan: DraftPlan): Promise<Error | null> {
-  return runFileThread(new URL('./model-draft-thread.js', import.meta.url), { path, plan }).then(
+function writeOnThread(path: string, plan: DraftPlan, next: Int32Array<ArrayBufferLike>): Promise<Error | null> {
+  return runFileThread(new URL('./model-draft-thread.js', import.meta.url), { path, plan, next }).then(
     () => null,
     (e: Error) => e,
   );
