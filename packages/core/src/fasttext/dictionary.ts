@@ -39,6 +39,8 @@ interface KeptText {
   count: number;
   /** The words, in the order first seen. */
   words: readonly string[];
+  /** Whether bytes follow the last \n: a last line (perhaps only spaces) that a reading by line gives. */
+  unterminated: boolean;
 }
 
 /** One line as fastText's supervised `getLine` sees it. */
@@ -92,6 +94,9 @@ export class FastTextDictionary {
     let count = 0;
     for (let w = reader.readWord(); w !== null; w = reader.readWord()) {
       const at = d.add(w);
+      // The word `</s>` written out in the text ends fastText's line as a \n does, where a reading
+      // by line (fastTextExamples) drops the rest of that line: such a corpus is read again by line.
+      if (w === EOS && !reader.lastWasNewline()) tokens = null;
       if (tokens) {
         if (count === tokens.length) {
           if (count >= keepTokens) tokens = null;
@@ -111,7 +116,10 @@ export class FastTextDictionary {
       }
     }
     // Before thresholding, an entry's index is the order its word was first seen.
-    if (tokens) d.kept = { tokens, count, words: d.entries.map((e) => e.word) };
+    if (tokens) {
+      const unterminated = bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a;
+      d.kept = { tokens, count, words: d.entries.map((e) => e.word), unterminated };
+    }
     d.threshold(options.minCount, options.minCountLabel);
     return d;
   }
@@ -331,8 +339,8 @@ export class FastTextDictionary {
           tokens = 0;
           line++;
         }
-        // A last line without \n has no </s>.
-        if (tokens > 0) {
+        // A last line without \n has no </s> (and, of spaces alone, no token either).
+        if (tokens > 0 || kept.unterminated) {
           dict.addWordNgrams(lineHashes, ids);
           yield { ids, labels, tokens, line };
         }

@@ -54,6 +54,11 @@ export class WordReader {
 
   constructor(private readonly bytes: Uint8Array) {}
 
+  /** Whether the last word read was a line's end (a \n), not the word `</s>` written out in the text. */
+  lastWasNewline(): boolean {
+    return this.pos > 0 && this.bytes[this.pos - 1] === 0x0a;
+  }
+
   /** Whether every byte has been read (`in.peek() == EOF`). */
   atEnd(): boolean {
     return this.pos >= this.bytes.length;

@@ -70,20 +70,24 @@ describe('builtExamples', () => {
       Buffer.from('__label__a rare1 the cat the cat\n__label__b dog ran the end'),
     ]);
     const path = join(dir, 'edges.txt');
+    // The same lines, then spaces after the last \n: a last line of no word, skipped by both.
+    const trailing = join(dir, 'edges-trailing.txt');
+    writeFileSync(trailing, Buffer.concat([text, Buffer.from('\n \t')]));
     writeFileSync(path, text);
-    for (const options of [
-      { wordNgrams: 2, minCount: 1, minn: 0, maxn: 0 },
-      { wordNgrams: 3, minCount: 2, minn: 2, maxn: 4 },
-      { wordNgrams: 1, minCount: 2, minn: 0, maxn: 0 },
-    ]) {
+    for (const [file, options] of [
+      [path, { wordNgrams: 2, minCount: 1, minn: 0, maxn: 0 }],
+      [path, { wordNgrams: 3, minCount: 2, minn: 2, maxn: 4 }],
+      [path, { wordNgrams: 1, minCount: 2, minn: 0, maxn: 0 }],
+      [trailing, { wordNgrams: 2, minCount: 1, minn: 0, maxn: 0 }],
+    ] as const) {
       const spec = parseDataSpec(
-        { kind: 'file', path, format: 'fasttext', features: 'fasttext', buckets: 997, ...options },
+        { kind: 'file', path: file, format: 'fasttext', features: 'fasttext', buckets: 997, ...options },
         'data',
       ) as FileDataSpec;
       const dict = buildFastTextDictionary(spec, 1 << 20);
       const skippedByFile = { count: 0 };
       const byFile = [];
-      for await (const e of fastTextExamples(path, dict, skippedByFile)) byFile.push(e);
+      for await (const e of fastTextExamples(file, dict, skippedByFile)) byFile.push(e);
       const skippedByTokens = { count: 0 };
       const byTokens = [...(builtExamples(dict, skippedByTokens) ?? [])];
       expect(byTokens).toEqual(byFile);
@@ -96,5 +100,13 @@ describe('builtExamples', () => {
       dict.dropKeptText();
       expect(builtExamples(dict)).toBeNull();
     }
+  });
+
+  it('keeps nothing of a corpus that writes the word </s> out, which a reading by line would cut', () => {
+    // fastText's stream ends a line at that word too; read by line, the rest of the line goes.
+    const path = join(dir, 'literal-eos.txt');
+    writeFileSync(path, '__label__a x </s> __label__b y\n__label__a z\n');
+    const spec = parseDataSpec({ kind: 'file', path, format: 'fasttext', features: 'fasttext' }, 'data') as FileDataSpec;
+    expect(builtExamples(buildFastTextDictionary(spec, 1 << 20))).toBeNull();
   });
 });
