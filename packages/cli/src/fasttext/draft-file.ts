@@ -18,6 +18,10 @@ export interface DraftPlan {
   readonly seed: number;
 }
 
+/** Slots of the counter a draft's writers share: the next block to claim, and whether the draft is being finished. */
+export const NEXT_BLOCK = 0;
+export const FINISHING = 1;
+
 /** The draft's blocks of DRAFT_BLOCK_ROWS rows (the first also carries the head): the units its writers claim. */
 export function draftBlocks(plan: DraftPlan): number {
   return Math.max(1, Math.ceil(plan.spec.numEmbeddings / DRAFT_BLOCK_ROWS));
@@ -27,10 +31,10 @@ export function draftBlocks(plan: DraftPlan): number {
  * Writes the blocks of the draft file (which exists) that no other writer has claimed: the
  * head with block 0, then every row of the input table as its deterministic init (what a row
  * training never touches holds in the model file). Each block is claimed through `next`, a
- * counter shared with the other writers: the draft's thread writes while the job trains, and
- * the command's own thread takes what is left once training is over (ModelDraft.finish), so a
- * draft thread held back by a busy machine delays the model by one block at most. `until`
- * stops claiming before that block (tests: a writer cut short).
+ * counter shared with the other writers (its NEXT_BLOCK slot): the draft's thread writes while
+ * the job trains, and the command's own thread takes what is left once training is over
+ * (ModelDraft.finish), so a draft thread held back by a busy machine delays the model by one
+ * block at most. `until` stops claiming before that block (tests: a writer cut short).
  */
 export function writeDraftBlocks(
   path: string,
@@ -41,10 +45,10 @@ export function writeDraftBlocks(
   const { spec, seed } = plan;
   const dim = spec.embeddingDim;
   const rows = spec.numEmbeddings;
-  if (Atomics.load(next, 0) >= until) return;
+  if (Atomics.load(next, NEXT_BLOCK) >= until) return;
   // The block lies in the initialiser's WebAssembly memory: the rows are drawn into it many at
-  // a time and written from it, never copied (2M rows: about 1.2 s of CPU drawn row by row and
-  // copied out, 0.5 s this way).
+  // a time and written from it, never copied (a draft of 2M rows: 1.2 s of CPU drawn row by row
+  // and copied out, 0.75 s this way, the writes included).
   const memory = new KernelMemory();
   const init = kernelRowInitializer(spec, seed, memory);
   const blockRows = Math.min(DRAFT_BLOCK_ROWS, rows);
@@ -54,9 +58,9 @@ export function writeDraftBlocks(
   const fd = openSync(path, 'r+');
   try {
     for (;;) {
-      const b = Atomics.load(next, 0);
+      const b = Atomics.load(next, NEXT_BLOCK);
       if (b >= until) break;
-      if (Atomics.compareExchange(next, 0, b, b + 1) !== b) continue; // another writer took it
+      if (Atomics.compareExchange(next, NEXT_BLOCK, b, b + 1) !== b) continue; // another writer took it
       if (b === 0) {
         writeWhole(fd, plan.modelHead, 0);
         writeWhole(fd, denseMatrixHead(rows, dim), plan.modelHead.length);
@@ -72,10 +76,15 @@ export function writeDraftBlocks(
   }
 }
 
-/** The whole draft file by one writer, flushed to the disk (the draft's thread, and tests). */
-export function writeDraft(path: string, plan: DraftPlan, next: Int32Array<ArrayBufferLike> = new Int32Array(1)): void {
-  writeDraftBlocks(path, plan, next);
-  // On a disk the flush is most of the cost: on the draft's thread it happens while the job trains.
+/**
+ * The draft's thread: the blocks it can claim (`shared`: NEXT_BLOCK and FINISHING), then the
+ * file flushed to the disk, unless the draft is being finished (ModelDraft.finish flushes it,
+ * and should not wait for this thread's flush).
+ */
+export function writeDraft(path: string, plan: DraftPlan, shared: Int32Array<ArrayBufferLike>): void {
+  writeDraftBlocks(path, plan, shared);
+  if (Atomics.load(shared, FINISHING) !== 0) return;
+  // On a disk the flush is most of the cost: it happens here, while the job trains.
   const fd = openSync(path, 'r+');
   try {
     fdatasyncSync(fd);

@@ -11,7 +11,7 @@ import { resolveJob } from '@rowshard/nn';
 import { userModuleImporter } from '@rowshard/transport';
 import type { SavedRows } from '../checkpoint-reader.js';
 import type { LoadedConfig } from '../config/load-config.js';
-import { type DraftPlan, draftBlocks, writeDraftBlocks, writeWhole } from './draft-file.js';
+import { type DraftPlan, draftBlocks, FINISHING, NEXT_BLOCK, writeDraftBlocks, writeWhole } from './draft-file.js';
 import { runFileThread } from './file-thread.js';
 
 /**
@@ -25,8 +25,8 @@ import { runFileThread } from './file-thread.js';
  */
 export class ModelDraft {
   private readonly draftPath: string;
-  /** The next block to claim, shared with the draft's thread. */
-  private readonly next = new Int32Array(new SharedArrayBuffer(4));
+  /** The next block to claim and whether the draft is being finished, shared with the draft's thread. */
+  private readonly next = new Int32Array(new SharedArrayBuffer(8));
   /** Settles when the draft's thread is done: null, or why it could not write. */
   private readonly written: Promise<Error | null>;
   /** Whether finish moved the draft into place. */
@@ -72,8 +72,10 @@ export class ModelDraft {
       return false;
     }
     // The blocks the thread has not claimed (none, once it is done), then its last one: the
-    // trained rows go over the init only once every block is in.
+    // trained rows go over the init only once every block is in. The flush is this thread's.
+    Atomics.store(this.next, FINISHING, 1);
     const leftOver = attempt(() => writeDraftBlocks(this.draftPath, this.plan, this.next));
+    if (leftOver) this.stopClaims();
     if ((await this.written) ?? leftOver) {
       this.remove();
       return false;
@@ -114,9 +116,15 @@ export class ModelDraft {
    * wanted); after finish has put the file in place, nothing.
    */
   async abandon(): Promise<void> {
-    Atomics.store(this.next, 0, draftBlocks(this.plan)); // nothing more to claim
+    Atomics.store(this.next, FINISHING, 1);
+    this.stopClaims();
     await this.written;
     if (!this.finished) this.remove();
+  }
+
+  /** Leaves the draft's thread nothing more to claim: it ends after the block it is writing. */
+  private stopClaims(): void {
+    Atomics.store(this.next, NEXT_BLOCK, draftBlocks(this.plan));
   }
 
   private remove(): void {
