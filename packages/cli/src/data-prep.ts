@@ -7,7 +7,6 @@ import {
   type FileDataSpec,
   KEPT_EXAMPLE_ROWS,
   MAX_KEPT_TOKENS,
-  parseDataSpec,
   RowshardError,
   type TokenizedExample,
 } from '@rowshard/core';
@@ -194,14 +193,4 @@ export async function prepareEvalData(spec: FileDataSpec, trained: PreparedData)
   }))
     examples++;
   return { ...spec, vocabFile: trained.spec.vocabFile, labelsFile: trained.spec.labelsFile, examples, shuffleBuffer: 0 };
-}
-
-/**
- * A fastText job's data spec and the dictionary its data pass wrote (`vocabFile`), read back
- * after training: what the model file's head is made of.
- */
-export function writtenFastTextDictionary(job: Record<string, unknown>): { data: FileDataSpec; dict: FastTextDictionary } {
-  const data = parseDataSpec(job.data, 'data') as FileDataSpec;
-  const vocabFile = data.vocabFile as string;
-  return { data, dict: FastTextDictionary.fromFileText(readFileSync(vocabFile, 'latin1'), vocabFile, dictionaryOptions(data)) };
 }

@@ -65,8 +65,14 @@ export function rowInitializer(table: TableSpec, seed: number, random: RowRandom
   const dim = table.embeddingDim;
   const padding = table.kind === 'dense' ? table.paddingIdx : null;
   const fillValues = initFiller(table.init, key, dim, random);
+  // Many uniform rows in one call where the RowRandom draws them so; else row by row.
   const init = table.init;
-  const uniformRows = init.kind === 'uniform' ? random.uniformRows : undefined;
+  const uniformRows = random.uniformRows;
+  const drawRange =
+    init.kind === 'uniform' && uniformRows
+      ? (first: number, count: number, out: Float32Array, offset: number) =>
+          uniformRows(key, first, INIT_STREAM_TAG, out, offset, count, dim, init.a, init.b)
+      : null;
   const fill = (rowLo: number, rowHi: number, out: Float32Array, offset: number) => {
     if (padding !== null && rowHi === 0 && rowLo === padding) {
       out.fill(0, offset, offset + dim);
@@ -78,11 +84,11 @@ export function rowInitializer(table: TableSpec, seed: number, random: RowRandom
     dim,
     fill,
     fillRange(first, count, out, offset) {
-      if (!uniformRows || init.kind !== 'uniform') {
+      if (!drawRange) {
         for (let r = 0; r < count; r++) fill(first + r, 0, out, offset + r * dim);
         return;
       }
-      uniformRows(key, first, INIT_STREAM_TAG, out, offset, count, dim, init.a, init.b);
+      drawRange(first, count, out, offset);
       if (padding !== null && padding >= first && padding < first + count) {
         const at = offset + (padding - first) * dim;
         out.fill(0, at, at + dim);

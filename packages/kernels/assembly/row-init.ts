@@ -52,6 +52,18 @@ export function philoxRowBlocks(k0: u32, k1: u32, rowLo: u32, rowHi: u32, tag: u
   for (let b = 0; b < blocks; b += 4) philoxFour(k0, k1, rowLo, rowHi, <u32>b, tag, out + (<usize>b << 4));
 }
 
+/** f32(a + width · (word / 2^32)) for the four words of `words`, computed in float64 and rounded once. */
+// @ts-ignore: decorator
+@inline
+function uniformFour(words: v128, va: v128, vw: v128, unit: v128): v128 {
+  const low = f64x2.add(va, f64x2.mul(vw, f64x2.mul(f64x2.convert_low_i32x4_u(words), unit)));
+  const high = f64x2.add(
+    va,
+    f64x2.mul(vw, f64x2.mul(f64x2.convert_low_i32x4_u(v128.shuffle<u32>(words, words, 2, 3, 0, 1)), unit)),
+  );
+  return v128.shuffle<u32>(f32x4.demote_f64x2_zero(low), f32x4.demote_f64x2_zero(high), 0, 1, 4, 5);
+}
+
 /**
  * out[j] = f32(a + width · (word_j / 2^32)) for j < count: the uniform init, computed in
  * float64 and rounded once, as fillUniformRow does. `scratch` holds 64 bytes.
@@ -77,31 +89,13 @@ export function uniformRow(
     const dst = out + (<usize>j << 2);
     let i = 0;
     for (; i + 4 <= n; i += 4) {
-      const words = v128.load(scratch + (<usize>i << 2));
-      const low = f64x2.add(va, f64x2.mul(vw, f64x2.mul(f64x2.convert_low_i32x4_u(words), unit)));
-      const high = f64x2.add(
-        va,
-        f64x2.mul(vw, f64x2.mul(f64x2.convert_low_i32x4_u(v128.shuffle<u32>(words, words, 2, 3, 0, 1)), unit)),
-      );
-      v128.store(dst + (<usize>i << 2), v128.shuffle<u32>(f32x4.demote_f64x2_zero(low), f32x4.demote_f64x2_zero(high), 0, 1, 4, 5));
+      v128.store(dst + (<usize>i << 2), uniformFour(v128.load(scratch + (<usize>i << 2)), va, vw, unit));
     }
     for (; i < n; i++) {
       const word = <f64>load<u32>(scratch + (<usize>i << 2));
       store<f32>(dst + (<usize>i << 2), <f32>(a + width * (word / 4294967296.0)));
     }
   }
-}
-
-/** f32(a + width · (word / 2^32)) for the four words of `words`, computed in float64 and rounded once. */
-// @ts-ignore: decorator
-@inline
-function uniformFour(words: v128, va: v128, vw: v128, unit: v128): v128 {
-  const low = f64x2.add(va, f64x2.mul(vw, f64x2.mul(f64x2.convert_low_i32x4_u(words), unit)));
-  const high = f64x2.add(
-    va,
-    f64x2.mul(vw, f64x2.mul(f64x2.convert_low_i32x4_u(v128.shuffle<u32>(words, words, 2, 3, 0, 1)), unit)),
-  );
-  return v128.shuffle<u32>(f32x4.demote_f64x2_zero(low), f32x4.demote_f64x2_zero(high), 0, 1, 4, 5);
 }
 
 /**

@@ -2,16 +2,17 @@ import { writeFileWhole } from '@rowshard/coordinator';
 import {
   type CheckpointManifest,
   type DenseMatrix,
+  ErrorCodes,
   type FastTextArgs,
   type FastTextDictionary,
   FastTextInference,
   type FileDataSpec,
   fastTextModelHead,
   parseDataSpec,
+  RowshardError,
   serializeFastTextModel,
 } from '@rowshard/core';
 import { readManifest, readSavedRows, resolveCheckpointDir, type SavedRows } from '../checkpoint-reader.js';
-import { writtenFastTextDictionary } from '../data-prep.js';
 import type { ModelDraft } from './model-draft.js';
 import { writeOutputVectors, writeWordVectorsInBackground } from './save-vectors.js';
 import { SavedRowsMatrix } from './saved-matrix.js';
@@ -67,20 +68,20 @@ export interface CheckpointedModel extends Omit<TrainedModel, 'args' | 'dict' | 
   readonly workDir: string;
   /** The job as loaded: its data spec names the dictionary written for it. */
   readonly job: Record<string, unknown>;
-  /** That dictionary as the command still holds it (LoadedConfig.fastTextDictionary), or null to read it back. */
+  /** The dictionary of the job's data pass (LoadedConfig.fastTextDictionary: null only for a job of other features). */
   readonly dictionary: FastTextDictionary | null;
   readonly modelArgs: (data: FileDataSpec) => FastTextArgs;
   /** The output matrix, where the command keeps it (a table or a dense parameter). */
   readonly outputMatrix: (dir: string, manifest: CheckpointManifest, dict: FastTextDictionary) => DenseMatrix;
 }
 
-/** writeTrainedModel for a job that has just trained: the dictionary, input rows and seed from its last checkpoint. */
+/** writeTrainedModel for a job that has just trained: its input rows and seed from its last checkpoint. */
 export async function writeModelFromCheckpoint(m: CheckpointedModel): Promise<void> {
   const dir = resolveCheckpointDir(m.workDir);
   const manifest = readManifest(dir);
-  const { data, dict } = m.dictionary
-    ? { data: parseDataSpec(m.job.data, 'data') as FileDataSpec, dict: m.dictionary }
-    : writtenFastTextDictionary(m.job);
+  const dict = m.dictionary;
+  if (!dict) throw new RowshardError(ErrorCodes.INTERNAL, 'a fastText model was asked of a job without a fastText dictionary');
+  const data = parseDataSpec(m.job.data, 'data') as FileDataSpec;
   await writeTrainedModel({
     output: m.output,
     args: m.modelArgs(data),

@@ -1,4 +1,5 @@
 import { ErrorCodes, RowshardError } from '../errors.js';
+import { type KeptText, TokenRecorder } from './corpus-tokens.js';
 import { fastTextHash, forEachCharNgram, forEachWordNgramBucket } from './hash.js';
 import { stlSort } from './stl-algorithms.js';
 import { BOW, EOS, EOW, WordReader } from './tokens.js';
@@ -26,22 +27,6 @@ export interface DictionaryBuildOptions extends DictionaryOptions {
 
 /** fastText's cap on distinct words while reading; past 75% of it the rarest are pruned. */
 const MAX_VOCAB_SIZE = 30_000_000;
-
-/** Tokens a dictionary pass keeps of a corpus (128 MiB of ids); a longer one is read again by line. */
-export const MAX_KEPT_TOKENS = 1 << 25;
-
-/**
- * The corpus as `build` read it: each token as the index of its word among the words in the
- * order first seen, so that its lines can be read again without the text (`keptLines`).
- */
-interface KeptText {
-  tokens: Int32Array;
-  count: number;
-  /** The words, in the order first seen. */
-  words: readonly string[];
-  /** Whether bytes follow the last \n: a last line (perhaps only spaces) that a reading by line gives. */
-  unterminated: boolean;
-}
 
 /** One line as fastText's supervised `getLine` sees it. */
 export interface DictLine {
@@ -82,44 +67,28 @@ export class FastTextDictionary {
    * Counts the words and labels of a corpus, then thresholds, as `Dictionary::readFromFile`.
    * With `keepTokens` (a dictionary pass gives MAX_KEPT_TOKENS), a corpus of at most that many
    * tokens is kept as one id per token (unless a word is pruned in the reading), so that
-   * `keptLines` gives its lines without a
-   * second pass over the text: tokenising, looking up and hashing every token again took two
-   * thirds of the dictionary pass of a fastText command.
+   * `keptLines` gives its lines without a second pass over the text: tokenising, looking up and
+   * hashing every token again took two thirds of the dictionary pass of a fastText command.
    */
   static build(bytes: Uint8Array, options: DictionaryBuildOptions, keepTokens = 0): FastTextDictionary {
     const d = new FastTextDictionary([], options, 0, -1, new Map());
     const reader = new WordReader(bytes);
+    const recorder = keepTokens > 0 ? new TokenRecorder(keepTokens) : null;
     let minThreshold = 1;
-    let tokens: Int32Array | null = keepTokens > 0 ? new Int32Array(Math.min(1024, keepTokens)) : null;
-    let count = 0;
     for (let w = reader.readWord(); w !== null; w = reader.readWord()) {
-      const at = d.add(w);
+      const at = d.add(w); // counted whether or not the token is kept
+      recorder?.push(at);
       // The word `</s>` written out in the text ends fastText's line as a \n does, where a reading
       // by line (fastTextExamples) drops the rest of that line: such a corpus is read again by line.
-      if (w === EOS && !reader.lastWasNewline()) tokens = null;
-      if (tokens) {
-        if (count === tokens.length) {
-          if (count >= keepTokens) tokens = null;
-          else {
-            const grown = new Int32Array(Math.min(2 * count, keepTokens));
-            grown.set(tokens);
-            tokens = grown;
-          }
-        }
-        if (tokens) tokens[count++] = at;
-      }
+      if (w === EOS && !reader.lastWasNewline()) recorder?.drop();
       if (d.entries.length > 0.75 * MAX_VOCAB_SIZE) {
         minThreshold++;
         d.threshold(minThreshold, minThreshold);
-        // The entries moved and some went: the kept ids no longer name them.
-        tokens = null;
+        recorder?.drop(); // the entries moved and some went: the kept ids no longer name them
       }
     }
     // Before thresholding, an entry's index is the order its word was first seen.
-    if (tokens) {
-      const unterminated = bytes.length > 0 && bytes[bytes.length - 1] !== 0x0a;
-      d.kept = { tokens, count, words: d.entries.map((e) => e.word), unterminated };
-    }
+    d.kept = recorder?.kept(() => d.entries.map((e) => e.word), bytes) ?? null;
     d.threshold(options.minCount, options.minCountLabel);
     return d;
   }

@@ -1,4 +1,5 @@
 export * from './args.js';
+export * from './corpus-tokens.js';
 export * from './cpp-format.js';
 export * from './dictionary.js';
 export * from './examples-file.js';

@@ -93,14 +93,19 @@ export async function* fastTextExamples(
   let n = 0;
   for await (const bytes of fileByteLines(path)) {
     n++;
-    const words = new WordReader(bytes).readLine() ?? [];
-    const { ids, labels } = dict.line(words);
-    if (labels.length === 0 || ids.length === 0) {
-      if (skipped) skipped.count++;
-      continue;
-    }
-    yield { ids, labels, line: n };
+    const example = trainingExample({ ...dict.line(new WordReader(bytes).readLine() ?? []), line: n }, skipped);
+    if (example) yield example;
   }
+}
+
+/** A line that trains: it has a label and an input row; else null, counted in `skipped`. */
+function trainingExample(
+  { ids, labels, line }: { ids: number[]; labels: number[]; line: number },
+  skipped?: { count: number },
+): FastTextExample | null {
+  if (labels.length > 0 && ids.length > 0) return { ids, labels, line };
+  if (skipped) skipped.count++;
+  return null;
 }
 
 /**
@@ -112,12 +117,9 @@ export function builtExamples(dict: FastTextDictionary, skipped?: { count: numbe
   if (!lines) return null;
   return {
     *[Symbol.iterator]() {
-      for (const { ids, labels, line } of lines) {
-        if (labels.length === 0 || ids.length === 0) {
-          if (skipped) skipped.count++;
-          continue;
-        }
-        yield { ids, labels, line };
+      for (const line of lines) {
+        const example = trainingExample(line, skipped);
+        if (example) yield example;
       }
     },
   };
