@@ -164,6 +164,28 @@ describe.skipIf(!hasFastText)('fastText model files (.bin, .ftz) against fastTex
     );
   });
 
+  it('ends a line at the word </s> written in the text, as fastText: test, predict and sentence vectors', () => {
+    // Every fifth line of test.txt with </s> written after its second word (and a line ending in
+    // one): fastText reads the rest of such a line as a line of its own.
+    const text = readFileSync(join(dir, 'test.txt'), 'latin1')
+      .split('\n')
+      .map((l, i) => (i % 5 === 0 ? l.replace(/^(\S+\s+\S+)/, '$1 </s>') : l))
+      .join('\n')
+      .concat('__label__sports w1 </s>\n');
+    writeFileSync(join(dir, 'eos.txt'), text, 'latin1');
+    const theirs = fasttext(['test', 'softmax.bin', 'eos.txt']).stdout;
+    expect(rowshard(['test', 'softmax.bin', 'eos.txt']).stdout).toBe(theirs);
+    expect(theirs).not.toBe(fasttext(['test', 'softmax.bin', 'test.txt']).stdout);
+    expect(rowshard(['predict', 'softmax.bin', 'eos.txt', '2']).stdout).toBe(
+      fasttext(['predict', 'softmax.bin', 'eos.txt', '2']).stdout,
+    );
+    expectVectorsClose(
+      rowshard(['print-sentence-vectors', 'softmax.bin'], text).stdout,
+      fasttext(['print-sentence-vectors', 'softmax.bin'], text).stdout,
+      1e-5,
+    );
+  });
+
   it('tests as fastText does (N, P@k, R@k), and test-label gives per-label precision', () => {
     for (const model of ['softmax.bin', 'hs.bin', 'softmax.ftz'])
       for (const k of ['1', '2'])

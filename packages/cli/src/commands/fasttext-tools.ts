@@ -1,7 +1,7 @@
-import { dumpArgs, ErrorCodes, formatFixed, formatG, type LabelScore, RowshardError, utf8Word, WordReader } from '@rowshard/core';
+import { dumpArgs, ErrorCodes, formatFixed, formatG, type LabelScore, RowshardError, utf8Word } from '@rowshard/core';
 import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, parseCommandLine } from '../command-line/parse.js';
-import { byteLines, inputWords, writeBytes } from '../fasttext/byte-input.js';
+import { fastTextLines, inputWords, writeBytes } from '../fasttext/byte-input.js';
 import { loadNativeModel, type NativeModel } from '../fasttext/native-model.js';
 import { type Command, usageError } from './command.js';
 
@@ -44,12 +44,11 @@ function requireSupervised(command: string, m: NativeModel): void {
     );
 }
 
-/** `fasttext predict|predict-prob MODEL FILE k threshold`: one line per input line. */
+/** `fasttext predict|predict-prob MODEL FILE k threshold`: one line per line of input (fastTextLines). */
 export async function nativePredict(m: NativeModel, input: string, k: number, threshold: number, withProb: boolean) {
   requireSupervised(withProb ? 'predict-prob' : 'predict', m);
   const { dict, model } = m;
-  for await (const line of byteLines(input)) {
-    const words = new WordReader(line).readLine() ?? [];
+  for await (const words of fastTextLines(input)) {
     const preds = model.predict(dict.line(words).ids, k, threshold);
     const parts = preds.map((p) =>
       withProb ? `${dict.label(p.label)} ${formatG(Math.fround(Math.exp(p.logProb)))}` : dict.label(p.label),
@@ -68,8 +67,7 @@ export async function nativeTest(m: NativeModel, input: string, k: number, thres
   let gold = 0;
   let predicted = 0;
   let correct = 0;
-  for await (const line of byteLines(input)) {
-    const words = new WordReader(line).readLine() ?? [];
+  for await (const words of fastTextLines(input)) {
     const { ids, labels } = dict.line(words);
     if (labels.length === 0 || ids.length === 0) continue;
     const preds: LabelScore[] = model.predict(ids, k, threshold);
@@ -198,10 +196,7 @@ export const printSentenceVectorsCommand: Command = {
   async run(argv) {
     const [modelPath] = positionalsOf(printSentenceVectorsLine, argv, 1, this.usage);
     const { model } = loadNativeModel(modelPath);
-    for await (const line of byteLines('-')) {
-      const words = new WordReader(line).readLine() ?? [];
-      await writeBytes(`${vectorText(model.sentenceVector(words))}\n`);
-    }
+    for await (const words of fastTextLines('-')) await writeBytes(`${vectorText(model.sentenceVector(words))}\n`);
     return 0;
   },
 };

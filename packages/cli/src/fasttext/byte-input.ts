@@ -1,5 +1,5 @@
 import { closeSync, createReadStream, fstatSync, openSync } from 'node:fs';
-import { ErrorCodes, RowshardError, streamWords } from '@rowshard/core';
+import { ErrorCodes, RowshardError, streamWords, WordReader } from '@rowshard/core';
 
 /**
  * Input of the commands that read as fastText reads, in bytes (fastText tokenises bytes, not
@@ -23,7 +23,7 @@ export function openInput(path: string): AsyncIterable<Buffer> {
 }
 
 /** Lines of bytes, each with its \n (the last one without, if the input does not end in one). */
-export async function* byteLines(path: string): AsyncGenerator<Uint8Array> {
+async function* byteLines(path: string): AsyncGenerator<Uint8Array> {
   let rest: Buffer = Buffer.alloc(0);
   for await (const chunk of openInput(path)) {
     const buf: Buffer = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
@@ -35,6 +35,14 @@ export async function* byteLines(path: string): AsyncGenerator<Uint8Array> {
     rest = Buffer.from(buf.subarray(start));
   }
   if (rest.length > 0) yield rest;
+}
+
+/**
+ * The words of each of fastText's lines of a file or stdin, as its commands read them one
+ * `getLine` at a time: a text line with the word `</s>` written in it is two (WordReader.lines).
+ */
+export async function* fastTextLines(path: string): AsyncGenerator<string[]> {
+  for await (const line of byteLines(path)) yield* new WordReader(line).lines();
 }
 
 /** Whitespace-separated words as `std::cin >> word` reads them, as byte strings, query by query. */

@@ -1,5 +1,5 @@
-import { ErrorCodes, type LabelScore, RowshardError, WordReader } from '@rowshard/core';
-import { byteLines } from './byte-input.js';
+import { ErrorCodes, type LabelScore, RowshardError } from '@rowshard/core';
+import { fastTextLines } from './byte-input.js';
 import { loadNativeModel } from './native-model.js';
 
 /**
@@ -177,8 +177,7 @@ export async function scoreModel(
     label = id - dict.nwords;
   }
   const meter = new Meter(metric.label !== null);
-  for await (const line of byteLines(validation)) {
-    const words = new WordReader(line).readLine() ?? [];
+  for await (const words of fastTextLines(validation)) {
     const { ids, labels } = dict.line(words);
     if (labels.length === 0 || ids.length === 0) continue;
     meter.log(labels, model.predict(ids, k, 0));

@@ -21,6 +21,13 @@ describe("fastText's tokeniser", () => {
     expect(r.readLine()).toBeNull();
     expect(streamWords(bytes(' x\ty\n z '))).toEqual(['x', 'y', 'z']);
   });
+
+  it('ends a line at the word </s> written in the text, as at a \\n: the rest is a line of its own', () => {
+    // fastText 0.9.2 on `a </s> b\nc </s>\n`: test counts three lines, predict prints four.
+    expect([...new WordReader(bytes('a </s> b\nc </s>\n')).lines()]).toEqual([['a', EOS], ['b', EOS], ['c', EOS], [EOS]]);
+    expect([...new WordReader(bytes('</s>')).lines()]).toEqual([[EOS]]);
+    expect([...new WordReader(bytes('')).lines()]).toEqual([]);
+  });
 });
 
 describe("fastText's dictionary", () => {

@@ -78,8 +78,9 @@ export class FastTextDictionary {
     for (let w = reader.readWord(); w !== null; w = reader.readWord()) {
       const at = d.add(w); // counted whether or not the token is kept
       recorder?.push(at);
-      // The word `</s>` written out in the text ends fastText's line as a \n does, where a reading
-      // by line (fastTextExamples) drops the rest of that line: such a corpus is read again by line.
+      // The word `</s>` written out in the text ends fastText's line as a \n does, but the kept
+      // tokens could not tell it from a \n, which each example's line number needs: such a
+      // corpus is read again by line (fastTextExamples splits its lines there as fastText does).
       if (w === EOS && !reader.lastWasNewline()) recorder?.drop();
       if (d.entries.length > 0.75 * MAX_VOCAB_SIZE) {
         minThreshold++;

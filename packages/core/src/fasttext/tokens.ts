@@ -85,7 +85,10 @@ export class WordReader {
     return start < 0 ? null : bytesToWord(b, start, this.pos);
   }
 
-  /** The words of the next line, its `</s>` last (absent on a last line without \n); null at the end. */
+  /**
+   * The words of the next line, its `</s>` last (absent on a last line without \n); null at the
+   * end. As fastText's `getLine`, the word `</s>` written out in the text ends a line as a \n does.
+   */
   readLine(): string[] | null {
     if (this.atEnd()) return null;
     const words: string[] = [];
@@ -94,6 +97,14 @@ export class WordReader {
       if (w === EOS) break;
     }
     return words;
+  }
+
+  /**
+   * Every line of the input, as fastText's commands read them one `getLine` at a time: a text
+   * line with `</s>` written in it is two of fastText's lines (readLine), and both count.
+   */
+  *lines(): Generator<string[]> {
+    for (let words = this.readLine(); words !== null; words = this.readLine()) yield words;
   }
 }
 

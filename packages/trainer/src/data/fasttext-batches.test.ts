@@ -102,11 +102,25 @@ describe('builtExamples', () => {
     }
   });
 
-  it('keeps nothing of a corpus that writes the word </s> out, which a reading by line would cut', () => {
-    // fastText's stream ends a line at that word too; read by line, the rest of the line goes.
+  it('ends an example at the word </s> written out, as fastText does; such a corpus is read by line, not kept', async () => {
     const path = join(dir, 'literal-eos.txt');
-    writeFileSync(path, '__label__a x </s> __label__b y\n__label__a z\n');
+    writeFileSync(path, '__label__a x </s> __label__b y\n__label__a z </s>\n');
     const spec = parseDataSpec({ kind: 'file', path, format: 'fasttext', features: 'fasttext' }, 'data') as FileDataSpec;
-    expect(builtExamples(buildFastTextDictionary(spec, 1 << 20))).toBeNull();
+    const dict = buildFastTextDictionary(spec, 1 << 20);
+    // The kept tokens cannot tell that </s> from a line's end, which the examples' line numbers need.
+    expect(builtExamples(dict)).toBeNull();
+    const skipped = { count: 0 };
+    const examples = [];
+    for await (const e of fastTextExamples(path, dict, skipped)) examples.push(e);
+    const row = (w: string) => dict.getId(w);
+    const label = (l: string) => dict.getId(`__label__${l}`) - dict.nwords;
+    // Three of fastText's lines with a label, each ended by </s>; the fourth (the \n after a
+    // written </s>) has none and is skipped, as fastText skips it.
+    expect(examples).toEqual([
+      { ids: [row('x'), row('</s>')], labels: [label('a')], line: 1 },
+      { ids: [row('y'), row('</s>')], labels: [label('b')], line: 1 },
+      { ids: [row('z'), row('</s>')], labels: [label('a')], line: 2 },
+    ]);
+    expect(skipped.count).toBe(1);
   });
 });

@@ -93,8 +93,10 @@ export async function* fastTextExamples(
   let n = 0;
   for await (const bytes of fileByteLines(path)) {
     n++;
-    const example = trainingExample({ ...dict.line(new WordReader(bytes).readLine() ?? []), line: n }, skipped);
-    if (example) yield example;
+    for (const words of new WordReader(bytes).lines()) {
+      const example = trainingExample({ ...dict.line(words), line: n }, skipped);
+      if (example) yield example;
+    }
   }
 }
 

@@ -31,23 +31,24 @@ interface WordLine {
 async function* wordLines(path: string, dict: FastTextDictionary): AsyncGenerator<WordLine> {
   let start = 0;
   for await (const bytes of fileByteLines(path)) {
-    const tokens = new WordReader(bytes).readLine() ?? [];
-    let words: number[] = [];
-    let known = 0;
-    for (const t of tokens) {
-      const id = dict.getId(t);
-      if (id < 0) continue;
-      known++;
-      if (id < dict.nwords) words.push(id);
-      if (known > MAX_LINE_SIZE) {
-        yield { start, words };
-        start += words.length;
-        words = [];
-        known = 0;
+    for (const tokens of new WordReader(bytes).lines()) {
+      let words: number[] = [];
+      let known = 0;
+      for (const t of tokens) {
+        const id = dict.getId(t);
+        if (id < 0) continue;
+        known++;
+        if (id < dict.nwords) words.push(id);
+        if (known > MAX_LINE_SIZE) {
+          yield { start, words };
+          start += words.length;
+          words = [];
+          known = 0;
+        }
       }
+      if (words.length > 0) yield { start, words };
+      start += words.length;
     }
-    if (words.length > 0) yield { start, words };
-    start += words.length;
   }
 }
 
