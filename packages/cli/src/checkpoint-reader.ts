@@ -16,7 +16,7 @@ import {
   type TableSpec,
 } from '@rowshard/core';
 import { kernelRowInitializer } from '@rowshard/kernels';
-import { readShardSnapshot } from '@rowshard/ps';
+import { readShardSnapshot, readShardWeights } from '@rowshard/ps';
 
 /** A checkpoint directory (one with a manifest), or a checkpoints root whose newest one is taken. */
 export function resolveCheckpointDir(path: string): string {
@@ -75,33 +75,40 @@ export interface SavedRows {
   fillRows(first: number, count: number, out: Float32Array): void;
 }
 
-/** The rows a checkpoint saved for a dense table, from every shard file. */
+/**
+ * The rows a checkpoint saved for a dense table, from every shard file: their ids and weights
+ * only (readShardWeights), each id checked to be a row of the table and saved once.
+ */
 export function readSavedRows(dir: string, manifest: CheckpointManifest, table: string): SavedRows {
   const { spec } = tableEntry(dir, manifest, table);
   const dim = spec.embeddingDim;
-  const parts = manifest.shards.flatMap((info) =>
-    readShardSnapshot(join(dir, info.file)).tables.filter((p) => p.table === table),
-  );
-  const n = parts.reduce((a, p) => a + p.ids.length, 0);
-  // Every saved row as (part, position), in typed arrays: a supervised model saves 10^5 and more.
-  const idOf = new Float64Array(n);
-  const partOf = new Int32Array(n);
-  const atOf = new Int32Array(n);
-  let k = 0;
-  parts.forEach((p, part) => {
-    for (let i = 0; i < p.ids.length; i++, k++) {
-      idOf[k] = Number(p.ids[i]);
-      partOf[k] = part;
-      atOf[k] = i;
-    }
-  });
-  const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => idOf[a] - idOf[b]);
-  const ids = new Float64Array(n);
-  const rows = new Float32Array(n * dim);
-  order.forEach((o, i) => {
-    ids[i] = idOf[o];
-    copyRow(parts[partOf[o]].weight, atOf[o] * dim, rows, i * dim, dim);
-  });
+  const parts: { file: string; ids: Float64Array; weight: Float32Array }[] = [];
+  for (const info of manifest.shards) {
+    const file = join(dir, info.file);
+    const part = readShardWeights(file, table);
+    if (!part) continue;
+    if (!(part.ids instanceof Float64Array) || part.dim !== dim)
+      throw new RowshardError(
+        ErrorCodes.BAD_CHECKPOINT,
+        `${file}: table '${table}' is not saved as a dense table of dim ${dim}`,
+        {
+          file,
+          table,
+        },
+      );
+    parts.push({ file, ids: part.ids, weight: part.weight });
+  }
+  const { ids, rows } = idOrder(parts, dim);
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i];
+    if (!(Number.isInteger(id) && id >= 0 && id < spec.numEmbeddings && (i === 0 || id > ids[i - 1])))
+      throw new RowshardError(
+        ErrorCodes.BAD_CHECKPOINT,
+        `checkpoint ${dir}: table '${table}' saves row ${id} ${id === ids[i - 1] ? 'twice' : `outside its ${spec.numEmbeddings} rows`}`,
+        { table },
+      );
+  }
+  const n = ids.length;
   const position = new IdIndex(ids);
   const init = kernelRowInitializer(spec, manifest.seed);
   return {
@@ -128,6 +135,41 @@ export function readSavedRows(dir: string, manifest: CheckpointManifest, table: 
       }
     },
   };
+}
+
+/**
+ * Every part's rows in one pair of arrays, ascending by id. A shard writes a dense table's rows
+ * in id order (RowStore.forEachRow), so one shard's file is taken as it is, without a copy;
+ * several are merged by a sort.
+ */
+function idOrder(parts: readonly { ids: Float64Array; weight: Float32Array }[], dim: number) {
+  if (parts.length === 1 && isAscending(parts[0].ids)) return { ids: parts[0].ids, rows: parts[0].weight };
+  const n = parts.reduce((a, p) => a + p.ids.length, 0);
+  // Every saved row as (part, position), in typed arrays: a supervised model saves 10^5 and more.
+  const idOf = new Float64Array(n);
+  const partOf = new Int32Array(n);
+  const atOf = new Int32Array(n);
+  let k = 0;
+  parts.forEach((p, part) => {
+    for (let i = 0; i < p.ids.length; i++, k++) {
+      idOf[k] = p.ids[i];
+      partOf[k] = part;
+      atOf[k] = i;
+    }
+  });
+  const order = Uint32Array.from({ length: n }, (_, i) => i).sort((a, b) => idOf[a] - idOf[b]);
+  const ids = new Float64Array(n);
+  const rows = new Float32Array(n * dim);
+  order.forEach((o, i) => {
+    ids[i] = idOf[o];
+    copyRow(parts[partOf[o]].weight, atOf[o] * dim, rows, i * dim, dim);
+  });
+  return { ids, rows };
+}
+
+function isAscending(ids: Float64Array): boolean {
+  for (let i = 1; i < ids.length; i++) if (!(ids[i] > ids[i - 1])) return false;
+  return true;
 }
 
 /** The first index of ascending `sorted` whose value is at least x. */

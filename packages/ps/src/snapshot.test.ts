@@ -9,9 +9,9 @@ import {
   parseSparseOptimizerConfig,
   tableSpec,
 } from '@rowshard/core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { PsService } from './ps-service.js';
-import { restoreShard, writeShardSnapshot } from './snapshot.js';
+import { readShardSnapshot, readShardWeights, restoreShard, writeShardSnapshot } from './snapshot.js';
 
 const tables = (dim: number): PsTableConfig[] => [
   {
@@ -138,5 +138,40 @@ describe('restoreShard', () => {
       expect.objectContaining({ code: ErrorCodes.BAD_CHECKPOINT, message: expect.stringContaining('does not fit this job') }),
     );
     expect(fewer.pull([{ table: 'w', ids: few }])[0]).toEqual(kept);
+  });
+});
+
+describe('readShardWeights', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rowshard-weights-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("reads a table's ids and weights as the whole-file reader does, without the optimizer slots", async () => {
+    const s = service(5);
+    push(s, 1);
+    const file = join(dir, 'shard-0.safetensors');
+    await writeShardSnapshot(s, file, 1);
+    const whole = readShardSnapshot(file).tables[0];
+    const part = readShardWeights(file, 'w');
+    expect(part?.dim).toBe(5);
+    expect(Array.from(part?.ids ?? [])).toEqual(Array.from(ids));
+    expect(part?.weight).toEqual(whole.weight);
+    expect(readShardWeights(file, 'other')).toBeNull();
+  });
+
+  it('refuses a file cut short, or not a shard file, naming it', async () => {
+    const s = service(4);
+    push(s, 1);
+    const file = join(dir, 'cut.safetensors');
+    await writeShardSnapshot(s, file, 1);
+    truncateSync(file, readFileSync(file).length - 8);
+    expect(() => readShardWeights(file, 'w')).toThrow(
+      expect.objectContaining({ code: ErrorCodes.BAD_CHECKPOINT, message: expect.stringContaining(file) }),
+    );
+    const junk = join(dir, 'junk.safetensors');
+    writeFileSync(junk, 'not a checkpoint');
+    expect(() => readShardWeights(junk, 'w')).toThrow(expect.objectContaining({ code: ErrorCodes.BAD_CHECKPOINT }));
+    expect(() => readShardWeights(join(dir, 'missing.safetensors'), 'w')).toThrow(
+      expect.objectContaining({ code: ErrorCodes.BAD_CHECKPOINT, message: expect.stringContaining('cannot be read (ENOENT)') }),
+    );
   });
 });
