@@ -273,13 +273,21 @@ describe.skipIf(!hasFastText)('fastText model files (.bin, .ftz) against fastTex
     expect(fasttext(['dump', 'ours.bin', 'args']).stdout).toBe(rowshard(['dump', 'ours.bin', 'args']).stdout);
     for (const k of ['1', '2', '-1']) expectPredictionsMatch('ours.bin', k);
     expect(rowshard(['test', 'ours.bin', 'test.txt']).stdout).toBe(fasttext(['test', 'ours.bin', 'test.txt']).stdout);
-    // ours.vec is what fastText's print-word-vectors says of ours.bin.
-    const vec = readFileSync(join(dir, 'ours.vec'), 'latin1').split('\n').slice(1).join('\n');
-    const words = vec
-      .split('\n')
-      .map((l) => l.split(' ')[0])
-      .join('\n');
-    expect(fasttext(['print-word-vectors', 'ours.bin'], words).stdout).toBe(vec);
+    // ours.vec is what fastText's print-word-vectors says of ours.bin; and so without character
+    // n-grams, where a word's vector is its row (the .vec is then written from the rows in one walk).
+    const plain = rowshard(['supervised', '-input', 'train.txt', '-output', 'plain', '-dim', '8', '-epoch', '2', '-maxn', '0']);
+    expect(plain.status, plain.stderr).toBe(0);
+    for (const model of ['ours', 'plain']) {
+      const vec = readFileSync(join(dir, `${model}.vec`), 'latin1')
+        .split('\n')
+        .slice(1)
+        .join('\n');
+      const words = vec
+        .split('\n')
+        .map((l) => l.split(' ')[0])
+        .join('\n');
+      expect(fasttext(['print-word-vectors', `${model}.bin`], words).stdout).toBe(vec);
+    }
   });
 
   it("trains each loss (ns, hs by fastText's Huffman tree, ova) into a .bin fastText predicts with as rowshard does", () => {

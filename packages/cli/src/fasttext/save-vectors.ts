@@ -2,6 +2,7 @@
 import { writeFileWhole } from '@rowshard/coordinator/durable-file';
 import { type DenseMatrix, type FastTextInference, writeByteString, writeG } from '@rowshard/core';
 import { runFileThread } from './file-thread.js';
+import { SavedRowsMatrix } from './saved-matrix.js';
 
 /** Named rows as a fastText text file of vectors: `<count> <dim>`, then `<name> <v0> <v1> ... ` per row. */
 export interface NamedRows {
@@ -47,13 +48,16 @@ function* vecChunks({ names, rows, dim }: NamedRows): Generator<Uint8Array> {
 
 /** Each word of the dictionary and its vector as getWordVector gives it (its character n-grams included). */
 function wordVectors(model: FastTextInference): NamedRows {
-  const { dict, dim } = model;
+  const { dict, dim, input } = model;
   const names: string[] = [];
+  for (let w = 0; w < dict.nwords; w++) names.push(dict.word(w));
   const rows = new Float32Array(dict.nwords * dim);
-  for (let w = 0; w < dict.nwords; w++) {
-    names.push(dict.word(w));
-    rows.set(model.wordVector(dict.word(w)), w * dim);
-  }
+  if (dict.options.maxn <= 0 && input instanceof SavedRowsMatrix) {
+    // Without character n-grams a word's vector is its own row (word w is row w) over one: the
+    // rows in one walk, not a lookup per word. The sum starts at +0, so -0 becomes +0 as there.
+    input.fillRows(0, dict.nwords, rows);
+    for (let i = 0; i < rows.length; i++) rows[i] += 0;
+  } else for (let w = 0; w < dict.nwords; w++) rows.set(model.wordVector(dict.word(w)), w * dim);
   return { names, rows, dim };
 }
 

@@ -35,6 +35,8 @@ describe('C++ ostream number formats', () => {
     // Exact halves at precision 5 (formatG rounds them up), powers of ten, and the ends of float32.
     values.push(1.03125, 2.5, 99999.5, 0.000015, 1e-4, 9.99995e-5, 1e5, 1e-5, 99999.4, 3.4028234663852886e38, 1e-45, -0, 0);
     values.push(Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 123456789, 0.1, -0.0067589123);
+    // Doubles past float32, subnormal ones included (their binary exponent says nothing of their decimal one).
+    values.push(5e-324, -1e-310, 2.2250738585072014e-308, 1.7976931348623157e308, 1e300, 1e-300, 1.23456e55, 9.99999e-56);
     for (const p of [5, 1, 3, 6, 9, 12]) {
       const mismatched = values.filter((x) => asText(x, p) !== formatG(x, p));
       expect(mismatched.map((x) => [x, p, asText(x, p), formatG(x, p)])).toEqual([]);
