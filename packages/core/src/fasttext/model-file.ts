@@ -2,7 +2,7 @@ import { ErrorCodes, RowshardError } from '../errors.js';
 import { DEFAULT_LABEL_PREFIX, type FastTextArgs, LOSS_CODES, lossFromCode, MODEL_CODES, modelFromCode } from './args.js';
 import { type DictEntry, FastTextDictionary } from './dictionary.js';
 import { DenseMatrix, type FastTextMatrix, ProductQuantizer, QuantMatrix, type RowBlockMatrix } from './matrix.js';
-import { bytesToWord } from './tokens.js';
+import { bytesToWord, writeByteString } from './tokens.js';
 
 /** fastText's file signature (`FASTTEXT_FILEFORMAT_MAGIC_INT32`) and the versions 0.9.x writes and reads. */
 export const FASTTEXT_MAGIC = 793712314;
@@ -307,14 +307,24 @@ export function* serializeFastTextModel(m: {
  * training ends: cli's model-draft.ts).
  */
 export function fastTextModelHead(a: FastTextArgs, d: FastTextDictionary, quantInput: boolean): Uint8Array {
-  const head: number[] = [];
-  const view = (n: number, set: (v: DataView) => void) => {
-    const b = new Uint8Array(n);
-    set(new DataView(b.buffer));
-    for (const x of b) head.push(x);
+  // Sized first and written in place: a byte at a time into an array took 50 ms for a
+  // dictionary of 27k words, and a fastText command writes the head twice.
+  let size = 4 * 14 + 8 + 4 * 3 + 8 * 2 + 8 * d.pruneIndex.size + 1;
+  for (const e of d.entries) size += e.word.length + 10; // the word, \0, its count (int64), its type
+  const head = new Uint8Array(size);
+  const v = new DataView(head.buffer);
+  let at = 0;
+  const i32 = (x: number) => {
+    v.setInt32(at, x, true);
+    at += 4;
   };
-  const i32 = (x: number) => view(4, (v) => v.setInt32(0, x, true));
-  const i64 = (x: number) => view(8, (v) => v.setBigInt64(0, BigInt(x), true));
+  // An int64 from its halves (|x| < 2^53): no BigInt per dictionary entry.
+  const i64 = (x: number) => {
+    const high = Math.floor(x / 4294967296);
+    v.setUint32(at, x - high * 4294967296, true);
+    v.setInt32(at + 4, high, true);
+    at += 8;
+  };
   i32(FASTTEXT_MAGIC);
   i32(FASTTEXT_VERSION);
   for (const x of [
@@ -332,24 +342,26 @@ export function fastTextModelHead(a: FastTextArgs, d: FastTextDictionary, quantI
     a.lrUpdateRate,
   ])
     i32(x);
-  view(8, (v) => v.setFloat64(0, a.t, true));
+  v.setFloat64(at, a.t, true);
+  at += 8;
   i32(d.size);
   i32(d.nwords);
   i32(d.nlabels);
   i64(d.ntokens);
   i64(d.pruneIndexSize);
   for (const e of d.entries) {
-    for (let i = 0; i < e.word.length; i++) head.push(e.word.charCodeAt(i));
-    head.push(0);
+    at = writeByteString(e.word, head, at);
+    head[at++] = 0;
     i64(e.count);
-    head.push(e.type === 'word' ? 0 : 1);
+    head[at++] = e.type === 'word' ? 0 : 1;
   }
   for (const [key, value] of d.pruneIndex) {
     i32(key);
     i32(value);
   }
-  head.push(quantInput ? 1 : 0);
-  return Uint8Array.from(head);
+  head[at++] = quantInput ? 1 : 0;
+  if (at !== size) throw new Error(`fastTextModelHead: wrote ${at} bytes of ${size}`);
+  return head;
 }
 
 /** A dense matrix's 16 bytes before its rows: its row and column counts (int64). */
