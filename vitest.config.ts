@@ -15,6 +15,10 @@ export default defineConfig({
         replacement: fileURLToPath(new URL('./packages/cli/src/config/options.ts', import.meta.url)),
       },
       {
+        find: '@rowshard/transport/server-metrics',
+        replacement: fileURLToPath(new URL('./packages/transport/src/server-metrics.ts', import.meta.url)),
+      },
+      {
         find: '@rowshard/coordinator/durable-file',
         replacement: fileURLToPath(new URL('./packages/coordinator/src/durable-file.ts', import.meta.url)),
       },

@@ -1,4 +1,4 @@
-import { serverMetrics } from '@rowshard/transport';
+import { serverMetrics } from '@rowshard/transport/server-metrics';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { CoordinatorStatus } from './status.js';
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { PsStats } from '@rowshard/core';
-import { serverMetrics } from '@rowshard/transport';
+import { serverMetrics } from '@rowshard/transport/server-metrics';
 import { Counter, Gauge, Registry } from 'prom-client';
 
 /**

@@ -6,6 +6,5 @@ export * from './options.js';
 export * from './process-args.js';
 export * from './senders.js';
 export * from './server.js';
-export * from './server-metrics.js';
 export * from './step-barrier.js';
 export * from './user-module.js';

@@ -1,3 +1,5 @@
+// Its own entry (`@rowshard/transport/server-metrics`), not re-exported by the package's index:
+// prom-client takes 30 ms to load, and clients (trainer threads, the CLI) never serve metrics.
 import { collectDefaultMetrics, Histogram, type Registry } from 'prom-client';
 
 /**
