@@ -109,13 +109,15 @@ export function readSavedRows(dir: string, manifest: CheckpointManifest, table: 
       );
   }
   const n = ids.length;
-  const position = new IdIndex(ids);
+  // Built at the first lookup: writing a model walks the rows in order and never looks one up.
+  let position: IdIndex | null = null;
   const init = kernelRowInitializer(spec, manifest.seed);
   return {
     spec,
     ids,
     rows,
     row(id, out, offset) {
+      position ??= new IdIndex(ids);
       const at = position.indexOf(id);
       if (at < 0) init.fill(id, 0, out, offset);
       else copyRow(rows, at * dim, out, offset, dim);
