@@ -105,11 +105,14 @@ class Cursor {
     return out;
   }
 
+  /** n floats: a view of the bytes where they lie 4-aligned in memory (fastTextModelBytes arranges it for the input matrix), else a copy. */
   floats(n: number, what: string): Float32Array {
     this.need(n * 4, what);
-    const out = new Float32Array(n);
-    // Copied: the file's offset need not be 4-aligned.
-    new Uint8Array(out.buffer).set(this.bytes.subarray(this.pos, this.pos + n * 4));
+    const at = this.bytes.byteOffset + this.pos;
+    const out =
+      at % 4 === 0
+        ? new Float32Array(this.bytes.buffer, at, n)
+        : new Float32Array(this.bytes.buffer.slice(at, at + n * 4) as ArrayBuffer);
     this.pos += n * 4;
     return out;
   }
@@ -200,6 +203,31 @@ function readQuant(c: Cursor, what: string): QuantMatrix {
     npq = readPq(c, `${what} norm quantizer`);
   }
   return new QuantMatrix(m, n, codes, pq, normCodes, npq);
+}
+
+/**
+ * Where a dense input matrix's floats begin in a model file, from the file's first bytes: after
+ * the args, the dictionary (its entries walked, not parsed) and the matrix's shape. Null when
+ * `prefix` ends before that, the input matrix is quantised, or the bytes are not a model (the
+ * parse says why). A reader puts the file where this offset is 4-aligned, and the 800 MB of
+ * rows are used where they were read, not copied (parseFastTextModel).
+ */
+export function fastTextMatrixOffset(prefix: Uint8Array): number | null {
+  const v = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
+  // magic, version, 12 int32 args, t (double), then size, nwords, nlabels (int32), ntokens, pruneidx_size (int64).
+  let at = 8 + 12 * 4 + 8;
+  if (prefix.length < at + 28 || !isFastTextModel(prefix)) return null;
+  const size = v.getInt32(at, true);
+  const pruneSize = Number(v.getBigInt64(at + 20, true));
+  at += 28;
+  for (let i = 0; i < size; i++) {
+    const end = prefix.indexOf(0, at);
+    if (end < 0) return null;
+    at = end + 1 + 8 + 1; // the word's NUL, its count, its type
+  }
+  at += 8 * Math.max(0, pruneSize) + 1 + 16; // the pruned n-gram map, the quantised flag, rows and cols
+  if (at > prefix.length || prefix[at - 17] !== 0) return null;
+  return at;
 }
 
 /**
