@@ -6,7 +6,7 @@ import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, parseCommandLine } from '../command-line/parse.js';
 import { openInput } from '../fasttext/byte-input.js';
 import { readFastTextModel } from '../fasttext/model-file.js';
-import { isNativeModelFile, loadNativeModel } from '../fasttext/native-model.js';
+import { isNativeModelFile, openNativeModel } from '../fasttext/native-model.js';
 import { FastTextPredictor } from '../fasttext/predictor.js';
 import { type Command, usageError } from './command.js';
 import { generalMetrics, nativePredict, nativeTest, parseK, parseThreshold } from './fasttext-tools.js';
@@ -95,7 +95,12 @@ export const testCommand: Command = {
   async run(argv) {
     const { modelPath, dataPath, k, threshold } = predictionArgs(testCommandLine, this.usage, argv);
     if (isNativeModelFile(modelPath)) {
-      process.stdout.write(generalMetrics(await nativeTest(loadNativeModel(modelPath), dataPath, k, threshold), k));
+      const m = openNativeModel(modelPath);
+      try {
+        process.stdout.write(generalMetrics(await nativeTest(m, dataPath, k, threshold), k));
+      } finally {
+        m.close();
+      }
       return 0;
     }
     const { predictor, records } = openRowshardModel(modelPath, dataPath);
@@ -122,7 +127,12 @@ export const testCommand: Command = {
 async function predictLines(spec: CommandLineSpec, usage: string, argv: readonly string[], withProb: boolean): Promise<number> {
   const { modelPath, dataPath, k, threshold } = predictionArgs(spec, usage, argv);
   if (isNativeModelFile(modelPath)) {
-    await nativePredict(loadNativeModel(modelPath), dataPath, k, threshold, withProb);
+    const m = openNativeModel(modelPath);
+    try {
+      await nativePredict(m, dataPath, k, threshold, withProb);
+    } finally {
+      m.close();
+    }
     return 0;
   }
   const { predictor, prefix, records } = openRowshardModel(modelPath, dataPath);

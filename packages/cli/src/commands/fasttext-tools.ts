@@ -2,7 +2,7 @@ import { dumpArgs, ErrorCodes, formatFixed, formatG, type LabelScore, RowshardEr
 import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, parseCommandLine } from '../command-line/parse.js';
 import { fastTextLines, inputWords, writeBytes } from '../fasttext/byte-input.js';
-import { loadNativeModel, type NativeModel } from '../fasttext/native-model.js';
+import { loadNativeModel, type NativeModel, openNativeModel } from '../fasttext/native-model.js';
 import { type Command, usageError } from './command.js';
 
 /**
@@ -155,8 +155,8 @@ export const testLabelCommand: Command = {
     const [modelPath, input, rawK, rawT] = positionalsOf(testLabelLine, argv, 2, this.usage);
     const k = parseK('test-label', rawK, 1);
     const threshold = parseThreshold('test-label', rawT);
-    const m = loadNativeModel(modelPath);
-    const r = await nativeTest(m, input, k, threshold);
+    const m = openNativeModel(modelPath);
+    const r = await nativeTest(m, input, k, threshold).finally(() => m.close());
     const metric = (name: string, v: number) => `${name} : ${Number.isFinite(v) ? formatFixed(v, 6) : '--------'}  `;
     const lines: string[] = [];
     for (let l = 0; l < m.dict.nlabels; l++) {
@@ -183,8 +183,12 @@ export const printWordVectorsCommand: Command = {
   help: () => formatHelp(printWordVectorsLine),
   async run(argv) {
     const [modelPath] = positionalsOf(printWordVectorsLine, argv, 1, this.usage);
-    const { model } = loadNativeModel(modelPath);
-    for await (const word of inputWords('-')) await writeBytes(`${word} ${vectorText(model.wordVector(word))}\n`);
+    const { model, close } = openNativeModel(modelPath);
+    try {
+      for await (const word of inputWords('-')) await writeBytes(`${word} ${vectorText(model.wordVector(word))}\n`);
+    } finally {
+      close();
+    }
     return 0;
   },
 };
@@ -195,8 +199,12 @@ export const printSentenceVectorsCommand: Command = {
   help: () => formatHelp(printSentenceVectorsLine),
   async run(argv) {
     const [modelPath] = positionalsOf(printSentenceVectorsLine, argv, 1, this.usage);
-    const { model } = loadNativeModel(modelPath);
-    for await (const words of fastTextLines('-')) await writeBytes(`${vectorText(model.sentenceVector(words))}\n`);
+    const { model, close } = openNativeModel(modelPath);
+    try {
+      for await (const words of fastTextLines('-')) await writeBytes(`${vectorText(model.sentenceVector(words))}\n`);
+    } finally {
+      close();
+    }
     return 0;
   },
 };

@@ -237,7 +237,49 @@ export function fastTextMatrixOffset(prefix: Uint8Array): number | null {
  */
 export function parseFastTextModel(bytes: Uint8Array, file: string, labelPrefix = DEFAULT_LABEL_PREFIX): FastTextModelFile {
   const c = new Cursor(bytes, file);
-  if (bytes.length < 8) c.fail(`not a fastText model: ${bytes.length} bytes`);
+  const { version, args, dict, quantInput } = readHead(c, labelPrefix);
+  const input = quantInput ? readQuant(c, 'input matrix') : readDense(c, 'input matrix');
+  // A pruned dictionary with a dense input matrix (rowshard's step between -cutoff and -retrain)
+  // is read as fastText reads it: nwords + pruneidx_size rows, n-grams through the map.
+  const quantOutput = c.bool('qout flag');
+  const output = quantInput && quantOutput ? readQuant(c, 'output matrix') : readDense(c, 'output matrix');
+  if (c.remaining !== 0) c.fail(`${c.remaining} bytes after the output matrix (offset ${c.offset})`);
+  checkShapes(c, args, dict, input, output);
+  return { version, args, dict, input, output, quantInput, quantOutput };
+}
+
+/**
+ * A dense model (a .bin) parsed around its input matrix's rows, for a reader that takes rows
+ * from the file as it needs them: `head` is the file's first fastTextMatrixOffset bytes (args,
+ * dictionary, the matrix's shape), `tail` the bytes after the rows (the output matrix), and
+ * `rows(rows, cols)` gives the input matrix. The same checks as parseFastTextModel.
+ */
+export function parseFastTextModelAround(
+  head: Uint8Array,
+  tail: Uint8Array,
+  file: string,
+  rows: (rows: number, cols: number) => FastTextMatrix,
+  labelPrefix = DEFAULT_LABEL_PREFIX,
+): FastTextModelFile {
+  const c = new Cursor(head, file);
+  const { version, args, dict, quantInput } = readHead(c, labelPrefix);
+  if (quantInput) c.fail('a quantised model (.ftz) is read whole');
+  const m = c.i64('input matrix rows');
+  const n = c.i64('input matrix cols');
+  if (m < 0 || n < 0) c.fail(`input matrix has a negative shape ${m} × ${n}`);
+  if (c.remaining !== 0) c.fail(`the head ends at offset ${c.offset}, not where the input matrix's rows begin`);
+  const t = new Cursor(tail, file);
+  t.bool('qout flag');
+  const output = readDense(t, 'output matrix');
+  if (t.remaining !== 0) t.fail(`${t.remaining} bytes after the output matrix`);
+  const input = rows(m, n);
+  checkShapes(c, args, dict, input, output);
+  return { version, args, dict, input, output, quantInput: false, quantOutput: false };
+}
+
+/** The signature, version, args and dictionary, and whether the input matrix is quantised. */
+function readHead(c: Cursor, labelPrefix: string) {
+  if (c.remaining < 8) c.fail(`not a fastText model: ${c.remaining} bytes`);
   const magic = c.i32('magic');
   if (magic !== FASTTEXT_MAGIC) c.fail(`not a fastText model (bad magic ${magic}, expected ${FASTTEXT_MAGIC})`);
   const version = c.i32('version');
@@ -248,19 +290,17 @@ export function parseFastTextModel(bytes: Uint8Array, file: string, labelPrefix 
   if (version === 11 && args.model === 'sup') args = { ...args, maxn: 0 };
   const dict = readDictionary(c, args, labelPrefix);
   const quantInput = c.bool('quant_input flag');
-  const input = quantInput ? readQuant(c, 'input matrix') : readDense(c, 'input matrix');
-  // A pruned dictionary with a dense input matrix (rowshard's step between -cutoff and -retrain)
-  // is read as fastText reads it: nwords + pruneidx_size rows, n-grams through the map.
-  const quantOutput = c.bool('qout flag');
-  const output = quantInput && quantOutput ? readQuant(c, 'output matrix') : readDense(c, 'output matrix');
-  if (c.remaining !== 0) c.fail(`${c.remaining} bytes after the output matrix (offset ${c.offset})`);
+  return { version, args, dict, quantInput };
+}
+
+/** The matrices' shapes against the dictionary and `dim`. */
+function checkShapes(c: Cursor, args: FastTextArgs, dict: FastTextDictionary, input: FastTextMatrix, output: FastTextMatrix) {
   const expectedInput = dict.nwords + (dict.pruneIndexSize >= 0 ? dict.pruneIndexSize : args.bucket);
   if (input.cols !== args.dim || input.rows !== expectedInput)
     c.fail(`input matrix is ${input.rows} × ${input.cols}, expected ${expectedInput} × ${args.dim}`);
   const expectedOutput = args.model === 'sup' ? dict.nlabels : dict.nwords;
   if (output.cols !== args.dim || output.rows !== expectedOutput)
     c.fail(`output matrix is ${output.rows} × ${output.cols}, expected ${expectedOutput} × ${args.dim}`);
-  return { version, args, dict, input, output, quantInput, quantOutput };
 }
 
 /** Rows per chunk of a RowBlockMatrix: 16384 rows × dim 100 = 6.25 MiB, one buffer reused. */
