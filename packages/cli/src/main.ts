@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { HelpRequested } from './command-line/parse.js';
 import { didYouMean } from './command-line/suggest.js';
 import type { Command } from './commands/command.js';
-import { commands, usage } from './commands/index.js';
+import { commandNames, loadCommand, usage } from './commands/index.js';
 import { describeFailure, handleStrayFailures } from './output/failure.js';
 
 /**
@@ -31,7 +31,7 @@ function wantsHelp(argv: readonly string[]): boolean {
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '-h' || name === '--help') {
-    process.stdout.write(usage());
+    process.stdout.write(await usage());
     return name === undefined ? 2 : 0;
   }
   if (name === '--version' || name === '-V' || name === 'version') {
@@ -41,15 +41,15 @@ async function main(argv: string[]): Promise<number> {
   if (name === 'help') {
     const topic = rest[0];
     if (topic === undefined) {
-      process.stdout.write(usage());
+      process.stdout.write(await usage());
       return 0;
     }
-    const command = commands[topic];
+    const command = await loadCommand(topic);
     if (!command) return unknownCommand(topic);
     process.stdout.write(helpOf(command));
     return 0;
   }
-  const command = commands[name];
+  const command = await loadCommand(name);
   if (!command) return unknownCommand(name);
   if (command.help && wantsHelp(rest)) {
     process.stdout.write(command.help());
@@ -65,9 +65,11 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-function unknownCommand(name: string): number {
-  const hint = didYouMean(name, Object.keys(commands));
-  process.stderr.write(`rowshard: unknown command '${name}'${hint ? ` (did you mean 'rowshard ${hint}'?)` : ''}\n\n${usage()}`);
+async function unknownCommand(name: string): Promise<number> {
+  const hint = didYouMean(name, commandNames);
+  process.stderr.write(
+    `rowshard: unknown command '${name}'${hint ? ` (did you mean 'rowshard ${hint}'?)` : ''}\n\n${await usage()}`,
+  );
   return 2;
 }
 
