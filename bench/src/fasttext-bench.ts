@@ -4,6 +4,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '@rowshard/testkit';
+import { endedChildrenCpuMs } from './cpu-time.js';
 
 /**
  * rowshard supervised against real fastText 0.9.2 (`apt-get install fasttext`) on a real
@@ -30,8 +31,8 @@ import { repoRoot } from '@rowshard/testkit';
  *
  * - race: the sweep's two answers against each other, three rounds in alternation: fastText
  *   at its best settings (-lr 1.0 -epoch 10 -wordNgrams 2) and rowshard at its fastest settings
- *   that reach that P@1 (-epoch 1 -wordNgrams 2): median wall time (model files included) and
- *   P@1 of each, and the ratio. With --scratch DIR the model files go there (e.g. /dev/shm,
+ *   that reach that P@1 (-epoch 1 -wordNgrams 2): median wall time (model files included), CPU
+ *   time (every process and thread) and P@1 of each, and the ratios. With --scratch DIR the model files go there (e.g. /dev/shm,
  *   leaving the disk's write speed out: an 800 MB .bin is written by both).
  *
  * - placement: rowshard's output matrix as a dense parameter (the default) and as a table on
@@ -64,6 +65,8 @@ interface Run {
   readonly args: string;
   readonly p1: number;
   readonly seconds: number;
+  /** CPU time of the training, every process and thread of it. */
+  readonly cpuSeconds: number;
 }
 
 function timed(fn: () => void): number {
@@ -83,11 +86,13 @@ function train(system: Run['system'], name: string, args: string[]): Run {
   try {
     const model = join(out, 'model');
     const input = ['-input', join(corpus, 'train.txt'), '-output', model, '-thread', threads];
+    const cpu0 = endedChildrenCpuMs();
     const seconds = timed(() =>
       execFileSync(command, [...prefix, 'supervised', ...input, ...quiet, ...args], { stdio: 'ignore' }),
     );
+    const cpuSeconds = (endedChildrenCpuMs() - cpu0) / 1000;
     const scored = execFileSync(command, [...prefix, 'test', `${model}.bin`, join(corpus, 'test.txt')], { encoding: 'utf8' });
-    return { system, name, args: args.join(' '), p1: p1Of(scored), seconds };
+    return { system, name, args: args.join(' '), p1: p1Of(scored), seconds, cpuSeconds };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -283,14 +288,17 @@ function raceReport() {
     ...e,
     args: e.args.join(' '),
     seconds: median(runs[k].map((r) => r.seconds)),
+    cpuSeconds: median(runs[k].map((r) => r.cpuSeconds)),
     p1: median(runs[k].map((r) => r.p1)),
     runs: runs[k],
   }));
   const ratio = Math.round((summary[1].seconds / summary[0].seconds) * 100) / 100;
+  const cpuRatio = Math.round((summary[1].cpuSeconds / summary[0].cpuSeconds) * 100) / 100;
   log(`time to fastText's best P@1, ${threads} threads, model files in ${values.scratch}, median of 3 runs each (alternating):`);
-  for (const s of summary) log(`${s.system.padEnd(9)} ${s.args.padEnd(34)} P@1 ${s.p1.toFixed(3)}  ${s.seconds.toFixed(1)} s`);
-  log(`rowshard / fastText wall time: ${ratio}×`);
-  return { scratch: values.scratch, summary, rowshardOverFastText: ratio };
+  for (const s of summary)
+    log(`${s.system.padEnd(9)} ${s.args.padEnd(34)} P@1 ${s.p1.toFixed(3)}  ${s.seconds.toFixed(1)} s  CPU ${s.cpuSeconds.toFixed(1)} s`);
+  log(`rowshard / fastText: wall time ${ratio}×, CPU time ${cpuRatio}×`);
+  return { scratch: values.scratch, summary, rowshardOverFastText: ratio, cpuRowshardOverFastText: cpuRatio };
 }
 
 /** Where the classifier's output matrix lives: a dense parameter or a table, the same job otherwise. */
