@@ -296,7 +296,9 @@ function raceReport() {
   const cpuRatio = Math.round((summary[1].cpuSeconds / summary[0].cpuSeconds) * 100) / 100;
   log(`time to fastText's best P@1, ${threads} threads, model files in ${values.scratch}, median of 3 runs each (alternating):`);
   for (const s of summary)
-    log(`${s.system.padEnd(9)} ${s.args.padEnd(34)} P@1 ${s.p1.toFixed(3)}  ${s.seconds.toFixed(1)} s  CPU ${s.cpuSeconds.toFixed(1)} s`);
+    log(
+      `${s.system.padEnd(9)} ${s.args.padEnd(34)} P@1 ${s.p1.toFixed(3)}  ${s.seconds.toFixed(1)} s  CPU ${s.cpuSeconds.toFixed(1)} s`,
+    );
   log(`rowshard / fastText: wall time ${ratio}×, CPU time ${cpuRatio}×`);
   return { scratch: values.scratch, summary, rowshardOverFastText: ratio, cpuRowshardOverFastText: cpuRatio };
 }

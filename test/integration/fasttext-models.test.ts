@@ -360,8 +360,9 @@ describe.skipIf(!hasFastText)('fastText model files (.bin, .ftz) against fastTex
         fasttext(['print-word-vectors', `${kind}.bin`], words).stdout,
         1e-5,
       );
-      // An unsupervised model's sentence vector: the mean of its words' unit vectors.
-      const text = lines.slice(0, 30).join('\n');
+      // An unsupervised model's sentence vector: the mean of its words' unit vectors, each text
+      // line whole (a `</s>` written in it is a word there, not a line's end).
+      const text = `${lines.slice(0, 30).join('\n')}\ncat </s> sea\n</s>\n`;
       expectVectorsClose(
         rowshard(['print-sentence-vectors', `${kind}.bin`], text).stdout,
         fasttext(['print-sentence-vectors', `${kind}.bin`], text).stdout,

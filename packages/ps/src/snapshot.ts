@@ -298,7 +298,8 @@ export function readShardWeights(file: string, table: string): ShardTableWeights
       // Not pooled, so the typed views over it are aligned.
       const out = Buffer.allocUnsafeSlow(length);
       for (let at = 0; at < length; ) {
-        const n = readSync(fd, out, at, length - at, start + at);
+        // At most 1 GiB a call: Node's binding aborts the process on a length of 2 GiB or more.
+        const n = readSync(fd, out, at, Math.min(length - at, 1 << 30), start + at);
         if (n === 0) throw bad(`ends at byte ${start + at}, inside a tensor the header places up to ${start + length}`);
         at += n;
       }

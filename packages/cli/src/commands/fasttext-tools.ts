@@ -1,7 +1,7 @@
 import { dumpArgs, ErrorCodes, formatFixed, formatG, type LabelScore, RowshardError, utf8Word } from '@rowshard/core';
 import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, parseCommandLine } from '../command-line/parse.js';
-import { fastTextLines, inputWords, writeBytes } from '../fasttext/byte-input.js';
+import { fastTextLines, inputWords, textLineWords, writeBytes } from '../fasttext/byte-input.js';
 import { loadNativeModel, type NativeModel, openNativeModel } from '../fasttext/native-model.js';
 import { type Command, usageError } from './command.js';
 
@@ -200,8 +200,11 @@ export const printSentenceVectorsCommand: Command = {
   async run(argv) {
     const [modelPath] = positionalsOf(printSentenceVectorsLine, argv, 1, this.usage);
     const { model, close } = openNativeModel(modelPath);
+    // As fastText's getSentenceVector: a supervised model's lines by getLine (a `</s>` written in
+    // the text ends one), a word-vector model's each a text line, every word of it.
+    const lines = model.args.model === 'sup' ? fastTextLines('-') : textLineWords('-');
     try {
-      for await (const words of fastTextLines('-')) await writeBytes(`${vectorText(model.sentenceVector(words))}\n`);
+      for await (const words of lines) await writeBytes(`${vectorText(model.sentenceVector(words))}\n`);
     } finally {
       close();
     }

@@ -45,6 +45,11 @@ export async function* fastTextLines(path: string): AsyncGenerator<string[]> {
   for await (const line of byteLines(path)) yield* new WordReader(line).lines();
 }
 
+/** Each text line of a file or stdin as its words, as `std::getline` then `>> word` read them (a `</s>` in it is a word). */
+export async function* textLineWords(path: string): AsyncGenerator<string[]> {
+  for await (const line of byteLines(path)) yield streamWords(line);
+}
+
 /** Whitespace-separated words as `std::cin >> word` reads them, as byte strings, query by query. */
 export async function* inputWords(path: string): AsyncGenerator<string> {
   for await (const line of byteLines(path)) yield* streamWords(line);

@@ -1,5 +1,5 @@
-import { readSync } from 'node:fs';
 import { DenseMatrix, ErrorCodes, type FastTextMatrix, RowshardError } from '@rowshard/core';
+import { readAt } from './read-at.js';
 
 /**
  * A model file's input matrix, its rows read from the file as they are asked for and kept: a
@@ -53,19 +53,13 @@ export class FileRowsMatrix implements FastTextMatrix {
   private read(first: number, count: number): Float32Array {
     const out = new Float32Array(count * this.cols);
     const bytes = new Uint8Array(out.buffer);
-    const position = this.start + first * this.cols * 4;
-    for (let at = 0; at < bytes.length; ) {
-      const n = readSync(this.fd, bytes, at, bytes.length - at, position + at);
-      if (n === 0)
-        throw new RowshardError(
-          ErrorCodes.BAD_DATA,
-          `${this.file}: the file ends inside input matrix row ${first + at / (4 * this.cols)}`,
-          {
-            file: this.file,
-          },
-        );
-      at += n;
-    }
+    const got = readAt(this.fd, bytes, this.start + first * this.cols * 4).length;
+    if (got < bytes.length)
+      throw new RowshardError(
+        ErrorCodes.BAD_DATA,
+        `${this.file}: the file ends inside input matrix row ${first + Math.floor(got / (4 * this.cols))}`,
+        { file: this.file },
+      );
     return out;
   }
 }

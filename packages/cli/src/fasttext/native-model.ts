@@ -12,6 +12,7 @@ import {
   RowshardError,
 } from '@rowshard/core';
 import { FileRowsMatrix } from './file-rows-matrix.js';
+import { readAt } from './read-at.js';
 
 /** A fastText model file loaded for the fastText commands. */
 export interface NativeModel {
@@ -54,14 +55,8 @@ function withModelFile<T>(path: string, use: (file: OpenModelFile, keep: () => v
     fd = openSync(path, 'r');
     const stat = fstatSync(fd);
     if (stat.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
-    const read = (into: Uint8Array, position: number) => {
-      for (let at = 0; at < into.length; ) {
-        const n = readSync(fd, into, at, into.length - at, position + at);
-        if (n === 0) return into.subarray(0, at); // the file shrank meanwhile: the parse says what is cut
-        at += n;
-      }
-      return into;
-    };
+    // A file that ends early (it shrank meanwhile) gives fewer bytes: the parse says what is cut.
+    const read = (into: Uint8Array, position: number) => readAt(fd, into, position);
     let head: Uint8Array = new Uint8Array(0);
     let offset: number | null = null;
     for (let prefix = Math.min(stat.size, HEAD_READ_BYTES); ; prefix = Math.min(stat.size, 4 * prefix)) {

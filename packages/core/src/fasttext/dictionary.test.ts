@@ -26,6 +26,9 @@ describe("fastText's tokeniser", () => {
     // fastText 0.9.2 on `a </s> b\nc </s>\n`: test counts three lines, predict prints four.
     expect([...new WordReader(bytes('a </s> b\nc </s>\n')).lines()]).toEqual([['a', EOS], ['b', EOS], ['c', EOS], [EOS]]);
     expect([...new WordReader(bytes('</s>')).lines()]).toEqual([[EOS]]);
+    // The space that ends a word goes with it, as readWord takes it: nothing is left after `</s> `.
+    expect([...new WordReader(bytes('a </s> ')).lines()]).toEqual([['a', EOS]]);
+    expect([...new WordReader(bytes('a </s>\t\n')).lines()]).toEqual([['a', EOS], [EOS]]);
     expect([...new WordReader(bytes('')).lines()]).toEqual([]);
   });
 });

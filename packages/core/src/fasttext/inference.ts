@@ -3,7 +3,6 @@ import type { FastTextDictionary } from './dictionary.js';
 import { buildHuffmanTree, type HuffmanTree } from './huffman.js';
 import type { FastTextMatrix } from './matrix.js';
 import { stlPopHeap, stlPushHeap, stlSortHeap } from './stl-algorithms.js';
-import { EOS } from './tokens.js';
 
 /** A prediction: the label's index in the dictionary's labels and log(p + 1e-5), as fastText keeps it. */
 export interface LabelScore {
@@ -152,7 +151,8 @@ export class FastTextInference {
 
   /**
    * A line's vector (`getSentenceVector`): for a supervised model the mean of the line's input
-   * rows (</s> and word n-grams included); otherwise the mean of its words' unit vectors.
+   * rows (</s> and word n-grams included; `words` as getLine reads them); otherwise the mean of
+   * its words' unit vectors (`words` as `>>` reads a text line: no </s> but one written in it).
    */
   sentenceVector(words: readonly string[]): Float32Array {
     const v = new Float32Array(this.dim);
@@ -167,7 +167,6 @@ export class FastTextInference {
     }
     let count = 0;
     for (const w of words) {
-      if (w === EOS) continue;
       const wv = this.wordVector(w);
       const norm = vectorNorm(wv);
       if (norm > 0) {

@@ -76,8 +76,11 @@ export class WordReader {
           if (c === 0x0a) return EOS;
           continue;
         }
-        // The \n stays for the next call, which returns it as </s>.
-        return bytesToWord(b, start, this.pos);
+        // The \n stays for the next call, which returns it as </s>; another space ends the word
+        // and goes with it, as readWord takes it (after a word `</s>` at the very end, no line is left).
+        const word = bytesToWord(b, start, this.pos);
+        if (c !== 0x0a) this.pos++;
+        return word;
       }
       if (start < 0) start = this.pos;
       this.pos++;
