@@ -83,6 +83,28 @@ describe('openNativeModel', () => {
 });
 
 describe('FileRowsMatrix', () => {
+  it('keeps the rows it read in one growing buffer, then reads the whole matrix past its limit', () => {
+    const n = 3000;
+    const matrix = new DenseMatrix(
+      n,
+      dim,
+      Float32Array.from({ length: n * dim }, (_, i) => Math.sin(i * 1.7)),
+    );
+    const path = join(dir, 'rows.f32');
+    writeFileSync(path, Buffer.concat([Buffer.from('pad'), Buffer.from(matrix.data.buffer)]));
+    const fd = openSync(path, 'r');
+    try {
+      const m = new FileRowsMatrix(fd, 3, n, dim, path, 2500);
+      const x = Float32Array.from({ length: dim }, (_, j) => 1 - j);
+      // 2500 distinct rows (the buffer grows past 1024 and 2048), each asked twice, then the rest.
+      const order = Array.from({ length: n }, (_, i) => (i * 1237) % n);
+      for (const i of [...order.slice(0, 2500), ...order.slice(0, 2500), ...order.slice(2500)])
+        expect(m.dotRow(x, i)).toBe(matrix.dotRow(x, i));
+    } finally {
+      closeSync(fd);
+    }
+  });
+
   it('reads rows one by one, then the whole matrix once past its limit, with the same arithmetic', () => {
     const offset = fastTextMatrixOffset(bytes) as number;
     const fd = openSync(modelPath, 'r');
