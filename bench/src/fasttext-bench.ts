@@ -39,7 +39,10 @@ import { endedChildrenCpuMs } from './cpu-time.js';
  *   the parameter servers (`-outputMatrix dense|table`), the same flags, three rounds each in
  *   alternation: median training wall time and P@1.
  *
- *   pnpm bench:fasttext [--json] [--corpus /tmp/rowshard-fortunes] [--threads N] [--only sweep|losses|vectors|race|placement]
+ * - use: `test` and `predict` of the held-out lines by both, on one model, three rounds in
+ *   alternation: median wall and CPU time, and the ratios.
+ *
+ *   pnpm bench:fasttext [--json] [--corpus /tmp/rowshard-fortunes] [--threads N] [--only sweep|losses|vectors|race|use|placement]
  *                      [--scratch DIR]
  */
 const { values } = parseArgs({
@@ -111,8 +114,8 @@ function main(): void {
     });
   }
   const only = values.only ?? null;
-  if (only !== null && !['sweep', 'losses', 'vectors', 'race', 'placement'].includes(only)) {
-    process.stderr.write(`--only must be sweep, losses, vectors, race or placement, got ${only}\n`);
+  if (only !== null && !['sweep', 'losses', 'vectors', 'race', 'use', 'placement'].includes(only)) {
+    process.stderr.write(`--only must be sweep, losses, vectors, race, use or placement, got ${only}\n`);
     process.exit(2);
   }
   const report: Record<string, unknown> = { corpus, threads: Number(threads) };
@@ -120,6 +123,7 @@ function main(): void {
   if (only === null || only === 'losses') report.losses = lossReport();
   if (only === null || only === 'vectors') report.vectors = vectorReport();
   if (only === null || only === 'race') report.race = raceReport();
+  if (only === null || only === 'use') report.use = useReport();
   if (only === null || only === 'placement') report.placement = placementReport();
   if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
 }
@@ -301,6 +305,73 @@ function raceReport() {
     );
   log(`rowshard / fastText: wall time ${ratio}×, CPU time ${cpuRatio}×`);
   return { scratch: values.scratch, summary, rowshardOverFastText: ratio, cpuRowshardOverFastText: cpuRatio };
+}
+
+/**
+ * Using a trained model: `test` and `predict` on the held-out lines by each system's own
+ * command, on one model (rowshard's, at the race's settings: fastText reads it, so both load
+ * the same 811 MB file), three rounds in alternation, median wall and CPU time.
+ */
+function useReport() {
+  const out = mkdtempSync(join(String(values.scratch), 'rowshard-ftbench-'));
+  try {
+    const model = join(out, 'model');
+    execFileSync(
+      process.execPath,
+      [
+        cli,
+        'supervised',
+        '-input',
+        join(corpus, 'train.txt'),
+        '-output',
+        model,
+        '-thread',
+        threads,
+        '-epoch',
+        '1',
+        '-wordNgrams',
+        '2',
+      ],
+      { stdio: 'ignore' },
+    );
+    const systems = [
+      { system: 'fasttext', command: 'fasttext', prefix: [] as string[] },
+      { system: 'rowshard', command: process.execPath, prefix: [cli] },
+    ];
+    const commands = ['test', 'predict'];
+    const times = new Map<string, { seconds: number[]; cpuSeconds: number[] }>();
+    for (let round = 0; round < 3; round++)
+      for (const command of commands)
+        for (const s of round % 2 === 0 ? systems : [...systems].reverse()) {
+          const key = `${s.system} ${command}`;
+          const entry = times.get(key) ?? { seconds: [], cpuSeconds: [] };
+          const cpu0 = endedChildrenCpuMs();
+          entry.seconds.push(
+            timed(() =>
+              execFileSync(s.command, [...s.prefix, command, `${model}.bin`, join(corpus, 'test.txt')], {
+                stdio: 'ignore',
+              }),
+            ),
+          );
+          entry.cpuSeconds.push((endedChildrenCpuMs() - cpu0) / 1000);
+          times.set(key, entry);
+        }
+    const summary = [...times].map(([key, t]) => ({ key, seconds: median(t.seconds), cpuSeconds: median(t.cpuSeconds) }));
+    log(
+      `using the model: test and predict on ${join(corpus, 'test.txt')}, a .bin in ${values.scratch}, median of 3 runs each (alternating):`,
+    );
+    for (const s of summary) log(`${s.key.padEnd(18)} ${s.seconds.toFixed(2)} s  CPU ${s.cpuSeconds.toFixed(2)} s`);
+    const ratios = Object.fromEntries(
+      commands.map((c) => {
+        const of = (system: string) => summary.find((x) => x.key === `${system} ${c}`)?.seconds ?? Number.NaN;
+        return [c, Math.round((of('rowshard') / of('fasttext')) * 100) / 100];
+      }),
+    );
+    log(`rowshard / fastText wall time: test ${ratios.test}×, predict ${ratios.predict}×`);
+    return { scratch: values.scratch, summary, rowshardOverFastText: ratios };
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
 }
 
 /** Where the classifier's output matrix lives: a dense parameter or a table, the same job otherwise. */
