@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ErrorCodes, FastTextDictionary, type FileDataSpec, RowshardError, WordReader } from '@rowshard/core';
+import { EOS, ErrorCodes, FastTextDictionary, type FileDataSpec, RowshardError, WordReader } from '@rowshard/core';
 import { type Batch, indexTensor } from '@rowshard/nn';
 import type { BatchSource } from './batch-source.js';
 import { dictionaryOptions, fileByteLines } from './fasttext-batches.js';
@@ -27,29 +27,33 @@ interface WordLine {
   readonly words: readonly number[];
 }
 
-/** The known words of a file in fastText's lines (labels and unknown words left out; `</s>` is a word). */
+/**
+ * The known words of a file in fastText's lines, as its unsupervised `getLine` reads them:
+ * unknown tokens are passed over first, then a line ends after MAX_LINE_SIZE known tokens or at
+ * `</s>` (a \n, or the word written out). Labels and unknown words are left out; `</s>` is a word.
+ * So where `</s>` is not in the dictionary (a file of fewer lines than -minCount), fastText's
+ * lines run on across the \n, and so do these.
+ */
 async function* wordLines(path: string, dict: FastTextDictionary): AsyncGenerator<WordLine> {
   let start = 0;
+  let words: number[] = [];
+  let known = 0;
   for await (const bytes of fileByteLines(path)) {
-    for (const tokens of new WordReader(bytes).lines()) {
-      let words: number[] = [];
-      let known = 0;
-      for (const t of tokens) {
-        const id = dict.getId(t);
-        if (id < 0) continue;
-        known++;
-        if (id < dict.nwords) words.push(id);
-        if (known > MAX_LINE_SIZE) {
-          yield { start, words };
-          start += words.length;
-          words = [];
-          known = 0;
-        }
+    const reader = new WordReader(bytes);
+    for (let token = reader.readWord(); token !== null; token = reader.readWord()) {
+      const id = dict.getId(token);
+      if (id < 0) continue;
+      known++;
+      if (id < dict.nwords) words.push(id);
+      if (known > MAX_LINE_SIZE || token === EOS) {
+        if (words.length > 0) yield { start, words };
+        start += words.length;
+        words = [];
+        known = 0;
       }
-      if (words.length > 0) yield { start, words };
-      start += words.length;
     }
   }
+  if (words.length > 0) yield { start, words };
 }
 
 /** The number of examples of a pass: every known word of the file (a subsampled one is an empty example). */
