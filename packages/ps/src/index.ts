@@ -8,3 +8,4 @@ export * from './ps-service.js';
 export * from './request-checks.js';
 export * from './row-store.js';
 export * from './snapshot.js';
+export * from './snapshot-read.js';

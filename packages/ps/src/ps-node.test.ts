@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { CheckpointRoot } from './checkpoint-root.js';
 import { PsNode } from './ps-node.js';
 import { psHandlers } from './ps-server.js';
-import { readShardSnapshot } from './snapshot.js';
+import { readShardSnapshot } from './snapshot-read.js';
 
 /**
  * A shard's hot path in one process: frames go through the protocol's decoder and the PS's

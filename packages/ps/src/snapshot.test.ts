@@ -11,7 +11,8 @@ import {
 } from '@rowshard/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { PsService } from './ps-service.js';
-import { readShardSnapshot, readShardWeights, restoreShard, writeShardSnapshot } from './snapshot.js';
+import { restoreShard, writeShardSnapshot } from './snapshot.js';
+import { readShardSnapshot, readShardWeights } from './snapshot-read.js';
 
 const tables = (dim: number): PsTableConfig[] => [
   {

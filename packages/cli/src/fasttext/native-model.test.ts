@@ -70,7 +70,7 @@ describe('openNativeModel', () => {
   });
 
   it('refuses a file cut inside its rows or its output matrix, naming it', () => {
-    const offset = fastTextMatrixOffset(bytes) as number;
+    const offset = fastTextMatrixOffset(bytes) ?? Number.NaN;
     for (const length of [offset + 12, bytes.length - 3]) {
       const cut = join(dir, `cut-${length}.bin`);
       writeFileSync(cut, bytes);
@@ -106,7 +106,7 @@ describe('FileRowsMatrix', () => {
   });
 
   it('reads rows one by one, then the whole matrix once past its limit, with the same arithmetic', () => {
-    const offset = fastTextMatrixOffset(bytes) as number;
+    const offset = fastTextMatrixOffset(bytes) ?? Number.NaN;
     const fd = openSync(modelPath, 'r');
     try {
       const m = new FileRowsMatrix(fd, offset, rows, dim, modelPath, 3);

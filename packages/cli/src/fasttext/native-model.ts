@@ -114,16 +114,17 @@ function nativeModel(path: string, file: FastTextModelFile): NativeModel {
  */
 export function openNativeModel(path: string, labelPrefix = DEFAULT_LABEL_PREFIX): NativeModel & { close(): void } {
   const opened = withModelFile(path, (f, keep) => {
-    if (f.offset === null) return null; // a .ftz, or not a model: read whole (the parse says what is wrong)
+    const offset = f.offset;
+    if (offset === null) return null; // a .ftz, or not a model: read whole (the parse says what is wrong)
     const view = new DataView(f.head.buffer, f.head.byteOffset, f.head.byteLength);
-    const rowBytes = 4 * Number(view.getBigInt64(f.offset - 16, true)) * Number(view.getBigInt64(f.offset - 8, true));
-    if (!(rowBytes >= 0 && f.offset + rowBytes <= f.size)) return null;
-    const tail = f.read(new Uint8Array(f.size - f.offset - rowBytes), f.offset + rowBytes);
+    const rowBytes = 4 * Number(view.getBigInt64(offset - 16, true)) * Number(view.getBigInt64(offset - 8, true));
+    if (!(rowBytes >= 0 && offset + rowBytes <= f.size)) return null;
+    const tail = f.read(new Uint8Array(f.size - offset - rowBytes), offset + rowBytes);
     const file = parseFastTextModelAround(
       f.head,
       tail,
       path,
-      (rows, cols) => new FileRowsMatrix(f.fd, f.offset as number, rows, cols, path),
+      (rows, cols) => new FileRowsMatrix(f.fd, offset, rows, cols, path),
       labelPrefix,
     );
     keep();

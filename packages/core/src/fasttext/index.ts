@@ -8,6 +8,7 @@ export * from './huffman.js';
 export * from './inference.js';
 export * from './matrix.js';
 export * from './model-file.js';
+export * from './model-file-parse.js';
 export * from './prune.js';
 export * from './quantize.js';
 export * from './stl-algorithms.js';

@@ -2,13 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { FastTextDictionary } from './dictionary.js';
 import { FastTextInference } from './inference.js';
 import { DenseMatrix, type RowBlockMatrix } from './matrix.js';
-import {
-  FASTTEXT_MAGIC,
-  fastTextMatrixOffset,
-  fastTextModelHead,
-  parseFastTextModel,
-  serializeFastTextModel,
-} from './model-file.js';
+import { FASTTEXT_MAGIC, fastTextModelHead, serializeFastTextModel } from './model-file.js';
+import { fastTextMatrixOffset, parseFastTextModel } from './model-file-parse.js';
 
 /** The chunks as drawn, each copied before the next is drawn (a streamed matrix reuses its buffer). */
 const concat = (drawn: Iterable<Uint8Array>) => {
@@ -70,11 +65,11 @@ describe('fastText model files', () => {
   it('finds where the input matrix starts, and reads it in place where it lies 4-aligned', () => {
     const m = smallModel();
     const bytes = concat(serializeFastTextModel(m));
-    const offset = fastTextMatrixOffset(bytes);
+    const offset = fastTextMatrixOffset(bytes) ?? Number.NaN;
     expect(offset).toBe(fastTextModelHead(m.args, m.dict, false).length + 16);
     // The rows' bytes, and nothing before them, decide it: every shorter prefix is too short.
-    expect(fastTextMatrixOffset(bytes.subarray(0, offset as number))).toBe(offset);
-    expect(fastTextMatrixOffset(bytes.subarray(0, (offset as number) - 1))).toBeNull();
+    expect(fastTextMatrixOffset(bytes.subarray(0, offset))).toBe(offset);
+    expect(fastTextMatrixOffset(bytes.subarray(0, offset - 1))).toBeNull();
     expect(fastTextMatrixOffset(Uint8Array.of(1, 2, 3, 4))).toBeNull();
     for (let pad = 0; pad < 4; pad++) {
       const placed = new Uint8Array(new ArrayBuffer(bytes.length + pad), pad, bytes.length);
@@ -82,7 +77,7 @@ describe('fastText model files', () => {
       const input = parseFastTextModel(placed, 'm.bin').input as DenseMatrix;
       expect(input.data).toEqual(m.input.data);
       // A view of the bytes read, not a copy, where the rows are aligned.
-      expect(input.data.buffer === placed.buffer).toBe((pad + (offset as number)) % 4 === 0);
+      expect(input.data.buffer === placed.buffer).toBe((pad + offset) % 4 === 0);
     }
   });
 

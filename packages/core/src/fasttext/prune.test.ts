@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { FastTextDictionary } from './dictionary.js';
 import { fastTextHash, forEachWordNgramBucket } from './hash.js';
 import { DenseMatrix } from './matrix.js';
-import { parseFastTextModel, serializeFastTextModel } from './model-file.js';
+import { serializeFastTextModel } from './model-file.js';
+import { parseFastTextModel } from './model-file-parse.js';
 import { pruneInput, selectEmbeddings } from './prune.js';
 
 const options = { labelPrefix: '__label__', minn: 0, maxn: 0, bucket: 4, wordNgrams: 2 };
