@@ -33,15 +33,20 @@ const HEAD_READ_BYTES = 1 << 20;
 function readModelBytes(path: string): Uint8Array {
   return withModelFile(path, (file) => {
     const pad = file.offset === null ? 0 : (4 - (file.offset % 4)) % 4;
-    return file.read(new Uint8Array(Buffer.allocUnsafeSlow(file.size + pad).buffer, pad, file.size), 0);
+    const bytes = new Uint8Array(Buffer.allocUnsafeSlow(file.size + pad).buffer, pad, file.size);
+    // The bytes already read, then the rest.
+    bytes.set(file.prefix);
+    const rest = file.read(bytes.subarray(file.prefix.length), file.prefix.length);
+    return bytes.subarray(0, file.prefix.length + rest.length);
   });
 }
 
-/** A model file open for reading, its head read up to where the input matrix's rows begin (null: not found). */
+/** A model file open for reading, its first bytes read up to where the input matrix's rows begin (`offset`; null: not found). */
 interface OpenModelFile {
   readonly fd: number;
   readonly size: number;
-  readonly head: Uint8Array;
+  /** The file's first bytes: at least `offset` of them, or the whole file when `offset` is null. */
+  readonly prefix: Uint8Array;
   readonly offset: number | null;
   /** Bytes from `position` into `into` (fewer if the file ends first). */
   read(into: Uint8Array, position: number): Uint8Array;
@@ -57,14 +62,14 @@ function withModelFile<T>(path: string, use: (file: OpenModelFile, keep: () => v
     if (stat.isDirectory()) throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
     // A file that ends early (it shrank meanwhile) gives fewer bytes: the parse says what is cut.
     const read = (into: Uint8Array, position: number) => readAt(fd, into, position);
-    let head: Uint8Array = new Uint8Array(0);
+    let prefix: Uint8Array = new Uint8Array(0);
     let offset: number | null = null;
-    for (let prefix = Math.min(stat.size, HEAD_READ_BYTES); ; prefix = Math.min(stat.size, 4 * prefix)) {
-      head = read(new Uint8Array(prefix), 0);
-      offset = fastTextMatrixOffset(head);
-      if (offset !== null || prefix === stat.size) break;
+    for (let length = Math.min(stat.size, HEAD_READ_BYTES); ; length = Math.min(stat.size, 4 * length)) {
+      prefix = read(new Uint8Array(length), 0);
+      offset = fastTextMatrixOffset(prefix);
+      if (offset !== null || length === stat.size) break;
     }
-    return use({ fd, size: stat.size, head: offset === null ? head : head.subarray(0, offset), offset, read }, () => {
+    return use({ fd, size: stat.size, prefix, offset, read }, () => {
       kept = true;
     });
   } catch (e) {
@@ -116,12 +121,13 @@ export function openNativeModel(path: string, labelPrefix = DEFAULT_LABEL_PREFIX
   const opened = withModelFile(path, (f, keep) => {
     const offset = f.offset;
     if (offset === null) return null; // a .ftz, or not a model: read whole (the parse says what is wrong)
-    const view = new DataView(f.head.buffer, f.head.byteOffset, f.head.byteLength);
+    const head = f.prefix.subarray(0, offset);
+    const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
     const rowBytes = 4 * Number(view.getBigInt64(offset - 16, true)) * Number(view.getBigInt64(offset - 8, true));
     if (!(rowBytes >= 0 && offset + rowBytes <= f.size)) return null;
     const tail = f.read(new Uint8Array(f.size - offset - rowBytes), offset + rowBytes);
     const file = parseFastTextModelAround(
-      f.head,
+      head,
       tail,
       path,
       (rows, cols) => new FileRowsMatrix(f.fd, offset, rows, cols, path),
