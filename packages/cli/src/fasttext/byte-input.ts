@@ -1,5 +1,5 @@
 import { closeSync, createReadStream, fstatSync, openSync } from 'node:fs';
-import { ErrorCodes, RowshardError, streamWords, WordReader } from '@rowshard/core';
+import { ErrorCodes, RowshardError, splitByteLines, streamWords, WordReader } from '@rowshard/core';
 
 /**
  * Input of the commands that read as fastText reads, in bytes (fastText tokenises bytes, not
@@ -23,18 +23,8 @@ export function openInput(path: string): AsyncIterable<Buffer> {
 }
 
 /** Lines of bytes, each with its \n (the last one without, if the input does not end in one). */
-async function* byteLines(path: string): AsyncGenerator<Uint8Array> {
-  let rest: Buffer = Buffer.alloc(0);
-  for await (const chunk of openInput(path)) {
-    const buf: Buffer = rest.length > 0 ? Buffer.concat([rest, chunk]) : chunk;
-    let start = 0;
-    for (let end = buf.indexOf(0x0a, start); end >= 0; end = buf.indexOf(0x0a, start)) {
-      yield buf.subarray(start, end + 1);
-      start = end + 1;
-    }
-    rest = Buffer.from(buf.subarray(start));
-  }
-  if (rest.length > 0) yield rest;
+function byteLines(path: string): AsyncGenerator<Uint8Array> {
+  return splitByteLines(openInput(path));
 }
 
 /**

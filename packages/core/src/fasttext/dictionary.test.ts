@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FastTextDictionary } from './dictionary.js';
 import { fastTextHash } from './hash.js';
-import { EOS, streamWords, utf8Word, WordReader } from './tokens.js';
+import { EOS, splitByteLines, streamWords, utf8Word, WordReader } from './tokens.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const options = { labelPrefix: '__label__', minn: 0, maxn: 0, bucket: 100, wordNgrams: 1, minCount: 1, minCountLabel: 0 };
@@ -20,6 +20,20 @@ describe("fastText's tokeniser", () => {
     expect(r.readLine()).toEqual(['c']);
     expect(r.readLine()).toBeNull();
     expect(streamWords(bytes(' x\ty\n z '))).toEqual(['x', 'y', 'z']);
+  });
+
+  it('splits a stream into lines of bytes whatever its chunks, each with its \\n', async () => {
+    async function* chunks(...parts: string[]) {
+      for (const p of parts) yield bytes(p);
+    }
+    const lines = async (...parts: string[]) => {
+      const out: string[] = [];
+      for await (const line of splitByteLines(chunks(...parts))) out.push(Buffer.from(line).toString('latin1'));
+      return out;
+    };
+    expect(await lines('a b\nc', 'd\n\ne', '', 'f')).toEqual(['a b\n', 'cd\n', '\n', 'ef']);
+    expect(await lines('x\n')).toEqual(['x\n']);
+    expect(await lines()).toEqual([]);
   });
 
   it('ends a line at the word </s> written in the text, as at a \\n: the rest is a line of its own', () => {

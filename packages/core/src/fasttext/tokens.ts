@@ -111,6 +111,26 @@ export class WordReader {
   }
 }
 
+/** A stream's chunks as lines of bytes, each with its \n (the last one without, if the stream does not end in one). */
+export async function* splitByteLines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  let rest = new Uint8Array(0);
+  for await (const chunk of chunks) {
+    let buf = chunk;
+    if (rest.length > 0) {
+      buf = new Uint8Array(rest.length + chunk.length);
+      buf.set(rest);
+      buf.set(chunk, rest.length);
+    }
+    let start = 0;
+    for (let end = buf.indexOf(0x0a, start); end >= 0; end = buf.indexOf(0x0a, start)) {
+      yield buf.subarray(start, end + 1);
+      start = end + 1;
+    }
+    rest = buf.slice(start);
+  }
+  if (rest.length > 0) yield rest;
+}
+
 /** Whitespace-separated words as `std::cin >> word` reads them (no </s>), as byte strings. */
 export function streamWords(bytes: Uint8Array): string[] {
   const out: string[] = [];

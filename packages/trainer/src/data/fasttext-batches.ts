@@ -5,6 +5,7 @@ import {
   FastTextDictionary,
   type FileDataSpec,
   RowshardError,
+  splitByteLines,
   streamWords,
   type TokenizedExample,
   WordReader,
@@ -66,18 +67,8 @@ export function buildFastTextDictionary(spec: FileDataSpec, keepTokens = 0): Fas
 }
 
 /** A file's lines as bytes, each with its \n, streamed. */
-export async function* fileByteLines(path: string): AsyncGenerator<Uint8Array> {
-  let rest: Buffer = Buffer.alloc(0);
-  for await (const chunk of createReadStream(path)) {
-    const buf: Buffer = rest.length > 0 ? Buffer.concat([rest, chunk as Buffer]) : (chunk as Buffer);
-    let start = 0;
-    for (let end = buf.indexOf(0x0a, start); end >= 0; end = buf.indexOf(0x0a, start)) {
-      yield buf.subarray(start, end + 1);
-      start = end + 1;
-    }
-    rest = Buffer.from(buf.subarray(start));
-  }
-  if (rest.length > 0) yield rest;
+export function fileByteLines(path: string): AsyncGenerator<Uint8Array> {
+  return splitByteLines(createReadStream(path));
 }
 
 /**
