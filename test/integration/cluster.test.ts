@@ -8,7 +8,10 @@ import { fixtureDir, maxAbsDiff, repoRoot } from '@rowshard/testkit';
 import { PsClient, SyntheticText } from '@rowshard/trainer';
 import { describe, expect, it } from 'vitest';
 
-/** Runs a job on real processes and returns its result and every table, pulled from the shards. */
+/**
+ * Runs a job on real processes and returns its result, every table (pulled from the shards),
+ * and the bags the shards answered with sums (sync.poolBags).
+ */
 async function runJob(job: Record<string, unknown>, sizes: { ps: number; trainers: number; workersPerTrainer: number }) {
   let cluster: LocalCluster | null = null;
   try {
@@ -30,8 +33,9 @@ async function runJob(job: Record<string, unknown>, sizes: { ps: number; trainer
         spec.name,
         Float64Array.from({ length: spec.numEmbeddings }, (_, i) => i),
       );
+    const bagsPulled = (await client.stats()).reduce((sum, s) => sum + s.bagsPulled, 0);
     await client.close();
-    return { result, tables };
+    return { result, tables, bagsPulled };
   } finally {
     await cluster?.stop();
   }
@@ -98,6 +102,9 @@ describe('BSP is bitwise reproducible', () => {
     }
     // ... and it did train: the table moved away from its initial values.
     expect(a.result.losses).toHaveLength(6);
+    // With one shard the step's means were taken there (poolBags), with the same bits; with more, rows were pulled.
+    expect(one.bagsPulled).toBe(6 * 32);
+    for (const other of [a, b, four, split]) expect(other.bagsPulled).toBe(0);
   });
 });
 
@@ -202,5 +209,36 @@ describe('SSP and ASP', () => {
     expect(mean(result.losses.slice(-10) as number[])).toBeLessThan(0.6 * mean(result.losses.slice(0, 10) as number[]));
     expect(result.rowCache?.hits).toBeGreaterThan(0);
     expect(result.rowCache?.maxAge).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('bags pooled on the shards (sync.poolBags, the default)', () => {
+  const job = {
+    seed: 5,
+    model: textModel(3000, 0),
+    optimizers: { embeddings: { kind: 'adagrad', lr: 0.1 }, dense: { kind: 'adam', lr: 0.01 } },
+    steps: 6,
+    batchSize: 32,
+    data: text(),
+  };
+  const oneWorker = { trainers: 1, workersPerTrainer: 1 };
+
+  it('ASP, one shard: one sum per bag on the wire, and the bits of pulling the rows', async () => {
+    const pooled = await runJob({ ...job, sync: { mode: 'asp' } }, { ps: 1, ...oneWorker });
+    const rows = await runJob({ ...job, sync: { mode: 'asp', poolBags: false } }, { ps: 1, ...oneWorker });
+    expect(pooled.bagsPulled).toBe(6 * 32);
+    expect(rows.bagsPulled).toBe(0);
+    expect(pooled.result.losses).toEqual(rows.result.losses);
+    expect(pooled.tables.embedding).toEqual(rows.tables.embedding);
+    for (const [name, values] of Object.entries(rows.result.denseParams)) expect(pooled.result.denseParams[name]).toEqual(values);
+  });
+
+  it("ASP, three shards: each shard's partial sums, added on the worker, within float32 rounding of the rows", async () => {
+    const pooled = await runJob({ ...job, sync: { mode: 'asp' } }, { ps: 3, ...oneWorker });
+    const rows = await runJob({ ...job, sync: { mode: 'asp', poolBags: false } }, { ps: 3, ...oneWorker });
+    expect(pooled.bagsPulled).toBe(3 * 6 * 32);
+    expect(rows.bagsPulled).toBe(0);
+    expect(maxAbsDiff(pooled.result.losses, rows.result.losses)).toBeLessThan(1e-5);
+    expect(maxAbsDiff(pooled.tables.embedding, rows.tables.embedding)).toBeLessThan(1e-5);
   });
 });

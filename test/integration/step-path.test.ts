@@ -10,10 +10,20 @@ import {
   sparseRowOptimizer,
   tableSpec,
 } from '@rowshard/core';
-import { builtinModel, LocalTrainer } from '@rowshard/nn';
+import { backward, builtinModel, embeddingBag, embeddingLookup, indexTensor, LocalTrainer, sumDim } from '@rowshard/nn';
 import { ParameterServer } from '@rowshard/ps';
 import { maxAbsDiff } from '@rowshard/testkit';
-import { PsClient, RemoteRows, RowCache, routeTable, SyntheticText, WorkerLoop } from '@rowshard/trainer';
+import {
+  PooledRows,
+  PsClient,
+  pooledPull,
+  RemoteRows,
+  RowCache,
+  routeBags,
+  routeTable,
+  SyntheticText,
+  WorkerLoop,
+} from '@rowshard/trainer';
 import { RpcClient } from '@rowshard/transport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -82,6 +92,61 @@ describe('PsClient routing over three shards', () => {
   });
 });
 
+describe('a bag pooled on the shards (sync.poolBags), as a forward sees it', () => {
+  const ids = Uint32Array.of(5, 2, 5, 9, 0, 2, 7);
+  const bounds = Int32Array.of(0, 3, 3, 7); // bag 1 is empty
+  const rows = Float32Array.from({ length: 30 * DIM }, (_, i) => Math.sin(i));
+  /** What shard `s` answers: each bag's float32 sum of its positions' rows, in position order. */
+  function shardSums(shardIds: Uint32Array, bags: Int32Array): Float32Array {
+    const out = new Float32Array(3 * DIM);
+    shardIds.forEach((id, p) => {
+      for (let k = 0; k < DIM; k++) out[bags[p] * DIM + k] += rows[id * DIM + k];
+    });
+    return out;
+  }
+
+  it("splits positions by shard, adds the shards' sums and takes the mean; its gradient goes back per bag", () => {
+    const bag = { ids, bounds, mode: 'mean' as const };
+    const routing = routeBags(spec, bag, 3);
+    // Shard of id = id % 3: 9, 0 on shard 0; 7 on 1; 5, 2, 5, 2 on 2.
+    expect(routing.shardIds.map((a) => [...a])).toEqual([[9, 0], [7], [5, 2, 5, 2]]);
+    expect(routing.shardBags.map((a) => [...a])).toEqual([[2, 2], [2], [0, 0, 0, 2]]);
+    const plan = pooledPull(routing);
+    for (let s = 0; s < 3; s++) plan.place(s, shardSums(routing.shardIds[s], routing.shardBags[s]));
+    const sums = new Float32Array(3 * DIM);
+    plan.copyInto(sums);
+    const source = new PooledRows(routing, sums, true);
+    const input = indexTensor([ids.length], ids);
+    const out = embeddingBag(source, input, { mode: 'mean', offsets: [0, 3, 3] });
+    for (let k = 0; k < DIM; k++) {
+      expect(out.data[k]).toBeCloseTo((rows[5 * DIM + k] * 2 + rows[2 * DIM + k]) / 3, 6);
+      expect(out.data[DIM + k]).toBe(0);
+    }
+    // d(sum of every output)/d(output) = 1 for each.
+    backward(sumDim(sumDim(out, 1), 0));
+    // A mean's gradient is 1/len of the output's per position: each bag's, once.
+    expect([...(source.bagGrads ?? [])].map((g) => Math.round(g * 1e6) / 1e6)).toEqual([
+      ...new Array(DIM).fill(0.333333),
+      ...new Array(DIM).fill(1),
+      ...new Array(DIM).fill(0.25),
+    ]);
+  });
+
+  it('refuses a forward that reads the table any other way, and bounds that do not cover the ids', () => {
+    const routing = routeBags(spec, { ids, bounds, mode: 'mean' }, 1);
+    const source = () => new PooledRows(routing, new Float32Array(3 * DIM), true);
+    expect(() => embeddingLookup(source(), indexTensor([2], Int32Array.of(5, 2)))).toThrow(
+      "the shards reduced this step's bag (pooledBags), but the forward looked its rows up",
+    );
+    expect(() => embeddingBag(source(), indexTensor([ids.length], ids), { mode: 'sum', offsets: [0, 3, 3] })).toThrow(
+      'but the forward reduced another bag',
+    );
+    expect(() => routeBags(spec, { ids, bounds: Int32Array.of(0, 3, 5), mode: 'mean' }, 1)).toThrow(
+      'bounds must run from 0 to the 7 ids, got [0 .. 5]',
+    );
+  });
+});
+
 describe('routing a step once, and the pulled rows as a forward pass sees them', () => {
   const batchIds = Float64Array.of(5, 2, 5, 9, 0, 2);
   const other = Float64Array.of(9, 9);
@@ -144,7 +209,7 @@ describe('the row cache (SSP, ASP with cacheSteps)', () => {
     for (let clock = 0; clock < 6; clock++) {
       const { routing: r } = routing(clock);
       const plan = cache.plan(r, clock);
-      const want = plan.idsFor(0);
+      const want = plan.partFor(0)?.ids ?? null;
       asked.push(want ? want.length : 0);
       if (want) plan.place(0, reply(want.length, clock));
       const rows = new Float32Array(r.rows * DIM);
@@ -162,13 +227,13 @@ describe('the row cache (SSP, ASP with cacheSteps)', () => {
     const cache = new RowCache(1);
     const first = cache.plan(routeTable(spec, [Float64Array.of(4, 7)], 2), 0);
     for (const shard of [0, 1]) {
-      const want = first.idsFor(shard);
+      const want = first.partFor(shard)?.ids ?? null;
       if (want) first.place(shard, reply(want.length, 1));
     }
     const second = cache.plan(routeTable(spec, [Float64Array.of(4, 7, 9)], 2), 1);
     // Shard 1 holds 7 and 9; 7 is cached, 9 is not. Shard 0 holds 4, cached.
-    expect(second.idsFor(0)).toBeNull();
-    expect([...(second.idsFor(1) ?? [])]).toEqual([9]);
+    expect(second.partFor(0)?.ids ?? null).toBeNull();
+    expect([...(second.partFor(1)?.ids ?? [])]).toEqual([9]);
   });
 });
 

@@ -14,10 +14,19 @@ export interface RequestLimits {
 
 export const defaultRequestLimits: RequestLimits = Object.freeze({ maxRows: 32_768, maxBytes: 8 * 1024 * 1024 });
 
-/** One part's size: its ids and the floats per id it carries or asks for. */
+/**
+ * One part's size: its ids and the floats per id it carries or asks for; or, for a pooled
+ * part (whose floats are per bag, not per id), its ids and `pooledBytes`: such a part goes
+ * whole into one request, never cut.
+ */
 export interface SizedPart {
   readonly ids: { readonly length: number };
   readonly floatsPerRow: number;
+  readonly pooledBytes?: number;
+}
+
+function bytesOf(p: SizedPart): number {
+  return p.pooledBytes ?? 4 * p.ids.length * p.floatsPerRow;
 }
 
 /** Refuses a request over the limits with E_TOO_LARGE naming its size and the limit. */
@@ -26,7 +35,7 @@ export function checkRequestSize(message: string, parts: readonly SizedPart[], l
   let bytes = 0;
   for (const p of parts) {
     rows += p.ids.length;
-    bytes += 4 * p.ids.length * p.floatsPerRow;
+    bytes += bytesOf(p);
   }
   if (rows > limits.maxRows) {
     throw new RowshardError(
@@ -62,6 +71,26 @@ export function splitRequest(parts: readonly SizedPart[], limits: RequestLimits)
   let rows = 0;
   let bytes = 0;
   parts.forEach((p, part) => {
+    if (p.pooledBytes !== undefined) {
+      // Whole: in what is left of this request, else in a request of its own.
+      const over = rows + p.ids.length > limits.maxRows || bytes + p.pooledBytes > limits.maxBytes;
+      if (over && current.length > 0) {
+        requests.push(current);
+        current = [];
+        rows = 0;
+        bytes = 0;
+      }
+      if (p.ids.length > limits.maxRows || p.pooledBytes > limits.maxBytes) {
+        throw new RowshardError(
+          ErrorCodes.TOO_LARGE,
+          `a pooled part of ${p.ids.length} ids and ${p.pooledBytes} bytes is over the request limits (${limits.maxRows} rows, ${limits.maxBytes} bytes)`,
+        );
+      }
+      current.push({ part, from: 0, to: p.ids.length });
+      rows += p.ids.length;
+      bytes += p.pooledBytes;
+      return;
+    }
     const rowBytes = 4 * p.floatsPerRow;
     let from = 0;
     while (from < p.ids.length) {

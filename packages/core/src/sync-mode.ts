@@ -1,6 +1,6 @@
 import { configError } from './errors.js';
 import { jobDefaults } from './job-defaults.js';
-import { nonNegativeInt, oneOf, rejectUnknownKeys, requireObject } from './validate.js';
+import { booleanField, nonNegativeInt, oneOf, rejectUnknownKeys, requireObject } from './validate.js';
 
 /**
  * How workers' steps relate (docs/ARCHITECTURE.md, "One training step").
@@ -13,19 +13,39 @@ import { nonNegativeInt, oneOf, rejectUnknownKeys, requireObject } from './valid
  * c + cacheSteps instead of pulling it again (Petuum's SSP client cache), so the zipf head is
  * not pulled every step. In SSP it defaults to the staleness and may not exceed it (the bound
  * holds for every row read); in ASP it defaults to 0 (no cache).
+ *
+ * `poolBags` (default true): the bags a model declares (Model.pooledBags: an EmbeddingBag's
+ * sum or mean) are reduced on the shards, which answer one row per bag instead of the bag's
+ * rows, and take one gradient row per bag back. Where a step's sums could differ in their
+ * last bits from a worker's own (partial sums of several shards added), BSP's bitwise
+ * guarantee wins: BSP pools only with one shard. A row cache (cacheSteps > 0) holds rows, not
+ * sums: with one, rows are pulled.
  */
-export type SyncMode =
+export type SyncMode = (
   | { readonly mode: 'bsp' }
   | { readonly mode: 'ssp'; readonly staleness: number; readonly cacheSteps: number }
-  | { readonly mode: 'asp'; readonly cacheSteps: number };
+  | { readonly mode: 'asp'; readonly cacheSteps: number }
+) & { readonly poolBags?: boolean };
+
+/** Whether a step's declared bags are pooled on the shards, with `numShards` shards. */
+export function poolsBags(sync: SyncMode, numShards: number): boolean {
+  if (sync.poolBags === false) return false;
+  if (sync.mode === 'bsp') return numShards === 1;
+  return sync.cacheSteps === 0;
+}
 
 export function parseSyncMode(value: unknown, field = 'sync'): SyncMode {
   if (value === undefined || value === null) return jobDefaults.sync;
   if (typeof value === 'string') return parseSyncMode({ mode: value }, field);
   const obj = requireObject(value, field);
   const mode = oneOf(obj.mode, `${field}.mode`, ['bsp', 'ssp', 'asp'] as const);
+  const pool = obj.poolBags === undefined ? {} : { poolBags: booleanField(obj.poolBags, `${field}.poolBags`) };
+  return { ...parseMode(obj, mode, field), ...pool };
+}
+
+function parseMode(obj: Record<string, unknown>, mode: SyncMode['mode'], field: string): SyncMode {
   if (mode === 'ssp') {
-    rejectUnknownKeys(obj, ['mode', 'staleness', 'cacheSteps'], field);
+    rejectUnknownKeys(obj, ['mode', 'staleness', 'cacheSteps', 'poolBags'], field);
     if (obj.staleness === undefined) throw configError(`${field}.staleness`, 'is required for ssp');
     const staleness = nonNegativeInt(obj.staleness, `${field}.staleness`);
     const cacheSteps = obj.cacheSteps === undefined ? staleness : nonNegativeInt(obj.cacheSteps, `${field}.cacheSteps`);
@@ -35,9 +55,9 @@ export function parseSyncMode(value: unknown, field = 'sync'): SyncMode {
     return { mode, staleness, cacheSteps };
   }
   if (mode === 'asp') {
-    rejectUnknownKeys(obj, ['mode', 'cacheSteps'], field);
+    rejectUnknownKeys(obj, ['mode', 'cacheSteps', 'poolBags'], field);
     return { mode, cacheSteps: obj.cacheSteps === undefined ? 0 : nonNegativeInt(obj.cacheSteps, `${field}.cacheSteps`) };
   }
-  rejectUnknownKeys(obj, ['mode'], field);
+  rejectUnknownKeys(obj, ['mode', 'poolBags'], field);
   return { mode };
 }

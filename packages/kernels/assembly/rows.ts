@@ -36,6 +36,24 @@ export function scatterAddRows(n: i32, dim: i32, src: usize, index: usize, dst: 
   }
 }
 
+/**
+ * The row at byte offset load<u32>(dstOffs + 4i) += the row at load<u32>(srcOffs + 4i), for
+ * i < n in order of i: a shard's pooled pull sums each position's row into its bag's output,
+ * and its pooled push adds each position's bag gradient into its row's. Each destination's
+ * sum runs in position order, as bagForward's and bagBackward's do, so the bits are theirs.
+ */
+export function addRowsAt(n: i32, dim: i32, srcOffs: usize, dstOffs: usize): void {
+  const bytes = (<usize>dim) << 2;
+  const vec = bytes & ~15;
+  for (let i = 0; i < n; i++) {
+    const s = <usize>load<u32>(srcOffs + ((<usize>i) << 2));
+    const d = <usize>load<u32>(dstOffs + ((<usize>i) << 2));
+    let o: usize = 0;
+    for (; o < vec; o += 16) v128.store(d + o, f32x4.add(v128.load(d + o), v128.load(s + o)));
+    for (; o < bytes; o += 4) store<f32>(d + o, load<f32>(d + o) + load<f32>(s + o));
+  }
+}
+
 /** The row at byte offset load<u32>(dstOffs + 4i) = src[i], for i < n: gatherRows' inverse. */
 export function scatterRows(n: i32, dim: i32, src: usize, dstOffs: usize): void {
   const bytes = (<usize>dim) << 2;

@@ -50,6 +50,7 @@ export interface KernelExports {
   gatherRows(n: number, dim: number, srcOffs: number, out: number): void;
   scatterAddRows(n: number, dim: number, src: number, index: number, dst: number, scale: number): void;
   scatterRows(n: number, dim: number, src: number, dstOffs: number): void;
+  addRowsAt(n: number, dim: number, srcOffs: number, dstOffs: number): void;
   bagForward(
     mode: number,
     bags: number,

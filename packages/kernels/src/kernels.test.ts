@@ -126,6 +126,26 @@ describe('WebAssembly kernels agree with the JavaScript reference', () => {
     });
   });
 
+  it('addRowsAt adds rows by byte offsets in order: float32 sums, each destination in position order', () => {
+    const dim = 7; // a SIMD part and a scalar tail
+    const mem = new KernelMemory();
+    const src = mem.alloc(4 * 5 * dim);
+    const dst = mem.alloc(4 * 3 * dim);
+    const offs = mem.alloc(4 * 2 * 6);
+    const rows = Float32Array.from({ length: 5 * dim }, (_, i) => Math.sin(i) * 10 ** ((i % 9) - 4));
+    mem.f32(src, 5 * dim).set(rows);
+    // Six positions: source rows 4, 0, 4, 2, 1, 3 into destination rows 2, 0, 2, 2, 0, 1.
+    const from = [4, 0, 4, 2, 1, 3];
+    const into = [2, 0, 2, 2, 0, 1];
+    mem.u32(offs, 12).set([...from.map((r) => src + 4 * r * dim), ...into.map((r) => dst + 4 * r * dim)]);
+    mem.exports.addRowsAt(6, dim, offs, offs + 24);
+    const want = new Float32Array(3 * dim);
+    from.forEach((r, p) => {
+      for (let k = 0; k < dim; k++) want[into[p] * dim + k] = Math.fround(want[into[p] * dim + k] + rows[r * dim + k]);
+    });
+    expect(mem.f32(dst, 3 * dim)).toEqual(want);
+  });
+
   it('optimizer kernels save each row before changing it and name the first row left non-finite', () => {
     const dim = 6; // a SIMD part and a scalar tail
     for (const kind of ['sgd', 'adagrad', 'sparse_adam', 'rowwise_adagrad'] as const) {

@@ -30,6 +30,18 @@ export interface ValueTensor {
   readonly data: Float32Array;
 }
 
+/**
+ * A bag a model's forward reduces with an EmbeddingBag sum or mean: `ids` (the very list
+ * rowsNeeded gives for the table), bag b covering positions bounds[b] .. bounds[b+1], every
+ * position counted (embeddingBag of a table without padding_idx or per-sample weights, or
+ * embeddingMean).
+ */
+export interface PooledBag {
+  readonly ids: RowIds;
+  readonly bounds: Int32Array;
+  readonly mode: 'sum' | 'mean';
+}
+
 /** What a model's forward sees: its tables (as row sources), its dense parameters, the mode. */
 export interface ModelContext {
   table(name: string): RowSource;
@@ -55,6 +67,13 @@ export interface Model {
   forward(ctx: ModelContext, batch: Batch): Tensor;
   loss(output: Tensor, batch: Batch): Tensor;
   /**
+   * Optional: per table, the bag its forward reduces, where that is the table's only lookup
+   * and one of the kinds PooledBag lists. A trainer may then have the shards reduce it
+   * (sync.poolBags): the forward gets each bag's sum or mean without the rows, and the shards
+   * take each bag's gradient. The forward must look the table up exactly so.
+   */
+  pooledBags?(batch: Batch): Record<string, PooledBag>;
+  /**
    * How `loss` reduces a batch: `mean` (default: a worker's gradients are scaled by its share
    * of the global batch, so the workers' pushes add up to the global mean) or `sum` (they add
    * up to the global sum as they are).
@@ -79,6 +98,8 @@ export function validateModel(model: Model, where = 'model'): Model {
   for (const fn of ['rowsNeeded', 'forward', 'loss'] as const) {
     if (typeof model[fn] !== 'function') throw configError(`${where}.${fn}`, 'must be a function');
   }
+  if (model.pooledBags !== undefined && typeof model.pooledBags !== 'function')
+    throw configError(`${where}.pooledBags`, 'must be a function');
   if (model.lossReduction !== undefined && model.lossReduction !== 'mean' && model.lossReduction !== 'sum')
     throw configError(`${where}.lossReduction`, `must be 'mean' or 'sum', got ${JSON.stringify(model.lossReduction)}`);
   return model;
@@ -113,5 +134,12 @@ export function applyTableOverrides(model: Model, overrides: Readonly<Record<str
       eviction: o.eviction ?? t.eviction,
     });
   });
-  return { ...model, tables, rowsNeeded: model.rowsNeeded, forward: model.forward, loss: model.loss };
+  return {
+    ...model,
+    tables,
+    rowsNeeded: model.rowsNeeded,
+    forward: model.forward,
+    loss: model.loss,
+    pooledBags: model.pooledBags,
+  };
 }

@@ -21,6 +21,14 @@ export interface RowLookup {
   gradientFlowed(): void;
 }
 
+/** A bag reduced on the parameter servers (Model.pooledBags): its output, and where its gradient goes. */
+export interface PooledLookup {
+  /** [bags, dim]: each bag's sum, or mean, of its rows. */
+  readonly out: Float32Array;
+  /** Takes the output's gradient [bags, dim]; null for a table that takes none. */
+  readonly backward: ((gradOut: Float32Array) => void) | null;
+}
+
 /**
  * Where an embedding lookup gets its rows and sends its gradient. In single-process mode
  * that is a whole table in memory (LocalTable); on a trainer it is the rows pulled from the
@@ -33,6 +41,12 @@ export interface RowSource {
   readonly trainable: boolean;
   /** Numbers, or a BigUint64Array of 64-bit ids for a hashed table. */
   lookup(indices: RowIds): RowLookup;
+  /**
+   * Optional: the bag of `indices` (bag b: positions bounds[b] .. bounds[b+1], each counted)
+   * reduced already, where this step pooled it on the shards; null where it did not. A bag op
+   * asks this first, and looks the rows up otherwise.
+   */
+  pooled?(indices: RowIds, bounds: Int32Array, mode: 'sum' | 'mean'): PooledLookup | null;
 }
 
 /** The same rows, read-only: lookups through it record no gradient (evaluation). */

@@ -135,7 +135,7 @@ export class PsNode {
     if (this.snapshotWrite) return this.snapshotWrite.then(() => this.push(request));
     const service = this.admit(request.epoch);
     this.checkSize('push', service, request.tables);
-    return this.applyPush(service, request);
+    return this.applyPush(service, { ...request, tables: service.rowsOfPush(request.tables) });
   }
 
   /** A push, then the rows of the next step's pull: one round trip per shard and step. */
@@ -144,7 +144,7 @@ export class PsNode {
     const service = this.admit(request.epoch);
     this.checkSize('push_pull', service, request.push, request.pull);
     service.checkPull(request.pull);
-    const pushed = this.applyPush(service, { tables: request.push, step: request.step, rank: request.rank });
+    const pushed = this.applyPush(service, { tables: service.rowsOfPush(request.push), step: request.step, rank: request.rank });
     const withRows = (reply: ReplyOf<PsProtocol, 'push'>) => rowsReply(service, request.pull, reply);
     if (pushed instanceof Promise) return pushed.then(withRows);
     return withRows(pushed);

@@ -16,6 +16,7 @@ import {
   unknownTable,
 } from '@rowshard/core';
 import { KernelMemory, sizeClass } from '@rowshard/kernels';
+import { checkPoolable, isPooled, pooledBytes, pooledSums, rowsOfPooledPush } from './pooled-rows.js';
 import { checkFinite, checkGrads, checkIds } from './request-checks.js';
 import { applyPush, type GradientPart, gatherRows } from './row-kernels.js';
 import { RowStore } from './row-store.js';
@@ -53,6 +54,7 @@ export class PsService {
   private readonly rowBuffers = new Map<number, Float32Array[]>();
   private readonly tables = new Map<string, Table>();
   private rowsPulled = 0;
+  private bagsPulled = 0;
   private rowsPushed = 0;
 
   constructor(options: PsServiceOptions) {
@@ -110,10 +112,12 @@ export class PsService {
     return t.store;
   }
 
-  /** Each part's ids and the floats per id it moves (weights; a load's optimizer state too). */
+  /** Each part's ids and the floats per id it moves (weights; a load's optimizer state too; a pooled part's per bag). */
   sizesOf(parts: readonly (PullPart | LoadPart)[]): SizedPart[] {
     return parts.map((part) => {
       const store = this.table(part.table);
+      if ('bags' in part && isPooled(part))
+        return { ids: part.ids, floatsPerRow: store.dim, pooledBytes: pooledBytes(part, store.dim) };
       const state = 'state' in part && part.state ? store.stateFloats : 0;
       return { ids: part.ids, floatsPerRow: store.dim + state };
     });
@@ -121,7 +125,27 @@ export class PsService {
 
   /** Checks a pull (tables, ids, shard) without reading anything. */
   checkPull(parts: readonly PullPart[]): void {
-    for (const part of parts) checkIds(this.table(part.table).spec, part.ids, this.shard, this.numShards);
+    for (const part of parts) {
+      const store = this.table(part.table);
+      if (isPooled(part)) checkPoolable(store, part);
+      checkIds(store.spec, part.ids, this.shard, this.numShards);
+    }
+  }
+
+  /**
+   * A push's pooled parts as pushes of their rows (pooled-rows.ts), the others as they are:
+   * what checkPush, the BSP aggregator and the optimizer take. Each pooled part is checked
+   * first (table, ids, bags, shape), so a bad one is refused before anything is applied.
+   */
+  rowsOfPush(parts: readonly PushPart[]): PushPart[] {
+    if (!parts.some((p) => isPooled(p))) return [...parts];
+    for (const part of parts) {
+      if (!isPooled(part)) continue;
+      const store = this.table(part.table);
+      checkPoolable(store, part);
+      checkIds(store.spec, part.ids, this.shard, this.numShards);
+    }
+    return parts.map((part) => (isPooled(part) ? rowsOfPooledPush(this.table(part.table), part) : part));
   }
 
   /** Rows for every part, in request order; all parts are checked before any row is read. */
@@ -137,10 +161,12 @@ export class PsService {
   pullChecked(parts: readonly PullPart[], loan: Float32Array[] | null = null): Float32Array[] {
     return parts.map((part) => {
       const store = this.table(part.table);
-      const buffer = loan ? this.takeRowBuffer(part.ids.length * store.dim) : null;
+      const pooled = isPooled(part);
+      const buffer = loan ? this.takeRowBuffer((pooled ? part.bagCount : part.ids.length) * store.dim) : null;
       if (buffer) loan?.push(buffer);
-      const out = gatherRows(store, part.ids, buffer);
+      const out = pooled ? pooledSums(store, part, buffer) : gatherRows(store, part.ids, buffer);
       this.rowsPulled += part.ids.length;
+      if (pooled) this.bagsPulled += part.bagCount;
       return out;
     });
   }
@@ -318,6 +344,7 @@ export class PsService {
       rowsMaterialised: rows,
       bytesUsed: bytes,
       rowsPulled: this.rowsPulled,
+      bagsPulled: this.bagsPulled,
       rowsPushed: this.rowsPushed,
     };
   }

@@ -45,7 +45,7 @@ const deduper = new Deduper();
  * Slots of a part's ids (rows materialised), into slotScratch; -1 at positions of the row
  * `padding` (a push leaves the padding row out; a pull passes -1 and reads it like any row).
  */
-function slotsOf(store: RowStore, ids: IdArray, padding: number): Int32Array {
+export function slotsOf(store: RowStore, ids: IdArray, padding: number): Int32Array {
   ensureScratch(ids.length);
   const slots = slotScratch;
   if (store.spec.kind === 'hashed') {

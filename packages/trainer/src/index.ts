@@ -1,4 +1,5 @@
 export * from './args.js';
+export * from './bag-routing.js';
 export * from './data/index.js';
 export * from './process.js';
 export * from './ps-client.js';

@@ -5,6 +5,7 @@ import {
   type IdArray,
   type PsProtocol,
   type PsStats,
+  type PullPart,
   type PushPart,
   psProtocol,
   type RequestLimits,
@@ -18,7 +19,6 @@ import {
 import { parseTransportOptions, RpcClient, type TransportOptions } from '@rowshard/transport';
 import { routeIds, sumDuplicateRows } from './id-routing.js';
 import type { PullPlan } from './pull-plan.js';
-import type { TableRouting } from './step-routing.js';
 
 export interface PsClientOptions {
   /** One WebSocket URL per shard, in shard order. */
@@ -218,7 +218,7 @@ export class PsClient {
         const push: PushPart[] = [];
         for (const part of parts) {
           const slice = part.shardSlice(shard);
-          if (slice) push.push({ table: part.routing.spec.name, ...slice, lr: part.lr, step: part.step });
+          if (slice) push.push({ table: part.table, ...slice, lr: part.lr, step: part.step });
         }
         if (!next) {
           await this.pushTo(shard, push, barrier);
@@ -245,11 +245,17 @@ export class PsClient {
     );
   }
 
-  private sizes(parts: readonly { table: string; ids: IdArray }[]): SizedPart[] {
-    return parts.map((p) => ({ ids: p.ids, floatsPerRow: this.spec(p.table).embeddingDim }));
+  private sizes(parts: readonly PullPart[]): SizedPart[] {
+    return parts.map((p) => {
+      const dim = this.spec(p.table).embeddingDim;
+      // A pooled part goes whole: its ids and bags, and a row per bag.
+      if (p.bagCount !== undefined)
+        return { ids: p.ids, floatsPerRow: dim, pooledBytes: 8 * p.ids.length + 4 * p.bagCount * dim };
+      return { ids: p.ids, floatsPerRow: dim };
+    });
   }
 
-  private fitsOneRequest(parts: readonly { table: string; ids: IdArray }[]): boolean {
+  private fitsOneRequest(parts: readonly PullPart[]): boolean {
     return splitRequest(this.sizes(parts), this.limits).length === 1;
   }
 
@@ -257,23 +263,22 @@ export class PsClient {
    * Shard `shard`'s rows for `parts` (tagged with `step` in BSP), one Float32Array per part:
    * one request, or as many as the request limits need, their replies put together.
    */
-  private async pullFrom(
-    shard: number,
-    parts: readonly { table: string; ids: IdArray }[],
-    step?: number,
-  ): Promise<Float32Array[]> {
+  private async pullFrom(shard: number, parts: readonly PullPart[], step?: number): Promise<Float32Array[]> {
     const client = this.clients[shard];
     const tag = { ...(step === undefined ? {} : { step }), ...(this.epoch === null ? {} : { epoch: this.epoch }) };
     const requests = splitRequest(this.sizes(parts), this.limits);
     if (requests.length === 1) return (await client.request('pull', { tables: [...parts], ...tag })).rows;
     const dims = parts.map((p) => this.spec(p.table).embeddingDim);
-    const out = parts.map((p, i) => new Float32Array(p.ids.length * dims[i]));
+    // A pooled part's reply is a row per bag (it goes whole, as one piece).
+    const rowsOf = (p: PullPart) => p.bagCount ?? p.ids.length;
+    const out = parts.map((p, i) => new Float32Array(rowsOf(p) * dims[i]));
     await Promise.all(
       requests.map(async (pieces) => {
-        const tables = pieces.map((pc) => ({ table: parts[pc.part].table, ids: sliceIds(parts[pc.part].ids, pc.from, pc.to) }));
+        const tables = pieces.map((pc) => pieceOf(parts[pc.part], pc.from, pc.to));
         const { rows } = await client.request('pull', { tables, ...tag });
         pieces.forEach((pc, k) => {
-          const want = (pc.to - pc.from) * dims[pc.part];
+          const part = parts[pc.part];
+          const want = (part.bagCount ?? pc.to - pc.from) * dims[pc.part];
           if (rows[k]?.length !== want) {
             throw new RowshardError(
               ErrorCodes.BAD_REPLY,
@@ -304,6 +309,7 @@ export class PsClient {
       requests.map((pieces, index) => {
         const tables = pieces.map((pc) => {
           const p = parts[pc.part];
+          if (p.bagCount !== undefined) return p; // a pooled part goes whole
           const dim = this.spec(p.table).embeddingDim;
           return { ...p, ids: sliceIds(p.ids, pc.from, pc.to), grads: p.grads.subarray(pc.from * dim, pc.to * dim) };
         });
@@ -313,11 +319,11 @@ export class PsClient {
   }
 
   /** The pull parts `plans` ask shard `shard` for. */
-  private asks(plans: readonly PullPlan[], shard: number): { plan: PullPlan; part: { table: string; ids: IdArray } }[] {
-    const out: { plan: PullPlan; part: { table: string; ids: IdArray } }[] = [];
+  private asks(plans: readonly PullPlan[], shard: number): { plan: PullPlan; part: PullPart }[] {
+    const out: { plan: PullPlan; part: PullPart }[] = [];
     for (const plan of plans) {
-      const ids = plan.idsFor(shard);
-      if (ids) out.push({ plan, part: { table: plan.routing.spec.name, ids } });
+      const part = plan.partFor(shard);
+      if (part) out.push({ plan, part });
     }
     return out;
   }
@@ -342,9 +348,14 @@ export class PsClient {
 
 /** One table's gradient for a routed push: its shard slices, the lr and the table's optimizer step. */
 export interface RoutedGradient {
-  readonly routing: TableRouting;
+  readonly table: string;
   readonly lr: number;
   readonly step: number;
-  /** Shard `shard`'s ids and gradient rows, or null when it has none. */
-  shardSlice(shard: number): { ids: IdArray; grads: Float32Array } | null;
+  /** Shard `shard`'s ids and gradient rows (a pooled table: its positions, their bags, and every bag's gradient), or null when it has none. */
+  shardSlice(shard: number): { ids: IdArray; grads: Float32Array; bags?: Int32Array; bagCount?: number } | null;
+}
+
+/** Ids [from, to) of a part cut to fit the request limits; a pooled part is never cut. */
+function pieceOf(part: PullPart, from: number, to: number): PullPart {
+  return part.bagCount !== undefined ? part : { table: part.table, ids: sliceIds(part.ids, from, to) };
 }

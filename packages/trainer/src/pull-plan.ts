@@ -1,4 +1,4 @@
-import { copyRow, ErrorCodes, type IdArray, RowshardError } from '@rowshard/core';
+import { copyRow, ErrorCodes, type IdArray, type PullPart, RowshardError } from '@rowshard/core';
 import type { TableRouting } from './step-routing.js';
 
 /**
@@ -8,12 +8,12 @@ import type { TableRouting } from './step-routing.js';
  * are not fresh enough are asked for, and the rest come from the cache.
  */
 export interface PullPlan {
-  readonly routing: TableRouting;
-  /** Ids to ask shard `shard` for (a view), or null when it need not be asked. */
-  idsFor(shard: number): IdArray | null;
-  /** Takes shard `shard`'s reply: rows for idsFor(shard), in that order. */
+  readonly table: string;
+  /** What to ask shard `shard` for (ids, a view; a pooled pull's bags too), or null when it need not be asked. */
+  partFor(shard: number): PullPart | null;
+  /** Takes shard `shard`'s reply: rows for partFor(shard)'s ids, in that order (a pooled pull: its bags' sums). */
   place(shard: number, rows: Float32Array): void;
-  /** The step's rows, [routing.rows, dim] in the routing's layout, into `dst`. */
+  /** The step's rows, [routing.rows, dim] in the routing's layout, into `dst` (a pooled pull: the bags' sums). */
   copyInto(dst: Float32Array): void;
 }
 
@@ -30,9 +30,11 @@ function checkReply(routing: TableRouting, shard: number, rows: Float32Array, n:
 /** Every row of the routing, each shard asked for its slice. */
 export function fullPull(routing: TableRouting): PullPlan {
   const replies: Float32Array[] = new Array(routing.numShards);
+  const table = routing.spec.name;
   return {
-    routing,
-    idsFor: (shard) => (routing.shardStart[shard + 1] > routing.shardStart[shard] ? routing.shardIds(shard) : null),
+    table,
+    partFor: (shard) =>
+      routing.shardStart[shard + 1] > routing.shardStart[shard] ? { table, ids: routing.shardIds(shard) } : null,
     place(shard, rows) {
       checkReply(routing, shard, rows, routing.shardStart[shard + 1] - routing.shardStart[shard]);
       replies[shard] = rows;
@@ -107,9 +109,10 @@ export class RowCache {
       asks.push({ positions, ids });
     }
     this.last = { routing, rows, pulledAt };
+    const table = routing.spec.name;
     return {
-      routing,
-      idsFor: (shard) => (asks[shard].positions.length > 0 ? asks[shard].ids : null),
+      table,
+      partFor: (shard) => (asks[shard].positions.length > 0 ? { table, ids: asks[shard].ids } : null),
       place(shard, reply) {
         const { positions } = asks[shard];
         checkReply(routing, shard, reply, positions.length);

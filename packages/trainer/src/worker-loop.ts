@@ -12,6 +12,7 @@ import {
 } from '@rowshard/core';
 import { type Batch, type Model, resolveJob, rocAuc } from '@rowshard/nn';
 import { RpcClient, type TransportOptions, userModuleImporter } from '@rowshard/transport';
+import { BagRouting, pooledPull } from './bag-routing.js';
 import { type BatchSource, openBatchSource } from './data/index.js';
 import { PsClient } from './ps-client.js';
 import { fullPull, type PullPlan, RowCache } from './pull-plan.js';
@@ -94,7 +95,11 @@ export class WorkerLoop {
   /** How a routed batch's rows are pulled: through the row caches (SSP, ASP with cacheSteps), or all of them. */
   private plansFor(routed: RoutedBatch, cached = true): PullPlan[] {
     return routed.routings.map((routing, i) =>
-      cached && this.caches ? this.caches[i].plan(routing, routed.step) : fullPull(routing),
+      routing instanceof BagRouting
+        ? pooledPull(routing)
+        : cached && this.caches
+          ? this.caches[i].plan(routing, routed.step)
+          : fullPull(routing),
     );
   }
 

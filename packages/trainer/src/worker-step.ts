@@ -4,6 +4,9 @@ import {
   isFrozenAt,
   type JobConfig,
   lrAt,
+  poolsBags,
+  type RequestLimits,
+  requestLimitsOf,
   type SparseOptimizerConfig,
   type StreamKey,
   sparseConfigOf,
@@ -21,6 +24,7 @@ import {
   type Model,
   type Tensor,
 } from '@rowshard/nn';
+import { BagRouting, PooledRows, poolable, routeBags } from './bag-routing.js';
 import type { RoutedGradient } from './ps-client.js';
 import type { PullPlan } from './pull-plan.js';
 import { RemoteRows } from './remote-rows.js';
@@ -30,8 +34,8 @@ import { routeTable, type TableRouting } from './step-routing.js';
 export interface RoutedBatch {
   readonly step: number;
   readonly batch: Batch;
-  /** One routing per table of the model, in model order. */
-  readonly routings: readonly TableRouting[];
+  /** One routing per table of the model, in model order: its rows, or its bag pooled on the shards. */
+  readonly routings: readonly (TableRouting | BagRouting)[];
 }
 
 /** A routed batch and the rows pulled for it: per table, the plan that took the replies. */
@@ -54,6 +58,7 @@ export interface StepResult {
  */
 export class WorkerStep {
   private readonly arena = new StepArena();
+  private readonly limits: RequestLimits;
   private readonly sparseConfigs = new Map<
     string,
     { config: SparseOptimizerConfig; schedule: JobConfig['optimizers'][number]['schedule'] }
@@ -64,6 +69,7 @@ export class WorkerStep {
     private readonly model: Model,
     private readonly numShards: () => number,
   ) {
+    this.limits = requestLimitsOf(job);
     for (const spec of model.tables) {
       if (spec.frozen) continue;
       const group = findGroup(job.optimizers, spec.group, `table '${spec.name}'`);
@@ -71,10 +77,20 @@ export class WorkerStep {
     }
   }
 
-  /** Routes each table's ids once: deduped, checked, laid out by shard. */
+  /**
+   * Routes each table's ids once: deduped, checked, laid out by shard; or, for a bag the
+   * shards reduce this step (sync.poolBags, Model.pooledBags), its positions by shard.
+   */
   route(step: number, batch: Batch): RoutedBatch {
     const needed = this.model.rowsNeeded(batch);
-    const routings = this.model.tables.map((spec) => routeTable(spec, needed[spec.name] ?? [], this.numShards()));
+    const shards = this.numShards();
+    const bags = poolsBags(this.job.sync, shards) ? (this.model.pooledBags?.(batch) ?? {}) : {};
+    const routings = this.model.tables.map((spec) => {
+      const lists = needed[spec.name] ?? [];
+      const bag = bags[spec.name];
+      if (bag && poolable(spec, lists, bag, this.limits)) return routeBags(spec, bag, shards);
+      return routeTable(spec, lists, shards);
+    });
     return { step, batch, routings };
   }
 
@@ -84,7 +100,7 @@ export class WorkerStep {
     return inStep(this.arena, () => {
       const sources = this.model.tables.map((spec, i) => {
         const trainable = this.sparseConfigs.has(spec.name) && !isFrozenAt(this.job.freeze, spec.name, spec.frozen, t);
-        return this.remoteRows(pulled, i, trainable);
+        return this.source(pulled, i, trainable);
       });
       const { ctx, params: tensors } = buildModelContext({
         model: this.model,
@@ -112,7 +128,7 @@ export class WorkerStep {
   /** Forward only, tables read-only and dropout off: the output for a held-out batch. */
   evaluate(pulled: PulledBatch, params: Record<string, Float32Array>): { output: Tensor; loss: number } {
     return inStep(this.arena, () => {
-      const sources = this.model.tables.map((_, i) => this.remoteRows(pulled, i, false));
+      const sources = this.model.tables.map((_, i) => this.source(pulled, i, false));
       const { ctx } = buildModelContext({
         model: this.model,
         table: (spec) => sources[this.model.tables.indexOf(spec)],
@@ -126,10 +142,18 @@ export class WorkerStep {
     });
   }
 
-  /** Table i's pulled rows, copied side by side into the arena, and its gradient matrix. */
-  private remoteRows(pulled: PulledBatch, i: number, trainable: boolean): RemoteRows {
+  /**
+   * Table i's pulled rows, copied side by side into the arena, and its gradient matrix; or its
+   * bag's sums from the shards, added in the arena.
+   */
+  private source(pulled: PulledBatch, i: number, trainable: boolean): RemoteRows | PooledRows {
     const routing = pulled.routings[i];
     const dim = routing.spec.embeddingDim;
+    if (routing instanceof BagRouting) {
+      const sums = allocF32Unzeroed(routing.bagCount * dim);
+      pulled.plans[i].copyInto(sums);
+      return new PooledRows(routing, sums, trainable);
+    }
     // Not zeroed: copyInto writes every row (a plan missing a shard's reply throws).
     const rows = allocF32Unzeroed(routing.rows * dim);
     pulled.plans[i].copyInto(rows);
@@ -139,16 +163,31 @@ export class WorkerStep {
 
 /**
  * A table's gradient as the push sends it: each shard's slice of the gradient matrix as it
- * stands when every row has a gradient (the usual case), otherwise only the rows that do.
+ * stands when every row has a gradient (the usual case), otherwise only the rows that do; for
+ * a pooled table, each shard's positions with every bag's gradient.
  */
-function shardedGradient(source: RemoteRows, lr: number, step: number): RoutedGradient | null {
+function shardedGradient(source: RemoteRows | PooledRows, lr: number, step: number): RoutedGradient | null {
+  if (source instanceof PooledRows) {
+    const grads = source.bagGrads;
+    if (grads === null) return null;
+    const { routing } = source;
+    return {
+      table: routing.spec.name,
+      lr,
+      step,
+      shardSlice(shard) {
+        const ids = routing.shardIds[shard];
+        return ids.length > 0 ? { ids, bags: routing.shardBags[shard], bagCount: routing.bagCount, grads } : null;
+      },
+    };
+  }
   const grad = source.grad;
   const rowsWithGrad = source.gradientRows();
   if (grad === null || rowsWithGrad === 'none') return null;
   const { routing } = source;
   const dim = routing.spec.embeddingDim;
   return {
-    routing,
+    table: routing.spec.name,
     lr,
     step,
     shardSlice(shard) {

@@ -6,6 +6,7 @@ import {
   float32Array,
   type Infer,
   idArray,
+  int32Array,
   list,
   nonEmptyText,
   nonNegativeFinite,
@@ -28,7 +29,39 @@ import {
  * [ids.length · dim]. Range, shard and dim checks need the table and happen on the shard,
  * still before anything is applied.
  */
-const pullPart = object({ table: nonEmptyText, ids: idArray });
+/**
+ * A pooled part (EmbeddingBag on the shard, TorchRec's pooled lookup): `bags[i]` is the bag
+ * of position i, in [0, bagCount). A pull of it is answered with each bag's sum of the rows
+ * this shard holds, [bagCount · dim], summed in position order; a push of it carries each
+ * bag's gradient, [bagCount · dim], which every position of the bag adds into its row's (the
+ * rows' gradients then apply as a push of them would). Ids repeat: one per position.
+ */
+const bagsOfPositions = { bags: optional(int32Array), bagCount: optional(uint) };
+
+function pooledShape(p: {
+  ids: { length: number };
+  bags?: Int32Array;
+  bagCount?: number;
+}): { field: string; why: string } | null {
+  if (p.bags === undefined && p.bagCount === undefined) return null;
+  if (p.bags === undefined || p.bagCount === undefined) return { field: 'bags', why: 'bags and bagCount go together' };
+  if (p.bags.length !== p.ids.length) return { field: 'bags', why: `has ${p.bags.length} entries for ${p.ids.length} ids` };
+  for (let i = 0; i < p.bags.length; i++) {
+    const b = p.bags[i];
+    if (b < 0 || b >= p.bagCount) return { field: 'bags', why: `position ${i} names bag ${b}, not one of [0, ${p.bagCount})` };
+  }
+  return null;
+}
+
+/** Gradients: a whole number of rows for `rows` ids (or bags), none for none. */
+function gradShape(values: number, rows: number, of: string): { field: string; why: string } | null {
+  if (rows === 0) return values === 0 ? null : { field: 'grads', why: `must be empty when ${of} is` };
+  return values % rows === 0
+    ? null
+    : { field: 'grads', why: `has ${values} values, not a whole number of rows for ${rows} ${of}` };
+}
+
+const pullPart = refine(object({ table: nonEmptyText, ids: idArray, ...bagsOfPositions }), pooledShape);
 
 const pushPart = refine(
   object({
@@ -39,15 +72,9 @@ const pushPart = refine(
     lr: nonNegativeFinite,
     /** 1-based optimizer step count of this table, this step included (SparseAdam, Adagrad). */
     step: positiveInt,
+    ...bagsOfPositions,
   }),
-  (p) =>
-    p.ids.length === 0
-      ? p.grads.length === 0
-        ? null
-        : { field: 'grads', why: 'must be empty when ids is' }
-      : p.grads.length % p.ids.length === 0
-        ? null
-        : { field: 'grads', why: `has ${p.grads.length} values, not a whole number of rows for ${p.ids.length} ids` },
+  (p) => pooledShape(p) ?? gradShape(p.grads.length, p.bagCount ?? p.ids.length, p.bagCount === undefined ? 'ids' : 'bags'),
 );
 
 const loadPart = refine(object({ table: nonEmptyText, ids: idArray, rows: float32Array, state: optional(float32Array) }), (p) =>
@@ -75,6 +102,8 @@ export const psStatsSchema = object({
   errors: record(uint),
   rowsPulled: uint,
   rowsPushed: uint,
+  /** Bags answered with their sums (pooled pulls, sync.poolBags); their positions count in rowsPulled. */
+  bagsPulled: uint,
 });
 
 const memoryUsage = object({ rss: uint, heapTotal: uint, heapUsed: uint, external: uint, arrayBuffers: uint });

@@ -240,6 +240,7 @@ const ps: Spec = {
         errors: record(uint),
         rowsPulled: uint,
         rowsPushed: uint,
+        bagsPulled: uint,
       }),
       memory: obj({ rss: uint, heapTotal: uint, heapUsed: uint, external: uint, arrayBuffers: uint }),
     }),

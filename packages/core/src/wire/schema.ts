@@ -58,6 +58,7 @@ export const text = leaf<string>('a string', (v) => typeof v === 'string');
 export const nonEmptyText = leaf<string>('a non-empty string', (v) => typeof v === 'string' && v.length > 0);
 export const bool = leaf<boolean>('true or false', (v) => typeof v === 'boolean');
 export const float32Array = leaf<Float32Array>('a Float32Array', (v) => v instanceof Float32Array);
+export const int32Array = leaf<Int32Array>('an Int32Array', (v) => v instanceof Int32Array);
 
 /** Row ids: Int32Array or Uint32Array (dense tables; Float64Array is checked for integrality), BigUint64Array (hashed). */
 export type IdArray = Int32Array | Uint32Array | Float64Array | BigUint64Array;

@@ -2,7 +2,7 @@ import { buildHuffmanTree, huffmanPath, numericIds, type RowIds, tableSpec } fro
 import { binaryLogisticTerms, crossEntropy } from '../losses.js';
 import type { Batch, Model, ModelContext } from '../model.js';
 import { embeddingLookup } from '../ops/embedding.js';
-import { embeddingBag } from '../ops/embedding-bag.js';
+import { bagBounds, embeddingBag } from '../ops/embedding-bag.js';
 import { linear } from '../ops/linear.js';
 import { indexTensor, type Tensor } from '../tensor.js';
 
@@ -139,6 +139,14 @@ export function fastTextClassifier(options: FastTextOptions): Model {
     dense: outputTable ? [] : [{ name: 'fc.weight', shape: [C, D], init: { kind: 'zeros' }, group: 'dense' }],
     rowsNeeded: (batch: Batch): Record<string, readonly RowIds[]> =>
       outputTable ? { embedding: [batch.inputs[0].data], output: [allClasses.data] } : { embedding: [batch.inputs[0].data] },
+    // A text's mean on the shards (sync.poolBags): one row per text on the wire, not its words'.
+    pooledBags: (batch: Batch) => ({
+      embedding: {
+        ids: batch.inputs[0].data,
+        bounds: bagBounds(batch.inputs[0], { offsets: batch.offsets?.[0] ?? null }, 'embedding'),
+        mode: 'mean',
+      },
+    }),
     forward(ctx: ModelContext, batch: Batch): Tensor {
       const h = embeddingBag(ctx.table('embedding'), batch.inputs[0], {
         mode: 'mean',

@@ -2,6 +2,7 @@ import { tableSpec } from '@rowshard/core';
 import { crossEntropy } from '../losses.js';
 import type { Batch, Model, ModelContext } from '../model.js';
 import { relu } from '../ops/elementwise.js';
+import { bagBounds } from '../ops/embedding-bag.js';
 import { embeddingMean } from '../ops/embedding-mean.js';
 import { linear } from '../ops/linear.js';
 import type { Tensor } from '../tensor.js';
@@ -44,6 +45,10 @@ export function textClassifier(options: TextClassifierOptions): Model {
       { name: 'fc2.bias', shape: [C], init: { kind: 'linear', fanIn: H }, group: 'dense' },
     ],
     rowsNeeded: (batch: Batch) => ({ embedding: [batch.inputs[0].data] }),
+    // The sequence mean on the shards (sync.poolBags), padding counted as embeddingMean counts it.
+    pooledBags: (batch: Batch) => ({
+      embedding: { ids: batch.inputs[0].data, bounds: bagBounds(batch.inputs[0], {}, 'embedding'), mode: 'mean' },
+    }),
     forward(ctx: ModelContext, batch: Batch): Tensor {
       const pooled = embeddingMean(ctx.table('embedding'), batch.inputs[0]);
       const h = relu(linear(pooled, ctx.param('fc1.weight'), ctx.param('fc1.bias')));

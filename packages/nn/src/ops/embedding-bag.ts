@@ -1,6 +1,6 @@
 import { ErrorCodes, type RowIds, RowshardError } from '@rowshard/core';
 import type { BagMode } from '@rowshard/kernels';
-import type { RowSource } from '../row-source.js';
+import type { PooledLookup, RowSource } from '../row-source.js';
 import { allocF32, allocI32, kernels } from '../step-scope.js';
 import { type IndexTensor, Tensor } from '../tensor.js';
 import { addRowGradients } from './embedding.js';
@@ -84,9 +84,14 @@ export function embeddingBag(source: RowSource, input: IndexTensor, options: Emb
       `embedding_bag '${spec.name}': ${input.data.length} inputs but ${psw.size} per_sample_weights`,
     );
   }
-  const lookup = source.lookup(input.data);
   const bounds = bagBounds(input, options, spec.name);
   const bags = bounds.length - 1;
+  // Reduced on the shards where the step pooled it: every position counts, so not with padding.
+  if (!psw && mode !== 'max' && spec.paddingIdx === null) {
+    const pooled = source.pooled?.(input.data, bounds, mode);
+    if (pooled) return pooledTensor(pooled, bags, dim);
+  }
+  const lookup = source.lookup(input.data);
   const { offsets, positions } = withoutPadding(input.data, bounds, spec.paddingIdx);
   // The kernels walk positions offsets[b] .. offsets[b+1]; with padding left out they are a
   // subset of the input's, `positions` mapping each back.
@@ -117,6 +122,16 @@ export function embeddingBag(source: RowSource, input: IndexTensor, options: Emb
         kernels().bagBackward(mode, offsets, rowOf, weights, G, into, argmax, dim),
       );
     },
+  });
+  return result;
+}
+
+/** A bag op's output where the shards reduced the bags: the gradient goes back to them. */
+export function pooledTensor(pooled: PooledLookup, bags: number, dim: number): Tensor {
+  const backward = pooled.backward;
+  const result: Tensor = new Tensor([bags, dim], pooled.out, {
+    requiresGrad: backward !== null,
+    backward: () => backward?.(result.grad as Float32Array),
   });
   return result;
 }

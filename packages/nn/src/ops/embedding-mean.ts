@@ -3,7 +3,7 @@ import type { RowSource } from '../row-source.js';
 import { allocF32, kernels } from '../step-scope.js';
 import { type IndexTensor, Tensor } from '../tensor.js';
 import { addRowGradients } from './embedding.js';
-import { bagBounds } from './embedding-bag.js';
+import { bagBounds, pooledTensor } from './embedding-bag.js';
 
 /**
  * embedding(x).mean(dim=1) for x [B, L] in one pass: out [B, dim]. The same numbers as an
@@ -19,8 +19,10 @@ export function embeddingMean(source: RowSource, indices: IndexTensor): Tensor {
     throw new RowshardError(ErrorCodes.BAD_SHAPE, `embeddingMean needs [B, L] indices, got [${indices.shape.join(', ')}]`);
   }
   const bags = indices.shape[0];
-  const lookup = source.lookup(indices.data);
   const offsets = bagBounds(indices, {}, spec.name);
+  const pooled = source.pooled?.(indices.data, offsets, 'mean');
+  if (pooled) return pooledTensor(pooled, bags, dim);
+  const lookup = source.lookup(indices.data);
   const out = allocF32(bags * dim);
   kernels().bagForward('mean', offsets, lookup.rowOf, null, lookup.rows, out, null, dim);
   const result: Tensor = new Tensor([bags, dim], out, {

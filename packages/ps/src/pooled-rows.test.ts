@@ -1,0 +1,79 @@
+import { ErrorCodes, parseSparseOptimizerConfig, tableSpec } from '@rowshard/core';
+import { describe, expect, it } from 'vitest';
+import { PsService } from './ps-service.js';
+
+const DIM = 7; // a SIMD part and a scalar tail
+
+/** Shard `shard` of `numShards`: a dense Adagrad table and a hashed one. */
+function service(shard = 0, numShards = 1): PsService {
+  return new PsService({
+    shard,
+    numShards,
+    seed: 9,
+    tables: [
+      {
+        spec: tableSpec({ name: 'words', numEmbeddings: 40, embeddingDim: DIM }),
+        optimizer: parseSparseOptimizerConfig({ kind: 'adagrad', lr: 0.5 }),
+      },
+      {
+        spec: tableSpec({ name: 'hashed', kind: 'hashed', numEmbeddings: 1000, embeddingDim: DIM }),
+        optimizer: parseSparseOptimizerConfig({ kind: 'sgd', lr: 0.5 }),
+      },
+    ],
+  });
+}
+
+// Three bags over eight positions, ids repeating within and across bags; bag 1 is empty.
+const ids = Uint32Array.of(3, 7, 3, 12, 7, 7, 30, 3);
+const bags = Int32Array.of(0, 0, 0, 2, 2, 2, 3, 3);
+const bagCount = 4;
+
+describe('pooled parts on a shard (EmbeddingBag sums, TorchRec-style)', () => {
+  it("answer each bag's float32 sum of its rows, in position order", () => {
+    const s = service();
+    const [rows] = s.pull([{ table: 'words', ids }]);
+    const [sums] = s.pull([{ table: 'words', ids, bags, bagCount }]);
+    const want = new Float32Array(bagCount * DIM);
+    for (let p = 0; p < ids.length; p++)
+      for (let k = 0; k < DIM; k++) want[bags[p] * DIM + k] = Math.fround(want[bags[p] * DIM + k] + rows[p * DIM + k]);
+    expect(sums).toEqual(want);
+    expect([...sums.subarray(DIM, 2 * DIM)]).toEqual(new Array(DIM).fill(0)); // the empty bag
+  });
+
+  it("take each bag's gradient as the push of its rows' sums would: the same bits", () => {
+    const grads = Float32Array.from({ length: bagCount * DIM }, (_, i) => Math.cos(i) / 3);
+    const pooled = service();
+    pooled.push(pooled.rowsOfPush([{ table: 'words', ids, bags, bagCount, grads, lr: 0.5, step: 1 }]));
+    // What a worker's bag backward makes: each distinct id's sum of its positions' bag gradients.
+    const distinct = [...new Set(ids)];
+    const rowGrads = new Float32Array(distinct.length * DIM);
+    ids.forEach((id, p) => {
+      const d = distinct.indexOf(id);
+      for (let k = 0; k < DIM; k++) rowGrads[d * DIM + k] = Math.fround(rowGrads[d * DIM + k] + grads[bags[p] * DIM + k]);
+    });
+    const byRows = service();
+    byRows.push([{ table: 'words', ids: Uint32Array.from(distinct), grads: rowGrads, lr: 0.5, step: 1 }]);
+    const all = Uint32Array.from({ length: 40 }, (_, i) => i);
+    expect(pooled.pull([{ table: 'words', ids: all }])[0]).toEqual(byRows.pull([{ table: 'words', ids: all }])[0]);
+    expect(pooled.stats().rowsPushed).toBe(distinct.length);
+  });
+
+  it('refuse a part that is not theirs to pool, whole, before anything is applied', () => {
+    const s = service(1, 2);
+    const before = s.pull([{ table: 'words', ids: Uint32Array.of(3, 7) }])[0];
+    const grads = new Float32Array(bagCount * DIM).fill(0.1);
+    // Row 12 belongs to shard 0.
+    expect(() => s.rowsOfPush([{ table: 'words', ids, bags, bagCount, grads, lr: 0.5, step: 1 }])).toThrow(
+      expect.objectContaining({ code: ErrorCodes.WRONG_SHARD }),
+    );
+    const odd = Uint32Array.of(3, 7, 3);
+    const oddBags = Int32Array.of(0, 1, 1);
+    expect(() => s.rowsOfPush([{ table: 'words', ids: odd, bags: oddBags, bagCount: 2, grads, lr: 0.5, step: 1 }])).toThrow(
+      expect.objectContaining({ code: ErrorCodes.BAD_SHAPE, message: expect.stringContaining('2 bags × dim 7 need 14') }),
+    );
+    expect(() => s.checkPull([{ table: 'hashed', ids: BigUint64Array.of(5n), bags: Int32Array.of(0), bagCount: 1 }])).toThrow(
+      expect.objectContaining({ code: ErrorCodes.BAD_REQUEST, message: expect.stringContaining("'hashed' is hashed") }),
+    );
+    expect(s.pull([{ table: 'words', ids: Uint32Array.of(3, 7) }])[0]).toEqual(before);
+  });
+});

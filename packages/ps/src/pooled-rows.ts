@@ -1,0 +1,164 @@
+import { Deduper, ErrorCodes, type IdArray, type PullPart, type PushPart, RowshardError, renormRow } from '@rowshard/core';
+import { type KernelMemory, KernelMemoryFull, sizeClass } from '@rowshard/kernels';
+import { slotsOf } from './row-kernels.js';
+import type { RowStore } from './row-store.js';
+
+/**
+ * Pooled parts (EmbeddingBag on the shard; core's ps-protocol.ts): a pull of one is answered
+ * with each bag's sum of this shard's rows instead of the rows, and a push of one carries each
+ * bag's gradient instead of each row's. Where a bag's rows are many (fastText: a text's words
+ * and n-grams), that moves one row per bag over the wire instead of one per distinct id. The
+ * sums run in position order, as the worker's bag kernels do, so a job with one shard gets the
+ * bits it would get pulling rows.
+ */
+
+/** A part that carries bags. */
+export type PooledPart<P extends PullPart = PullPart> = P & { readonly bags: Int32Array; readonly bagCount: number };
+
+export function isPooled<P extends PullPart>(part: P): part is PooledPart<P> {
+  return part.bags !== undefined && part.bagCount !== undefined;
+}
+
+/** What a pooled part moves, for the request limits: its ids and bags, and a row per bag. */
+export function pooledBytes(part: PooledPart, dim: number): number {
+  return 8 * part.ids.length + 4 * part.bagCount * dim;
+}
+
+/** Pooling needs rows by number: a hashed table's 64-bit ids are pulled and pushed as rows. */
+export function checkPoolable(store: RowStore, part: PooledPart): void {
+  if (store.spec.kind !== 'dense' || part.ids instanceof BigUint64Array) {
+    throw new RowshardError(
+      ErrorCodes.BAD_REQUEST,
+      `table '${store.spec.name}' is hashed: pooled parts (bags) are for dense tables; pull and push its rows`,
+      { table: store.spec.name, field: 'bags' },
+    );
+  }
+}
+
+/**
+ * Each bag's sum of the rows of `part` (checked: its ids are this shard's), [bagCount · dim],
+ * into `into` (at least that long) or a new array: zeros plus each position's row, in position
+ * order. Rows are renormalised with max_norm first, as a pull of them would be.
+ */
+export function pooledSums(store: RowStore, part: PooledPart, into: Float32Array | null): Float32Array {
+  const n = part.ids.length;
+  const dim = store.dim;
+  const slots = slotsOf(store, part.ids, -1);
+  const { maxNorm, normType } = store.spec;
+  if (maxNorm !== null) {
+    const heap = store.memory.heapF32;
+    for (let i = 0; i < n; i++) if (slots[i] >= 0) renormRow(heap, store.weightOffset(slots[i]), dim, maxNorm, normType);
+  }
+  const out = into ? into.subarray(0, part.bagCount * dim) : new Float32Array(part.bagCount * dim);
+  const rowBytes = 4 * dim;
+  addRowsInMemory(store.memory, n, dim, part.bagCount, out, (src, dst) => {
+    for (let i = 0; i < n; i++) {
+      src[i] = store.weightByteOffset(slots[i]);
+      dst[i] = part.bags[i] * rowBytes;
+    }
+  });
+  return out;
+}
+
+const deduper = new Deduper();
+
+/**
+ * A pooled push part as the push of its rows: its distinct ids in order of first occurrence,
+ * each with the sum, in position order, of the gradients of the bags it is in. Applied so, a
+ * part gives what the worker's bag backward and a push of its rows would have given.
+ */
+export function rowsOfPooledPush(store: RowStore, part: PooledPart<PushPart>): PushPart {
+  const dim = store.dim;
+  if (part.grads.length !== part.bagCount * dim) {
+    throw new RowshardError(
+      ErrorCodes.BAD_SHAPE,
+      `table '${store.spec.name}': a pooled gradient has ${part.grads.length} values; ${part.bagCount} bags × dim ${dim} need ${part.bagCount * dim}`,
+      { table: store.spec.name, expected: part.bagCount * dim, got: part.grads.length },
+    );
+  }
+  const n = part.ids.length;
+  const ids = numbers(part.ids);
+  deduper.reset(n);
+  const distinctOf = new Int32Array(n);
+  for (let p = 0; p < n; p++) distinctOf[p] = deduper.indexOf(ids[p]);
+  const distinct = deduper.count;
+  const unique = Uint32Array.from(deduper.distinct().subarray(0, distinct));
+  const grads = new Float32Array(distinct * dim);
+  const rowBytes = 4 * dim;
+  addRowsInMemory(
+    store.memory,
+    n,
+    dim,
+    distinct,
+    grads,
+    (src, dst) => {
+      for (let p = 0; p < n; p++) {
+        src[p] = part.bags[p] * rowBytes;
+        dst[p] = distinctOf[p] * rowBytes;
+      }
+    },
+    part.grads,
+  );
+  return { table: part.table, ids: unique, grads, lr: part.lr, step: part.step };
+}
+
+function numbers(ids: IdArray): ArrayLike<number> {
+  if (ids instanceof BigUint64Array) throw new RowshardError(ErrorCodes.INTERNAL, 'pooled part with 64-bit ids');
+  return ids;
+}
+
+/**
+ * out (`outRows` rows, zeroed first) += row by row, for i < n: the row at source offset src[i]
+ * added into out's row at dst[i], both byte offsets `setOffsets` fills; dst is relative to
+ * out, and src is relative to `source` where given (copied in), else to the memory itself. One
+ * addRowsAt kernel call; a memory with no room for the blocks adds in JavaScript (float32 sums
+ * of the same order: the same bits).
+ */
+function addRowsInMemory(
+  memory: KernelMemory,
+  n: number,
+  dim: number,
+  outRows: number,
+  out: Float32Array,
+  setOffsets: (src: Uint32Array, dst: Uint32Array) => void,
+  source: Float32Array | null = null,
+): void {
+  const offsBytes = sizeClass(8 * Math.max(1, n));
+  const outBytes = sizeClass(4 * Math.max(1, outRows * dim));
+  const sourceBytes = source ? sizeClass(4 * Math.max(1, source.length)) : 0;
+  const blocks: [number, number][] = [];
+  try {
+    blocks.push([memory.alloc(offsBytes, false), offsBytes]);
+    blocks.push([memory.alloc(outBytes, true), outBytes]);
+    if (source) blocks.push([memory.alloc(sourceBytes, false), sourceBytes]);
+  } catch (e) {
+    for (const [at, bytes] of blocks.reverse()) memory.release(at, bytes);
+    if (!(e instanceof KernelMemoryFull)) throw e;
+    const src = new Uint32Array(n);
+    const dst = new Uint32Array(n);
+    setOffsets(src, dst);
+    const from = source ?? memory.heapF32;
+    out.fill(0);
+    for (let i = 0; i < n; i++) {
+      const s = src[i] / 4;
+      const d = dst[i] / 4;
+      for (let k = 0; k < dim; k++) out[d + k] += from[s + k];
+    }
+    return;
+  }
+  const [offs] = blocks[0];
+  const [outAt] = blocks[1];
+  const src = memory.u32(offs, n);
+  const dst = memory.u32(offs + 4 * n, n);
+  setOffsets(src, dst);
+  const sourceAt = source ? blocks[2][0] : 0;
+  if (source) memory.f32(sourceAt, source.length).set(source);
+  for (let i = 0; i < n; i++) {
+    src[i] += sourceAt;
+    dst[i] += outAt;
+  }
+  memory.exports.addRowsAt(n, dim, offs, offs + 4 * n);
+  out.set(memory.f32(outAt, outRows * dim));
+  // Latest first: a block at the top lowers the top.
+  for (const [at, bytes] of blocks.reverse()) memory.release(at, bytes);
+}

@@ -1,0 +1,197 @@
+import {
+  ErrorCodes,
+  indexNotInteger,
+  indexOutOfRange,
+  type PullPart,
+  type RequestLimits,
+  type RowIds,
+  RowshardError,
+  shardOfDense,
+  type TableSpec,
+} from '@rowshard/core';
+import { allocF32, type PooledBag, type PooledLookup, type RowLookup, type RowSource } from '@rowshard/nn';
+import type { PullPlan } from './pull-plan.js';
+
+/**
+ * A table whose one lookup this step is a bag the shards reduce (Model.pooledBags,
+ * sync.poolBags; TorchRec's pooled embedding lookup): each shard gets the positions whose
+ * rows it holds, with each position's bag, and answers each bag's sum of them; the worker adds
+ * the shards' sums (in shard order), takes the mean, and sends each bag's gradient back. One
+ * row per bag crosses the wire each way instead of one per distinct id.
+ */
+export class BagRouting {
+  constructor(
+    readonly spec: TableSpec,
+    readonly bag: PooledBag,
+    /** Per shard, the ids of the positions it holds, in position order, and each one's bag. */
+    readonly shardIds: readonly Uint32Array[],
+    readonly shardBags: readonly Int32Array[],
+  ) {}
+
+  get bagCount(): number {
+    return this.bag.bounds.length - 1;
+  }
+
+  get numShards(): number {
+    return this.shardIds.length;
+  }
+}
+
+/**
+ * Whether a step's bag of `spec` goes to the shards: the table's only list is the bag's, its
+ * ids are numbers of a dense table, its gradient is not scaled by frequency (a shard would
+ * need the whole batch's counts), and the pooled part fits one request whatever the shards.
+ */
+export function poolable(spec: TableSpec, lists: readonly RowIds[], bag: PooledBag, limits: RequestLimits): boolean {
+  if (lists.length !== 1 || lists[0] !== bag.ids || bag.ids instanceof BigUint64Array) return false;
+  if (spec.kind !== 'dense' || spec.scaleGradByFreq) return false;
+  const n = bag.ids.length;
+  const bytes = 8 * n + 4 * (bag.bounds.length - 1) * spec.embeddingDim;
+  return n <= limits.maxRows && bytes <= limits.maxBytes;
+}
+
+/** Checks a bag (ids in range, bounds covering them in order) and splits its positions by shard. */
+export function routeBags(spec: TableSpec, bag: PooledBag, numShards: number): BagRouting {
+  const ids = bag.ids as ArrayLike<number>;
+  const n = ids.length;
+  const bounds = bag.bounds;
+  const bags = bounds.length - 1;
+  if (bags < 0 || bounds[0] !== 0 || bounds[bags] !== n) {
+    throw new RowshardError(
+      ErrorCodes.BAD_SHAPE,
+      `pooledBags '${spec.name}': bounds must run from 0 to the ${n} ids, got [${bounds[0]} .. ${bounds[bags]}]`,
+      { table: spec.name },
+    );
+  }
+  const bagOf = new Int32Array(n);
+  for (let b = 0; b < bags; b++) {
+    if (bounds[b + 1] < bounds[b]) {
+      throw new RowshardError(ErrorCodes.BAD_SHAPE, `pooledBags '${spec.name}': bounds must not decrease (bag ${b})`, {
+        table: spec.name,
+      });
+    }
+    bagOf.fill(b, bounds[b], bounds[b + 1]);
+  }
+  const integral = ids instanceof Int32Array || ids instanceof Uint32Array;
+  const owner = new Int32Array(n);
+  const counts = new Int32Array(numShards);
+  for (let p = 0; p < n; p++) {
+    const id = ids[p];
+    if (!integral && !Number.isInteger(id)) throw indexNotInteger(spec.name, p, id);
+    if (id < 0 || id >= spec.numEmbeddings) throw indexOutOfRange(spec.name, p, id, spec.numEmbeddings);
+    owner[p] = shardOfDense(id, numShards);
+    counts[owner[p]]++;
+  }
+  const shardIds = Array.from(counts, (c) => new Uint32Array(c));
+  const shardBags = Array.from(counts, (c) => new Int32Array(c));
+  const fill = new Int32Array(numShards);
+  for (let p = 0; p < n; p++) {
+    const s = owner[p];
+    shardIds[s][fill[s]] = ids[p];
+    shardBags[s][fill[s]++] = bagOf[p];
+  }
+  return new BagRouting(spec, bag, shardIds, shardBags);
+}
+
+/** The pull of a pooled table: each shard asked for its positions' bag sums, and the sums added. */
+export function pooledPull(routing: BagRouting): PullPlan {
+  const table = routing.spec.name;
+  const floats = routing.bagCount * routing.spec.embeddingDim;
+  const sums: (Float32Array | undefined)[] = new Array(routing.numShards);
+  return {
+    table,
+    partFor(shard): PullPart | null {
+      const ids = routing.shardIds[shard];
+      return ids.length > 0 ? { table, ids, bags: routing.shardBags[shard], bagCount: routing.bagCount } : null;
+    },
+    place(shard, reply) {
+      if (reply.length !== floats) {
+        throw new RowshardError(
+          ErrorCodes.BAD_REPLY,
+          `ps ${shard} answered ${reply.length} values for ${routing.bagCount} bags of '${table}'`,
+        );
+      }
+      sums[shard] = reply;
+    },
+    copyInto(dst) {
+      // Shard by shard, in shard order: with one shard, exactly the sums a worker's kernel makes.
+      let first = true;
+      for (let s = 0; s < routing.numShards; s++) {
+        const part = sums[s];
+        if (!part) {
+          if (routing.shardIds[s].length > 0) throw new RowshardError(ErrorCodes.INTERNAL, `no reply of ps ${s} for '${table}'`);
+          continue;
+        }
+        if (first) dst.set(part);
+        else for (let i = 0; i < floats; i++) dst[i] += part[i];
+        first = false;
+      }
+      if (first) dst.fill(0, 0, floats);
+    },
+  };
+}
+
+/**
+ * A pooled table as a step's forward sees it: the bag's output, ready, and the bag gradient
+ * the push sends. The bag ops ask `pooled` first; any other read of the table is a model whose
+ * forward does not match its pooledBags, and is refused.
+ */
+export class PooledRows implements RowSource {
+  /** Each bag's gradient, as the shards take it (a mean's 1/len applied), once backward ran. */
+  bagGrads: Float32Array | null = null;
+  private read = false;
+
+  constructor(
+    readonly routing: BagRouting,
+    /** [bags, dim]: the shards' sums, added. */
+    private readonly sums: Float32Array,
+    readonly trainable: boolean,
+  ) {}
+
+  get spec(): TableSpec {
+    return this.routing.spec;
+  }
+
+  lookup(): RowLookup {
+    throw this.mismatch('looked its rows up');
+  }
+
+  pooled(indices: RowIds, bounds: Int32Array, mode: 'sum' | 'mean'): PooledLookup {
+    const bag = this.routing.bag;
+    if (indices !== bag.ids || mode !== bag.mode || !sameBounds(bounds, bag.bounds)) throw this.mismatch('reduced another bag');
+    if (this.read) throw this.mismatch('reduced the bag twice');
+    this.read = true;
+    const dim = this.spec.embeddingDim;
+    const bags = this.routing.bagCount;
+    // A mean's division and its gradient's 1/len, in float32 as the bag kernels do them.
+    const scale = new Float32Array(bags);
+    for (let b = 0; b < bags; b++) scale[b] = mode === 'sum' ? 1 : 1 / Math.max(1, bounds[b + 1] - bounds[b]);
+    const out = allocF32(bags * dim);
+    for (let b = 0; b < bags; b++) {
+      const len = bounds[b + 1] - bounds[b];
+      for (let k = b * dim; k < (b + 1) * dim; k++) out[k] = mode === 'sum' || len === 0 ? this.sums[k] : this.sums[k] / len;
+    }
+    const backward = this.trainable
+      ? (gradOut: Float32Array) => {
+          const grads = allocF32(bags * dim);
+          for (let b = 0; b < bags; b++) for (let k = b * dim; k < (b + 1) * dim; k++) grads[k] = scale[b] * gradOut[k];
+          this.bagGrads = grads;
+        }
+      : null;
+    return { out, backward };
+  }
+
+  private mismatch(what: string): RowshardError {
+    return new RowshardError(
+      ErrorCodes.BAD_REQUEST,
+      `table '${this.spec.name}': the shards reduced this step's bag (pooledBags), but the forward ${what}; a model's pooledBags must name the one bag its forward reduces (or set sync.poolBags: false)`,
+      { table: this.spec.name },
+    );
+  }
+}
+
+function sameBounds(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
