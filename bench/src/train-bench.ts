@@ -33,12 +33,16 @@ import { median } from './stats.js';
  * times, interleaved, and the medians and the median of each repeat's ratio are reported: the
  * machine's speed drifts between runs, and a ratio within one repeat cancels most of it.
  *
+ * --rows-baseline adds, to each repeat, rowshard ASP with sync.poolBags off (every distinct
+ * row pulled and pushed, as before bags were pooled on the shards): the same-run baseline of
+ * what pooling the sequence means on the shards saves.
+ *
  * --count-gc runs every process with --trace-gc and counts the collections of each role
  * (scavenges and mark-compacts) over the whole run: what a step leaves for the garbage
  * collector.
  *
  *   pnpm bench:train [--json] [--repeats 1] [--steps 6000] [--rows 1000000] [--ps 2] [--workers 2]
- *                    [--grid 1x1,1x2,2x2,2x4] [--torch-steps 200] [--anchors DIR] [--count-gc]
+ *                    [--grid 1x1,1x2,2x2,2x4] [--torch-steps 200] [--anchors DIR] [--count-gc] [--rows-baseline]
  *                    [--node-args=--max-semi-space-size=32]   (flags for every rowshard process)
  */
 const { values } = parseArgs({
@@ -52,6 +56,7 @@ const { values } = parseArgs({
     grid: { type: 'string', default: '' },
     repeats: { type: 'string', default: '1' },
     'count-gc': { type: 'boolean', default: false },
+    'rows-baseline': { type: 'boolean', default: false },
     'node-args': { type: 'string', default: '' },
     'torch-steps': { type: 'string', default: '200' },
     anchors: { type: 'string', default: join(repoRoot, '../shared/anchors') },
@@ -64,11 +69,11 @@ const log = (s: string) => {
   if (!values.json) process.stdout.write(`${s}\n`);
 };
 
-const job = (mode: 'bsp' | 'asp') => ({
+const job = (mode: 'bsp' | 'asp', poolBags: boolean) => ({
   seed: 0,
   model: { name: 'text_classifier', options: { vocabSize: ROWS, embeddingDim: 64, hiddenDim: 64, numClasses: 2, dropout: 0.1 } },
   optimizers: { embeddings: { kind: 'sparse_adam', lr: 1e-3 }, dense: { kind: 'adam', lr: 1e-3 } },
-  sync: mode,
+  sync: { mode, poolBags },
   steps: STEPS,
   batchSize: 256,
   // The anchor's data: zipf(1.1) ids, label = parity of the first token, 50 batches cycled.
@@ -92,6 +97,8 @@ interface Cost {
 
 interface RowshardRun extends Cost {
   mode: 'bsp' | 'asp';
+  /** sync.poolBags: the sequence means taken on the shards where the mode allows it. */
+  poolBags: boolean;
   ps: number;
   workers: number;
   /** CPU ms per 1000 examples by role. */
@@ -118,7 +125,13 @@ interface Sample {
   cpu: Record<string, number>;
 }
 
-async function runRowshard(mode: 'bsp' | 'asp', ps: number, trainers: number, workers: number): Promise<RowshardRun> {
+async function runRowshard(
+  mode: 'bsp' | 'asp',
+  ps: number,
+  trainers: number,
+  workers: number,
+  poolBags = true,
+): Promise<RowshardRun> {
   const samples: Sample[] = [];
   /** The coordinator's progress reports: its rate over each log window, and when each arrived. */
   const reports: Progress[] = [];
@@ -131,7 +144,7 @@ async function runRowshard(mode: 'bsp' | 'asp', ps: number, trainers: number, wo
   const gc: Record<string, { scavenge: number; markCompact: number }> = {};
   const countGc = values['count-gc'] === true;
   const cluster = await startLocalCluster({
-    job: job(mode),
+    job: job(mode, poolBags),
     ps,
     trainers,
     workersPerTrainer: workers,
@@ -176,6 +189,7 @@ async function runRowshard(mode: 'bsp' | 'asp', ps: number, trainers: number, wo
     const steady = reports.filter((w) => w.step > STEPS / 3).map((w) => w.rate);
     return {
       mode,
+      poolBags,
       ps,
       workers: trainers * workers,
       examplesPerSec: Math.round(median(steady)),
@@ -248,7 +262,13 @@ async function main(): Promise<void> {
     `rowshard bench:train  text classifier ${ROWS} × 64, batch 256, seq 32, zipf(1.1), SparseAdam + Adam, ${STEPS} steps, ${ps} PS × ${trainers * workers} workers`,
   );
   const repeats = Number(values.repeats);
-  const runs: { torch1: Cost | { note: string }; torch2: Cost | { note: string }; bsp: RowshardRun; asp: RowshardRun }[] = [];
+  const runs: {
+    torch1: Cost | { note: string };
+    torch2: Cost | { note: string };
+    bsp: RowshardRun;
+    asp: RowshardRun;
+    aspRows: RowshardRun | null;
+  }[] = [];
   for (let r = 0; r < repeats; r++) {
     const torch1Run = runTorch(1);
     const torch2Run = runTorch(2);
@@ -257,12 +277,19 @@ async function main(): Promise<void> {
       torch2: torch2Run,
       bsp: await runRowshard('bsp', ps, trainers, workers),
       asp: await runRowshard('asp', ps, trainers, workers),
+      aspRows: values['rows-baseline'] ? await runRowshard('asp', ps, trainers, workers, false) : null,
     });
   }
   const torch1 = medianCost(runs.map((r) => r.torch1));
   const torch2 = medianCost(runs.map((r) => r.torch2));
   const bsp = medianRun(runs.map((r) => r.bsp));
   const asp = medianRun(runs.map((r) => r.asp));
+  const rowsRuns = runs.flatMap((r) => (r.aspRows ? [r.aspRows] : []));
+  const aspRows = rowsRuns.length ? medianRun(rowsRuns) : null;
+  /** Pooled ASP's CPU per example over ASP pulling rows, median of the repeats' ratios. */
+  const pooledVsRows = aspRows
+    ? Math.round(median(runs.map((r) => r.asp.cpuMsPerKiloExample / (r.aspRows as RowshardRun).cpuMsPerKiloExample)) * 100) / 100
+    : null;
   /** The median over repeats of rowshard's CPU per example over PyTorch's (1 thread) in the same repeat. */
   const pairedRatio = (mode: 'bsp' | 'asp') => {
     const ratios = runs
@@ -286,6 +313,15 @@ async function main(): Promise<void> {
       : `${name.padEnd(22)} ${r.note}`;
   log(line('PyTorch, 1 thread', torch1));
   log(line('PyTorch, 2 threads', torch2));
+  if (aspRows) {
+    log(
+      line(
+        `rowshard ASP ${aspRows.ps}×${aspRows.workers} rows`,
+        aspRows,
+        `  (sync.poolBags off; pooled ASP takes ${pooledVsRows}× its CPU per example, same repeats; speed ${speedRatio(aspRows) ?? '?'}× torch best)`,
+      ),
+    );
+  }
   for (const r of [bsp, asp, ...grid]) {
     const roles = Object.entries(r.byRole)
       .map(([role, ms]) => `${role} ${ms}`)
@@ -319,7 +355,7 @@ async function main(): Promise<void> {
         steps: STEPS,
         torch: { threads1: torch1, threads2: torch2 },
         perRepeat: runs.map((r) => ({ torch1: r.torch1, bsp: r.bsp.cpuMsPerKiloExample, asp: r.asp.cpuMsPerKiloExample })),
-        rowshard: { bsp, asp },
+        rowshard: { bsp, asp, ...(aspRows ? { aspRows, pooledVsRowsCpu: pooledVsRows } : {}) },
         repeats,
         ratios: {
           bspCpuVsTorch1: pairedRatio('bsp'),

@@ -51,6 +51,7 @@ export interface RowSource {
 
 /** The same rows, read-only: lookups through it record no gradient (evaluation). */
 export function withoutGrad(source: RowSource): RowSource {
+  const pooled = source.pooled?.bind(source);
   return {
     spec: source.spec,
     trainable: false,
@@ -58,6 +59,14 @@ export function withoutGrad(source: RowSource): RowSource {
       const { rows, rowOf } = source.lookup(indices);
       return { rows, rowOf, grad: null, gradientFlowed() {} };
     },
+    ...(pooled
+      ? {
+          pooled(indices, bounds, mode) {
+            const bag = pooled(indices, bounds, mode);
+            return bag && { out: bag.out, backward: null };
+          },
+        }
+      : {}),
   };
 }
 
