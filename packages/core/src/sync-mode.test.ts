@@ -1,0 +1,19 @@
+import { describe, expect, it } from 'vitest';
+import { parseSyncMode, poolsBags } from './sync-mode.js';
+
+describe('sync.poolBags', () => {
+  it('pools in ASP and SSP without a row cache, and in BSP only with one shard', () => {
+    expect(poolsBags(parseSyncMode('asp'), 4)).toBe(true);
+    expect(poolsBags(parseSyncMode({ mode: 'ssp', staleness: 2, cacheSteps: 0 }), 4)).toBe(true);
+    expect(poolsBags(parseSyncMode({ mode: 'ssp', staleness: 2 }), 1)).toBe(false); // cacheSteps defaults to 2
+    expect(poolsBags(parseSyncMode({ mode: 'asp', cacheSteps: 1 }), 1)).toBe(false);
+    expect(poolsBags(parseSyncMode('bsp'), 1)).toBe(true);
+    expect(poolsBags(parseSyncMode('bsp'), 2)).toBe(false);
+    expect(poolsBags(parseSyncMode({ mode: 'asp', poolBags: false }), 1)).toBe(false);
+  });
+
+  it('is true or false, and named where it is not', () => {
+    expect(() => parseSyncMode({ mode: 'asp', poolBags: 'maybe' })).toThrow('sync.poolBags: must be true or false, got "maybe"');
+    expect(parseSyncMode({ mode: 'bsp', poolBags: false })).toEqual({ mode: 'bsp', poolBags: false });
+  });
+});
