@@ -49,6 +49,19 @@ export function psMetrics(stats: () => PsStats | null): {
     pulled: s.rowsPulled,
     pushed: s.rowsPushed,
   }));
+  // Pooled pulls (sync.poolBags): what a shard sent as bag sums instead of rows.
+  new Counter({
+    name: 'rowshard_ps_bags_pulled_total',
+    help: 'Bags answered with their sums (pooled pulls, sync.poolBags); their positions count in rows_moved',
+    labelNames: ['shard'],
+    registers: [registry],
+    collect() {
+      const s = stats();
+      if (!s) return;
+      this.reset();
+      this.inc({ shard: String(s.shard) }, s.bagsPulled);
+    },
+  });
   // Hashed tables whose rows come and go: ids admitted, steps an id without a row was not, rows evicted.
   new Counter({
     name: 'rowshard_ps_dynamic_ids_total',
