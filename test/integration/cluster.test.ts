@@ -236,7 +236,9 @@ describe('bags pooled on the shards (sync.poolBags, the default)', () => {
   it("ASP, three shards: each shard's partial sums, added on the worker, within float32 rounding of the rows", async () => {
     const pooled = await runJob({ ...job, sync: { mode: 'asp' } }, { ps: 3, ...oneWorker });
     const rows = await runJob({ ...job, sync: { mode: 'asp', poolBags: false } }, { ps: 3, ...oneWorker });
-    expect(pooled.bagsPulled).toBe(3 * 6 * 32);
+    // A shard answers only the bags it holds positions of: of 12 tokens, most bags have some on each.
+    expect(pooled.bagsPulled).toBeGreaterThan(2 * 6 * 32);
+    expect(pooled.bagsPulled).toBeLessThanOrEqual(3 * 6 * 32);
     expect(rows.bagsPulled).toBe(0);
     expect(maxAbsDiff(pooled.result.losses, rows.result.losses)).toBeLessThan(1e-5);
     expect(maxAbsDiff(pooled.tables.embedding, rows.tables.embedding)).toBeLessThan(1e-5);

@@ -96,9 +96,9 @@ describe('a bag pooled on the shards (sync.poolBags), as a forward sees it', () 
   const ids = Uint32Array.of(5, 2, 5, 9, 0, 2, 7);
   const bounds = Int32Array.of(0, 3, 3, 7); // bag 1 is empty
   const rows = Float32Array.from({ length: 30 * DIM }, (_, i) => Math.sin(i));
-  /** What shard `s` answers: each bag's float32 sum of its positions' rows, in position order. */
-  function shardSums(shardIds: Uint32Array, bags: Int32Array): Float32Array {
-    const out = new Float32Array(3 * DIM);
+  /** What a shard answers: each of its bags' float32 sum of its positions' rows, in position order. */
+  function shardSums(shardIds: Uint32Array, bags: Int32Array, bagCount: number): Float32Array {
+    const out = new Float32Array(bagCount * DIM);
     shardIds.forEach((id, p) => {
       for (let k = 0; k < DIM; k++) out[bags[p] * DIM + k] += rows[id * DIM + k];
     });
@@ -108,11 +108,17 @@ describe('a bag pooled on the shards (sync.poolBags), as a forward sees it', () 
   it("splits positions by shard, adds the shards' sums and takes the mean; its gradient goes back per bag", () => {
     const bag = { ids, bounds, mode: 'mean' as const };
     const routing = routeBags(spec, bag, 3);
-    // Shard of id = id % 3: 9, 0 on shard 0; 7 on 1; 5, 2, 5, 2 on 2.
+    // Shard of id = id % 3: 9, 0 on shard 0; 7 on 1; 5, 2, 5, 2 on 2. Each shard numbers the
+    // bags it holds positions of: shards 0 and 1 only bag 2, shard 2 bags 0 and 2.
     expect(routing.shardIds.map((a) => [...a])).toEqual([[9, 0], [7], [5, 2, 5, 2]]);
-    expect(routing.shardBags.map((a) => [...a])).toEqual([[2, 2], [2], [0, 0, 0, 2]]);
+    expect(routing.shardBagIds.map((a) => [...a])).toEqual([[2], [2], [0, 2]]);
+    expect(routing.shardBags.map((a) => [...a])).toEqual([[0, 0], [0], [0, 0, 0, 1]]);
     const plan = pooledPull(routing);
-    for (let s = 0; s < 3; s++) plan.place(s, shardSums(routing.shardIds[s], routing.shardBags[s]));
+    for (let s = 0; s < 3; s++) {
+      const part = plan.partFor(s);
+      expect(part?.bagCount).toBe(routing.shardBagIds[s].length);
+      plan.place(s, shardSums(routing.shardIds[s], routing.shardBags[s], routing.shardBagIds[s].length));
+    }
     const sums = new Float32Array(3 * DIM);
     plan.copyInto(sums);
     const source = new PooledRows(routing, sums, true);
@@ -130,6 +136,10 @@ describe('a bag pooled on the shards (sync.poolBags), as a forward sees it', () 
       ...new Array(DIM).fill(1),
       ...new Array(DIM).fill(0.25),
     ]);
+    // Each shard is sent the gradients of its own bags only.
+    const grads = source.bagGrads ?? new Float32Array(0);
+    expect([...routing.shardGrads(grads, 0)]).toEqual([...grads.subarray(2 * DIM)]);
+    expect([...routing.shardGrads(grads, 2)]).toEqual([...grads.subarray(0, DIM), ...grads.subarray(2 * DIM)]);
   });
 
   it('refuses a forward that reads the table any other way, and bounds that do not cover the ids', () => {

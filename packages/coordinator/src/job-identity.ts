@@ -6,8 +6,9 @@ import type { JobConfig, JobIdentity } from '@rowshard/core';
  * (seed, model and its options, optimizers and schedules, sync mode, steps, batch size, data,
  * freeze plan, table overrides, initial state). Left out on purpose: how it runs and where it
  * writes (cluster size: a checkpoint resumes onto any number of shards; timeouts, limits,
- * logging, evaluation, checkpoint policy, debug), and the vocabulary, label and tokenised
- * examples files' locations (a temporary directory per run).
+ * logging, evaluation, checkpoint policy, debug; sync.poolBags, which like the limits decides
+ * what travels, not what BSP computes), and the vocabulary, label and tokenised examples
+ * files' locations (a temporary directory per run).
  */
 export function jobSettings(job: JobConfig): Record<string, unknown> {
   const data = { ...job.data } as Record<string, unknown>;
@@ -18,7 +19,7 @@ export function jobSettings(job: JobConfig): Record<string, unknown> {
     seed: job.seed,
     model: job.model,
     optimizers: Object.fromEntries(job.optimizers.map((g) => [g.name, { ...g.optimizer, schedule: g.schedule }])),
-    sync: job.sync,
+    sync: { ...job.sync, poolBags: undefined },
     steps: job.steps,
     batchSize: job.batchSize,
     data,

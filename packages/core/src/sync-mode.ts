@@ -27,11 +27,14 @@ export type SyncMode = (
   | { readonly mode: 'asp'; readonly cacheSteps: number }
 ) & { readonly poolBags?: boolean };
 
-/** Whether a step's declared bags are pooled on the shards, with `numShards` shards. */
+/** Whether the shards take pooled parts, with `numShards` shards (what a shard enforces). */
+export function shardsMayPool(sync: SyncMode, numShards: number): boolean {
+  return sync.poolBags !== false && (sync.mode !== 'bsp' || numShards === 1);
+}
+
+/** Whether a worker pools a step's declared bags on the shards: where they may, and it keeps no row cache. */
 export function poolsBags(sync: SyncMode, numShards: number): boolean {
-  if (sync.poolBags === false) return false;
-  if (sync.mode === 'bsp') return numShards === 1;
-  return sync.cacheSteps === 0;
+  return shardsMayPool(sync, numShards) && (sync.mode === 'bsp' || sync.cacheSteps === 0);
 }
 
 export function parseSyncMode(value: unknown, field = 'sync'): SyncMode {

@@ -58,6 +58,35 @@ describe('pooled parts on a shard (EmbeddingBag sums, TorchRec-style)', () => {
     expect(pooled.stats().rowsPushed).toBe(distinct.length);
   });
 
+  it('renormalise each distinct row once under max_norm, as a pull of the distinct ids does', () => {
+    const normed = () =>
+      new PsService({
+        shard: 0,
+        numShards: 1,
+        seed: 2,
+        tables: [
+          { spec: tableSpec({ name: 'n', numEmbeddings: 40, embeddingDim: DIM, maxNorm: 0.01, normType: 1 }), optimizer: null },
+        ],
+      });
+    // Every row twice, each pair a bag.
+    const twice = Uint32Array.from({ length: 80 }, (_, p) => p >> 1);
+    const pairs = Int32Array.from({ length: 80 }, (_, p) => p >> 1);
+    const pooled = normed();
+    const [sums] = pooled.pull([{ table: 'n', ids: twice, bags: pairs, bagCount: 40 }]);
+    const byRows = normed();
+    const [rows] = byRows.pull([{ table: 'n', ids: Uint32Array.from({ length: 40 }, (_, i) => i) }]);
+    const want = new Float32Array(40 * DIM);
+    for (let i = 0; i < 40 * DIM; i++) want[i] = Math.fround(rows[i] + rows[i]);
+    expect(sums).toEqual(want);
+  });
+
+  it('leave a pooled part unapplied unless it is turned into rows first', () => {
+    const grads = new Float32Array(bagCount * DIM).fill(0.5);
+    expect(() => service().push([{ table: 'words', ids, bags, bagCount, grads, lr: 0.5, step: 1 }])).toThrow(
+      expect.objectContaining({ code: ErrorCodes.INTERNAL }),
+    );
+  });
+
   it('refuse a part that is not theirs to pool, whole, before anything is applied', () => {
     const s = service(1, 2);
     const before = s.pull([{ table: 'words', ids: Uint32Array.of(3, 7) }])[0];

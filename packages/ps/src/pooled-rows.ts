@@ -12,6 +12,9 @@ import type { RowStore } from './row-store.js';
  * bits it would get pulling rows.
  */
 
+/** Numbers distinct ids (a push's) and slots (a pull's max_norm), reused from request to request. */
+const deduper = new Deduper();
+
 /** A part that carries bags. */
 export type PooledPart<P extends PullPart = PullPart> = P & { readonly bags: Int32Array; readonly bagCount: number };
 
@@ -26,11 +29,19 @@ export function pooledBytes(part: PooledPart, dim: number): number {
 
 /** Pooling needs rows by number: a hashed table's 64-bit ids are pulled and pushed as rows. */
 export function checkPoolable(store: RowStore, part: PooledPart): void {
-  if (store.spec.kind !== 'dense' || part.ids instanceof BigUint64Array) {
+  const table = store.spec.name;
+  if (store.spec.kind !== 'dense') {
     throw new RowshardError(
       ErrorCodes.BAD_REQUEST,
-      `table '${store.spec.name}' is hashed: pooled parts (bags) are for dense tables; pull and push its rows`,
-      { table: store.spec.name, field: 'bags' },
+      `table '${table}' is hashed: pooled parts (bags) are for dense tables; pull and push its rows`,
+      { table, field: 'bags' },
+    );
+  }
+  if (part.ids instanceof BigUint64Array) {
+    throw new RowshardError(
+      ErrorCodes.BAD_REQUEST,
+      `table '${table}' is dense: its ids are numbers (Int32Array, Uint32Array or Float64Array), not a BigUint64Array`,
+      { table, field: 'ids' },
     );
   }
 }
@@ -46,8 +57,15 @@ export function pooledSums(store: RowStore, part: PooledPart, into: Float32Array
   const slots = slotsOf(store, part.ids, -1);
   const { maxNorm, normType } = store.spec;
   if (maxNorm !== null) {
+    // Each distinct row once, as a pull of the distinct ids renormalises it (and PyTorch's
+    // embedding_renorm_ its unique indices): a second pass would move a row's last bits.
     const heap = store.memory.heapF32;
-    for (let i = 0; i < n; i++) if (slots[i] >= 0) renormRow(heap, store.weightOffset(slots[i]), dim, maxNorm, normType);
+    deduper.reset(n);
+    for (let i = 0; i < n; i++) {
+      const before = deduper.count;
+      deduper.indexOf(slots[i]);
+      if (deduper.count !== before) renormRow(heap, store.weightOffset(slots[i]), dim, maxNorm, normType);
+    }
   }
   const out = into ? into.subarray(0, part.bagCount * dim) : new Float32Array(part.bagCount * dim);
   const rowBytes = 4 * dim;
@@ -59,8 +77,6 @@ export function pooledSums(store: RowStore, part: PooledPart, into: Float32Array
   });
   return out;
 }
-
-const deduper = new Deduper();
 
 /**
  * A pooled push part as the push of its rows: its distinct ids in order of first occurrence,

@@ -18,11 +18,12 @@ function shard(
   mode: 'asp' | 'bsp',
   workers = 2,
   checkpointRoot: CheckpointRoot | null = null,
+  numShards = 1,
 ): { node: PsNode; send(frame: Record<string, unknown>): Promise<unknown> } {
   const node = new PsNode(checkpointRoot);
   const config: PsConfig = {
     shard: 0,
-    numShards: 1,
+    numShards,
     seed: 3,
     tables: [{ spec, optimizer: { kind: 'sgd', lr: 1, weightDecay: 0 } }],
     sync: { mode },
@@ -230,6 +231,25 @@ describe('PsNode behind its dispatch table', () => {
     };
     await expect(s.send(bad)).rejects.toMatchObject({ code: ErrorCodes.INDEX_OUT_OF_RANGE });
     expect(await rowsOf(s)).toEqual(before);
+  });
+
+  it('takes pooled parts (bags) where the job pools, and refuses them in BSP on several shards', async () => {
+    const bags = { ids: Uint32Array.of(2, 4, 2), bags: Int32Array.of(0, 0, 1), bagCount: 2 };
+    const one = shard('bsp', 1);
+    const rows = await rowsOf(one, {});
+    const [sums] = ((await one.send({ type: 'pull', tables: [{ table: 't', ...bags }] })) as { rows: Float32Array[] }).rows;
+    expect(sums).toHaveLength(4);
+    const two = shard('bsp', 1, null, 2);
+    const refused = {
+      code: ErrorCodes.BAD_REQUEST,
+      message: expect.stringContaining('this job pulls and pushes rows, not bags'),
+    };
+    await expect(two.send({ type: 'pull', tables: [{ table: 't', ...bags }] })).rejects.toMatchObject(refused);
+    const grads = new Float32Array(4).fill(1);
+    await expect(
+      two.send({ type: 'push', step: 0, rank: 0, tables: [{ table: 't', ...bags, grads, lr: 1, step: 1 }] }),
+    ).rejects.toMatchObject(refused);
+    expect(rows).toHaveLength(4);
   });
 
   it('refuses a field that is no field of the message, even one named like an Object method', async () => {

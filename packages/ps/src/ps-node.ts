@@ -8,6 +8,7 @@ import {
   type ReplyOf,
   type RequestOf,
   RowshardError,
+  shardsMayPool,
 } from '@rowshard/core';
 import { afterEncode } from '@rowshard/transport';
 import { BspAggregator } from './bsp-aggregator.js';
@@ -97,6 +98,25 @@ export class PsNode {
     );
   }
 
+  /**
+   * Refuses pooled parts where the job's sync mode does not pool (BSP on several shards, whose
+   * numbers must not depend on the shard count; sync.poolBags false): what keeps the promise
+   * is the shard, not each client's good behaviour.
+   */
+  private checkPooling(message: string, ...lists: readonly (readonly PullPart[])[]): void {
+    const config = this.config;
+    if (!config || shardsMayPool(config.sync, config.numShards)) return;
+    for (const parts of lists) {
+      const pooled = parts.find((p) => p.bags !== undefined);
+      if (!pooled) continue;
+      throw new RowshardError(
+        ErrorCodes.BAD_REQUEST,
+        `${message} '${pooled.table}': this job pulls and pushes rows, not bags (sync ${config.sync.mode} on ${config.numShards} shards${config.sync.poolBags === false ? ', poolBags false' : ''})`,
+        { table: pooled.table, field: 'bags' },
+      );
+    }
+  }
+
   /** The tables, for a request of epoch `epoch`: refused before configuration or from an old epoch. */
   private admit(epoch: number | undefined): PsService {
     const service = this.service;
@@ -114,6 +134,7 @@ export class PsNode {
   pull(request: RequestOf<PsProtocol, 'pull'>): Reply<'pull'> {
     const service = this.admit(request.epoch);
     this.checkSize('pull', service, request.tables);
+    this.checkPooling('pull', request.tables);
     service.checkPull(request.tables);
     if (this.aggregator && request.step !== undefined) {
       const aggregator = this.aggregator;
@@ -135,6 +156,7 @@ export class PsNode {
     if (this.snapshotWrite) return this.snapshotWrite.then(() => this.push(request));
     const service = this.admit(request.epoch);
     this.checkSize('push', service, request.tables);
+    this.checkPooling('push', request.tables);
     return this.applyPush(service, { ...request, tables: service.rowsOfPush(request.tables) });
   }
 
@@ -143,6 +165,7 @@ export class PsNode {
     if (this.snapshotWrite) return this.snapshotWrite.then(() => this.pushPull(request));
     const service = this.admit(request.epoch);
     this.checkSize('push_pull', service, request.push, request.pull);
+    this.checkPooling('push_pull', request.push, request.pull);
     service.checkPull(request.pull);
     const pushed = this.applyPush(service, { tables: service.rowsOfPush(request.push), step: request.step, rank: request.rank });
     const withRows = (reply: ReplyOf<PsProtocol, 'push'>) => rowsReply(service, request.pull, reply);

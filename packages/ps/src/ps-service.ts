@@ -250,6 +250,10 @@ export class PsService {
   /** Checks a push (tables, frozen, ids, gradients) without changing anything. */
   checkPush(parts: readonly PushPart[]): void {
     for (const part of parts) {
+      if (isPooled(part)) {
+        // Bag gradients are not row gradients: rowsOfPush turns them into those first.
+        throw new RowshardError(ErrorCodes.INTERNAL, `push '${part.table}': a pooled part reached the optimizer unconverted`);
+      }
       const t = this.tables.get(part.table);
       if (!t) throw unknownTable(part.table, [...this.tables.keys()]);
       if (t.frozen) {

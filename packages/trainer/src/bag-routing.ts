@@ -23,9 +23,15 @@ export class BagRouting {
   constructor(
     readonly spec: TableSpec,
     readonly bag: PooledBag,
-    /** Per shard, the ids of the positions it holds, in position order, and each one's bag. */
+    /** Per shard, the ids of the positions it holds, in position order, and each one's bag, numbered among the shard's bags. */
     readonly shardIds: readonly Uint32Array[],
     readonly shardBags: readonly Int32Array[],
+    /**
+     * Per shard, the bags it holds positions of (its bag k is the batch's bag shardBagIds[k]):
+     * a shard answers and takes a row for those only, so the wire carries at most one row per
+     * position whatever the shard count.
+     */
+    readonly shardBagIds: readonly Int32Array[],
   ) {}
 
   get bagCount(): number {
@@ -34,6 +40,16 @@ export class BagRouting {
 
   get numShards(): number {
     return this.shardIds.length;
+  }
+
+  /** Shard `shard`'s rows of the bags' gradients [bagCount · dim]: one per bag it holds. */
+  shardGrads(grads: Float32Array, shard: number): Float32Array {
+    const dim = this.spec.embeddingDim;
+    const bagIds = this.shardBagIds[shard];
+    if (bagIds.length === this.bagCount) return grads; // every bag, in order (one shard)
+    const out = new Float32Array(bagIds.length * dim);
+    for (let k = 0; k < bagIds.length; k++) out.set(grads.subarray(bagIds[k] * dim, (bagIds[k] + 1) * dim), k * dim);
+    return out;
   }
 }
 
@@ -75,58 +91,83 @@ export function routeBags(spec: TableSpec, bag: PooledBag, numShards: number): B
   const integral = ids instanceof Int32Array || ids instanceof Uint32Array;
   const owner = new Int32Array(n);
   const counts = new Int32Array(numShards);
+  // Positions run through the bags in order, so a shard's bags come in order too: a new one
+  // wherever a position's bag is not the shard's last.
+  const bagCounts = new Int32Array(numShards);
+  const lastBag = new Int32Array(numShards).fill(-1);
   for (let p = 0; p < n; p++) {
     const id = ids[p];
     if (!integral && !Number.isInteger(id)) throw indexNotInteger(spec.name, p, id);
     if (id < 0 || id >= spec.numEmbeddings) throw indexOutOfRange(spec.name, p, id, spec.numEmbeddings);
-    owner[p] = shardOfDense(id, numShards);
-    counts[owner[p]]++;
+    const s = shardOfDense(id, numShards);
+    owner[p] = s;
+    counts[s]++;
+    if (lastBag[s] !== bagOf[p]) {
+      lastBag[s] = bagOf[p];
+      bagCounts[s]++;
+    }
   }
   const shardIds = Array.from(counts, (c) => new Uint32Array(c));
   const shardBags = Array.from(counts, (c) => new Int32Array(c));
+  const shardBagIds = Array.from(bagCounts, (c) => new Int32Array(c));
   const fill = new Int32Array(numShards);
+  const bagFill = new Int32Array(numShards);
+  lastBag.fill(-1);
   for (let p = 0; p < n; p++) {
     const s = owner[p];
+    if (lastBag[s] !== bagOf[p]) {
+      lastBag[s] = bagOf[p];
+      shardBagIds[s][bagFill[s]++] = bagOf[p];
+    }
     shardIds[s][fill[s]] = ids[p];
-    shardBags[s][fill[s]++] = bagOf[p];
+    shardBags[s][fill[s]++] = bagFill[s] - 1;
   }
-  return new BagRouting(spec, bag, shardIds, shardBags);
+  return new BagRouting(spec, bag, shardIds, shardBags, shardBagIds);
 }
 
-/** The pull of a pooled table: each shard asked for its positions' bag sums, and the sums added. */
+/**
+ * The pull of a pooled table: each shard asked for the sums of the bags it holds positions
+ * of, and each bag's sums added in shard order (a bag no shard holds, an empty one, is zeros).
+ */
 export function pooledPull(routing: BagRouting): PullPlan {
   const table = routing.spec.name;
-  const floats = routing.bagCount * routing.spec.embeddingDim;
+  const dim = routing.spec.embeddingDim;
   const sums: (Float32Array | undefined)[] = new Array(routing.numShards);
   return {
     table,
     partFor(shard): PullPart | null {
       const ids = routing.shardIds[shard];
-      return ids.length > 0 ? { table, ids, bags: routing.shardBags[shard], bagCount: routing.bagCount } : null;
+      const bagCount = routing.shardBagIds[shard].length;
+      return ids.length > 0 ? { table, ids, bags: routing.shardBags[shard], bagCount } : null;
     },
     place(shard, reply) {
-      if (reply.length !== floats) {
+      const bags = routing.shardBagIds[shard].length;
+      if (reply.length !== bags * dim) {
         throw new RowshardError(
           ErrorCodes.BAD_REPLY,
-          `ps ${shard} answered ${reply.length} values for ${routing.bagCount} bags of '${table}'`,
+          `ps ${shard} answered ${reply.length} values for ${bags} bags of '${table}'`,
         );
       }
       sums[shard] = reply;
     },
     copyInto(dst) {
-      // Shard by shard, in shard order: with one shard, exactly the sums a worker's kernel makes.
-      let first = true;
+      // A bag's first shard's sum as it is (with one shard, exactly the sum a worker's kernel
+      // makes), the others' added, in shard order.
+      const seen = new Uint8Array(routing.bagCount);
       for (let s = 0; s < routing.numShards; s++) {
+        const bagIds = routing.shardBagIds[s];
+        if (bagIds.length === 0) continue;
         const part = sums[s];
-        if (!part) {
-          if (routing.shardIds[s].length > 0) throw new RowshardError(ErrorCodes.INTERNAL, `no reply of ps ${s} for '${table}'`);
-          continue;
+        if (!part) throw new RowshardError(ErrorCodes.INTERNAL, `no reply of ps ${s} for '${table}'`);
+        for (let k = 0; k < bagIds.length; k++) {
+          const at = bagIds[k] * dim;
+          if (!seen[bagIds[k]]) {
+            dst.set(part.subarray(k * dim, (k + 1) * dim), at);
+            seen[bagIds[k]] = 1;
+          } else for (let d = 0; d < dim; d++) dst[at + d] += part[k * dim + d];
         }
-        if (first) dst.set(part);
-        else for (let i = 0; i < floats; i++) dst[i] += part[i];
-        first = false;
       }
-      if (first) dst.fill(0, 0, floats);
+      for (let b = 0; b < routing.bagCount; b++) if (!seen[b]) dst.fill(0, b * dim, (b + 1) * dim);
     },
   };
 }
@@ -183,7 +224,7 @@ export class PooledRows implements RowSource {
 
   private mismatch(what: string): RowshardError {
     return new RowshardError(
-      ErrorCodes.BAD_REQUEST,
+      ErrorCodes.BAD_CONFIG,
       `table '${this.spec.name}': the shards reduced this step's bag (pooledBags), but the forward ${what}; a model's pooledBags must name the one bag its forward reduces (or set sync.poolBags: false)`,
       { table: this.spec.name },
     );

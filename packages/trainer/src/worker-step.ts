@@ -164,7 +164,7 @@ export class WorkerStep {
 /**
  * A table's gradient as the push sends it: each shard's slice of the gradient matrix as it
  * stands when every row has a gradient (the usual case), otherwise only the rows that do; for
- * a pooled table, each shard's positions with every bag's gradient.
+ * a pooled table, each shard's positions with the gradients of the bags they are in.
  */
 function shardedGradient(source: RemoteRows | PooledRows, lr: number, step: number): RoutedGradient | null {
   if (source instanceof PooledRows) {
@@ -177,7 +177,9 @@ function shardedGradient(source: RemoteRows | PooledRows, lr: number, step: numb
       step,
       shardSlice(shard) {
         const ids = routing.shardIds[shard];
-        return ids.length > 0 ? { ids, bags: routing.shardBags[shard], bagCount: routing.bagCount, grads } : null;
+        if (ids.length === 0) return null;
+        const bagCount = routing.shardBagIds[shard].length;
+        return { ids, bags: routing.shardBags[shard], bagCount, grads: routing.shardGrads(grads, shard) };
       },
     };
   }

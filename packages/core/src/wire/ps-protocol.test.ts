@@ -23,6 +23,11 @@ describe('pooled parts on the wire (bags)', () => {
     ['bags without bagCount', pull({ table: 't', ids, bags: Int32Array.of(0, 0, 1) }), 'bags and bagCount go together'],
     ['a bag per id missing', pull({ table: 't', ids, bags: Int32Array.of(0, 1), bagCount: 2 }), 'has 2 entries for 3 ids'],
     ['a bag out of range', pull({ table: 't', ids, bags: Int32Array.of(0, 2, 1), bagCount: 2 }), 'position 1 names bag 2'],
+    [
+      'more bags than ids',
+      pull({ table: 't', ids, bags: Int32Array.of(0, 1, 2), bagCount: 4 }),
+      'is 4, more bags than the 3 ids',
+    ],
     ['bags of floats', pull({ table: 't', ids, bags: Float32Array.of(0, 0, 1), bagCount: 2 }), 'an Int32Array'],
     [
       'gradients not a whole number of bag rows',

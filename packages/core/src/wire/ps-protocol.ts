@@ -22,19 +22,13 @@ import {
 } from './schema.js';
 
 /**
- * What a parameter server serves (docs/ARCHITECTURE.md, "Protocol"). One request per shard
- * per step covers every table: `tables` holds one part per table. Ids are typed arrays
- * (Int32Array or Uint32Array for dense tables, Float64Array accepted and checked for
- * integrality, BigUint64Array for hashed tables); rows and gradients are Float32Array
- * [ids.length · dim]. Range, shard and dim checks need the table and happen on the shard,
- * still before anything is applied.
- */
-/**
  * A pooled part (EmbeddingBag on the shard, TorchRec's pooled lookup): `bags[i]` is the bag
- * of position i, in [0, bagCount). A pull of it is answered with each bag's sum of the rows
- * this shard holds, [bagCount · dim], summed in position order; a push of it carries each
- * bag's gradient, [bagCount · dim], which every position of the bag adds into its row's (the
- * rows' gradients then apply as a push of them would). Ids repeat: one per position.
+ * of position i, in [0, bagCount), and each bag has a position here (the sender numbers the
+ * bags this shard holds rows of: no bag without one, so bagCount ≤ ids.length). A pull of it
+ * is answered with each bag's sum of the rows this shard holds, [bagCount · dim], summed in
+ * position order; a push of it carries each bag's gradient, [bagCount · dim], which every
+ * position of the bag adds into its row's (the rows' gradients then apply as a push of them
+ * would). Ids repeat: one per position.
  */
 const bagsOfPositions = { bags: optional(int32Array), bagCount: optional(uint) };
 
@@ -46,6 +40,7 @@ function pooledShape(p: {
   if (p.bags === undefined && p.bagCount === undefined) return null;
   if (p.bags === undefined || p.bagCount === undefined) return { field: 'bags', why: 'bags and bagCount go together' };
   if (p.bags.length !== p.ids.length) return { field: 'bags', why: `has ${p.bags.length} entries for ${p.ids.length} ids` };
+  if (p.bagCount > p.ids.length) return { field: 'bagCount', why: `is ${p.bagCount}, more bags than the ${p.ids.length} ids` };
   for (let i = 0; i < p.bags.length; i++) {
     const b = p.bags[i];
     if (b < 0 || b >= p.bagCount) return { field: 'bags', why: `position ${i} names bag ${b}, not one of [0, ${p.bagCount})` };
@@ -61,6 +56,14 @@ function gradShape(values: number, rows: number, of: string): { field: string; w
     : { field: 'grads', why: `has ${values} values, not a whole number of rows for ${rows} ${of}` };
 }
 
+/**
+ * What a parameter server serves (docs/ARCHITECTURE.md, "Protocol"). One request per shard
+ * per step covers every table: `tables` holds one part per table. Ids are typed arrays
+ * (Int32Array or Uint32Array for dense tables, Float64Array accepted and checked for
+ * integrality, BigUint64Array for hashed tables); rows and gradients are Float32Array
+ * [ids.length · dim] (a pooled part's: [bagCount · dim]). Range, shard and dim checks need
+ * the table and happen on the shard, still before anything is applied.
+ */
 const pullPart = refine(object({ table: nonEmptyText, ids: idArray, ...bagsOfPositions }), pooledShape);
 
 const pushPart = refine(
