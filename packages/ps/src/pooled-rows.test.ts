@@ -100,6 +100,26 @@ describe('pooled parts on a shard (EmbeddingBag sums, TorchRec-style)', () => {
     expect(() => s.rowsOfPush([{ table: 'words', ids: odd, bags: oddBags, bagCount: 2, grads, lr: 0.5, step: 1 }])).toThrow(
       expect.objectContaining({ code: ErrorCodes.BAD_SHAPE, message: expect.stringContaining('2 bags × dim 7 need 14') }),
     );
+    const nan = new Float32Array(bagCount * DIM);
+    nan[2 * DIM + 1] = Number.NaN;
+    const mine = Uint32Array.of(3, 7, 3);
+    const mineBags = Int32Array.of(0, 2, 3);
+    expect(() => s.rowsOfPush([{ table: 'words', ids: mine, bags: mineBags, bagCount, grads: nan, lr: 0.5, step: 1 }])).toThrow(
+      expect.objectContaining({
+        code: ErrorCodes.BAD_GRADIENT,
+        message: expect.stringContaining('the gradient of bag 2 holds NaN'),
+      }),
+    );
+    // Row 3 is in bags 0 and 3: two finite halves of an overflow.
+    const huge = new Float32Array(bagCount * DIM);
+    huge[0] = 3e38;
+    huge[3 * DIM] = 3e38;
+    expect(() => s.rowsOfPush([{ table: 'words', ids: mine, bags: mineBags, bagCount, grads: huge, lr: 0.5, step: 1 }])).toThrow(
+      expect.objectContaining({
+        code: ErrorCodes.BAD_GRADIENT,
+        message: expect.stringContaining("row 3's gradient, the sum of its positions' bag gradients, holds Infinity"),
+      }),
+    );
     expect(() => s.checkPull([{ table: 'hashed', ids: BigUint64Array.of(5n), bags: Int32Array.of(0), bagCount: 1 }])).toThrow(
       expect.objectContaining({ code: ErrorCodes.BAD_REQUEST, message: expect.stringContaining("'hashed' is hashed") }),
     );

@@ -1,5 +1,6 @@
 import { Deduper, ErrorCodes, type IdArray, type PullPart, type PushPart, RowshardError, renormRow } from '@rowshard/core';
 import { type KernelMemory, KernelMemoryFull, sizeClass } from '@rowshard/kernels';
+import { firstNonFinite } from './request-checks.js';
 import { slotsOf } from './row-kernels.js';
 import type { RowStore } from './row-store.js';
 
@@ -92,6 +93,16 @@ export function rowsOfPooledPush(store: RowStore, part: PooledPart<PushPart>): P
       { table: store.spec.name, expected: part.bagCount * dim, got: part.grads.length },
     );
   }
+  const table = store.spec.name;
+  const bad = firstNonFinite(part.grads, store.memory);
+  if (bad >= 0) {
+    const bag = Math.floor(bad / dim);
+    throw new RowshardError(
+      ErrorCodes.BAD_GRADIENT,
+      `table '${table}': the gradient of bag ${bag} holds ${part.grads[bad]}; nothing was applied`,
+      { table, bag, value: String(part.grads[bad]) },
+    );
+  }
   const n = part.ids.length;
   const ids = numbers(part.ids);
   deduper.reset(n);
@@ -115,6 +126,16 @@ export function rowsOfPooledPush(store: RowStore, part: PooledPart<PushPart>): P
     },
     part.grads,
   );
+  // Finite bags can still add up past float32 in a row that many positions share.
+  const over = firstNonFinite(grads, store.memory);
+  if (over >= 0) {
+    const id = unique[Math.floor(over / dim)];
+    throw new RowshardError(
+      ErrorCodes.BAD_GRADIENT,
+      `table '${table}': row ${id}'s gradient, the sum of its positions' bag gradients, holds ${grads[over]}; nothing was applied`,
+      { table, index: String(id), value: String(grads[over]) },
+    );
+  }
   return { table: part.table, ids: unique, grads, lr: part.lr, step: part.step };
 }
 

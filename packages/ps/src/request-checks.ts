@@ -105,7 +105,7 @@ export function checkFinite(
 }
 
 /** The index of the first NaN or infinity in `values`, or -1: a SIMD kernel over a copy in the shard's memory. */
-function firstNonFinite(values: Float32Array, memory: KernelMemory): number {
+export function firstNonFinite(values: Float32Array, memory: KernelMemory): number {
   if (values.length === 0) return -1;
   const bytes = sizeClass(values.byteLength);
   const at = memory.alloc(bytes, false);
