@@ -288,7 +288,9 @@ async function main(): Promise<void> {
   const aspRows = rowsRuns.length ? medianRun(rowsRuns) : null;
   /** Pooled ASP's CPU per example over ASP pulling rows, median of the repeats' ratios. */
   const pooledVsRows = aspRows
-    ? Math.round(median(runs.map((r) => r.asp.cpuMsPerKiloExample / (r.aspRows as RowshardRun).cpuMsPerKiloExample)) * 100) / 100
+    ? Math.round(
+        median(runs.flatMap((r) => (r.aspRows ? [r.asp.cpuMsPerKiloExample / r.aspRows.cpuMsPerKiloExample] : []))) * 100,
+      ) / 100
     : null;
   /** The median over repeats of rowshard's CPU per example over PyTorch's (1 thread) in the same repeat. */
   const pairedRatio = (mode: 'bsp' | 'asp') => {

@@ -68,7 +68,12 @@ export function poolable(spec: TableSpec, lists: readonly RowIds[], bag: PooledB
 
 /** Checks a bag (ids in range, bounds covering them in order) and splits its positions by shard. */
 export function routeBags(spec: TableSpec, bag: PooledBag, numShards: number): BagRouting {
-  const ids = bag.ids as ArrayLike<number>;
+  const ids = bag.ids;
+  if (ids instanceof BigUint64Array) {
+    throw new RowshardError(ErrorCodes.BAD_REQUEST, `pooledBags '${spec.name}': bags are of dense tables' ids, not 64-bit ones`, {
+      table: spec.name,
+    });
+  }
   const n = ids.length;
   const bounds = bag.bounds;
   const bags = bounds.length - 1;
