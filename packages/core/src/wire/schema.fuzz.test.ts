@@ -30,6 +30,7 @@ type Leaf =
   | 'nonEmptyText'
   | 'bool'
   | 'f32'
+  | 'i32'
   | 'ids';
 type Node =
   | { readonly k: Leaf }
@@ -56,8 +57,20 @@ interface Field {
 }
 
 const leaf = (k: Leaf): Node => ({ k });
-const [uint, positiveInt, anyNumber, finite, nonNegativeFinite, text, nonEmptyText, bool, f32, ids] = (
-  ['uint', 'positiveInt', 'anyNumber', 'finite', 'nonNegativeFinite', 'text', 'nonEmptyText', 'bool', 'f32', 'ids'] as const
+const [uint, positiveInt, anyNumber, finite, nonNegativeFinite, text, nonEmptyText, bool, f32, i32, ids] = (
+  [
+    'uint',
+    'positiveInt',
+    'anyNumber',
+    'finite',
+    'nonNegativeFinite',
+    'text',
+    'nonEmptyText',
+    'bool',
+    'f32',
+    'i32',
+    'ids',
+  ] as const
 ).map(leaf);
 const list = (item: Node): Node => ({ k: 'list', item });
 const record = (item: Node): Node => ({ k: 'record', item });
@@ -99,6 +112,8 @@ function valid(node: Node): fc.Arbitrary<unknown> {
       return fc.boolean();
     case 'f32':
       return fc.float32Array({ maxLength: 8 });
+    case 'i32':
+      return fc.int32Array({ maxLength: 6 });
     case 'ids':
       return fc.oneof(
         fc.int32Array({ maxLength: 6 }),
@@ -176,7 +191,42 @@ const wholeRows = (field: 'grads' | 'rows') => ({
     return { value: { ...p, [field]: new Float32Array(length) }, field };
   },
 });
-const pullPart = obj({ table: nonEmptyText, ids });
+/**
+ * A pull part, pooled or not: a pooled one gives each id a bag in [0, bagCount), bagCount at
+ * most the ids (ps-protocol.ts). Across fields: a bag per id missing, one out of range, more
+ * bags than ids.
+ */
+const pullPart = obj(
+  { table: nonEmptyText, ids, bags: opt(i32), bagCount: opt(uint) },
+  {
+    derive: (p) => {
+      const n = (p.ids as ArrayLike<unknown>).length;
+      const { bags: _bags, bagCount: _count, ...rows } = p;
+      if (n === 0) return fc.constant(rows);
+      return fc.oneof(
+        fc.constant(rows),
+        fc
+          .integer({ min: 1, max: n })
+          .chain((bagCount) =>
+            fc
+              .array(fc.integer({ min: 0, max: bagCount - 1 }), { minLength: n, maxLength: n })
+              .map((bags) => ({ ...rows, bags: Int32Array.from(bags), bagCount })),
+          ),
+      );
+    },
+    breakAcross: (p) => {
+      if (p.bags === undefined) return null;
+      const n = (p.ids as ArrayLike<unknown>).length;
+      const bags = p.bags as Int32Array;
+      const broken = [
+        { value: { ...p, bags: Int32Array.from([...bags, 0]) }, field: 'bags' },
+        { value: { ...p, bags: bags.map((b, i) => (i === 0 ? (p.bagCount as number) : b)) }, field: 'bags' },
+        { value: { ...p, bagCount: n + 1 }, field: 'bagCount' },
+      ];
+      return broken[n % broken.length];
+    },
+  },
+);
 const pushPart = obj({ table: nonEmptyText, ids, grads: f32, lr: nonNegativeFinite, step: positiveInt }, wholeRows('grads'));
 const loadPart = obj({ table: nonEmptyText, ids, rows: f32, state: opt(f32) }, wholeRows('rows'));
 
@@ -349,6 +399,7 @@ const wrongValues: Record<Leaf | 'list' | 'record' | 'object', readonly unknown[
     null,
     'x',
   ],
+  i32: [new Uint32Array(2), new Float32Array(2), new Int16Array(2), [1, 2], null, 'x'],
   ids: [
     new Float32Array(2),
     new Int8Array(2),
