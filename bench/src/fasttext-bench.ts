@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '@rowshard/testkit';
 import { endedChildrenCpuMs } from './cpu-time.js';
-import { median } from './stats.js';
+import { useReport } from './fasttext-use.js';
+import { median, timed } from './stats.js';
 import { pairCosines, readVec, spearman } from './vector-agreement.js';
 
 /**
@@ -33,8 +34,9 @@ import { pairCosines, readVec, spearman } from './vector-agreement.js';
  *
  * - race: the sweep's two answers against each other, three rounds in alternation: fastText
  *   at its best settings (-lr 1.0 -epoch 10 -wordNgrams 2) and rowshard at its fastest settings
- *   that reach that P@1 (-epoch 1 -wordNgrams 2): median wall time (model files included), CPU
- *   time (every process and thread) and P@1 of each, and the ratios. With --scratch DIR the model files go there (e.g. /dev/shm,
+ *   that reach that P@1 (-epoch 1 -wordNgrams 2), with the same -thread and with none (its own
+ *   cluster for the machine's CPUs): median wall time (model files included), CPU time (every
+ *   process and thread) and P@1 of each, and the ratios. With --scratch DIR the model files go there (e.g. /dev/shm,
  *   leaving the disk's write speed out: an 800 MB .bin is written by both).
  *
  * - placement: rowshard's output matrix as a dense parameter (the default) and as a table on
@@ -74,23 +76,20 @@ interface Run {
   readonly cpuSeconds: number;
 }
 
-function timed(fn: () => void): number {
-  const t0 = performance.now();
-  fn();
-  return (performance.now() - t0) / 1000;
-}
-
 function p1Of(output: string): number {
   return Number(/P@1\s+([\d.]+)/.exec(output)?.[1]);
 }
 
-/** Trains one setting with `supervised` and scores it with `test`: the same files and threads for both systems. */
-function train(system: Run['system'], name: string, args: string[]): Run {
+/**
+ * Trains one setting with `supervised` and scores it with `test`: the same files and threads
+ * for both systems (`sameThreads` false: rowshard without -thread, its cluster for the machine).
+ */
+function train(system: Run['system'], name: string, args: string[], sameThreads = true): Run {
   const out = mkdtempSync(join(String(values.scratch), 'rowshard-ftbench-'));
   const [command, prefix, quiet] = system === 'fasttext' ? ['fasttext', [], ['-verbose', '0']] : [process.execPath, [cli], []];
   try {
     const model = join(out, 'model');
-    const input = ['-input', join(corpus, 'train.txt'), '-output', model, '-thread', threads];
+    const input = ['-input', join(corpus, 'train.txt'), '-output', model, ...(sameThreads ? ['-thread', threads] : [])];
     const cpu0 = endedChildrenCpuMs();
     const seconds = timed(() =>
       execFileSync(command, [...prefix, 'supervised', ...input, ...quiet, ...args], { stdio: 'ignore' }),
@@ -125,7 +124,7 @@ function main(): void {
   if (only === null || only === 'losses') report.losses = lossReport();
   if (only === null || only === 'vectors') report.vectors = vectorReport();
   if (only === null || only === 'race') report.race = raceReport();
-  if (only === null || only === 'use') report.use = useReport();
+  if (only === null || only === 'use') report.use = useReport({ cli, corpus, threads, scratch: String(values.scratch), log });
   if (only === null || only === 'placement') report.placement = placementReport();
   if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
 }
@@ -220,17 +219,27 @@ function lossReport() {
  * rowshard's fastest run reaching it), three rounds in alternation, so both see the same hours.
  */
 function raceReport() {
+  // rowshard twice: with fastText's -thread (its worker threads, a shard beside them), and with
+  // its own cluster for the machine's CPUs (on 2 CPUs 1 PS × 1 worker: two cores, as fastText's two threads).
   const entrants = [
-    { system: 'fasttext' as const, name: "fastText's best", args: ['-lr', '1.0', '-epoch', '10', '-wordNgrams', '2'] },
-    { system: 'rowshard' as const, name: "rowshard's fastest to it", args: ['-epoch', '1', '-wordNgrams', '2'] },
+    {
+      system: 'fasttext' as const,
+      name: "fastText's best",
+      args: ['-lr', '1.0', '-epoch', '10', '-wordNgrams', '2'],
+      same: true,
+    },
+    { system: 'rowshard' as const, name: "rowshard's fastest to it", args: ['-epoch', '1', '-wordNgrams', '2'], same: true },
+    { system: 'rowshard' as const, name: 'the same, its own cluster', args: ['-epoch', '1', '-wordNgrams', '2'], same: false },
   ];
-  const runs: Run[][] = [[], []];
+  const runs: Run[][] = entrants.map(() => []);
   for (let round = 0; round < 3; round++)
-    for (const k of round % 2 === 0 ? [0, 1] : [1, 0])
-      runs[k].push(train(entrants[k].system, entrants[k].name, entrants[k].args));
+    for (let i = 0; i < entrants.length; i++) {
+      const k = (i + round) % entrants.length;
+      runs[k].push(train(entrants[k].system, entrants[k].name, entrants[k].args, entrants[k].same));
+    }
   const summary = entrants.map((e, k) => ({
     ...e,
-    args: e.args.join(' '),
+    args: `${e.args.join(' ')}${e.same ? '' : ' (no -thread)'}`,
     seconds: median(runs[k].map((r) => r.seconds)),
     cpuSeconds: median(runs[k].map((r) => r.cpuSeconds)),
     p1: median(runs[k].map((r) => r.p1)),
@@ -238,80 +247,22 @@ function raceReport() {
   }));
   const ratio = Math.round((summary[1].seconds / summary[0].seconds) * 100) / 100;
   const cpuRatio = Math.round((summary[1].cpuSeconds / summary[0].cpuSeconds) * 100) / 100;
+  const ownRatio = Math.round((summary[2].seconds / summary[0].seconds) * 100) / 100;
+  const ownCpuRatio = Math.round((summary[2].cpuSeconds / summary[0].cpuSeconds) * 100) / 100;
   log(`time to fastText's best P@1, ${threads} threads, model files in ${values.scratch}, median of 3 runs each (alternating):`);
   for (const s of summary)
     log(
-      `${s.system.padEnd(9)} ${s.args.padEnd(34)} P@1 ${s.p1.toFixed(3)}  ${s.seconds.toFixed(1)} s  CPU ${s.cpuSeconds.toFixed(1)} s`,
+      `${s.system.padEnd(9)} ${s.args.padEnd(46)} P@1 ${s.p1.toFixed(3)}  ${s.seconds.toFixed(1)} s  CPU ${s.cpuSeconds.toFixed(1)} s`,
     );
-  log(`rowshard / fastText: wall time ${ratio}×, CPU time ${cpuRatio}×`);
-  return { scratch: values.scratch, summary, rowshardOverFastText: ratio, cpuRowshardOverFastText: cpuRatio };
-}
-
-/**
- * Using a trained model: `test` and `predict` on the held-out lines by each system's own
- * command, on one model (rowshard's, at the race's settings: fastText reads it, so both load
- * the same 811 MB file), three rounds in alternation, median wall and CPU time.
- */
-function useReport() {
-  const out = mkdtempSync(join(String(values.scratch), 'rowshard-ftbench-'));
-  try {
-    const model = join(out, 'model');
-    execFileSync(
-      process.execPath,
-      [
-        cli,
-        'supervised',
-        '-input',
-        join(corpus, 'train.txt'),
-        '-output',
-        model,
-        '-thread',
-        threads,
-        '-epoch',
-        '1',
-        '-wordNgrams',
-        '2',
-      ],
-      { stdio: 'ignore' },
-    );
-    const systems = [
-      { system: 'fasttext', command: 'fasttext', prefix: [] as string[] },
-      { system: 'rowshard', command: process.execPath, prefix: [cli] },
-    ];
-    const commands = ['test', 'predict'];
-    const times = new Map<string, { seconds: number[]; cpuSeconds: number[] }>();
-    for (let round = 0; round < 3; round++)
-      for (const command of commands)
-        for (const s of round % 2 === 0 ? systems : [...systems].reverse()) {
-          const key = `${s.system} ${command}`;
-          const entry = times.get(key) ?? { seconds: [], cpuSeconds: [] };
-          const cpu0 = endedChildrenCpuMs();
-          entry.seconds.push(
-            timed(() =>
-              execFileSync(s.command, [...s.prefix, command, `${model}.bin`, join(corpus, 'test.txt')], {
-                stdio: 'ignore',
-              }),
-            ),
-          );
-          entry.cpuSeconds.push((endedChildrenCpuMs() - cpu0) / 1000);
-          times.set(key, entry);
-        }
-    const summary = [...times].map(([key, t]) => ({ key, seconds: median(t.seconds), cpuSeconds: median(t.cpuSeconds) }));
-    log(
-      `using the model: test and predict on ${join(corpus, 'test.txt')}, a .bin in ${values.scratch}, median of 3 runs each (alternating):`,
-    );
-    for (const s of summary) log(`${s.key.padEnd(18)} ${s.seconds.toFixed(2)} s  CPU ${s.cpuSeconds.toFixed(2)} s`);
-    const ratios = Object.fromEntries(
-      commands.map((c) => {
-        const of = (system: string) => summary.find((x) => x.key === `${system} ${c}`)?.seconds ?? Number.NaN;
-        return [c, Math.round((of('rowshard') / of('fasttext')) * 100) / 100];
-      }),
-    );
-    log(`rowshard / fastText wall time: test ${ratios.test}×, predict ${ratios.predict}×`);
-    return { scratch: values.scratch, summary, rowshardOverFastText: ratios };
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  log(`rowshard / fastText: wall time ${ratio}×, CPU time ${cpuRatio}×; with its own cluster ${ownRatio}×, CPU ${ownCpuRatio}×`);
+  return {
+    scratch: values.scratch,
+    summary,
+    rowshardOverFastText: ratio,
+    cpuRowshardOverFastText: cpuRatio,
+    ownClusterOverFastText: ownRatio,
+    cpuOwnClusterOverFastText: ownCpuRatio,
+  };
 }
 
 /** Where the classifier's output matrix lives: a dense parameter or a table, the same job otherwise. */

@@ -13,6 +13,13 @@ export function median(values: readonly number[]): number {
   );
 }
 
+/** Seconds of wall time `fn` takes. */
+export function timed(fn: () => void): number {
+  const t0 = performance.now();
+  fn();
+  return (performance.now() - t0) / 1000;
+}
+
 export function fmt(n: number, digits = 3): string {
   if (!Number.isFinite(n)) return String(n);
   if (Math.abs(n) >= 1e6) return `${(n / 1e6).toPrecision(digits)}M`;

@@ -176,7 +176,7 @@ export const supervisedCommand: Command = {
           }
         : {}),
       checkpoint: { dir: workDir, resume: 'none', keep: 1 },
-      // What is not given is picked for the machine, as rowshard train does.
+      // What is not given is picked for the machine, as rowshard train does (with one worker at least).
       cluster: {
         ...(flags.ps === undefined ? {} : { ps: num('ps', 1) }),
         trainers: 1,
@@ -186,7 +186,11 @@ export const supervisedCommand: Command = {
     });
     let loaded: Awaited<ReturnType<typeof loadTrainConfig>>;
     try {
-      loaded = await loadTrainConfig({ quiet: flags.verbose === 0 }, {}, job, 'supervised', availableParallelism());
+      // At least one worker, not two: supervised's workers do little (cluster-choice.ts).
+      loaded = await loadTrainConfig({ quiet: flags.verbose === 0 }, {}, job, 'supervised', {
+        cpus: availableParallelism(),
+        minWorkers: 1,
+      });
     } catch (e) {
       if (scratch) rmSync(scratch, { recursive: true, force: true });
       throw e;

@@ -8,6 +8,14 @@ describe('the cluster picked for the machine', () => {
     expect(chooseCluster(16)).toEqual({ ps: 5, workersPerTrainer: 11 });
   });
 
+  it('for supervised (one worker at least) is 1 PS × 1 worker on 2 CPUs, the same above', () => {
+    expect(chooseCluster(2, 1)).toEqual({ ps: 1, workersPerTrainer: 1 });
+    expect(chooseCluster(1, 1)).toEqual({ ps: 1, workersPerTrainer: 1 });
+    expect(chooseCluster(16, 1)).toEqual({ ps: 5, workersPerTrainer: 11 });
+    const job: Record<string, unknown> = {};
+    expect(fillCluster(job, 2, 1)).toMatch(/^cluster: 1 PS × 1 worker threads, picked for 2 CPUs/);
+  });
+
   it('fills only what the job leaves out, and says what it picked', () => {
     const job: Record<string, unknown> = { cluster: { ps: 3 } };
     expect(fillCluster(job, 2)).toMatch(/^cluster: 3 PS × 2 worker threads, picked for 2 CPUs/);

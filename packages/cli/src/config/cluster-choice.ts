@@ -4,28 +4,37 @@
  * `pnpm bench:train --grid` on a 2-CPU machine (README, "Numbers"): 1 PS × 2 workers was the
  * fastest in ASP and within a few percent of 1 × 1 in BSP; 1 × 1 costs less CPU per example,
  * and every further process adds messages per step. The same proportions (about one PS per
- * three CPUs, the rest workers, at least two) are carried to larger machines, which we have
- * not measured.
+ * three CPUs, the rest workers) are carried to larger machines, which we have not measured.
+ * `minWorkers`: at least two for `rowshard train` (the text classifier's worker compute keeps
+ * two busy); one for `supervised`, whose workers do little once the shard sums each text
+ * (sync.poolBags): on 2 CPUs 1 × 1 reached fastText's best P@1 in 2.89 s against 3.08 s for
+ * 1 × 2, median of 5 alternated runs (README, "Numbers").
  */
 export interface ClusterChoice {
   readonly ps: number;
   readonly workersPerTrainer: number;
 }
 
-export function chooseCluster(cpus: number): ClusterChoice {
+/** CPUs to size a cluster for, and the fewest worker threads the command wants. */
+export interface MachineSizing {
+  readonly cpus: number;
+  readonly minWorkers: number;
+}
+
+export function chooseCluster(cpus: number, minWorkers = 2): ClusterChoice {
   const n = Math.max(1, Math.floor(cpus));
   const ps = Math.max(1, Math.floor(n / 3));
-  return { ps, workersPerTrainer: Math.max(2, n - ps) };
+  return { ps, workersPerTrainer: Math.max(minWorkers, n - ps) };
 }
 
 /**
  * Fills the cluster sizes a job leaves out (ps, workersPerTrainer; trainers stays 1) with the
  * choice for `cpus`; returns a line saying what was picked, or null when the job chose.
  */
-export function fillCluster(job: Record<string, unknown>, cpus: number): string | null {
+export function fillCluster(job: Record<string, unknown>, cpus: number, minWorkers = 2): string | null {
   const cluster = (job.cluster ?? {}) as Record<string, unknown>;
   if (cluster.ps !== undefined && cluster.workersPerTrainer !== undefined) return null;
-  const choice = chooseCluster(cpus);
+  const choice = chooseCluster(cpus, minWorkers);
   const filled = {
     ps: cluster.ps ?? choice.ps,
     trainers: cluster.trainers ?? 1,

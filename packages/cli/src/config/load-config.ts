@@ -19,7 +19,7 @@ import { userModuleImporter } from '@rowshard/transport';
 import { LineCounter, parseDocument } from 'yaml';
 import { convertOption } from '../command-line/parse.js';
 import { type PreparedData, prepareEvalData, prepareFileData, writePreparedData } from '../data-prep.js';
-import { fillCluster } from './cluster-choice.js';
+import { fillCluster, type MachineSizing } from './cluster-choice.js';
 import { demoJob } from './demo-job.js';
 import { optionSpecOf, type TrainOption, trainOptions } from './options.js';
 import { lineOfPath } from './yaml-lines.js';
@@ -108,8 +108,8 @@ export async function loadTrainConfig(
   /** The job when no config file is given (default: the built-in demo), and what to call it in messages. */
   baseJob: () => Record<string, unknown> = demoJob,
   baseName = 'the built-in demo job',
-  /** CPUs to size a cluster the job leaves out for (rowshard train); null keeps the job's defaults (a cluster's coordinator). */
-  cpus: number | null = null,
+  /** CPUs to size a cluster the job leaves out for (rowshard train; with the command's fewest workers); null keeps the job's defaults (a cluster's coordinator). */
+  cpus: number | MachineSizing | null = null,
 ): Promise<LoadedConfig> {
   const sources = new Map<string, FieldSource>();
   const fromEnv = (name: string) => (env[name] === '' ? undefined : env[name]);
@@ -204,7 +204,8 @@ export async function loadTrainConfig(
   absolutisePretrainedPaths(job, base);
   let scratchDir: string | null = null;
   let prepared: PreparedData | null = null;
-  const clusterChoice = cpus === null ? null : fillCluster(job, cpus);
+  const clusterChoice =
+    cpus === null ? null : typeof cpus === 'number' ? fillCluster(job, cpus) : fillCluster(job, cpus.cpus, cpus.minWorkers);
   try {
     const checkpointFlag = [...sources.keys()].find((k) => k.startsWith('checkpoint.'));
     if (checkpointFlag && typeof getPath(job, 'checkpoint.dir') !== 'string')
