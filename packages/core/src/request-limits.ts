@@ -25,6 +25,18 @@ export interface SizedPart {
   readonly pooledBytes?: number;
 }
 
+/**
+ * A pull or push part's size at `dim` floats a row: ids × dim floats; a pooled one (with
+ * `bagCount`) its ids and bags, 8 bytes a position, and a row per bag, sent whole.
+ */
+export function partSize(
+  part: { readonly ids: { readonly length: number }; readonly bagCount?: number },
+  dim: number,
+): SizedPart {
+  if (part.bagCount === undefined) return { ids: part.ids, floatsPerRow: dim };
+  return { ids: part.ids, floatsPerRow: dim, pooledBytes: 8 * part.ids.length + 4 * part.bagCount * dim };
+}
+
 function bytesOf(p: SizedPart): number {
   return p.pooledBytes ?? 4 * p.ids.length * p.floatsPerRow;
 }

@@ -23,11 +23,6 @@ export function isPooled<P extends PullPart>(part: P): part is PooledPart<P> {
   return part.bags !== undefined && part.bagCount !== undefined;
 }
 
-/** What a pooled part moves, for the request limits: its ids and bags, and a row per bag. */
-export function pooledBytes(part: PooledPart, dim: number): number {
-  return 8 * part.ids.length + 4 * part.bagCount * dim;
-}
-
 /** Pooling needs rows by number: a hashed table's 64-bit ids are pulled and pushed as rows. */
 export function checkPoolable(store: RowStore, part: PooledPart): void {
   const table = store.spec.name;

@@ -7,6 +7,7 @@ import {
   type PsTableConfig,
   type PullPart,
   type PushPart,
+  partSize,
   RowshardError,
   type SizedPart,
   type SparseStepContext,
@@ -16,7 +17,7 @@ import {
   unknownTable,
 } from '@rowshard/core';
 import { KernelMemory, sizeClass } from '@rowshard/kernels';
-import { checkPoolable, isPooled, pooledBytes, pooledSums, rowsOfPooledPush } from './pooled-rows.js';
+import { checkPoolable, isPooled, pooledSums, rowsOfPooledPush } from './pooled-rows.js';
 import { checkFinite, checkGrads, checkIds } from './request-checks.js';
 import { applyPush, type GradientPart, gatherRows } from './row-kernels.js';
 import { RowStore } from './row-store.js';
@@ -55,6 +56,8 @@ export class PsService {
   private readonly tables = new Map<string, Table>();
   private rowsPulled = 0;
   private bagsPulled = 0;
+  /** Pushes of rows made from pooled parts (rowsOfPush), whose ids and values are checked already. */
+  private readonly rowsOfPooled = new WeakSet<PushPart>();
   private rowsPushed = 0;
 
   constructor(options: PsServiceOptions) {
@@ -116,10 +119,8 @@ export class PsService {
   sizesOf(parts: readonly (PullPart | LoadPart)[]): SizedPart[] {
     return parts.map((part) => {
       const store = this.table(part.table);
-      if ('bags' in part && isPooled(part))
-        return { ids: part.ids, floatsPerRow: store.dim, pooledBytes: pooledBytes(part, store.dim) };
-      const state = 'state' in part && part.state ? store.stateFloats : 0;
-      return { ids: part.ids, floatsPerRow: store.dim + state };
+      if ('rows' in part) return { ids: part.ids, floatsPerRow: store.dim + (part.state ? store.stateFloats : 0) };
+      return partSize(part, store.dim);
     });
   }
 
@@ -145,7 +146,12 @@ export class PsService {
       checkPoolable(store, part);
       checkIds(store.spec, part.ids, this.shard, this.numShards);
     }
-    return parts.map((part) => (isPooled(part) ? rowsOfPooledPush(this.table(part.table), part) : part));
+    return parts.map((part) => {
+      if (!isPooled(part)) return part;
+      const rows = rowsOfPooledPush(this.table(part.table), part);
+      this.rowsOfPooled.add(rows);
+      return rows;
+    });
   }
 
   /** Rows for every part, in request order; all parts are checked before any row is read. */
@@ -261,6 +267,8 @@ export class PsService {
           table: part.table,
         });
       }
+      // A pooled part's rows were made from ids and gradients checked then (rowsOfPush).
+      if (this.rowsOfPooled.has(part)) continue;
       checkIds(t.store.spec, part.ids, this.shard, this.numShards);
       checkGrads(t.store.spec, part.ids, part.grads, this.memory);
     }

@@ -3,6 +3,7 @@ import {
   indexNotInteger,
   indexOutOfRange,
   type PullPart,
+  partSize,
   type RequestLimits,
   type RowIds,
   RowshardError,
@@ -10,6 +11,7 @@ import {
   type TableSpec,
 } from '@rowshard/core';
 import { allocF32, type PooledBag, type PooledLookup, type RowLookup, type RowSource } from '@rowshard/nn';
+import type { RoutedGradient } from './ps-client.js';
 import type { PullPlan } from './pull-plan.js';
 
 /**
@@ -42,6 +44,12 @@ export class BagRouting {
     return this.shardIds.length;
   }
 
+  /** What shard `shard` is sent (its positions' ids, their bags among its own, how many), or null when it holds none. */
+  shardPart(shard: number): { ids: Uint32Array; bags: Int32Array; bagCount: number } | null {
+    const ids = this.shardIds[shard];
+    return ids.length > 0 ? { ids, bags: this.shardBags[shard], bagCount: this.shardBagIds[shard].length } : null;
+  }
+
   /** Shard `shard`'s rows of the bags' gradients [bagCount · dim]: one per bag it holds. */
   shardGrads(grads: Float32Array, shard: number): Float32Array {
     const dim = this.spec.embeddingDim;
@@ -61,10 +69,13 @@ export class BagRouting {
 export function poolable(spec: TableSpec, lists: readonly RowIds[], bag: PooledBag, limits: RequestLimits): boolean {
   if (lists.length !== 1 || lists[0] !== bag.ids || bag.ids instanceof BigUint64Array) return false;
   if (spec.kind !== 'dense' || spec.scaleGradByFreq) return false;
-  const n = bag.ids.length;
-  const bytes = 8 * n + 4 * (bag.bounds.length - 1) * spec.embeddingDim;
-  return n <= limits.maxRows && bytes <= limits.maxBytes;
+  const size = partSize({ ids: bag.ids, bagCount: bag.bounds.length - 1 }, spec.embeddingDim);
+  return size.ids.length <= limits.maxRows && (size.pooledBytes ?? 0) <= limits.maxBytes;
 }
+
+/** Each position's bag and shard, reused from step to step (a worker thread routes one step at a time). */
+let scratchBagOf = new Int32Array(0);
+let scratchOwner = new Int32Array(0);
 
 /** Checks a bag (ids in range, bounds covering them in order) and splits its positions by shard. */
 export function routeBags(spec: TableSpec, bag: PooledBag, numShards: number): BagRouting {
@@ -84,7 +95,11 @@ export function routeBags(spec: TableSpec, bag: PooledBag, numShards: number): B
       { table: spec.name },
     );
   }
-  const bagOf = new Int32Array(n);
+  if (scratchBagOf.length < n) {
+    scratchBagOf = new Int32Array(n);
+    scratchOwner = new Int32Array(n);
+  }
+  const bagOf = scratchBagOf;
   for (let b = 0; b < bags; b++) {
     if (bounds[b + 1] < bounds[b]) {
       throw new RowshardError(ErrorCodes.BAD_SHAPE, `pooledBags '${spec.name}': bounds must not decrease (bag ${b})`, {
@@ -94,7 +109,7 @@ export function routeBags(spec: TableSpec, bag: PooledBag, numShards: number): B
     bagOf.fill(b, bounds[b], bounds[b + 1]);
   }
   const integral = ids instanceof Int32Array || ids instanceof Uint32Array;
-  const owner = new Int32Array(n);
+  const owner = scratchOwner;
   const counts = new Int32Array(numShards);
   // Positions run through the bags in order, so a shard's bags come in order too: a new one
   // wherever a position's bag is not the shard's last.
@@ -141,9 +156,8 @@ export function pooledPull(routing: BagRouting): PullPlan {
   return {
     table,
     partFor(shard): PullPart | null {
-      const ids = routing.shardIds[shard];
-      const bagCount = routing.shardBagIds[shard].length;
-      return ids.length > 0 ? { table, ids, bags: routing.shardBags[shard], bagCount } : null;
+      const part = routing.shardPart(shard);
+      return part && { table, ...part };
     },
     place(shard, reply) {
       const bags = routing.shardBagIds[shard].length;
@@ -225,6 +239,22 @@ export class PooledRows implements RowSource {
         }
       : null;
     return { out, backward };
+  }
+
+  /** The push of the bag gradients: each shard's positions with the gradients of its bags; null before backward. */
+  gradient(lr: number, step: number): RoutedGradient | null {
+    const grads = this.bagGrads;
+    if (grads === null) return null;
+    const routing = this.routing;
+    return {
+      table: routing.spec.name,
+      lr,
+      step,
+      shardSlice(shard) {
+        const part = routing.shardPart(shard);
+        return part && { ...part, grads: routing.shardGrads(grads, shard) };
+      },
+    };
   }
 
   private mismatch(what: string): RowshardError {

@@ -7,6 +7,7 @@ import {
   type PsStats,
   type PullPart,
   type PushPart,
+  partSize,
   psProtocol,
   type RequestLimits,
   RowshardError,
@@ -246,13 +247,7 @@ export class PsClient {
   }
 
   private sizes(parts: readonly PullPart[]): SizedPart[] {
-    return parts.map((p) => {
-      const dim = this.spec(p.table).embeddingDim;
-      // A pooled part goes whole: its ids and bags, and a row per bag.
-      if (p.bagCount !== undefined)
-        return { ids: p.ids, floatsPerRow: dim, pooledBytes: 8 * p.ids.length + 4 * p.bagCount * dim };
-      return { ids: p.ids, floatsPerRow: dim };
-    });
+    return parts.map((p) => partSize(p, this.spec(p.table).embeddingDim));
   }
 
   private fitsOneRequest(parts: readonly PullPart[]): boolean {

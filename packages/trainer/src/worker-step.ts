@@ -167,22 +167,7 @@ export class WorkerStep {
  * a pooled table, each shard's positions with the gradients of the bags they are in.
  */
 function shardedGradient(source: RemoteRows | PooledRows, lr: number, step: number): RoutedGradient | null {
-  if (source instanceof PooledRows) {
-    const grads = source.bagGrads;
-    if (grads === null) return null;
-    const { routing } = source;
-    return {
-      table: routing.spec.name,
-      lr,
-      step,
-      shardSlice(shard) {
-        const ids = routing.shardIds[shard];
-        if (ids.length === 0) return null;
-        const bagCount = routing.shardBagIds[shard].length;
-        return { ids, bags: routing.shardBags[shard], bagCount, grads: routing.shardGrads(grads, shard) };
-      },
-    };
-  }
+  if (source instanceof PooledRows) return source.gradient(lr, step);
   const grad = source.grad;
   const rowsWithGrad = source.gradientRows();
   if (grad === null || rowsWithGrad === 'none') return null;

@@ -31,36 +31,31 @@ class Cursor {
     throw new RowshardError(ErrorCodes.BAD_DATA, `${this.file}: ${message}`, { file: this.file, offset: this.pos });
   }
 
-  private need(n: number, what: string): void {
+  /** The offset of the next `n` bytes, which the read of `what` takes; the file must hold them. */
+  private take(n: number, what: string): number {
     if (this.pos + n > this.bytes.length)
       this.fail(`truncated fastText model: ${what} needs ${n} bytes at offset ${this.pos}, the file has ${this.bytes.length}`);
+    const at = this.pos;
+    this.pos += n;
+    return at;
   }
 
   i32(what: string): number {
-    this.need(4, what);
-    const v = this.view.getInt32(this.pos, true);
-    this.pos += 4;
-    return v;
+    return this.view.getInt32(this.take(4, what), true);
   }
 
   i64(what: string): number {
-    this.need(8, what);
-    const v = this.view.getBigInt64(this.pos, true);
-    this.pos += 8;
+    const v = this.view.getBigInt64(this.take(8, what), true);
     if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) this.fail(`${what} is out of range (${v})`);
     return Number(v);
   }
 
   f64(what: string): number {
-    this.need(8, what);
-    const v = this.view.getFloat64(this.pos, true);
-    this.pos += 8;
-    return v;
+    return this.view.getFloat64(this.take(8, what), true);
   }
 
   u8(what: string): number {
-    this.need(1, what);
-    return this.bytes[this.pos++];
+    return this.bytes[this.take(1, what)];
   }
 
   bool(what: string): boolean {
@@ -79,23 +74,17 @@ class Cursor {
   }
 
   bytesOf(n: number, what: string): Uint8Array {
-    this.need(n, what);
-    const out = this.bytes.slice(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
+    const at = this.take(n, what);
+    return this.bytes.slice(at, at + n);
   }
 
   /** n floats: a view of the bytes where they lie 4-aligned in memory (fastTextModelBytes arranges it for the input matrix), else a copy. */
   floats(n: number, what: string): Float32Array {
-    this.need(n * 4, what);
-    const at = this.bytes.byteOffset + this.pos;
-    let out: Float32Array;
-    if (at % 4 === 0) out = new Float32Array(this.bytes.buffer, at, n);
-    else {
-      out = new Float32Array(n);
-      new Uint8Array(out.buffer).set(this.bytes.subarray(this.pos, this.pos + n * 4));
-    }
-    this.pos += n * 4;
+    const pos = this.take(n * 4, what);
+    const at = this.bytes.byteOffset + pos;
+    if (at % 4 === 0) return new Float32Array(this.bytes.buffer, at, n);
+    const out = new Float32Array(n);
+    new Uint8Array(out.buffer).set(this.bytes.subarray(pos, pos + n * 4));
     return out;
   }
 }
