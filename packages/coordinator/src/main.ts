@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { dirname, resolve } from 'node:path';
 import { RowshardError } from '@rowshard/core';
+import { roleArguments } from '@rowshard/transport';
 import { parseCoordinatorArgs } from './args.js';
 import { absolutiseJobPaths, readJsonFile, runCoordinatorProcess } from './process.js';
 
@@ -11,7 +12,7 @@ import { absolutiseJobPaths, readJsonFile, runCoordinatorProcess } from './proce
  * against the job file's directory.
  */
 async function main(): Promise<void> {
-  const { job: file, ...serve } = parseCoordinatorArgs(process.argv.slice(2), process.env);
+  const { job: file, ...serve } = parseCoordinatorArgs(await roleArguments(), process.env);
   const job = absolutiseJobPaths(readJsonFile(file) as Record<string, unknown>, dirname(resolve(file)));
   await runCoordinatorProcess({ job, ...serve });
 }

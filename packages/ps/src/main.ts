@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import { RowshardError } from '@rowshard/core';
+import { roleArguments } from '@rowshard/transport';
 import { parsePsArgs } from './args.js';
 import { runPsProcess } from './process.js';
 
 /** A parameter-server process; parsePsArgs (args.ts) lists its flags and environment variables. */
 async function main(): Promise<void> {
-  await runPsProcess(parsePsArgs(process.argv.slice(2), process.env));
+  await runPsProcess(parsePsArgs(await roleArguments(), process.env));
 }
 
 main().catch((e: unknown) => {

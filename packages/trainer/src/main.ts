@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { ErrorCodes, EXIT_NOT_RETRYABLE, isTransientError, RowshardError } from '@rowshard/core';
+import { roleArguments } from '@rowshard/transport';
 import { parseTrainerArgs } from './args.js';
 import { runTrainerProcess } from './process.js';
 
@@ -10,7 +11,7 @@ import { runTrainerProcess } from './process.js';
  * data's), with a `fatal` event line saying what.
  */
 async function main(): Promise<number> {
-  return runTrainerProcess(parseTrainerArgs(process.argv.slice(2), process.env));
+  return runTrainerProcess(parseTrainerArgs(await roleArguments(), process.env));
 }
 
 main().then(

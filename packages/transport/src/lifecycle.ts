@@ -13,3 +13,55 @@ export function exitWithParent(shutdown: () => Promise<void> | void): void {
   });
   stdin.on('error', () => process.exit(0));
 }
+
+/** The flag a launcher starts a role with when its arguments will follow on stdin (roleArguments). */
+export const ARGS_ON_STDIN = '--args-on-stdin';
+
+/**
+ * A role's command-line arguments. A launcher may start a role before it knows them
+ * (`--args-on-stdin`), so that the process boots and loads its modules while the launcher
+ * still reads the data: the arguments are then the first line of stdin, a JSON array of
+ * strings. stdin stays open after it, as the launcher's lifeline (exitWithParent). If stdin
+ * ends first, the launcher did not need this process, and it exits quietly.
+ */
+export async function roleArguments(argv: readonly string[] = process.argv.slice(2)): Promise<string[]> {
+  if (argv.length !== 1 || argv[0] !== ARGS_ON_STDIN) return [...argv];
+  const line = await firstLineOfStdin();
+  if (line === null) process.exit(0);
+  let args: unknown;
+  try {
+    args = JSON.parse(line);
+  } catch {
+    throw new Error(`${ARGS_ON_STDIN}: stdin's first line is not JSON: ${line.slice(0, 80)}`);
+  }
+  if (!Array.isArray(args) || !args.every((a) => typeof a === 'string'))
+    throw new Error(`${ARGS_ON_STDIN}: stdin's first line must be a JSON array of strings, got ${line.slice(0, 80)}`);
+  return args;
+}
+
+/** stdin up to its first newline (the stream is left paused and unreferenced after it), or null if it ends before one. */
+function firstLineOfStdin(): Promise<string | null> {
+  const stdin = process.stdin;
+  return new Promise((resolve) => {
+    let text = '';
+    const done = (line: string | null) => {
+      stdin.off('data', onData);
+      stdin.off('end', onEnd);
+      stdin.off('error', onEnd);
+      // As if stdin had not been read: it holds the process open no more than an untouched one
+      // (exitWithParent, if the role calls it, listens for its end again).
+      stdin.pause();
+      (stdin as { unref?: () => void }).unref?.();
+      resolve(line);
+    };
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      const newline = text.indexOf('\n');
+      if (newline >= 0) done(text.slice(0, newline));
+    };
+    const onEnd = () => done(null);
+    stdin.on('data', onData);
+    stdin.on('end', onEnd);
+    stdin.on('error', onEnd);
+  });
+}

@@ -11,6 +11,7 @@ import { type ModelDraft, startModelDraft } from '../fasttext/model-draft.js';
 import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
 import { SavedRowsMatrix } from '../fasttext/saved-matrix.js';
 import { writeModelFromCheckpoint } from '../fasttext/trained-model.js';
+import { RoleStandby } from '../launcher/role-standby.js';
 import { type Command, usageError } from './command.js';
 import { optimizersFor, refusedOptions, refuseFlags, unsupportedFastTextFlags } from './fasttext-flags.js';
 import { runTrain } from './train.js';
@@ -189,9 +190,12 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
         if (scratch) rmSync(scratch, { recursive: true, force: true });
       };
       let loaded: Awaited<ReturnType<typeof loadTrainConfig>>;
+      // The processes start while the dictionary pass reads the data (RoleStandby).
+      const standby = new RoleStandby();
       try {
-        loaded = await loadTrainConfig({ quiet: flags.verbose === 0 }, {}, job, kind, availableParallelism());
+        loaded = await loadTrainConfig({ quiet: flags.verbose === 0 }, {}, job, kind, availableParallelism(), standby.startFor);
       } catch (e) {
+        standby.close();
         cleanUp();
         throw e;
       }
@@ -218,7 +222,7 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
       // Whatever fails, the draft goes (a no-op once finish has put it in place), and the scratch.
       try {
         draft = resumeFiles ? null : await startModelDraft(`${output}.bin`, loaded, modelArgs);
-        const code = await runTrain(loaded);
+        const code = await runTrain(loaded, standby);
         if (code !== 0) return code;
         await writeModelFromCheckpoint({
           workDir,
@@ -232,6 +236,7 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
           verbose: flags.verbose !== 0,
         });
       } finally {
+        standby.close();
         cleanUp();
         await draft?.abandon();
       }

@@ -21,6 +21,7 @@ import { type ModelDraft, startModelDraft } from '../fasttext/model-draft.js';
 import { isNativeModelFile, loadNativeModel } from '../fasttext/native-model.js';
 import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
 import { writeModelFromCheckpoint } from '../fasttext/trained-model.js';
+import { RoleStandby } from '../launcher/role-standby.js';
 import { type Command, usageError } from './command.js';
 import { autotuneFlags, runAutotune } from './fasttext-autotune.js';
 import { optimizersFor, refuseFlags, supervisedCommandLine, unsupportedFastTextFlags } from './fasttext-flags.js';
@@ -185,13 +186,20 @@ export const supervisedCommand: Command = {
       logEverySteps: 50,
     });
     let loaded: Awaited<ReturnType<typeof loadTrainConfig>>;
+    // The processes start while the dictionary pass reads the data (RoleStandby).
+    const standby = new RoleStandby();
     try {
       // At least one worker, not two: supervised's workers do little (cluster-choice.ts).
-      loaded = await loadTrainConfig({ quiet: flags.verbose === 0 }, {}, job, 'supervised', {
-        cpus: availableParallelism(),
-        minWorkers: 1,
-      });
+      loaded = await loadTrainConfig(
+        { quiet: flags.verbose === 0 },
+        {},
+        job,
+        'supervised',
+        { cpus: availableParallelism(), minWorkers: 1 },
+        standby.startFor,
+      );
     } catch (e) {
+      standby.close();
       if (scratch) rmSync(scratch, { recursive: true, force: true });
       throw e;
     }
@@ -223,7 +231,7 @@ export const supervisedCommand: Command = {
     // Whatever fails, the draft goes (a no-op once finish has put it in place), and the scratch.
     try {
       draft = pretrained || resumeFiles ? null : await startModelDraft(`${output}.bin`, loaded, modelArgs);
-      const code = await runTrain(loaded);
+      const code = await runTrain(loaded, standby);
       if (code !== 0) return code;
       await writeModelFromCheckpoint({
         workDir,
@@ -238,6 +246,7 @@ export const supervisedCommand: Command = {
         verbose: flags.verbose !== 0,
       });
     } finally {
+      standby.close();
       if (scratch) rmSync(scratch, { recursive: true, force: true });
       await draft?.abandon();
     }

@@ -10,6 +10,7 @@ import { demoJob } from '../config/demo-job.js';
 import { type LoadedConfig, loadTrainConfig } from '../config/load-config.js';
 import { optionSpecOf, trainOptions } from '../config/options.js';
 import { type LocalCluster, startLocalCluster } from '../launcher/local-cluster.js';
+import { RoleStandby } from '../launcher/role-standby.js';
 import { checkpointSummary, ProgressView } from '../output/progress-view.js';
 import type { Command } from './command.js';
 
@@ -19,7 +20,7 @@ import type { Command } from './command.js';
  * on their own if this process dies. Exit 0 when the job completes, 130 on interrupt, 2 for a
  * bad config, 1 for a failed run.
  */
-export async function runTrain(loaded: LoadedConfig): Promise<number> {
+export async function runTrain(loaded: LoadedConfig, standby?: RoleStandby): Promise<number> {
   const job = loaded.job;
   const parsed = parseJobConfig(job);
   const view = new ProgressView(loaded.cli, parsed.steps);
@@ -52,13 +53,15 @@ export async function runTrain(loaded: LoadedConfig): Promise<number> {
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
   try {
-    // This run's token, made here so the dashboard line can say what to sign in with: the
-    // viewer credential, which shows the status and nothing else.
-    const token = randomBytes(24).toString('hex');
+    // This run's token (the processes started ahead were given theirs), known here so the
+    // dashboard line can say what to sign in with: the viewer credential, which shows the
+    // status and nothing else.
+    const token = standby?.token ?? randomBytes(24).toString('hex');
     const signIn = roleCredential(token, 'viewer');
     cluster = await startLocalCluster({
       job,
       token,
+      standby,
       dashboard: loaded.cli.dashboard,
       onEvent: (role, e) => {
         if (!ending) view.event(role, e.event === 'listening' && e.dashboard ? { ...e, signIn } : e);
@@ -67,6 +70,8 @@ export async function runTrain(loaded: LoadedConfig): Promise<number> {
         if (!ending && !loaded.cli.quiet) process.stderr.write(`[${role}] ${line}\n`);
       },
     });
+    // The processes started ahead that the cluster did not take (its shape changed) go now.
+    standby?.close();
     // Ctrl-C or SIGTERM while the processes were starting: there was no cluster to stop yet.
     if (interrupted) throw new Error('interrupted while starting');
     const result = await cluster.result();
@@ -132,7 +137,21 @@ async function trainFromArgv(spec: CommandLineSpec, argv: string[]): Promise<num
       { field: 'argv' },
     );
   }
-  return runTrain(await loadTrainConfig(values, process.env, demoJob, 'the built-in demo job', availableParallelism()));
+  // The processes start while the job's data is read (RoleStandby).
+  const standby = new RoleStandby();
+  try {
+    const loaded = await loadTrainConfig(
+      values,
+      process.env,
+      demoJob,
+      'the built-in demo job',
+      availableParallelism(),
+      standby.startFor,
+    );
+    return await runTrain(loaded, standby);
+  } finally {
+    standby.close();
+  }
 }
 
 export const trainCommand: Command = {

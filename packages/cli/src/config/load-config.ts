@@ -110,6 +110,12 @@ export async function loadTrainConfig(
   baseName = 'the built-in demo job',
   /** CPUs to size a cluster the job leaves out for (rowshard train; with the command's fewest workers); null keeps the job's defaults (a cluster's coordinator). */
   cpus: number | MachineSizing | null = null,
+  /**
+   * Told the job's cluster section once the flags and the machine's sizing have filled it, before
+   * the data pass and the checks: a launcher starts its processes then (RoleStandby). A guess
+   * as good as the job: the checks that follow may still reject it.
+   */
+  onCluster?: (cluster: Readonly<Record<string, unknown>> | undefined) => void,
 ): Promise<LoadedConfig> {
   const sources = new Map<string, FieldSource>();
   const fromEnv = (name: string) => (env[name] === '' ? undefined : env[name]);
@@ -206,6 +212,7 @@ export async function loadTrainConfig(
   let prepared: PreparedData | null = null;
   const clusterChoice =
     cpus === null ? null : typeof cpus === 'number' ? fillCluster(job, cpus) : fillCluster(job, cpus.cpus, cpus.minWorkers);
+  onCluster?.(job.cluster as Readonly<Record<string, unknown>> | undefined);
   try {
     const checkpointFlag = [...sources.keys()].find((k) => k.startsWith('checkpoint.'));
     if (checkpointFlag && typeof getPath(job, 'checkpoint.dir') !== 'string')

@@ -1,27 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { JobResult } from '@rowshard/coordinator';
 import { coordinatorProtocol, ErrorCodes, EXIT_NOT_RETRYABLE, isErrorCode, type Role, RowshardError } from '@rowshard/core';
 import { RpcClient, roleCredential } from '@rowshard/transport';
-
-/**
- * V8 flags for every role process. A role's JavaScript heap is small (a few MB: rows live in
- * WebAssembly memory), and V8 sizes its old-generation limit from the live heap, so each step's
- * few promoted objects would start a full collection every few steps (about 30 per worker in
- * 300 steps of the training benchmark); a 64 MB starting limit leaves them to the cheap young
- * collections (2 full ones). deploy/Dockerfile starts roles with the same flag.
- */
-export const roleNodeArgs: readonly string[] = ['--initial-old-space-size=64'];
-
-// Each role's entry point, found through module resolution: the same in the repository and in
-// a `pnpm deploy` of the CLI (the container image).
-const require = createRequire(import.meta.url);
-const entry = (pkg: string) => join(dirname(require.resolve(`@rowshard/${pkg}/package.json`)), 'dist/main.js');
+import { type RolePackage, spawnRoleProcess } from './role-process.js';
+import type { RoleStandby } from './role-standby.js';
 
 export interface LocalClusterOptions {
   /** The job (JSON); relative paths resolve against `jobDir`. */
@@ -46,6 +33,11 @@ export interface LocalClusterOptions {
   readonly env?: Record<string, string>;
   /** Serve the dashboard on the coordinator's port. */
   readonly dashboard?: boolean;
+  /**
+   * Processes started ahead (RoleStandby), taken in place of spawning where one of the role
+   * is waiting; the cluster's token is then the standby's, whatever `token` says.
+   */
+  readonly standby?: RoleStandby;
 }
 
 export interface ManagedProcess {
@@ -83,7 +75,7 @@ export interface LocalCluster {
  */
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'rowshard-job-'));
-  const token = options.token ?? randomBytes(24).toString('hex');
+  const token = options.standby?.token ?? options.token ?? randomBytes(24).toString('hex');
   const restart = options.restart ?? true;
   const cluster = {
     ...((options.job.cluster as Record<string, unknown> | undefined) ?? {}),
@@ -115,36 +107,19 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   let stopping = false;
 
   /**
-   * Each process gets only the secret its role needs: the coordinator and the shards check
-   * credentials, so they hold the cluster token; a trainer holds its own credential, from
-   * which no other role's follows. A ROWSHARD_TOKEN inherited from this shell is removed.
+   * Spawns `pkg` (or takes its process from the standby, on a first start) and resolves on
+   * its `listening` line; `onDeath` decides what a death means.
    */
-  const roleEnv = (pkg: string): NodeJS.ProcessEnv => {
-    const env: NodeJS.ProcessEnv = { ...process.env, ...(options.env ?? {}), ROWSHARD_EXIT_WITH_PARENT: '1' };
-    delete env.ROWSHARD_TOKEN;
-    delete env.ROWSHARD_ROLE_TOKEN;
-    if (pkg === 'trainer') env.ROWSHARD_ROLE_TOKEN = roleCredential(token, 'trainer');
-    else env.ROWSHARD_TOKEN = token;
-    return env;
-  };
-
-  /** Spawns `pkg` and resolves on its `listening` line; `onDeath` decides what a death means. */
   const spawnRole = (
     role: string,
-    pkg: string,
+    pkg: RolePackage,
     args: string[],
     onDeath: (stderr: string, code: number | null) => void,
+    fromStandby = false,
   ): Promise<ManagedProcess> => {
-    // ROWSHARD_CPU_PROF_DIR profiles every role's main thread too (its worker threads profile themselves).
-    const profileDir = process.env.ROWSHARD_CPU_PROF_DIR;
-    const profileArgs = profileDir
-      ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, `--cpu-prof-name=${role.replace(/\s+/g, '-')}.cpuprofile`]
-      : [];
-    const child = spawn(process.execPath, [...roleNodeArgs, ...profileArgs, ...(options.nodeArgs ?? []), entry(pkg), ...args], {
-      env: roleEnv(pkg),
-      // stdin is a pipe the child watches: if this process dies, the children follow.
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const child: ChildProcess =
+      (fromStandby ? options.standby?.take(pkg, args) : null) ??
+      spawnRoleProcess(role, pkg, args, { token, env: options.env, nodeArgs: options.nodeArgs });
     let stderr = '';
     let fatal: RowshardError | null = null;
     createInterface({ input: child.stderr! }).on('line', (line) => {
@@ -186,7 +161,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   /** Keeps a role alive: on death, respawn it with `restartArgs()` (or fail the job). */
   const supervise = async (
     role: string,
-    pkg: string,
+    pkg: RolePackage,
     args: string[],
     restartArgs: (p: ManagedProcess) => string[],
   ): Promise<ManagedProcess> => {
@@ -205,7 +180,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         (e: Error) => failure?.(e),
       );
     };
-    const p = await spawnRole(role, pkg, args, onDeath);
+    const p = await spawnRole(role, pkg, args, onDeath, true);
     managed.push(p);
     return p;
   };
