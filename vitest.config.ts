@@ -18,6 +18,13 @@ export default defineConfig({
         find: '@rowshard/transport/server-metrics',
         replacement: fileURLToPath(new URL('./packages/transport/src/server-metrics.ts', import.meta.url)),
       },
+      // The packages' lighter entries (what a launcher loads before its processes run).
+      ...[
+        ['@rowshard/transport/launch', 'transport/src/launch.ts'],
+        ['@rowshard/coordinator/files', 'coordinator/src/files.ts'],
+        ['@rowshard/trainer/data', 'trainer/src/data/index.ts'],
+        ['@rowshard/ps/snapshot-read', 'ps/src/snapshot-read.ts'],
+      ].map(([find, file]) => ({ find, replacement: fileURLToPath(new URL(`./packages/${file}`, import.meta.url)) })),
       {
         find: '@rowshard/coordinator/durable-file',
         replacement: fileURLToPath(new URL('./packages/coordinator/src/durable-file.ts', import.meta.url)),

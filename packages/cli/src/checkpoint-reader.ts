@@ -16,7 +16,7 @@ import {
   type TableSpec,
 } from '@rowshard/core';
 import { kernelRowInitializer } from '@rowshard/kernels';
-import { readShardSnapshot, readShardWeights } from '@rowshard/ps';
+import { readShardSnapshot, readShardWeights } from '@rowshard/ps/snapshot-read';
 
 /** A checkpoint directory (one with a manifest), or a checkpoints root whose newest one is taken. */
 export function resolveCheckpointDir(path: string): string {

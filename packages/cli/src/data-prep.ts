@@ -22,7 +22,7 @@ import {
   TokenCounter,
   tokenize,
   Vocabulary,
-} from '@rowshard/trainer';
+} from '@rowshard/trainer/data';
 
 export interface PreparedData {
   readonly spec: FileDataSpec;

@@ -10,6 +10,7 @@ export * from './job-identity.js';
 export * from './job-setup.js';
 export * from './membership.js';
 export * from './pretrained.js';
+export * from './pretrained-check.js';
 export * from './process.js';
 export * from './progress.js';
 export * from './resume-check.js';

@@ -3,7 +3,7 @@ import { ErrorCodes, parseNpy, RowshardError } from '@rowshard/core';
 import { type Model, type ModuleImporter, type ResolvedJob, resolveJob } from '@rowshard/nn';
 import { type HashedRows, readHashedPretrained } from './hashed-pretrained.js';
 import { loadInitialState } from './initial-state.js';
-import { checkPretrained, loadPretrained, type PretrainedInfo } from './pretrained.js';
+import { loadPretrained } from './pretrained.js';
 
 /** A job as the coordinator starts it: the resolved job and model, and any starting rows and values. */
 export interface CoordinatorJob extends ResolvedJob {
@@ -36,19 +36,6 @@ export async function setUpJob(
   const { dense, tables } = fixture ? loadInitialState(readJson(fixture), fixture, model) : { dense: {}, tables: {} };
   for (const [name, path] of Object.entries(job.initialState?.dense ?? {})) dense[name] = readDenseNpy(model, name, path);
   return { ...resolved, initialDense: dense, initialTables: { ...tables, ...pretrained } };
-}
-
-/**
- * Every pretrained table's file read and fitted to its table, without keeping the rows: what
- * `rowshard train` (and a cluster's `rowshard coordinator`) checks before any process starts.
- */
-export function checkPretrainedTables({ job, model }: ResolvedJob): PretrainedInfo[] {
-  const checked: PretrainedInfo[] = [];
-  for (const spec of model.tables) {
-    const source = job.tables[spec.name]?.pretrained;
-    if (source) checked.push(spec.kind === 'hashed' ? readHashedPretrained(spec, source).info : checkPretrained(spec, source));
-  }
-  return checked;
 }
 
 /** `initialState.dense`: a dense parameter's starting values from a .npy of its shape. */

@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { writeFileWhole } from '@rowshard/coordinator';
+import { writeFileWhole } from '@rowshard/coordinator/files';
 import {
   buildSafetensorsHeader,
   ErrorCodes,

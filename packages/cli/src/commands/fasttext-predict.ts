@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { StringDecoder } from 'node:string_decoder';
 import { formatG } from '@rowshard/core';
-import { parseFastTextLine, tokenize } from '@rowshard/trainer';
+import { parseFastTextLine, tokenize } from '@rowshard/trainer/data';
 import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, parseCommandLine } from '../command-line/parse.js';
 import { openInput } from '../fasttext/byte-input.js';

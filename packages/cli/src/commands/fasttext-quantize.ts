@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { writeFileWhole } from '@rowshard/coordinator';
+import { writeFileWhole } from '@rowshard/coordinator/files';
 import {
   DenseMatrix,
   ErrorCodes,

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ErrorCodes, type FastTextArgs, type FileDataSpec, RowshardError } from '@rowshard/core';
-import { fastTextBuckets } from '@rowshard/trainer';
+import { fastTextBuckets } from '@rowshard/trainer/data';
 import { readSavedRows } from '../checkpoint-reader.js';
 import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, type OptionSpec, parseCommandLine } from '../command-line/parse.js';

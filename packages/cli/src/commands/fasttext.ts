@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { CheckpointStore } from '@rowshard/coordinator';
+import { CheckpointStore } from '@rowshard/coordinator/files';
 import {
   type CheckpointManifest,
   DenseMatrix,
@@ -12,7 +12,7 @@ import {
   parseDataSpec,
   RowshardError,
 } from '@rowshard/core';
-import { buildFastTextDictionary, fastTextBuckets } from '@rowshard/trainer';
+import { buildFastTextDictionary, fastTextBuckets } from '@rowshard/trainer/data';
 import { readSavedRows } from '../checkpoint-reader.js';
 import { formatHelp } from '../command-line/help.js';
 import { parseCommandLine } from '../command-line/parse.js';

@@ -1,5 +1,5 @@
 import { isRole, roles } from '@rowshard/core';
-import { roleCredential, tokenWeakness } from '@rowshard/transport';
+import { roleCredential, tokenWeakness } from '@rowshard/transport/launch';
 import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, parseCommandLine } from '../command-line/parse.js';
 import { type Command, usageError } from './command.js';

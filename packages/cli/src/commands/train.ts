@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { checkResumeFits } from '@rowshard/coordinator';
+import { checkResumeFits } from '@rowshard/coordinator/files';
 import { ErrorCodes, parseJobConfig, RowshardError } from '@rowshard/core';
-import { roleCredential, userModuleImporter } from '@rowshard/transport';
+import { roleCredential, userModuleImporter } from '@rowshard/transport/launch';
 import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, parseCommandLine } from '../command-line/parse.js';
 import { demoJob } from '../config/demo-job.js';

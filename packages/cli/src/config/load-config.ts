@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { absolutisePretrainedPaths, checkPretrainedTables } from '@rowshard/coordinator';
+import { absolutisePretrainedPaths, checkPretrainedTables } from '@rowshard/coordinator/files';
 import {
   configError,
   describe,
@@ -14,15 +14,14 @@ import {
   RowshardError,
 } from '@rowshard/core';
 import { type DataFact, optionsFromDataOf, resolveJob } from '@rowshard/nn';
-import { fastTextBuckets } from '@rowshard/trainer';
-import { userModuleImporter } from '@rowshard/transport';
-import { LineCounter, parseDocument } from 'yaml';
+import { fastTextBuckets } from '@rowshard/trainer/data';
+import { userModuleImporter } from '@rowshard/transport/launch';
+import type { LineCounter } from 'yaml';
 import { convertOption } from '../command-line/parse.js';
 import { type PreparedData, prepareEvalData, prepareFileData, writePreparedData } from '../data-prep.js';
 import { fillCluster, type MachineSizing } from './cluster-choice.js';
 import { demoJob } from './demo-job.js';
 import { optionSpecOf, type TrainOption, trainOptions } from './options.js';
-import { lineOfPath } from './yaml-lines.js';
 
 /** Passes over file data when a job gives neither steps nor epochs (fastText's default). */
 export const DEFAULT_FILE_EPOCHS = 5;
@@ -122,12 +121,15 @@ export async function loadTrainConfig(
   const configFlag = flags.config ?? fromEnv('ROWSHARD_CONFIG');
   let file: string | null = null;
   let job: Record<string, unknown>;
-  let doc: ReturnType<typeof parseDocument> | null = null;
-  const counter = new LineCounter();
+  // Where each field of the config file is (for messages); yaml is loaded only for a file.
+  let lineOf: ((field: string) => number | null) | null = null;
   if (typeof configFlag === 'string' && configFlag !== '') {
     file = configFlag;
     if (!existsSync(file)) throw new RowshardError(ErrorCodes.BAD_CONFIG, `${file}: no such config file`, { file });
-    doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter: counter });
+    const [{ LineCounter, parseDocument }, { lineOfPath }] = await Promise.all([import('yaml'), import('./yaml-lines.js')]);
+    const counter: LineCounter = new LineCounter();
+    const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter: counter });
+    lineOf = (field) => lineOfPath(doc, counter, field);
     if (doc.errors.length > 0) {
       const e = doc.errors[0];
       const line = e.linePos?.[0]?.line ?? '?';
@@ -186,8 +188,8 @@ export async function loadTrainConfig(
       if (field === path || field.startsWith(`${path}.`))
         return src.kind === 'flag' ? src.flag : src.kind === 'env' ? src.env : `${file}:${src.line}`;
     }
-    if (file && doc) {
-      const line = lineOfPath(doc, counter, field);
+    if (file && lineOf) {
+      const line = lineOf(field);
       return line ? `${file}:${line}` : file;
     }
     return baseName;

@@ -8,7 +8,7 @@ import {
   parseDataSpec,
 } from '@rowshard/core';
 import { resolveJob } from '@rowshard/nn';
-import { userModuleImporter } from '@rowshard/transport';
+import { userModuleImporter } from '@rowshard/transport/launch';
 import type { SavedRows } from '../checkpoint-reader.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { type DraftPlan, draftBlocks, FINISHING, NEXT_BLOCK, writeDraftBlocks, writeWhole } from './draft-file.js';

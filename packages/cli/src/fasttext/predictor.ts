@@ -1,4 +1,4 @@
-import { TextFeaturizer, Vocabulary } from '@rowshard/trainer';
+import { TextFeaturizer, Vocabulary } from '@rowshard/trainer/data';
 import { type FastTextModelData, FastTextRows } from './model-file.js';
 
 /**

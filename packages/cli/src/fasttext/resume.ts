@@ -1,6 +1,6 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileWhole } from '@rowshard/coordinator';
+import { writeFileWhole } from '@rowshard/coordinator/files';
 import {
   type DenseMatrix,
   ErrorCodes,

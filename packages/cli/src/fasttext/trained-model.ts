@@ -1,4 +1,4 @@
-import { writeFileWhole } from '@rowshard/coordinator';
+import { writeFileWhole } from '@rowshard/coordinator/files';
 import {
   type CheckpointManifest,
   type DenseMatrix,

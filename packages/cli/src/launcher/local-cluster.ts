@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { JobResult } from '@rowshard/coordinator';
 import { coordinatorProtocol, ErrorCodes, EXIT_NOT_RETRYABLE, isErrorCode, type Role, RowshardError } from '@rowshard/core';
-import { RpcClient, roleCredential } from '@rowshard/transport';
+import { roleCredential } from '@rowshard/transport/launch';
 import { type RolePackage, spawnRoleProcess } from './role-process.js';
 import type { RoleStandby } from './role-standby.js';
 
@@ -74,6 +74,10 @@ export interface LocalCluster {
  * Everything is torn down by stop().
  */
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
+  // The wire (ws, msgpack: 50-60 ms to load) is needed only for the result's connection, once
+  // the processes are up: loaded meanwhile, not before a command's data pass.
+  const wire = import('@rowshard/transport');
+  wire.catch(() => {});
   const dir = mkdtempSync(join(tmpdir(), 'rowshard-job-'));
   const token = options.standby?.token ?? options.token ?? randomBytes(24).toString('hex');
   const restart = options.restart ?? true;
@@ -225,6 +229,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       ),
     ]);
     // The launcher asks for the job's result, which only the coordinator credential may.
+    const { RpcClient } = await wire;
     const control = new RpcClient({
       url,
       token: roleCredential(token, 'coordinator'),

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { roleCredential } from '@rowshard/transport';
+import { roleCredential } from '@rowshard/transport/launch';
 
 /**
  * V8 flags for every role process. A role's JavaScript heap is small (a few MB: rows live in

@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { ARGS_ON_STDIN } from '@rowshard/transport';
+import { ARGS_ON_STDIN } from '@rowshard/transport/launch';
 import { type RolePackage, spawnRoleProcess } from './role-process.js';
 
 /** More processes of a role than this are not started ahead (a typo'd count is the job check's to report). */
