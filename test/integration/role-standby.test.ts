@@ -16,9 +16,18 @@ const exited = (child: ChildProcess) =>
 describe('RoleStandby', () => {
   it('a cluster runs on the processes started ahead; one it does not need exits 0', async () => {
     const standby = new RoleStandby();
-    standby.startFor({ ps: 2, trainers: 1 });
+    // The trainer starts two threads while it waits; the cluster asks for one, so it starts over with one.
+    standby.startFor({ ps: 2, trainers: 1, workersPerTrainer: 2 });
     expect(standby.children).toHaveLength(4); // coordinator, 2 PS, 1 trainer
+    const done: Record<string, unknown>[] = [];
+    let bothDone: () => void = () => {};
+    const trainersDone = new Promise<void>((resolve) => {
+      bothDone = resolve;
+    });
     const cluster = await startLocalCluster({
+      onEvent: (role, e) => {
+        if (role.startsWith('trainer') && e.event === 'done' && done.push(e) === 2) bothDone();
+      },
       job: {
         seed: 2,
         model: { name: 'text_classifier', options: { vocabSize: 300, embeddingDim: 4, hiddenDim: 4, numClasses: 2 } },
@@ -44,6 +53,8 @@ describe('RoleStandby', () => {
       expect(await exited(ps1)).toBe(0);
       const result = await cluster.result();
       expect(result.steps).toBe(6);
+      await trainersDone;
+      expect(done.map((e) => (e.workers as unknown[]).length)).toEqual([1, 1]);
     } finally {
       standby.close();
       await cluster.stop();

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { ErrorCodes, EXIT_NOT_RETRYABLE, isTransientError, RowshardError } from '@rowshard/core';
-import { roleArguments } from '@rowshard/transport';
+import { ARGS_ON_STDIN, roleArguments } from '@rowshard/transport';
 import { parseTrainerArgs } from './args.js';
-import { runTrainerProcess } from './process.js';
+import { runTrainerProcess, workerPool } from './process.js';
 
 /**
  * A trainer process; parseTrainerArgs (args.ts) lists its flags and environment variables.
@@ -11,7 +11,12 @@ import { runTrainerProcess } from './process.js';
  * data's), with a `fatal` event line saying what.
  */
 async function main(): Promise<number> {
-  return runTrainerProcess(parseTrainerArgs(await roleArguments(), process.env));
+  // Started ahead of its job (--args-on-stdin) with its thread count in the environment
+  // (ROWSHARD_WORKERS), the trainer starts its threads while it waits for its arguments: a
+  // thread takes as long to load its modules as the process did.
+  const ahead = process.argv.includes(ARGS_ON_STDIN) ? Number(process.env.ROWSHARD_WORKERS) : 0;
+  const threads = Number.isInteger(ahead) && ahead > 0 && ahead <= 256 ? workerPool(ahead) : null;
+  return runTrainerProcess(parseTrainerArgs(await roleArguments(), process.env), threads);
 }
 
 main().then(

@@ -14,13 +14,18 @@ import type { WorkerTask } from './worker-loop.js';
  */
 const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
 
-export async function runTrainerProcess(args: TrainerArgs): Promise<number> {
+export async function runTrainerProcess(args: TrainerArgs, threadsStarted: Piscina | null = null): Promise<number> {
   const { credential: token, warning } = trainerCredential(process.env);
   if (warning) process.stderr.write(`${JSON.stringify({ event: 'warning', reason: warning })}\n`);
   const coordinator = new RpcClient({ url: args.coordinator, token, protocol: coordinatorProtocol, peerName: 'coordinator' });
-  // With the thread count given, the threads start now: they load their modules while the
-  // coordinator waits for every shard (a few hundred milliseconds of a short job's start).
-  const early = args.workers ? workerPool(args.workers) : null;
+  // With the thread count given, the threads start now (or started before the arguments came:
+  // threadsStarted): they load their modules while the coordinator waits for every shard (a
+  // few hundred milliseconds of a short job's start).
+  if (threadsStarted && threadsStarted.options.maxThreads !== args.workers) {
+    await threadsStarted.destroy();
+    threadsStarted = null;
+  }
+  const early = threadsStarted ?? (args.workers ? workerPool(args.workers) : null);
   let reg: ReplyOf<CoordinatorProtocol, 'register_trainer'>;
   try {
     await coordinator.connect();
@@ -84,7 +89,7 @@ export async function runTrainerProcess(args: TrainerArgs): Promise<number> {
 }
 
 /** One worker thread per rank, each loading the worker module as it starts. */
-function workerPool(threads: number): Piscina {
+export function workerPool(threads: number): Piscina {
   return new Piscina({
     filename: new URL('./worker.js', import.meta.url).href,
     minThreads: threads,

@@ -45,9 +45,12 @@ export class RoleStandby {
       'ps',
       Array.from({ length: count(cluster?.ps, 2) }, (_, i) => `ps ${i}`),
     );
+    // A trainer told its thread count starts its threads while it waits (as one started with --workers does).
+    const threads = count(cluster?.workersPerTrainer, 0);
     this.spawn(
       'trainer',
       Array.from({ length: count(cluster?.trainers, 1) }, (_, i) => `trainer ${i}`),
+      threads > 0 ? { ROWSHARD_WORKERS: String(threads) } : {},
     );
   };
 
@@ -70,11 +73,11 @@ export class RoleStandby {
     for (const queue of this.waiting.values()) for (const child of queue.splice(0)) child.stdin?.end();
   }
 
-  private spawn(pkg: RolePackage, roles: readonly string[]): void {
+  private spawn(pkg: RolePackage, roles: readonly string[], env: Record<string, string> = {}): void {
     const queue = this.waiting.get(pkg) ?? [];
     this.waiting.set(pkg, queue);
     for (const role of roles) {
-      const child = spawnRoleProcess(role, pkg, [ARGS_ON_STDIN], { token: this.token, env: this.env });
+      const child = spawnRoleProcess(role, pkg, [ARGS_ON_STDIN], { token: this.token, env: { ...this.env, ...env } });
       // A process that fails to start, or dies waiting, is passed over by take (its replacement
       // is spawned the usual way, which reports the failure); a write to its closed stdin is no error.
       child.on('error', () => {});
