@@ -144,6 +144,32 @@ describe('rowshard train', () => {
     for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
   });
 
+  it('a launcher killed with SIGKILL takes every process with it', async () => {
+    const file = join(dir, 'long-killed.yaml');
+    writeFileSync(file, smallJob.replace('steps: 40', 'steps: 100000'));
+    const child = spawn(process.execPath, [cli, 'train', '--config', file, '--json'], { cwd: dir });
+    const pids: number[] = [];
+    let out = '';
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (d) => {
+        out += d;
+        for (const line of out.split('\n')) {
+          try {
+            const e = JSON.parse(line);
+            if (e.event === 'listening' && !pids.includes(e.pid)) pids.push(e.pid);
+            if (e.event === 'progress') resolve();
+          } catch {}
+        }
+      });
+    });
+    child.kill('SIGKILL');
+    await new Promise((resolve) => child.once('exit', resolve));
+    expect(pids.length).toBe(4);
+    // Each sees its stdin end and shuts down: give them the time a loaded machine takes.
+    for (let waited = 0; pids.some(alive) && waited < 20_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    for (const pid of pids) expect(alive(pid), `pid ${pid}`).toBe(false);
+  });
+
   it.each([
     [
       'unknown field',

@@ -214,7 +214,6 @@ export async function loadTrainConfig(
   let prepared: PreparedData | null = null;
   const clusterChoice =
     cpus === null ? null : typeof cpus === 'number' ? fillCluster(job, cpus) : fillCluster(job, cpus.cpus, cpus.minWorkers);
-  onCluster?.(job.cluster as Readonly<Record<string, unknown>> | undefined);
   try {
     const checkpointFlag = [...sources.keys()].find((k) => k.startsWith('checkpoint.'));
     if (checkpointFlag && typeof getPath(job, 'checkpoint.dir') !== 'string')
@@ -222,6 +221,8 @@ export async function loadTrainConfig(
     if (sources.has('data.format') && getPath(job, 'data.kind') !== 'file')
       throw configError('data.format', 'needs file data: give --data FILE (or data: { kind: file, path } in the job)');
     const epochs = stepsOrEpochs(job, sources);
+    // The cheap checks passed: the processes may start while the data is read and the job checked.
+    onCluster?.(job.cluster as Readonly<Record<string, unknown>> | undefined);
     const data = job.data as Record<string, unknown> | undefined;
     if (data?.kind === 'file') {
       for (const field of ['data.path', 'eval.data.path']) {
