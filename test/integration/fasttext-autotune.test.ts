@@ -214,8 +214,11 @@ describe('rowshard supervised -autotune-*', () => {
   });
 
   it('says so when not one trial finished in the time given (exit 1), as fastText does', () => {
+    // A corpus no machine trains 5 epochs of in a second (200 training lines took 0.9 s here
+    // once start-up got faster): 200,000 lines, about 31,000 steps a trial.
+    writeFileSync(join(dir, 'big.txt'), corpus(200_000, 13));
     const r = run(
-      ...['supervised', '-input', 'train.txt', '-output', 'short', '-dim', '4', '-bucket', '1000'],
+      ...['supervised', '-input', 'big.txt', '-output', 'short', '-dim', '4', '-bucket', '1000'],
       ...['-autotune-validation', 'valid.txt', '-autotune-duration', '1'],
     );
     expect(r.status, r.stderr).toBe(1);
