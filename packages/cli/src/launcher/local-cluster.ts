@@ -35,7 +35,9 @@ export interface LocalClusterOptions {
   readonly dashboard?: boolean;
   /**
    * Processes started ahead (RoleStandby), taken in place of spawning where one of the role
-   * is waiting; the cluster's token is then the standby's, whatever `token` says.
+   * is waiting. They were started with the standby's token and environment: the cluster's
+   * token is then the standby's, whatever `token` says, and `env` and `nodeArgs` apply only
+   * to the processes spawned here (the missing ones, and every restart).
    */
   readonly standby?: RoleStandby;
 }
