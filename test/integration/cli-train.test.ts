@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,33 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * `rowshard train --json` on a job too long to finish, started in the background: the pids of
+ * its processes as they say they are listening, and a promise of its first progress line;
+ * `onEvent` sees each event line as it comes.
+ */
+function startLongJob(name: string, onEvent: (e: Record<string, unknown>, child: ChildProcess) => void = () => {}) {
+  const file = join(dir, name);
+  writeFileSync(file, smallJob.replace('steps: 40', 'steps: 100000'));
+  const child = spawn(process.execPath, [cli, 'train', '--config', file, '--json'], { cwd: dir });
+  const pids: number[] = [];
+  let out = '';
+  const progressed = new Promise<void>((resolve) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      for (const line of out.split('\n')) {
+        try {
+          const e = JSON.parse(line);
+          if (e.event === 'listening' && !pids.includes(e.pid)) pids.push(e.pid);
+          if (e.event === 'progress') resolve();
+          onEvent(e, child);
+        } catch {}
+      }
+    });
+  });
+  return { child, pids, progressed };
 }
 
 describe('rowshard train', () => {
@@ -93,23 +120,8 @@ describe('rowshard train', () => {
   });
 
   it('Ctrl-C stops every process', async () => {
-    const file = join(dir, 'long.yaml');
-    writeFileSync(file, smallJob.replace('steps: 40', 'steps: 100000'));
-    const child = spawn(process.execPath, [cli, 'train', '--config', file, '--json'], { cwd: dir });
-    const pids: number[] = [];
-    let out = '';
-    await new Promise<void>((resolve) => {
-      child.stdout.on('data', (d) => {
-        out += d;
-        for (const line of out.split('\n')) {
-          try {
-            const e = JSON.parse(line);
-            if (e.event === 'listening' && !pids.includes(e.pid)) pids.push(e.pid);
-            if (e.event === 'progress') resolve();
-          } catch {}
-        }
-      });
-    });
+    const { child, pids, progressed } = startLongJob('long.yaml');
+    await progressed;
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).toBe(130);
@@ -118,24 +130,12 @@ describe('rowshard train', () => {
   });
 
   it('SIGTERM while the processes are starting stops the run too (it used to be lost, and the run went on)', async () => {
-    const file = join(dir, 'long-start.yaml');
-    writeFileSync(file, smallJob.replace('steps: 40', 'steps: 100000'));
-    const child = spawn(process.execPath, [cli, 'train', '--config', file, '--json'], { cwd: dir });
-    const pids: number[] = [];
-    let out = '';
     let sent = false;
-    child.stdout.on('data', (d) => {
-      out += d;
-      for (const line of out.split('\n')) {
-        try {
-          const e = JSON.parse(line);
-          if (e.event === 'listening' && !pids.includes(e.pid)) pids.push(e.pid);
-          // The first process up: the others are still starting.
-          if (e.event === 'listening' && !sent) {
-            sent = true;
-            child.kill('SIGTERM');
-          }
-        } catch {}
+    const { child, pids } = startLongJob('long-start.yaml', (e, job) => {
+      // The first process up: the others are still starting.
+      if (e.event === 'listening' && !sent) {
+        sent = true;
+        job.kill('SIGTERM');
       }
     });
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -145,23 +145,8 @@ describe('rowshard train', () => {
   });
 
   it('a launcher killed with SIGKILL takes every process with it', async () => {
-    const file = join(dir, 'long-killed.yaml');
-    writeFileSync(file, smallJob.replace('steps: 40', 'steps: 100000'));
-    const child = spawn(process.execPath, [cli, 'train', '--config', file, '--json'], { cwd: dir });
-    const pids: number[] = [];
-    let out = '';
-    await new Promise<void>((resolve) => {
-      child.stdout.on('data', (d) => {
-        out += d;
-        for (const line of out.split('\n')) {
-          try {
-            const e = JSON.parse(line);
-            if (e.event === 'listening' && !pids.includes(e.pid)) pids.push(e.pid);
-            if (e.event === 'progress') resolve();
-          } catch {}
-        }
-      });
-    });
+    const { child, pids, progressed } = startLongJob('long-killed.yaml');
+    await progressed;
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
     expect(pids.length).toBe(4);
