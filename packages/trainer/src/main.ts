@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { ErrorCodes, EXIT_NOT_RETRYABLE, isTransientError, RowshardError } from '@rowshard/core';
-import { ARGS_ON_STDIN, roleArguments } from '@rowshard/transport';
+import { roleArguments, startedAhead } from '@rowshard/transport';
 import { parseTrainerArgs } from './args.js';
 import { runTrainerProcess, workerPool } from './process.js';
 
@@ -14,7 +14,7 @@ async function main(): Promise<number> {
   // Started ahead of its job (--args-on-stdin) with its thread count in the environment
   // (ROWSHARD_WORKERS), the trainer starts its threads while it waits for its arguments: a
   // thread takes as long to load its modules as the process did.
-  const ahead = process.argv.includes(ARGS_ON_STDIN) ? Number(process.env.ROWSHARD_WORKERS) : 0;
+  const ahead = startedAhead() ? Number(process.env.ROWSHARD_WORKERS) : 0;
   const threads = Number.isInteger(ahead) && ahead > 0 && ahead <= 256 ? workerPool(ahead) : null;
   return runTrainerProcess(parseTrainerArgs(await roleArguments(), process.env), threads);
 }

@@ -7,6 +7,8 @@
 export function exitWithParent(shutdown: () => Promise<void> | void): void {
   if (process.env.ROWSHARD_EXIT_WITH_PARENT !== '1') return;
   const stdin = process.stdin;
+  // Referenced, as a pipe being read is: roleArguments leaves the stdin it read unreferenced.
+  (stdin as { ref?: () => void }).ref?.();
   stdin.resume();
   stdin.on('end', () => {
     Promise.resolve(shutdown()).finally(() => process.exit(0));
@@ -25,7 +27,7 @@ export const ARGS_ON_STDIN = '--args-on-stdin';
  * ends first, the launcher did not need this process, and it exits quietly.
  */
 export async function roleArguments(argv: readonly string[] = process.argv.slice(2)): Promise<string[]> {
-  if (argv.length !== 1 || argv[0] !== ARGS_ON_STDIN) return [...argv];
+  if (!startedAhead(argv)) return [...argv];
   const line = await firstLineOfStdin();
   if (line === null) process.exit(0);
   let args: unknown;
@@ -39,25 +41,31 @@ export async function roleArguments(argv: readonly string[] = process.argv.slice
   return args;
 }
 
+/** Whether a role was started ahead of its arguments (`--args-on-stdin`, alone). */
+export function startedAhead(argv: readonly string[] = process.argv.slice(2)): boolean {
+  return argv.length === 1 && argv[0] === ARGS_ON_STDIN;
+}
+
 /** stdin up to its first newline (the stream is left paused and unreferenced after it), or null if it ends before one. */
 function firstLineOfStdin(): Promise<string | null> {
   const stdin = process.stdin;
   return new Promise((resolve) => {
-    let text = '';
+    // Bytes until the newline, decoded once (a character may be split between chunks).
+    const chunks: Buffer[] = [];
     const done = (line: string | null) => {
       stdin.off('data', onData);
       stdin.off('end', onEnd);
       stdin.off('error', onEnd);
       // As if stdin had not been read: it holds the process open no more than an untouched one
-      // (exitWithParent, if the role calls it, listens for its end again).
+      // (exitWithParent, if the role calls it, references it again and listens for its end).
       stdin.pause();
       (stdin as { unref?: () => void }).unref?.();
       resolve(line);
     };
     const onData = (chunk: Buffer) => {
-      text += chunk.toString('utf8');
-      const newline = text.indexOf('\n');
-      if (newline >= 0) done(text.slice(0, newline));
+      const newline = chunk.indexOf(0x0a);
+      chunks.push(newline < 0 ? chunk : chunk.subarray(0, newline));
+      if (newline >= 0) done(Buffer.concat(chunks).toString('utf8'));
     };
     const onEnd = () => done(null);
     stdin.on('data', onData);

@@ -186,41 +186,39 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
         },
         logEverySteps: 50,
       });
-      const cleanUp = () => {
-        if (scratch) rmSync(scratch, { recursive: true, force: true });
-      };
-      let loaded: Awaited<ReturnType<typeof loadTrainConfig>>;
-      // The processes start while the dictionary pass reads the data (RoleStandby).
+      // The processes start while the dictionary pass reads the data (RoleStandby). Whatever
+      // fails from here, the processes not taken are let go, the draft goes (a no-op once
+      // finish has put it in place), and the scratch.
       const standby = new RoleStandby();
-      try {
-        loaded = await loadTrainConfig({ quiet: flags.verbose === 0 }, {}, job, kind, availableParallelism(), standby.startFor);
-      } catch (e) {
-        standby.close();
-        cleanUp();
-        throw e;
-      }
-      rmSync(workDir, { recursive: true, force: true });
-      mkdirSync(dirname(output), { recursive: true });
-      const modelArgs = (data: FileDataSpec): FastTextArgs => ({
-        dim,
-        ws: data.ws,
-        epoch: Math.ceil(epochs),
-        minCount: data.minCount,
-        neg: data.neg,
-        wordNgrams: data.wordNgrams,
-        loss: 'ns',
-        model: kind === 'cbow' ? 'cbow' : 'sg',
-        bucket: fastTextBuckets({ ...data, wordNgrams: 1 }),
-        minn: data.minn,
-        maxn: data.maxn,
-        lrUpdateRate: num('lrUpdateRate', 100),
-        t: data.t,
-      });
       // The .bin's head and its input matrix's init rows are written while the job trains (a
       // resumed model's rows all start from the model: there is no init to write early).
       let draft: ModelDraft | null = null;
-      // Whatever fails, the draft goes (a no-op once finish has put it in place), and the scratch.
       try {
+        const loaded = await loadTrainConfig(
+          { quiet: flags.verbose === 0 },
+          {},
+          job,
+          kind,
+          availableParallelism(),
+          standby.startFor,
+        );
+        rmSync(workDir, { recursive: true, force: true });
+        mkdirSync(dirname(output), { recursive: true });
+        const modelArgs = (data: FileDataSpec): FastTextArgs => ({
+          dim,
+          ws: data.ws,
+          epoch: Math.ceil(epochs),
+          minCount: data.minCount,
+          neg: data.neg,
+          wordNgrams: data.wordNgrams,
+          loss: 'ns',
+          model: kind === 'cbow' ? 'cbow' : 'sg',
+          bucket: fastTextBuckets({ ...data, wordNgrams: 1 }),
+          minn: data.minn,
+          maxn: data.maxn,
+          lrUpdateRate: num('lrUpdateRate', 100),
+          t: data.t,
+        });
         draft = resumeFiles ? null : await startModelDraft(`${output}.bin`, loaded, modelArgs);
         const code = await runTrain(loaded, standby);
         if (code !== 0) return code;
@@ -237,7 +235,7 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
         });
       } finally {
         standby.close();
-        cleanUp();
+        if (scratch) rmSync(scratch, { recursive: true, force: true });
         await draft?.abandon();
       }
       return 0;

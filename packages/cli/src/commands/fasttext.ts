@@ -185,12 +185,16 @@ export const supervisedCommand: Command = {
       },
       logEverySteps: 50,
     });
-    let loaded: Awaited<ReturnType<typeof loadTrainConfig>>;
-    // The processes start while the dictionary pass reads the data (RoleStandby).
+    // The processes start while the dictionary pass reads the data (RoleStandby). Whatever
+    // fails from here, the processes not taken are let go, the draft goes (a no-op once finish
+    // has put it in place), and the scratch.
     const standby = new RoleStandby();
+    // The .bin's head and its input matrix's init rows are written while the job trains (a table
+    // that starts from vectors or a resumed model has no init rows to write early).
+    let draft: ModelDraft | null = null;
     try {
       // At least one worker, not two: supervised's workers do little (cluster-choice.ts).
-      loaded = await loadTrainConfig(
+      const loaded = await loadTrainConfig(
         { quiet: flags.verbose === 0 },
         {},
         job,
@@ -198,38 +202,28 @@ export const supervisedCommand: Command = {
         { cpus: availableParallelism(), minWorkers: 1 },
         standby.startFor,
       );
-    } catch (e) {
-      standby.close();
-      if (scratch) rmSync(scratch, { recursive: true, force: true });
-      throw e;
-    }
-    if (loaded.skippedLines > 0)
-      process.stderr.write(
-        `${input}: ${loaded.skippedLines} lines without a label or a known word skipped, as fastText skips them\n`,
-      );
-    // Checked whole: now the previous run's files under <output>.rowshard may go.
-    rmSync(workDir, { recursive: true, force: true });
-    mkdirSync(dirname(output), { recursive: true });
-    const modelArgs = (data: FileDataSpec): FastTextArgs => ({
-      dim,
-      ws: num('ws', 5),
-      epoch: Math.ceil(epochs),
-      minCount: data.minCount,
-      neg: num('neg', 5),
-      wordNgrams,
-      loss,
-      model: 'sup',
-      bucket: fastTextBuckets(data),
-      minn: data.minn,
-      maxn: data.maxn,
-      lrUpdateRate: num('lrUpdateRate', 100),
-      t: num('t', 1e-4),
-    });
-    // The .bin's head and its input matrix's init rows are written while the job trains (a table
-    // that starts from vectors or a resumed model has no init rows to write early).
-    let draft: ModelDraft | null = null;
-    // Whatever fails, the draft goes (a no-op once finish has put it in place), and the scratch.
-    try {
+      if (loaded.skippedLines > 0)
+        process.stderr.write(
+          `${input}: ${loaded.skippedLines} lines without a label or a known word skipped, as fastText skips them\n`,
+        );
+      // Checked whole: now the previous run's files under <output>.rowshard may go.
+      rmSync(workDir, { recursive: true, force: true });
+      mkdirSync(dirname(output), { recursive: true });
+      const modelArgs = (data: FileDataSpec): FastTextArgs => ({
+        dim,
+        ws: num('ws', 5),
+        epoch: Math.ceil(epochs),
+        minCount: data.minCount,
+        neg: num('neg', 5),
+        wordNgrams,
+        loss,
+        model: 'sup',
+        bucket: fastTextBuckets(data),
+        minn: data.minn,
+        maxn: data.maxn,
+        lrUpdateRate: num('lrUpdateRate', 100),
+        t: num('t', 1e-4),
+      });
       draft = pretrained || resumeFiles ? null : await startModelDraft(`${output}.bin`, loaded, modelArgs);
       const code = await runTrain(loaded, standby);
       if (code !== 0) return code;

@@ -221,8 +221,6 @@ export async function loadTrainConfig(
     if (sources.has('data.format') && getPath(job, 'data.kind') !== 'file')
       throw configError('data.format', 'needs file data: give --data FILE (or data: { kind: file, path } in the job)');
     const epochs = stepsOrEpochs(job, sources);
-    // The cheap checks passed: the processes may start while the data is read and the job checked.
-    onCluster?.(job.cluster as Readonly<Record<string, unknown>> | undefined);
     const data = job.data as Record<string, unknown> | undefined;
     if (data?.kind === 'file') {
       for (const field of ['data.path', 'eval.data.path']) {
@@ -231,13 +229,6 @@ export async function loadTrainConfig(
           throw new RowshardError(ErrorCodes.BAD_CONFIG, `${field}: no such file ${value}`, { field });
         }
       }
-      const checkpointDir = getPath(job, 'checkpoint.dir');
-      // Where the vocabulary files will go; nothing is made there until writeFiles().
-      const dataDir =
-        typeof checkpointDir === 'string'
-          ? join(checkpointDir, 'data')
-          : (scratchDir = join(tmpdir(), `rowshard-data-${process.pid}-${randomBytes(6).toString('hex')}`));
-      prepared = await prepareJobData(job, dataDir, epochs ?? (job.steps === undefined ? DEFAULT_FILE_EPOCHS : null));
     } else if (epochs !== null) {
       throw configError('epochs', 'needs file data (data.kind: file); use steps');
     }
@@ -246,6 +237,17 @@ export async function loadTrainConfig(
       const spec = getPath(job, field) as Record<string, unknown> | undefined;
       if (spec?.kind === 'ctr_file' && typeof spec.path === 'string' && !existsSync(spec.path))
         throw new RowshardError(ErrorCodes.BAD_CONFIG, `${field}.path: no such file ${spec.path}`, { field: `${field}.path` });
+    }
+    // The cheap checks passed: the processes may start while the data is read and the job checked.
+    onCluster?.(job.cluster as Readonly<Record<string, unknown>> | undefined);
+    if (data?.kind === 'file') {
+      const checkpointDir = getPath(job, 'checkpoint.dir');
+      // Where the vocabulary files will go; nothing is made there until writeFiles().
+      const dataDir =
+        typeof checkpointDir === 'string'
+          ? join(checkpointDir, 'data')
+          : (scratchDir = join(tmpdir(), `rowshard-data-${process.pid}-${randomBytes(6).toString('hex')}`));
+      prepared = await prepareJobData(job, dataDir, epochs ?? (job.steps === undefined ? DEFAULT_FILE_EPOCHS : null));
     }
     await validateJob(job);
   } catch (e) {

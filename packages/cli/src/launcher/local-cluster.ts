@@ -123,9 +123,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     onDeath: (stderr: string, code: number | null) => void,
     fromStandby = false,
   ): Promise<ManagedProcess> => {
+    const taken = fromStandby ? (options.standby?.take(pkg, args) ?? null) : null;
     const child: ChildProcess =
-      (fromStandby ? options.standby?.take(pkg, args) : null) ??
-      spawnRoleProcess(role, pkg, args, { token, env: options.env, nodeArgs: options.nodeArgs });
+      taken ?? spawnRoleProcess(role, pkg, args, { token, env: options.env, nodeArgs: options.nodeArgs });
     let stderr = '';
     let fatal: RowshardError | null = null;
     createInterface({ input: child.stderr! }).on('line', (line) => {
@@ -154,6 +154,12 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       });
       child.once('exit', (code, signal) => {
         if (stopping) return;
+        if (taken && !ready && !fatal && code !== EXIT_NOT_RETRYABLE) {
+          // Started ahead, it died before it could start (killed while it waited, before this
+          // process noticed): one started now takes its place, and reports what it meets.
+          spawnRole(role, pkg, args, onDeath).then(resolve, reject);
+          return;
+        }
         if (code === 0 && role.startsWith('trainer')) return; // finished its work
         const why = `${role} exited (${signal ?? `code ${code}`}): ${stderr.trim().split('\n').slice(-5).join(' | ')}`;
         const error = fatal ?? new RowshardError(ErrorCodes.INTERNAL, code === EXIT_NOT_RETRYABLE ? `${why} (not retried)` : why);

@@ -62,6 +62,7 @@ export class RoleStandby {
     const queue = this.waiting.get(pkg) ?? [];
     for (let child = queue.shift(); child; child = queue.shift()) {
       if (child.exitCode !== null || child.signalCode !== null || !child.stdin?.writable) continue;
+      holdsOpen(child, true);
       child.stdin.write(`${JSON.stringify(args)}\n`);
       return child;
     }
@@ -82,8 +83,21 @@ export class RoleStandby {
       // is spawned the usual way, which reports the failure); a write to its closed stdin is no error.
       child.on('error', () => {});
       child.stdin?.on('error', () => {});
+      // Until taken, a waiting process does not keep this one alive: a launcher that fails
+      // without closing the standby still exits, and its end (stdin's) stops the process.
+      holdsOpen(child, false);
       queue.push(child);
       this.children.push(child);
     }
+  }
+}
+
+/** Whether `child` and its pipes keep this process's event loop alive (as a spawned child does). */
+function holdsOpen(child: ChildProcess, hold: boolean): void {
+  if (hold) child.ref();
+  else child.unref();
+  for (const pipe of [child.stdin, child.stdout, child.stderr] as unknown as ({ ref?(): void; unref?(): void } | null)[]) {
+    if (hold) pipe?.ref?.();
+    else pipe?.unref?.();
   }
 }
