@@ -2,11 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { startLocalCluster } from '@rowshard/cli';
 import { parseDataSpec } from '@rowshard/core';
 import { repoRoot } from '@rowshard/testkit';
 import { SyntheticCtr } from '@rowshard/trainer';
+import { benchArgs } from './bench-args.js';
 
 /**
  * The ctr model on click-through data in Criteo's layout, rowshard against PyTorch 1.13 in the
@@ -21,19 +21,23 @@ import { SyntheticCtr } from '@rowshard/trainer';
  *
  *   pnpm bench:ctr [--steps 300] [--batch 1024] [--ps 1] [--workers 2] [--json]
  */
-const { values } = parseArgs({
-  options: {
-    steps: { type: 'string', default: '300' },
-    batch: { type: 'string', default: '1024' },
-    'test-examples': { type: 'string', default: '32768' },
-    vocab: { type: 'string', default: '200000' },
-    'table-size': { type: 'string', default: '1000000' },
-    ps: { type: 'string', default: '1' },
-    workers: { type: 'string', default: '2' },
-    json: { type: 'boolean', default: false },
+const { values } = benchArgs(
+  'pnpm bench:ctr [--steps 300] [--batch 1024] [--test-examples 32768] [--vocab 200000] [--table-size 1000000] [--ps 1] [--workers 2] [--json]',
+  {
+    options: {
+      steps: { type: 'string', default: '300' },
+      batch: { type: 'string', default: '1024' },
+      'test-examples': { type: 'string', default: '32768' },
+      vocab: { type: 'string', default: '200000' },
+      'table-size': { type: 'string', default: '1000000' },
+      ps: { type: 'string', default: '1' },
+      workers: { type: 'string', default: '2' },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
   },
-  strict: true,
-});
+  ['steps', 'batch', 'test-examples', 'vocab', 'table-size', 'ps', 'workers'],
+);
 const STEPS = Number(values.steps);
 const BATCH = Number(values.batch);
 const TEST = Number(values['test-examples']);

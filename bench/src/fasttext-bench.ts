@@ -2,8 +2,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { repoRoot } from '@rowshard/testkit';
+import { benchArgs } from './bench-args.js';
 import { endedChildrenCpuMs } from './cpu-time.js';
 import { useReport } from './fasttext-use.js';
 import { median, timed } from './stats.js';
@@ -49,16 +49,20 @@ import { pairCosines, readVec, spearman } from './vector-agreement.js';
  *   pnpm bench:fasttext [--json] [--corpus /tmp/rowshard-fortunes] [--threads N] [--only sweep|losses|vectors|race|use|placement]
  *                      [--scratch DIR]
  */
-const { values } = parseArgs({
-  options: {
-    json: { type: 'boolean', default: false },
-    corpus: { type: 'string', default: join(tmpdir(), 'rowshard-fortunes') },
-    threads: { type: 'string', default: String(availableParallelism()) },
-    only: { type: 'string' },
-    scratch: { type: 'string', default: tmpdir() },
+const { values } = benchArgs(
+  'pnpm bench:fasttext [--json] [--corpus /tmp/rowshard-fortunes] [--threads N] [--only sweep|losses|vectors|race|use|placement] [--scratch DIR]',
+  {
+    options: {
+      json: { type: 'boolean', default: false },
+      corpus: { type: 'string', default: join(tmpdir(), 'rowshard-fortunes') },
+      threads: { type: 'string', default: String(availableParallelism()) },
+      only: { type: 'string' },
+      scratch: { type: 'string', default: tmpdir() },
+    },
+    strict: true,
   },
-  strict: true,
-});
+  ['threads'],
+);
 const corpus = String(values.corpus);
 const threads = String(values.threads);
 const cli = join(repoRoot, 'packages/cli/dist/main.js');

@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import { parseSparseOptimizerConfig, rowInitializer, sparseRowOptimizer, tableSpec } from '@rowshard/core';
 import { jsKernels, KernelMemory, type Kernels, kernelRowRandom, optimizerRows, StepArena, WasmKernels } from '@rowshard/kernels';
+import { benchArgs } from './bench-args.js';
 import { median } from './stats.js';
 
 /**
@@ -10,10 +10,14 @@ import { median } from './stats.js';
  *
  *   pnpm bench:kernels [--json] [--repeats 200]
  */
-const { values } = parseArgs({
-  options: { json: { type: 'boolean', default: false }, repeats: { type: 'string', default: '200' } },
-  strict: true,
-});
+const { values } = benchArgs(
+  'pnpm bench:kernels [--json] [--repeats 200]',
+  {
+    options: { json: { type: 'boolean', default: false }, repeats: { type: 'string', default: '200' } },
+    strict: true,
+  },
+  ['repeats'],
+);
 const REPEATS = Number(values.repeats);
 
 function timeUs(run: () => void): number {
