@@ -71,7 +71,9 @@ function refusal(args: string[], env: Record<string, string | undefined>): Promi
       stderr += d;
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    child.on('exit', (code) => {
+    // 'close', not 'exit': the exit can be seen before the last of stderr is read (a loaded
+    // machine showed an empty stderr with the exit code right).
+    child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stderr });
     });
@@ -164,7 +166,8 @@ describe('rowshard token', () => {
     child.stdout.on('data', (d) => {
       out += d;
     });
-    const code = await new Promise((resolve) => child.on('exit', resolve));
+    // 'close': every byte of stdout read, not only the exit seen.
+    const code = await new Promise((resolve) => child.on('close', resolve));
     expect(code).toBe(0);
     expect(out).toBe(`${credential('trainer')}\n`);
   });

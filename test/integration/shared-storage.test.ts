@@ -46,7 +46,8 @@ function spawnRole(command: string, args: string[], env: NodeJS.ProcessEnv): Rol
     child,
     events: [],
     stderr: '',
-    exited: new Promise((resolve) => child.once('exit', (code) => resolve(code))),
+    // 'close': the exit with all of stderr read (the exit alone can come first).
+    exited: new Promise((resolve) => child.once('close', (code) => resolve(code))),
     event(name) {
       const seen = role.events.find((e) => e.event === name);
       if (seen) return Promise.resolve(seen);
