@@ -13,7 +13,8 @@ function argsOf(argv: string[], stdin: string | null): Promise<{ code: number | 
   child.stderr.on('data', (d) => (stderr += d));
   if (stdin === null) child.stdin.end();
   else child.stdin.write(stdin); // left open, as a launcher leaves it
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, stdout, stderr })));
+  // 'close': the exit with every byte of its output read.
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
 describe('roleArguments', () => {
