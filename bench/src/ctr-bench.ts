@@ -21,23 +21,19 @@ import { benchArgs } from './bench-args.js';
  *
  *   pnpm bench:ctr [--steps 300] [--batch 1024] [--ps 1] [--workers 2] [--json]
  */
-const { values } = benchArgs(
-  'pnpm bench:ctr [--steps 300] [--batch 1024] [--test-examples 32768] [--vocab 200000] [--table-size 1000000] [--ps 1] [--workers 2] [--json]',
-  {
-    options: {
-      steps: { type: 'string', default: '300' },
-      batch: { type: 'string', default: '1024' },
-      'test-examples': { type: 'string', default: '32768' },
-      vocab: { type: 'string', default: '200000' },
-      'table-size': { type: 'string', default: '1000000' },
-      ps: { type: 'string', default: '1' },
-      workers: { type: 'string', default: '2' },
-      json: { type: 'boolean', default: false },
-    },
-    strict: true,
+const { values } = benchArgs('ctr', {
+  options: {
+    steps: { type: 'string', default: '300' },
+    batch: { type: 'string', default: '1024' },
+    'test-examples': { type: 'string', default: '32768' },
+    vocab: { type: 'string', default: '200000' },
+    'table-size': { type: 'string', default: '1000000' },
+    ps: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '2' },
+    json: { type: 'boolean', default: false },
   },
-  ['steps', 'batch', 'test-examples', 'vocab', 'table-size', 'ps', 'workers'],
-);
+  strict: true,
+});
 const STEPS = Number(values.steps);
 const BATCH = Number(values.batch);
 const TEST = Number(values['test-examples']);

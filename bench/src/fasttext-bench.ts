@@ -49,20 +49,16 @@ import { pairCosines, readVec, spearman } from './vector-agreement.js';
  *   pnpm bench:fasttext [--json] [--corpus /tmp/rowshard-fortunes] [--threads N] [--only sweep|losses|vectors|race|use|placement]
  *                      [--scratch DIR]
  */
-const { values } = benchArgs(
-  'pnpm bench:fasttext [--json] [--corpus /tmp/rowshard-fortunes] [--threads N] [--only sweep|losses|vectors|race|use|placement] [--scratch DIR]',
-  {
-    options: {
-      json: { type: 'boolean', default: false },
-      corpus: { type: 'string', default: join(tmpdir(), 'rowshard-fortunes') },
-      threads: { type: 'string', default: String(availableParallelism()) },
-      only: { type: 'string' },
-      scratch: { type: 'string', default: tmpdir() },
-    },
-    strict: true,
+const { values } = benchArgs('fasttext', {
+  options: {
+    json: { type: 'boolean', default: false },
+    corpus: { type: 'string', default: join(tmpdir(), 'rowshard-fortunes') },
+    threads: { type: 'string', default: String(availableParallelism()) },
+    only: { type: 'string' },
+    scratch: { type: 'string', default: tmpdir() },
   },
-  ['threads'],
-);
+  strict: true,
+});
 const corpus = String(values.corpus);
 const threads = String(values.threads);
 const cli = join(repoRoot, 'packages/cli/dist/main.js');

@@ -10,14 +10,10 @@ import { median } from './stats.js';
  *
  *   pnpm bench:kernels [--json] [--repeats 200]
  */
-const { values } = benchArgs(
-  'pnpm bench:kernels [--json] [--repeats 200]',
-  {
-    options: { json: { type: 'boolean', default: false }, repeats: { type: 'string', default: '200' } },
-    strict: true,
-  },
-  ['repeats'],
-);
+const { values } = benchArgs('kernels', {
+  options: { json: { type: 'boolean', default: false }, repeats: { type: 'string', default: '200' } },
+  strict: true,
+});
 const REPEATS = Number(values.repeats);
 
 function timeUs(run: () => void): number {

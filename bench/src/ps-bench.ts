@@ -14,23 +14,19 @@ import { fmt, median, percentile, xorshift, zipfBatch } from './stats.js';
  *
  *   pnpm bench:ps [--json] [--rows 1000000] [--dim 64] [--batch 8192] [--requests 300] [--concurrency 4]
  */
-const { values } = benchArgs(
-  'pnpm bench:ps [--json] [--rows 1000000] [--dim 64] [--batch 8192] [--requests 300] [--concurrency 4] [--shards 1,2] [--repeats 3]',
-  {
-    options: {
-      json: { type: 'boolean', default: false },
-      rows: { type: 'string', default: '1000000' },
-      dim: { type: 'string', default: '64' },
-      batch: { type: 'string', default: '8192' },
-      requests: { type: 'string', default: '300' },
-      concurrency: { type: 'string', default: '4' },
-      shards: { type: 'string', default: '1,2' },
-      repeats: { type: 'string', default: '3' },
-    },
-    strict: true,
+const { values } = benchArgs('ps', {
+  options: {
+    json: { type: 'boolean', default: false },
+    rows: { type: 'string', default: '1000000' },
+    dim: { type: 'string', default: '64' },
+    batch: { type: 'string', default: '8192' },
+    requests: { type: 'string', default: '300' },
+    concurrency: { type: 'string', default: '4' },
+    shards: { type: 'string', default: '1,2' },
+    repeats: { type: 'string', default: '3' },
   },
-  ['rows', 'dim', 'batch', 'requests', 'concurrency', 'repeats'],
-);
+  strict: true,
+});
 const ROWS = Number(values.rows);
 const DIM = Number(values.dim);
 const BATCH = Number(values.batch);

@@ -45,28 +45,24 @@ import { median } from './stats.js';
  *                    [--grid 1x1,1x2,2x2,2x4] [--torch-steps 200] [--anchors DIR] [--count-gc] [--rows-baseline]
  *                    [--node-args=--max-semi-space-size=32]   (flags for every rowshard process)
  */
-const { values } = benchArgs(
-  'pnpm bench:train [--json] [--repeats 1] [--steps 6000] [--rows 1000000] [--ps 2] [--workers 2] [--grid 1x1,1x2,2x2,2x4] [--torch-steps 200] [--anchors DIR] [--count-gc] [--rows-baseline] [--node-args=--max-semi-space-size=32]',
-  {
-    options: {
-      json: { type: 'boolean', default: false },
-      steps: { type: 'string', default: '6000' },
-      rows: { type: 'string', default: '1000000' },
-      ps: { type: 'string', default: '2' },
-      trainers: { type: 'string', default: '1' },
-      workers: { type: 'string', default: '2' },
-      grid: { type: 'string', default: '' },
-      repeats: { type: 'string', default: '1' },
-      'count-gc': { type: 'boolean', default: false },
-      'rows-baseline': { type: 'boolean', default: false },
-      'node-args': { type: 'string', default: '' },
-      'torch-steps': { type: 'string', default: '200' },
-      anchors: { type: 'string', default: join(repoRoot, '../shared/anchors') },
-    },
-    strict: true,
+const { values } = benchArgs('train', {
+  options: {
+    json: { type: 'boolean', default: false },
+    steps: { type: 'string', default: '6000' },
+    rows: { type: 'string', default: '1000000' },
+    ps: { type: 'string', default: '2' },
+    trainers: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '2' },
+    grid: { type: 'string', default: '' },
+    repeats: { type: 'string', default: '1' },
+    'count-gc': { type: 'boolean', default: false },
+    'rows-baseline': { type: 'boolean', default: false },
+    'node-args': { type: 'string', default: '' },
+    'torch-steps': { type: 'string', default: '200' },
+    anchors: { type: 'string', default: join(repoRoot, '../shared/anchors') },
   },
-  ['steps', 'rows', 'ps', 'trainers', 'workers', 'repeats', 'torch-steps'],
-);
+  strict: true,
+});
 const STEPS = Number(values.steps);
 const ROWS = Number(values.rows);
 const log = (s: string) => {

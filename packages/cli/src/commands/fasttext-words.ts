@@ -1,20 +1,17 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ErrorCodes, type FastTextArgs, type FileDataSpec, RowshardError } from '@rowshard/core';
 import { fastTextBuckets } from '@rowshard/trainer/data';
 import { readSavedRows } from '../checkpoint-reader.js';
 import { formatHelp } from '../command-line/help.js';
 import { type CommandLineSpec, type OptionSpec, parseCommandLine } from '../command-line/parse.js';
 import { loadTrainConfig } from '../config/load-config.js';
-import { type ModelDraft, startModelDraft } from '../fasttext/model-draft.js';
 import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
 import { SavedRowsMatrix } from '../fasttext/saved-matrix.js';
-import { writeModelFromCheckpoint } from '../fasttext/trained-model.js';
-import { RoleStandby } from '../launcher/role-standby.js';
+import { trainFastTextModel } from '../fasttext/train-model.js';
 import { type Command, usageError } from './command.js';
 import { optimizersFor, refusedOptions, refuseFlags, unsupportedFastTextFlags } from './fasttext-flags.js';
-import { runTrain } from './train.js';
 
 /**
  * fastText's `skipgram` and `cbow`: word vectors with negative sampling, through the cluster.
@@ -186,25 +183,11 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
         },
         logEverySteps: 50,
       });
-      // The processes start while the dictionary pass reads the data (RoleStandby). Whatever
-      // fails from here, the processes not taken are let go, the draft goes (a no-op once
-      // finish has put it in place), and the scratch.
-      const standby = new RoleStandby();
-      // The .bin's head and its input matrix's init rows are written while the job trains (a
-      // resumed model's rows all start from the model: there is no init to write early).
-      let draft: ModelDraft | null = null;
-      try {
-        const loaded = await loadTrainConfig(
-          { quiet: flags.verbose === 0 },
-          {},
-          job,
-          kind,
-          availableParallelism(),
-          standby.startFor,
-        );
-        rmSync(workDir, { recursive: true, force: true });
-        mkdirSync(dirname(output), { recursive: true });
-        const modelArgs = (data: FileDataSpec): FastTextArgs => ({
+      return trainFastTextModel({
+        load: (onCluster) => loadTrainConfig({ quiet: flags.verbose === 0 }, {}, job, kind, availableParallelism(), onCluster),
+        workDir,
+        output,
+        modelArgs: (data: FileDataSpec): FastTextArgs => ({
           dim,
           ws: data.ws,
           epoch: Math.ceil(epochs),
@@ -218,27 +201,14 @@ function wordVectorsCommand(kind: 'skipgram' | 'cbow'): Command {
           maxn: data.maxn,
           lrUpdateRate: num('lrUpdateRate', 100),
           t: data.t,
-        });
-        draft = resumeFiles ? null : await startModelDraft(`${output}.bin`, loaded, modelArgs);
-        const code = await runTrain(loaded, standby);
-        if (code !== 0) return code;
-        await writeModelFromCheckpoint({
-          workDir,
-          job: loaded.job,
-          dictionary: loaded.fastTextDictionary,
-          output,
-          modelArgs,
-          outputMatrix: (dir, manifest) => new SavedRowsMatrix(readSavedRows(dir, manifest, 'output')).toDense(),
-          draft,
-          saveOutput: Boolean(flags.saveOutput),
-          verbose: flags.verbose !== 0,
-        });
-      } finally {
-        standby.close();
-        if (scratch) rmSync(scratch, { recursive: true, force: true });
-        await draft?.abandon();
-      }
-      return 0;
+        }),
+        // A resumed model's rows all start from the model: there is no init to write early.
+        draftInit: !resumeFiles,
+        outputMatrix: (dir, manifest) => new SavedRowsMatrix(readSavedRows(dir, manifest, 'output')).toDense(),
+        saveOutput: Boolean(flags.saveOutput),
+        verbose: flags.verbose !== 0,
+        scratch,
+      });
     },
   };
 }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { CheckpointStore } from '@rowshard/coordinator/files';
@@ -17,15 +17,12 @@ import { readSavedRows } from '../checkpoint-reader.js';
 import { formatHelp } from '../command-line/help.js';
 import { parseCommandLine } from '../command-line/parse.js';
 import { loadTrainConfig } from '../config/load-config.js';
-import { type ModelDraft, startModelDraft } from '../fasttext/model-draft.js';
 import { isNativeModelFile, loadNativeModel } from '../fasttext/native-model.js';
 import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
-import { writeModelFromCheckpoint } from '../fasttext/trained-model.js';
-import { RoleStandby } from '../launcher/role-standby.js';
+import { trainFastTextModel } from '../fasttext/train-model.js';
 import { type Command, usageError } from './command.js';
 import { autotuneFlags, runAutotune } from './fasttext-autotune.js';
 import { optimizersFor, refuseFlags, supervisedCommandLine, unsupportedFastTextFlags } from './fasttext-flags.js';
-import { runTrain } from './train.js';
 
 /**
  * `rowshard supervised`, with fastText's single-dash flags (fasttext-flags.ts). Training runs
@@ -185,31 +182,20 @@ export const supervisedCommand: Command = {
       },
       logEverySteps: 50,
     });
-    // The processes start while the dictionary pass reads the data (RoleStandby). Whatever
-    // fails from here, the processes not taken are let go, the draft goes (a no-op once finish
-    // has put it in place), and the scratch.
-    const standby = new RoleStandby();
-    // The .bin's head and its input matrix's init rows are written while the job trains (a table
-    // that starts from vectors or a resumed model has no init rows to write early).
-    let draft: ModelDraft | null = null;
-    try {
+    return trainFastTextModel({
       // At least one worker, not two: supervised's workers do little (cluster-choice.ts).
-      const loaded = await loadTrainConfig(
-        { quiet: flags.verbose === 0 },
-        {},
-        job,
-        'supervised',
-        { cpus: availableParallelism(), minWorkers: 1 },
-        standby.startFor,
-      );
-      if (loaded.skippedLines > 0)
-        process.stderr.write(
-          `${input}: ${loaded.skippedLines} lines without a label or a known word skipped, as fastText skips them\n`,
-        );
-      // Checked whole: now the previous run's files under <output>.rowshard may go.
-      rmSync(workDir, { recursive: true, force: true });
-      mkdirSync(dirname(output), { recursive: true });
-      const modelArgs = (data: FileDataSpec): FastTextArgs => ({
+      load: async (onCluster) => {
+        const cpus = { cpus: availableParallelism(), minWorkers: 1 };
+        const loaded = await loadTrainConfig({ quiet: flags.verbose === 0 }, {}, job, 'supervised', cpus, onCluster);
+        if (loaded.skippedLines > 0)
+          process.stderr.write(
+            `${input}: ${loaded.skippedLines} lines without a label or a known word skipped, as fastText skips them\n`,
+          );
+        return loaded;
+      },
+      workDir,
+      output,
+      modelArgs: (data: FileDataSpec): FastTextArgs => ({
         dim,
         ws: num('ws', 5),
         epoch: Math.ceil(epochs),
@@ -223,28 +209,15 @@ export const supervisedCommand: Command = {
         maxn: data.maxn,
         lrUpdateRate: num('lrUpdateRate', 100),
         t: num('t', 1e-4),
-      });
-      draft = pretrained || resumeFiles ? null : await startModelDraft(`${output}.bin`, loaded, modelArgs);
-      const code = await runTrain(loaded, standby);
-      if (code !== 0) return code;
-      await writeModelFromCheckpoint({
-        workDir,
-        job: loaded.job,
-        dictionary: loaded.fastTextDictionary,
-        output,
-        modelArgs,
-        outputMatrix: (dir, manifest, dict) =>
-          new DenseMatrix(dict.nlabels, dim, readOutputMatrix(dir, manifest, outputPlace, dict.nlabels * dim)),
-        draft,
-        saveOutput: Boolean(flags.saveOutput),
-        verbose: flags.verbose !== 0,
-      });
-    } finally {
-      standby.close();
-      if (scratch) rmSync(scratch, { recursive: true, force: true });
-      await draft?.abandon();
-    }
-    return 0;
+      }),
+      // A table that starts from vectors or a resumed model has no init rows to write early.
+      draftInit: !pretrained && !resumeFiles,
+      outputMatrix: (dir, manifest, dict) =>
+        new DenseMatrix(dict.nlabels, dim, readOutputMatrix(dir, manifest, outputPlace, dict.nlabels * dim)),
+      saveOutput: Boolean(flags.saveOutput),
+      verbose: flags.verbose !== 0,
+      scratch,
+    });
   },
 };
 

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { checkResumeFits } from '@rowshard/coordinator/files';
@@ -20,7 +19,7 @@ import type { Command } from './command.js';
  * on their own if this process dies. Exit 0 when the job completes, 130 on interrupt, 2 for a
  * bad config, 1 for a failed run.
  */
-export async function runTrain(loaded: LoadedConfig, standby?: RoleStandby): Promise<number> {
+export async function runTrain(loaded: LoadedConfig, standby: RoleStandby): Promise<number> {
   const job = loaded.job;
   const parsed = parseJobConfig(job);
   const view = new ProgressView(loaded.cli, parsed.steps);
@@ -53,14 +52,11 @@ export async function runTrain(loaded: LoadedConfig, standby?: RoleStandby): Pro
   process.once('SIGINT', interrupt);
   process.once('SIGTERM', interrupt);
   try {
-    // This run's token (the processes started ahead were given theirs), known here so the
-    // dashboard line can say what to sign in with: the viewer credential, which shows the
-    // status and nothing else.
-    const token = standby?.token ?? randomBytes(24).toString('hex');
-    const signIn = roleCredential(token, 'viewer');
+    // The run's token is the standby's (its processes were started with it); the dashboard line
+    // says what to sign in with: the viewer credential, which shows the status and nothing else.
+    const signIn = roleCredential(standby.token, 'viewer');
     cluster = await startLocalCluster({
       job,
-      token,
       standby,
       dashboard: loaded.cli.dashboard,
       onEvent: (role, e) => {
@@ -71,7 +67,7 @@ export async function runTrain(loaded: LoadedConfig, standby?: RoleStandby): Pro
       },
     });
     // The processes started ahead that the cluster did not take (its shape changed) go now.
-    standby?.close();
+    standby.close();
     // Ctrl-C or SIGTERM while the processes were starting: there was no cluster to stop yet.
     if (interrupted) throw new Error('interrupted while starting');
     const result = await cluster.result();
