@@ -29,6 +29,8 @@ export default defineConfig({
         find: '@rowshard/coordinator/durable-file',
         replacement: fileURLToPath(new URL('./packages/coordinator/src/durable-file.ts', import.meta.url)),
       },
+      // What a user model module imports the model API by (the roles map it with resolution hooks).
+      { find: /^rowshard\/nn$/, replacement: pkg('nn') },
       ...['core', 'kernels', 'nn', 'transport', 'ps', 'coordinator', 'trainer', 'cli', 'testkit'].map((p) => ({
         find: `@rowshard/${p}`,
         replacement: pkg(p),

@@ -61,7 +61,7 @@ const { values } = benchArgs('fasttext', {
 });
 const corpus = String(values.corpus);
 const threads = String(values.threads);
-const cli = join(repoRoot, 'packages/cli/dist/main.js');
+const cli = join(repoRoot, 'packages/cli/bundle/rowshard.js');
 const log = (s: string) => {
   if (!values.json) process.stdout.write(`${s}\n`);
 };

@@ -16,7 +16,7 @@ import { afterAll, describe, expect, it } from 'vitest';
  * last checkpoint and finish with the tables of an uninterrupted run. Traffic stays on the
  * test's own bridge. Needs root and iproute2; skips with the reason otherwise.
  */
-const cli = join(repoRoot, 'packages/cli/dist/main.js');
+const cli = join(repoRoot, 'packages/cli/bundle/rowshard.js');
 
 function canMakeNamespaces(): string | null {
   if (process.getuid?.() !== 0) return 'not root';

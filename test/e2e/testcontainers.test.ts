@@ -141,7 +141,7 @@ describe.skipIf(reason !== null)('the Docker image (testcontainers)', () => {
       started.push(exporter);
       const exported = await exporter.exec([
         'node',
-        '/app/dist/main.js',
+        '/app/bundle/rowshard.js',
         'export',
         '/checkpoints',
         '--table',

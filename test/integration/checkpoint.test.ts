@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const root = mkdtempSync(join(tmpdir(), 'rowshard-ckpt-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-const cli = join(repoRoot, 'packages/cli/dist/main.js');
+const cli = join(repoRoot, 'packages/cli/bundle/rowshard.js');
 
 const VOCAB = 2000;
 const job = (steps: number, dir: string, extra: Record<string, unknown> = {}) => ({

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fixtureDir, repoRoot } from '@rowshard/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const cli = join(repoRoot, 'packages/cli/dist/main.js');
+const cli = join(repoRoot, 'packages/cli/bundle/rowshard.js');
 const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
 
 describe('rowshard parity (the built CLI)', () => {

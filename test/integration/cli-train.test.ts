@@ -6,7 +6,7 @@ import { trainOptions } from '@rowshard/cli/config-options';
 import { repoRoot } from '@rowshard/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const cli = join(repoRoot, 'packages/cli/dist/main.js');
+const cli = join(repoRoot, 'packages/cli/bundle/rowshard.js');
 const dir = mkdtempSync(join(tmpdir(), 'rowshard-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -113,10 +113,12 @@ describe('rowshard train', () => {
       'worker-0.cpuprofile',
       'worker-1.cpuprofile',
     ]);
-    // Each is a V8 profile with samples of that process's own code.
+    // Each is a V8 profile with samples of that process's own code (the bundle's: functions
+    // keep their names there, files do not).
     const shard = JSON.parse(readFileSync(join(profiles, 'ps-0.cpuprofile'), 'utf8'));
     expect(shard.samples.length).toBeGreaterThan(0);
-    expect(shard.nodes.some((n: { callFrame: { url: string } }) => n.callFrame.url.includes('/packages/ps/dist/'))).toBe(true);
+    const frames = (shard.nodes as { callFrame: { url: string; functionName: string } }[]).map((n) => n.callFrame);
+    expect(frames.some((f) => f.functionName === 'runPsProcess' && f.url.includes('/packages/cli/bundle/'))).toBe(true);
   });
 
   it('Ctrl-C stops every process', async () => {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * every option's precedence and every number checked, held-out accuracy on the whole eval
  * set, help for every command, flags alone make a job, one error path, negative numbers.
  */
-const cli = join(repoRoot, 'packages/cli/dist/main.js');
+const cli = join(repoRoot, 'packages/cli/bundle/rowshard.js');
 const dir = mkdtempSync(join(tmpdir(), 'rowshard-usage-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

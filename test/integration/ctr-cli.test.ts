@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { repoRoot } from '@rowshard/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const cli = join(repoRoot, 'packages/cli/dist/main.js');
+const cli = join(repoRoot, 'packages/cli/bundle/rowshard.js');
 const dir = mkdtempSync(join(tmpdir(), 'rowshard-ctr-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const run = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: dir, timeout: 120_000 });

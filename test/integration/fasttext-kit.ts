@@ -7,7 +7,7 @@ import { afterAll } from 'vitest';
 
 /** What the fastText tests share: the CLI, a scratch directory, the two programs run in it, the corpora's generator. */
 
-export const rowshardCli = join(repoRoot, 'packages/cli/dist/main.js');
+export const rowshardCli = join(repoRoot, 'packages/cli/bundle/rowshard.js');
 
 /** Whether fastText 0.9.2 is installed (CI installs it); `test` says it is skipped where not. */
 export function fastTextInstalled(test: string): boolean {

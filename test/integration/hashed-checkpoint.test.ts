@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const root = mkdtempSync(join(tmpdir(), 'rowshard-hashed-ckpt-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-const cli = join(repoRoot, 'packages/cli/dist/main.js');
+const cli = join(repoRoot, 'packages/cli/bundle/rowshard.js');
 
 /** The CTR model: every table hashed, keyed by raw 64-bit ids. */
 const job = (dir: string, tables: Record<string, unknown> = {}) => ({

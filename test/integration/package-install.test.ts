@@ -85,7 +85,7 @@ describe('the rowshard package, installed from its tarball', () => {
     expect(installed.steps).toBe(30);
     // The gradients reached the tables through the module's operations: it learnt (ln 2 ≈ 0.69 at chance).
     expect(installed.finalLoss).toBeLessThan(0.3);
-    // And it is the repository's CLI on the same job, bitwise (BSP, the default).
+    // And it is the repository's unbundled CLI (the packages' dist/) on the same job, bitwise (BSP, the default).
     const cli = join(repoRoot, 'packages/cli/dist/main.js');
     const inRepo = summaryOf(
       spawnSync(process.execPath, [cli, 'train', '--config', 'job.yaml', '--json', '--quiet'], {

@@ -7,7 +7,7 @@ import { npyHeader, rowInitializer, tableSpec } from '@rowshard/core';
 import { repoRoot } from '@rowshard/testkit';
 import { afterAll, describe, expect, it } from 'vitest';
 
-const cli = join(repoRoot, 'packages/cli/dist/main.js');
+const cli = join(repoRoot, 'packages/cli/bundle/rowshard.js');
 const dir = mkdtempSync(join(tmpdir(), 'rowshard-pretrained-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

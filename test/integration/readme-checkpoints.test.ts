@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
  * on a text file, and its `pretrained.yaml` made as the README says (job.yaml plus its yaml
  * block).
  */
-const cli = join(repoRoot, 'packages/cli/dist/main.js');
+const cli = join(repoRoot, 'packages/cli/bundle/rowshard.js');
 const dir = mkdtempSync(join(tmpdir(), 'rowshard-readme-5-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * ...` spans in the prose are checked against the commands and their --help.
  */
 const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
-const cli = join(repoRoot, 'packages/cli/dist/main.js');
+const cli = join(repoRoot, 'packages/cli/bundle/rowshard.js');
 
 /** Lines not run, and why. */
 const notRun: Record<string, string> = {

@@ -38,7 +38,7 @@ const credential = (role: Role) => roleCredential(TOKEN, role);
 const scratch = mkdtempSync(join(tmpdir(), 'rowshard-security-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const cli = join(repoRoot, 'packages/cli/dist/main.js');
+const cli = join(repoRoot, 'packages/cli/bundle/rowshard.js');
 const DIM = 4;
 const ROWS = 40;
 const tables = [

@@ -15,7 +15,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
  * (or two containers') disks: parameter servers rooted elsewhere stop the job at start, with a
  * message naming them and what to mount; rooted at the same directory, the job runs to the end.
  */
-const cli = join(repoRoot, 'packages/cli/dist/main.js');
+const cli = join(repoRoot, 'packages/cli/bundle/rowshard.js');
 const scratch = mkdtempSync(join(tmpdir(), 'rowshard-shared-storage-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

@@ -27,7 +27,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * Mounting needs root (and CAP_SYS_ADMIN); elsewhere those cases are skipped, saying why.
  */
 const root = mkdtempSync(join(tmpdir(), 'rowshard-storage-'));
-const cli = join(repoRoot, 'packages/cli/dist/main.js');
+const cli = join(repoRoot, 'packages/cli/bundle/rowshard.js');
 const mounts: string[] = [];
 
 /** Why the mount cases cannot run here, or null when they can. */

@@ -1,7 +1,7 @@
 // Packs the installable `rowshard` package: `pnpm pack:rowshard [--out-dir DIR]` writes
 // rowshard-<version>.tgz (default: the current directory). The workspace packages it runs on
 // (@rowshard/cli, nn, core, ...) are private and unpublished, so they travel inside the tarball
-// as bundled dependencies (their built dist/ and package.json, workspace:* pinned to the
+// as bundled dependencies (their built dist/, the CLI's bundle/, and package.json, workspace:* pinned to the
 // version), and so do their registry dependencies (ws, msgpackr, piscina, ...) at the versions
 // the workspace tested: `npm install -g ./rowshard-*.tgz` needs no registry. (Bundling only
 // the workspace packages is not enough: npm then links no bins for the registry dependencies
@@ -94,14 +94,18 @@ try {
     `${JSON.stringify({ name: 'stage', private: true, dependencies: pinnedExternal })}\n`,
   );
   run('npm', ['install', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock', '--prefer-offline']);
-  for (const [name, { dir }] of internal) {
+  for (const [name, { dir, manifest }] of internal) {
     const target = join(stage, 'node_modules', name);
     mkdirSync(target, { recursive: true });
-    // Declarations stay (TypeScript users of rowshard/nn); source maps point at sources not shipped.
-    cpSync(join(dir, 'dist'), join(target, 'dist'), {
-      recursive: true,
-      filter: (src) => !src.endsWith('.map') && !src.endsWith('.tsbuildinfo'),
-    });
+    // What the package's `files` lists (dist/; the CLI's bundle/ too). Declarations stay
+    // (TypeScript users of rowshard/nn); source maps point at sources not shipped.
+    for (const f of manifest.files ?? ['dist']) {
+      if (!existsSync(join(dir, f))) throw new Error(`${name} has no ${f}/: run pnpm build first`);
+      cpSync(join(dir, f), join(target, f), {
+        recursive: true,
+        filter: (src) => !src.endsWith('.map') && !src.endsWith('.tsbuildinfo'),
+      });
+    }
     writeFileSync(join(target, 'package.json'), `${JSON.stringify(internalManifests.get(name), null, 2)}\n`);
   }
   const allDependencies = { ...dependencies, ...pinnedExternal };

@@ -1,5 +1,5 @@
 import { type CoordinatorProtocol, coordinatorProtocol, ErrorCodes, type ReplyOf, RowshardError } from '@rowshard/core';
-import { exitWithParent, RpcClient } from '@rowshard/transport';
+import { bundleEntry, exitWithParent, RpcClient } from '@rowshard/transport';
 import { Piscina } from 'piscina';
 import { type TrainerArgs, trainerCredential } from './args.js';
 import type { WorkerOutcome } from './worker.js';
@@ -91,7 +91,7 @@ export async function runTrainerProcess(args: TrainerArgs, threadsStarted: Pisci
 /** One worker thread per rank, each loading the worker module as it starts. */
 export function workerPool(threads: number): Piscina {
   return new Piscina({
-    filename: new URL('./worker.js', import.meta.url).href,
+    filename: (bundleEntry('trainer-worker') ?? new URL('./worker.js', import.meta.url)).href,
     minThreads: threads,
     maxThreads: threads,
     atomics: 'disabled',

@@ -1,4 +1,5 @@
 export * from './auth.js';
+export * from './bundle-entry.js';
 export * from './client.js';
 export * from './codec.js';
 export * from './lifecycle.js';

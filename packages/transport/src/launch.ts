@@ -5,5 +5,6 @@
  * starts processes has no use for before they run.
  */
 export * from './auth.js';
+export * from './bundle-entry.js';
 export * from './lifecycle.js';
 export * from './user-module.js';

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, RowshardError } from '@rowshard/core';
+import { bundleEntry } from '@rowshard/transport/launch';
 import type { OptionValue } from '../command-line/parse.js';
 import { AutotuneStrategy, type TrialArgs, trialFlags, tunable } from '../fasttext/autotune-search.js';
 import { parseAutotuneMetric, scoreModel } from '../fasttext/meter.js';
@@ -95,7 +96,7 @@ interface TrialOutcome {
 }
 
 /** The CLI's entry point, for the trials' child processes. */
-const cliMain = fileURLToPath(new URL('../main.js', import.meta.url));
+const cliMain = fileURLToPath(bundleEntry('rowshard') ?? new URL('../main.js', import.meta.url));
 
 /** Stops the trial under way: the time is up, or this process was interrupted. */
 interface TrialControl {

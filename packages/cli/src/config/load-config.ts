@@ -6,7 +6,6 @@ import { absolutisePretrainedPaths, checkPretrainedTables } from '@rowshard/coor
 import { configError, describe, ErrorCodes, type FastTextDictionary, jobDefaults, RowshardError } from '@rowshard/core';
 import { resolveJob } from '@rowshard/nn';
 import { userModuleImporter } from '@rowshard/transport/launch';
-import type { LineCounter } from 'yaml';
 import { convertOption } from '../command-line/parse.js';
 import { type PreparedData, writePreparedData } from '../data-prep.js';
 import { fillCluster, type MachineSizing } from './cluster-choice.js';
@@ -117,10 +116,9 @@ export async function loadTrainConfig(
   if (typeof configFlag === 'string' && configFlag !== '') {
     file = configFlag;
     if (!existsSync(file)) throw new RowshardError(ErrorCodes.BAD_CONFIG, `${file}: no such config file`, { file });
-    const [{ LineCounter, parseDocument }, { lineOfPath }] = await Promise.all([import('yaml'), import('./yaml-lines.js')]);
-    const counter: LineCounter = new LineCounter();
-    const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter: counter });
-    lineOf = (field) => lineOfPath(doc, counter, field);
+    const { parseWithLines } = await import('./yaml-lines.js');
+    const { doc, lineOf: lineOfField } = parseWithLines(readFileSync(file, 'utf8'));
+    lineOf = lineOfField;
     if (doc.errors.length > 0) {
       const e = doc.errors[0];
       const line = e.linePos?.[0]?.line ?? '?';

@@ -1,4 +1,18 @@
-import { isMap, isScalar, isSeq, type LineCounter, type Node, type parseDocument } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+
+/**
+ * A YAML/JSON config file's text parsed, with the line of each dotted field path. The caller
+ * imports this module, not yaml itself: yaml is CommonJS, and only a static import of it keeps
+ * its named exports in the bundle (packages/cli/scripts/bundle.mjs).
+ */
+export function parseWithLines(text: string): {
+  doc: ReturnType<typeof parseDocument>;
+  lineOf: (field: string) => number | null;
+} {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter });
+  return { doc, lineOf: (field) => lineOfPath(doc, counter, field) };
+}
 
 /** The 1-based line of a dotted path in a YAML/JSON document (or of its nearest ancestor). */
 export function lineOfPath(doc: ReturnType<typeof parseDocument>, counter: LineCounter, path: string): number | null {

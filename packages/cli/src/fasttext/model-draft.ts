@@ -8,7 +8,7 @@ import {
   parseDataSpec,
 } from '@rowshard/core';
 import { resolveJob } from '@rowshard/nn';
-import { userModuleImporter } from '@rowshard/transport/launch';
+import { bundleEntry, userModuleImporter } from '@rowshard/transport/launch';
 import type { SavedRows } from '../checkpoint-reader.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { type DraftPlan, draftBlocks, FINISHING, NEXT_BLOCK, writeDraftBlocks, writeWhole } from './draft-file.js';
@@ -143,7 +143,11 @@ function attempt(write: () => void): Error | null {
 }
 
 function writeOnThread(path: string, plan: DraftPlan, next: Int32Array<ArrayBufferLike>): Promise<Error | null> {
-  return runFileThread(new URL('./model-draft-thread.js', import.meta.url), { path, plan, next }).then(
+  return runFileThread(bundleEntry('model-draft-thread') ?? new URL('./model-draft-thread.js', import.meta.url), {
+    path,
+    plan,
+    next,
+  }).then(
     () => null,
     (e: Error) => e,
   );

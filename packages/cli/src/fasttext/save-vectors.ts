@@ -1,6 +1,7 @@
 // The file module alone: the thread that writes a .vec loads this module, not the coordinator's.
 import { writeFileWhole } from '@rowshard/coordinator/durable-file';
 import { type DenseMatrix, type FastTextInference, writeByteString, writeG } from '@rowshard/core';
+import { bundleEntry } from '@rowshard/transport/launch';
 import { runFileThread } from './file-thread.js';
 import { SavedRowsMatrix } from './saved-matrix.js';
 
@@ -74,9 +75,11 @@ export function writeWordVectors(path: string, model: FastTextInference): void {
  */
 export function writeWordVectorsInBackground(path: string, model: FastTextInference): Promise<void> {
   const vectors = wordVectors(model);
-  return runFileThread(new URL('./vec-writer-thread.js', import.meta.url), { path, vectors }, [
-    vectors.rows.buffer as ArrayBuffer,
-  ]);
+  return runFileThread(
+    bundleEntry('vec-writer-thread') ?? new URL('./vec-writer-thread.js', import.meta.url),
+    { path, vectors },
+    [vectors.rows.buffer as ArrayBuffer],
+  );
 }
 
 /**

@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { roleCredential } from '@rowshard/transport/launch';
+import { fileURLToPath } from 'node:url';
+import { bundleEntry, roleCredential } from '@rowshard/transport/launch';
 
 /**
  * V8 flags for every role process. A role's JavaScript heap is small (a few MB: rows live in
@@ -15,10 +16,13 @@ export const roleNodeArgs: readonly string[] = ['--initial-old-space-size=64'];
 /** The three role packages a local cluster runs. */
 export type RolePackage = 'coordinator' | 'ps' | 'trainer';
 
-// Each role's entry point, found through module resolution: the same in the repository and in
-// a `pnpm deploy` of the CLI (the container image).
+// Each role's entry point: the bundle's, when this runs from it; else the package's dist/main.js,
+// found through module resolution (the same in the repository and in a `pnpm deploy` of the CLI).
 const require = createRequire(import.meta.url);
-const entry = (pkg: RolePackage) => join(dirname(require.resolve(`@rowshard/${pkg}/package.json`)), 'dist/main.js');
+const entry = (pkg: RolePackage) => {
+  const bundled = bundleEntry(pkg);
+  return bundled ? fileURLToPath(bundled) : join(dirname(require.resolve(`@rowshard/${pkg}/package.json`)), 'dist/main.js');
+};
 
 export interface RoleProcessOptions {
   /** The cluster token: the coordinator and the shards get it, a trainer only its role credential. */
