@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +20,14 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('the bundle', () => {
   it('holds every entry point that the code asks for', () => {
     for (const name of BUNDLE_ENTRIES) expect(existsSync(join(bundle, `${name}.js`)), name).toBe(true);
+  });
+
+  it('is not older than what it was made from (after tsc -b alone, pnpm build makes it again)', () => {
+    const built = statSync(join(bundle, 'rowshard.js')).mtimeMs;
+    const inputs = JSON.parse(readFileSync(join(bundle, 'inputs.json'), 'utf8')) as string[];
+    expect(inputs.length).toBeGreaterThan(100);
+    const newer = inputs.filter((p) => statSync(join(repoRoot, 'packages', p)).mtimeMs > built);
+    expect(newer, 'changed since the bundle was made: run pnpm build').toEqual([]);
   });
 
   it('finds the packages it leaves outside (piscina, the native add-ons) from its own directory', () => {

@@ -9,8 +9,8 @@
 // Left outside: piscina (it starts its own worker file from its directory) and the native
 // add-ons, which are loaded from node_modules as before; the CLI package depends on each, so
 // they resolve from the bundle's directory in the repository and in a `pnpm deploy` alike.
-import { rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { BUNDLE_ENTRIES } from '../../transport/dist/bundle-entry.js';
@@ -40,7 +40,7 @@ if (named !== expected) {
 
 rmSync(outdir, { recursive: true, force: true });
 try {
-  await build({
+  const { metafile } = await build({
     entryPoints: Object.entries(sources).map(([out, file]) => ({ in: join(packages, file), out })),
     outdir,
     bundle: true,
@@ -58,7 +58,11 @@ try {
       js: "import { createRequire as rowshardCreateRequire } from 'node:module';\nconst require = rowshardCreateRequire(import.meta.url);",
     },
     logLevel: 'warning',
+    metafile: true,
   });
+  // What it was made from (paths relative to packages/), for the test that it is not stale.
+  const inputs = Object.keys(metafile.inputs).map((p) => relative(packages, resolve(p)));
+  writeFileSync(join(outdir, 'inputs.json'), `${JSON.stringify(inputs, null, 1)}\n`);
 } catch (e) {
   process.stderr.write(`bundle: esbuild failed: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);
