@@ -187,6 +187,21 @@ function baseline(): { gatherRowsPerSec: number; scatterRowsPerSec: number } {
   return { gatherRowsPerSec, scatterRowsPerSec };
 }
 
+/** A shard's service in this process: one table `emb` of ROWS × DIM, with `kind` at lr 0.01. */
+function inProcessShard(kind: 'sparse_adam' | 'adagrad'): PsService {
+  return new PsService({
+    shard: 0,
+    numShards: 1,
+    seed: 1,
+    tables: [
+      {
+        spec: tableSpec({ name: 'emb', numEmbeddings: ROWS, embeddingDim: DIM }),
+        optimizer: parseSparseOptimizerConfig({ kind, lr: 0.01 }),
+      },
+    ],
+  });
+}
+
 /**
  * How long one request at the default limits (limits.maxRequestRows rows of this dim, at most
  * limits.maxRequestBytes of rows) holds a shard's event loop: the pull, push (SparseAdam and
@@ -205,25 +220,46 @@ function largestRequest(): { rows: number; pullMs: number; pushAdamMs: number; p
     }
     return median(ms.slice(2));
   };
-  const shard = (kind: 'sparse_adam' | 'adagrad') =>
-    new PsService({
-      shard: 0,
-      numShards: 1,
-      seed: 1,
-      tables: [
-        {
-          spec: tableSpec({ name: 'emb', numEmbeddings: ROWS, embeddingDim: DIM }),
-          optimizer: parseSparseOptimizerConfig({ kind, lr: 0.01 }),
-        },
-      ],
-    });
-  const adam = shard('sparse_adam');
-  const adagrad = shard('adagrad');
+  const adam = inProcessShard('sparse_adam');
+  const adagrad = inProcessShard('adagrad');
   const pullMs = timed(() => adam.pull([{ table: 'emb', ids }]));
   const pushAdamMs = timed((step) => adam.push([{ table: 'emb', ids, grads, lr: 0.01, step }]));
   const pushAdagradMs = timed((step) => adagrad.push([{ table: 'emb', ids, grads, lr: 0.01, step }]));
   const loadMs = timed(() => adam.load([{ table: 'emb', ids, rows: grads }]));
   return { rows, pullMs, pushAdamMs, pushAdagradMs, loadMs };
+}
+
+/**
+ * A pooled push (sync.poolBags: one gradient row per bag, fastText's shape) as a shard applies
+ * it: as it came (ASP, SSP: its rows summed in the shard's memory) against turned into the push
+ * of its rows first (rowsOfPush, what BSP's aggregator takes), in this process, on two shards
+ * alike, alternated; 64 bags over BATCH zipf lookups each. Median ms per push.
+ */
+function pooledPush(): { bags: number; positions: number; asItCameMs: number; asRowsMs: number } {
+  const bagCount = 64;
+  const parts = Array.from({ length: 16 }, () => {
+    const ids = Uint32Array.from({ length: BATCH }, () => Math.floor(ROWS * rand() ** 3));
+    const bags = Int32Array.from({ length: BATCH }, (_, p) => Math.floor((p * bagCount) / BATCH));
+    return { table: 'emb', ids, bags, bagCount, grads: new Float32Array(bagCount * DIM).map(() => rand() - 0.5), lr: 0.01 };
+  });
+  const direct = inProcessShard(OPTIMIZER.kind);
+  const viaRows = inProcessShard(OPTIMIZER.kind);
+  const asItCame: number[] = [];
+  const asRows: number[] = [];
+  for (let round = 0; round < 9; round++) {
+    for (const [service, ms, convert] of [
+      [direct, asItCame, false],
+      [viaRows, asRows, true],
+    ] as const) {
+      const t0 = performance.now();
+      for (const [i, part] of parts.entries()) {
+        const step = { ...part, step: round * parts.length + i + 1 };
+        service.push(convert ? service.rowsOfPush([step]) : [step]);
+      }
+      ms.push((performance.now() - t0) / parts.length);
+    }
+  }
+  return { bags: bagCount, positions: BATCH, asItCameMs: median(asItCame.slice(2)), asRowsMs: median(asRows.slice(2)) };
 }
 
 async function main(): Promise<void> {
@@ -252,6 +288,10 @@ async function main(): Promise<void> {
   log(
     `largest request at the default limits (${fmt(largest.rows)} rows × dim ${DIM}), in process: pull ${largest.pullMs.toFixed(1)} ms, push SparseAdam ${largest.pushAdamMs.toFixed(1)} ms, push Adagrad ${largest.pushAdagradMs.toFixed(1)} ms, load ${largest.loadMs.toFixed(1)} ms`,
   );
+  const pooled = pooledPush();
+  log(
+    `pooled push (${pooled.bags} bags over ${fmt(pooled.positions)} zipf lookups, Adagrad), in process: as it came ${pooled.asItCameMs.toFixed(2)} ms, turned into rows first ${pooled.asRowsMs.toFixed(2)} ms (${(pooled.asItCameMs / pooled.asRowsMs).toFixed(2)}×)`,
+  );
   const one = results.find((r) => r.shards === 1) ?? results[0];
   const summary = {
     rows: ROWS,
@@ -274,6 +314,7 @@ async function main(): Promise<void> {
     accountedBytesPerRow: Number(one.accountedBytesPerRow.toFixed(1)),
     floorBytesPerRow: FLOOR_BYTES_PER_ROW,
     largestRequest: largest,
+    pooledPush: pooled,
     byShards: results.map((r) => ({
       shards: r.shards,
       pullRowsPerSec: Math.round(r.pull.rowsPerSec),

@@ -80,11 +80,37 @@ describe('pooled parts on a shard (EmbeddingBag sums, TorchRec-style)', () => {
     expect(sums).toEqual(want);
   });
 
-  it('leave a pooled part unapplied unless it is turned into rows first', () => {
-    const grads = new Float32Array(bagCount * DIM).fill(0.5);
-    expect(() => service().push([{ table: 'words', ids, bags, bagCount, grads, lr: 0.5, step: 1 }])).toThrow(
-      expect.objectContaining({ code: ErrorCodes.INTERNAL }),
-    );
+  it('apply a pooled part as it came (ASP, SSP) with the bits of the push of its rows (BSP), padding left out', () => {
+    const grads = Float32Array.from({ length: bagCount * DIM }, (_, i) => Math.sin(i) / 2);
+    const padded = () =>
+      new PsService({
+        shard: 0,
+        numShards: 1,
+        seed: 9,
+        tables: [
+          {
+            spec: tableSpec({ name: 'words', numEmbeddings: 40, embeddingDim: DIM, paddingIdx: 7 }),
+            optimizer: parseSparseOptimizerConfig({ kind: 'adagrad', lr: 0.5 }),
+          },
+        ],
+      });
+    const all = Uint32Array.from({ length: 40 }, (_, i) => i);
+    for (const make of [service, padded]) {
+      const part = { table: 'words', ids, bags, bagCount, grads, lr: 0.5, step: 1 };
+      const direct = make();
+      const viaRows = make();
+      expect(direct.push([part])).toBe(viaRows.push(viaRows.rowsOfPush([part])));
+      expect(direct.pull([{ table: 'words', ids: all }])[0]).toEqual(viaRows.pull([{ table: 'words', ids: all }])[0]);
+      // Twice more, with a plain part beside it in the same request: Adagrad's state as well.
+      const plain = { table: 'words', ids: Uint32Array.of(12, 3), grads: new Float32Array(2 * DIM).fill(0.25), lr: 0.5, step: 2 };
+      direct.push([{ ...part, step: 2 }, plain]);
+      viaRows.push([...viaRows.rowsOfPush([{ ...part, step: 2 }]), plain]);
+      expect(direct.pull([{ table: 'words', ids: all }])[0]).toEqual(viaRows.pull([{ table: 'words', ids: all }])[0]);
+    }
+    const distinct = new Set(ids).size;
+    const s = service();
+    s.push([{ table: 'words', ids, bags, bagCount, grads, lr: 0.5, step: 1 }]);
+    expect(s.stats().rowsPushed).toBe(distinct);
   });
 
   it('refuse a part that is not theirs to pool, whole, before anything is applied', () => {
@@ -119,6 +145,21 @@ describe('pooled parts on a shard (EmbeddingBag sums, TorchRec-style)', () => {
         code: ErrorCodes.BAD_GRADIENT,
         message: expect.stringContaining("row 3's gradient, the sum of its positions' bag gradients, holds Infinity"),
       }),
+    );
+    // The same refusals when the part is applied as it came, a plain part before it put back.
+    const plain = { table: 'words', ids: Uint32Array.of(3), grads: new Float32Array(DIM).fill(0.5), lr: 0.5, step: 1 };
+    const part = { table: 'words', ids: mine, bags: mineBags, bagCount, lr: 0.5, step: 1 };
+    expect(() => s.push([plain, { ...part, grads: nan }])).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('bag 2 holds NaN') }),
+    );
+    expect(() => s.push([plain, { ...part, grads: huge }])).toThrow(
+      expect.objectContaining({
+        code: ErrorCodes.BAD_GRADIENT,
+        message: expect.stringContaining("row 3's gradient, the sum of its positions' bag gradients, holds Infinity"),
+      }),
+    );
+    expect(() => s.push([plain, { ...part, ids, bags, grads }])).toThrow(
+      expect.objectContaining({ code: ErrorCodes.WRONG_SHARD }),
     );
     expect(() => s.checkPull([{ table: 'hashed', ids: BigUint64Array.of(5n), bags: Int32Array.of(0), bagCount: 1 }])).toThrow(
       expect.objectContaining({ code: ErrorCodes.BAD_REQUEST, message: expect.stringContaining("'hashed' is hashed") }),

@@ -1,7 +1,7 @@
 import { Deduper, ErrorCodes, type IdArray, type PullPart, type PushPart, RowshardError, renormRow } from '@rowshard/core';
 import { type KernelMemory, KernelMemoryFull, sizeClass } from '@rowshard/kernels';
 import { firstNonFinite } from './request-checks.js';
-import { slotsOf } from './row-kernels.js';
+import { rowSumNotFinite, slotsOf } from './row-kernels.js';
 import type { RowStore } from './row-store.js';
 
 /**
@@ -75,20 +75,19 @@ export function pooledSums(store: RowStore, part: PooledPart, into: Float32Array
 }
 
 /**
- * A pooled push part as the push of its rows: its distinct ids in order of first occurrence,
- * each with the sum, in position order, of the gradients of the bags it is in. Applied so, a
- * part gives what the worker's bag backward and a push of its rows would have given.
+ * Checks a pooled push part's gradients against its bags before anything is applied: one row
+ * per bag, every value finite. (Its table and ids are checkPoolable's and checkIds'.)
  */
-export function rowsOfPooledPush(store: RowStore, part: PooledPart<PushPart>): PushPart {
+export function checkPooledPush(store: RowStore, part: PooledPart<PushPart>): void {
   const dim = store.dim;
+  const table = store.spec.name;
   if (part.grads.length !== part.bagCount * dim) {
     throw new RowshardError(
       ErrorCodes.BAD_SHAPE,
-      `table '${store.spec.name}': a pooled gradient has ${part.grads.length} values; ${part.bagCount} bags × dim ${dim} need ${part.bagCount * dim}`,
-      { table: store.spec.name, expected: part.bagCount * dim, got: part.grads.length },
+      `table '${table}': a pooled gradient has ${part.grads.length} values; ${part.bagCount} bags × dim ${dim} need ${part.bagCount * dim}`,
+      { table, expected: part.bagCount * dim, got: part.grads.length },
     );
   }
-  const table = store.spec.name;
   const bad = firstNonFinite(part.grads, store.memory);
   if (bad >= 0) {
     const bag = Math.floor(bad / dim);
@@ -98,6 +97,17 @@ export function rowsOfPooledPush(store: RowStore, part: PooledPart<PushPart>): P
       { table, bag, value: String(part.grads[bad]) },
     );
   }
+}
+
+/**
+ * A pooled push part as the push of its rows: its distinct ids in order of first occurrence,
+ * each with the sum, in position order, of the gradients of the bags it is in. Applied so, a
+ * part gives what the worker's bag backward and a push of its rows would have given.
+ */
+export function rowsOfPooledPush(store: RowStore, part: PooledPart<PushPart>): PushPart {
+  checkPooledPush(store, part);
+  const dim = store.dim;
+  const table = store.spec.name;
   const n = part.ids.length;
   const ids = numbers(part.ids);
   deduper.reset(n);
@@ -123,14 +133,7 @@ export function rowsOfPooledPush(store: RowStore, part: PooledPart<PushPart>): P
   );
   // Finite bags can still add up past float32 in a row that many positions share.
   const over = firstNonFinite(grads, store.memory);
-  if (over >= 0) {
-    const id = unique[Math.floor(over / dim)];
-    throw new RowshardError(
-      ErrorCodes.BAD_GRADIENT,
-      `table '${table}': row ${id}'s gradient, the sum of its positions' bag gradients, holds ${grads[over]}; nothing was applied`,
-      { table, index: String(id), value: String(grads[over]) },
-    );
-  }
+  if (over >= 0) throw rowSumNotFinite(table, String(unique[Math.floor(over / dim)]), grads[over]);
   return { table: part.table, ids: unique, grads, lr: part.lr, step: part.step };
 }
 

@@ -157,7 +157,16 @@ export class PsNode {
     const service = this.admit(request.epoch);
     this.checkSize('push', service, request.tables);
     this.checkPooling('push', request.tables);
-    return this.applyPush(service, { ...request, tables: service.rowsOfPush(request.tables) });
+    return this.applyPush(service, { ...request, tables: this.pushable(service, request.tables) });
+  }
+
+  /**
+   * A push's parts as this shard applies them: BSP's aggregator merges the ranks' rows, so a
+   * pooled part becomes the push of its rows first (rowsOfPush); otherwise a pooled part is
+   * applied from its bags' gradients as it came (applyPush), its rows summed in the shard's memory.
+   */
+  private pushable(service: PsService, parts: RequestOf<PsProtocol, 'push'>['tables']): RequestOf<PsProtocol, 'push'>['tables'] {
+    return this.aggregator ? service.rowsOfPush(parts) : parts;
   }
 
   /** A push, then the rows of the next step's pull: one round trip per shard and step. */
@@ -167,7 +176,11 @@ export class PsNode {
     this.checkSize('push_pull', service, request.push, request.pull);
     this.checkPooling('push_pull', request.push, request.pull);
     service.checkPull(request.pull);
-    const pushed = this.applyPush(service, { tables: service.rowsOfPush(request.push), step: request.step, rank: request.rank });
+    const pushed = this.applyPush(service, {
+      tables: this.pushable(service, request.push),
+      step: request.step,
+      rank: request.rank,
+    });
     const withRows = (reply: ReplyOf<PsProtocol, 'push'>) => rowsReply(service, request.pull, reply);
     if (pushed instanceof Promise) return pushed.then(withRows);
     return withRows(pushed);

@@ -17,7 +17,7 @@ import {
   unknownTable,
 } from '@rowshard/core';
 import { KernelMemory, sizeClass } from '@rowshard/kernels';
-import { checkPoolable, isPooled, pooledSums, rowsOfPooledPush } from './pooled-rows.js';
+import { checkPoolable, checkPooledPush, isPooled, pooledSums, rowsOfPooledPush } from './pooled-rows.js';
 import { checkFinite, checkGrads, checkIds } from './request-checks.js';
 import { applyPush, type GradientPart, gatherRows } from './row-kernels.js';
 import { RowStore } from './row-store.js';
@@ -135,7 +135,8 @@ export class PsService {
 
   /**
    * A push's pooled parts as pushes of their rows (pooled-rows.ts), the others as they are:
-   * what checkPush, the BSP aggregator and the optimizer take. Each pooled part is checked
+   * what the BSP aggregator takes, merging the ranks' rows. (push() takes pooled parts as they
+   * are, and applyPush sums their rows in the shard's memory.) Each pooled part is checked
    * first (table, ids, bags, shape), so a bad one is refused before anything is applied.
    */
   rowsOfPush(parts: readonly PushPart[]): PushPart[] {
@@ -238,10 +239,16 @@ export class PsService {
   private applyAll(updates: readonly { table: string; parts: readonly GradientPart[]; ctx: SparseStepContext }[]): number {
     const undo = new UpdateUndo();
     let updated = 0;
+    let pushed = 0;
     // Admissions and last-update stamps wait for the whole request: a refused one changes no sketch or row.
     const after: (() => void)[] = [];
     try {
-      for (const u of updates) updated += applyPush(this.table(u.table), u.parts, u.ctx, undo, after);
+      for (const u of updates) {
+        const rows = applyPush(this.table(u.table), u.parts, u.ctx, undo, after);
+        updated += rows;
+        // A pooled part (alone in its update: pushChecked) counts its distinct rows, as the rows rowsOfPush makes of it would.
+        for (const p of u.parts) pushed += p.bags ? rows : p.ids.length;
+      }
     } catch (e) {
       undo.rollback();
       throw e;
@@ -249,23 +256,26 @@ export class PsService {
       undo.release();
     }
     for (const fn of after) fn();
-    for (const u of updates) for (const p of u.parts) this.rowsPushed += p.ids.length;
+    this.rowsPushed += pushed;
     return updated;
   }
 
   /** Checks a push (tables, frozen, ids, gradients) without changing anything. */
   checkPush(parts: readonly PushPart[]): void {
     for (const part of parts) {
-      if (isPooled(part)) {
-        // Bag gradients are not row gradients: rowsOfPush turns them into those first.
-        throw new RowshardError(ErrorCodes.INTERNAL, `push '${part.table}': a pooled part reached the optimizer unconverted`);
-      }
       const t = this.tables.get(part.table);
       if (!t) throw unknownTable(part.table, [...this.tables.keys()]);
       if (t.frozen) {
         throw new RowshardError(ErrorCodes.FROZEN_TABLE, `table '${part.table}' is frozen and takes no gradients`, {
           table: part.table,
         });
+      }
+      // A pooled part is applied from its bags' gradients (applyPush); its rows' sums are checked there.
+      if (isPooled(part)) {
+        checkPoolable(t.store, part);
+        checkIds(t.store.spec, part.ids, this.shard, this.numShards);
+        checkPooledPush(t.store, part);
+        continue;
       }
       // A pooled part's rows were made from ids and gradients checked then (rowsOfPush).
       if (this.rowsOfPooled.has(part)) continue;

@@ -134,19 +134,30 @@ export function gatherInto(
   memory.release(offs, offsBytes);
 }
 
-/** One table's gradient rows from one sender: in BSP, a step applies every rank's part at once. */
+/**
+ * One table's gradient rows from one sender: in BSP, a step applies every rank's part at once.
+ * A pooled part (`bags`, a dense table's, checked by checkPooledPush) carries one gradient row
+ * per bag, and position p's gradient is its bag's row `bags[p]`.
+ */
 export interface GradientPart {
   readonly ids: IdArray;
   readonly grads: Float32Array;
+  readonly bags?: Int32Array;
+  readonly bagCount?: number;
 }
+
+/** The gradient rows a part carries: one per bag for a pooled part, else one per position. */
+const gradientRows = (part: GradientPart) => (part.bags ? (part.bagCount as number) : part.ids.length);
 
 /**
  * Applies a table's push parts with its optimizer, as one step: gradient rows of duplicate ids
  * are summed in input order, part after part (PyTorch coalesces a sparse gradient; in BSP the
  * parts are the ranks' in rank order, so the sum is the same whatever the arrival order), the
  * padding row is left out, and each distinct row is updated once, by one kernel call. The parts
- * are copied straight into the shard's memory; nothing is concatenated. Returns the rows
- * updated.
+ * are copied straight into the shard's memory; nothing is concatenated. A pooled part's bag
+ * gradients are summed into its distinct rows there, in position order: the bits
+ * rowsOfPooledPush and a push of its rows give, without the rows' round trip through
+ * JavaScript arrays. Returns the rows updated.
  */
 export function applyPush(
   store: RowStore,
@@ -196,13 +207,17 @@ export function applyPush(
     return 0;
   }
   const memory = store.memory;
+  const pooled = parts.some((p) => p.bags !== undefined);
   // No duplicate and no padding row: the gradient rows are the distinct rows, in order.
-  const straight = distinct === total;
+  const straight = distinct === total && !pooled;
+  let stagedRows = 0;
+  for (const part of parts) stagedRows += gradientRows(part);
   const offsBytes = sizeClass(8 * distinct);
   // Otherwise one more row: the sink the padding row's positions are summed into, never applied.
   const gradBytes = sizeClass(4 * (distinct + 1) * dim);
-  const srcBytes = sizeClass(4 * total * dim);
-  const idxBytes = sizeClass(4 * total);
+  const srcBytes = sizeClass(4 * stagedRows * dim);
+  // Per position: its distinct row (scatterAddRows), or for pooled parts its source and destination offsets (addRowsAt).
+  const idxBytes = sizeClass((pooled ? 8 : 4) * total);
   const offs = memory.alloc(offsBytes, false);
   // The scatter-add sums into g, so g starts at zero; a straight copy overwrites it.
   const g = memory.alloc(gradBytes, !straight);
@@ -215,13 +230,40 @@ export function applyPush(
     u32[distinct + d] = store.stateByteOffset(distinctSlots[d]);
   }
   // Each part's rows side by side: straight into g, or into a staging block for the scatter-add.
-  const staged = memory.f32(src, total * dim);
+  const staged = memory.f32(src, stagedRows * dim);
   let at = 0;
   for (const part of parts) {
     staged.set(part.grads, at * dim);
-    at += part.ids.length;
+    at += gradientRows(part);
   }
-  if (!straight) {
+  if (pooled) {
+    // Each position's gradient row (its bag's, for a pooled part) added in input order into its
+    // zeroed distinct row, padding into the sink.
+    const rowBytes = 4 * dim;
+    const from = memory.u32(idx, total);
+    const into = memory.u32(idx + 4 * total, total);
+    let pos = 0;
+    let base = 0;
+    for (const part of parts) {
+      const bags = part.bags;
+      for (let i = 0; i < part.ids.length; i++, pos++) {
+        from[pos] = src + (base + (bags ? bags[i] : i)) * rowBytes;
+        into[pos] = g + (distinctOf[pos] < 0 ? distinct : distinctOf[pos]) * rowBytes;
+      }
+      base += gradientRows(part);
+    }
+    memory.exports.addRowsAt(total, dim, idx, idx + 4 * total);
+    memory.release(src, srcBytes);
+    memory.release(idx, idxBytes);
+    // Finite bags can still add up past float32 in a row that many positions share.
+    const over = memory.exports.firstNonFinite(distinct * dim, g);
+    if (over >= 0) {
+      const value = memory.f32(g, distinct * dim)[over];
+      memory.release(offs, offsBytes);
+      memory.release(g, gradBytes);
+      throw rowSumNotFinite(store.spec.name, idOfDistinct(parts, Math.floor(over / dim)), value);
+    }
+  } else if (!straight) {
     // Duplicates summed in input order into the zeroed distinct rows, padding into the sink.
     const index = memory.i32(idx, total);
     for (let p = 0; p < total; p++) index[p] = distinctOf[p] < 0 ? distinct : distinctOf[p];
@@ -264,6 +306,23 @@ function admitWaiting(store: RowStore, waitingIds: readonly number[]): void {
 }
 
 /** The error for an update that left distinct row `d` of the last applyPush non-finite. */
+/** The id of distinct row `d` of the push being applied: its first position's. */
+function idOfDistinct(parts: readonly GradientPart[], d: number): string {
+  let pos = 0;
+  for (const part of parts)
+    for (let i = 0; i < part.ids.length; i++, pos++) if (distinctOf[pos] === d) return String(part.ids[i]);
+  return '?';
+}
+
+/** A row's gradient made from bag gradients (the sum of its positions' bags) holds `value`, not finite. */
+export function rowSumNotFinite(table: string, id: string, value: number): RowshardError {
+  return new RowshardError(
+    ErrorCodes.BAD_GRADIENT,
+    `table '${table}': row ${id}'s gradient, the sum of its positions' bag gradients, holds ${value}; nothing was applied`,
+    { table, index: id, value: String(value) },
+  );
+}
+
 function nonFiniteUpdate(store: RowStore, parts: readonly GradientPart[], d: number): RowshardError {
   let pos = 0;
   for (const part of parts) {
