@@ -21,6 +21,7 @@ export default defineConfig({
       // The packages' lighter entries (what a launcher loads before its processes run).
       ...[
         ['@rowshard/transport/launch', 'transport/src/launch.ts'],
+        ['@rowshard/transport/bundle-entry', 'transport/src/bundle-entry.ts'],
         ['@rowshard/coordinator/files', 'coordinator/src/files.ts'],
         ['@rowshard/trainer/data', 'trainer/src/data/index.ts'],
         ['@rowshard/ps/snapshot-read', 'ps/src/snapshot-read.ts'],

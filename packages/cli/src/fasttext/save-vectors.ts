@@ -1,7 +1,7 @@
 // The file module alone: the thread that writes a .vec loads this module, not the coordinator's.
 import { writeFileWhole } from '@rowshard/coordinator/durable-file';
 import { type DenseMatrix, type FastTextInference, writeByteString, writeG } from '@rowshard/core';
-import { bundleEntry } from '@rowshard/transport/launch';
+import { bundleEntry } from '@rowshard/transport/bundle-entry';
 import { runFileThread } from './file-thread.js';
 import { SavedRowsMatrix } from './saved-matrix.js';
 
