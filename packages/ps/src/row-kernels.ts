@@ -261,7 +261,7 @@ export function applyPush(
       const value = memory.f32(g, distinct * dim)[over];
       memory.release(offs, offsBytes);
       memory.release(g, gradBytes);
-      throw rowSumNotFinite(store.spec.name, idOfDistinct(parts, Math.floor(over / dim)), value);
+      throw rowSumNotFinite(store.spec.name, idOfDistinct(parts, Math.floor(over / dim)) ?? '?', value);
     }
   } else if (!straight) {
     // Duplicates summed in input order into the zeroed distinct rows, padding into the sink.
@@ -305,13 +305,12 @@ function admitWaiting(store: RowStore, waitingIds: readonly number[]): void {
   }
 }
 
-/** The error for an update that left distinct row `d` of the last applyPush non-finite. */
-/** The id of distinct row `d` of the push being applied: its first position's. */
-function idOfDistinct(parts: readonly GradientPart[], d: number): string {
+/** The id of distinct row `d` of the push being applied (its first position's), or null. */
+function idOfDistinct(parts: readonly GradientPart[], d: number): string | null {
   let pos = 0;
   for (const part of parts)
     for (let i = 0; i < part.ids.length; i++, pos++) if (distinctOf[pos] === d) return String(part.ids[i]);
-  return '?';
+  return null;
 }
 
 /** A row's gradient made from bag gradients (the sum of its positions' bags) holds `value`, not finite. */
@@ -323,18 +322,14 @@ export function rowSumNotFinite(table: string, id: string, value: number): Rowsh
   );
 }
 
+/** The error for an update that left distinct row `d` of the last applyPush non-finite. */
 function nonFiniteUpdate(store: RowStore, parts: readonly GradientPart[], d: number): RowshardError {
-  let pos = 0;
-  for (const part of parts) {
-    for (let i = 0; i < part.ids.length; i++, pos++) {
-      if (distinctOf[pos] !== d) continue;
-      const table = store.spec.name;
-      return new RowshardError(
-        ErrorCodes.BAD_GRADIENT,
-        `table '${table}': the update of row ${String(part.ids[i])} makes its weights or optimizer state non-finite (the gradient or lr is too large); the request was refused whole and nothing was applied`,
-        { table, index: String(part.ids[i]) },
-      );
-    }
-  }
-  return new RowshardError(ErrorCodes.INTERNAL, `table '${store.spec.name}': a non-finite update of an unknown row`);
+  const table = store.spec.name;
+  const id = idOfDistinct(parts, d);
+  if (id === null) return new RowshardError(ErrorCodes.INTERNAL, `table '${table}': a non-finite update of an unknown row`);
+  return new RowshardError(
+    ErrorCodes.BAD_GRADIENT,
+    `table '${table}': the update of row ${id} makes its weights or optimizer state non-finite (the gradient or lr is too large); the request was refused whole and nothing was applied`,
+    { table, index: id },
+  );
 }
