@@ -1,6 +1,7 @@
 import { configError } from '@rowshard/core';
 import {
   type ArgSpec,
+  type ArgvValues,
   argvOptionsOf,
   claimedRole,
   coordinatorUrlArg,
@@ -30,8 +31,24 @@ export function parseTrainerArgs(argv: readonly string[], env: NodeJS.ProcessEnv
   const values = parseArgv(argv, argvOptionsOf(trainerArgSpecs));
   return {
     coordinator: coordinatorUrlArg(values, env),
-    workers: positiveIntArg(givenArg(values, env, 'workers', 'ROWSHARD_WORKERS')),
+    workers: workersArg(values, env),
   };
+}
+
+const workersArg = (values: ArgvValues, env: NodeJS.ProcessEnv) =>
+  positiveIntArg(givenArg(values, env, 'workers', 'ROWSHARD_WORKERS'));
+
+/**
+ * The thread count ROWSHARD_WORKERS gives, read as parseTrainerArgs reads it, for a trainer
+ * started ahead of its arguments (which may still bring --workers); undefined where it is
+ * absent or not valid: parseTrainerArgs reports a bad value once the arguments are in.
+ */
+export function workersFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  try {
+    return workersArg({}, env);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { ErrorCodes, EXIT_NOT_RETRYABLE, isTransientError, RowshardError } from '@rowshard/core';
 import { roleArguments, startedAhead } from '@rowshard/transport';
-import { parseTrainerArgs } from './args.js';
+import { parseTrainerArgs, workersFromEnv } from './args.js';
 import { runTrainerProcess, workerPool } from './process.js';
 
 /**
@@ -14,8 +14,9 @@ async function main(): Promise<number> {
   // Started ahead of its job (--args-on-stdin) with its thread count in the environment
   // (ROWSHARD_WORKERS), the trainer starts its threads while it waits for its arguments: a
   // thread takes as long to load its modules as the process did.
-  const ahead = startedAhead() ? Number(process.env.ROWSHARD_WORKERS) : 0;
-  const threads = Number.isInteger(ahead) && ahead > 0 && ahead <= 256 ? workerPool(ahead) : null;
+  const ahead = startedAhead() ? (workersFromEnv(process.env) ?? 0) : 0;
+  // A count past 256 waits for the job's check before any thread starts.
+  const threads = ahead > 0 && ahead <= 256 ? workerPool(ahead) : null;
   return runTrainerProcess(parseTrainerArgs(await roleArguments(), process.env), threads);
 }
 

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import type { JobResult } from '@rowshard/coordinator';
 import { coordinatorProtocol, ErrorCodes, EXIT_NOT_RETRYABLE, isErrorCode, type Role, RowshardError } from '@rowshard/core';
 import { roleCredential } from '@rowshard/transport/launch';
-import { type RolePackage, spawnRoleProcess } from './role-process.js';
+import { clusterShape, type RolePackage, spawnRoleProcess } from './role-process.js';
 import type { RoleStandby } from './role-standby.js';
 
 export interface LocalClusterOptions {
@@ -207,13 +207,12 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       ...dash,
     ]);
     const url = String(coordinator.ready.url);
-    const nPs = Number(cluster.ps ?? 2);
-    const nTrainers = Number(cluster.trainers ?? 1);
+    const shape = clusterShape(cluster);
+    const nPs = Number(shape.ps);
+    const nTrainers = Number(shape.trainers);
     // A trainer told its thread count starts its threads before it registers.
     // (A malformed count is left to the coordinator's check of the job, which names the field.)
-    const threads = cluster.workersPerTrainer;
-    const trainerThreads =
-      typeof threads === 'number' && Number.isInteger(threads) && threads > 0 ? ['--workers', String(threads)] : [];
+    const trainerThreads = shape.threads !== null ? ['--workers', String(shape.threads)] : [];
     const [ps, trainers] = await Promise.all([
       Promise.all(
         Array.from({ length: nPs }, (_, i) =>

@@ -16,6 +16,25 @@ export const roleNodeArgs: readonly string[] = ['--initial-old-space-size=64'];
 /** The three role packages a local cluster runs. */
 export type RolePackage = 'coordinator' | 'ps' | 'trainer';
 
+/**
+ * The processes a local cluster runs for a job's `cluster` section: `ps` shards (default 2),
+ * `trainers` (default 1), each trainer's thread count where `workersPerTrainer` is a positive
+ * integer (else null: the trainer learns it from the coordinator). The sizes are as given,
+ * unchecked: the job's check reports a bad one.
+ */
+export function clusterShape(cluster: Readonly<Record<string, unknown>> | undefined): {
+  ps: unknown;
+  trainers: unknown;
+  threads: number | null;
+} {
+  const threads = cluster?.workersPerTrainer;
+  return {
+    ps: cluster?.ps ?? 2,
+    trainers: cluster?.trainers ?? 1,
+    threads: typeof threads === 'number' && Number.isInteger(threads) && threads > 0 ? threads : null,
+  };
+}
+
 // Each role's entry point: the bundle's, when this runs from it; else the package's dist/main.js,
 // found through module resolution (the same in the repository and in a `pnpm deploy` of the CLI).
 const require = createRequire(import.meta.url);

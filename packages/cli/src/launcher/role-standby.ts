@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { ARGS_ON_STDIN } from '@rowshard/transport/launch';
-import { type RolePackage, spawnRoleProcess } from './role-process.js';
+import { clusterShape, type RolePackage, spawnRoleProcess } from './role-process.js';
 
 /** More processes of a role than this are not started ahead (a typo'd count is the job check's to report). */
 const MOST_AHEAD = 16;
@@ -35,21 +35,19 @@ export class RoleStandby {
   readonly startFor = (cluster: Readonly<Record<string, unknown>> | undefined): void => {
     if (this.started) return;
     this.started = true;
-    const count = (value: unknown, fallback: number) => {
-      const n = value ?? fallback;
-      return typeof n === 'number' && Number.isInteger(n) && n > 0 && n <= MOST_AHEAD ? n : 0;
-    };
-    // The same defaults startLocalCluster applies.
+    const count = (n: unknown) => (typeof n === 'number' && Number.isInteger(n) && n > 0 && n <= MOST_AHEAD ? n : 0);
+    // The processes startLocalCluster will ask for.
+    const shape = clusterShape(cluster);
     this.spawn('coordinator', ['coordinator']);
     this.spawn(
       'ps',
-      Array.from({ length: count(cluster?.ps, 2) }, (_, i) => `ps ${i}`),
+      Array.from({ length: count(shape.ps) }, (_, i) => `ps ${i}`),
     );
     // A trainer told its thread count starts its threads while it waits (as one started with --workers does).
-    const threads = count(cluster?.workersPerTrainer, 0);
+    const threads = count(shape.threads);
     this.spawn(
       'trainer',
-      Array.from({ length: count(cluster?.trainers, 1) }, (_, i) => `trainer ${i}`),
+      Array.from({ length: count(shape.trainers) }, (_, i) => `trainer ${i}`),
       threads > 0 ? { ROWSHARD_WORKERS: String(threads) } : {},
     );
   };
