@@ -100,12 +100,12 @@ export function checkPooledPush(store: RowStore, part: PooledPart<PushPart>): vo
 }
 
 /**
- * A pooled push part as the push of its rows: its distinct ids in order of first occurrence,
- * each with the sum, in position order, of the gradients of the bags it is in. Applied so, a
- * part gives what the worker's bag backward and a push of its rows would have given.
+ * A pooled push part (checked: checkPooledPush) as the push of its rows: its distinct ids in
+ * order of first occurrence, each with the sum, in position order, of the gradients of the
+ * bags it is in. Applied so, a part gives what the worker's bag backward and a push of its
+ * rows would have given.
  */
 export function rowsOfPooledPush(store: RowStore, part: PooledPart<PushPart>): PushPart {
-  checkPooledPush(store, part);
   const dim = store.dim;
   const table = store.spec.name;
   const n = part.ids.length;

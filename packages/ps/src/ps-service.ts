@@ -17,7 +17,7 @@ import {
   unknownTable,
 } from '@rowshard/core';
 import { KernelMemory, sizeClass } from '@rowshard/kernels';
-import { checkPoolable, checkPooledPush, isPooled, pooledSums, rowsOfPooledPush } from './pooled-rows.js';
+import { checkPoolable, checkPooledPush, isPooled, type PooledPart, pooledSums, rowsOfPooledPush } from './pooled-rows.js';
 import { checkFinite, checkGrads, checkIds } from './request-checks.js';
 import { applyPush, type GradientPart, gatherRows } from './row-kernels.js';
 import { RowStore } from './row-store.js';
@@ -141,12 +141,7 @@ export class PsService {
    */
   rowsOfPush(parts: readonly PushPart[]): PushPart[] {
     if (!parts.some((p) => isPooled(p))) return [...parts];
-    for (const part of parts) {
-      if (!isPooled(part)) continue;
-      const store = this.table(part.table);
-      checkPoolable(store, part);
-      checkIds(store.spec, part.ids, this.shard, this.numShards);
-    }
+    for (const part of parts) if (isPooled(part)) this.checkPooledPart(this.table(part.table), part);
     return parts.map((part) => {
       if (!isPooled(part)) return part;
       const rows = rowsOfPooledPush(this.table(part.table), part);
@@ -260,6 +255,13 @@ export class PsService {
     return updated;
   }
 
+  /** A pooled push part's table, ids, bags and gradients, checked before any part is used. */
+  private checkPooledPart(store: RowStore, part: PooledPart<PushPart>): void {
+    checkPoolable(store, part);
+    checkIds(store.spec, part.ids, this.shard, this.numShards);
+    checkPooledPush(store, part);
+  }
+
   /** Checks a push (tables, frozen, ids, gradients) without changing anything. */
   checkPush(parts: readonly PushPart[]): void {
     for (const part of parts) {
@@ -272,9 +274,7 @@ export class PsService {
       }
       // A pooled part is applied from its bags' gradients (applyPush); its rows' sums are checked there.
       if (isPooled(part)) {
-        checkPoolable(t.store, part);
-        checkIds(t.store.spec, part.ids, this.shard, this.numShards);
-        checkPooledPush(t.store, part);
+        this.checkPooledPart(t.store, part);
         continue;
       }
       // A pooled part's rows were made from ids and gradients checked then (rowsOfPush).

@@ -147,7 +147,7 @@ export interface GradientPart {
 }
 
 /** The gradient rows a part carries: one per bag for a pooled part, else one per position. */
-const gradientRows = (part: GradientPart) => (part.bags ? (part.bagCount as number) : part.ids.length);
+const gradientRows = (part: GradientPart) => (part.bags ? (part.bagCount ?? 0) : part.ids.length);
 
 /**
  * Applies a table's push parts with its optimizer, as one step: gradient rows of duplicate ids

@@ -53,6 +53,8 @@ export async function prepareJobData(job: Record<string, unknown>, dir: string, 
   job.model ??= { name: spec.features === 'sequence' ? 'text_classifier' : 'fasttext' };
   const model = job.model as Record<string, unknown>;
   const options = (model.options ?? {}) as Record<string, unknown>;
+  // A pruned dictionary's kept buckets (-1: not pruned).
+  const keptBuckets = prepared.dictionary?.pruneIndexSize ?? -1;
   const facts: Record<DataFact, number> = {
     vocabSize: prepared.numWords,
     numClasses: prepared.numClasses,
@@ -63,8 +65,8 @@ export async function prepareJobData(job: Record<string, unknown>, dir: string, 
         ? spec.wordNgrams > 1
           ? spec.buckets
           : 0
-        : (prepared.dictionary?.pruneIndexSize ?? -1) >= 0
-          ? (prepared.dictionary?.pruneIndexSize as number)
+        : keptBuckets >= 0
+          ? keptBuckets
           : fastTextBuckets(spec),
     seqLen: spec.seqLen,
     examples: prepared.examples,
