@@ -65,6 +65,18 @@ describe("fastText's dictionary", () => {
     expect(d.dump()).toBe(`4\nx 3 word\n${EOS} 3 word\ny 2 word\n__label__a 2 label\n`);
   });
 
+  it('prunes while reading as fastText does past 75% of its cap, counting on into the words kept', () => {
+    // Cap 4: past 3 entries, everything under count 2 goes (and the threshold rises each time).
+    const d = FastTextDictionary.build(bytes('a a b c d a b\n'), { ...options, minCount: 1 }, 0, 4);
+    // After "a a b c": a 2, b 1, c 1 (3 entries); d makes 4 > 3: a stays (2); then a, b, </s> are counted in.
+    expect(d.entries.map((e) => [e.word, e.count])).toEqual([
+      ['a', 3],
+      ['b', 1],
+      [EOS, 1],
+    ]);
+    expect(d.ntokens).toBe(8);
+  });
+
   it('turns a line into word rows, subword rows and word n-gram rows', () => {
     const d = FastTextDictionary.build(bytes('__label__a héllo world\n'), { ...options, minn: 3, maxn: 3, wordNgrams: 2 });
     const line = d.line([utf8Word('__label__a'), utf8Word('héllo'), 'unseen', EOS]);

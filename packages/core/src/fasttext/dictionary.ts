@@ -2,7 +2,8 @@ import { ErrorCodes, RowshardError } from '../errors.js';
 import { type KeptText, TokenRecorder } from './corpus-tokens.js';
 import { fastTextHash, forEachCharNgram, forEachWordNgramBucket } from './hash.js';
 import { stlSort } from './stl-algorithms.js';
-import { BOW, EOS, EOW, WordReader } from './tokens.js';
+import { TokenTable } from './token-table.js';
+import { BOW, bytesToWord, END_OF_INPUT, EOS, EOW, NEWLINE, WORD, WordReader, wordToBytes } from './tokens.js';
 
 /** A word or label of a fastText dictionary; `word` is a byte string (`tokens.ts`). */
 export interface DictEntry {
@@ -24,6 +25,9 @@ export interface DictionaryBuildOptions extends DictionaryOptions {
   readonly minCount: number;
   readonly minCountLabel: number;
 }
+
+/** `</s>`'s bytes: the word a \n is. */
+const EOS_BYTES = wordToBytes(EOS);
 
 /** fastText's cap on distinct words while reading; past 75% of it the rarest are pruned. */
 const MAX_VOCAB_SIZE = 30_000_000;
@@ -70,21 +74,32 @@ export class FastTextDictionary {
    * `keptLines` gives its lines without a second pass over the text: tokenising, looking up and
    * hashing every token again took two thirds of the dictionary pass of a fastText command.
    */
-  static build(bytes: Uint8Array, options: DictionaryBuildOptions, keepTokens = 0): FastTextDictionary {
+  static build(
+    bytes: Uint8Array,
+    options: DictionaryBuildOptions,
+    keepTokens = 0,
+    /** fastText's cap (tests lower it to reach the pruning). */
+    maxVocabSize = MAX_VOCAB_SIZE,
+  ): FastTextDictionary {
     const d = new FastTextDictionary([], options, 0, -1, new Map());
     const reader = new WordReader(bytes);
     const recorder = keepTokens > 0 ? new TokenRecorder(keepTokens) : null;
+    // Entry i is word i of the table while reading (the index map is made once, by threshold).
+    const table = new TokenTable();
     let minThreshold = 1;
-    for (let w = reader.readWord(); w !== null; w = reader.readWord()) {
-      const at = d.add(w); // counted whether or not the token is kept
-      recorder?.push(at);
+    for (let kind = reader.next(); kind !== END_OF_INPUT; kind = reader.next()) {
+      const at =
+        kind === NEWLINE ? d.count(table, EOS_BYTES, 0, EOS_BYTES.length) : d.count(table, bytes, reader.start, reader.end);
+      recorder?.push(at); // counted whether or not the token is kept
       // The word `</s>` written out in the text ends fastText's line as a \n does, but the kept
       // tokens could not tell it from a \n, which each example's line number needs: such a
       // corpus is read again by line (fastTextExamples splits its lines there as fastText does).
-      if (w === EOS && !reader.lastWasNewline()) recorder?.drop();
-      if (d.entries.length > 0.75 * MAX_VOCAB_SIZE) {
+      if (kind === WORD && d.entries[at].word === EOS) recorder?.drop();
+      if (d.entries.length > 0.75 * maxVocabSize) {
         minThreshold++;
         d.threshold(minThreshold, minThreshold);
+        table.clear();
+        for (const e of d.entries) table.numberOf(wordToBytes(e.word), 0, e.word.length);
         recorder?.drop(); // the entries moved and some went: the kept ids no longer name them
       }
     }
@@ -126,6 +141,18 @@ export class FastTextDictionary {
 
   typeOf(word: string): 'word' | 'label' {
     return word.startsWith(this.options.labelPrefix) ? 'label' : 'word';
+  }
+
+  /** Counts one token of `build`, bytes[start, end), through its table; returns its entry's index. */
+  private count(table: TokenTable, bytes: Uint8Array, start: number, end: number): number {
+    this.ntokens++;
+    const at = table.numberOf(bytes, start, end);
+    if (at === this.entries.length) {
+      // Seen for the first time: the only token of the word made into a string.
+      const word = bytesToWord(bytes, start, end);
+      this.entries.push({ word, count: 1, type: this.typeOf(word) });
+    } else this.entries[at].count++;
+    return at;
   }
 
   /** Counts one token; returns its entry's index. */

@@ -48,9 +48,17 @@ export function wordText(word: string): string {
   return decodeUtf8(wordToBytes(word));
 }
 
+/** What WordReader.next found: the end of the input, a \n (the word `</s>`), or a word at [start, end). */
+export const END_OF_INPUT = 0;
+export const NEWLINE = 1;
+export const WORD = 2;
+
 /** Reads fastText words from bytes, one at a time, as `readWord` does from a stream. */
 export class WordReader {
   private pos = 0;
+  /** The last word's bytes, [start, end) of the input, after `next` returned WORD. */
+  start = 0;
+  end = 0;
 
   constructor(private readonly bytes: Uint8Array) {}
 
@@ -64,8 +72,12 @@ export class WordReader {
     return this.pos >= this.bytes.length;
   }
 
-  /** The next word, `</s>` at a line's end, or null at the end of the input. */
-  readWord(): string | null {
+  /**
+   * The next word, as where it lies in the input (no string made: counting a corpus's tokens
+   * looks them up by their bytes, TokenTable): WORD with its bytes at [start, end), NEWLINE for
+   * a \n, END_OF_INPUT at the end.
+   */
+  next(): number {
     const b = this.bytes;
     let start = -1;
     while (this.pos < b.length) {
@@ -73,19 +85,30 @@ export class WordReader {
       if (isSpace(c)) {
         if (start < 0) {
           this.pos++;
-          if (c === 0x0a) return EOS;
+          if (c === 0x0a) return NEWLINE;
           continue;
         }
         // The \n stays for the next call, which returns it as </s>; another space ends the word
         // and goes with it, as readWord takes it (after a word `</s>` at the very end, no line is left).
-        const word = bytesToWord(b, start, this.pos);
+        this.start = start;
+        this.end = this.pos;
         if (c !== 0x0a) this.pos++;
-        return word;
+        return WORD;
       }
       if (start < 0) start = this.pos;
       this.pos++;
     }
-    return start < 0 ? null : bytesToWord(b, start, this.pos);
+    if (start < 0) return END_OF_INPUT;
+    this.start = start;
+    this.end = this.pos;
+    return WORD;
+  }
+
+  /** The next word, `</s>` at a line's end, or null at the end of the input. */
+  readWord(): string | null {
+    const kind = this.next();
+    if (kind === END_OF_INPUT) return null;
+    return kind === NEWLINE ? EOS : bytesToWord(this.bytes, this.start, this.end);
   }
 
   /**
