@@ -77,6 +77,31 @@ describe("fastText's dictionary", () => {
     expect(d.ntokens).toBe(8);
   });
 
+  it('gives the lines of bytes (linesOfBytes) exactly as line gives the words WordReader reads', () => {
+    // Small alphabets with every separator, `</s>` written out, bytes ≥ 0x80 and a one-char label prefix,
+    // under dictionaries with and without character n-grams, word n-grams, buckets and the word `</s>`.
+    let x = 7;
+    const next = () => (x = (x * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const alphabet = [0x61, 0x62, 0x20, 0x0a, 0x3c, 0x2f, 0x73, 0x3e, 0x09, 0x00, 0xe9, 0xc3, 0x0d, 0x5f];
+    const corpus = (n: number) => Uint8Array.from({ length: n }, () => alphabet[Math.floor(next() * alphabet.length)]);
+    for (let k = 0; k < 150; k++) {
+      const train = corpus(Math.floor(next() * 400));
+      const d = FastTextDictionary.build(train, {
+        labelPrefix: ['_', '__label__', 'a'][k % 3],
+        minn: k % 2 ? 2 : 0,
+        maxn: k % 2 ? 3 : 0,
+        bucket: k % 5 === 0 ? 0 : 1000,
+        wordNgrams: 1 + (k % 3),
+        minCount: 1 + (k % 4),
+        minCountLabel: 0,
+      });
+      for (const text of [train, corpus(Math.floor(next() * 200))]) {
+        const byWords = [...new WordReader(text).lines()].map((words) => d.line(words));
+        expect([...d.linesOfBytes(text)]).toEqual(byWords);
+      }
+    }
+  });
+
   it('turns a line into word rows, subword rows and word n-gram rows', () => {
     const d = FastTextDictionary.build(bytes('__label__a héllo world\n'), { ...options, minn: 3, maxn: 3, wordNgrams: 2 });
     const line = d.line([utf8Word('__label__a'), utf8Word('héllo'), 'unseen', EOS]);

@@ -23,9 +23,19 @@ const NGRAM_MULTIPLIER = 116049371;
 const TWO_16 = 65536;
 const TWO_32 = 4294967296;
 
+/**
+ * a mod m for integers 0 ≤ a < 2^53 and 0 < m ≤ 2^32, exactly, without `%` on doubles (a call
+ * into the C library's fmod, which made over half of tokenising a line): the quotient from
+ * the division may be one off when a / m rounds to an integer, and the remainder says so.
+ */
+function modOf(a: number, m: number): number {
+  const r = a - Math.floor(a / m) * m;
+  return r < 0 ? r + m : r >= m ? r - m : r;
+}
+
 /** (a · c) mod m for a, c < 2^32 and m ≤ 2^32, exactly: c in 16-bit halves keeps every product under 2^48. */
 function mulMod(a: number, c: number, m: number): number {
-  return (((a * Math.floor(c / TWO_16)) % m) * TWO_16 + a * (c % TWO_16)) % m;
+  return modOf(modOf(a * (c >>> 16), m) * TWO_16 + a * (c & 0xffff), m);
 }
 
 /**
@@ -51,16 +61,17 @@ export function forEachWordNgramBucket(
     let hi = lo >= 0x80000000 ? 0xffffffff : 0;
     for (let j = i + 1; j < hashes.length && j < i + n; j++) {
       // (hi, lo) · M: lo in 16-bit halves, each product under 2^43; hi · M only mod 2^32.
-      const low = (lo % TWO_16) * NGRAM_MULTIPLIER;
-      const high = Math.floor(lo / TWO_16) * NGRAM_MULTIPLIER;
-      const sumLow = low + (high % TWO_16) * TWO_16;
+      // (x & 0xffff and x >>> 0 take x mod 2^16 and 2^32 exactly for any integer x < 2^53.)
+      const low = (lo & 0xffff) * NGRAM_MULTIPLIER;
+      const high = (lo >>> 16) * NGRAM_MULTIPLIER;
+      const sumLow = low + (high & 0xffff) * TWO_16;
       const carry = Math.floor(sumLow / TWO_32) + Math.floor(high / TWO_16);
       // + the next word's hash, sign-extended to 64 bits.
       const w = hashes[j] >>> 0;
-      const added = (sumLow % TWO_32) + w;
-      lo = added % TWO_32;
+      const added = (sumLow >>> 0) + w;
+      lo = added >>> 0;
       hi = (Math.imul(hi, NGRAM_MULTIPLIER) + carry + (w >= 0x80000000 ? 0xffffffff : 0) + (added >= TWO_32 ? 1 : 0)) >>> 0;
-      push((mulMod(hi % buckets, highWeight, buckets) + lo) % buckets);
+      push(modOf(mulMod(modOf(hi, buckets), highWeight, buckets) + lo, buckets));
     }
   }
 }
@@ -88,7 +99,7 @@ export function forEachCharNgram(
       while (j < size && (word.charCodeAt(j) & 0xc0) === 0x80) j++;
       if (n >= minn && !(n === 1 && (i === 0 || j === size))) {
         const ngram = word.slice(i, j);
-        push(fastTextHash(ngram) % buckets, ngram);
+        push(modOf(fastTextHash(ngram), buckets), ngram);
       }
     }
   }

@@ -20,21 +20,42 @@ export class TokenTable {
   /** Words so far. */
   size = 0;
 
+  /** fastTextHash of the word last looked up (numberOf, find): a line's word n-grams need it. */
+  lastHash = 0;
+
   /**
    * The number of the word bytes[start, end): the one it was given, or, seen for the first
    * time, the next (`size` before the call).
    */
   numberOf(bytes: Uint8Array, start: number, end: number): number {
-    let h = 0x811c9dc5;
-    for (let i = start; i < end; i++) h = Math.imul(h ^ bytes[i], 0x01000193);
+    const p = this.placeOf(bytes, start, end);
+    const held = this.places[p];
+    return held === 0 ? this.insert(p, this.lastHash, bytes, start, end - start) : held - 1;
+  }
+
+  /** The number of the word bytes[start, end), or -1 if it has none. */
+  find(bytes: Uint8Array, start: number, end: number): number {
+    return this.places[this.placeOf(bytes, start, end)] - 1;
+  }
+
+  /** The place holding the word bytes[start, end), or the empty one where it would go. */
+  private placeOf(bytes: Uint8Array, start: number, end: number): number {
+    // fastText's own hash (FNV-1a over the bytes taken as signed chars, fastTextHash), so that
+    // the one pass over a token gives both its place here and its hash for the word n-grams.
+    let h = 2166136261;
+    for (let i = start; i < end; i++) {
+      const b = bytes[i];
+      h = Math.imul(h ^ (b >= 0x80 ? b | 0xffffff00 : b), 16777619);
+    }
     h >>>= 0;
+    this.lastHash = h;
     const mask = this.places.length - 1;
     const length = end - start;
     for (let p = h & mask; ; p = (p + 1) & mask) {
       const held = this.places[p];
-      if (held === 0) return this.insert(p, h, bytes, start, length);
+      if (held === 0) return p;
       const w = held - 1;
-      if (this.hashes[w] === h && this.lengths[w] === length && this.sameBytes(w, bytes, start, length)) return w;
+      if (this.hashes[w] === h && this.lengths[w] === length && this.sameBytes(w, bytes, start, length)) return p;
     }
   }
 

@@ -8,7 +8,6 @@ import {
   splitByteLines,
   streamWords,
   type TokenizedExample,
-  WordReader,
 } from '@rowshard/core';
 import { type Batch, indexTensor } from '@rowshard/nn';
 import type { BatchSource } from './batch-source.js';
@@ -84,8 +83,8 @@ export async function* fastTextExamples(
   let n = 0;
   for await (const bytes of fileByteLines(path)) {
     n++;
-    for (const words of new WordReader(bytes).lines()) {
-      const example = trainingExample({ ...dict.line(words), line: n }, skipped);
+    for (const line of dict.linesOfBytes(bytes)) {
+      const example = trainingExample({ ...line, line: n }, skipped);
       if (example) yield example;
     }
   }
