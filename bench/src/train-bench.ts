@@ -33,6 +33,10 @@ import { median } from './stats.js';
  * times, interleaved, and the medians and the median of each repeat's ratio are reported: the
  * machine's speed drifts between runs, and a ratio within one repeat cancels most of it.
  *
+ * --prefetch adds, to each repeat, rowshard ASP with sync.prefetch on (a step's pull sent a
+ * step ahead, while the worker computes), against the ASP run without it (the default here:
+ * 1 PS × 2 workers do not fit 2 CPUs one process a core, fillPrefetch).
+ *
  * --rows-baseline adds, to each repeat, rowshard ASP with sync.poolBags off (every distinct
  * row pulled and pushed, as before bags were pooled on the shards): the same-run baseline of
  * what pooling the sequence means on the shards saves.
@@ -57,6 +61,7 @@ const { values } = benchArgs('train', {
     repeats: { type: 'string', default: '1' },
     'count-gc': { type: 'boolean', default: false },
     'rows-baseline': { type: 'boolean', default: false },
+    prefetch: { type: 'boolean', default: false },
     'node-args': { type: 'string', default: '' },
     'torch-steps': { type: 'string', default: '200' },
     anchors: { type: 'string', default: join(repoRoot, '../shared/anchors') },
@@ -69,11 +74,11 @@ const log = (s: string) => {
   if (!values.json) process.stdout.write(`${s}\n`);
 };
 
-const job = (mode: 'bsp' | 'asp', poolBags: boolean) => ({
+const job = (mode: 'bsp' | 'asp', poolBags: boolean, prefetch: boolean) => ({
   seed: 0,
   model: { name: 'text_classifier', options: { vocabSize: ROWS, embeddingDim: 64, hiddenDim: 64, numClasses: 2, dropout: 0.1 } },
   optimizers: { embeddings: { kind: 'sparse_adam', lr: 1e-3 }, dense: { kind: 'adam', lr: 1e-3 } },
-  sync: { mode, poolBags },
+  sync: { mode, poolBags, ...(mode === 'asp' ? { prefetch } : {}) },
   steps: STEPS,
   batchSize: 256,
   // The anchor's data: zipf(1.1) ids, label = parity of the first token, 50 batches cycled.
@@ -99,6 +104,8 @@ interface RowshardRun extends Cost {
   mode: 'bsp' | 'asp';
   /** sync.poolBags: the sequence means taken on the shards where the mode allows it. */
   poolBags: boolean;
+  /** sync.prefetch (ASP): a step's pull sent a step ahead of the worker's last push. */
+  prefetch: boolean;
   ps: number;
   workers: number;
   /** CPU ms per 1000 examples by role. */
@@ -131,6 +138,7 @@ async function runRowshard(
   trainers: number,
   workers: number,
   poolBags = true,
+  prefetch = false,
 ): Promise<RowshardRun> {
   const samples: Sample[] = [];
   /** The coordinator's progress reports: its rate over each log window, and when each arrived. */
@@ -144,7 +152,7 @@ async function runRowshard(
   const gc: Record<string, { scavenge: number; markCompact: number }> = {};
   const countGc = values['count-gc'] === true;
   const cluster = await startLocalCluster({
-    job: job(mode, poolBags),
+    job: job(mode, poolBags, prefetch),
     ps,
     trainers,
     workersPerTrainer: workers,
@@ -190,6 +198,7 @@ async function runRowshard(
     return {
       mode,
       poolBags,
+      prefetch,
       ps,
       workers: trainers * workers,
       examplesPerSec: Math.round(median(steady)),
@@ -268,6 +277,7 @@ async function main(): Promise<void> {
     bsp: RowshardRun;
     asp: RowshardRun;
     aspRows: RowshardRun | null;
+    aspAhead: RowshardRun | null;
   }[] = [];
   for (let r = 0; r < repeats; r++) {
     const torch1Run = runTorch(1);
@@ -278,6 +288,7 @@ async function main(): Promise<void> {
       bsp: await runRowshard('bsp', ps, trainers, workers),
       asp: await runRowshard('asp', ps, trainers, workers),
       aspRows: values['rows-baseline'] ? await runRowshard('asp', ps, trainers, workers, false) : null,
+      aspAhead: values.prefetch ? await runRowshard('asp', ps, trainers, workers, true, true) : null,
     });
   }
   const torch1 = medianCost(runs.map((r) => r.torch1));
@@ -291,6 +302,12 @@ async function main(): Promise<void> {
     ? Math.round(
         median(runs.flatMap((r) => (r.aspRows ? [r.asp.cpuMsPerKiloExample / r.aspRows.cpuMsPerKiloExample] : []))) * 100,
       ) / 100
+    : null;
+  const aheadRuns = runs.flatMap((r) => (r.aspAhead ? [r.aspAhead] : []));
+  const aspAhead = aheadRuns.length ? medianRun(aheadRuns) : null;
+  /** ASP with prefetch's examples/s over ASP's, median of the repeats' ratios. */
+  const prefetchSpeedup = aspAhead
+    ? Math.round(median(runs.flatMap((r) => (r.aspAhead ? [r.aspAhead.examplesPerSec / r.asp.examplesPerSec] : []))) * 100) / 100
     : null;
   /** The median over repeats of rowshard's CPU per example over PyTorch's (1 thread) in the same repeat. */
   const pairedRatio = (mode: 'bsp' | 'asp') => {
@@ -321,6 +338,15 @@ async function main(): Promise<void> {
         `rowshard ASP ${aspRows.ps}×${aspRows.workers} rows`,
         aspRows,
         `  (sync.poolBags off; pooled ASP takes ${pooledVsRows}× its CPU per example, same repeats; speed ${speedRatio(aspRows) ?? '?'}× torch best)`,
+      ),
+    );
+  }
+  if (aspAhead) {
+    log(
+      line(
+        `rowshard ASP ${aspAhead.ps}×${aspAhead.workers} prefetch`,
+        aspAhead,
+        `  (sync.prefetch on: ${prefetchSpeedup}× ASP's examples/s, same repeats; final loss ${aspAhead.finalLoss ?? '?'} against ${asp.finalLoss ?? '?'})`,
       ),
     );
   }
@@ -357,7 +383,12 @@ async function main(): Promise<void> {
         steps: STEPS,
         torch: { threads1: torch1, threads2: torch2 },
         perRepeat: runs.map((r) => ({ torch1: r.torch1, bsp: r.bsp.cpuMsPerKiloExample, asp: r.asp.cpuMsPerKiloExample })),
-        rowshard: { bsp, asp, ...(aspRows ? { aspRows, pooledVsRowsCpu: pooledVsRows } : {}) },
+        rowshard: {
+          bsp,
+          asp,
+          ...(aspRows ? { aspRows, pooledVsRowsCpu: pooledVsRows } : {}),
+          ...(aspAhead ? { aspAhead, prefetchSpeedup } : {}),
+        },
         repeats,
         ratios: {
           bspCpuVsTorch1: pairedRatio('bsp'),

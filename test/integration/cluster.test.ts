@@ -233,6 +233,21 @@ describe('bags pooled on the shards (sync.poolBags, the default)', () => {
     for (const [name, values] of Object.entries(rows.result.denseParams)) expect(pooled.result.denseParams[name]).toEqual(values);
   });
 
+  it("ASP's prefetch: off, one worker computes BSP's numbers; on, a step reads the rows pulled before the worker's last push", async () => {
+    const steps = { ...job, steps: 8 };
+    const bsp = await runJob({ ...steps, sync: { mode: 'bsp' } }, { ps: 1, ...oneWorker });
+    const fresh = await runJob({ ...steps, sync: { mode: 'asp' } }, { ps: 1, ...oneWorker });
+    const ahead = await runJob({ ...steps, sync: { mode: 'asp', prefetch: true } }, { ps: 1, ...oneWorker });
+    expect(fresh.result.losses).toEqual(bsp.result.losses);
+    expect(fresh.tables.embedding).toEqual(bsp.tables.embedding);
+    // Step 0 reads the initial rows either way; from step 1 on, prefetch reads rows one push behind.
+    expect(ahead.result.losses[0]).toBe(bsp.result.losses[0]);
+    expect(ahead.result.losses.slice(1)).not.toEqual(bsp.result.losses.slice(1));
+    expect(ahead.result.losses).toHaveLength(8);
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    expect(sum(ahead.result.losses.slice(-3) as number[])).toBeLessThan(sum(ahead.result.losses.slice(0, 3) as number[]));
+  });
+
   it("ASP, three shards: each shard's partial sums, added on the worker, within float32 rounding of the rows", async () => {
     const pooled = await runJob({ ...job, sync: { mode: 'asp' } }, { ps: 3, ...oneWorker });
     const rows = await runJob({ ...job, sync: { mode: 'asp', poolBags: false } }, { ps: 3, ...oneWorker });

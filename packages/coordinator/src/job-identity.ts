@@ -7,7 +7,8 @@ import type { JobConfig, JobIdentity } from '@rowshard/core';
  * freeze plan, table overrides, initial state). Left out on purpose: how it runs and where it
  * writes (cluster size: a checkpoint resumes onto any number of shards; timeouts, limits,
  * logging, evaluation, checkpoint policy, debug; sync.poolBags, which like the limits decides
- * what travels, not what BSP computes), and the vocabulary, label and tokenised examples
+ * what travels, not what BSP computes; sync.prefetch, which decides when an ASP worker reads,
+ * in a mode whose numbers depend on timing), and the vocabulary, label and tokenised examples
  * files' locations (a temporary directory per run).
  */
 export function jobSettings(job: JobConfig): Record<string, unknown> {
@@ -19,7 +20,7 @@ export function jobSettings(job: JobConfig): Record<string, unknown> {
     seed: job.seed,
     model: job.model,
     optimizers: Object.fromEntries(job.optimizers.map((g) => [g.name, { ...g.optimizer, schedule: g.schedule }])),
-    sync: { ...job.sync, poolBags: undefined },
+    sync: { ...job.sync, poolBags: undefined, prefetch: undefined },
     steps: job.steps,
     batchSize: job.batchSize,
     data,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSyncMode, poolsBags } from './sync-mode.js';
+import { parseSyncMode, poolsBags, prefetches } from './sync-mode.js';
 
 describe('sync.poolBags', () => {
   it('pools in ASP and SSP without a row cache, and in BSP only with one shard', () => {
@@ -15,5 +15,21 @@ describe('sync.poolBags', () => {
   it('is true or false, and named where it is not', () => {
     expect(() => parseSyncMode({ mode: 'asp', poolBags: 'maybe' })).toThrow('sync.poolBags: must be true or false, got "maybe"');
     expect(parseSyncMode({ mode: 'bsp', poolBags: false })).toEqual({ mode: 'bsp', poolBags: false });
+  });
+});
+
+describe('sync.prefetch', () => {
+  it("is ASP's, off unless set", () => {
+    expect(prefetches(parseSyncMode('asp'))).toBe(false);
+    expect(prefetches(parseSyncMode({ mode: 'asp', cacheSteps: 2, prefetch: true }))).toBe(true);
+    expect(prefetches(parseSyncMode({ mode: 'asp', prefetch: false }))).toBe(false);
+    expect(prefetches(parseSyncMode('bsp'))).toBe(false);
+    expect(prefetches(parseSyncMode({ mode: 'ssp', staleness: 1 }))).toBe(false);
+  });
+
+  it('is true or false, and refused in the modes that wait for their reads', () => {
+    expect(() => parseSyncMode({ mode: 'asp', prefetch: 1 })).toThrow('sync.prefetch: must be true or false, got 1');
+    expect(() => parseSyncMode({ mode: 'bsp', prefetch: true })).toThrow('prefetch');
+    expect(() => parseSyncMode({ mode: 'ssp', staleness: 1, prefetch: true })).toThrow('prefetch');
   });
 });

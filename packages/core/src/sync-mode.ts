@@ -14,6 +14,16 @@ import { booleanField, nonNegativeInt, oneOf, rejectUnknownKeys, requireObject }
  * not pulled every step. In SSP it defaults to the staleness and may not exceed it (the bound
  * holds for every row read); in ASP it defaults to 0 (no cache).
  *
+ * `prefetch` (asp): a worker's pull runs one step further ahead, so that the shards gather
+ * step t+1's rows while the worker computes step t: the pull of step t+2 rides on the push of
+ * step t, sent before the worker computes step t+1 with rows pulled before its push of step t
+ * was applied (a read one step staler, as a Hogwild thread's read of rows another thread is
+ * writing). The dense parameters stay fresh: the worker waits for their reply. Off, each
+ * step's rows include the worker's own last push. The job's default is off; the CLI turns it
+ * on where the cluster's processes fit the CPUs (fillPrefetch, packages/cli): with a core
+ * each, a worker that waits leaves its core idle, and prefetch fills it; with more processes
+ * than cores, the core goes to another process anyway and prefetch only adds contention.
+ *
  * `poolBags` (default true): the bags a model declares (Model.pooledBags: an EmbeddingBag's
  * sum or mean) are reduced on the shards, which answer one row per bag instead of the bag's
  * rows, and take one gradient row per bag back. Where a step's sums could differ in their
@@ -24,8 +34,13 @@ import { booleanField, nonNegativeInt, oneOf, rejectUnknownKeys, requireObject }
 export type SyncMode = (
   | { readonly mode: 'bsp' }
   | { readonly mode: 'ssp'; readonly staleness: number; readonly cacheSteps: number }
-  | { readonly mode: 'asp'; readonly cacheSteps: number }
+  | { readonly mode: 'asp'; readonly cacheSteps: number; readonly prefetch?: boolean }
 ) & { readonly poolBags?: boolean };
+
+/** Whether a worker pulls a step further ahead (ASP's `prefetch`, off unless set). */
+export function prefetches(sync: SyncMode): boolean {
+  return sync.mode === 'asp' && sync.prefetch === true;
+}
 
 /** Whether the shards take pooled parts, with `numShards` shards (what a shard enforces). */
 export function shardsMayPool(sync: SyncMode, numShards: number): boolean {
@@ -58,8 +73,13 @@ function parseMode(obj: Record<string, unknown>, mode: SyncMode['mode'], field: 
     return { mode, staleness, cacheSteps };
   }
   if (mode === 'asp') {
-    rejectUnknownKeys(obj, ['mode', 'cacheSteps', 'poolBags'], field);
-    return { mode, cacheSteps: obj.cacheSteps === undefined ? 0 : nonNegativeInt(obj.cacheSteps, `${field}.cacheSteps`) };
+    rejectUnknownKeys(obj, ['mode', 'cacheSteps', 'prefetch', 'poolBags'], field);
+    const cacheSteps = obj.cacheSteps === undefined ? 0 : nonNegativeInt(obj.cacheSteps, `${field}.cacheSteps`);
+    return {
+      mode,
+      cacheSteps,
+      ...(obj.prefetch === undefined ? {} : { prefetch: booleanField(obj.prefetch, `${field}.prefetch`) }),
+    };
   }
   rejectUnknownKeys(obj, ['mode', 'poolBags'], field);
   return { mode };

@@ -3,6 +3,7 @@ import {
   coordinatorProtocol,
   ErrorCodes,
   type JobConfig,
+  prefetches,
   type RowCacheCounts,
   RowshardError,
   requestLimitsOf,
@@ -134,8 +135,14 @@ export class WorkerLoop {
       const bsp = job.sync.mode === 'bsp';
       // SSP must wait on the clock before it reads step t+1's rows, so only BSP and ASP fold the pull into the push.
       const fold = job.sync.mode !== 'ssp';
+      // The step whose pull rides on step t's push: t + 1, or with ASP's prefetch t + 2, the
+      // request then left in flight while the worker computes step t + 1 (sync-mode.ts).
+      const ahead = prefetches(job.sync) ? 2 : 1;
       const slowMs = job.debug.slowRanks[String(rank)] ?? 0;
       let pulled: PulledBatch | null = null;
+      /** With prefetch: step t + 1's batch, its rows coming with `inflight`, the last request sent. */
+      let queued: PulledBatch | null = null;
+      let inflight: Promise<void> | null = null;
       let lastLoss = Number.NaN;
       let recoveries = 0;
       /** Why this worker waits for a recovery, until the coordinator says where to resume. */
@@ -164,35 +171,57 @@ export class WorkerLoop {
             await this.waitClock(t, epoch);
             pulled = await this.pull(await this.routed(t), bsp ? t : undefined);
           }
+          if (ahead === 2 && queued === null && t + 1 < job.steps) {
+            // Prefetch starts (or starts again): step t + 1's rows are pulled while step t computes.
+            const routed = await this.routed(t + 1);
+            queued = { ...routed, plans: this.plansFor(routed) };
+            inflight = settled(this.ps.pullPlanned(queued.plans));
+          }
           // The next batch is read while this one computes (a file reader awaits its records).
           const nextBatch: Promise<Batch> | null =
-            fold && t + 1 < job.steps ? Promise.resolve(this.data.slice(t + 1, this.slice.start, this.slice.end)) : null;
+            fold && t + ahead < job.steps ? Promise.resolve(this.data.slice(t + ahead, this.slice.start, this.slice.end)) : null;
           nextBatch?.catch(() => {}); // awaited below; a failure of this step must not leave it unhandled
           const { loss, gradients, dense } = this.step.train(pulled, params, scale, dropoutKey);
           lastLoss = loss;
           if (slowMs > 0) await new Promise((r) => setTimeout(r, slowMs));
-          const next: RoutedBatch | null = nextBatch ? this.step.route(t + 1, await nextBatch) : null;
+          const next: RoutedBatch | null = nextBatch ? this.step.route(t + ahead, await nextBatch) : null;
+          // The last request is answered (its rows placed, a row cache up to date) before the next is planned.
+          await inflight;
+          inflight = null;
           const nextPulled: PulledBatch | null = next ? { ...next, plans: this.plansFor(next) } : null;
-          const [, reply] = await Promise.all([
-            this.ps.pushPlanned(gradients, { step: t, rank }, nextPulled?.plans ?? null),
-            this.coordinator.request(
-              'dense_step',
-              { step: t, rank, epoch, grads: dense, loss, examples: size, ...this.cacheReport() },
-              job.timeouts.stepMs,
-            ),
-          ]);
-          pulled = nextPulled;
-          params = reply.params;
+          const push = this.ps.pushPlanned(gradients, { step: t, rank }, nextPulled?.plans ?? null);
+          const denseStep = this.coordinator.request(
+            'dense_step',
+            { step: t, rank, epoch, grads: dense, loss, examples: size, ...this.cacheReport() },
+            job.timeouts.stepMs,
+          );
+          if (ahead === 1) {
+            params = (await Promise.all([push, denseStep]))[1].params;
+            pulled = nextPulled;
+          } else {
+            inflight = settled(push);
+            params = (await denseStep).params;
+            pulled = queued;
+            queued = nextPulled;
+          }
           examples += size;
           t++;
-          if (this.evaluates(t)) await this.evaluate(t, params, epoch);
+          if (this.evaluates(t)) {
+            // Every push of this worker applied before it evaluates.
+            await inflight;
+            inflight = null;
+            await this.evaluate(t, params, epoch);
+          }
         } catch (e) {
           if (!isRecoverable(e) || ++recoveries > MAX_RECOVERIES) throw e;
           pulled = null;
+          queued = null;
+          inflight = null;
           for (const cache of this.caches ?? []) cache.clear();
           recovering = (e as Error).message;
         }
       }
+      await inflight;
       await beforeDone();
       await this.coordinator.request('worker_done', { rank, steps: job.steps });
       return { rank, steps: job.steps, examples, seconds: (performance.now() - started) / 1000, lastLoss };
@@ -291,6 +320,15 @@ export class WorkerLoop {
 }
 
 const MAX_RECOVERIES = 20;
+
+/**
+ * A request left in flight, handled from the start: its failure is thrown where it is awaited,
+ * never reported as unhandled if a recovery drops it first.
+ */
+function settled(request: Promise<void>): Promise<void> {
+  request.catch(() => {});
+  return request;
+}
 
 /** Errors a worker waits out through the coordinator's recovery rather than failing on. */
 function isRecoverable(e: unknown): boolean {

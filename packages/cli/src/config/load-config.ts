@@ -8,7 +8,7 @@ import { resolveJob } from '@rowshard/nn';
 import { userModuleImporter } from '@rowshard/transport/launch';
 import { convertOption } from '../command-line/parse.js';
 import { type PreparedData, writePreparedData } from '../data-prep.js';
-import { fillCluster, type MachineSizing } from './cluster-choice.js';
+import { fillCluster, fillPrefetch, type MachineSizing } from './cluster-choice.js';
 import { demoJob } from './demo-job.js';
 import { prepareJobData } from './job-data.js';
 import { optionSpecOf, type TrainOption, trainOptions } from './options.js';
@@ -201,8 +201,11 @@ export async function loadTrainConfig(
   absolutisePretrainedPaths(job, base);
   let scratchDir: string | null = null;
   let prepared: PreparedData | null = null;
-  const clusterChoice =
+  const picked =
     cpus === null ? null : typeof cpus === 'number' ? fillCluster(job, cpus) : fillCluster(job, cpus.cpus, cpus.minWorkers);
+  const prefetching = cpus !== null && fillPrefetch(job, typeof cpus === 'number' ? cpus : cpus.cpus);
+  const clusterChoice =
+    picked && prefetching ? `${picked}; ASP workers pull a step ahead (sync.prefetch: a core per process)` : picked;
   try {
     const checkpointFlag = [...sources.keys()].find((k) => k.startsWith('checkpoint.'));
     if (checkpointFlag && typeof getPath(job, 'checkpoint.dir') !== 'string')
