@@ -95,25 +95,50 @@ export class FastTextDictionary {
     const d = new FastTextDictionary([], options, 0, -1, new Map());
     const reader = new WordReader(bytes);
     const recorder = keepTokens > 0 ? new TokenRecorder(keepTokens) : null;
-    // Entry i is word i of the table while reading (the index map is made once, by threshold).
+    // Entry i is word i of the table while reading (the index map is made once, by threshold),
+    // its count kept in `counts` until then (not in the entry: an object per token touched).
     const table = new TokenTable();
+    let counts = new Int32Array(1024);
+    const count = (src: Uint8Array, start: number, end: number): number => {
+      d.ntokens++;
+      const at = table.numberOf(src, start, end);
+      if (at === d.entries.length) {
+        // Seen for the first time: the only token of the word made into a string.
+        const word = bytesToWord(src, start, end);
+        d.entries.push({ word, count: 0, type: d.typeOf(word) });
+        if (at === counts.length) {
+          const more = new Int32Array(2 * at);
+          more.set(counts);
+          counts = more;
+        }
+      }
+      counts[at]++;
+      return at;
+    };
+    const countsToEntries = () => d.entries.forEach((e, i) => (e.count = counts[i]));
     let minThreshold = 1;
     for (let kind = reader.next(); kind !== END_OF_INPUT; kind = reader.next()) {
-      const at =
-        kind === NEWLINE ? d.count(table, EOS_BYTES, 0, EOS_BYTES.length) : d.count(table, bytes, reader.start, reader.end);
+      const at = kind === NEWLINE ? count(EOS_BYTES, 0, EOS_BYTES.length) : count(bytes, reader.start, reader.end);
       recorder?.push(at); // counted whether or not the token is kept
       // The word `</s>` written out in the text ends fastText's line as a \n does, but the kept
       // tokens could not tell it from a \n, which each example's line number needs: such a
       // corpus is read again by line (fastTextExamples splits its lines there as fastText does).
-      if (kind === WORD && d.entries[at].word === EOS) recorder?.drop();
+      if (kind === WORD && reader.end - reader.start === EOS_BYTES.length && startsWith(bytes, reader.start, reader.end, EOS))
+        recorder?.drop();
       if (d.entries.length > 0.75 * maxVocabSize) {
         minThreshold++;
+        countsToEntries();
         d.threshold(minThreshold, minThreshold);
         table.clear();
-        for (const e of d.entries) table.numberOf(wordToBytes(e.word), 0, e.word.length);
+        counts.fill(0);
+        d.entries.forEach((e, i) => {
+          table.numberOf(wordToBytes(e.word), 0, e.word.length);
+          counts[i] = e.count;
+        });
         recorder?.drop(); // the entries moved and some went: the kept ids no longer name them
       }
     }
+    countsToEntries();
     // Before thresholding, an entry's index is the order its word was first seen.
     d.kept = recorder?.kept(() => d.entries.map((e) => e.word), bytes) ?? null;
     d.threshold(options.minCount, options.minCountLabel);
@@ -152,18 +177,6 @@ export class FastTextDictionary {
 
   typeOf(word: string): 'word' | 'label' {
     return word.startsWith(this.options.labelPrefix) ? 'label' : 'word';
-  }
-
-  /** Counts one token of `build`, bytes[start, end), through its table; returns its entry's index. */
-  private count(table: TokenTable, bytes: Uint8Array, start: number, end: number): number {
-    this.ntokens++;
-    const at = table.numberOf(bytes, start, end);
-    if (at === this.entries.length) {
-      // Seen for the first time: the only token of the word made into a string.
-      const word = bytesToWord(bytes, start, end);
-      this.entries.push({ word, count: 1, type: this.typeOf(word) });
-    } else this.entries[at].count++;
-    return at;
   }
 
   /** Counts one token; returns its entry's index. */
