@@ -67,13 +67,26 @@ export function decodeExamples(
     const line = ints[at + 2];
     at += 3;
     if (nIds < 1 || nLabels < 1 || line < 1 || at + nIds + nLabels > ints.length) fail(`example ${k} is malformed`);
-    const ids = Array.from(ints.subarray(at, at + nIds));
-    const labels = Array.from(ints.subarray(at + nIds, at + nIds + nLabels));
+    // Copied and checked in one loop each (Array.from of a subarray and a `some` per example
+    // took 60 ms of a worker's start on a 3.5 MB file, before its first step).
+    const ids = copyBelow(ints, at, nIds, expect.rows);
+    if (ids === null) fail(`example ${k} has a row outside 0 .. ${expect.rows - 1}`);
+    const labels = copyBelow(ints, at + nIds, nLabels, expect.labels);
+    if (labels === null) fail(`example ${k} has a label outside 0 .. ${expect.labels - 1}`);
     at += nIds + nLabels;
-    if (ids.some((id) => id < 0 || id >= expect.rows)) fail(`example ${k} has a row outside 0 .. ${expect.rows - 1}`);
-    if (labels.some((l) => l < 0 || l >= expect.labels)) fail(`example ${k} has a label outside 0 .. ${expect.labels - 1}`);
-    examples.push({ ids, labels, line });
+    examples.push({ ids: ids as number[], labels: labels as number[], line });
   }
   if (at !== ints.length) fail(`${ints.length - at} ints after the last example`);
   return examples;
+}
+
+/** ints[at .. at + n) as an array, or null if one is outside 0 .. below − 1. */
+function copyBelow(ints: Int32Array, at: number, n: number, below: number): number[] | null {
+  const out: number[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = ints[at + i];
+    if (v < 0 || v >= below) return null;
+    out[i] = v;
+  }
+  return out;
 }
