@@ -76,16 +76,22 @@ async function run(
 const manifestOf = (dir: string, step: number) => readManifest(join(dir, checkpointDirName(step)));
 const fingerprint = (m: CheckpointManifest) => ({ shards: m.shards.map((s) => s.sha256), dense: m.dense.sha256 });
 
-/** The 60-step job with rank 0 slowed, where `victim` gets SIGKILL once progress reaches `step`. */
-async function runKillingAt(dir: string, step: number, victim: (cluster: LocalCluster) => ManagedProcess): Promise<JobResult> {
+/** The 60-step job with rank 0 slowed (or `extra`'s), where `victim` gets SIGKILL once progress reaches `step`. */
+async function runKillingAt(
+  dir: string,
+  step: number,
+  victim: (cluster: LocalCluster) => ManagedProcess,
+  extra: Record<string, unknown> = { debug: { slowRanks: { '0': 5 } } },
+  workersPerTrainer = 2,
+): Promise<JobResult> {
   let cluster: LocalCluster | null = null;
   let killed = false;
   try {
     cluster = await startLocalCluster({
-      job: job(60, dir, { debug: { slowRanks: { '0': 5 } } }),
+      job: job(60, dir, extra),
       ps: 2,
       trainers: 1,
-      workersPerTrainer: 2,
+      workersPerTrainer,
       onEvent: (_role, e) => {
         if (!killed && e.event === 'progress' && Number(e.step) >= step) {
           killed = true;
@@ -172,6 +178,15 @@ describe('checkpoints', () => {
     const result = await runKillingAt(dir, killAt, (cluster) => cluster.ps[1]);
     expect(result.recoveries).toBeGreaterThanOrEqual(1);
     expect(fingerprint(manifestOf(dir, 60)), `killed at step ${killAt}`).toEqual(fingerprint(manifestOf(uninterrupted, 60)));
+  });
+
+  it('ASP with prefetch: kill -9 of a PS with a request in flight, recovered from, the run finishes every step', async () => {
+    const dir = join(root, 'k60-prefetch');
+    const sync = { mode: 'asp', prefetch: true };
+    const result = await runKillingAt(dir, 25, (cluster) => cluster.ps[1], { sync, debug: { slowRanks: { '0': 2 } } }, 1);
+    expect(result.recoveries).toBeGreaterThanOrEqual(1);
+    expect(result.steps).toBe(60);
+    expect(manifestOf(dir, 60).step).toBe(60);
   });
 
   it.each(['trainer', 'coordinator'] as const)(
