@@ -9,7 +9,10 @@ const expect3 = { examples: 2, rows: 10, labels: 3 };
 
 describe('examples files', () => {
   it('reads back what it wrote', () => {
-    expect(decodeExamples(encodeExamples(examples), 'e.i32', expect3)).toEqual(examples);
+    const read = decodeExamples(encodeExamples(examples), 'e.i32', expect3);
+    // Views of the file's ints, not arrays.
+    expect(read.every((e) => e.ids instanceof Int32Array && e.labels instanceof Int32Array)).toBe(true);
+    expect(read.map((e) => ({ ids: [...e.ids], labels: [...e.labels], line: e.line }))).toEqual(examples);
   });
 
   it('refuses another job’s file, a truncated one and rows or labels out of range, naming the file', () => {
