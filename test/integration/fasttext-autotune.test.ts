@@ -60,7 +60,7 @@ describe('rowshard supervised -autotune-*', () => {
     const trials = [...r.stderr.matchAll(/^trial (\d+): (.*?): (?:f1 (\d\.\d{6})|stopped|failed)/gm)];
     expect(trials.length).toBeGreaterThanOrEqual(2);
     // The first trial is the command line as given, with rowshard's defaults for the rest.
-    expect(trials[0][2]).toBe('-epoch 5 -lr 0.5 -dim 8 -wordNgrams 1 -minn 0 -maxn 0 -bucket 20000 -loss softmax');
+    expect(trials[0][2]).toBe('-epoch 5 -lr 0.4 -dim 8 -wordNgrams 1 -minn 0 -maxn 0 -bucket 20000 -loss softmax');
     const best = /^Best selected args \(trial (\d+) of (\d+)\): (.*)$/m.exec(r.stderr);
     expect(best, r.stderr).not.toBeNull();
     const [, bestTrial, , bestArgs] = best as RegExpExecArray;

@@ -519,7 +519,7 @@ describe.skipIf(!hasFastText)('fastText model files (.bin, .ftz) against fastTex
     expect(b.readInt32LE(16)).toBe(1);
     a.writeInt32LE(1, 16);
     expect(a.equals(b)).toBe(true);
-    // Retrained (Adagrad, rowshard's default), fastText reads it and predicts as rowshard does.
+    // Retrained (row-wise Adagrad, rowshard's default), fastText reads it and predicts as rowshard does.
     for (const k of ['1', '-1']) expectPredictionsMatch('cutrt.ftz', k);
     const p1 = (model: string) => Number(/P@1\t(\S+)/.exec(fasttext(['test', model, 'test.txt']).stdout)?.[1]);
     console.log(`-retrain: P@1 cut ${p1('cut.ftz')}, cut and retrained ${p1('cutrt.ftz')}, fastText's ${p1('softmax.ftz')}`);
@@ -535,7 +535,10 @@ describe.skipIf(!hasFastText)('fastText model files (.bin, .ftz) against fastTex
       [['-retrain', '-input', 'train.txt'], /-retrain fine-tunes the rows -cutoff N keeps; give -cutoff N/],
       [['-cutoff', '400', '-retrain'], /-retrain trains on -input FILE; give -input/],
       [['-cutoff', '400', '-retrain', '-input', 'missing.txt'], /-input missing\.txt: no such file/],
-      [['-cutoff', '400', '-retrain', '-input', 'train.txt', '-optimizer', 'lbfgs'], /-optimizer must be adagrad, sgd or adam/],
+      [
+        ['-cutoff', '400', '-retrain', '-input', 'train.txt', '-optimizer', 'lbfgs'],
+        /-optimizer must be rowwise_adagrad, adagrad, sgd or adam/,
+      ],
     ] as const) {
       const r = rowshard(['quantize', '-output', 'bad', ...args]);
       expect(r.status, args.join(' ')).toBe(2);

@@ -59,14 +59,14 @@ const quantizeLine: CommandLineSpec = {
       type: 'number',
       min: 0,
       help: "-retrain: learning rate of rowshard supervised's optimizer",
-      default: "the optimizer's: Adagrad 0.5, SGD 0.1, Adam 0.05",
+      default: "the optimizer's: row-wise Adagrad 0.4, Adagrad 0.5, SGD 0.1, Adam 0.05",
     },
     {
       name: 'optimizer',
       type: 'string',
-      value: 'adagrad|sgd|adam',
+      value: 'rowwise_adagrad|adagrad|sgd|adam',
       help: "-retrain: rowshard supervised's optimizer (sgd -lr 0.05: fastText's retraining)",
-      default: 'adagrad',
+      default: "supervised's: rowwise_adagrad (adagrad with -loss ova)",
     },
     { name: 'thread', type: 'int', min: 1, help: '-retrain: workers (default: picked for the machine)' },
     { name: 'verbose', type: 'int', min: 0, help: 'ignored' },
@@ -74,7 +74,7 @@ const quantizeLine: CommandLineSpec = {
   notes: [
     'example: rowshard quantize -output model -qnorm -dsub 2',
     'example: rowshard quantize -output model -cutoff 100000 -retrain -input train.txt -qnorm',
-    '-cutoff, -retrain: as fastText (the rows of largest norm, </s> always; the dictionary pruned to them); -retrain trains by rowshard supervised (-resume-from the pruned model), whose optimizer is Adagrad unless -optimizer sgd',
+    '-cutoff, -retrain: as fastText (the rows of largest norm, </s> always; the dictionary pruned to them); -retrain trains by rowshard supervised (-resume-from the pruned model), whose optimizer is the supervised default (row-wise Adagrad; Adagrad with -loss ova) unless -optimizer says',
   ],
 };
 
@@ -95,10 +95,14 @@ export const quantizeCommand: Command = {
         { field: 'retrain' },
       );
     const optimizer = flags.optimizer as string | undefined;
-    if (optimizer !== undefined && !['adagrad', 'sgd', 'adam'].includes(optimizer))
-      throw new RowshardError(ErrorCodes.BAD_CONFIG, `quantize: -optimizer must be adagrad, sgd or adam, got ${optimizer}`, {
-        field: 'optimizer',
-      });
+    if (optimizer !== undefined && !['rowwise_adagrad', 'adagrad', 'sgd', 'adam'].includes(optimizer))
+      throw new RowshardError(
+        ErrorCodes.BAD_CONFIG,
+        `quantize: -optimizer must be rowwise_adagrad, adagrad, sgd or adam, got ${optimizer}`,
+        {
+          field: 'optimizer',
+        },
+      );
     const trainFile = flags.input as string | undefined;
     if (flags.retrain && !trainFile)
       throw new RowshardError(ErrorCodes.BAD_CONFIG, 'quantize: -retrain trains on -input FILE; give -input', {

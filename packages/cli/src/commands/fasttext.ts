@@ -22,7 +22,13 @@ import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
 import { trainFastTextModel } from '../fasttext/train-model.js';
 import { type Command, usageError } from './command.js';
 import { autotuneFlags, runAutotune } from './fasttext-autotune.js';
-import { optimizersFor, refuseFlags, supervisedCommandLine, unsupportedFastTextFlags } from './fasttext-flags.js';
+import {
+  defaultOptimizer,
+  optimizersFor,
+  refuseFlags,
+  supervisedCommandLine,
+  unsupportedFastTextFlags,
+} from './fasttext-flags.js';
 
 /**
  * `rowshard supervised`, with fastText's single-dash flags (fasttext-flags.ts). Training runs
@@ -61,7 +67,7 @@ export const supervisedCommand: Command = {
           'supervised: -autotune-validation searches from scratch; it does not take -resume-from (tune, then resume from the tuned model)',
           { field: 'resume-from' },
         );
-      const optimizer = String(flags.optimizer ?? 'adagrad');
+      const optimizer = String(flags.optimizer ?? defaultOptimizer(loss));
       const lr = optimizersFor(optimizer, (flags.lr as number | undefined) ?? null).dense as { lr: number };
       const given = <T>(name: string, fallback: T) => (flags[name] as T | undefined) ?? fallback;
       return runAutotune({
@@ -134,8 +140,17 @@ export const supervisedCommand: Command = {
     }
     const job = (): Record<string, unknown> => ({
       seed: num('seed', 0),
-      model: { name: 'fasttext', options: { embeddingDim: dim, loss, neg: num('neg', 5), outputMatrix: outputPlace } },
-      optimizers: optimizersFor(String(flags.optimizer ?? 'adagrad'), (flags.lr as number | undefined) ?? null),
+      model: {
+        name: 'fasttext',
+        options: {
+          embeddingDim: dim,
+          loss,
+          neg: num('neg', 5),
+          outputMatrix: outputPlace,
+          ...(outputPlace === 'table' ? { outputGroup: 'output' } : {}),
+        },
+      },
+      optimizers: optimizersFor(String(flags.optimizer ?? defaultOptimizer(loss)), (flags.lr as number | undefined) ?? null),
       sync: { mode: sync },
       epochs,
       batchSize: num('batch', 64),
