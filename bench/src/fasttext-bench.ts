@@ -25,7 +25,7 @@ import { pairCosines, readVec, spearman } from './vector-agreement.js';
  * - each loss (-loss softmax|ns|hs|ova) at the same fastText flags for both (-epoch 10
  *   -wordNgrams 2), each system at its best of two rates for the loss (fastText 0.5 and 1.0,
  *   its best in the sweep; at its default 0.1 it underfits by 11 to 20 points; rowshard's
- *   Adagrad 0.2 and 0.5).
+ *   default optimizer for the loss, row-wise Adagrad or with ova Adagrad, at 0.2 and 0.5).
  *
  * - word vectors: skipgram by both on the corpus's text (labels left out) at the same flags,
  *   and the Spearman rank correlation of the cosine similarities of every pair of the 2,000
@@ -202,7 +202,7 @@ function vectorReport() {
 
 /**
  * Each loss at the same fastText flags for both systems, each system at its best of two rates
- * for that loss (fastText's SGD at -lr 0.5 and 1.0, rowshard's Adagrad at 0.2 and 0.5): a
+ * for that loss (fastText's SGD at -lr 0.5 and 1.0, rowshard's default optimizer at 0.2 and 0.5): a
  * loss's best rate is its own (ova sums a sigmoid per label into every update), and neither
  * system is held to a rate chosen for another loss. Held-out P@1 side by side.
  */
