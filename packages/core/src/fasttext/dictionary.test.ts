@@ -100,6 +100,20 @@ describe("fastText's dictionary", () => {
         expect([...d.linesOfBytes(text)]).toEqual(byWords);
       }
     }
+    // A restored dictionary that lists a word twice: its last entry, as the index map has it.
+    const twice = FastTextDictionary.restore(
+      [
+        { word: 'a', count: 3, type: 'word' },
+        { word: 'b', count: 2, type: 'word' },
+        { word: 'a', count: 1, type: 'word' },
+      ],
+      6,
+      -1,
+      new Map(),
+      options,
+    );
+    expect([...twice.linesOfBytes(bytes('a b\n'))]).toEqual([twice.line(['a', 'b', EOS])]);
+    expect(twice.line(['a']).ids).toEqual([2]);
   });
 
   it('turns a line into word rows, subword rows and word n-gram rows', () => {

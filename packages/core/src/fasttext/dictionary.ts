@@ -3,7 +3,7 @@ import { type KeptText, TokenRecorder } from './corpus-tokens.js';
 import { fastTextHash, forEachCharNgram, forEachWordNgramBucket } from './hash.js';
 import { stlSort } from './stl-algorithms.js';
 import { TokenTable } from './token-table.js';
-import { BOW, bytesToWord, END_OF_INPUT, EOS, EOW, NEWLINE, WORD, WordReader, wordToBytes } from './tokens.js';
+import { BOW, bytesToWord, EOS, EOW, TOKEN_END, TOKEN_NEWLINE, TOKEN_WORD, WordReader, wordToBytes } from './tokens.js';
 
 /** A word or label of a fastText dictionary; `word` is a byte string (`tokens.ts`). */
 export interface DictEntry {
@@ -30,6 +30,13 @@ export interface DictionaryBuildOptions extends DictionaryOptions {
 const EOS_BYTES = wordToBytes(EOS);
 
 const EOS_HASH = fastTextHash(EOS);
+
+/** A dictionary's words by their bytes (FastTextDictionary.linesOfBytes). */
+interface ByBytes {
+  readonly table: TokenTable;
+  readonly entryOf: Int32Array;
+  readonly isWord: Uint8Array;
+}
 
 /** Whether the word bytes[at, end) begins with the byte string `prefix`. */
 function startsWith(bytes: Uint8Array, at: number, end: number, prefix: string): boolean {
@@ -61,7 +68,7 @@ export class FastTextDictionary {
   private readonly index = new Map<string, number>();
   private readonly subwordCache = new Map<number, readonly number[]>();
   /** The entries by their bytes, for linesOfBytes (made on first use, dropped when the entries change). */
-  private byBytes: { table: TokenTable; isWord: Uint8Array } | null = null;
+  private byBytes: ByBytes | null = null;
   /** The corpus `build` read, while kept (`keepTokens`); null otherwise. */
   private kept: KeptText | null = null;
   nwords = 0;
@@ -117,13 +124,17 @@ export class FastTextDictionary {
     };
     const countsToEntries = () => d.entries.forEach((e, i) => (e.count = counts[i]));
     let minThreshold = 1;
-    for (let kind = reader.next(); kind !== END_OF_INPUT; kind = reader.next()) {
-      const at = kind === NEWLINE ? count(EOS_BYTES, 0, EOS_BYTES.length) : count(bytes, reader.start, reader.end);
+    for (let kind = reader.next(); kind !== TOKEN_END; kind = reader.next()) {
+      const at = kind === TOKEN_NEWLINE ? count(EOS_BYTES, 0, EOS_BYTES.length) : count(bytes, reader.start, reader.end);
       recorder?.push(at); // counted whether or not the token is kept
       // The word `</s>` written out in the text ends fastText's line as a \n does, but the kept
       // tokens could not tell it from a \n, which each example's line number needs: such a
       // corpus is read again by line (fastTextExamples splits its lines there as fastText does).
-      if (kind === WORD && reader.end - reader.start === EOS_BYTES.length && startsWith(bytes, reader.start, reader.end, EOS))
+      if (
+        kind === TOKEN_WORD &&
+        reader.end - reader.start === EOS_BYTES.length &&
+        startsWith(bytes, reader.start, reader.end, EOS)
+      )
         recorder?.drop();
       if (d.entries.length > 0.75 * maxVocabSize) {
         minThreshold++;
@@ -325,7 +336,7 @@ export class FastTextDictionary {
    * lookups of `line` took half its time.
    */
   *linesOfBytes(bytes: Uint8Array): Generator<DictLine> {
-    const { table, isWord } = this.wordsByBytes();
+    const { table, entryOf, isWord } = this.wordsByBytes();
     const eos = this.getId(EOS);
     const prefix = this.options.labelPrefix;
     const charNgrams = this.options.maxn > 0;
@@ -335,14 +346,15 @@ export class FastTextDictionary {
       const labels: number[] = [];
       const hashes: number[] = [];
       let tokens = 0;
-      for (let kind = reader.next(); kind !== END_OF_INPUT; kind = reader.next()) {
+      for (let kind = reader.next(); kind !== TOKEN_END; kind = reader.next()) {
         tokens++;
-        if (kind === NEWLINE) {
+        if (kind === TOKEN_NEWLINE) {
           this.addToken(EOS, eos, 'word', EOS_HASH, ids, labels, hashes);
           break;
         }
         const { start, end } = reader;
-        const wid = table.find(bytes, start, end);
+        const found = table.find(bytes, start, end);
+        const wid = found < 0 ? -1 : entryOf[found];
         const literalEos = end - start === EOS_BYTES.length && startsWith(bytes, start, end, EOS);
         const type = (wid >= 0 ? isWord[wid] === 1 : !startsWith(bytes, start, end, prefix)) ? 'word' : 'label';
         // Only an unknown word's character n-grams need its text.
@@ -355,12 +367,19 @@ export class FastTextDictionary {
     }
   }
 
-  /** The dictionary's entries by their bytes (entry i is the table's word i) and which are words, made on first use. */
-  private wordsByBytes(): { table: TokenTable; isWord: Uint8Array } {
+  /**
+   * The dictionary's words by their bytes, made on first use: the table's word n is entry
+   * entryOf[n] (the last entry of that word, as the index map keeps it, should a restored
+   * dictionary list one twice), and isWord[i] says whether entry i is a word.
+   */
+  private wordsByBytes(): ByBytes {
     if (!this.byBytes) {
       const table = new TokenTable();
-      for (const e of this.entries) table.numberOf(wordToBytes(e.word), 0, e.word.length);
-      this.byBytes = { table, isWord: Uint8Array.from(this.entries, (e) => (e.type === 'word' ? 1 : 0)) };
+      const entryOf = new Int32Array(this.entries.length);
+      this.entries.forEach((e, i) => {
+        entryOf[table.numberOf(wordToBytes(e.word), 0, e.word.length)] = i;
+      });
+      this.byBytes = { table, entryOf, isWord: Uint8Array.from(this.entries, (e) => (e.type === 'word' ? 1 : 0)) };
     }
     return this.byBytes;
   }

@@ -49,14 +49,14 @@ export function wordText(word: string): string {
 }
 
 /** What WordReader.next found: the end of the input, a \n (the word `</s>`), or a word at [start, end). */
-export const END_OF_INPUT = 0;
-export const NEWLINE = 1;
-export const WORD = 2;
+export const TOKEN_END = 0;
+export const TOKEN_NEWLINE = 1;
+export const TOKEN_WORD = 2;
 
 /** Reads fastText words from bytes, one at a time, as `readWord` does from a stream. */
 export class WordReader {
   private pos = 0;
-  /** The last word's bytes, [start, end) of the input, after `next` returned WORD. */
+  /** The last word's bytes, [start, end) of the input, after `next` returned TOKEN_WORD. */
   start = 0;
   end = 0;
 
@@ -74,8 +74,8 @@ export class WordReader {
 
   /**
    * The next word, as where it lies in the input (no string made: counting a corpus's tokens
-   * looks them up by their bytes, TokenTable): WORD with its bytes at [start, end), NEWLINE for
-   * a \n, END_OF_INPUT at the end.
+   * looks them up by their bytes, TokenTable): TOKEN_WORD with its bytes at [start, end), TOKEN_NEWLINE for
+   * a \n, TOKEN_END at the end.
    */
   next(): number {
     const b = this.bytes;
@@ -85,7 +85,7 @@ export class WordReader {
       if (isSpace(c)) {
         if (start < 0) {
           this.pos++;
-          if (c === 0x0a) return NEWLINE;
+          if (c === 0x0a) return TOKEN_NEWLINE;
           continue;
         }
         // The \n stays for the next call, which returns it as </s>; another space ends the word
@@ -93,22 +93,22 @@ export class WordReader {
         this.start = start;
         this.end = this.pos;
         if (c !== 0x0a) this.pos++;
-        return WORD;
+        return TOKEN_WORD;
       }
       if (start < 0) start = this.pos;
       this.pos++;
     }
-    if (start < 0) return END_OF_INPUT;
+    if (start < 0) return TOKEN_END;
     this.start = start;
     this.end = this.pos;
-    return WORD;
+    return TOKEN_WORD;
   }
 
   /** The next word, `</s>` at a line's end, or null at the end of the input. */
   readWord(): string | null {
     const kind = this.next();
-    if (kind === END_OF_INPUT) return null;
-    return kind === NEWLINE ? EOS : bytesToWord(this.bytes, this.start, this.end);
+    if (kind === TOKEN_END) return null;
+    return kind === TOKEN_NEWLINE ? EOS : bytesToWord(this.bytes, this.start, this.end);
   }
 
   /**
