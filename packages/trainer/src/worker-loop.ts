@@ -206,12 +206,14 @@ export class WorkerLoop {
           }
           examples += size;
           t++;
-          if (this.evaluates(t)) {
-            // Every push of this worker applied before it evaluates.
+          const evaluates = this.evaluates(t);
+          if (evaluates || t >= job.steps) {
+            // Every push of this worker applied before it evaluates or reports its end; awaited
+            // here, so that a shard lost under the last push is recovered from as any other.
             await inflight;
             inflight = null;
-            await this.evaluate(t, params, epoch);
           }
+          if (evaluates) await this.evaluate(t, params, epoch);
         } catch (e) {
           if (!isRecoverable(e) || ++recoveries > MAX_RECOVERIES) throw e;
           pulled = null;
@@ -221,7 +223,6 @@ export class WorkerLoop {
           recovering = (e as Error).message;
         }
       }
-      await inflight;
       await beforeDone();
       await this.coordinator.request('worker_done', { rank, steps: job.steps });
       return { rank, steps: job.steps, examples, seconds: (performance.now() - started) / 1000, lastLoss };
