@@ -83,8 +83,8 @@ const unsupervisedOptions = (defaultLr: string): readonly OptionSpec[] => [
   {
     name: 'optimizer',
     type: 'string',
-    value: 'adagrad|adam|sgd',
-    help: "rowshard: adagrad, adam, or sgd (fastText's: each step the sum of its examples' updates, the rate decaying linearly to 0)",
+    value: 'adagrad|rowwise_adagrad|adam|sgd',
+    help: "rowshard: adagrad, rowwise_adagrad (one accumulator per row), adam, or sgd (fastText's: each step the sum of its examples' updates, the rate decaying linearly to 0)",
     default: 'adagrad',
   },
   ...refusedOptions(refusedHere),
