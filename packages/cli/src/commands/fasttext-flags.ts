@@ -6,6 +6,22 @@ import type { CommandLineSpec, OptionSpec } from '../command-line/parse.js';
  * reasons, and the optimizers each -optimizer names.
  */
 
+/**
+ * What each -optimizer names: the input matrix's optimizer, the output matrix's as a dense
+ * parameter and as a table (-outputMatrix table: the dense choice's sparse form, so both
+ * placements train it alike), and the default -lr.
+ */
+const OPTIMIZER_CHOICES: Record<string, { input: string; dense: string; table: string; lr: number }> = {
+  rowwise_adagrad: { input: 'rowwise_adagrad', dense: 'adagrad', table: 'adagrad', lr: 0.4 },
+  adagrad: { input: 'adagrad', dense: 'adagrad', table: 'adagrad', lr: 0.5 },
+  sgd: { input: 'sgd', dense: 'sgd', table: 'sgd', lr: 0.1 },
+  adam: { input: 'sparse_adam', dense: 'adam', table: 'sparse_adam', lr: 0.05 },
+};
+
+/** The -optimizer choices, for a command's own check: "rowwise_adagrad, adagrad, sgd or adam". */
+export const optimizerChoices = Object.keys(OPTIMIZER_CHOICES);
+export const optimizerChoicesText = `${optimizerChoices.slice(0, -1).join(', ')} or ${optimizerChoices.at(-1)}`;
+
 /** Option lines for refused flags, so help lists them with the reason (fastText's switches take no value). */
 export function refusedOptions(list: readonly [string, string][]): OptionSpec[] {
   return list.map(
@@ -126,7 +142,7 @@ const supervisedOptions: readonly OptionSpec[] = [
   {
     name: 'optimizer',
     type: 'string',
-    value: 'rowwise_adagrad|adagrad|adam|sgd',
+    value: optimizerChoices.join('|'),
     help: "rowshard: rowwise_adagrad (one accumulator per row; Adagrad on the output matrix), adagrad, adam (SparseAdam + Adam), or sgd (fastText's)",
     default: 'rowwise_adagrad (adagrad with -loss ova)',
   },
@@ -181,42 +197,19 @@ export function defaultOptimizer(loss: string): string {
 
 /**
  * The optimizer groups of -optimizer `kind`: `embeddings` (the input matrix), `dense` (the
- * output matrix as a dense parameter) and `output` (the output matrix as a table,
- * -outputMatrix table: the dense choice's sparse form, so both placements train it alike).
+ * output matrix as a dense parameter) and `output` (the output matrix as a table).
  */
 export function optimizersFor(kind: string, lr: number | null): Record<string, unknown> {
-  switch (kind) {
-    case 'adam':
-      return {
-        embeddings: { kind: 'sparse_adam', lr: lr ?? 0.05 },
-        dense: { kind: 'adam', lr: lr ?? 0.05 },
-        output: { kind: 'sparse_adam', lr: lr ?? 0.05 },
-      };
-    case 'adagrad':
-      return {
-        embeddings: { kind: 'adagrad', lr: lr ?? 0.5 },
-        dense: { kind: 'adagrad', lr: lr ?? 0.5 },
-        output: { kind: 'adagrad', lr: lr ?? 0.5 },
-      };
-    case 'rowwise_adagrad':
-      return {
-        embeddings: { kind: 'rowwise_adagrad', lr: lr ?? 0.4 },
-        dense: { kind: 'adagrad', lr: lr ?? 0.4 },
-        output: { kind: 'adagrad', lr: lr ?? 0.4 },
-      };
-    case 'sgd':
-      return {
-        embeddings: { kind: 'sgd', lr: lr ?? 0.1 },
-        dense: { kind: 'sgd', lr: lr ?? 0.1 },
-        output: { kind: 'sgd', lr: lr ?? 0.1 },
-      };
-    default:
-      throw new RowshardError(
-        ErrorCodes.BAD_CONFIG,
-        `supervised: -optimizer must be adagrad, rowwise_adagrad, adam or sgd, got ${kind}`,
-        {
-          field: 'optimizer',
-        },
-      );
+  const choice = Object.hasOwn(OPTIMIZER_CHOICES, kind) ? OPTIMIZER_CHOICES[kind] : null;
+  if (!choice) {
+    throw new RowshardError(ErrorCodes.BAD_CONFIG, `supervised: -optimizer must be ${optimizerChoicesText}, got ${kind}`, {
+      field: 'optimizer',
+    });
   }
+  const rate = lr ?? choice.lr;
+  return {
+    embeddings: { kind: choice.input, lr: rate },
+    dense: { kind: choice.dense, lr: rate },
+    output: { kind: choice.table, lr: rate },
+  };
 }

@@ -18,6 +18,7 @@ import { type CommandLineSpec, parseCommandLine } from '../command-line/parse.js
 import { loadNativeModel } from '../fasttext/native-model.js';
 import { type Command, usageError } from './command.js';
 import { supervisedCommand } from './fasttext.js';
+import { optimizerChoices, optimizerChoicesText } from './fasttext-flags.js';
 
 /**
  * fastText's `quantize`: PREFIX.bin (a supervised model) to PREFIX.ftz, its input matrix (and,
@@ -64,7 +65,7 @@ const quantizeLine: CommandLineSpec = {
     {
       name: 'optimizer',
       type: 'string',
-      value: 'rowwise_adagrad|adagrad|sgd|adam',
+      value: optimizerChoices.join('|'),
       help: "-retrain: rowshard supervised's optimizer (sgd -lr 0.05: fastText's retraining)",
       default: "supervised's: rowwise_adagrad (adagrad with -loss ova)",
     },
@@ -95,14 +96,10 @@ export const quantizeCommand: Command = {
         { field: 'retrain' },
       );
     const optimizer = flags.optimizer as string | undefined;
-    if (optimizer !== undefined && !['rowwise_adagrad', 'adagrad', 'sgd', 'adam'].includes(optimizer))
-      throw new RowshardError(
-        ErrorCodes.BAD_CONFIG,
-        `quantize: -optimizer must be rowwise_adagrad, adagrad, sgd or adam, got ${optimizer}`,
-        {
-          field: 'optimizer',
-        },
-      );
+    if (optimizer !== undefined && !optimizerChoices.includes(optimizer))
+      throw new RowshardError(ErrorCodes.BAD_CONFIG, `quantize: -optimizer must be ${optimizerChoicesText}, got ${optimizer}`, {
+        field: 'optimizer',
+      });
     const trainFile = flags.input as string | undefined;
     if (flags.retrain && !trainFile)
       throw new RowshardError(ErrorCodes.BAD_CONFIG, 'quantize: -retrain trains on -input FILE; give -input', {

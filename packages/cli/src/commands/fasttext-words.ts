@@ -11,7 +11,7 @@ import { openResumedModel, writeResumeFiles } from '../fasttext/resume.js';
 import { SavedRowsMatrix } from '../fasttext/saved-matrix.js';
 import { trainFastTextModel } from '../fasttext/train-model.js';
 import { type Command, usageError } from './command.js';
-import { optimizersFor, refusedOptions, refuseFlags, unsupportedFastTextFlags } from './fasttext-flags.js';
+import { optimizerChoices, optimizersFor, refusedOptions, refuseFlags, unsupportedFastTextFlags } from './fasttext-flags.js';
 
 /**
  * fastText's `skipgram` and `cbow`: word vectors with negative sampling, through the cluster.
@@ -83,7 +83,7 @@ const unsupervisedOptions = (defaultLr: string): readonly OptionSpec[] => [
   {
     name: 'optimizer',
     type: 'string',
-    value: 'adagrad|rowwise_adagrad|adam|sgd',
+    value: optimizerChoices.join('|'),
     help: "rowshard: adagrad, rowwise_adagrad (one accumulator per row), adam, or sgd (fastText's: each step the sum of its examples' updates, the rate decaying linearly to 0)",
     default: 'adagrad',
   },

@@ -138,18 +138,20 @@ export const supervisedCommand: Command = {
       for (let w = 0; w < dict.nwords; w++) words.push(`${dict.word(w)}\n`);
       writeFileSync(vocabFile, Buffer.from(words.join(''), 'latin1'));
     }
+    // The job's table overrides: -pretrainedVectors' or -resume-from's rows to start from (every
+    // row of the input matrix, words and buckets, and the output matrix), and the output matrix
+    // as a table in an optimizer group of its own (optimizersFor's `output`: the dense choice's
+    // sparse form, so both placements train it alike).
+    const tables: Record<string, Record<string, unknown>> = {};
+    if (pretrained) tables.embedding = { pretrained: { path: pretrained, format: 'word2vec', vocab: vocabFile, freeze: false } };
+    if (resumeFiles) {
+      tables.embedding = { pretrained: { path: resumeFiles.input, format: 'npy', freeze: false } };
+      if (outputPlace === 'table') tables.output = { pretrained: { path: resumeFiles.output, format: 'npy', freeze: false } };
+    }
+    if (outputPlace === 'table') tables.output = { ...tables.output, group: 'output' };
     const job = (): Record<string, unknown> => ({
       seed: num('seed', 0),
-      model: {
-        name: 'fasttext',
-        options: {
-          embeddingDim: dim,
-          loss,
-          neg: num('neg', 5),
-          outputMatrix: outputPlace,
-          ...(outputPlace === 'table' ? { outputGroup: 'output' } : {}),
-        },
-      },
+      model: { name: 'fasttext', options: { embeddingDim: dim, loss, neg: num('neg', 5), outputMatrix: outputPlace } },
       optimizers: optimizersFor(String(flags.optimizer ?? defaultOptimizer(loss)), (flags.lr as number | undefined) ?? null),
       sync: { mode: sync },
       epochs,
@@ -173,21 +175,8 @@ export const supervisedCommand: Command = {
         // -resume-from: the model's dictionary, not one built from -input.
         ...(resumeFiles ? { vocabFile: resumeFiles.dictionary } : {}),
       },
-      ...(pretrained
-        ? { tables: { embedding: { pretrained: { path: pretrained, format: 'word2vec', vocab: vocabFile, freeze: false } } } }
-        : {}),
-      // -resume-from: every row of the input matrix (words and buckets) and the output matrix start the run.
-      ...(resumeFiles
-        ? {
-            tables: {
-              embedding: { pretrained: { path: resumeFiles.input, format: 'npy', freeze: false } },
-              ...(outputPlace === 'table'
-                ? { output: { pretrained: { path: resumeFiles.output, format: 'npy', freeze: false } } }
-                : {}),
-            },
-            ...(outputPlace === 'dense' ? { initialState: { dense: { 'fc.weight': resumeFiles.output } } } : {}),
-          }
-        : {}),
+      ...(Object.keys(tables).length > 0 ? { tables } : {}),
+      ...(resumeFiles && outputPlace === 'dense' ? { initialState: { dense: { 'fc.weight': resumeFiles.output } } } : {}),
       checkpoint: { dir: workDir, resume: 'none', keep: 1 },
       // What is not given is picked for the machine, as rowshard train does (with one worker at least).
       cluster: {

@@ -38,6 +38,11 @@ interface ByBytes {
   readonly isWord: Uint8Array;
 }
 
+/** Whether the word bytes[start, end) is `</s>` written out. */
+function isEos(bytes: Uint8Array, start: number, end: number): boolean {
+  return end - start === EOS.length && startsWith(bytes, start, end, EOS);
+}
+
 /** Whether the word bytes[at, end) begins with the byte string `prefix`. */
 function startsWith(bytes: Uint8Array, at: number, end: number, prefix: string): boolean {
   if (at + prefix.length > end) return false;
@@ -102,27 +107,20 @@ export class FastTextDictionary {
     const d = new FastTextDictionary([], options, 0, -1, new Map());
     const reader = new WordReader(bytes);
     const recorder = keepTokens > 0 ? new TokenRecorder(keepTokens) : null;
-    // Entry i is word i of the table while reading (the index map is made once, by threshold),
-    // its count kept in `counts` until then (not in the entry: an object per token touched).
+    // Entry i is word i of the table while reading, its count the table's until the end (not
+    // the entry's: an object per token touched); the index map is made once, by threshold.
     const table = new TokenTable();
-    let counts = new Int32Array(1024);
     const count = (src: Uint8Array, start: number, end: number): number => {
       d.ntokens++;
-      const at = table.numberOf(src, start, end);
+      const at = table.count(src, start, end);
       if (at === d.entries.length) {
         // Seen for the first time: the only token of the word made into a string.
         const word = bytesToWord(src, start, end);
         d.entries.push({ word, count: 0, type: d.typeOf(word) });
-        if (at === counts.length) {
-          const more = new Int32Array(2 * at);
-          more.set(counts);
-          counts = more;
-        }
       }
-      counts[at]++;
       return at;
     };
-    const countsToEntries = () => d.entries.forEach((e, i) => (e.count = counts[i]));
+    const countsToEntries = () => d.entries.forEach((e, i) => (e.count = table.countOf(i)));
     let minThreshold = 1;
     for (let kind = reader.next(); kind !== TOKEN_END; kind = reader.next()) {
       const at = kind === TOKEN_NEWLINE ? count(EOS_BYTES, 0, EOS_BYTES.length) : count(bytes, reader.start, reader.end);
@@ -130,22 +128,13 @@ export class FastTextDictionary {
       // The word `</s>` written out in the text ends fastText's line as a \n does, but the kept
       // tokens could not tell it from a \n, which each example's line number needs: such a
       // corpus is read again by line (fastTextExamples splits its lines there as fastText does).
-      if (
-        kind === TOKEN_WORD &&
-        reader.end - reader.start === EOS_BYTES.length &&
-        startsWith(bytes, reader.start, reader.end, EOS)
-      )
-        recorder?.drop();
+      if (kind === TOKEN_WORD && isEos(bytes, reader.start, reader.end)) recorder?.drop();
       if (d.entries.length > 0.75 * maxVocabSize) {
         minThreshold++;
         countsToEntries();
         d.threshold(minThreshold, minThreshold);
         table.clear();
-        counts.fill(0);
-        d.entries.forEach((e, i) => {
-          table.numberOf(wordToBytes(e.word), 0, e.word.length);
-          counts[i] = e.count;
-        });
+        for (const e of d.entries) table.count(wordToBytes(e.word), 0, e.word.length, e.count);
         recorder?.drop(); // the entries moved and some went: the kept ids no longer name them
       }
     }
@@ -341,10 +330,12 @@ export class FastTextDictionary {
     const prefix = this.options.labelPrefix;
     const charNgrams = this.options.maxn > 0;
     const reader = new WordReader(bytes);
+    // The words' hashes, for the line's word n-grams: scratch, not part of the line given.
+    const hashes: number[] = [];
     while (!reader.atEnd()) {
       const ids: number[] = [];
       const labels: number[] = [];
-      const hashes: number[] = [];
+      hashes.length = 0;
       let tokens = 0;
       for (let kind = reader.next(); kind !== TOKEN_END; kind = reader.next()) {
         tokens++;
@@ -355,7 +346,7 @@ export class FastTextDictionary {
         const { start, end } = reader;
         const found = table.find(bytes, start, end);
         const wid = found < 0 ? -1 : entryOf[found];
-        const literalEos = end - start === EOS_BYTES.length && startsWith(bytes, start, end, EOS);
+        const literalEos = isEos(bytes, start, end);
         const type = (wid >= 0 ? isWord[wid] === 1 : !startsWith(bytes, start, end, prefix)) ? 'word' : 'label';
         // Only an unknown word's character n-grams need its text.
         const token = literalEos ? EOS : wid < 0 && type === 'word' && charNgrams ? bytesToWord(bytes, start, end) : '';

@@ -15,6 +15,8 @@ export class TokenTable {
   private hashes = new Uint32Array(1 << 10);
   private starts = new Int32Array(1 << 10);
   private lengths = new Int32Array(1 << 10);
+  /** Each word's occurrences, by `count`. */
+  private counts = new Int32Array(1 << 10);
   private arena = new Uint8Array(1 << 16);
   private arenaUsed = 0;
   /** Words so far. */
@@ -31,6 +33,18 @@ export class TokenTable {
     const p = this.placeOf(bytes, start, end);
     const held = this.places[p];
     return held === 0 ? this.insert(p, this.lastHash, bytes, start, end - start) : held - 1;
+  }
+
+  /** numberOf, counting `by` more occurrences of the word. */
+  count(bytes: Uint8Array, start: number, end: number, by = 1): number {
+    const w = this.numberOf(bytes, start, end);
+    this.counts[w] += by;
+    return w;
+  }
+
+  /** The occurrences `count` has seen of word `w`. */
+  countOf(w: number): number {
+    return this.counts[w];
   }
 
   /** The number of the word bytes[start, end), or -1 if it has none. */
@@ -79,6 +93,7 @@ export class TokenTable {
       this.hashes = grown(this.hashes, 2 * w);
       this.starts = grown(this.starts, 2 * w);
       this.lengths = grown(this.lengths, 2 * w);
+      this.counts = grown(this.counts, 2 * w);
     }
     if (this.arenaUsed + length > this.arena.length) {
       this.arena = grown(this.arena, Math.max(2 * this.arena.length, this.arenaUsed + length));
@@ -89,6 +104,7 @@ export class TokenTable {
     this.hashes[w] = hash;
     this.starts[w] = this.arenaUsed;
     this.lengths[w] = length;
+    this.counts[w] = 0;
     this.arenaUsed += length;
     this.places[place] = w + 1;
     // At most half full, so that probes stay short.

@@ -28,12 +28,6 @@ export interface FastTextOptions {
    * placement` measures the two; the numbers are in the README.
    */
   outputMatrix?: 'dense' | 'table';
-  /**
-   * The optimizer group of the output table (outputMatrix `table`): `embeddings`, the input
-   * table's, by default. `rowshard supervised` gives it a group of its own, so that the output
-   * matrix is trained as the dense one is wherever it lives.
-   */
-  outputGroup?: string;
 }
 
 /** A counter-based draw in [0, 1): the same negatives for the same batch, whatever the worker or run. */
@@ -140,16 +134,7 @@ export function fastTextClassifier(options: FastTextOptions): Model {
     name: 'fasttext',
     task: 'classification',
     tables: outputTable
-      ? [
-          table,
-          tableSpec({
-            name: 'output',
-            numEmbeddings: C,
-            embeddingDim: D,
-            init: { kind: 'zeros' },
-            group: options.outputGroup ?? 'embeddings',
-          }),
-        ]
+      ? [table, tableSpec({ name: 'output', numEmbeddings: C, embeddingDim: D, init: { kind: 'zeros' } })]
       : [table],
     dense: outputTable ? [] : [{ name: 'fc.weight', shape: [C, D], init: { kind: 'zeros' }, group: 'dense' }],
     rowsNeeded: (batch: Batch): Record<string, readonly RowIds[]> =>

@@ -73,7 +73,7 @@ export function builtinModel(name: string, options: Record<string, unknown> = {}
     case 'fasttext': {
       rejectUnknownKeys(
         options,
-        ['numWords', 'buckets', 'embeddingDim', 'numClasses', 'loss', 'neg', 'labelCounts', 'outputMatrix', 'outputGroup'],
+        ['numWords', 'buckets', 'embeddingDim', 'numClasses', 'loss', 'neg', 'labelCounts', 'outputMatrix'],
         o,
       );
       const numClasses = int('numClasses');
@@ -93,7 +93,6 @@ export function builtinModel(name: string, options: Record<string, unknown> = {}
         outputMatrix: optional(options.outputMatrix, 'dense' as const, (v) =>
           oneOf(v, `${o}.outputMatrix`, ['dense', 'table'] as const),
         ),
-        outputGroup: optional(options.outputGroup, 'embeddings', (v) => stringField(v, `${o}.outputGroup`)),
       });
     }
     case 'fasttext_words':
