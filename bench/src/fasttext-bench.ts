@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { repoRoot } from '@rowshard/testkit';
 import { benchArgs } from './bench-args.js';
 import { endedChildrenCpuMs } from './cpu-time.js';
+import { scaleReport } from './fasttext-scale.js';
 import { useReport } from './fasttext-use.js';
 import { median, timed } from './stats.js';
 import { pairCosines, readVec, spearman } from './vector-agreement.js';
@@ -140,7 +141,15 @@ function main(): void {
   if (only === null || only === 'race') report.race = raceReport();
   if (only === null || only === 'use') report.use = useReport({ cli, corpus, threads, scratch: String(values.scratch), log });
   if (only === null || only === 'placement') report.placement = placementReport();
-  if (only === null || only === 'scale') report.scale = scaleReport();
+  if (only === null || only === 'scale')
+    report.scale = scaleReport({
+      corpus,
+      threads,
+      scratch: String(values.scratch),
+      copies: Number(values.copies),
+      log,
+      train: (system, args, sameThreads, file) => train(system, 'scale', args, sameThreads, file),
+    });
   if (values.json) process.stdout.write(`${JSON.stringify(report)}\n`);
 }
 
@@ -278,56 +287,6 @@ function raceReport() {
     ownClusterOverFastText: ownRatio,
     cpuOwnClusterOverFastText: ownCpuRatio,
   };
-}
-
-/** One epoch of the training file repeated `--copies` times, by both: the cost of an example at scale. */
-function scaleReport() {
-  const copies = Number(values.copies);
-  const work = mkdtempSync(join(String(values.scratch), 'rowshard-ftscale-'));
-  try {
-    const text = readFileSync(join(corpus, 'train.txt'));
-    const big = join(work, 'train.txt');
-    writeFileSync(big, Buffer.concat(Array.from({ length: copies }, () => text)));
-    const examples =
-      copies *
-      text
-        .toString('latin1')
-        .split('\n')
-        .filter((l) => l.includes('__label__')).length;
-    const entrants = [
-      { system: 'fasttext' as const, args: ['-lr', '1.0', '-epoch', '1', '-wordNgrams', '2'], same: true },
-      { system: 'rowshard' as const, args: ['-epoch', '1', '-wordNgrams', '2'], same: false },
-    ];
-    const runs: Run[][] = entrants.map(() => []);
-    for (let round = 0; round < 2; round++)
-      for (let i = 0; i < entrants.length; i++) {
-        const k = (i + round) % entrants.length;
-        runs[k].push(train(entrants[k].system, 'scale', entrants[k].args, entrants[k].same, big));
-      }
-    const summary = entrants.map((e, k) => {
-      const seconds = median(runs[k].map((r) => r.seconds));
-      return {
-        system: e.system,
-        args: `${e.args.join(' ')}${e.same ? ` -thread ${threads}` : ' (its own cluster)'}`,
-        seconds,
-        cpuSeconds: median(runs[k].map((r) => r.cpuSeconds)),
-        examplesPerSecond: Math.round(examples / seconds),
-        p1: median(runs[k].map((r) => r.p1)),
-      };
-    });
-    const ratio = Math.round((summary[1].seconds / summary[0].seconds) * 100) / 100;
-    log(
-      `one epoch of ${copies} copies of the training file (${examples} examples), model files in ${values.scratch}, median of 2 runs each:`,
-    );
-    for (const s of summary)
-      log(
-        `${s.system.padEnd(9)} ${s.args.padEnd(46)} ${s.seconds.toFixed(1)} s  CPU ${s.cpuSeconds.toFixed(1)} s  ${s.examplesPerSecond} examples/s  P@1 ${s.p1.toFixed(3)}`,
-      );
-    log(`rowshard / fastText: wall time ${ratio}×`);
-    return { copies, examples, summary, rowshardOverFastText: ratio };
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
 }
 
 /** Where the classifier's output matrix lives: a dense parameter or a table, the same job otherwise. */

@@ -6,6 +6,17 @@ import { repoRoot } from '@rowshard/testkit';
 import { benchArgs } from './bench-args.js';
 import { processCpuMs } from './cpu-time.js';
 import { median } from './stats.js';
+import {
+  type Cost,
+  isCost,
+  medianCost,
+  medianRun,
+  type Progress,
+  type RowshardRun,
+  round,
+  WARMUP_BUCKET,
+  warmupCurve,
+} from './train-costs.js';
 
 /**
  * What the seed text classifier costs to train: 1M rows × dim 64, batch 256, sequence 32,
@@ -74,7 +85,13 @@ const log = (s: string) => {
   if (!values.json) process.stdout.write(`${s}\n`);
 };
 
-const job = (mode: 'bsp' | 'asp', poolBags: boolean, prefetch: boolean) => ({
+/** The sync settings a run varies: poolBags (default on) and, in ASP, prefetch (default off). */
+interface SyncChoice {
+  poolBags?: boolean;
+  prefetch?: boolean;
+}
+
+const job = (mode: 'bsp' | 'asp', { poolBags = true, prefetch = false }: SyncChoice) => ({
   seed: 0,
   model: { name: 'text_classifier', options: { vocabSize: ROWS, embeddingDim: 64, hiddenDim: 64, numClasses: 2, dropout: 0.1 } },
   optimizers: { embeddings: { kind: 'sparse_adam', lr: 1e-3 }, dense: { kind: 'adam', lr: 1e-3 } },
@@ -95,36 +112,6 @@ const job = (mode: 'bsp' | 'asp', poolBags: boolean, prefetch: boolean) => ({
   logEverySteps: 10,
 });
 
-interface Cost {
-  examplesPerSec: number;
-  cpuMsPerKiloExample: number;
-}
-
-interface RowshardRun extends Cost {
-  mode: 'bsp' | 'asp';
-  /** sync.poolBags: the sequence means taken on the shards where the mode allows it. */
-  poolBags: boolean;
-  /** sync.prefetch (ASP): a step's pull sent a step ahead of the worker's last push. */
-  prefetch: boolean;
-  ps: number;
-  workers: number;
-  /** CPU ms per 1000 examples by role. */
-  byRole: Record<string, number>;
-  /** examples/s over each 500 steps of the run, from its start. */
-  warmup: number[];
-  /** With --count-gc: collections over the run, by role and kind. */
-  gc?: Record<string, { scavenge: number; markCompact: number }>;
-  finalLoss: number | null;
-}
-
-interface Progress {
-  step: number;
-  /** examples/s over the log window ending at `step`, as the coordinator reports it. */
-  rate: number;
-  at: number;
-  examples: number;
-}
-
 interface Sample {
   step: number;
   examples: number;
@@ -137,8 +124,7 @@ async function runRowshard(
   ps: number,
   trainers: number,
   workers: number,
-  poolBags = true,
-  prefetch = false,
+  sync: SyncChoice = {},
 ): Promise<RowshardRun> {
   const samples: Sample[] = [];
   /** The coordinator's progress reports: its rate over each log window, and when each arrived. */
@@ -152,7 +138,7 @@ async function runRowshard(
   const gc: Record<string, { scavenge: number; markCompact: number }> = {};
   const countGc = values['count-gc'] === true;
   const cluster = await startLocalCluster({
-    job: job(mode, poolBags, prefetch),
+    job: job(mode, sync),
     ps,
     trainers,
     workersPerTrainer: workers,
@@ -197,14 +183,14 @@ async function runRowshard(
     const steady = reports.filter((w) => w.step > STEPS / 3).map((w) => w.rate);
     return {
       mode,
-      poolBags,
-      prefetch,
+      poolBags: sync.poolBags ?? true,
+      prefetch: mode === 'asp' && sync.prefetch === true,
       ps,
       workers: trainers * workers,
       examplesPerSec: Math.round(median(steady)),
       cpuMsPerKiloExample: round((cpu * 1000) / examples),
       byRole,
-      warmup: warmupCurve(reports),
+      warmup: warmupCurve(reports, STEPS),
       finalLoss: result.losses.at(-1) ?? null,
       ...(countGc ? { gc } : {}),
     };
@@ -228,40 +214,6 @@ function runTorch(threads: number): (Cost & { note?: string }) | { note: string 
     return { note: `PyTorch run failed (is python3-torch installed?): ${(e as Error).message.split('\n')[0]}` };
   }
 }
-
-const round = (x: number) => Math.round(x * 10) / 10;
-
-const WARMUP_BUCKET = 500;
-
-/** examples/s over each WARMUP_BUCKET steps, from the progress reports within it. */
-function warmupCurve(progress: readonly Progress[]): number[] {
-  const curve: number[] = [];
-  for (let from = 0; from < STEPS; from += WARMUP_BUCKET) {
-    const inside = progress.filter((p) => p.step >= from && p.step < from + WARMUP_BUCKET);
-    const first = inside[0];
-    const last = inside[inside.length - 1];
-    if (!first || last === first) break;
-    curve.push(Math.round((last.examples - first.examples) / ((last.at - first.at) / 1000)));
-  }
-  return curve;
-}
-
-/** Medians over repeats (of the runs that ran), or the note of one that did not. */
-function medianCost(costs: (Cost | { note: string })[]): Cost | { note: string } {
-  const ok = costs.filter(isCost);
-  if (ok.length === 0) return costs[0];
-  return {
-    examplesPerSec: Math.round(median(ok.map((c) => c.examplesPerSec))),
-    cpuMsPerKiloExample: round(median(ok.map((c) => c.cpuMsPerKiloExample))),
-  };
-}
-
-function medianRun(runs: RowshardRun[]): RowshardRun {
-  const byRole: Record<string, number> = {};
-  for (const role of Object.keys(runs[0].byRole)) byRole[role] = round(median(runs.map((r) => r.byRole[role])));
-  return { ...runs[0], ...(medianCost(runs) as Cost), byRole };
-}
-const isCost = (x: unknown): x is Cost => typeof (x as Cost).examplesPerSec === 'number';
 
 async function main(): Promise<void> {
   const ps = Number(values.ps);
@@ -287,28 +239,32 @@ async function main(): Promise<void> {
       torch2: torch2Run,
       bsp: await runRowshard('bsp', ps, trainers, workers),
       asp: await runRowshard('asp', ps, trainers, workers),
-      aspRows: values['rows-baseline'] ? await runRowshard('asp', ps, trainers, workers, false) : null,
-      aspAhead: values.prefetch ? await runRowshard('asp', ps, trainers, workers, true, true) : null,
+      aspRows: values['rows-baseline'] ? await runRowshard('asp', ps, trainers, workers, { poolBags: false }) : null,
+      aspAhead: values.prefetch ? await runRowshard('asp', ps, trainers, workers, { prefetch: true }) : null,
     });
   }
   const torch1 = medianCost(runs.map((r) => r.torch1));
   const torch2 = medianCost(runs.map((r) => r.torch2));
   const bsp = medianRun(runs.map((r) => r.bsp));
   const asp = medianRun(runs.map((r) => r.asp));
-  const rowsRuns = runs.flatMap((r) => (r.aspRows ? [r.aspRows] : []));
-  const aspRows = rowsRuns.length ? medianRun(rowsRuns) : null;
-  /** Pooled ASP's CPU per example over ASP pulling rows, median of the repeats' ratios. */
-  const pooledVsRows = aspRows
-    ? Math.round(
-        median(runs.flatMap((r) => (r.aspRows ? [r.asp.cpuMsPerKiloExample / r.aspRows.cpuMsPerKiloExample] : []))) * 100,
-      ) / 100
-    : null;
-  const aheadRuns = runs.flatMap((r) => (r.aspAhead ? [r.aspAhead] : []));
-  const aspAhead = aheadRuns.length ? medianRun(aheadRuns) : null;
-  /** ASP with prefetch's examples/s over ASP's, median of the repeats' ratios. */
-  const prefetchSpeedup = aspAhead
-    ? Math.round(median(runs.flatMap((r) => (r.aspAhead ? [r.aspAhead.examplesPerSec / r.asp.examplesPerSec] : []))) * 100) / 100
-    : null;
+  /** An ASP variant's median run over the repeats, and the median of each repeat's `ratio` to that repeat's ASP. */
+  const variant = (pick: (r: (typeof runs)[number]) => RowshardRun | null, ratio: (v: RowshardRun, a: RowshardRun) => number) => {
+    const paired = runs.flatMap((r) => {
+      const v = pick(r);
+      return v ? [{ v, ratio: ratio(v, r.asp) }] : [];
+    });
+    if (paired.length === 0) return { run: null, ratio: null };
+    return { run: medianRun(paired.map((p) => p.v)), ratio: Math.round(median(paired.map((p) => p.ratio)) * 100) / 100 };
+  };
+  // Pooled ASP's CPU per example over ASP pulling rows; ASP with prefetch's examples/s over ASP's.
+  const { run: aspRows, ratio: pooledVsRows } = variant(
+    (r) => r.aspRows,
+    (rows, a) => a.cpuMsPerKiloExample / rows.cpuMsPerKiloExample,
+  );
+  const { run: aspAhead, ratio: prefetchSpeedup } = variant(
+    (r) => r.aspAhead,
+    (ahead, a) => ahead.examplesPerSec / a.examplesPerSec,
+  );
   /** The median over repeats of rowshard's CPU per example over PyTorch's (1 thread) in the same repeat. */
   const pairedRatio = (mode: 'bsp' | 'asp') => {
     const ratios = runs
