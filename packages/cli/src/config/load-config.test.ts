@@ -128,3 +128,19 @@ describe('loadTrainConfig: checkpoint flags', () => {
     );
   });
 });
+
+describe('loadTrainConfig: the cluster picked for the machine', () => {
+  it("turns ASP's prefetch on where shards and workers fit the CPUs, and says so on the cluster line", async () => {
+    const asp = fileJob('sync: asp');
+    const fits = await loadTrainConfig({ config: asp, ps: 1, workers: 1 }, {}, undefined, undefined, 2);
+    expect(fits.job.sync).toEqual({ mode: 'asp', prefetch: true });
+    const picked = await loadTrainConfig({ config: asp }, {}, undefined, undefined, { cpus: 2, minWorkers: 1 });
+    expect(picked.clusterChoice).toMatch(/^cluster: 1 PS × 1 worker threads, .*; ASP workers pull a step ahead/);
+    // 1 PS × 2 workers on 2 CPUs: one process more than the cores.
+    const crowded = await loadTrainConfig({ config: asp }, {}, undefined, undefined, 2);
+    expect(crowded.job.sync).toBe('asp');
+    expect(crowded.clusterChoice).not.toMatch(/prefetch/);
+    // Without a machine to size for, the job's own setting (off) stands.
+    expect((await load({ config: asp, ps: 1, workers: 1 })).job.sync).toBe('asp');
+  });
+});
