@@ -153,6 +153,10 @@ async function run(dir: string, faults: readonly Fault[] = [], log: Log = { inje
       onEvent: (role, e) => {
         if (e.event === 'restarting') happened.push(`${role} restarted (${e.reason})`);
         if (e.event === 'recovering') happened.push(`recovery (${e.reason})`);
+        if (e.event === 'recovered') happened.push(`resumed at step ${e.step}`);
+        if (e.event === 'checkpoint') happened.push(`checkpoint ${e.step}`);
+        if (e.event === 'checkpoint_failed') happened.push(`checkpoint ${e.step} failed (${e.reason})`);
+        if (e.event === 'checkpoint_skipped') happened.push(`checkpoint skipped (${JSON.stringify(e)})`);
         if (role !== 'coordinator' || e.event !== 'progress' || next >= faults.length || !cluster) return;
         if (settled() && Number(e.step) >= faults[next].step) inject(Number(e.step));
       },
@@ -191,7 +195,12 @@ describe('chaos', () => {
     expect(log.injected, context()).toHaveLength(FAULTS);
     expect(chaos.result.steps, context()).toBe(STEPS);
     expect(chaos.restarts, context()).toEqual(chaos.kills);
-    expect(fingerprint(finalManifest(join(root, 'chaos'))), context()).toEqual(fingerprint(finalManifest(join(root, 'clean'))));
+    // Where the runs parted, should they: the first step whose loss this coordinator saw differs.
+    const parted = chaos.result.losses.findIndex((loss, step) => loss !== null && loss !== clean.result.losses[step]);
+    const where = parted < 0 ? 'every loss seen is the same' : `the loss of step ${parted} differs first`;
+    expect(fingerprint(finalManifest(join(root, 'chaos'))), `${context()}; ${where}`).toEqual(
+      fingerprint(finalManifest(join(root, 'clean'))),
+    );
     // Every step's loss this coordinator saw is the uninterrupted run's (a restarted one
     // knows none from before its checkpoint).
     chaos.result.losses.forEach((loss, step) => {

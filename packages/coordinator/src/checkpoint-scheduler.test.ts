@@ -2,11 +2,16 @@ import { ErrorCodes, parseJobConfig, RowshardError } from '@rowshard/core';
 import { describe, expect, it, vi } from 'vitest';
 import { type CheckpointContext, CheckpointScheduler } from './checkpoint-scheduler.js';
 
-/** A scheduler over fakes: shard links whose checkpoint fails `failures` times, a store that keeps nothing. */
-function scheduler(failures: number) {
+/**
+ * A scheduler over fakes: shard links whose checkpoint fails `failures` times (and runs
+ * `whileShardsWrite` before answering), a store that keeps nothing, the coordinator's epoch.
+ */
+function scheduler(failures: number, whileShardsWrite: (restored: () => void) => void = () => {}) {
   let left = failures;
+  let epoch = 1;
   const checkpoint = vi.fn(async () => {
     if (left-- > 0) throw new RowshardError(ErrorCodes.CONNECTION_CLOSED, 'connection to ps 0 closed (code 1006)');
+    whileShardsWrite(() => epoch++);
     return [];
   });
   const emit = vi.fn();
@@ -36,7 +41,7 @@ function scheduler(failures: number) {
     numShards: 1,
     workers: 2,
     dense: () => ({ snapshot: () => ({}), optimizerState: () => ({}), version: 1 }),
-    epoch: () => 1,
+    epoch: () => epoch,
     emit,
     emitFailed,
     fault: () => {},
@@ -65,6 +70,20 @@ describe('CheckpointScheduler (BSP)', () => {
     expect(checkpoint).toHaveBeenCalledTimes(2);
     expect(emit).toHaveBeenCalledTimes(1);
     expect(emit).toHaveBeenCalledWith(expect.objectContaining({ step: 5 }));
+  });
+
+  it('a checkpoint whose shards answered after a recovery restored the cluster fails: its dense state would be the restored one', async () => {
+    const { s, emit, emitFailed } = scheduler(0, (restored) => restored());
+    await s.atBarrier(5);
+    expect(emitFailed).toHaveBeenCalledWith(
+      expect.objectContaining({
+        step: 5,
+        code: ErrorCodes.STALE_EPOCH,
+        reason: expect.stringMatching(/restored while it was written/),
+      }),
+    );
+    expect(emit).not.toHaveBeenCalled();
+    expect(s.lastStep).toBeNull();
   });
 });
 

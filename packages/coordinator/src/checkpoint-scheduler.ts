@@ -1,5 +1,5 @@
 import type { JobConfig, JobIdentity, PsTableConfig } from '@rowshard/core';
-import { ErrorCodes, sparseRowOptimizer, tableStepAt } from '@rowshard/core';
+import { ErrorCodes, RowshardError, sparseRowOptimizer, tableStepAt } from '@rowshard/core';
 import type { Model } from '@rowshard/nn';
 import type { CheckpointStore } from './checkpoint-store.js';
 import type { DenseState } from './dense-state.js';
@@ -187,7 +187,16 @@ export class CheckpointScheduler {
   private async write(step: number, dir: string, pushedSteps: readonly number[] | null): Promise<void> {
     const { store, links, job } = this.ctx;
     const started = performance.now();
-    const shards = await links.checkpoint(dir, step, pushedSteps, this.ctx.epoch(), job.timeouts.stepMs);
+    const epoch = this.ctx.epoch();
+    const shards = await links.checkpoint(dir, step, pushedSteps, epoch, job.timeouts.stepMs);
+    // A recovery restored the cluster while the shards wrote: the dense state is the restored
+    // one now, not step `step`'s, so this checkpoint would mix two steps.
+    if (this.ctx.epoch() !== epoch) {
+      throw new RowshardError(
+        ErrorCodes.STALE_EPOCH,
+        `checkpoint of step ${step}: the cluster was restored while it was written`,
+      );
+    }
     const dense = this.ctx.dense();
     const denseFile = store.writeDense(dir, { values: dense.snapshot(), states: dense.optimizerState(), version: dense.version });
     const manifest = store.commit(dir, {

@@ -21,6 +21,12 @@ export const ErrorCodes = {
   /** An authenticated connection whose role may not send this message (a trainer sending `restore`). */
   FORBIDDEN: 'E_FORBIDDEN',
   STALE_EPOCH: 'E_STALE_EPOCH',
+  /**
+   * BSP: a pull for a step this shard has already applied. The rows it asks for (before that
+   * step) are gone: a replacement trainer resumed at a step its predecessor had pushed to the
+   * shards but not reported to the coordinator. Only the last checkpoint gives them back.
+   */
+  STALE_STEP: 'E_STALE_STEP',
   TIMEOUT: 'E_TIMEOUT',
   CONNECTION_CLOSED: 'E_CONNECTION_CLOSED',
   SHARD_UNAVAILABLE: 'E_SHARD_UNAVAILABLE',
@@ -99,6 +105,7 @@ const transientCodes = new Set<string>([
   ErrorCodes.CONNECTION_CLOSED,
   ErrorCodes.PAUSED,
   ErrorCodes.STALE_EPOCH,
+  ErrorCodes.STALE_STEP,
   ErrorCodes.SHARD_UNAVAILABLE,
   ErrorCodes.TIMEOUT,
   ErrorCodes.WRONG_SHARD,

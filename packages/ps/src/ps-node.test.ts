@@ -161,6 +161,18 @@ describe('PsNode behind its dispatch table', () => {
     expect(bsp.node.appliedSteps).toBe(1);
   });
 
+  it('BSP: refuses a pull for a step it already applied with E_STALE_STEP (the rows before that step are gone)', async () => {
+    const s = shard('bsp', 1);
+    await s.send(push(0, 0));
+    const after = await rowsOf(s, { step: 1 });
+    await expect(rowsOf(s, { step: 0 })).rejects.toMatchObject({
+      code: ErrorCodes.STALE_STEP,
+      message: expect.stringContaining('pull: step 0 is already applied on this shard (step 1 is next)'),
+    });
+    expect(await rowsOf(s, { step: 1 })).toEqual(after);
+    expect(s.node.appliedSteps).toBe(1);
+  });
+
   it('refuses a request over the limits with E_TOO_LARGE, before anything happens', async () => {
     const s = shard('asp', 1);
     const before = await rowsOf(s);
@@ -284,6 +296,28 @@ describe('PsNode behind its dispatch table', () => {
       const file = readShardSnapshot(join(root, 'shard-0.safetensors')).tables[0];
       expect(Array.from(file.weight)).toEqual(atCheckpoint);
       expect((await rowsOf(s))[0]).toBeCloseTo(atCheckpoint[0] - 1, 6);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('a checkpoint that waited for a snapshot while a restore came is refused: it would write the restored rows', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'rowshard-psnode-'));
+    try {
+      const s = shard('asp', 1, new CheckpointRoot(root));
+      await s.send(push(0, 0));
+      const first = s.send({ type: 'checkpoint', dir: root, step: 1, pushedSteps: [1], epoch: 0 });
+      // Both wait for the first snapshot's writes; the restore was sent first, so it runs first.
+      const restored = s.send({ type: 'restore', dir: null, manifest: null, epoch: 5 });
+      const late = s.send({ type: 'checkpoint', dir: root, step: 1, pushedSteps: [1], epoch: 0 });
+      await Promise.all([
+        first,
+        restored,
+        expect(late).rejects.toMatchObject({
+          code: ErrorCodes.STALE_EPOCH,
+          message: 'request from epoch 0; this shard was restored into epoch 5',
+        }),
+      ]);
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

@@ -147,6 +147,16 @@ export class PsNode {
           { field: 'step' },
         );
       }
+      // The rows of step t are those before it is applied. A shard past it has none to give:
+      // only the last checkpoint does (the worker's recovery), or the step would be computed
+      // from rows it already changed.
+      if (request.step < aggregator.appliedSteps) {
+        throw new RowshardError(
+          ErrorCodes.STALE_STEP,
+          `pull: step ${request.step} is already applied on this shard (step ${aggregator.appliedSteps} is next); its rows are gone`,
+          { step: request.step, applied: aggregator.appliedSteps },
+        );
+      }
       return aggregator.whenApplied(request.step).then(() => rowsReply(service, request.tables, {}));
     }
     return rowsReply(service, request.tables, {});
@@ -275,6 +285,18 @@ export class PsNode {
       if (!ready()) await new Promise<void>((resolve) => this.pushWaiters.push({ ready, resolve }));
     }
     while (this.snapshotWrite) await this.snapshotWrite;
+    // A restore (or a registration again) may have come while this waited: the state is then
+    // another epoch's, and written under this step it would make a checkpoint of mixed steps.
+    if (this.admit(request.epoch) !== service) {
+      throw new RowshardError(ErrorCodes.STALE_EPOCH, `checkpoint of step ${step}: this shard was reset while it waited`);
+    }
+    if (this.aggregator && this.aggregator.appliedSteps !== step) {
+      throw new RowshardError(
+        ErrorCodes.STALE_STEP,
+        `checkpoint of step ${step}: this shard is at step ${this.aggregator.appliedSteps}`,
+        { step, applied: this.aggregator.appliedSteps },
+      );
+    }
     const written = writeShardSnapshot(service, join(dir, `shard-${service.shard}.safetensors`), step);
     const settled = written.then(
       () => {},

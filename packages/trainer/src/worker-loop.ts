@@ -139,6 +139,7 @@ export class WorkerLoop {
       // request then left in flight while the worker computes step t + 1 (sync-mode.ts).
       const ahead = prefetches(job.sync) ? 2 : 1;
       const slowMs = job.debug.slowRanks[String(rank)] ?? 0;
+      const exitAfterPush = job.debug.exitAfterPush[String(rank)] ?? -1;
       let pulled: PulledBatch | null = null;
       /** With prefetch: step t + 1's batch, its rows coming with `inflight`, the last request sent. */
       let queued: PulledBatch | null = null;
@@ -190,6 +191,11 @@ export class WorkerLoop {
           inflight = null;
           const nextPulled: PulledBatch | null = next ? { ...next, plans: this.plansFor(next) } : null;
           const push = this.ps.pushPlanned(gradients, { step: t, rank }, nextPulled?.plans ?? null);
+          if (t === exitAfterPush && this.task.startStep < t) {
+            // debug.exitAfterPush: the shards have the step, the coordinator never hears of it.
+            await push;
+            process.kill(process.pid, 'SIGKILL');
+          }
           const denseStep = this.coordinator.request(
             'dense_step',
             { step: t, rank, epoch, grads: dense, loss, examples: size, ...this.cacheReport() },
@@ -338,6 +344,7 @@ function isRecoverable(e: unknown): boolean {
     e.code === ErrorCodes.CONNECTION_CLOSED ||
     e.code === ErrorCodes.PAUSED ||
     e.code === ErrorCodes.STALE_EPOCH ||
+    e.code === ErrorCodes.STALE_STEP ||
     e.code === ErrorCodes.SHARD_UNAVAILABLE ||
     e.code === ErrorCodes.TIMEOUT
   );
