@@ -209,11 +209,14 @@ describe('checkpoints', () => {
     const dir = join(root, 'k60-after-push');
     const restarts: string[] = [];
     const { result } = await run(
-      job(60, dir, { debug: { slowRanks: { '0': 5 }, exitAfterPush: { '1': 27 } } }),
-      { ps: 2, trainers: 2, workersPerTrainer: 1 },
-      { onEvent: (role, e) => e.event === 'restarting' && restarts.push(role) },
+      job(60, dir, { debug: { slowRanks: { '0': 5 } } }),
+      { ps: 2 },
+      {
+        env: { ROWSHARD_CRASH_AT: 'after-push:27' },
+        onEvent: (role, e) => e.event === 'restarting' && restarts.push(role),
+      },
     );
-    expect(restarts).toHaveLength(1); // whichever trainer ran rank 1
+    expect(restarts).toEqual(['trainer 0']);
     expect(result?.recoveries).toBe(1);
     expect(fingerprint(manifestOf(dir, 60))).toEqual(fingerprint(manifestOf(uninterrupted, 60)));
   });

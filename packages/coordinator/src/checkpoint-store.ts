@@ -28,6 +28,7 @@ import {
   type TensorEntry,
   viewTensor,
 } from '@rowshard/core';
+import { crashPoint } from '@rowshard/transport';
 import { writeFileDurably } from './durable-file.js';
 
 /** Where checkpoints go and how often (job `checkpoint` section). */
@@ -45,18 +46,6 @@ export interface DenseSnapshot {
   readonly values: Record<string, Float32Array>;
   readonly states: Record<string, { step: number; buffers: Record<string, Float32Array> }>;
   readonly version: number;
-}
-
-/**
- * Fault injection for tests: ROWSHARD_CRASH_AT=<point>[:<step>] with point
- * before-manifest-rename or after-manifest-rename kills this process there (SIGKILL), at
- * every checkpoint or only the one of <step>.
- */
-function crashPoint(name: string, step: number): void {
-  const want = process.env.ROWSHARD_CRASH_AT;
-  if (!want) return;
-  const [point, at] = want.split(':');
-  if (point === name && (at === undefined || Number(at) === step)) process.kill(process.pid, 'SIGKILL');
 }
 
 function fsyncDir(dir: string): void {

@@ -45,17 +45,8 @@ export interface JobConfig {
   readonly checkpoint: CheckpointConfig | null;
   /** Per-request limits of the parameter servers (rows, bytes of row data); clients split to fit. */
   readonly limits: { readonly maxRequestRows: number; readonly maxRequestBytes: number };
-  /** Faults made on purpose, for tests and demos (README, config reference). */
-  readonly debug: {
-    /** Deliberate slowness for the consistency modes: rank → extra ms per step. */
-    readonly slowRanks: Readonly<Record<string, number>>;
-    /**
-     * rank → step: the trainer running that rank kills itself (SIGKILL) once its push of that
-     * step is applied, before its dense step is sent; a trainer that started at or after that
-     * step (its replacement) does not.
-     */
-    readonly exitAfterPush: Readonly<Record<string, number>>;
-  };
+  /** Deliberate slowness for tests and demos of the consistency modes: rank → extra ms per step. */
+  readonly debug: { readonly slowRanks: Readonly<Record<string, number>> };
 }
 
 export interface ClusterSize {
@@ -195,19 +186,12 @@ export function workerSlice(size: number, rank: number, workers: number): { star
 function parseDebug(value: unknown, field: string): JobConfig['debug'] {
   if (value === undefined || value === null) return jobDefaults.debug;
   const obj = requireObject(value, field);
-  rejectUnknownKeys(obj, ['slowRanks', 'exitAfterPush'], field);
-  return {
-    slowRanks: byRank(obj.slowRanks ?? jobDefaults.debug.slowRanks, `${field}.slowRanks`),
-    exitAfterPush: byRank(obj.exitAfterPush ?? jobDefaults.debug.exitAfterPush, `${field}.exitAfterPush`),
-  };
-}
-
-/** `{ "<rank>": n }` with non-negative integers. */
-function byRank(value: unknown, field: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [rank, n] of Object.entries(requireObject(value, field))) {
-    if (!/^\d+$/.test(rank)) throw configError(`${field}.${rank}`, 'keys must be worker ranks');
-    out[rank] = nonNegativeInt(n, `${field}.${rank}`);
+  rejectUnknownKeys(obj, ['slowRanks'], field);
+  const slow = requireObject(obj.slowRanks ?? jobDefaults.debug.slowRanks, `${field}.slowRanks`);
+  const slowRanks: Record<string, number> = {};
+  for (const [rank, ms] of Object.entries(slow)) {
+    if (!/^\d+$/.test(rank)) throw configError(`${field}.slowRanks.${rank}`, 'keys must be worker ranks');
+    slowRanks[rank] = nonNegativeInt(ms, `${field}.slowRanks.${rank}`);
   }
-  return out;
+  return { slowRanks };
 }

@@ -116,5 +116,5 @@ export const jobDefaults: JobDefaults = deepFreeze<JobDefaults>({
   // Measured so one request holds a shard's event loop for tens of ms at most (README, "Numbers").
   limits: { maxRequestRows: defaultRequestLimits.maxRows, maxRequestBytes: defaultRequestLimits.maxBytes },
   logEverySteps: 10,
-  debug: { slowRanks: {}, exitAfterPush: {} },
+  debug: { slowRanks: {} },
 });

@@ -12,7 +12,7 @@ import {
   workerSlice,
 } from '@rowshard/core';
 import { type Batch, type Model, resolveJob, rocAuc } from '@rowshard/nn';
-import { RpcClient, type TransportOptions, userModuleImporter } from '@rowshard/transport';
+import { crashPoint, crashWanted, RpcClient, type TransportOptions, userModuleImporter } from '@rowshard/transport';
 import { BagRouting, pooledPull } from './bag-routing.js';
 import { type BatchSource, openBatchSource } from './data/index.js';
 import { PsClient } from './ps-client.js';
@@ -139,7 +139,6 @@ export class WorkerLoop {
       // request then left in flight while the worker computes step t + 1 (sync-mode.ts).
       const ahead = prefetches(job.sync) ? 2 : 1;
       const slowMs = job.debug.slowRanks[String(rank)] ?? 0;
-      const exitAfterPush = job.debug.exitAfterPush[String(rank)] ?? -1;
       let pulled: PulledBatch | null = null;
       /** With prefetch: step t + 1's batch, its rows coming with `inflight`, the last request sent. */
       let queued: PulledBatch | null = null;
@@ -191,10 +190,10 @@ export class WorkerLoop {
           inflight = null;
           const nextPulled: PulledBatch | null = next ? { ...next, plans: this.plansFor(next) } : null;
           const push = this.ps.pushPlanned(gradients, { step: t, rank }, nextPulled?.plans ?? null);
-          if (t === exitAfterPush && this.task.startStep < t) {
-            // debug.exitAfterPush: the shards have the step, the coordinator never hears of it.
+          if (this.task.startStep < t && crashWanted('after-push', t)) {
+            // A test's crash: the shards have the step, the coordinator never hears of it.
             await push;
-            process.kill(process.pid, 'SIGKILL');
+            crashPoint('after-push', t);
           }
           const denseStep = this.coordinator.request(
             'dense_step',

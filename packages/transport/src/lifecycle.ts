@@ -16,6 +16,26 @@ export function exitWithParent(shutdown: () => Promise<void> | void): void {
   stdin.on('error', () => process.exit(0));
 }
 
+/**
+ * Fault injection for tests: ROWSHARD_CRASH_AT=<point>[:<step>] makes a role kill itself
+ * (SIGKILL) at that point, at every step or only at <step>. The points:
+ * - `before-manifest-rename`, `after-manifest-rename`: the coordinator writing a checkpoint;
+ * - `after-push`: a worker whose push of the step was applied, before its dense step is sent
+ *   (the worker loop checks this point only where the worker started before that step, so a
+ *   replacement does not crash in turn).
+ */
+export function crashWanted(point: string, step: number): boolean {
+  const want = process.env.ROWSHARD_CRASH_AT;
+  if (!want) return false;
+  const [name, at] = want.split(':');
+  return name === point && (at === undefined || Number(at) === step);
+}
+
+/** Kills this process (SIGKILL) where ROWSHARD_CRASH_AT asks for it (crashWanted). */
+export function crashPoint(point: string, step: number): void {
+  if (crashWanted(point, step)) process.kill(process.pid, 'SIGKILL');
+}
+
 /** The flag a launcher starts a role with when its arguments will follow on stdin (roleArguments). */
 export const ARGS_ON_STDIN = '--args-on-stdin';
 
