@@ -1,12 +1,14 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  dictionaryFileText,
   ErrorCodes,
   encodeExamples,
   FastTextDictionary,
   type FileDataSpec,
   KEPT_EXAMPLE_ROWS,
   MAX_KEPT_TOKENS,
+  parseDictionaryFileText,
   RowshardError,
   type TokenizedExample,
 } from '@rowshard/core';
@@ -57,7 +59,7 @@ function writeAtomic(path: string, content: string | Uint8Array, encoding: Buffe
 async function prepareFastTextData(spec: FileDataSpec, dir: string): Promise<PreparedData> {
   // A dictionary given (`rowshard supervised -resume-from`: the model's) is the dictionary: not rebuilt from the file.
   const dict = spec.vocabFile
-    ? FastTextDictionary.fromFileText(readFileSync(spec.vocabFile, 'latin1'), spec.vocabFile, dictionaryOptions(spec))
+    ? parseDictionaryFileText(readFileSync(spec.vocabFile, 'latin1'), spec.vocabFile, dictionaryOptions(spec))
     : buildFastTextDictionary(spec, MAX_KEPT_TOKENS);
   if (dict.nwords === 0)
     throw new RowshardError(ErrorCodes.BAD_DATA, `${spec.path}: empty vocabulary (try a smaller minCount)`, { file: spec.path });
@@ -94,7 +96,7 @@ async function prepareFastTextData(spec: FileDataSpec, dir: string): Promise<Pre
     numWords: dict.nwords,
     numClasses: dict.nlabels,
     labelCounts: dict.counts('label'),
-    vocabText: dict.toFileText(),
+    vocabText: dictionaryFileText(dict),
     labelsText: labels.join(''),
     examples,
     skippedLines: skipped.count,
@@ -114,7 +116,7 @@ async function prepareFastTextData(spec: FileDataSpec, dir: string): Promise<Pre
 async function prepareFastTextWords(spec: FileDataSpec, dir: string): Promise<PreparedData> {
   // A dictionary given (`-resume-from`: the model's) is the dictionary: not rebuilt from the file.
   const dict = spec.vocabFile
-    ? FastTextDictionary.fromFileText(readFileSync(spec.vocabFile, 'latin1'), spec.vocabFile, dictionaryOptions(spec))
+    ? parseDictionaryFileText(readFileSync(spec.vocabFile, 'latin1'), spec.vocabFile, dictionaryOptions(spec))
     : FastTextDictionary.build(readFileSync(spec.path), dictionaryOptions(spec));
   if (dict.nwords === 0)
     throw new RowshardError(ErrorCodes.BAD_DATA, `${spec.path}: empty vocabulary (try a smaller minCount)`, { file: spec.path });
@@ -124,7 +126,7 @@ async function prepareFastTextWords(spec: FileDataSpec, dir: string): Promise<Pr
     numWords: dict.nwords,
     numClasses: 0,
     labelCounts: [],
-    vocabText: dict.toFileText(),
+    vocabText: dictionaryFileText(dict),
     labelsText: '',
     examples,
     skippedLines: 0,

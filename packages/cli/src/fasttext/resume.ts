@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { writeFileWhole } from '@rowshard/coordinator/files';
 import {
   type DenseMatrix,
+  dictionaryFileText,
   ErrorCodes,
   type FastTextModelFile,
   type FastTextModelKind,
@@ -71,7 +72,7 @@ export function openResumedModel(
 /** The model's dictionary (as the vocabulary pass writes one), input and output matrices (.npy) in `dir`. */
 export function writeResumeFiles(m: ResumedModel, dir: string): { dictionary: string; input: string; output: string } {
   const files = { dictionary: join(dir, 'dictionary.txt'), input: join(dir, 'input.npy'), output: join(dir, 'output.npy') };
-  writeFileSync(files.dictionary, Buffer.from(m.file.dict.toFileText(), 'latin1'));
+  writeFileSync(files.dictionary, Buffer.from(dictionaryFileText(m.file.dict), 'latin1'));
   for (const [name, matrix] of [
     ['input', m.file.input],
     ['output', m.file.output],

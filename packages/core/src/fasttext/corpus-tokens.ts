@@ -4,7 +4,7 @@ export const MAX_KEPT_TOKENS = 1 << 25;
 /**
  * The corpus as FastTextDictionary.build read it: each token as the index of its word among the
  * words in the order first seen, so that its lines can be read again without the text
- * (FastTextDictionary.keptLines).
+ * (keptLines, dictionary-lines.ts).
  */
 export interface KeptText {
   readonly tokens: Int32Array;

@@ -3,7 +3,19 @@ import { type KeptText, TokenRecorder } from './corpus-tokens.js';
 import { fastTextHash, forEachCharNgram, forEachWordNgramBucket } from './hash.js';
 import { stlSort } from './stl-algorithms.js';
 import { TokenTable } from './token-table.js';
-import { BOW, bytesToWord, EOS, EOW, TOKEN_END, TOKEN_NEWLINE, TOKEN_WORD, WordReader, wordToBytes } from './tokens.js';
+import {
+  BOW,
+  bytesToWord,
+  EOS,
+  EOS_BYTES,
+  EOW,
+  isEos,
+  TOKEN_END,
+  TOKEN_NEWLINE,
+  TOKEN_WORD,
+  WordReader,
+  wordToBytes,
+} from './tokens.js';
 
 /** A word or label of a fastText dictionary; `word` is a byte string (`tokens.ts`). */
 export interface DictEntry {
@@ -26,28 +38,11 @@ export interface DictionaryBuildOptions extends DictionaryOptions {
   readonly minCountLabel: number;
 }
 
-/** `</s>`'s bytes: the word a \n is. */
-const EOS_BYTES = wordToBytes(EOS);
-
-const EOS_HASH = fastTextHash(EOS);
-
-/** A dictionary's words by their bytes (FastTextDictionary.linesOfBytes). */
-interface ByBytes {
+/** A dictionary's words by their bytes (linesOfBytes, dictionary-lines.ts). */
+export interface WordsByBytes {
   readonly table: TokenTable;
   readonly entryOf: Int32Array;
   readonly isWord: Uint8Array;
-}
-
-/** Whether the word bytes[start, end) is `</s>` written out. */
-function isEos(bytes: Uint8Array, start: number, end: number): boolean {
-  return end - start === EOS.length && startsWith(bytes, start, end, EOS);
-}
-
-/** Whether the word bytes[at, end) begins with the byte string `prefix`. */
-function startsWith(bytes: Uint8Array, at: number, end: number, prefix: string): boolean {
-  if (at + prefix.length > end) return false;
-  for (let i = 0; i < prefix.length; i++) if (bytes[at + i] !== prefix.charCodeAt(i)) return false;
-  return true;
 }
 
 /** fastText's cap on distinct words while reading; past 75% of it the rarest are pruned. */
@@ -72,8 +67,8 @@ export interface DictLine {
 export class FastTextDictionary {
   private readonly index = new Map<string, number>();
   private readonly subwordCache = new Map<number, readonly number[]>();
-  /** The entries by their bytes, for linesOfBytes (made on first use, dropped when the entries change). */
-  private byBytes: ByBytes | null = null;
+  /** The entries by their bytes, for linesOfBytes (dictionary-lines.ts) (made on first use, dropped when the entries change). */
+  private byBytes: WordsByBytes | null = null;
   /** The corpus `build` read, while kept (`keepTokens`); null otherwise. */
   private kept: KeptText | null = null;
   nwords = 0;
@@ -318,52 +313,11 @@ export class FastTextDictionary {
   }
 
   /**
-   * The lines of `bytes` (a line of a file, or any text) as `line` gives them from the words
-   * WordReader.lines reads, each token looked up by its bytes (wordsByBytes): a word of the
-   * dictionary never becomes a string, and its hash comes with the lookup. A worker reading a
-   * corpus too large to keep tokenises every line of every pass, and the strings and the map
-   * lookups of `line` took half its time.
-   */
-  *linesOfBytes(bytes: Uint8Array): Generator<DictLine> {
-    const { table, entryOf, isWord } = this.wordsByBytes();
-    const eos = this.getId(EOS);
-    const prefix = this.options.labelPrefix;
-    const charNgrams = this.options.maxn > 0;
-    const reader = new WordReader(bytes);
-    // The words' hashes, for the line's word n-grams: scratch, not part of the line given.
-    const hashes: number[] = [];
-    while (!reader.atEnd()) {
-      const ids: number[] = [];
-      const labels: number[] = [];
-      hashes.length = 0;
-      let tokens = 0;
-      for (let kind = reader.next(); kind !== TOKEN_END; kind = reader.next()) {
-        tokens++;
-        if (kind === TOKEN_NEWLINE) {
-          this.addToken(EOS, eos, 'word', EOS_HASH, ids, labels, hashes);
-          break;
-        }
-        const { start, end } = reader;
-        const found = table.find(bytes, start, end);
-        const wid = found < 0 ? -1 : entryOf[found];
-        const literalEos = isEos(bytes, start, end);
-        const type = (wid >= 0 ? isWord[wid] === 1 : !startsWith(bytes, start, end, prefix)) ? 'word' : 'label';
-        // Only an unknown word's character n-grams need its text.
-        const token = literalEos ? EOS : wid < 0 && type === 'word' && charNgrams ? bytesToWord(bytes, start, end) : '';
-        this.addToken(token, wid, type, type === 'word' ? table.lastHash : 0, ids, labels, hashes);
-        if (literalEos) break;
-      }
-      this.addWordNgrams(hashes, ids);
-      yield { ids, labels, tokens };
-    }
-  }
-
-  /**
    * The dictionary's words by their bytes, made on first use: the table's word n is entry
    * entryOf[n] (the last entry of that word, as the index map keeps it, should a restored
    * dictionary list one twice), and isWord[i] says whether entry i is a word.
    */
-  private wordsByBytes(): ByBytes {
+  wordsByBytes(): WordsByBytes {
     if (!this.byBytes) {
       const table = new TokenTable();
       const entryOf = new Int32Array(this.entries.length);
@@ -375,57 +329,9 @@ export class FastTextDictionary {
     return this.byBytes;
   }
 
-  /**
-   * Each line of the corpus `build` kept (see keepTokens), as `line` gives it from the line's
-   * words, with its line number (1-based): the lines a second pass over the text would give,
-   * under the dictionary as it is now. Null when no corpus is kept.
-   */
-  keptLines(): Iterable<DictLine & { readonly line: number }> | null {
-    const kept = this.kept;
-    if (!kept) return null;
-    // What each distinct word is under this dictionary, worked out once instead of per token.
-    const n = kept.words.length;
-    const wids = new Int32Array(n);
-    const isWord = new Uint8Array(n);
-    const hashes = new Float64Array(n);
-    for (let t = 0; t < n; t++) {
-      const word = kept.words[t];
-      const wid = this.getId(word);
-      wids[t] = wid;
-      if ((wid < 0 ? this.typeOf(word) : this.entries[wid].type) === 'word') {
-        isWord[t] = 1;
-        hashes[t] = fastTextHash(word);
-      }
-    }
-    const eos = kept.words.indexOf(EOS);
-    const dict = this;
-    return {
-      *[Symbol.iterator]() {
-        let ids: number[] = [];
-        let labels: number[] = [];
-        let lineHashes: number[] = [];
-        let tokens = 0;
-        let line = 1;
-        for (let k = 0; k < kept.count; k++) {
-          const t = kept.tokens[k];
-          tokens++;
-          dict.addToken(kept.words[t], wids[t], isWord[t] ? 'word' : 'label', hashes[t], ids, labels, lineHashes);
-          if (t !== eos) continue;
-          dict.addWordNgrams(lineHashes, ids);
-          yield { ids, labels, tokens, line };
-          ids = [];
-          labels = [];
-          lineHashes = [];
-          tokens = 0;
-          line++;
-        }
-        // A last line without \n has no </s> (and, of spaces alone, no token either).
-        if (tokens > 0 || kept.unterminated) {
-          dict.addWordNgrams(lineHashes, ids);
-          yield { ids, labels, tokens, line };
-        }
-      },
-    };
+  /** The corpus `build` read, while kept (`keepTokens`; its lines: `keptLines`), or null. */
+  get keptText(): KeptText | null {
+    return this.kept;
   }
 
   /** Lets the corpus `build` kept go (its lines read). */
@@ -433,8 +339,11 @@ export class FastTextDictionary {
     this.kept = null;
   }
 
-  /** One token of a line (`getLine`): a word's rows and its hash for the word n-grams, or a label. */
-  private addToken(
+  /**
+   * One token of a line (`getLine`): a word's rows and its hash for the word n-grams, or a
+   * label. With addWordNgrams, how `line`, `linesOfBytes` and `keptLines` make a line.
+   */
+  addToken(
     token: string,
     wid: number,
     type: 'word' | 'label',
@@ -452,53 +361,9 @@ export class FastTextDictionary {
     } else if (wid >= 0) labels.push(wid - this.nwords);
   }
 
-  private addWordNgrams(hashes: readonly number[], ids: number[]): void {
+  /** The word n-gram rows of a line's word hashes, after its tokens (addToken). */
+  addWordNgrams(hashes: readonly number[], ids: number[]): void {
     forEachWordNgramBucket(hashes, this.options.wordNgrams, this.options.bucket, (b) => this.pushHash(ids, b));
-  }
-
-  /**
-   * The dictionary as a file between processes (the vocabulary pass writes it, every worker
-   * reads it): a line `ntokens N`, then `dump()`'s lines. A byte string: write it as latin1.
-   */
-  toFileText(): string {
-    // A pruned dictionary (`quantize -cutoff -retrain`) adds its pruning map: `pruneidx K`, then K lines `bucket row`.
-    const prune =
-      this.pruneIndexSize < 0
-        ? ''
-        : `pruneidx ${this.pruneIndexSize}\n${[...this.pruneIndex].map(([b, r]) => `${b} ${r}\n`).join('')}`;
-    return `ntokens ${this.ntokens}\n${this.dump()}${prune}`;
-  }
-
-  /** Reads `toFileText()` back (as a byte string), pruning map included; `file` names it in errors. */
-  static fromFileText(text: string, file: string, options: DictionaryOptions): FastTextDictionary {
-    const lines = text.split('\n');
-    const bad = (line: number, why: string): never => {
-      throw new RowshardError(ErrorCodes.BAD_DATA, `${file}:${line}: ${why}`, { file, line });
-    };
-    const head = /^ntokens (\d+)$/.exec(lines[0] ?? '');
-    if (!head) bad(1, "expected 'ntokens N'");
-    const size = Number(lines[1]);
-    if (!Number.isInteger(size) || size < 0) bad(2, 'expected the number of entries');
-    const entries: DictEntry[] = [];
-    for (let i = 0; i < size; i++) {
-      const line = lines[2 + i] ?? '';
-      const m = /^(.+) (\d+) (word|label)$/.exec(line);
-      if (!m) bad(3 + i, "expected 'word count word|label'");
-      else entries.push({ word: m[1], count: Number(m[2]), type: m[3] as 'word' | 'label' });
-    }
-    const prune = new Map<number, number>();
-    let pruneSize = -1;
-    const at = 2 + size;
-    const pruneHead = /^pruneidx (\d+)$/.exec(lines[at] ?? '');
-    if (pruneHead) {
-      pruneSize = Number(pruneHead[1]);
-      for (let i = 0; i < pruneSize; i++) {
-        const m = /^(\d+) (\d+)$/.exec(lines[at + 1 + i] ?? '');
-        if (!m) bad(at + 2 + i, "expected 'bucket row' (the pruning map)");
-        else prune.set(Number(m[1]), Number(m[2]));
-      }
-    }
-    return new FastTextDictionary(entries, options, Number(head?.[1]), pruneSize, prune);
   }
 
   /** `Dictionary::dump`, as `fasttext dump model.bin dict` prints it (byte strings). */

@@ -2,6 +2,8 @@ export * from './args.js';
 export * from './corpus-tokens.js';
 export * from './cpp-format.js';
 export * from './dictionary.js';
+export * from './dictionary-file.js';
+export * from './dictionary-lines.js';
 export * from './examples-file.js';
 export * from './hash.js';
 export * from './huffman.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FastTextDictionary } from './dictionary.js';
+import { dictionaryFileText, parseDictionaryFileText } from './dictionary-file.js';
 import { fastTextHash, forEachWordNgramBucket } from './hash.js';
 import { DenseMatrix } from './matrix.js';
 import { serializeFastTextModel } from './model-file.js';
@@ -59,12 +60,12 @@ describe('-cutoff (selectEmbeddings, Dictionary::prune)', () => {
 
   it("carries the pruning map through the dictionary's file text (the training run of -retrain reads it)", () => {
     const { dict: d } = pruneInput(dict, input, 5) as NonNullable<ReturnType<typeof pruneInput>>;
-    const back = FastTextDictionary.fromFileText(d.toFileText(), 'dictionary.txt', options);
+    const back = parseDictionaryFileText(dictionaryFileText(d), 'dictionary.txt', options);
     expect(back.dump()).toBe(d.dump());
     expect([back.pruneIndexSize, [...back.pruneIndex]]).toEqual([d.pruneIndexSize, [...d.pruneIndex]]);
     // Unpruned, the text is as before (no pruneidx line) and reads back unpruned.
-    expect(dict.toFileText()).not.toMatch(/pruneidx/);
-    expect(FastTextDictionary.fromFileText(dict.toFileText(), 'dictionary.txt', options).pruneIndexSize).toBe(-1);
+    expect(dictionaryFileText(dict)).not.toMatch(/pruneidx/);
+    expect(parseDictionaryFileText(dictionaryFileText(dict), 'dictionary.txt', options).pruneIndexSize).toBe(-1);
     // A line's word n-gram buckets go through the map, a bucket not kept is dropped: as fastText's pushHash.
     for (const words of [
       ['a', '</s>'],

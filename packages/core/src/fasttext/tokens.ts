@@ -48,6 +48,21 @@ export function wordText(word: string): string {
   return decodeUtf8(wordToBytes(word));
 }
 
+/** `</s>`'s bytes: the word a \n is. */
+export const EOS_BYTES = wordToBytes(EOS);
+
+/** Whether the word bytes[start, end) is `</s>` written out. */
+export function isEos(bytes: Uint8Array, start: number, end: number): boolean {
+  return end - start === EOS.length && wordStartsWith(bytes, start, end, EOS);
+}
+
+/** Whether the word bytes[at, end) begins with the byte string `prefix`. */
+export function wordStartsWith(bytes: Uint8Array, at: number, end: number, prefix: string): boolean {
+  if (at + prefix.length > end) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[at + i] !== prefix.charCodeAt(i)) return false;
+  return true;
+}
+
 /** What WordReader.next found: the end of the input, a \n (the word `</s>`), or a word at [start, end). */
 export const TOKEN_END = 0;
 export const TOKEN_NEWLINE = 1;

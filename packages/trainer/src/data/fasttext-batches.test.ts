@@ -1,7 +1,14 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeExamples, FastTextDictionary, type FileDataSpec, parseDataSpec } from '@rowshard/core';
+import {
+  dictionaryFileText,
+  encodeExamples,
+  FastTextDictionary,
+  type FileDataSpec,
+  parseDataSpec,
+  parseDictionaryFileText,
+} from '@rowshard/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   buildFastTextDictionary,
@@ -28,7 +35,7 @@ function corpus(lines: number): FileDataSpec {
     'data',
   ) as FileDataSpec;
   const vocabFile = join(dir, `c${lines}.vocab`);
-  writeFileSync(vocabFile, FastTextDictionary.build(Buffer.from(text), dictionaryOptions(spec)).toFileText(), 'latin1');
+  writeFileSync(vocabFile, dictionaryFileText(FastTextDictionary.build(Buffer.from(text), dictionaryOptions(spec))), 'latin1');
   return { ...spec, vocabFile, examples: lines };
 }
 
@@ -37,7 +44,7 @@ describe('FastTextBatches', () => {
     const spec = corpus(30);
     const want = [];
     for (let step = 0; step < 8; step++) want.push(await new FastTextBatches(spec, 8).slice(step, 0, 8));
-    const dict = FastTextDictionary.fromFileText(readFileSync(spec.vocabFile as string, 'latin1'), 'v', dictionaryOptions(spec));
+    const dict = parseDictionaryFileText(readFileSync(spec.vocabFile as string, 'latin1'), 'v', dictionaryOptions(spec));
     const examples = [];
     for await (const e of fastTextExamples(spec.path, dict)) examples.push(e);
     const examplesFile = join(dir, 'c30.i32');

@@ -4,6 +4,9 @@ import {
   ErrorCodes,
   FastTextDictionary,
   type FileDataSpec,
+  keptLines,
+  linesOfBytes,
+  parseDictionaryFileText,
   RowshardError,
   splitByteLines,
   streamWords,
@@ -83,7 +86,7 @@ export async function* fastTextExamples(
   let n = 0;
   for await (const bytes of fileByteLines(path)) {
     n++;
-    for (const line of dict.linesOfBytes(bytes)) {
+    for (const line of linesOfBytes(dict, bytes)) {
       const example = trainingExample({ ...line, line: n }, skipped);
       if (example) yield example;
     }
@@ -105,7 +108,7 @@ function trainingExample(
  * kept instead of the text; null when it kept none (a longer file, or not asked).
  */
 export function builtExamples(dict: FastTextDictionary, skipped?: { count: number }): Iterable<FastTextExample> | null {
-  const lines = dict.keptLines();
+  const lines = keptLines(dict);
   if (!lines) return null;
   return {
     *[Symbol.iterator]() {
@@ -153,7 +156,7 @@ export class FastTextBatches implements BatchSource {
         `data ${spec.path}: the dictionary pass has not run (vocabFile and examples are unset)`,
       );
     }
-    this.dict = FastTextDictionary.fromFileText(readFileSync(spec.vocabFile, 'latin1'), spec.vocabFile, dictionaryOptions(spec));
+    this.dict = parseDictionaryFileText(readFileSync(spec.vocabFile, 'latin1'), spec.vocabFile, dictionaryOptions(spec));
     this.examples = spec.examples;
     if (spec.examplesFile) {
       this.kept = decodeExamples(readFileSync(spec.examplesFile), spec.examplesFile, {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FastTextDictionary, type FileDataSpec, parseDataSpec } from '@rowshard/core';
+import { dictionaryFileText, FastTextDictionary, type FileDataSpec, parseDataSpec } from '@rowshard/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dictionaryOptions } from './fasttext-batches.js';
 import { countWordExamples, FastTextWordBatches } from './fasttext-word-batches.js';
@@ -19,7 +19,7 @@ async function skipgramData(name: string, text: string): Promise<FileDataSpec> {
   ) as FileDataSpec;
   const dict = FastTextDictionary.build(Buffer.from(text), dictionaryOptions(spec));
   const vocabFile = join(dir, `${name}.vocab`);
-  writeFileSync(vocabFile, dict.toFileText(), 'latin1');
+  writeFileSync(vocabFile, dictionaryFileText(dict), 'latin1');
   return { ...spec, vocabFile, examples: await countWordExamples(path, dict) };
 }
 

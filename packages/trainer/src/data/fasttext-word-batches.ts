@@ -1,5 +1,13 @@
 import { readFileSync } from 'node:fs';
-import { EOS, ErrorCodes, FastTextDictionary, type FileDataSpec, RowshardError, WordReader } from '@rowshard/core';
+import {
+  EOS,
+  ErrorCodes,
+  type FastTextDictionary,
+  type FileDataSpec,
+  parseDictionaryFileText,
+  RowshardError,
+  WordReader,
+} from '@rowshard/core';
 import { type Batch, indexTensor } from '@rowshard/nn';
 import type { BatchSource } from './batch-source.js';
 import { dictionaryOptions, fileByteLines } from './fasttext-batches.js';
@@ -91,7 +99,7 @@ export class FastTextWordBatches implements BatchSource {
   ) {
     if (!spec.vocabFile || !spec.examples)
       throw new RowshardError(ErrorCodes.BAD_CONFIG, `data ${spec.path}: the dictionary pass has not run`);
-    this.dict = FastTextDictionary.fromFileText(readFileSync(spec.vocabFile, 'latin1'), spec.vocabFile, dictionaryOptions(spec));
+    this.dict = parseDictionaryFileText(readFileSync(spec.vocabFile, 'latin1'), spec.vocabFile, dictionaryOptions(spec));
     this.examples = spec.examples;
     const n = this.dict.nwords;
     this.keep = new Float64Array(n);
