@@ -221,6 +221,32 @@ describe('checkpoints', () => {
     expect(fingerprint(manifestOf(dir, 60))).toEqual(fingerprint(manifestOf(uninterrupted, 60)));
   });
 
+  // The other order: the coordinator had a trainer's dense step, the shards never got its push
+  // (lost with its trainer). The replacement resumes past that step, which cannot complete on
+  // the shards; they refuse its first pull (E_STALE_STEP), so the cluster recovers at once,
+  // where the pull used to wait for its request timeout (30 s) and the recovery came from that.
+  it('a trainer whose push is lost after its dense step: the cluster recovers at once, not when a pull times out', async () => {
+    const uninterrupted = join(root, 'u60');
+    const dir = join(root, 'k60-before-push');
+    const restarts: string[] = [];
+    const reasons: string[] = [];
+    const { result } = await run(
+      job(60, dir),
+      { ps: 2 },
+      {
+        env: { ROWSHARD_CRASH_AT: 'before-push:27' },
+        onEvent: (role, e) => {
+          if (e.event === 'restarting') restarts.push(role);
+          if (e.event === 'recovering') reasons.push(String(e.reason));
+        },
+      },
+    );
+    expect(restarts).toEqual(['trainer 0']);
+    expect(result?.recoveries).toBe(1);
+    expect(reasons.join('\n')).toContain('push of step 27 never reached this shard');
+    expect(fingerprint(manifestOf(dir, 60))).toEqual(fingerprint(manifestOf(uninterrupted, 60)));
+  });
+
   it.each(['before-manifest-rename', 'after-manifest-rename'])(
     'a kill %s leaves the latest valid checkpoint intact and loadable',
     async (point) => {

@@ -22,9 +22,12 @@ export const ErrorCodes = {
   FORBIDDEN: 'E_FORBIDDEN',
   STALE_EPOCH: 'E_STALE_EPOCH',
   /**
-   * BSP: a pull for a step this shard has already applied. The rows it asks for (before that
-   * step) are gone: a replacement trainer resumed at a step its predecessor had pushed to the
-   * shards but not reported to the coordinator. Only the last checkpoint gives them back.
+   * BSP: a pull this shard cannot answer in step with the run. Either the step is already
+   * applied here, so the rows it asks for (before that step) are gone: a replacement trainer
+   * resumed at a step its predecessor had pushed to the shards but not reported to the
+   * coordinator. Or the rank's push of the step before never arrived, so that step cannot
+   * complete: a replacement resumed past a push its predecessor lost (the coordinator had its
+   * dense step). Only the last checkpoint goes on from either.
    */
   STALE_STEP: 'E_STALE_STEP',
   TIMEOUT: 'E_TIMEOUT',

@@ -37,6 +37,11 @@ export class BspAggregator {
     return this.barrier.completedSteps;
   }
 
+  /** Whether `rank`'s push of `step` is in (a split push's once all its pieces are). */
+  pushed(step: number, rank: number): boolean {
+    return this.barrier.contributed(step, rank);
+  }
+
   /**
    * Each rank's parts are checked as they arrive (unless `checked`: a split push's pieces were,
    * one by one); the step applies them unchecked, once.

@@ -173,6 +173,27 @@ describe('PsNode behind its dispatch table', () => {
     expect(s.node.appliedSteps).toBe(1);
   });
 
+  it("BSP: refuses a rank's pull for the next step while that rank's push of the pending step is missing (E_STALE_STEP)", async () => {
+    const s = shard('bsp', 2);
+    const before = await rowsOf(s);
+    // Rank 1 pushed step 0; rank 0's push of it was lost, and rank 0 (a replacement) pulls step 1.
+    const held = s.send(push(0, 1));
+    held.catch(() => {});
+    await expect(rowsOf(s, { step: 1, rank: 0 })).rejects.toMatchObject({
+      code: ErrorCodes.STALE_STEP,
+      message: expect.stringContaining("pull: rank 0's push of step 0 never reached this shard"),
+    });
+    await expect(rowsOf(s, { step: 1, rank: 2 })).rejects.toMatchObject({ code: ErrorCodes.BAD_REQUEST });
+    expect(s.node.appliedSteps).toBe(0);
+    expect(await rowsOf(s)).toEqual(before);
+    // Rank 1, whose push is in, waits for the step as before; it completes once rank 0 pushes.
+    const waiting = rowsOf(s, { step: 1, rank: 1 });
+    await s.send(push(0, 0));
+    await held;
+    expect(await waiting).toEqual(await rowsOf(s, { step: 1, rank: 0 }));
+    expect(s.node.appliedSteps).toBe(1);
+  });
+
   it('refuses a request over the limits with E_TOO_LARGE, before anything happens', async () => {
     const s = shard('asp', 1);
     const before = await rowsOf(s);

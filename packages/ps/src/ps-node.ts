@@ -157,7 +157,19 @@ export class PsNode {
           { step: request.step, applied: aggregator.appliedSteps },
         );
       }
-      return aggregator.whenApplied(request.step).then(() => rowsReply(service, request.tables, {}));
+      // A worker pulls step t after its push of step t - 1 is in, and a replacement of it
+      // resumes past that push: where it never arrived (lost with the trainer that sent it,
+      // whose dense step the coordinator had), step t - 1 cannot complete on this shard. Only
+      // the last checkpoint can go on from here, so say so now rather than when the pull times out.
+      const { step, rank } = request;
+      if (rank !== undefined && step === aggregator.appliedSteps + 1 && !aggregator.pushed(step - 1, rank)) {
+        throw new RowshardError(
+          ErrorCodes.STALE_STEP,
+          `pull: rank ${rank}'s push of step ${step - 1} never reached this shard, so that step cannot be applied here; only the last checkpoint goes on`,
+          { step, rank, applied: aggregator.appliedSteps },
+        );
+      }
+      return aggregator.whenApplied(step).then(() => rowsReply(service, request.tables, {}));
     }
     return rowsReply(service, request.tables, {});
   }

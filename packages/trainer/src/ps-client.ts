@@ -185,10 +185,11 @@ export class PsClient {
   }
 
   /**
-   * A step's pull, one request per shard for all tables (tagged with `step` in BSP): each plan
-   * says what to ask each shard for and takes the replies.
+   * A step's pull, one request per shard for all tables (tagged with `step` in BSP, and with
+   * the pulling worker's `rank` for a training step): each plan says what to ask each shard
+   * for and takes the replies.
    */
-  async pullPlanned(plans: readonly PullPlan[], step?: number): Promise<void> {
+  async pullPlanned(plans: readonly PullPlan[], step?: number, rank?: number): Promise<void> {
     await Promise.all(
       this.clients.map(async (_, shard) => {
         const asked = this.asks(plans, shard);
@@ -197,6 +198,7 @@ export class PsClient {
           shard,
           asked.map((a) => a.part),
           step,
+          rank,
         );
         this.place(asked, rows, shard);
       }),
@@ -231,7 +233,7 @@ export class PsClient {
           // Too big for one round trip: the push in pieces, then the next step's rows (in BSP
           // once this step is applied, as push_pull would answer).
           await this.pushTo(shard, push, barrier);
-          this.place(asked, await this.pullFrom(shard, pull, barrier.step + 1), shard);
+          this.place(asked, await this.pullFrom(shard, pull, barrier.step + 1, barrier.rank), shard);
           return;
         }
         const { rows } = await client.request('push_pull', {
@@ -255,12 +257,17 @@ export class PsClient {
   }
 
   /**
-   * Shard `shard`'s rows for `parts` (tagged with `step` in BSP), one Float32Array per part:
-   * one request, or as many as the request limits need, their replies put together.
+   * Shard `shard`'s rows for `parts` (tagged with `step` in BSP, and `rank` where given), one
+   * Float32Array per part: one request, or as many as the request limits need, their replies
+   * put together.
    */
-  private async pullFrom(shard: number, parts: readonly PullPart[], step?: number): Promise<Float32Array[]> {
+  private async pullFrom(shard: number, parts: readonly PullPart[], step?: number, rank?: number): Promise<Float32Array[]> {
     const client = this.clients[shard];
-    const tag = { ...(step === undefined ? {} : { step }), ...(this.epoch === null ? {} : { epoch: this.epoch }) };
+    const tag = {
+      ...(step === undefined ? {} : { step }),
+      ...(step === undefined || rank === undefined ? {} : { rank }),
+      ...(this.epoch === null ? {} : { epoch: this.epoch }),
+    };
     const requests = splitRequest(this.sizes(parts), this.limits);
     if (requests.length === 1) return (await client.request('pull', { tables: [...parts], ...tag })).rows;
     const dims = parts.map((p) => this.spec(p.table).embeddingDim);

@@ -104,10 +104,13 @@ export class WorkerLoop {
     );
   }
 
-  /** The rows of a routed batch (BSP: once step `gate` − 1 is applied everywhere). */
-  private async pull(routed: RoutedBatch, gate: number | undefined, cached = true): Promise<PulledBatch> {
+  /**
+   * The rows of a routed batch; `gate` (BSP): the step they are for (served once step − 1 is
+   * applied everywhere), and for a training step the rank pulling them.
+   */
+  private async pull(routed: RoutedBatch, gate: { step: number; rank?: number } | null, cached = true): Promise<PulledBatch> {
     const plans = this.plansFor(routed, cached);
-    await this.ps.pullPlanned(plans, gate);
+    await this.ps.pullPlanned(plans, gate?.step, gate?.rank);
     return { ...routed, plans };
   }
 
@@ -169,7 +172,7 @@ export class WorkerLoop {
           }
           if (pulled === null || pulled.step !== t) {
             await this.waitClock(t, epoch);
-            pulled = await this.pull(await this.routed(t), bsp ? t : undefined);
+            pulled = await this.pull(await this.routed(t), bsp ? { step: t, rank } : null);
           }
           if (ahead === 2 && queued === null && t + 1 < job.steps) {
             // Prefetch starts (or starts again): step t + 1's rows are pulled while step t computes.
@@ -189,17 +192,24 @@ export class WorkerLoop {
           await inflight;
           inflight = null;
           const nextPulled: PulledBatch | null = next ? { ...next, plans: this.plansFor(next) } : null;
+          const sendDenseStep = () =>
+            this.coordinator.request(
+              'dense_step',
+              { step: t, rank, epoch, grads: dense, loss, examples: size, ...this.cacheReport() },
+              job.timeouts.stepMs,
+            );
+          if (this.task.startStep < t && crashWanted('before-push', t)) {
+            // A test's crash: the coordinator has the step, the shards never get its push.
+            await sendDenseStep();
+            crashPoint('before-push', t);
+          }
           const push = this.ps.pushPlanned(gradients, { step: t, rank }, nextPulled?.plans ?? null);
           if (this.task.startStep < t && crashWanted('after-push', t)) {
             // A test's crash: the shards have the step, the coordinator never hears of it.
             await push;
             crashPoint('after-push', t);
           }
-          const denseStep = this.coordinator.request(
-            'dense_step',
-            { step: t, rank, epoch, grads: dense, loss, examples: size, ...this.cacheReport() },
-            job.timeouts.stepMs,
-          );
+          const denseStep = sendDenseStep();
           if (ahead === 1) {
             params = (await Promise.all([push, denseStep]))[1].params;
             pulled = nextPulled;
@@ -277,7 +287,7 @@ export class WorkerLoop {
       const batch = await data.slice(b, 0, Math.min(ev.batchSize, wanted - b * ev.batchSize));
       const pulled = await this.pull(
         this.step.route(completed, batch),
-        this.job.sync.mode === 'bsp' ? completed : undefined,
+        this.job.sync.mode === 'bsp' ? { step: completed } : null,
         false,
       );
       const { output, loss } = this.step.evaluate(pulled, params);

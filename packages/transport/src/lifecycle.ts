@@ -20,9 +20,11 @@ export function exitWithParent(shutdown: () => Promise<void> | void): void {
  * Fault injection for tests: ROWSHARD_CRASH_AT=<point>[:<step>] makes a role kill itself
  * (SIGKILL) at that point, at every step or only at <step>. The points:
  * - `before-manifest-rename`, `after-manifest-rename`: the coordinator writing a checkpoint;
- * - `after-push`: a worker whose push of the step was applied, before its dense step is sent
- *   (the worker loop checks this point only where the worker started before that step, so a
- *   replacement does not crash in turn).
+ * - `after-push`: a worker whose push of the step was applied, before its dense step is sent;
+ * - `before-push`: a worker whose dense step of the step was answered, before its push is
+ *   sent (the push is lost with its trainer);
+ * (the worker loop checks these two only where the worker started before that step, so a
+ * replacement does not crash in turn).
  */
 export function crashWanted(point: string, step: number): boolean {
   const want = process.env.ROWSHARD_CRASH_AT;

@@ -31,9 +31,7 @@ export class StepBarrier<T, R = void> {
   ) {}
 
   contribute(step: number, rank: number, value: T): Promise<R> {
-    if (!Number.isInteger(rank) || rank < 0 || rank >= this.ranks) {
-      throw new RowshardError(ErrorCodes.BAD_REQUEST, `rank must be in [0, ${this.ranks}), got ${rank}`);
-    }
+    this.checkRank(rank);
     if (step < this.completedSteps) return Promise.resolve(this.alreadyDone as R);
     if (step > this.completedSteps) {
       throw new RowshardError(
@@ -56,6 +54,18 @@ export class StepBarrier<T, R = void> {
     p.received++;
     if (p.received === this.ranks) this.finish(step, p);
     return done;
+  }
+
+  /** Whether `rank` has contributed to `step` (every rank has, to a completed step). */
+  contributed(step: number, rank: number): boolean {
+    this.checkRank(rank);
+    return step < this.completedSteps || this.pending.get(step)?.contributions[rank] !== undefined;
+  }
+
+  private checkRank(rank: number): void {
+    if (!Number.isInteger(rank) || rank < 0 || rank >= this.ranks) {
+      throw new RowshardError(ErrorCodes.BAD_REQUEST, `rank must be in [0, ${this.ranks}), got ${rank}`);
+    }
   }
 
   private finish(step: number, p: Pending<T, R>): void {

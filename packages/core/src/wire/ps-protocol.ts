@@ -125,8 +125,12 @@ const chunk = refine(object({ index: uint, count: positiveInt }), (c) =>
 const epoch = optional(uint);
 
 export const psProtocol = defineProtocol({
-  /** Rows in request order. `step` (BSP): answer once step `step - 1` is applied. */
-  pull: message({ tables: list(pullPart), step: optional(uint), epoch }, { rows: list(float32Array) }),
+  /**
+   * Rows in request order. `step` (BSP): answer once step `step - 1` is applied. `rank` (BSP,
+   * a training step's pull): the worker pulling, which has pushed step `step - 1`; a shard
+   * without that push refuses the pull (E_STALE_STEP), as the step can no longer complete.
+   */
+  pull: message({ tables: list(pullPart), step: optional(uint), rank: optional(uint), epoch }, { rows: list(float32Array) }),
   /**
    * Sparse gradients. `step` and `rank` (always in BSP) make a push idempotent: a retried
    * (step, rank) is applied at most once, and BSP applies a step once every rank pushed it.
