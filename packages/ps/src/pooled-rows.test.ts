@@ -58,6 +58,47 @@ describe('pooled parts on a shard (EmbeddingBag sums, TorchRec-style)', () => {
     expect(pooled.stats().rowsPushed).toBe(distinct.length);
   });
 
+  it("make BSP steps' rows in pooled buffers, given back after each step, with the bits of the ranks' pushes of their rows", () => {
+    // Rank 1 shares rows 3 and 7 with rank 0 and adds row 9.
+    const rank0 = { table: 'words', ids, bags, bagCount, lr: 0.5 };
+    const rank1 = {
+      table: 'words',
+      ids: Uint32Array.of(9, 3, 7, 3, 9),
+      bags: Int32Array.of(0, 0, 1, 1, 1),
+      bagCount: 2,
+      lr: 0.5,
+    };
+    // What each rank's bag backward would push: each distinct id's sum, in position order, of its positions' bag gradients.
+    const rowsOf = (part: typeof rank0, grads: Float32Array) => {
+      const distinct = [...new Set(part.ids)];
+      const sums = new Float32Array(distinct.length * DIM);
+      part.ids.forEach((id, p) => {
+        const d = distinct.indexOf(id);
+        for (let k = 0; k < DIM; k++) sums[d * DIM + k] += grads[part.bags[p] * DIM + k];
+      });
+      return { table: part.table, ids: Uint32Array.from(distinct), grads: sums, lr: part.lr };
+    };
+    const all = Uint32Array.from({ length: 40 }, (_, i) => i);
+    const pooled = service();
+    const byRows = service();
+    for (const step of [1, 2, 3]) {
+      const g0 = Float32Array.from({ length: bagCount * DIM }, (_, i) => Math.cos(i * step) / 3);
+      const g1 = Float32Array.from({ length: 2 * DIM }, (_, i) => Math.sin(i + step) * 1e3);
+      const parts = pooled.rowsOfPush([
+        { ...rank0, grads: g0, step },
+        { ...rank1, grads: g1, step },
+      ]);
+      pooled.pushStep(new Map([['words', { parts, lr: 0.5, step }]]));
+      const rows = [
+        { ...rowsOf(rank0, g0), step },
+        { ...rowsOf(rank1, g1), step },
+      ];
+      byRows.pushStep(new Map([['words', { parts: rows, lr: 0.5, step }]]));
+      expect(pooled.pull([{ table: 'words', ids: all }])[0]).toEqual(byRows.pull([{ table: 'words', ids: all }])[0]);
+    }
+    expect(pooled.stats().rowsPushed).toBe(byRows.stats().rowsPushed);
+  });
+
   it('renormalise each distinct row once under max_norm, as a pull of the distinct ids does', () => {
     const normed = () =>
       new PsService({

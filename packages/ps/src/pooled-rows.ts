@@ -99,23 +99,35 @@ export function checkPooledPush(store: RowStore, part: PooledPart<PushPart>): vo
   }
 }
 
+/** Each position's distinct row in rowsOfPooledPush, reused from push to push. */
+let distinctOfScratch = new Int32Array(4096);
+
 /**
  * A pooled push part (checked: checkPooledPush) as the push of its rows: its distinct ids in
  * order of first occurrence, each with the sum, in position order, of the gradients of the
  * bags it is in. Applied so, a part gives what the worker's bag backward and a push of its
- * rows would have given.
+ * rows would have given. The ids and the sums go into arrays `buffer` gives (at least the
+ * floats asked for; the ids as a Uint32Array view of one), so a caller that pools them
+ * allocates nothing per push.
  */
-export function rowsOfPooledPush(store: RowStore, part: PooledPart<PushPart>): PushPart {
+export function rowsOfPooledPush(
+  store: RowStore,
+  part: PooledPart<PushPart>,
+  buffer: (floats: number) => Float32Array = (floats) => new Float32Array(floats),
+): PushPart {
   const dim = store.dim;
   const table = store.spec.name;
   const n = part.ids.length;
   const ids = numbers(part.ids);
   deduper.reset(n);
-  const distinctOf = new Int32Array(n);
+  if (distinctOfScratch.length < n) distinctOfScratch = new Int32Array(Math.max(n, 2 * distinctOfScratch.length));
+  const distinctOf = distinctOfScratch;
   for (let p = 0; p < n; p++) distinctOf[p] = deduper.indexOf(ids[p]);
   const distinct = deduper.count;
-  const unique = Uint32Array.from(deduper.distinct().subarray(0, distinct));
-  const grads = new Float32Array(distinct * dim);
+  const unique = new Uint32Array(buffer(distinct).buffer, 0, distinct);
+  unique.set(deduper.distinct().subarray(0, distinct));
+  // addRowsInMemory sets every value.
+  const grads = buffer(distinct * dim).subarray(0, distinct * dim);
   const rowBytes = 4 * dim;
   addRowsInMemory(
     store.memory,

@@ -56,8 +56,12 @@ export class PsService {
   private readonly tables = new Map<string, Table>();
   private rowsPulled = 0;
   private bagsPulled = 0;
-  /** Pushes of rows made from pooled parts (rowsOfPush), whose ids and values are checked already. */
-  private readonly rowsOfPooled = new WeakSet<PushPart>();
+  /**
+   * Pushes of rows made from pooled parts (rowsOfPush), whose ids and values are checked
+   * already, each with the pooled row buffers its ids and values are in (given back once its
+   * BSP step is applied; a push never applied leaves them to the collector).
+   */
+  private readonly rowsOfPooled = new WeakMap<GradientPart, Float32Array[]>();
   private rowsPushed = 0;
 
   constructor(options: PsServiceOptions) {
@@ -144,8 +148,13 @@ export class PsService {
     for (const part of parts) if (isPooled(part)) this.checkPooledPart(this.table(part.table), part);
     return parts.map((part) => {
       if (!isPooled(part)) return part;
-      const rows = rowsOfPooledPush(this.table(part.table), part);
-      this.rowsOfPooled.add(rows);
+      const loan: Float32Array[] = [];
+      const rows = rowsOfPooledPush(this.table(part.table), part, (floats) => {
+        const buffer = this.takeRowBuffer(floats);
+        loan.push(buffer);
+        return buffer;
+      });
+      this.rowsOfPooled.set(rows, loan);
       return rows;
     });
   }
@@ -201,7 +210,19 @@ export class PsService {
   pushStep(byTable: ReadonlyMap<string, { parts: GradientPart[]; lr: number; step: number }>, globalStep?: number): number {
     const updates = [...byTable].map(([table, { parts, lr, step }]) => ({ table, parts, ctx: { lr, step } }));
     if (globalStep !== undefined) for (const t of this.tables.values()) if (t.store.dynamic) t.store.clock = globalStep;
-    const updated = this.applyAll(updates);
+    let updated: number;
+    try {
+      updated = this.applyAll(updates);
+    } finally {
+      // The rows made from pooled parts are in the shard's memory now (or refused): their buffers go back.
+      for (const u of updates)
+        for (const part of u.parts) {
+          const loan = this.rowsOfPooled.get(part);
+          if (!loan) continue;
+          this.rowsOfPooled.delete(part);
+          this.returnRows(loan);
+        }
+    }
     // The step's boundary: every dynamic table evicts, whether or not this step touched it.
     if (globalStep !== undefined) this.endStep(globalStep);
     return updated;
