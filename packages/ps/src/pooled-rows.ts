@@ -107,13 +107,13 @@ let distinctOfScratch = new Int32Array(4096);
  * order of first occurrence, each with the sum, in position order, of the gradients of the
  * bags it is in. Applied so, a part gives what the worker's bag backward and a push of its
  * rows would have given. The ids and the sums go into arrays `buffer` gives (at least the
- * floats asked for; the ids as a Uint32Array view of one), so a caller that pools them
- * allocates nothing per push.
+ * floats asked for; the ids as a Uint32Array view of one): the shard's pooled row buffers, so
+ * that nothing is allocated per push.
  */
 export function rowsOfPooledPush(
   store: RowStore,
   part: PooledPart<PushPart>,
-  buffer: (floats: number) => Float32Array = (floats) => new Float32Array(floats),
+  buffer: (floats: number) => Float32Array,
 ): PushPart {
   const dim = store.dim;
   const table = store.spec.name;

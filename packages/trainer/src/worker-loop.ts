@@ -2,6 +2,7 @@ import {
   type CoordinatorProtocol,
   coordinatorProtocol,
   ErrorCodes,
+  isTransientError,
   type JobConfig,
   prefetches,
   type RowCacheCounts,
@@ -346,17 +347,13 @@ function settled(request: Promise<void>): Promise<void> {
   return request;
 }
 
-/** Errors a worker waits out through the coordinator's recovery rather than failing on. */
+/**
+ * Errors a worker waits out through the coordinator's recovery rather than failing on: the
+ * transient ones of its own requests (isTransientError), but for a row sent to the wrong
+ * shard, which is the worker's routing and comes out the same after a recovery.
+ */
 function isRecoverable(e: unknown): boolean {
-  if (!(e instanceof RowshardError)) return false;
-  return (
-    e.code === ErrorCodes.CONNECTION_CLOSED ||
-    e.code === ErrorCodes.PAUSED ||
-    e.code === ErrorCodes.STALE_EPOCH ||
-    e.code === ErrorCodes.STALE_STEP ||
-    e.code === ErrorCodes.SHARD_UNAVAILABLE ||
-    e.code === ErrorCodes.TIMEOUT
-  );
+  return e instanceof RowshardError && e.code !== ErrorCodes.WRONG_SHARD && isTransientError(e);
 }
 
 /** Rows of logits whose argmax is the target class. */

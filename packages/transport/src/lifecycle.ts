@@ -16,6 +16,15 @@ export function exitWithParent(shutdown: () => Promise<void> | void): void {
   stdin.on('error', () => process.exit(0));
 }
 
+/** ROWSHARD_CRASH_AT as crashWanted reads it, once it has; false where it is not set. */
+let crashAt: { point: string; step: number | null } | false | undefined;
+
+function parseCrashAt(want: string | undefined): { point: string; step: number | null } | false {
+  if (!want) return false;
+  const [point, at] = want.split(':');
+  return { point, step: at === undefined ? null : Number(at) };
+}
+
 /**
  * Fault injection for tests: ROWSHARD_CRASH_AT=<point>[:<step>] makes a role kill itself
  * (SIGKILL) at that point, at every step or only at <step>. The points:
@@ -27,10 +36,9 @@ export function exitWithParent(shutdown: () => Promise<void> | void): void {
  * replacement does not crash in turn).
  */
 export function crashWanted(point: string, step: number): boolean {
-  const want = process.env.ROWSHARD_CRASH_AT;
-  if (!want) return false;
-  const [name, at] = want.split(':');
-  return name === point && (at === undefined || Number(at) === step);
+  // Read once per process: the worker loop asks at every step.
+  crashAt ??= parseCrashAt(process.env.ROWSHARD_CRASH_AT);
+  return crashAt !== false && crashAt.point === point && (crashAt.step === null || crashAt.step === step);
 }
 
 /** Kills this process (SIGKILL) where ROWSHARD_CRASH_AT asks for it (crashWanted). */
