@@ -1,3 +1,4 @@
+export * from './id-tree.js';
 export * from './js-kernels.js';
 export * from './kernel-memory.js';
 export type { KernelExports } from './kernel-module.js';

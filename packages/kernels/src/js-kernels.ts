@@ -122,6 +122,15 @@ export const jsKernels: Kernels = {
     }
   },
 
+  addRows(src, srcIndex, dst, dstIndex, dim) {
+    // Float32Array stores round each add to float32, as the SIMD kernel's adds are.
+    for (let i = 0; i < dstIndex.length; i++) {
+      const s = srcIndex[i] * dim;
+      const d = dstIndex[i] * dim;
+      for (let k = 0; k < dim; k++) dst[d + k] += src[s + k];
+    }
+  },
+
   gatherRows(src, index, out, dim) {
     for (let i = 0; i < index.length; i++) copyRow(src, index[i] * dim, out, i * dim, dim);
   },

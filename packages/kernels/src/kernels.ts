@@ -79,6 +79,12 @@ export interface Kernels {
     argmax: Int32Array | null,
     dim: number,
   ): void;
+  /**
+   * dst row dstIndex[i] += src row srcIndex[i], for i < dstIndex.length in order: float32
+   * adds, the same bits in either implementation. `src` may be `dst`: each add then sees the
+   * ones before it (the id tree's combines, id-tree.ts).
+   */
+  addRows(src: Float32Array, srcIndex: Int32Array, dst: Float32Array, dstIndex: Int32Array, dim: number): void;
   /** out [n, dim] = rows of src at index [n]. */
   gatherRows(src: Float32Array, index: Int32Array, out: Float32Array, dim: number): void;
   /** dst[index[i]] += scale·src[i], i in order (accumulate). */

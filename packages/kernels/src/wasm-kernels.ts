@@ -177,6 +177,28 @@ export class WasmKernels implements Kernels {
     if (!ok) jsKernels.bagBackward(mode, offsets, rowIndex, perSample, gradOut, gradRows, argmax, dim);
   }
 
+  addRows(src: Float32Array, srcIndex: Int32Array, dst: Float32Array, dstIndex: Int32Array, dim: number) {
+    // addRowsAt takes byte offsets of rows. Staged once where src is dst, so that the adds see each other.
+    const n = dstIndex.length;
+    const mark = this.arena.mark();
+    const offs = this.arena.tryAlloc(8 * n);
+    const arrays = src === dst ? [dst] : [dst, src];
+    const ok =
+      offs >= 0 &&
+      this.withPointers(arrays, [0], ([pd, ps = pd]) => {
+        const from = this.arena.memory.u32(offs, n);
+        const to = this.arena.memory.u32(offs + 4 * n, n);
+        const stride = dim * 4;
+        for (let i = 0; i < n; i++) {
+          from[i] = ps + srcIndex[i] * stride;
+          to[i] = pd + dstIndex[i] * stride;
+        }
+        this.k.addRowsAt(n, dim, offs, offs + 4 * n);
+      });
+    this.arena.release(mark);
+    if (!ok) jsKernels.addRows(src, srcIndex, dst, dstIndex, dim);
+  }
+
   gatherRows(src: Float32Array, index: Int32Array, out: Float32Array, dim: number) {
     // The row kernel takes byte offsets of rows; for a matrix they are base + index·dim·4.
     const mark = this.arena.mark();
