@@ -1,4 +1,5 @@
 import { ErrorCodes, parseSparseOptimizerConfig, tableSpec } from '@rowshard/core';
+import { idTreeBagSums, jsKernels, KernelMemoryFull, planIdTree } from '@rowshard/kernels';
 import { describe, expect, it } from 'vitest';
 import { PsService } from './ps-service.js';
 
@@ -40,6 +41,48 @@ describe('pooled parts on a shard (EmbeddingBag sums, TorchRec-style)', () => {
     expect([...sums.subarray(DIM, 2 * DIM)]).toEqual(new Array(DIM).fill(0)); // the empty bag
   });
 
+  it("answer each bag's sum in the id tree's order where the part asks (BSP), in a memory with no room for the adds' blocks too", () => {
+    // Ids 3, 67 and 131 share leaf 3; 7, 12 and 30 have leaves of their own.
+    const treeIds = Uint32Array.of(3, 7, 67, 12, 131, 7, 30, 3, 12, 67);
+    const treeBags = Int32Array.of(0, 0, 0, 0, 0, 2, 2, 2, 2, 0);
+    const s = new PsService({
+      shard: 0,
+      numShards: 1,
+      seed: 9,
+      tables: [
+        {
+          spec: tableSpec({ name: 'words', numEmbeddings: 200, embeddingDim: DIM }),
+          optimizer: parseSparseOptimizerConfig({ kind: 'sgd', lr: 0.5 }),
+        },
+      ],
+    });
+    // Rows whose sums depend on the order: scaled by powers of ten.
+    const all = Uint32Array.from({ length: 200 }, (_, i) => i);
+    s.load([
+      { table: 'words', ids: all, rows: Float32Array.from({ length: 200 * DIM }, (_, i) => Math.sin(i) * 10 ** ((i % 9) - 4)) },
+    ]);
+    const [rows] = s.pull([{ table: 'words', ids: treeIds }]);
+    const plan = planIdTree(treeIds, treeBags, treeIds.length, 3);
+    const want = new Float32Array(3 * DIM);
+    const positions = Int32Array.from(treeIds.keys());
+    idTreeBagSums(jsKernels, plan, rows, positions, new Float32Array(plan.nodes * DIM), want, DIM);
+    const part = { table: 'words', ids: treeIds, bags: treeBags, bagCount: 3, idTree: true };
+    const [sums] = s.pull([part]);
+    expect(sums).toEqual(want);
+    const [inPositionOrder] = s.pull([{ ...part, idTree: undefined }]);
+    expect(inPositionOrder).not.toEqual(want);
+    const alloc = s.memory.alloc;
+    s.memory.alloc = (bytes: number) => {
+      throw new KernelMemoryFull(bytes);
+    };
+    try {
+      expect(s.pull([part])[0]).toEqual(want);
+      expect(s.pull([{ ...part, idTree: undefined }])[0]).toEqual(inPositionOrder);
+    } finally {
+      s.memory.alloc = alloc;
+    }
+  });
+
   it("take each bag's gradient as the push of its rows' sums would: the same bits", () => {
     const grads = Float32Array.from({ length: bagCount * DIM }, (_, i) => Math.cos(i) / 3);
     const pooled = service();
@@ -53,8 +96,18 @@ describe('pooled parts on a shard (EmbeddingBag sums, TorchRec-style)', () => {
     });
     const byRows = service();
     byRows.push([{ table: 'words', ids: Uint32Array.from(distinct), grads: rowGrads, lr: 0.5, step: 1 }]);
+    // And in a memory with no room for the adds' blocks: the sums in JavaScript, the same bits.
+    const full = service();
+    const alloc = full.memory.alloc;
+    full.memory.alloc = (bytes: number) => {
+      throw new KernelMemoryFull(bytes);
+    };
+    const rowsOfFull = full.rowsOfPush([{ table: 'words', ids, bags, bagCount, grads, lr: 0.5, step: 1 }]);
+    full.memory.alloc = alloc;
+    full.push(rowsOfFull);
     const all = Uint32Array.from({ length: 40 }, (_, i) => i);
     expect(pooled.pull([{ table: 'words', ids: all }])[0]).toEqual(byRows.pull([{ table: 'words', ids: all }])[0]);
+    expect(full.pull([{ table: 'words', ids: all }])[0]).toEqual(byRows.pull([{ table: 'words', ids: all }])[0]);
     expect(pooled.stats().rowsPushed).toBe(distinct.length);
   });
 

@@ -1,5 +1,5 @@
 import { Deduper, ErrorCodes, type IdArray, type PullPart, type PushPart, RowshardError, renormRow } from '@rowshard/core';
-import { type KernelMemory, KernelMemoryFull, sizeClass } from '@rowshard/kernels';
+import { type KernelMemory, KernelMemoryFull, planIdTree, sizeClass } from '@rowshard/kernels';
 import { firstNonFinite } from './request-checks.js';
 import { rowSumNotFinite, slotsOf } from './row-kernels.js';
 import type { RowStore } from './row-store.js';
@@ -10,7 +10,8 @@ import type { RowStore } from './row-store.js';
  * bag's gradient instead of each row's. Where a bag's rows are many (fastText: a text's words
  * and n-grams), that moves one row per bag over the wire instead of one per distinct id. The
  * sums run in position order, as the worker's bag kernels do, so a job with one shard gets the
- * bits it would get pulling rows.
+ * bits it would get pulling rows; or, where the part asks (BSP), in the id tree's order, which
+ * the worker's bag forward then keeps too, whatever the shard count.
  */
 
 /** Numbers distinct ids (a push's) and slots (a pull's max_norm), reused from request to request. */
@@ -45,7 +46,8 @@ export function checkPoolable(store: RowStore, part: PooledPart): void {
 /**
  * Each bag's sum of the rows of `part` (checked: its ids are this shard's), [bagCount · dim],
  * into `into` (at least that long) or a new array: zeros plus each position's row, in position
- * order. Rows are renormalised with max_norm first, as a pull of them would be.
+ * order, or in the id tree's order where the part asks for it (`idTree`: BSP's, id-tree.ts in
+ * kernels). Rows are renormalised with max_norm first, as a pull of them would be.
  */
 export function pooledSums(store: RowStore, part: PooledPart, into: Float32Array | null): Float32Array {
   const n = part.ids.length;
@@ -63,12 +65,34 @@ export function pooledSums(store: RowStore, part: PooledPart, into: Float32Array
       if (deduper.count !== before) renormRow(heap, store.weightOffset(slots[i]), dim, maxNorm, normType);
     }
   }
-  const out = into ? into.subarray(0, part.bagCount * dim) : new Float32Array(part.bagCount * dim);
+  const bags = part.bagCount;
+  const out = into ? into.subarray(0, bags * dim) : new Float32Array(bags * dim);
   const rowBytes = 4 * dim;
-  addRowsInMemory(store.memory, n, dim, part.bagCount, out, (src, dst) => {
+  if (!part.idTree) {
+    addRowsInMemory(store.memory, n, dim, bags, 0, out, (src, dst, at) => {
+      for (let i = 0; i < n; i++) {
+        src[i] = store.weightByteOffset(slots[i]);
+        dst[i] = at.block + part.bags[i] * rowBytes;
+      }
+    });
+    return out;
+  }
+  // The tree's nodes, then the bags' sums, in one block: the rows into their leaves, the
+  // combines, and each bag's root into its (zeroed) output row, which gives the root's bits (no
+  // node is −0). A bag of a part has a position, so a root.
+  const plan = planIdTree(numbers(part.ids), part.bags, n, bags);
+  addRowsInMemory(store.memory, n + plan.combines + bags, dim, plan.nodes + bags, plan.nodes, out, (src, dst, at) => {
     for (let i = 0; i < n; i++) {
       src[i] = store.weightByteOffset(slots[i]);
-      dst[i] = part.bags[i] * rowBytes;
+      dst[i] = at.block + plan.leafNode[i] * rowBytes;
+    }
+    for (let c = 0; c < plan.combines; c++) {
+      src[n + c] = at.block + plan.from[c] * rowBytes;
+      dst[n + c] = at.block + plan.into[c] * rowBytes;
+    }
+    for (let b = 0; b < bags; b++) {
+      src[n + plan.combines + b] = at.block + plan.root[b] * rowBytes;
+      dst[n + plan.combines + b] = at.block + (plan.nodes + b) * rowBytes;
     }
   });
   return out;
@@ -134,11 +158,12 @@ export function rowsOfPooledPush(
     n,
     dim,
     distinct,
+    0,
     grads,
-    (src, dst) => {
+    (src, dst, at) => {
       for (let p = 0; p < n; p++) {
-        src[p] = part.bags[p] * rowBytes;
-        dst[p] = distinctOf[p] * rowBytes;
+        src[p] = at.source + part.bags[p] * rowBytes;
+        dst[p] = at.block + distinctOf[p] * rowBytes;
       }
     },
     part.grads,
@@ -154,58 +179,81 @@ function numbers(ids: IdArray): ArrayLike<number> {
   return ids;
 }
 
+/** Byte offsets: in the memory, a Uint32Array; in JavaScript, past its end, maybe more. */
+type Offsets = Uint32Array | Float64Array;
+
 /**
- * out (`outRows` rows, zeroed first) += row by row, for i < n: the row at source offset src[i]
- * added into out's row at dst[i], both byte offsets `setOffsets` fills; dst is relative to
- * out, and src is relative to `source` where given (copied in), else to the memory itself. One
- * addRowsAt kernel call; a memory with no room for the blocks adds in JavaScript (float32 sums
- * of the same order: the same bits).
+ * Row adds in one addRowsAt kernel call, over a block of `blockRows` rows zeroed first: for
+ * i < adds in order, the row at byte offset src[i] is added into the row at dst[i], both
+ * absolute offsets that `setOffsets` fills, given where the block and `source` (copied in,
+ * where given) lie. Then `out` gets the block's rows from `firstOutRow` on. A memory with no
+ * room for the blocks adds in JavaScript, at offsets past the memory's end standing for the
+ * block and the source (float32 sums of the same order: the same bits).
  */
 function addRowsInMemory(
   memory: KernelMemory,
-  n: number,
+  adds: number,
   dim: number,
-  outRows: number,
+  blockRows: number,
+  firstOutRow: number,
   out: Float32Array,
-  setOffsets: (src: Uint32Array, dst: Uint32Array) => void,
+  setOffsets: (src: Offsets, dst: Offsets, at: { block: number; source: number }) => void,
   source: Float32Array | null = null,
 ): void {
-  const offsBytes = sizeClass(8 * Math.max(1, n));
-  const outBytes = sizeClass(4 * Math.max(1, outRows * dim));
+  const offsBytes = sizeClass(8 * Math.max(1, adds));
+  const blockBytes = sizeClass(4 * Math.max(1, blockRows * dim));
   const sourceBytes = source ? sizeClass(4 * Math.max(1, source.length)) : 0;
   const blocks: [number, number][] = [];
   try {
     blocks.push([memory.alloc(offsBytes, false), offsBytes]);
-    blocks.push([memory.alloc(outBytes, true), outBytes]);
+    blocks.push([memory.alloc(blockBytes, true), blockBytes]);
     if (source) blocks.push([memory.alloc(sourceBytes, false), sourceBytes]);
   } catch (e) {
     for (const [at, bytes] of blocks.reverse()) memory.release(at, bytes);
     if (!(e instanceof KernelMemoryFull)) throw e;
-    const src = new Uint32Array(n);
-    const dst = new Uint32Array(n);
-    setOffsets(src, dst);
-    const from = source ?? memory.heapF32;
-    out.fill(0);
-    for (let i = 0; i < n; i++) {
-      const s = src[i] / 4;
-      const d = dst[i] / 4;
-      for (let k = 0; k < dim; k++) out[d + k] += from[s + k];
-    }
+    addRowsInJavaScript(memory, adds, dim, blockRows, firstOutRow, out, setOffsets, source);
     return;
   }
   const [offs] = blocks[0];
-  const [outAt] = blocks[1];
-  const src = memory.u32(offs, n);
-  const dst = memory.u32(offs + 4 * n, n);
-  setOffsets(src, dst);
+  const [blockAt] = blocks[1];
+  const src = memory.u32(offs, adds);
+  const dst = memory.u32(offs + 4 * adds, adds);
   const sourceAt = source ? blocks[2][0] : 0;
   if (source) memory.f32(sourceAt, source.length).set(source);
-  for (let i = 0; i < n; i++) {
-    src[i] += sourceAt;
-    dst[i] += outAt;
-  }
-  memory.exports.addRowsAt(n, dim, offs, offs + 4 * n);
-  out.set(memory.f32(outAt, outRows * dim));
+  setOffsets(src, dst, { block: blockAt, source: sourceAt });
+  memory.exports.addRowsAt(adds, dim, offs, offs + 4 * adds);
+  out.set(memory.f32(blockAt + 4 * firstOutRow * dim, out.length));
   // Latest first: a block at the top lowers the top.
   for (const [at, bytes] of blocks.reverse()) memory.release(at, bytes);
+}
+
+/** addRowsInMemory's adds in JavaScript: the block and the source stand at offsets past the memory's end. */
+function addRowsInJavaScript(
+  memory: KernelMemory,
+  adds: number,
+  dim: number,
+  blockRows: number,
+  firstOutRow: number,
+  out: Float32Array,
+  setOffsets: (src: Offsets, dst: Offsets, at: { block: number; source: number }) => void,
+  source: Float32Array | null,
+): void {
+  const heap = memory.heapF32;
+  const block = new Float32Array(blockRows * dim);
+  const at = { block: heap.byteLength, source: heap.byteLength + block.byteLength };
+  // Float64: past the end of a memory of 4 GiB is past what a Uint32Array holds.
+  const src = new Float64Array(adds);
+  const dst = new Float64Array(adds);
+  setOffsets(src, dst, at);
+  const resolve = (offset: number): [Float32Array, number] => {
+    if (offset >= at.source && source) return [source, (offset - at.source) / 4];
+    if (offset >= at.block) return [block, (offset - at.block) / 4];
+    return [heap, offset / 4];
+  };
+  for (let i = 0; i < adds; i++) {
+    const [from, s] = resolve(src[i]);
+    const [to, d] = resolve(dst[i]);
+    for (let k = 0; k < dim; k++) to[d + k] += from[s + k];
+  }
+  out.set(block.subarray(firstOutRow * dim, firstOutRow * dim + out.length));
 }

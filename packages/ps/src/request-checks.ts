@@ -9,7 +9,7 @@ import {
   shardOfHashed,
   type TableSpec,
 } from '@rowshard/core';
-import { type KernelMemory, sizeClass } from '@rowshard/kernels';
+import { type KernelMemory, KernelMemoryFull, sizeClass } from '@rowshard/kernels';
 
 /**
  * Checks a request's ids and gradients against a table before anything is applied, so a bad
@@ -104,11 +104,20 @@ export function checkFinite(
   }
 }
 
-/** The index of the first NaN or infinity in `values`, or -1: a SIMD kernel over a copy in the shard's memory. */
+/**
+ * The index of the first NaN or infinity in `values`, or -1: a SIMD kernel over a copy in the
+ * shard's memory, or a loop in JavaScript where the memory has no room for the copy.
+ */
 export function firstNonFinite(values: Float32Array, memory: KernelMemory): number {
   if (values.length === 0) return -1;
   const bytes = sizeClass(values.byteLength);
-  const at = memory.alloc(bytes, false);
+  let at: number;
+  try {
+    at = memory.alloc(bytes, false);
+  } catch (e) {
+    if (!(e instanceof KernelMemoryFull)) throw e;
+    return values.findIndex((v) => !Number.isFinite(v));
+  }
   memory.f32(at, values.length).set(values);
   const i = memory.exports.firstNonFinite(values.length, at);
   memory.release(at, bytes);

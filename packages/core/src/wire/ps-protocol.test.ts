@@ -13,6 +13,9 @@ describe('pooled parts on the wire (bags)', () => {
     expect(decodeRequest(psProtocol, 'ps', pull({ table: 't', ids, bags, bagCount: 2 })).request).toMatchObject({
       tables: [{ bags, bagCount: 2 }],
     });
+    expect(decodeRequest(psProtocol, 'ps', pull({ table: 't', ids, bags, bagCount: 2, idTree: true })).request).toMatchObject({
+      tables: [{ idTree: true }],
+    });
     const grads = new Float32Array(2 * 5);
     expect(decodeRequest(psProtocol, 'ps', push({ table: 't', ids, bags, bagCount: 2, grads })).request).toMatchObject({
       tables: [{ bagCount: 2, grads }],
@@ -29,6 +32,8 @@ describe('pooled parts on the wire (bags)', () => {
       'is 4, more bags than the 3 ids',
     ],
     ['bags of floats', pull({ table: 't', ids, bags: Float32Array.of(0, 0, 1), bagCount: 2 }), 'an Int32Array'],
+    ['the id tree asked of rows', pull({ table: 't', ids, idTree: true }), 'idTree is for pooled parts'],
+    ['the id tree as a number', pull({ table: 't', ids, bags: Int32Array.of(0, 0, 1), bagCount: 2, idTree: 1 }), 'true or false'],
     [
       'gradients not a whole number of bag rows',
       push({ table: 't', ids, bags: Int32Array.of(0, 0, 1), bagCount: 2, grads: new Float32Array(5) }),

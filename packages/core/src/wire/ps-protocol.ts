@@ -26,7 +26,7 @@ import {
  * of position i, in [0, bagCount), and each bag has a position here (the sender numbers the
  * bags this shard holds rows of: no bag without one, so bagCount ≤ ids.length). A pull of it
  * is answered with each bag's sum of the rows this shard holds, [bagCount · dim], summed in
- * position order; a push of it carries each bag's gradient, [bagCount · dim], which every
+ * position order (or the id tree's, `idTree`); a push of it carries each bag's gradient, [bagCount · dim], which every
  * position of the bag adds into its row's (the rows' gradients then apply as a push of them
  * would). Ids repeat: one per position.
  */
@@ -64,7 +64,21 @@ function gradShape(values: number, rows: number, of: string): { field: string; w
  * [ids.length · dim] (a pooled part's: [bagCount · dim]). Range, shard and dim checks need
  * the table and happen on the shard, still before anything is applied.
  */
-const pullPart = refine(object({ table: nonEmptyText, ids: idArray, ...bagsOfPositions }), pooledShape);
+const pullPart = refine(
+  object({
+    table: nonEmptyText,
+    ids: idArray,
+    ...bagsOfPositions,
+    /**
+     * A pooled pull's sums in the id tree's order (kernels' id-tree.ts) instead of position
+     * order: BSP's, whose bits do not depend on the shard count.
+     */
+    idTree: optional(bool),
+  }),
+  (p) =>
+    pooledShape(p) ??
+    (p.idTree !== undefined && p.bags === undefined ? { field: 'idTree', why: 'is for pooled parts (bags)' } : null),
+);
 
 const pushPart = refine(
   object({
