@@ -48,9 +48,9 @@ import {
  * step ahead, while the worker computes), against the ASP run without it (the default here:
  * 1 PS × 2 workers do not fit 2 CPUs one process a core, fillPrefetch).
  *
- * --rows-baseline adds, to each repeat, rowshard ASP with sync.poolBags off (every distinct
- * row pulled and pushed, as before bags were pooled on the shards): the same-run baseline of
- * what pooling the sequence means on the shards saves.
+ * --rows-baseline adds, to each repeat, rowshard ASP and BSP with sync.poolBags off (every
+ * distinct row pulled and pushed, as before bags were pooled on the shards): the same-run
+ * baselines of what pooling the sequence means on the shards saves.
  *
  * --count-gc runs every process with --trace-gc and counts the collections of each role
  * (scavenges and mark-compacts) over the whole run: what a step leaves for the garbage
@@ -229,6 +229,7 @@ async function main(): Promise<void> {
     bsp: RowshardRun;
     asp: RowshardRun;
     aspRows: RowshardRun | null;
+    bspRows: RowshardRun | null;
     aspAhead: RowshardRun | null;
   }[] = [];
   for (let r = 0; r < repeats; r++) {
@@ -240,6 +241,7 @@ async function main(): Promise<void> {
       bsp: await runRowshard('bsp', ps, trainers, workers),
       asp: await runRowshard('asp', ps, trainers, workers),
       aspRows: values['rows-baseline'] ? await runRowshard('asp', ps, trainers, workers, { poolBags: false }) : null,
+      bspRows: values['rows-baseline'] ? await runRowshard('bsp', ps, trainers, workers, { poolBags: false }) : null,
       aspAhead: values.prefetch ? await runRowshard('asp', ps, trainers, workers, { prefetch: true }) : null,
     });
   }
@@ -247,11 +249,15 @@ async function main(): Promise<void> {
   const torch2 = medianCost(runs.map((r) => r.torch2));
   const bsp = medianRun(runs.map((r) => r.bsp));
   const asp = medianRun(runs.map((r) => r.asp));
-  /** An ASP variant's median run over the repeats, and the median of each repeat's `ratio` to that repeat's ASP. */
-  const variant = (pick: (r: (typeof runs)[number]) => RowshardRun | null, ratio: (v: RowshardRun, a: RowshardRun) => number) => {
+  /** A variant's median run over the repeats, and the median of each repeat's `ratio` to that repeat's run of `mode` (ASP unless given). */
+  const variant = (
+    pick: (r: (typeof runs)[number]) => RowshardRun | null,
+    ratio: (v: RowshardRun, a: RowshardRun) => number,
+    mode: 'asp' | 'bsp' = 'asp',
+  ) => {
     const paired = runs.flatMap((r) => {
       const v = pick(r);
-      return v ? [{ v, ratio: ratio(v, r.asp) }] : [];
+      return v ? [{ v, ratio: ratio(v, r[mode]) }] : [];
     });
     if (paired.length === 0) return { run: null, ratio: null };
     return { run: medianRun(paired.map((p) => p.v)), ratio: Math.round(median(paired.map((p) => p.ratio)) * 100) / 100 };
@@ -260,6 +266,11 @@ async function main(): Promise<void> {
   const { run: aspRows, ratio: pooledVsRows } = variant(
     (r) => r.aspRows,
     (rows, a) => a.cpuMsPerKiloExample / rows.cpuMsPerKiloExample,
+  );
+  const { run: bspRows, ratio: bspPooledVsRows } = variant(
+    (r) => r.bspRows,
+    (rows, b) => b.cpuMsPerKiloExample / rows.cpuMsPerKiloExample,
+    'bsp',
   );
   const { run: aspAhead, ratio: prefetchSpeedup } = variant(
     (r) => r.aspAhead,
@@ -288,13 +299,14 @@ async function main(): Promise<void> {
       : `${name.padEnd(22)} ${r.note}`;
   log(line('PyTorch, 1 thread', torch1));
   log(line('PyTorch, 2 threads', torch2));
-  if (aspRows) {
+  for (const [mode, rows, ratio] of [
+    ['ASP', aspRows, pooledVsRows],
+    ['BSP', bspRows, bspPooledVsRows],
+  ] as const) {
+    if (!rows) continue;
+    const note = `sync.poolBags off; pooled ${mode} takes ${ratio}× its CPU per example, same repeats`;
     log(
-      line(
-        `rowshard ASP ${aspRows.ps}×${aspRows.workers} rows`,
-        aspRows,
-        `  (sync.poolBags off; pooled ASP takes ${pooledVsRows}× its CPU per example, same repeats; speed ${speedRatio(aspRows) ?? '?'}× torch best)`,
-      ),
+      line(`rowshard ${mode} ${rows.ps}×${rows.workers} rows`, rows, `  (${note}; speed ${speedRatio(rows) ?? '?'}× torch best)`),
     );
   }
   if (aspAhead) {
@@ -343,6 +355,7 @@ async function main(): Promise<void> {
           bsp,
           asp,
           ...(aspRows ? { aspRows, pooledVsRowsCpu: pooledVsRows } : {}),
+          ...(bspRows ? { bspRows, bspPooledVsRowsCpu: bspPooledVsRows } : {}),
           ...(aspAhead ? { aspAhead, prefetchSpeedup } : {}),
         },
         repeats,

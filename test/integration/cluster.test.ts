@@ -86,25 +86,30 @@ describe('BSP is bitwise reproducible', () => {
     data: text(),
   };
 
-  it('two runs with the same seed, 1 PS against 4 PS, and requests split to tiny limits give identical tables, dense parameters and losses', async () => {
+  it('two runs with the same seed, 1, 2, 3 and 4 PS, and requests split to tiny limits give identical tables, dense parameters and losses', async () => {
     const sizes = { trainers: 2, workersPerTrainer: 2 };
     const a = await runJob(job, { ps: 2, ...sizes });
     const b = await runJob(job, { ps: 2, ...sizes });
     const one = await runJob(job, { ps: 1, ...sizes });
+    const three = await runJob(job, { ps: 3, ...sizes });
     const four = await runJob(job, { ps: 4, ...sizes });
     // Shards that take at most 16 rows (512 bytes of rows) a request: every pull and push is
     // sent in pieces, and the step is the same.
     const split = await runJob({ ...job, limits: { maxRequestRows: 16, maxRequestBytes: 512 } }, { ps: 2, ...sizes });
-    for (const other of [b, one, four, split]) {
+    for (const other of [b, one, three, four, split]) {
       expect(other.result.losses).toEqual(a.result.losses);
       expect(other.tables.embedding).toEqual(a.tables.embedding);
       for (const [name, values] of Object.entries(a.result.denseParams)) expect(other.result.denseParams[name]).toEqual(values);
     }
-    // ... and it did train: the table moved away from its initial values.
     expect(a.result.losses).toHaveLength(6);
-    // With one shard the step's means were taken there (poolBags), with the same bits; with more, rows were pulled.
+    // On 1, 2 and 4 shards the step's means were taken there (poolBags: each shard's subtrees
+    // of the id tree, the worker's its top); on 3, and where a bag's part would not fit a
+    // request of 16 rows, rows were pulled and the worker summed the whole tree. 32 bags a
+    // step of 12 tokens: each of 1, 2 or 4 shards holds a position of most of them.
     expect(one.bagsPulled).toBe(6 * 32);
-    for (const other of [a, b, four, split]) expect(other.bagsPulled).toBe(0);
+    expect(a.bagsPulled).toBeGreaterThan(6 * 32);
+    expect(four.bagsPulled).toBeGreaterThan(a.bagsPulled);
+    for (const other of [three, split]) expect(other.bagsPulled).toBe(0);
   });
 });
 
@@ -238,11 +243,12 @@ describe('bags pooled on the shards (sync.poolBags, the default)', () => {
     const bsp = await runJob({ ...steps, sync: { mode: 'bsp' } }, { ps: 1, ...oneWorker });
     const fresh = await runJob({ ...steps, sync: { mode: 'asp' } }, { ps: 1, ...oneWorker });
     const ahead = await runJob({ ...steps, sync: { mode: 'asp', prefetch: true } }, { ps: 1, ...oneWorker });
-    expect(fresh.result.losses).toEqual(bsp.result.losses);
-    expect(fresh.tables.embedding).toEqual(bsp.tables.embedding);
+    // The same steps; only the order of a bag's adds differs (ASP's position order, BSP's id tree).
+    expect(maxAbsDiff(fresh.result.losses, bsp.result.losses)).toBeLessThan(1e-6);
+    expect(maxAbsDiff(fresh.tables.embedding, bsp.tables.embedding)).toBeLessThan(1e-6);
     // Step 0 reads the initial rows either way; from step 1 on, prefetch reads rows one push behind.
-    expect(ahead.result.losses[0]).toBe(bsp.result.losses[0]);
-    expect(ahead.result.losses.slice(1)).not.toEqual(bsp.result.losses.slice(1));
+    expect(ahead.result.losses[0]).toBe(fresh.result.losses[0]);
+    expect(ahead.result.losses.slice(1)).not.toEqual(fresh.result.losses.slice(1));
     expect(ahead.result.losses).toHaveLength(8);
     const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
     expect(sum(ahead.result.losses.slice(-3) as number[])).toBeLessThan(sum(ahead.result.losses.slice(0, 3) as number[]));

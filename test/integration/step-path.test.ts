@@ -11,7 +11,7 @@ import {
   tableSpec,
 } from '@rowshard/core';
 import { backward, builtinModel, embeddingBag, embeddingLookup, indexTensor, LocalTrainer, sumDim } from '@rowshard/nn';
-import { ParameterServer } from '@rowshard/ps';
+import { ParameterServer, PsService } from '@rowshard/ps';
 import { maxAbsDiff } from '@rowshard/testkit';
 import {
   PooledRows,
@@ -107,7 +107,7 @@ describe('a bag pooled on the shards (sync.poolBags), as a forward sees it', () 
 
   it("splits positions by shard, adds the shards' sums and takes the mean; its gradient goes back per bag", () => {
     const bag = { ids, bounds, mode: 'mean' as const };
-    const routing = routeBags(spec, bag, 3);
+    const routing = routeBags(spec, bag, 3, false);
     // Shard of id = id % 3: 9, 0 on shard 0; 7 on 1; 5, 2, 5, 2 on 2. Each shard numbers the
     // bags it holds positions of: shards 0 and 1 only bag 2, shard 2 bags 0 and 2.
     expect(routing.shardIds.map((a) => [...a])).toEqual([[9, 0], [7], [5, 2, 5, 2]]);
@@ -143,7 +143,7 @@ describe('a bag pooled on the shards (sync.poolBags), as a forward sees it', () 
   });
 
   it('refuses a forward that reads the table any other way, and bounds that do not cover the ids', () => {
-    const routing = routeBags(spec, { ids, bounds, mode: 'mean' }, 1);
+    const routing = routeBags(spec, { ids, bounds, mode: 'mean' }, 1, false);
     const source = () => new PooledRows(routing, new Float32Array(3 * DIM), true);
     expect(() => embeddingLookup(source(), indexTensor([2], Int32Array.of(5, 2)))).toThrow(
       "the shards reduced this step's bag (pooledBags), but the forward looked its rows up",
@@ -151,9 +151,78 @@ describe('a bag pooled on the shards (sync.poolBags), as a forward sees it', () 
     expect(() => embeddingBag(source(), indexTensor([ids.length], ids), { mode: 'sum', offsets: [0, 3, 3] })).toThrow(
       'but the forward reduced another bag',
     );
-    expect(() => routeBags(spec, { ids, bounds: Int32Array.of(0, 3, 5), mode: 'mean' }, 1)).toThrow(
+    expect(() => routeBags(spec, { ids, bounds: Int32Array.of(0, 3, 5), mode: 'mean' }, 1, false)).toThrow(
       'bounds must run from 0 to the 7 ids, got [0 .. 5]',
     );
+  });
+});
+
+describe("BSP's id tree: a bag's bits whatever the shard count", () => {
+  const wide = tableSpec({ name: 'w', numEmbeddings: 400, embeddingDim: 5 });
+  // Rows whose float32 sums depend on the order: magnitudes 10^-4 .. 10^4.
+  const values = Float32Array.from({ length: 400 * 5 }, (_, i) => Math.sin(i * 7) * 10 ** ((i % 9) - 4));
+  // Six bags of up to 40 positions, ids repeating and over many leaves; bag 3 empty.
+  const lengths = [40, 17, 33, 0, 25, 1];
+  const bounds = Int32Array.from([0, ...lengths.map((_, b) => lengths.slice(0, b + 1).reduce((a, c) => a + c, 0))]);
+  const ids = Uint32Array.from({ length: bounds[6] }, (_, p) => (p * 37 + (p % 5) * 101) % 400);
+  const bag = { ids, bounds, mode: 'mean' as const };
+  const input = () => indexTensor([ids.length], ids);
+  const offsets = [...bounds.subarray(0, 6)];
+
+  function shards(n: number): PsService[] {
+    return Array.from({ length: n }, (_, shard) => {
+      const ps = new PsService({
+        shard,
+        numShards: n,
+        seed: SEED,
+        tables: [{ spec: wide, optimizer: parseSparseOptimizerConfig({ kind: 'sgd', lr: 0.1 }) }],
+      });
+      const mine = Uint32Array.from({ length: 400 }, (_, i) => i).filter((id) => id % n === shard);
+      const rows = new Float32Array(mine.length * 5);
+      mine.forEach((id, k) => rows.set(values.subarray(id * 5, id * 5 + 5), k * 5));
+      ps.load([{ table: 'w', ids: mine, rows }]);
+      return ps;
+    });
+  }
+
+  /** The bags' means as the shards pool them: each shard's sums, added on the worker. */
+  function pooledMeans(n: number, idTree: boolean): Float32Array {
+    const servers = shards(n);
+    const routing = routeBags(wide, bag, n, idTree);
+    const plan = pooledPull(routing);
+    for (let s = 0; s < n; s++) {
+      const part = plan.partFor(s);
+      if (part) plan.place(s, servers[s].pull([part])[0]);
+    }
+    const sums = new Float32Array(6 * 5);
+    plan.copyInto(sums);
+    return embeddingBag(new PooledRows(routing, sums, false), input(), { mode: 'mean', offsets }).data;
+  }
+
+  /** The bags' means from the rows pulled from `n` shards, on the worker. */
+  function workerMeans(n: number, bagOrder: 'positions' | 'idTree'): Float32Array {
+    const servers = shards(n);
+    const routing = routeTable(wide, [ids], n);
+    const rows = new Float32Array(routing.rows * 5);
+    for (let s = 0; s < n; s++) {
+      if (routing.shardStart[s + 1] > routing.shardStart[s])
+        rows.set(servers[s].pull([{ table: 'w', ids: routing.shardIds(s) }])[0], routing.shardStart[s] * 5);
+    }
+    return embeddingBag(new RemoteRows(routing, rows, null, bagOrder), input(), { mode: 'mean', offsets }).data;
+  }
+
+  const bits = (a: Float32Array) => [...new Uint32Array(Float32Array.from(a).buffer)];
+
+  it('pooled on 1, 2, 4 and 64 shards, and from rows pulled from 3, the same bits', () => {
+    const want = bits(workerMeans(3, 'idTree'));
+    for (const n of [1, 2, 4, 64]) expect(bits(pooledMeans(n, true))).toEqual(want);
+    expect(bits(workerMeans(1, 'idTree'))).toEqual(want);
+    // Position order (ASP's) gives other bits: the data tells the orders apart.
+    expect(bits(pooledMeans(1, false))).not.toEqual(want);
+  });
+
+  it('refuses to route the id tree over shards it does not split over', () => {
+    expect(() => routeBags(wide, bag, 3, true)).toThrow('the id tree does not split over 3 shards');
   });
 });
 

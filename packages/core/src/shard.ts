@@ -19,6 +19,18 @@ export function shardOfDense(row: number, numShards: number): number {
   return row % numShards;
 }
 
+/**
+ * The leaves of the id tree (kernels' id-tree.ts), BSP's order of a bag's adds: leaf r holds
+ * the ids ≡ r mod 64, so with modulo sharding over 2^k shards, each shard's leaves make whole
+ * subtrees.
+ */
+export const ID_TREE_LEAVES = 64;
+
+/** Whether the id tree splits over `numShards` shards (a power of two, 64 at most): where BSP may pool bags on the shards. */
+export function idTreeSplits(numShards: number): boolean {
+  return Number.isInteger(numShards) && numShards >= 1 && numShards <= ID_TREE_LEAVES && (numShards & (numShards - 1)) === 0;
+}
+
 export function shardOfHashed(lo: number, hi: number, numShards: number): number {
   return mix64to32(lo, hi) % numShards;
 }

@@ -1,5 +1,6 @@
 import { configError } from './errors.js';
 import { jobDefaults } from './job-defaults.js';
+import { idTreeSplits } from './shard.js';
 import { booleanField, nonNegativeInt, oneOf, rejectUnknownKeys, requireObject } from './validate.js';
 
 /**
@@ -26,10 +27,12 @@ import { booleanField, nonNegativeInt, oneOf, rejectUnknownKeys, requireObject }
  *
  * `poolBags` (default true): the bags a model declares (Model.pooledBags: an EmbeddingBag's
  * sum or mean) are reduced on the shards, which answer one row per bag instead of the bag's
- * rows, and take one gradient row per bag back. Where a step's sums could differ in their
- * last bits from a worker's own (partial sums of several shards added), BSP's bitwise
- * guarantee wins: BSP pools only with one shard. A row cache (cacheSteps > 0) holds rows, not
- * sums: with one, rows are pulled.
+ * rows, and take one gradient row per bag back. BSP adds a bag's rows in the id tree's order
+ * (kernels' id-tree.ts) on the shards and on the worker alike, and its bits do not depend on
+ * the shard count: it pools where that order splits over the shards (1, 2, 4 … 64 of them)
+ * and pulls rows otherwise, with the same bits. ASP and SSP add in position order, each shard
+ * its positions and the worker the shards' sums in shard order. A row cache (cacheSteps > 0)
+ * holds rows, not sums: with one, rows are pulled.
  */
 export type SyncMode = (
   | { readonly mode: 'bsp' }
@@ -44,7 +47,7 @@ export function prefetches(sync: SyncMode): boolean {
 
 /** Whether the shards take pooled parts, with `numShards` shards (what a shard enforces). */
 export function shardsMayPool(sync: SyncMode, numShards: number): boolean {
-  return sync.poolBags !== false && (sync.mode !== 'bsp' || numShards === 1);
+  return sync.poolBags !== false && (sync.mode !== 'bsp' || idTreeSplits(numShards));
 }
 
 /** Whether a worker pools a step's declared bags on the shards: where they may, and it keeps no row cache. */

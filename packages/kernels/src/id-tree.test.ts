@@ -1,5 +1,6 @@
+import { ID_TREE_LEAVES, idTreeSplits } from '@rowshard/core';
 import { describe, expect, it } from 'vitest';
-import { addShardRoots, ID_TREE_LEAVES, idTreeBagSums, idTreeSplits, planIdTree } from './id-tree.js';
+import { addShardRoots, idTreeBagSums, planIdTree } from './id-tree.js';
 import { jsKernels } from './js-kernels.js';
 import type { Kernels } from './kernels.js';
 import { StepArena } from './step-arena.js';

@@ -1,3 +1,4 @@
+import { ID_TREE_LEAVES, idTreeSplits } from '@rowshard/core';
 import type { Kernels } from './kernels.js';
 
 /**
@@ -24,12 +25,6 @@ import type { Kernels } from './kernels.js';
  * round-to-nearest. So a node is moved, not added, where its partner is missing, and the bits
  * are those of the full 64-leaf tree.
  */
-export const ID_TREE_LEAVES = 64;
-
-/** Whether the id tree splits over `numShards` shards (a power of two, 64 at most). */
-export function idTreeSplits(numShards: number): boolean {
-  return Number.isInteger(numShards) && numShards >= 1 && numShards <= ID_TREE_LEAVES && (numShards & (numShards - 1)) === 0;
-}
 
 /**
  * How to add up bags in the id tree's order, as a list of row adds: into a zeroed matrix of

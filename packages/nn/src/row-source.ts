@@ -39,6 +39,12 @@ export interface RowSource {
   readonly spec: TableSpec;
   /** False for frozen tables: lookups then record no gradient. */
   readonly trainable: boolean;
+  /**
+   * Optional: 'idTree' where a bag's sum or mean (without per-sample weights) of a dense
+   * table adds its rows in the id tree's order (kernels' id-tree.ts): BSP on a trainer, so
+   * that a bag summed here has the bits of one the shards summed. Position order otherwise.
+   */
+  readonly bagOrder?: 'positions' | 'idTree';
   /** Numbers, or a BigUint64Array of 64-bit ids for a hashed table. */
   lookup(indices: RowIds): RowLookup;
   /**
@@ -55,6 +61,7 @@ export function withoutGrad(source: RowSource): RowSource {
   return {
     spec: source.spec,
     trainable: false,
+    bagOrder: source.bagOrder,
     lookup(indices) {
       const { rows, rowOf } = source.lookup(indices);
       return { rows, rowOf, grad: null, gradientFlowed() {} };

@@ -266,13 +266,22 @@ describe('PsNode behind its dispatch table', () => {
     expect(await rowsOf(s)).toEqual(before);
   });
 
-  it('takes pooled parts (bags) where the job pools, and refuses them in BSP on several shards', async () => {
-    const bags = { ids: Uint32Array.of(2, 4, 2), bags: Int32Array.of(0, 0, 1), bagCount: 2 };
+  it("takes pooled parts (bags) where the job pools, BSP's pulls in the id tree's order only, and refuses them in BSP on 3 shards", async () => {
+    const bags = { ids: Uint32Array.of(3, 6, 3), bags: Int32Array.of(0, 0, 1), bagCount: 2 }; // shard 0 of 1 and of 3
     const one = shard('bsp', 1);
     const rows = await rowsOf(one, {});
-    const [sums] = ((await one.send({ type: 'pull', tables: [{ table: 't', ...bags }] })) as { rows: Float32Array[] }).rows;
+    const [sums] = (
+      (await one.send({ type: 'pull', tables: [{ table: 't', ...bags, idTree: true }] })) as { rows: Float32Array[] }
+    ).rows;
     expect(sums).toHaveLength(4);
-    const two = shard('bsp', 1, null, 2);
+    await expect(one.send({ type: 'pull', tables: [{ table: 't', ...bags }] })).rejects.toMatchObject({
+      code: ErrorCodes.BAD_REQUEST,
+      message: expect.stringContaining("a BSP job's bags are summed in the id tree's order"),
+    });
+    const four = shard('bsp', 1, null, 4);
+    const fours = { ...bags, ids: Uint32Array.of(4, 0, 4) }; // shard 0 of 4
+    await expect(four.send({ type: 'pull', tables: [{ table: 't', ...fours, idTree: true }] })).resolves.toBeDefined();
+    const two = shard('bsp', 1, null, 3);
     const refused = {
       code: ErrorCodes.BAD_REQUEST,
       message: expect.stringContaining('this job pulls and pushes rows, not bags'),

@@ -99,13 +99,18 @@ export class PsNode {
   }
 
   /**
-   * Refuses pooled parts where the job's sync mode does not pool (BSP on several shards, whose
-   * numbers must not depend on the shard count; sync.poolBags false): what keeps the promise
-   * is the shard, not each client's good behaviour.
+   * Refuses pooled parts where the job's sync mode does not pool (BSP on a shard count the id
+   * tree does not split over, whose numbers must not depend on the shard count; sync.poolBags
+   * false), and BSP's pooled pulls in position order: what keeps the promise is the shard,
+   * not each client's good behaviour.
    */
   private checkPooling(message: string, ...lists: readonly (readonly PullPart[])[]): void {
     const config = this.config;
-    if (!config || shardsMayPool(config.sync, config.numShards)) return;
+    if (!config) return;
+    if (shardsMayPool(config.sync, config.numShards)) {
+      if (config.sync.mode === 'bsp') checkIdTree(message, lists);
+      return;
+    }
     for (const parts of lists) {
       const pooled = parts.find((p) => p.bags !== undefined);
       if (!pooled) continue;
@@ -348,5 +353,22 @@ export class PsNode {
   /** BSP steps applied so far (0 outside BSP). */
   get appliedSteps(): number {
     return this.aggregator?.appliedSteps ?? 0;
+  }
+}
+
+/**
+ * BSP's pooled pulls must ask for the id tree's order (idTree): position-order sums on several
+ * shards would give a worker other bits than on one. (A push carries gradients, whose order
+ * is the same either way.)
+ */
+function checkIdTree(message: string, lists: readonly (readonly PullPart[])[]): void {
+  for (const parts of lists) {
+    const unordered = parts.find((p) => p.bags !== undefined && p.idTree !== true && !('grads' in p));
+    if (!unordered) continue;
+    throw new RowshardError(
+      ErrorCodes.BAD_REQUEST,
+      `${message} '${unordered.table}': a BSP job's bags are summed in the id tree's order; a pooled pull must ask for it (idTree: true)`,
+      { table: unordered.table, field: 'idTree' },
+    );
   }
 }

@@ -1,5 +1,6 @@
 import {
   ErrorCodes,
+  idTreeSplits,
   indexNotInteger,
   indexOutOfRange,
   type PullPart,
@@ -10,6 +11,7 @@ import {
   shardOfDense,
   type TableSpec,
 } from '@rowshard/core';
+import { addShardRoots } from '@rowshard/kernels';
 import { allocF32, type PooledBag, type PooledLookup, type RowLookup, type RowSource } from '@rowshard/nn';
 import type { RoutedGradient } from './ps-client.js';
 import type { PullPlan } from './pull-plan.js';
@@ -34,6 +36,12 @@ export class BagRouting {
      * position whatever the shard count.
      */
     readonly shardBagIds: readonly Int32Array[],
+    /**
+     * Whether the bags are summed in the id tree's order (BSP: kernels' id-tree.ts), each
+     * shard its subtrees and the worker their roots, instead of in position order and shard
+     * order: the bits of the worker's own sum, whatever the shard count (a power of two).
+     */
+    readonly idTree: boolean,
   ) {}
 
   get bagCount(): number {
@@ -78,7 +86,13 @@ let scratchBagOf = new Int32Array(0);
 let scratchOwner = new Int32Array(0);
 
 /** Checks a bag (ids in range, bounds covering them in order) and splits its positions by shard. */
-export function routeBags(spec: TableSpec, bag: PooledBag, numShards: number): BagRouting {
+export function routeBags(spec: TableSpec, bag: PooledBag, numShards: number, idTree: boolean): BagRouting {
+  if (idTree && !idTreeSplits(numShards)) {
+    throw new RowshardError(
+      ErrorCodes.INTERNAL,
+      `the id tree does not split over ${numShards} shards: '${spec.name}' pulls rows`,
+    );
+  }
   const ids = bag.ids;
   if (ids instanceof BigUint64Array) {
     throw new RowshardError(ErrorCodes.BAD_REQUEST, `pooledBags '${spec.name}': bags are of dense tables' ids, not 64-bit ones`, {
@@ -142,12 +156,13 @@ export function routeBags(spec: TableSpec, bag: PooledBag, numShards: number): B
     shardIds[s][fill[s]] = ids[p];
     shardBags[s][fill[s]++] = bagFill[s] - 1;
   }
-  return new BagRouting(spec, bag, shardIds, shardBags, shardBagIds);
+  return new BagRouting(spec, bag, shardIds, shardBags, shardBagIds, idTree);
 }
 
 /**
  * The pull of a pooled table: each shard asked for the sums of the bags it holds positions
- * of, and each bag's sums added in shard order (a bag no shard holds, an empty one, is zeros).
+ * of, and each bag's sums added, in shard order or (routing.idTree) as the id tree's top
+ * levels; a bag no shard holds, an empty one, is zeros.
  */
 export function pooledPull(routing: BagRouting): PullPlan {
   const table = routing.spec.name;
@@ -157,7 +172,7 @@ export function pooledPull(routing: BagRouting): PullPlan {
     table,
     partFor(shard): PullPart | null {
       const part = routing.shardPart(shard);
-      return part && { table, ...part };
+      return part && { table, ...part, ...(routing.idTree ? { idTree: true } : {}) };
     },
     place(shard, reply) {
       const bags = routing.shardBagIds[shard].length;
@@ -170,25 +185,61 @@ export function pooledPull(routing: BagRouting): PullPlan {
       sums[shard] = reply;
     },
     copyInto(dst) {
-      // A bag's first shard's sum as it is (with one shard, exactly the sum a worker's kernel
-      // makes), the others' added, in shard order.
-      const seen = new Uint8Array(routing.bagCount);
       for (let s = 0; s < routing.numShards; s++) {
-        const bagIds = routing.shardBagIds[s];
-        if (bagIds.length === 0) continue;
-        const part = sums[s];
-        if (!part) throw new RowshardError(ErrorCodes.INTERNAL, `no reply of ps ${s} for '${table}'`);
-        for (let k = 0; k < bagIds.length; k++) {
-          const at = bagIds[k] * dim;
-          if (!seen[bagIds[k]]) {
-            dst.set(part.subarray(k * dim, (k + 1) * dim), at);
-            seen[bagIds[k]] = 1;
-          } else for (let d = 0; d < dim; d++) dst[at + d] += part[k * dim + d];
+        if (routing.shardBagIds[s].length > 0 && !sums[s]) {
+          throw new RowshardError(ErrorCodes.INTERNAL, `no reply of ps ${s} for '${table}'`);
         }
       }
-      for (let b = 0; b < routing.bagCount; b++) if (!seen[b]) dst.fill(0, b * dim, (b + 1) * dim);
+      if (routing.idTree) addByIdTree(routing, sums as Float32Array[], dst);
+      else addInShardOrder(routing, sums as Float32Array[], dst);
     },
   };
+}
+
+/** A bag's first shard's sum as it is (with one shard, exactly the sum a worker's kernel makes), the others' added, in shard order. */
+function addInShardOrder(routing: BagRouting, sums: readonly Float32Array[], dst: Float32Array): void {
+  const dim = routing.spec.embeddingDim;
+  const seen = new Uint8Array(routing.bagCount);
+  for (let s = 0; s < routing.numShards; s++) {
+    const bagIds = routing.shardBagIds[s];
+    const part = sums[s];
+    for (let k = 0; k < bagIds.length; k++) {
+      const at = bagIds[k] * dim;
+      if (!seen[bagIds[k]]) {
+        dst.set(part.subarray(k * dim, (k + 1) * dim), at);
+        seen[bagIds[k]] = 1;
+      } else for (let d = 0; d < dim; d++) dst[at + d] += part[k * dim + d];
+    }
+  }
+  for (let b = 0; b < routing.bagCount; b++) if (!seen[b]) dst.fill(0, b * dim, (b + 1) * dim);
+}
+
+/**
+ * Each bag's shards' sums (its subtrees' roots) added as the id tree's top levels: the bits
+ * of the whole tree on one shard, or on the worker. Each shard's bags come in batch order, so
+ * one cursor per shard finds a bag's sum.
+ */
+function addByIdTree(routing: BagRouting, sums: readonly Float32Array[], dst: Float32Array): void {
+  const dim = routing.spec.embeddingDim;
+  const shards = routing.numShards;
+  const cursor = new Int32Array(shards);
+  const scratch = Array.from({ length: shards }, () => new Float32Array(dim));
+  const nodes: (Float32Array | null)[] = new Array(shards);
+  for (let b = 0; b < routing.bagCount; b++) {
+    for (let s = 0; s < shards; s++) {
+      const k = cursor[s];
+      const bagIds = routing.shardBagIds[s];
+      if (k < bagIds.length && bagIds[k] === b) {
+        // Copied: addShardRoots adds into the nodes.
+        scratch[s].set(sums[s].subarray(k * dim, (k + 1) * dim));
+        nodes[s] = scratch[s];
+        cursor[s]++;
+      } else nodes[s] = null;
+    }
+    const root = addShardRoots(nodes, dim);
+    if (root) dst.set(root, b * dim);
+    else dst.fill(0, b * dim, (b + 1) * dim);
+  }
 }
 
 /**

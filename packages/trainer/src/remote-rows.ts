@@ -20,6 +20,7 @@ export class RemoteRows implements RowSource {
     readonly rows: Float32Array,
     /** Same layout; null when the table takes no gradient this step. */
     readonly grad: Float32Array | null,
+    readonly bagOrder: 'positions' | 'idTree' = 'positions',
   ) {}
 
   get spec(): TableSpec {

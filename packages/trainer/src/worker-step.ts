@@ -64,12 +64,19 @@ export class WorkerStep {
     { config: SparseOptimizerConfig; schedule: JobConfig['optimizers'][number]['schedule'] }
   >();
 
+  /**
+   * How a bag's rows are added (RowSource.bagOrder): BSP's id tree, whose bits do not depend
+   * on the shard count or on whether the shards pooled the bag; position order otherwise.
+   */
+  private readonly bagOrder: 'positions' | 'idTree';
+
   constructor(
     private readonly job: JobConfig,
     private readonly model: Model,
     private readonly numShards: () => number,
   ) {
     this.limits = requestLimitsOf(job);
+    this.bagOrder = job.sync.mode === 'bsp' ? 'idTree' : 'positions';
     for (const spec of model.tables) {
       if (spec.frozen) continue;
       const group = findGroup(job.optimizers, spec.group, `table '${spec.name}'`);
@@ -88,7 +95,7 @@ export class WorkerStep {
     const routings = this.model.tables.map((spec) => {
       const lists = needed[spec.name] ?? [];
       const bag = bags[spec.name];
-      if (bag && poolable(spec, lists, bag, this.limits)) return routeBags(spec, bag, shards);
+      if (bag && poolable(spec, lists, bag, this.limits)) return routeBags(spec, bag, shards, this.bagOrder === 'idTree');
       return routeTable(spec, lists, shards);
     });
     return { step, batch, routings };
@@ -157,7 +164,7 @@ export class WorkerStep {
     // Not zeroed: copyInto writes every row (a plan missing a shard's reply throws).
     const rows = allocF32Unzeroed(routing.rows * dim);
     pulled.plans[i].copyInto(rows);
-    return new RemoteRows(routing, rows, trainable ? allocF32(routing.rows * dim) : null);
+    return new RemoteRows(routing, rows, trainable ? allocF32(routing.rows * dim) : null, this.bagOrder);
   }
 }
 

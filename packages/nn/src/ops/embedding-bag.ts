@@ -4,6 +4,7 @@ import type { PooledLookup, RowSource } from '../row-source.js';
 import { allocF32, allocI32, kernels } from '../step-scope.js';
 import { type IndexTensor, Tensor } from '../tensor.js';
 import { addRowGradients } from './embedding.js';
+import { idTreeBagForward, inIdTreeOrder } from './id-tree-bag.js';
 
 export type { BagMode } from '@rowshard/kernels';
 
@@ -99,7 +100,9 @@ export function embeddingBag(source: RowSource, input: IndexTensor, options: Emb
   const weights = psw ? (positions ? pickF32(psw.data, positions) : psw.data) : null;
   const out = allocF32(bags * dim);
   const argmax = mode === 'max' ? allocI32(bags * dim) : null;
-  kernels().bagForward(mode, offsets, rowOf, weights, lookup.rows, out, argmax, dim);
+  if (mode !== 'max' && !weights && inIdTreeOrder(source, input.data)) {
+    idTreeBagForward(mode, positions ? pickIds(input.data, positions) : input.data, offsets, rowOf, lookup.rows, out, dim);
+  } else kernels().bagForward(mode, offsets, rowOf, weights, lookup.rows, out, argmax, dim);
   const parents = psw ? [psw] : [];
   const result: Tensor = new Tensor([bags, dim], out, {
     parents,
@@ -161,6 +164,10 @@ function pick(values: Int32Array, positions: Int32Array): Int32Array {
   const out = allocI32(positions.length);
   for (let k = 0; k < positions.length; k++) out[k] = values[positions[k]];
   return out;
+}
+
+function pickIds(ids: ArrayLike<number>, positions: Int32Array): Float64Array {
+  return Float64Array.from(positions, (p) => ids[p]);
 }
 
 function pickF32(values: Float32Array, positions: Int32Array): Float32Array {
