@@ -262,6 +262,53 @@ function pooledPush(): { bags: number; positions: number; asItCameMs: number; as
   return { bags: bagCount, positions: BATCH, asItCameMs: median(asItCame.slice(2)), asRowsMs: median(asRows.slice(2)) };
 }
 
+/**
+ * A pooled pull in the text classifier's shape on one of two shards (256 sequences, 16 of each
+ * one's 32 zipf lookups): summed in position order (ASP, SSP) against the id tree's order
+ * (BSP: sync.poolBags on 1, 2, 4, 8 or 16 shards), on one shard in this process, alternated.
+ * Median µs per pull.
+ */
+function pooledPull(): { bags: number; positions: number; positionOrderUs: number; idTreeUs: number } {
+  const bagCount = 256;
+  const perBag = 16;
+  const shard = new PsService({
+    shard: 0,
+    numShards: 2,
+    seed: 7,
+    tables: [
+      {
+        spec: tableSpec({ name: 'emb', numEmbeddings: ROWS, embeddingDim: DIM }),
+        optimizer: parseSparseOptimizerConfig(OPTIMIZER),
+      },
+    ],
+  });
+  const parts = Array.from({ length: 16 }, () => ({
+    table: 'emb',
+    // Shard 0 of 2 holds the even ids.
+    ids: Uint32Array.from({ length: bagCount * perBag }, () => 2 * Math.floor((ROWS / 2) * rand() ** 3)),
+    bags: Int32Array.from({ length: bagCount * perBag }, (_, p) => Math.floor(p / perBag)),
+    bagCount,
+  }));
+  const positionOrder: number[] = [];
+  const idTree: number[] = [];
+  for (let round = 0; round < 15; round++) {
+    for (const [us, tree] of [
+      [positionOrder, false],
+      [idTree, true],
+    ] as const) {
+      const t0 = performance.now();
+      for (const part of parts) shard.pull([tree ? { ...part, idTree: true } : part]);
+      us.push(((performance.now() - t0) * 1000) / parts.length);
+    }
+  }
+  return {
+    bags: bagCount,
+    positions: bagCount * perBag,
+    positionOrderUs: median(positionOrder.slice(3)),
+    idTreeUs: median(idTree.slice(3)),
+  };
+}
+
 async function main(): Promise<void> {
   log(
     `rowshard bench:ps  rows=${fmt(ROWS)} dim=${DIM} ${BATCH} zipf(1.1) lookups → ${meanDistinct.toFixed(0)} distinct rows/request, ${REQUESTS} requests × ${REPEATS}, ${CONCURRENCY} in flight, Adagrad`,
@@ -292,6 +339,10 @@ async function main(): Promise<void> {
   log(
     `pooled push (${pooled.bags} bags over ${fmt(pooled.positions)} zipf lookups, Adagrad), in process: as it came ${pooled.asItCameMs.toFixed(2)} ms, turned into rows first ${pooled.asRowsMs.toFixed(2)} ms (${(pooled.asItCameMs / pooled.asRowsMs).toFixed(2)}×)`,
   );
+  const pull = pooledPull();
+  log(
+    `pooled pull (${pull.bags} bags over ${fmt(pull.positions)} zipf lookups, one of 2 shards), in process: position order ${pull.positionOrderUs.toFixed(0)} µs, id tree ${pull.idTreeUs.toFixed(0)} µs (${(pull.idTreeUs / pull.positionOrderUs).toFixed(2)}×)`,
+  );
   const one = results.find((r) => r.shards === 1) ?? results[0];
   const summary = {
     rows: ROWS,
@@ -315,6 +366,7 @@ async function main(): Promise<void> {
     floorBytesPerRow: FLOOR_BYTES_PER_ROW,
     largestRequest: largest,
     pooledPush: pooled,
+    pooledPull: pull,
     byShards: results.map((r) => ({
       shards: r.shards,
       pullRowsPerSec: Math.round(r.pull.rowsPerSec),

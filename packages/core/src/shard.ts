@@ -21,12 +21,12 @@ export function shardOfDense(row: number, numShards: number): number {
 
 /**
  * The leaves of the id tree (kernels' id-tree.ts), BSP's order of a bag's adds: leaf r holds
- * the ids ≡ r mod 64, so with modulo sharding over 2^k shards, each shard's leaves make whole
+ * the ids ≡ r mod 16, so with modulo sharding over 2^k shards, each shard's leaves make whole
  * subtrees.
  */
-export const ID_TREE_LEAVES = 64;
+export const ID_TREE_LEAVES = 16;
 
-/** Whether the id tree splits over `numShards` shards (a power of two, 64 at most): where BSP may pool bags on the shards. */
+/** Whether the id tree splits over `numShards` shards (a power of two, 16 at most): where BSP may pool bags on the shards. */
 export function idTreeSplits(numShards: number): boolean {
   return Number.isInteger(numShards) && numShards >= 1 && numShards <= ID_TREE_LEAVES && (numShards & (numShards - 1)) === 0;
 }

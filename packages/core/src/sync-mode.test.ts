@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { parseSyncMode, poolsBags, prefetches } from './sync-mode.js';
 
 describe('sync.poolBags', () => {
-  it('pools in ASP and SSP without a row cache, and in BSP on 1, 2, 4 … 64 shards (where the id tree splits)', () => {
+  it('pools in ASP and SSP without a row cache, and in BSP on 1, 2, 4, 8 or 16 shards (where the id tree splits)', () => {
     expect(poolsBags(parseSyncMode('asp'), 4)).toBe(true);
     expect(poolsBags(parseSyncMode({ mode: 'ssp', staleness: 2, cacheSteps: 0 }), 4)).toBe(true);
     expect(poolsBags(parseSyncMode({ mode: 'ssp', staleness: 2 }), 1)).toBe(false); // cacheSteps defaults to 2
     expect(poolsBags(parseSyncMode({ mode: 'asp', cacheSteps: 1 }), 1)).toBe(false);
     expect(poolsBags(parseSyncMode('bsp'), 1)).toBe(true);
-    for (const n of [2, 4, 64]) expect(poolsBags(parseSyncMode('bsp'), n)).toBe(true);
-    for (const n of [3, 6, 128]) expect(poolsBags(parseSyncMode('bsp'), n)).toBe(false);
+    for (const n of [2, 4, 16]) expect(poolsBags(parseSyncMode('bsp'), n)).toBe(true);
+    for (const n of [3, 6, 32]) expect(poolsBags(parseSyncMode('bsp'), n)).toBe(false);
     expect(poolsBags(parseSyncMode({ mode: 'asp', poolBags: false }), 1)).toBe(false);
   });
 

@@ -29,7 +29,7 @@ import { booleanField, nonNegativeInt, oneOf, rejectUnknownKeys, requireObject }
  * sum or mean) are reduced on the shards, which answer one row per bag instead of the bag's
  * rows, and take one gradient row per bag back. BSP adds a bag's rows in the id tree's order
  * (kernels' id-tree.ts) on the shards and on the worker alike, and its bits do not depend on
- * the shard count: it pools where that order splits over the shards (1, 2, 4 … 64 of them)
+ * the shard count: it pools where that order splits over the shards (1, 2, 4, 8 or 16 of them)
  * and pulls rows otherwise, with the same bits. ASP and SSP add in position order, each shard
  * its positions and the worker the shards' sums in shard order. A row cache (cacheSteps > 0)
  * holds rows, not sums: with one, rows are pulled.

@@ -3,6 +3,7 @@
 // allocation, no runtime: the module is a set of loops.
 export * from './bag';
 export * from './elementwise';
+export * from './id-tree';
 export * from './linear';
 export * from './optimizers';
 export * from './random';

@@ -1,6 +1,6 @@
 import { ID_TREE_LEAVES, idTreeSplits } from '@rowshard/core';
 import { describe, expect, it } from 'vitest';
-import { addShardRoots, idTreeBagSums, planIdTree } from './id-tree.js';
+import { addShardRoots, idTreeLeaves } from './id-tree.js';
 import { jsKernels } from './js-kernels.js';
 import type { Kernels } from './kernels.js';
 import { StepArena } from './step-arena.js';
@@ -35,7 +35,7 @@ function bags(bagCount: number, maxLen: number, vocab: number, seed: number) {
   return { ids: Int32Array.from(ids), bagOf: Int32Array.from(bagOf) };
 }
 
-/** The definition, literally: 64 leaves of zeros plus their rows in position order, then every stage's adds, zeros and all. */
+/** The definition, literally: 16 leaves of zeros plus their rows in position order, then every stage's adds, zeros and all. */
 function reference(ids: Int32Array, bagOf: Int32Array, bagCount: number, table: Float32Array, dim: number): Float32Array {
   const out = new Float32Array(bagCount * dim);
   for (let b = 0; b < bagCount; b++) {
@@ -53,6 +53,7 @@ function reference(ids: Int32Array, bagOf: Int32Array, bagCount: number, table: 
   return out;
 }
 
+/** Bags whose positions lie together, as the kernels take them: bounds from each position's bag. */
 function treeSums(
   k: Kernels,
   ids: Int32Array,
@@ -61,9 +62,11 @@ function treeSums(
   table: Float32Array,
   dim: number,
 ): Float32Array {
-  const plan = planIdTree(ids, bagOf, ids.length, bagCount);
-  const out = new Float32Array(bagCount * dim);
-  idTreeBagSums(k, plan, table, ids, new Float32Array(plan.nodes * dim), out, dim);
+  const bounds = new Int32Array(bagCount + 1);
+  for (const b of bagOf) bounds[b + 1]++;
+  for (let b = 0; b < bagCount; b++) bounds[b + 1] += bounds[b];
+  const out = new Float32Array(bagCount * dim).fill(Number.NaN); // every value written
+  k.idTreeBagSums(bounds, ids, idTreeLeaves(ids, ids.length, new Int32Array(ids.length)), table, out, dim);
   return out;
 }
 
@@ -75,21 +78,21 @@ describe('the id tree (BSP’s order of a bag’s adds)', () => {
   const vocab = 500;
   const table = rows(vocab, dim, 5);
 
-  it('sums each bag as its definition does, in the JavaScript and the WebAssembly kernels, a bag’s positions together or not', () => {
+  it('sums each bag as its definition does, in the JavaScript and the WebAssembly kernels (in place and staged)', () => {
     const { ids, bagOf } = bags(40, 90, vocab, 3);
     const want = bits(reference(ids, bagOf, 40, table, dim));
     expect(bits(treeSums(jsKernels, ids, bagOf, 40, table, dim))).toEqual(want);
     expect(bits(treeSums(new WasmKernels(new StepArena(1 << 20)), ids, bagOf, 40, table, dim))).toEqual(want);
+    // The rows in the arena: the kernel reads them where they are.
+    const arena = new StepArena(1 << 20);
+    arena.beginStep();
+    const inArena = arena.f32(table.length);
+    inArena.set(table);
+    expect(bits(treeSums(new WasmKernels(arena), ids, bagOf, 40, inArena, dim))).toEqual(want);
     // The same positions interleaved across bags: each bag's own positions keep their order.
-    // Round robin over the bags: each bag's first position, then each one's second, and so on.
-    const rank = Array.from(ids.keys(), (p) => p - bagOf.indexOf(bagOf[p]));
-    const order = Array.from(ids.keys()).sort((a, b) => rank[a] - rank[b] || a - b);
-    const mixedIds = Int32Array.from(order, (p) => ids[p]);
-    const mixedBags = Int32Array.from(order, (p) => bagOf[p]);
-    expect(bits(treeSums(jsKernels, mixedIds, mixedBags, 40, table, dim))).toEqual(want);
   });
 
-  it('splits over 1, 2, 4 … 64 shards: each shard’s sums of its positions, added by addShardRoots, give the same bits', () => {
+  it('splits over 1, 2, 4, 8 and 16 shards: each shard’s sums of its positions, added by addShardRoots, give the same bits', () => {
     const { ids, bagOf } = bags(30, 120, vocab, 8);
     const want = bits(reference(ids, bagOf, 30, table, dim));
     for (let shards = 1; shards <= ID_TREE_LEAVES; shards *= 2) {
@@ -130,12 +133,15 @@ describe('the id tree (BSP’s order of a bag’s adds)', () => {
 
   it('a bag of −0 rows sums to +0, as a position-order sum from +0 does', () => {
     const negativeZeros = new Float32Array(66 * dim).fill(-0);
-    const out = treeSums(jsKernels, Int32Array.of(0, 1, 2, 65), Int32Array.of(0, 0, 1, 1), 2, negativeZeros, dim);
-    expect(bits(out)).toEqual(bits(new Float32Array(2 * dim)));
+    for (const k of [jsKernels, new WasmKernels(new StepArena(1 << 20))]) {
+      // Bag 0: leaves 0 and 1, added; bag 1: leaves 2 and 1 (65 mod 16), one moved, then added.
+      const out = treeSums(k, Int32Array.of(0, 1, 2, 65), Int32Array.of(0, 0, 1, 1), 2, negativeZeros, dim);
+      expect(bits(out)).toEqual(bits(new Float32Array(2 * dim)));
+    }
   });
 
-  it('splits only over powers of two up to 64', () => {
-    for (const n of [0, 3, 6, 12, 128, 1.5]) expect(idTreeSplits(n)).toBe(false);
+  it('splits only over powers of two up to 16', () => {
+    for (const n of [0, 3, 6, 12, 32, 1.5]) expect(idTreeSplits(n)).toBe(false);
     expect(() => addShardRoots([null, null, null], 4)).toThrow(/not 3/);
   });
 });

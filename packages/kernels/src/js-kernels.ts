@@ -1,4 +1,5 @@
 import { addScaledRow, copyRow, philox4x32, uint32ToOpenUnit } from '@rowshard/core';
+import { idTreeSumsInJs } from './id-tree.js';
 import type { BagMode, Kernels } from './kernels.js';
 
 const maskBlock = new Uint32Array(4);
@@ -122,13 +123,15 @@ export const jsKernels: Kernels = {
     }
   },
 
-  addRows(src, srcIndex, dst, dstIndex, dim) {
-    // Float32Array stores round each add to float32, as the SIMD kernel's adds are.
-    for (let i = 0; i < dstIndex.length; i++) {
-      const s = srcIndex[i] * dim;
-      const d = dstIndex[i] * dim;
-      for (let k = 0; k < dim; k++) dst[d + k] += src[s + k];
-    }
+  idTreeBagSums(bounds, rowIndex, leafOf, rows, out, dim) {
+    idTreeSumsInJs(
+      bounds,
+      Float64Array.from(rowIndex, (r) => r * dim),
+      leafOf,
+      rows,
+      out,
+      dim,
+    );
   },
 
   gatherRows(src, index, out, dim) {

@@ -51,6 +51,16 @@ export interface KernelExports {
   scatterAddRows(n: number, dim: number, src: number, index: number, dst: number, scale: number): void;
   scatterRows(n: number, dim: number, src: number, dstOffs: number): void;
   addRowsAt(n: number, dim: number, srcOffs: number, dstOffs: number): void;
+  idTreeSums(
+    bags: number,
+    dim: number,
+    leaves: number,
+    bounds: number,
+    srcOffs: number,
+    leafOf: number,
+    out: number,
+    scratch: number,
+  ): void;
   bagForward(
     mode: number,
     bags: number,

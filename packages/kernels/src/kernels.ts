@@ -80,11 +80,19 @@ export interface Kernels {
     dim: number,
   ): void;
   /**
-   * dst row dstIndex[i] += src row srcIndex[i], for i < dstIndex.length in order: float32
-   * adds, the same bits in either implementation. `src` may be `dst`: each add then sees the
-   * ones before it (the id tree's combines, id-tree.ts).
+   * Each bag's sum [bags, dim] into `out`, in the id tree's order (id-tree.ts): bag b's
+   * positions are bounds[b] .. bounds[b+1], position p reads row rowIndex[p] of `rows` and is
+   * in leaf leafOf[p] (its id mod ID_TREE_LEAVES). Float32 adds in the tree's order: the same
+   * bits in either implementation, and on a shard (its pooled pulls in BSP).
    */
-  addRows(src: Float32Array, srcIndex: Int32Array, dst: Float32Array, dstIndex: Int32Array, dim: number): void;
+  idTreeBagSums(
+    bounds: Int32Array,
+    rowIndex: Int32Array,
+    leafOf: Int32Array,
+    rows: Float32Array,
+    out: Float32Array,
+    dim: number,
+  ): void;
   /** out [n, dim] = rows of src at index [n]. */
   gatherRows(src: Float32Array, index: Int32Array, out: Float32Array, dim: number): void;
   /** dst[index[i]] += scale·src[i], i in order (accumulate). */

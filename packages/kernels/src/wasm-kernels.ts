@@ -1,3 +1,4 @@
+import { ID_TREE_LEAVES } from '@rowshard/core';
 import { jsKernels } from './js-kernels.js';
 import type { KernelExports } from './kernel-module.js';
 import { type BagMode, bagModeCode, type Kernels } from './kernels.js';
@@ -177,26 +178,30 @@ export class WasmKernels implements Kernels {
     if (!ok) jsKernels.bagBackward(mode, offsets, rowIndex, perSample, gradOut, gradRows, argmax, dim);
   }
 
-  addRows(src: Float32Array, srcIndex: Int32Array, dst: Float32Array, dstIndex: Int32Array, dim: number) {
-    // addRowsAt takes byte offsets of rows. Staged once where src is dst, so that the adds see each other.
-    const n = dstIndex.length;
+  idTreeBagSums(
+    bounds: Int32Array,
+    rowIndex: Int32Array,
+    leafOf: Int32Array,
+    rows: Float32Array,
+    out: Float32Array,
+    dim: number,
+  ) {
+    // The kernel takes byte offsets of rows (a shard's lie anywhere in its memory): here base + index·dim·4.
+    const n = rowIndex.length;
     const mark = this.arena.mark();
-    const offs = this.arena.tryAlloc(8 * n);
-    const arrays = src === dst ? [dst] : [dst, src];
+    const offs = this.arena.tryAlloc(4 * n);
+    const scratch = this.arena.tryAlloc(4 * ID_TREE_LEAVES * dim);
     const ok =
       offs >= 0 &&
-      this.withPointers(arrays, [0], ([pd, ps = pd]) => {
-        const from = this.arena.memory.u32(offs, n);
-        const to = this.arena.memory.u32(offs + 4 * n, n);
+      scratch >= 0 &&
+      this.withPointers([bounds, leafOf, rows, out], [3], ([pb, pl, prows, pout]) => {
+        const u32 = this.arena.memory.u32(offs, n);
         const stride = dim * 4;
-        for (let i = 0; i < n; i++) {
-          from[i] = ps + srcIndex[i] * stride;
-          to[i] = pd + dstIndex[i] * stride;
-        }
-        this.k.addRowsAt(n, dim, offs, offs + 4 * n);
+        for (let i = 0; i < n; i++) u32[i] = prows + rowIndex[i] * stride;
+        this.k.idTreeSums(bounds.length - 1, dim, ID_TREE_LEAVES, pb, offs, pl, pout, scratch);
       });
     this.arena.release(mark);
-    if (!ok) jsKernels.addRows(src, srcIndex, dst, dstIndex, dim);
+    if (!ok) jsKernels.idTreeBagSums(bounds, rowIndex, leafOf, rows, out, dim);
   }
 
   gatherRows(src: Float32Array, index: Int32Array, out: Float32Array, dim: number) {

@@ -1,5 +1,5 @@
 import { ErrorCodes, parseSparseOptimizerConfig, tableSpec } from '@rowshard/core';
-import { idTreeBagSums, jsKernels, KernelMemoryFull, planIdTree } from '@rowshard/kernels';
+import { idTreeLeaves, jsKernels, KernelMemoryFull } from '@rowshard/kernels';
 import { describe, expect, it } from 'vitest';
 import { PsService } from './ps-service.js';
 
@@ -42,7 +42,7 @@ describe('pooled parts on a shard (EmbeddingBag sums, TorchRec-style)', () => {
   });
 
   it("answer each bag's sum in the id tree's order where the part asks (BSP), in a memory with no room for the adds' blocks too", () => {
-    // Ids 3, 67 and 131 share leaf 3; 7, 12 and 30 have leaves of their own.
+    // Ids 3, 67 and 131 share leaf 3 (mod 16); 7, 12 and 30 have leaves of their own.
     const treeIds = Uint32Array.of(3, 7, 67, 12, 131, 7, 30, 3, 12, 67);
     const treeBags = Int32Array.of(0, 0, 0, 0, 0, 2, 2, 2, 2, 0);
     const s = new PsService({
@@ -62,10 +62,15 @@ describe('pooled parts on a shard (EmbeddingBag sums, TorchRec-style)', () => {
       { table: 'words', ids: all, rows: Float32Array.from({ length: 200 * DIM }, (_, i) => Math.sin(i) * 10 ** ((i % 9) - 4)) },
     ]);
     const [rows] = s.pull([{ table: 'words', ids: treeIds }]);
-    const plan = planIdTree(treeIds, treeBags, treeIds.length, 3);
+    // The kernels' sums of the same rows, each bag's positions together (bag 0's last comes after bag 2's).
+    const grouped = Int32Array.of(0, 1, 2, 3, 4, 9, 5, 6, 7, 8);
+    const leaves = idTreeLeaves(
+      Float64Array.from(grouped, (p) => treeIds[p]),
+      10,
+      new Int32Array(10),
+    );
     const want = new Float32Array(3 * DIM);
-    const positions = Int32Array.from(treeIds.keys());
-    idTreeBagSums(jsKernels, plan, rows, positions, new Float32Array(plan.nodes * DIM), want, DIM);
+    jsKernels.idTreeBagSums(Int32Array.of(0, 6, 6, 10), grouped, leaves, rows, want, DIM);
     const part = { table: 'words', ids: treeIds, bags: treeBags, bagCount: 3, idTree: true };
     const [sums] = s.pull([part]);
     expect(sums).toEqual(want);

@@ -1,5 +1,14 @@
-import { Deduper, ErrorCodes, type IdArray, type PullPart, type PushPart, RowshardError, renormRow } from '@rowshard/core';
-import { type KernelMemory, KernelMemoryFull, planIdTree, sizeClass } from '@rowshard/kernels';
+import {
+  Deduper,
+  ErrorCodes,
+  ID_TREE_LEAVES,
+  type IdArray,
+  type PullPart,
+  type PushPart,
+  RowshardError,
+  renormRow,
+} from '@rowshard/core';
+import { idTreeLeaves, idTreeSumsInJs, type KernelMemory, KernelMemoryFull, sizeClass } from '@rowshard/kernels';
 import { firstNonFinite } from './request-checks.js';
 import { rowSumNotFinite, slotsOf } from './row-kernels.js';
 import type { RowStore } from './row-store.js';
@@ -65,37 +74,92 @@ export function pooledSums(store: RowStore, part: PooledPart, into: Float32Array
       if (deduper.count !== before) renormRow(heap, store.weightOffset(slots[i]), dim, maxNorm, normType);
     }
   }
-  const bags = part.bagCount;
-  const out = into ? into.subarray(0, bags * dim) : new Float32Array(bags * dim);
-  const rowBytes = 4 * dim;
-  if (!part.idTree) {
-    addRowsInMemory(store.memory, n, dim, bags, 0, out, (src, dst, at) => {
-      for (let i = 0; i < n; i++) {
-        src[i] = store.weightByteOffset(slots[i]);
-        dst[i] = at.block + part.bags[i] * rowBytes;
-      }
-    });
+  const out = into ? into.subarray(0, part.bagCount * dim) : new Float32Array(part.bagCount * dim);
+  if (part.idTree) {
+    idTreeSums(store, part, slots, out);
     return out;
   }
-  // The tree's nodes, then the bags' sums, in one block: the rows into their leaves, the
-  // combines, and each bag's root into its (zeroed) output row, which gives the root's bits (no
-  // node is −0). A bag of a part has a position, so a root.
-  const plan = planIdTree(numbers(part.ids), part.bags, n, bags);
-  addRowsInMemory(store.memory, n + plan.combines + bags, dim, plan.nodes + bags, plan.nodes, out, (src, dst, at) => {
+  const rowBytes = 4 * dim;
+  addRowsInMemory(store.memory, n, dim, part.bagCount, out, (src, dst) => {
     for (let i = 0; i < n; i++) {
       src[i] = store.weightByteOffset(slots[i]);
-      dst[i] = at.block + plan.leafNode[i] * rowBytes;
-    }
-    for (let c = 0; c < plan.combines; c++) {
-      src[n + c] = at.block + plan.from[c] * rowBytes;
-      dst[n + c] = at.block + plan.into[c] * rowBytes;
-    }
-    for (let b = 0; b < bags; b++) {
-      src[n + plan.combines + b] = at.block + plan.root[b] * rowBytes;
-      dst[n + plan.combines + b] = at.block + (plan.nodes + b) * rowBytes;
+      dst[i] = part.bags[i] * rowBytes;
     }
   });
   return out;
+}
+
+/** A part's positions grouped by bag (a stable counting sort), and each bag's first, reused from pull to pull. */
+let orderScratch = new Int32Array(4096);
+let boundsScratch = new Int32Array(1024);
+
+/**
+ * pooledSums in the id tree's order: the positions grouped by bag (a part's bags need not be
+ * in order), then one idTreeSums kernel call over the rows where they lie, or the same sums in
+ * JavaScript where the memory has no room for the call's blocks.
+ */
+function idTreeSums(store: RowStore, part: PooledPart, slots: Int32Array, out: Float32Array): void {
+  const n = part.ids.length;
+  const bags = part.bagCount;
+  const dim = store.dim;
+  if (orderScratch.length < n) orderScratch = new Int32Array(Math.max(n, 2 * orderScratch.length));
+  if (boundsScratch.length < bags + 1) boundsScratch = new Int32Array(Math.max(bags + 1, 2 * boundsScratch.length));
+  const order = orderScratch;
+  const bounds = boundsScratch.subarray(0, bags + 1);
+  bounds.fill(0);
+  let grouped = true;
+  for (let p = 0; p < n; p++) {
+    bounds[part.bags[p] + 1]++;
+    if (p > 0 && part.bags[p] < part.bags[p - 1]) grouped = false;
+  }
+  for (let b = 0; b < bags; b++) bounds[b + 1] += bounds[b];
+  if (grouped) {
+    // A worker's parts come so (routeBags): the positions are in bag order already.
+    for (let p = 0; p < n; p++) order[p] = p;
+  } else {
+    for (let p = 0; p < n; p++) order[bounds[part.bags[p]]++] = p;
+    // Each bag's start moved to its end: shift back.
+    bounds.copyWithin(1, 0, bags);
+    bounds[0] = 0;
+  }
+  const ids = numbers(part.ids);
+  const memory = store.memory;
+  const indexBytes = sizeClass(4 * (bags + 1 + 2 * n));
+  const floatBytes = sizeClass(4 * (bags + ID_TREE_LEAVES) * dim);
+  const blocks: [number, number][] = [];
+  try {
+    blocks.push([memory.alloc(indexBytes, false), indexBytes]);
+    blocks.push([memory.alloc(floatBytes, false), floatBytes]);
+  } catch (e) {
+    for (const [at, bytes] of blocks.reverse()) memory.release(at, bytes);
+    if (!(e instanceof KernelMemoryFull)) throw e;
+    const rowStart = Float64Array.from(order.subarray(0, n), (p) => store.weightOffset(slots[p]));
+    const leafOf = idTreeLeaves(
+      Float64Array.from(order.subarray(0, n), (p) => ids[p]),
+      n,
+      new Int32Array(n),
+    );
+    idTreeSumsInJs(bounds, rowStart, leafOf, memory.heapF32, out, dim);
+    return;
+  }
+  const [boundsAt] = blocks[0];
+  const srcAt = boundsAt + 4 * (bags + 1);
+  const leafAt = srcAt + 4 * n;
+  const [outAt] = blocks[1];
+  const scratchAt = outAt + 4 * bags * dim;
+  memory.i32(boundsAt, bags + 1).set(bounds);
+  const src = memory.u32(srcAt, n);
+  const leafOf = memory.i32(leafAt, n);
+  const mask = ID_TREE_LEAVES - 1;
+  for (let k = 0; k < n; k++) {
+    const p = order[k];
+    src[k] = store.weightByteOffset(slots[p]);
+    leafOf[k] = ids[p] & mask;
+  }
+  memory.exports.idTreeSums(bags, dim, ID_TREE_LEAVES, boundsAt, srcAt, leafAt, outAt, scratchAt);
+  out.set(memory.f32(outAt, bags * dim));
+  // Latest first: a block at the top lowers the top.
+  for (const [at, bytes] of blocks.reverse()) memory.release(at, bytes);
 }
 
 /**
@@ -158,12 +222,11 @@ export function rowsOfPooledPush(
     n,
     dim,
     distinct,
-    0,
     grads,
-    (src, dst, at) => {
+    (src, dst) => {
       for (let p = 0; p < n; p++) {
-        src[p] = at.source + part.bags[p] * rowBytes;
-        dst[p] = at.block + distinctOf[p] * rowBytes;
+        src[p] = part.bags[p] * rowBytes;
+        dst[p] = distinctOf[p] * rowBytes;
       }
     },
     part.grads,
@@ -179,81 +242,58 @@ function numbers(ids: IdArray): ArrayLike<number> {
   return ids;
 }
 
-/** Byte offsets: in the memory, a Uint32Array; in JavaScript, past its end, maybe more. */
-type Offsets = Uint32Array | Float64Array;
-
 /**
- * Row adds in one addRowsAt kernel call, over a block of `blockRows` rows zeroed first: for
- * i < adds in order, the row at byte offset src[i] is added into the row at dst[i], both
- * absolute offsets that `setOffsets` fills, given where the block and `source` (copied in,
- * where given) lie. Then `out` gets the block's rows from `firstOutRow` on. A memory with no
- * room for the blocks adds in JavaScript, at offsets past the memory's end standing for the
- * block and the source (float32 sums of the same order: the same bits).
+ * out (`outRows` rows, zeroed first) += row by row, for i < n: the row at source offset src[i]
+ * added into out's row at dst[i], both byte offsets `setOffsets` fills; dst is relative to
+ * out, and src is relative to `source` where given (copied in), else to the memory itself. One
+ * addRowsAt kernel call; a memory with no room for the blocks adds in JavaScript (float32 sums
+ * of the same order: the same bits).
  */
 function addRowsInMemory(
   memory: KernelMemory,
-  adds: number,
+  n: number,
   dim: number,
-  blockRows: number,
-  firstOutRow: number,
+  outRows: number,
   out: Float32Array,
-  setOffsets: (src: Offsets, dst: Offsets, at: { block: number; source: number }) => void,
+  setOffsets: (src: Uint32Array, dst: Uint32Array) => void,
   source: Float32Array | null = null,
 ): void {
-  const offsBytes = sizeClass(8 * Math.max(1, adds));
-  const blockBytes = sizeClass(4 * Math.max(1, blockRows * dim));
+  const offsBytes = sizeClass(8 * Math.max(1, n));
+  const outBytes = sizeClass(4 * Math.max(1, outRows * dim));
   const sourceBytes = source ? sizeClass(4 * Math.max(1, source.length)) : 0;
   const blocks: [number, number][] = [];
   try {
     blocks.push([memory.alloc(offsBytes, false), offsBytes]);
-    blocks.push([memory.alloc(blockBytes, true), blockBytes]);
+    blocks.push([memory.alloc(outBytes, true), outBytes]);
     if (source) blocks.push([memory.alloc(sourceBytes, false), sourceBytes]);
   } catch (e) {
     for (const [at, bytes] of blocks.reverse()) memory.release(at, bytes);
     if (!(e instanceof KernelMemoryFull)) throw e;
-    addRowsInJavaScript(memory, adds, dim, blockRows, firstOutRow, out, setOffsets, source);
+    const src = new Uint32Array(n);
+    const dst = new Uint32Array(n);
+    setOffsets(src, dst);
+    const from = source ?? memory.heapF32;
+    out.fill(0);
+    for (let i = 0; i < n; i++) {
+      const s = src[i] / 4;
+      const d = dst[i] / 4;
+      for (let k = 0; k < dim; k++) out[d + k] += from[s + k];
+    }
     return;
   }
   const [offs] = blocks[0];
-  const [blockAt] = blocks[1];
-  const src = memory.u32(offs, adds);
-  const dst = memory.u32(offs + 4 * adds, adds);
+  const [outAt] = blocks[1];
+  const src = memory.u32(offs, n);
+  const dst = memory.u32(offs + 4 * n, n);
+  setOffsets(src, dst);
   const sourceAt = source ? blocks[2][0] : 0;
   if (source) memory.f32(sourceAt, source.length).set(source);
-  setOffsets(src, dst, { block: blockAt, source: sourceAt });
-  memory.exports.addRowsAt(adds, dim, offs, offs + 4 * adds);
-  out.set(memory.f32(blockAt + 4 * firstOutRow * dim, out.length));
+  for (let i = 0; i < n; i++) {
+    src[i] += sourceAt;
+    dst[i] += outAt;
+  }
+  memory.exports.addRowsAt(n, dim, offs, offs + 4 * n);
+  out.set(memory.f32(outAt, outRows * dim));
   // Latest first: a block at the top lowers the top.
   for (const [at, bytes] of blocks.reverse()) memory.release(at, bytes);
-}
-
-/** addRowsInMemory's adds in JavaScript: the block and the source stand at offsets past the memory's end. */
-function addRowsInJavaScript(
-  memory: KernelMemory,
-  adds: number,
-  dim: number,
-  blockRows: number,
-  firstOutRow: number,
-  out: Float32Array,
-  setOffsets: (src: Offsets, dst: Offsets, at: { block: number; source: number }) => void,
-  source: Float32Array | null,
-): void {
-  const heap = memory.heapF32;
-  const block = new Float32Array(blockRows * dim);
-  const at = { block: heap.byteLength, source: heap.byteLength + block.byteLength };
-  // Float64: past the end of a memory of 4 GiB is past what a Uint32Array holds.
-  const src = new Float64Array(adds);
-  const dst = new Float64Array(adds);
-  setOffsets(src, dst, at);
-  const resolve = (offset: number): [Float32Array, number] => {
-    if (offset >= at.source && source) return [source, (offset - at.source) / 4];
-    if (offset >= at.block) return [block, (offset - at.block) / 4];
-    return [heap, offset / 4];
-  };
-  for (let i = 0; i < adds; i++) {
-    const [from, s] = resolve(src[i]);
-    const [to, d] = resolve(dst[i]);
-    for (let k = 0; k < dim; k++) to[d + k] += from[s + k];
-  }
-  out.set(block.subarray(firstOutRow * dim, firstOutRow * dim + out.length));
 }

@@ -1,7 +1,7 @@
 import type { RowIds } from '@rowshard/core';
-import { idTreeBagSums, planIdTree } from '@rowshard/kernels';
+import { idTreeLeaves } from '@rowshard/kernels';
 import type { RowSource } from '../row-source.js';
-import { allocF32, allocI32, kernels } from '../step-scope.js';
+import { allocI32, kernels } from '../step-scope.js';
 
 /** Whether a bag of `ids` from `source` is summed in the id tree's order: the source asks for it, and the ids are a dense table's numbers. */
 export function inIdTreeOrder(source: RowSource, ids: RowIds): ids is Exclude<RowIds, BigUint64Array> {
@@ -24,10 +24,7 @@ export function idTreeBagForward(
 ): void {
   const bags = offsets.length - 1;
   const n = offsets[bags];
-  const bagOf = allocI32(n);
-  for (let b = 0; b < bags; b++) bagOf.fill(b, offsets[b], offsets[b + 1]);
-  const plan = planIdTree(ids, bagOf, n, bags);
-  idTreeBagSums(kernels(), plan, rows, rowOf, allocF32(plan.nodes * dim), out, dim);
+  kernels().idTreeBagSums(offsets, rowOf, idTreeLeaves(ids, n, allocI32(n)), rows, out, dim);
   if (mode === 'sum') return;
   for (let b = 0; b < bags; b++) {
     const len = offsets[b + 1] - offsets[b];
