@@ -80,10 +80,12 @@ export function pooledSums(store: RowStore, part: PooledPart, into: Float32Array
     return out;
   }
   const rowBytes = 4 * dim;
+  // Fields read once: a part is an object of the decoder's making, whose loads in a loop cost.
+  const bagOf = part.bags;
   addRowsInMemory(store.memory, n, dim, part.bagCount, out, (src, dst) => {
     for (let i = 0; i < n; i++) {
       src[i] = store.weightByteOffset(slots[i]);
-      dst[i] = part.bags[i] * rowBytes;
+      dst[i] = bagOf[i] * rowBytes;
     }
   });
   return out;
@@ -105,19 +107,20 @@ function idTreeSums(store: RowStore, part: PooledPart, slots: Int32Array, out: F
   if (orderScratch.length < n) orderScratch = new Int32Array(Math.max(n, 2 * orderScratch.length));
   if (boundsScratch.length < bags + 1) boundsScratch = new Int32Array(Math.max(bags + 1, 2 * boundsScratch.length));
   const order = orderScratch;
+  const bagOf = part.bags;
   const bounds = boundsScratch.subarray(0, bags + 1);
   bounds.fill(0);
   let grouped = true;
   for (let p = 0; p < n; p++) {
-    bounds[part.bags[p] + 1]++;
-    if (p > 0 && part.bags[p] < part.bags[p - 1]) grouped = false;
+    bounds[bagOf[p] + 1]++;
+    if (p > 0 && bagOf[p] < bagOf[p - 1]) grouped = false;
   }
   for (let b = 0; b < bags; b++) bounds[b + 1] += bounds[b];
   if (grouped) {
     // A worker's parts come so (routeBags): the positions are in bag order already.
     for (let p = 0; p < n; p++) order[p] = p;
   } else {
-    for (let p = 0; p < n; p++) order[bounds[part.bags[p]]++] = p;
+    for (let p = 0; p < n; p++) order[bounds[bagOf[p]]++] = p;
     // Each bag's start moved to its end: shift back.
     bounds.copyWithin(1, 0, bags);
     bounds[0] = 0;
@@ -217,6 +220,7 @@ export function rowsOfPooledPush(
   // addRowsInMemory sets every value.
   const grads = buffer(distinct * dim).subarray(0, distinct * dim);
   const rowBytes = 4 * dim;
+  const bagOf = part.bags;
   addRowsInMemory(
     store.memory,
     n,
@@ -225,7 +229,7 @@ export function rowsOfPooledPush(
     grads,
     (src, dst) => {
       for (let p = 0; p < n; p++) {
-        src[p] = part.bags[p] * rowBytes;
+        src[p] = bagOf[p] * rowBytes;
         dst[p] = distinctOf[p] * rowBytes;
       }
     },
