@@ -20,6 +20,7 @@ export class RemoteRows implements RowSource {
     readonly rows: Float32Array,
     /** Same layout; null when the table takes no gradient this step. */
     readonly grad: Float32Array | null,
+    /** How its bag ops add a bag's rows (RowSource.bagOrder): the id tree in BSP (WorkerStep). */
     readonly bagOrder: 'positions' | 'idTree' = 'positions',
   ) {}
 
