@@ -2,8 +2,9 @@
  * The cluster `rowshard train` and `rowshard supervised` run on when the job does not say:
  * parameter servers and worker threads for this machine's CPUs. Measured with
  * `pnpm bench:train --grid` on a 2-CPU machine (README, "Numbers"): 1 PS × 2 workers was the
- * fastest in ASP and within a few percent of 1 × 1 in BSP; 1 × 1 costs less CPU per example,
- * and every further process adds messages per step. The same proportions (about one PS per
+ * fastest in ASP, and in BSP 2 × 2 (pooling on both shards) ran 7% more examples/s for 21%
+ * more CPU per example; 1 × 1 costs the least CPU per example, and every further process adds
+ * messages per step. The same proportions (about one PS per
  * three CPUs, the rest workers) are carried to larger machines, which we have not measured.
  * `minWorkers`: at least two for `rowshard train` (the text classifier's worker compute keeps
  * two busy); one for `supervised`, whose workers do little once the shard sums each text
