@@ -116,10 +116,8 @@ function idTreeSums(store: RowStore, part: PooledPart, slots: Int32Array, out: F
     if (p > 0 && bagOf[p] < bagOf[p - 1]) grouped = false;
   }
   for (let b = 0; b < bags; b++) bounds[b + 1] += bounds[b];
-  if (grouped) {
-    // A worker's parts come so (routeBags): the positions are in bag order already.
-    for (let p = 0; p < n; p++) order[p] = p;
-  } else {
+  // A worker's parts come grouped (routeBags): the positions are in bag order already.
+  if (!grouped) {
     for (let p = 0; p < n; p++) order[bounds[bagOf[p]]++] = p;
     // Each bag's start moved to its end: shift back.
     bounds.copyWithin(1, 0, bags);
@@ -136,9 +134,10 @@ function idTreeSums(store: RowStore, part: PooledPart, slots: Int32Array, out: F
   } catch (e) {
     for (const [at, bytes] of blocks.reverse()) memory.release(at, bytes);
     if (!(e instanceof KernelMemoryFull)) throw e;
-    const rowStart = Float64Array.from(order.subarray(0, n), (p) => store.weightOffset(slots[p]));
+    const at = (k: number) => (grouped ? k : order[k]);
+    const rowStart = Float64Array.from({ length: n }, (_, k) => store.weightOffset(slots[at(k)]));
     const leafOf = idTreeLeaves(
-      Float64Array.from(order.subarray(0, n), (p) => ids[p]),
+      Float64Array.from({ length: n }, (_, k) => ids[at(k)]),
       n,
       new Int32Array(n),
     );
@@ -154,10 +153,17 @@ function idTreeSums(store: RowStore, part: PooledPart, slots: Int32Array, out: F
   const src = memory.u32(srcAt, n);
   const leafOf = memory.i32(leafAt, n);
   const mask = ID_TREE_LEAVES - 1;
-  for (let k = 0; k < n; k++) {
-    const p = order[k];
-    src[k] = store.weightByteOffset(slots[p]);
-    leafOf[k] = ids[p] & mask;
+  if (grouped) {
+    for (let p = 0; p < n; p++) {
+      src[p] = store.weightByteOffset(slots[p]);
+      leafOf[p] = ids[p] & mask;
+    }
+  } else {
+    for (let k = 0; k < n; k++) {
+      const p = order[k];
+      src[k] = store.weightByteOffset(slots[p]);
+      leafOf[k] = ids[p] & mask;
+    }
   }
   memory.exports.idTreeSums(bags, dim, ID_TREE_LEAVES, boundsAt, srcAt, leafAt, outAt, scratchAt);
   out.set(memory.f32(outAt, bags * dim));
