@@ -214,6 +214,10 @@ function addInShardOrder(routing: BagRouting, sums: readonly Float32Array[], dst
   for (let b = 0; b < routing.bagCount; b++) if (!seen[b]) dst.fill(0, b * dim, (b + 1) * dim);
 }
 
+/** addByIdTree's nodes and per-shard cursors, reused from step to step (a worker thread adds one step at a time). */
+let treeScratch = new Float32Array(0);
+let treeCursor = new Int32Array(0);
+
 /**
  * Each bag's shards' sums (its subtrees' roots) added as the id tree's top levels: the bits
  * of the whole tree on one shard, or on the worker. Each shard's bags come in batch order, so
@@ -222,8 +226,10 @@ function addInShardOrder(routing: BagRouting, sums: readonly Float32Array[], dst
 function addByIdTree(routing: BagRouting, sums: readonly Float32Array[], dst: Float32Array): void {
   const dim = routing.spec.embeddingDim;
   const shards = routing.numShards;
-  const cursor = new Int32Array(shards);
-  const scratch = Array.from({ length: shards }, () => new Float32Array(dim));
+  if (treeScratch.length < shards * dim) treeScratch = new Float32Array(shards * dim);
+  if (treeCursor.length < shards) treeCursor = new Int32Array(shards);
+  const cursor = treeCursor.fill(0, 0, shards);
+  const scratch = Array.from({ length: shards }, (_, s) => treeScratch.subarray(s * dim, (s + 1) * dim));
   const nodes: (Float32Array | null)[] = new Array(shards);
   for (let b = 0; b < routing.bagCount; b++) {
     for (let s = 0; s < shards; s++) {
