@@ -221,6 +221,27 @@ describe("BSP's id tree: a bag's bits whatever the shard count", () => {
     expect(bits(pooledMeans(1, false))).not.toEqual(want);
   });
 
+  it('with padding_idx, sums the positions that are not padding in the tree, as a bag of those alone', () => {
+    const padded = tableSpec({ name: 'w', numEmbeddings: 400, embeddingDim: 5, paddingIdx: 0 });
+    const rows = Float32Array.from({ length: 400 * 5 }, (_, i) => values[i]);
+    // Ids 1..399 as they are, and every fifth position padding: the bags keep their other positions.
+    const withPad = Uint32Array.from(ids, (id, p) => (p % 5 === 0 ? 0 : id === 0 ? 1 : id));
+    const kept = Array.from(withPad.keys()).filter((p) => withPad[p] !== 0);
+    const keptOffsets = offsets.map((o) => kept.filter((p) => p < o).length);
+    const sumOf = (list: Uint32Array, bagOffsets: number[]) => {
+      const routing = routeTable(padded, [list], 1);
+      const pulled = new Float32Array(routing.rows * 5);
+      routing.ids.forEach((id, r) => pulled.set(rows.subarray(Number(id) * 5, Number(id) * 5 + 5), r * 5));
+      const source = new RemoteRows(routing, pulled, null, 'idTree');
+      return embeddingBag(source, indexTensor([list.length], list), { mode: 'sum', offsets: bagOffsets }).data;
+    };
+    const want = sumOf(
+      Uint32Array.from(kept, (p) => withPad[p]),
+      keptOffsets,
+    );
+    expect(bits(sumOf(withPad, offsets))).toEqual(bits(want));
+  });
+
   it('refuses to route the id tree over shards it does not split over', () => {
     expect(() => routeBags(wide, bag, 3, true)).toThrow('the id tree does not split over 3 shards');
   });

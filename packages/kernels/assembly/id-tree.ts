@@ -4,27 +4,18 @@
 // A missing node is +0, and no node is −0, so a node whose partner is missing is moved, not
 // added: the same bits.
 
+import { addFloats, copyFloats } from './row-ops';
+
 /** dst = +0 + src over a row (a node's first row: +0 turns a −0 into +0, as a sum from +0 does). */
+// @ts-expect-error: decorator
 @inline
-function setRow(dst: usize, src: usize, bytes: usize, vec: usize): void {
+function setPlusZero(src: usize, dst: usize, floats: i32): void {
+  const bytes = (<usize>floats) << 2;
+  const vec = bytes & ~15;
   const zero = f32x4.splat(0);
   let o: usize = 0;
   for (; o < vec; o += 16) v128.store(dst + o, f32x4.add(zero, v128.load(src + o)));
   for (; o < bytes; o += 4) store<f32>(dst + o, <f32>0 + load<f32>(src + o));
-}
-
-@inline
-function addRow(dst: usize, src: usize, bytes: usize, vec: usize): void {
-  let o: usize = 0;
-  for (; o < vec; o += 16) v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
-  for (; o < bytes; o += 4) store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
-}
-
-@inline
-function copyRow(dst: usize, src: usize, bytes: usize, vec: usize): void {
-  let o: usize = 0;
-  for (; o < vec; o += 16) v128.store(dst + o, v128.load(src + o));
-  for (; o < bytes; o += 4) store<f32>(dst + o, load<f32>(src + o));
 }
 
 /**
@@ -44,7 +35,6 @@ export function idTreeSums(
   scratch: usize,
 ): void {
   const bytes = (<usize>dim) << 2;
-  const vec = bytes & ~15;
   for (let b = 0; b < bags; b++) {
     const start = load<i32>(bounds + ((<usize>b) << 2));
     const end = load<i32>(bounds + ((<usize>(b + 1)) << 2));
@@ -53,8 +43,8 @@ export function idTreeSums(
       const leaf = load<u32>(leafOf + ((<usize>p) << 2));
       const node = scratch + <usize>leaf * bytes;
       const src = <usize>load<u32>(srcOffs + ((<usize>p) << 2));
-      if (present & (<u32>1 << leaf)) addRow(node, src, bytes, vec);
-      else setRow(node, src, bytes, vec);
+      if (present & (<u32>1 << leaf)) addFloats(src, node, dim);
+      else setPlusZero(src, node, dim);
       present |= <u32>1 << leaf;
     }
     for (let half = <u32>leaves >> 1; half >= 1; half >>= 1) {
@@ -64,17 +54,13 @@ export function idTreeSums(
         const r = <u32>ctz(upper);
         const lower = scratch + <usize>r * bytes;
         const from = scratch + <usize>(r + half) * bytes;
-        if (present & (<u32>1 << r)) addRow(lower, from, bytes, vec);
-        else copyRow(lower, from, bytes, vec);
+        if (present & (<u32>1 << r)) addFloats(from, lower, dim);
+        else copyFloats(from, lower, dim);
       }
       present = (present & lowerMask) | upperHalf;
     }
     const o = out + <usize>b * bytes;
-    if (present != 0) copyRow(o, scratch, bytes, vec);
-    else {
-      let k: usize = 0;
-      for (; k < vec; k += 16) v128.store(o + k, f32x4.splat(0));
-      for (; k < bytes; k += 4) store<f32>(o + k, 0);
-    }
+    if (present != 0) copyFloats(scratch, o, dim);
+    else memory.fill(o, 0, bytes);
   }
 }

@@ -12,21 +12,12 @@
 // in cache), so a caller can put the rows back. Each returns the first row whose new weights
 // or state hold a NaN or an infinity, or -1: a finite gradient can still overflow.
 
+import { copyFloats } from './row-ops';
+
 // @ts-expect-error: decorator
 @inline
 function rowPtr(offs: usize, i: i32): usize {
   return <usize>load<u32>(offs + (<usize>i << 2));
-}
-
-/** Copies `floats` floats from src to dst. */
-// @ts-expect-error: decorator
-@inline
-function copyFloats(src: usize, dst: usize, floats: i32): void {
-  const bytes = (<usize>floats) << 2;
-  const vec = bytes & ~15;
-  let o: usize = 0;
-  for (; o < vec; o += 16) v128.store(dst + o, v128.load(src + o));
-  for (; o < bytes; o += 4) store<f32>(dst + o, load<f32>(src + o));
 }
 
 /** Row i's weights, then its `stateFloats` floats of state, into the save block (when there is one). */

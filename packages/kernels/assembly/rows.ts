@@ -1,17 +1,12 @@
 // Moving rows: a shard's pull gathers rows scattered over its pages into one reply; a
 // worker's backward sums gradient rows per distinct id.
 
+import { addFloats, copyFloats } from './row-ops';
+
 /** out[i] = the row at byte offset load<u32>(srcOffs + 4i), for i < n; out is n × dim. */
 export function gatherRows(n: i32, dim: i32, srcOffs: usize, out: usize): void {
   const bytes = (<usize>dim) << 2;
-  const vec = bytes & ~15;
-  for (let i = 0; i < n; i++) {
-    const src = <usize>load<u32>(srcOffs + ((<usize>i) << 2));
-    const dst = out + <usize>i * bytes;
-    let o: usize = 0;
-    for (; o < vec; o += 16) v128.store(dst + o, v128.load(src + o));
-    for (; o < bytes; o += 4) store<f32>(dst + o, load<f32>(src + o));
-  }
+  for (let i = 0; i < n; i++) copyFloats(<usize>load<u32>(srcOffs + ((<usize>i) << 2)), out + <usize>i * bytes, dim);
 }
 
 /**
@@ -25,11 +20,9 @@ export function scatterAddRows(n: i32, dim: i32, src: usize, index: usize, dst: 
   for (let i = 0; i < n; i++) {
     const s = src + <usize>i * bytes;
     const d = dst + <usize>load<i32>(index + ((<usize>i) << 2)) * bytes;
-    let o: usize = 0;
-    if (scale == 1) {
-      for (; o < vec; o += 16) v128.store(d + o, f32x4.add(v128.load(d + o), v128.load(s + o)));
-      for (; o < bytes; o += 4) store<f32>(d + o, load<f32>(d + o) + load<f32>(s + o));
-    } else {
+    if (scale == 1) addFloats(s, d, dim);
+    else {
+      let o: usize = 0;
       for (; o < vec; o += 16) v128.store(d + o, f32x4.add(v128.load(d + o), f32x4.mul(vs, v128.load(s + o))));
       for (; o < bytes; o += 4) store<f32>(d + o, load<f32>(d + o) + scale * load<f32>(s + o));
     }
@@ -43,27 +36,14 @@ export function scatterAddRows(n: i32, dim: i32, src: usize, index: usize, dst: 
  * sum runs in position order, as bagForward's and bagBackward's do, so the bits are theirs.
  */
 export function addRowsAt(n: i32, dim: i32, srcOffs: usize, dstOffs: usize): void {
-  const bytes = (<usize>dim) << 2;
-  const vec = bytes & ~15;
   for (let i = 0; i < n; i++) {
-    const s = <usize>load<u32>(srcOffs + ((<usize>i) << 2));
-    const d = <usize>load<u32>(dstOffs + ((<usize>i) << 2));
-    let o: usize = 0;
-    for (; o < vec; o += 16) v128.store(d + o, f32x4.add(v128.load(d + o), v128.load(s + o)));
-    for (; o < bytes; o += 4) store<f32>(d + o, load<f32>(d + o) + load<f32>(s + o));
+    addFloats(<usize>load<u32>(srcOffs + ((<usize>i) << 2)), <usize>load<u32>(dstOffs + ((<usize>i) << 2)), dim);
   }
 }
 
 /** The row at byte offset load<u32>(dstOffs + 4i) = src[i], for i < n: gatherRows' inverse. */
 export function scatterRows(n: i32, dim: i32, src: usize, dstOffs: usize): void {
   const bytes = (<usize>dim) << 2;
-  const vec = bytes & ~15;
-  for (let i = 0; i < n; i++) {
-    const s = src + <usize>i * bytes;
-    const d = <usize>load<u32>(dstOffs + ((<usize>i) << 2));
-    let o: usize = 0;
-    for (; o < vec; o += 16) v128.store(d + o, v128.load(s + o));
-    for (; o < bytes; o += 4) store<f32>(d + o, load<f32>(s + o));
-  }
+  for (let i = 0; i < n; i++) copyFloats(src + <usize>i * bytes, <usize>load<u32>(dstOffs + ((<usize>i) << 2)), dim);
 }
 

@@ -8,7 +8,8 @@ import {
   RowshardError,
   renormRow,
 } from '@rowshard/core';
-import { idTreeLeaves, idTreeSumsInJs, type KernelMemory, KernelMemoryFull, sizeClass } from '@rowshard/kernels';
+import { idTreeLeaves, idTreeSumsInJs, type KernelMemory } from '@rowshard/kernels';
+import { kernelBlocks } from './kernel-blocks.js';
 import { firstNonFinite } from './request-checks.js';
 import { rowSumNotFinite, slotsOf } from './row-kernels.js';
 import type { RowStore } from './row-store.js';
@@ -117,7 +118,8 @@ function idTreeSums(store: RowStore, part: PooledPart, slots: Int32Array, out: F
   }
   for (let b = 0; b < bags; b++) bounds[b + 1] += bounds[b];
   // A worker's parts come grouped (routeBags): the positions are in bag order already.
-  if (!grouped) {
+  if (grouped) for (let p = 0; p < n; p++) order[p] = p;
+  else {
     for (let p = 0; p < n; p++) order[bounds[bagOf[p]]++] = p;
     // Each bag's start moved to its end: shift back.
     bounds.copyWithin(1, 0, bags);
@@ -125,50 +127,33 @@ function idTreeSums(store: RowStore, part: PooledPart, slots: Int32Array, out: F
   }
   const ids = numbers(part.ids);
   const memory = store.memory;
-  const indexBytes = sizeClass(4 * (bags + 1 + 2 * n));
-  const floatBytes = sizeClass(4 * (bags + ID_TREE_LEAVES) * dim);
-  const blocks: [number, number][] = [];
-  try {
-    blocks.push([memory.alloc(indexBytes, false), indexBytes]);
-    blocks.push([memory.alloc(floatBytes, false), floatBytes]);
-  } catch (e) {
-    for (const [at, bytes] of blocks.reverse()) memory.release(at, bytes);
-    if (!(e instanceof KernelMemoryFull)) throw e;
-    const at = (k: number) => (grouped ? k : order[k]);
-    const rowStart = Float64Array.from({ length: n }, (_, k) => store.weightOffset(slots[at(k)]));
+  const blocks = kernelBlocks(memory, [4 * (bags + 1 + 2 * n), 4 * (bags + ID_TREE_LEAVES) * dim]);
+  if (!blocks) {
+    const rowStart = Float64Array.from(order.subarray(0, n), (p) => store.weightOffset(slots[p]));
     const leafOf = idTreeLeaves(
-      Float64Array.from({ length: n }, (_, k) => ids[at(k)]),
+      Float64Array.from(order.subarray(0, n), (p) => ids[p]),
       n,
       new Int32Array(n),
     );
     idTreeSumsInJs(bounds, rowStart, leafOf, memory.heapF32, out, dim);
     return;
   }
-  const [boundsAt] = blocks[0];
+  const [boundsAt, outAt] = blocks.at;
   const srcAt = boundsAt + 4 * (bags + 1);
   const leafAt = srcAt + 4 * n;
-  const [outAt] = blocks[1];
   const scratchAt = outAt + 4 * bags * dim;
   memory.i32(boundsAt, bags + 1).set(bounds);
   const src = memory.u32(srcAt, n);
   const leafOf = memory.i32(leafAt, n);
   const mask = ID_TREE_LEAVES - 1;
-  if (grouped) {
-    for (let p = 0; p < n; p++) {
-      src[p] = store.weightByteOffset(slots[p]);
-      leafOf[p] = ids[p] & mask;
-    }
-  } else {
-    for (let k = 0; k < n; k++) {
-      const p = order[k];
-      src[k] = store.weightByteOffset(slots[p]);
-      leafOf[k] = ids[p] & mask;
-    }
+  for (let k = 0; k < n; k++) {
+    const p = order[k];
+    src[k] = store.weightByteOffset(slots[p]);
+    leafOf[k] = ids[p] & mask;
   }
   memory.exports.idTreeSums(bags, dim, ID_TREE_LEAVES, boundsAt, srcAt, leafAt, outAt, scratchAt);
   out.set(memory.f32(outAt, bags * dim));
-  // Latest first: a block at the top lowers the top.
-  for (const [at, bytes] of blocks.reverse()) memory.release(at, bytes);
+  blocks.release();
 }
 
 /**
@@ -268,17 +253,10 @@ function addRowsInMemory(
   setOffsets: (src: Uint32Array, dst: Uint32Array) => void,
   source: Float32Array | null = null,
 ): void {
-  const offsBytes = sizeClass(8 * Math.max(1, n));
-  const outBytes = sizeClass(4 * Math.max(1, outRows * dim));
-  const sourceBytes = source ? sizeClass(4 * Math.max(1, source.length)) : 0;
-  const blocks: [number, number][] = [];
-  try {
-    blocks.push([memory.alloc(offsBytes, false), offsBytes]);
-    blocks.push([memory.alloc(outBytes, true), outBytes]);
-    if (source) blocks.push([memory.alloc(sourceBytes, false), sourceBytes]);
-  } catch (e) {
-    for (const [at, bytes] of blocks.reverse()) memory.release(at, bytes);
-    if (!(e instanceof KernelMemoryFull)) throw e;
+  const sizes = [8 * Math.max(1, n), 4 * Math.max(1, outRows * dim)];
+  if (source) sizes.push(4 * Math.max(1, source.length));
+  const blocks = kernelBlocks(memory, sizes, [false, true, false]);
+  if (!blocks) {
     const src = new Uint32Array(n);
     const dst = new Uint32Array(n);
     setOffsets(src, dst);
@@ -291,12 +269,10 @@ function addRowsInMemory(
     }
     return;
   }
-  const [offs] = blocks[0];
-  const [outAt] = blocks[1];
+  const [offs, outAt, sourceAt = 0] = blocks.at;
   const src = memory.u32(offs, n);
   const dst = memory.u32(offs + 4 * n, n);
   setOffsets(src, dst);
-  const sourceAt = source ? blocks[2][0] : 0;
   if (source) memory.f32(sourceAt, source.length).set(source);
   for (let i = 0; i < n; i++) {
     src[i] += sourceAt;
@@ -304,6 +280,5 @@ function addRowsInMemory(
   }
   memory.exports.addRowsAt(n, dim, offs, offs + 4 * n);
   out.set(memory.f32(outAt, outRows * dim));
-  // Latest first: a block at the top lowers the top.
-  for (const [at, bytes] of blocks.reverse()) memory.release(at, bytes);
+  blocks.release();
 }

@@ -5,6 +5,7 @@ import {
   type PsConfig,
   type PsProtocol,
   type PullPart,
+  type PushPart,
   type ReplyOf,
   type RequestOf,
   RowshardError,
@@ -104,14 +105,14 @@ export class PsNode {
    * false), and BSP's pooled pulls in position order: what keeps the promise is the shard,
    * not each client's good behaviour.
    */
-  private checkPooling(message: string, ...lists: readonly (readonly PullPart[])[]): void {
+  private checkPooling(message: string, pulls: readonly PullPart[], pushes: readonly PushPart[] = []): void {
     const config = this.config;
     if (!config) return;
     if (shardsMayPool(config.sync, config.numShards)) {
-      if (config.sync.mode === 'bsp') checkIdTree(message, lists);
+      if (config.sync.mode === 'bsp') checkIdTree(message, pulls);
       return;
     }
-    for (const parts of lists) {
+    for (const parts of [pulls, pushes]) {
       const pooled = parts.find((p) => p.bags !== undefined);
       if (!pooled) continue;
       throw new RowshardError(
@@ -183,7 +184,7 @@ export class PsNode {
     if (this.snapshotWrite) return this.snapshotWrite.then(() => this.push(request));
     const service = this.admit(request.epoch);
     this.checkSize('push', service, request.tables);
-    this.checkPooling('push', request.tables);
+    this.checkPooling('push', [], request.tables);
     return this.applyPush(service, { ...request, tables: this.pushable(service, request.tables) });
   }
 
@@ -201,7 +202,7 @@ export class PsNode {
     if (this.snapshotWrite) return this.snapshotWrite.then(() => this.pushPull(request));
     const service = this.admit(request.epoch);
     this.checkSize('push_pull', service, request.push, request.pull);
-    this.checkPooling('push_pull', request.push, request.pull);
+    this.checkPooling('push_pull', request.pull, request.push);
     service.checkPull(request.pull);
     const pushed = this.applyPush(service, {
       tables: this.pushable(service, request.push),
@@ -361,14 +362,12 @@ export class PsNode {
  * shards would give a worker other bits than on one. (A push carries gradients, whose order
  * is the same either way.)
  */
-function checkIdTree(message: string, lists: readonly (readonly PullPart[])[]): void {
-  for (const parts of lists) {
-    const unordered = parts.find((p) => p.bags !== undefined && p.idTree !== true && !('grads' in p));
-    if (!unordered) continue;
-    throw new RowshardError(
-      ErrorCodes.BAD_REQUEST,
-      `${message} '${unordered.table}': a BSP job's bags are summed in the id tree's order; a pooled pull must ask for it (idTree: true)`,
-      { table: unordered.table, field: 'idTree' },
-    );
-  }
+function checkIdTree(message: string, pulls: readonly PullPart[]): void {
+  const unordered = pulls.find((p) => p.bags !== undefined && p.idTree !== true);
+  if (!unordered) return;
+  throw new RowshardError(
+    ErrorCodes.BAD_REQUEST,
+    `${message} '${unordered.table}': a BSP job's bags are summed in the id tree's order; a pooled pull must ask for it (idTree: true)`,
+    { table: unordered.table, field: 'idTree' },
+  );
 }

@@ -9,7 +9,8 @@ import {
   shardOfHashed,
   type TableSpec,
 } from '@rowshard/core';
-import { type KernelMemory, KernelMemoryFull, sizeClass } from '@rowshard/kernels';
+import type { KernelMemory } from '@rowshard/kernels';
+import { kernelBlocks } from './kernel-blocks.js';
 
 /**
  * Checks a request's ids and gradients against a table before anything is applied, so a bad
@@ -110,16 +111,11 @@ export function checkFinite(
  */
 export function firstNonFinite(values: Float32Array, memory: KernelMemory): number {
   if (values.length === 0) return -1;
-  const bytes = sizeClass(values.byteLength);
-  let at: number;
-  try {
-    at = memory.alloc(bytes, false);
-  } catch (e) {
-    if (!(e instanceof KernelMemoryFull)) throw e;
-    return values.findIndex((v) => !Number.isFinite(v));
-  }
+  const blocks = kernelBlocks(memory, [values.byteLength]);
+  if (!blocks) return values.findIndex((v) => !Number.isFinite(v));
+  const [at] = blocks.at;
   memory.f32(at, values.length).set(values);
   const i = memory.exports.firstNonFinite(values.length, at);
-  memory.release(at, bytes);
+  blocks.release();
   return i;
 }

@@ -9,7 +9,8 @@ import {
   renormRow,
   type SparseStepContext,
 } from '@rowshard/core';
-import { type KernelMemory, KernelMemoryFull, optimizerRows, sizeClass } from '@rowshard/kernels';
+import { type KernelMemory, optimizerRows, sizeClass } from '@rowshard/kernels';
+import { kernelBlocks } from './kernel-blocks.js';
 import type { RowStore } from './row-store.js';
 import type { UpdateUndo } from './update-undo.js';
 
@@ -110,28 +111,19 @@ export function gatherInto(
   setOffsets: (offsets: Uint32Array) => void,
   into: Float32Array,
 ): void {
-  const offsBytes = sizeClass(4 * n);
-  const outBytes = sizeClass(4 * n * width);
-  let offs = -1;
-  let out: number;
-  try {
-    offs = memory.alloc(offsBytes, false);
-    out = memory.alloc(outBytes, false);
-  } catch (e) {
-    if (offs >= 0) memory.release(offs, offsBytes);
-    if (!(e instanceof KernelMemoryFull)) throw e;
+  const blocks = kernelBlocks(memory, [4 * n, 4 * n * width]);
+  if (!blocks) {
     const offsets = new Uint32Array(n);
     setOffsets(offsets);
     const heap = memory.heapF32;
     for (let i = 0; i < n; i++) copyRow(heap, offsets[i] / 4, into, i * width, width);
     return;
   }
+  const [offs, out] = blocks.at;
   setOffsets(memory.u32(offs, n));
   memory.exports.gatherRows(n, width, offs, out);
   into.set(memory.f32(out, n * width));
-  // Latest first: a block at the top lowers the top.
-  memory.release(out, outBytes);
-  memory.release(offs, offsBytes);
+  blocks.release();
 }
 
 /**

@@ -1,4 +1,5 @@
 import {
+  copyRow,
   ErrorCodes,
   idTreeSplits,
   indexNotInteger,
@@ -185,16 +186,20 @@ export function pooledPull(routing: BagRouting): PullPlan {
       sums[shard] = reply;
     },
     copyInto(dst) {
-      for (let s = 0; s < routing.numShards; s++) {
-        if (routing.shardBagIds[s].length > 0 && !sums[s]) {
-          throw new RowshardError(ErrorCodes.INTERNAL, `no reply of ps ${s} for '${table}'`);
-        }
-      }
-      if (routing.idTree) addByIdTree(routing, sums as Float32Array[], dst);
-      else addInShardOrder(routing, sums as Float32Array[], dst);
+      // Each shard's reply; a shard holding no bag was not asked.
+      const replies = routing.shardBagIds.map((bagIds, s) => {
+        const reply = sums[s];
+        if (bagIds.length === 0) return NO_REPLY;
+        if (!reply) throw new RowshardError(ErrorCodes.INTERNAL, `no reply of ps ${s} for '${table}'`);
+        return reply;
+      });
+      if (routing.idTree) addByIdTree(routing, replies, dst);
+      else addInShardOrder(routing, replies, dst);
     },
   };
 }
+
+const NO_REPLY = new Float32Array(0);
 
 /** A bag's first shard's sum as it is (with one shard, exactly the sum a worker's kernel makes), the others' added, in shard order. */
 function addInShardOrder(routing: BagRouting, sums: readonly Float32Array[], dst: Float32Array): void {
@@ -206,7 +211,7 @@ function addInShardOrder(routing: BagRouting, sums: readonly Float32Array[], dst
     for (let k = 0; k < bagIds.length; k++) {
       const at = bagIds[k] * dim;
       if (!seen[bagIds[k]]) {
-        dst.set(part.subarray(k * dim, (k + 1) * dim), at);
+        copyRow(part, k * dim, dst, at, dim);
         seen[bagIds[k]] = 1;
       } else for (let d = 0; d < dim; d++) dst[at + d] += part[k * dim + d];
     }
@@ -237,7 +242,7 @@ function addByIdTree(routing: BagRouting, sums: readonly Float32Array[], dst: Fl
       const bagIds = routing.shardBagIds[s];
       if (k < bagIds.length && bagIds[k] === b) {
         // Copied: addShardRoots adds into the nodes.
-        scratch[s].set(sums[s].subarray(k * dim, (k + 1) * dim));
+        copyRow(sums[s], k * dim, scratch[s], 0, dim);
         nodes[s] = scratch[s];
         cursor[s]++;
       } else nodes[s] = null;

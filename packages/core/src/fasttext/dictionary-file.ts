@@ -30,7 +30,7 @@ export function parseDictionaryFileText(text: string, file: string, options: Dic
     const line = lines[2 + i] ?? '';
     const m = /^(.+) (\d+) (word|label)$/.exec(line);
     if (!m) bad(3 + i, "expected 'word count word|label'");
-    else entries.push({ word: m[1], count: Number(m[2]), type: m[3] as 'word' | 'label' });
+    else entries.push({ word: m[1], count: Number(m[2]), type: m[3] === 'label' ? 'label' : 'word' });
   }
   const prune = new Map<number, number>();
   let pruneSize = -1;

@@ -4,7 +4,7 @@ import type { PooledLookup, RowSource } from '../row-source.js';
 import { allocF32, allocI32, kernels } from '../step-scope.js';
 import { type IndexTensor, Tensor } from '../tensor.js';
 import { addRowGradients } from './embedding.js';
-import { idTreeBagForward, inIdTreeOrder } from './id-tree-bag.js';
+import { idTreeBagForward, idTreeLeavesOf, inIdTreeOrder } from './id-tree-bag.js';
 
 export type { BagMode } from '@rowshard/kernels';
 
@@ -101,7 +101,8 @@ export function embeddingBag(source: RowSource, input: IndexTensor, options: Emb
   const out = allocF32(bags * dim);
   const argmax = mode === 'max' ? allocI32(bags * dim) : null;
   if (mode !== 'max' && !weights && inIdTreeOrder(source, input.data)) {
-    idTreeBagForward(mode, positions ? pickIds(input.data, positions) : input.data, offsets, rowOf, lookup.rows, out, dim);
+    const leaves = idTreeLeavesOf(input.data);
+    idTreeBagForward(mode, positions ? pick(leaves, positions) : leaves, offsets, rowOf, lookup.rows, out, dim);
   } else kernels().bagForward(mode, offsets, rowOf, weights, lookup.rows, out, argmax, dim);
   const parents = psw ? [psw] : [];
   const result: Tensor = new Tensor([bags, dim], out, {
@@ -164,10 +165,6 @@ function pick(values: Int32Array, positions: Int32Array): Int32Array {
   const out = allocI32(positions.length);
   for (let k = 0; k < positions.length; k++) out[k] = values[positions[k]];
   return out;
-}
-
-function pickIds(ids: ArrayLike<number>, positions: Int32Array): Float64Array {
-  return Float64Array.from(positions, (p) => ids[p]);
 }
 
 function pickF32(values: Float32Array, positions: Int32Array): Float32Array {

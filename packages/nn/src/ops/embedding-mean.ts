@@ -4,7 +4,7 @@ import { allocF32, kernels } from '../step-scope.js';
 import { type IndexTensor, Tensor } from '../tensor.js';
 import { addRowGradients } from './embedding.js';
 import { bagBounds, pooledTensor } from './embedding-bag.js';
-import { idTreeBagForward, inIdTreeOrder } from './id-tree-bag.js';
+import { idTreeBagForward, idTreeLeavesOf, inIdTreeOrder } from './id-tree-bag.js';
 
 /**
  * embedding(x).mean(dim=1) for x [B, L] in one pass: out [B, dim]. The same numbers as an
@@ -25,7 +25,8 @@ export function embeddingMean(source: RowSource, indices: IndexTensor): Tensor {
   if (pooled) return pooledTensor(pooled, bags, dim);
   const lookup = source.lookup(indices.data);
   const out = allocF32(bags * dim);
-  if (inIdTreeOrder(source, indices.data)) idTreeBagForward('mean', indices.data, offsets, lookup.rowOf, lookup.rows, out, dim);
+  if (inIdTreeOrder(source, indices.data))
+    idTreeBagForward('mean', idTreeLeavesOf(indices.data), offsets, lookup.rowOf, lookup.rows, out, dim);
   else kernels().bagForward('mean', offsets, lookup.rowOf, null, lookup.rows, out, null, dim);
   const result: Tensor = new Tensor([bags, dim], out, {
     requiresGrad: lookup.grad !== null,

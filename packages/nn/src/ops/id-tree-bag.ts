@@ -8,14 +8,20 @@ export function inIdTreeOrder(source: RowSource, ids: RowIds): ids is Exclude<Ro
   return source.bagOrder === 'idTree' && source.spec.kind === 'dense' && !(ids instanceof BigUint64Array);
 }
 
+/** Each position's leaf of the id tree (its id mod 16), in step memory. */
+export function idTreeLeavesOf(ids: ArrayLike<number>): Int32Array {
+  return idTreeLeaves(ids, ids.length, allocI32(ids.length));
+}
+
 /**
  * EmbeddingBag's sum or mean forward [bags, dim] in the id tree's order (kernels' id-tree.ts):
- * position p of bag b (offsets[b] ≤ p < offsets[b+1]) is id ids[p], read from row rowOf[p] of
- * `rows`. A mean divides each sum by its bag's length, in float32, as the bag kernels do.
+ * position p of bag b (offsets[b] ≤ p < offsets[b+1]) is in leaf leafOf[p] and reads row
+ * rowOf[p] of `rows`. A mean divides each sum by its bag's length, in float32, as the bag
+ * kernels do.
  */
 export function idTreeBagForward(
   mode: 'sum' | 'mean',
-  ids: ArrayLike<number>,
+  leafOf: Int32Array,
   offsets: Int32Array,
   rowOf: Int32Array,
   rows: Float32Array,
@@ -23,8 +29,7 @@ export function idTreeBagForward(
   dim: number,
 ): void {
   const bags = offsets.length - 1;
-  const n = offsets[bags];
-  kernels().idTreeBagSums(offsets, rowOf, idTreeLeaves(ids, n, allocI32(n)), rows, out, dim);
+  kernels().idTreeBagSums(offsets, rowOf, leafOf, rows, out, dim);
   if (mode === 'sum') return;
   for (let b = 0; b < bags; b++) {
     const len = offsets[b + 1] - offsets[b];
