@@ -7,11 +7,11 @@ import { KernelMemory, kernelRowInitializer } from '@rowshard/kernels';
 // too started about 70 ms later, on a machine where that is CPU taken from training).
 
 /**
- * Rows drawn and written at a time: 1024 × dim 100 is 400 KiB, about a millisecond's work. The
- * draft's thread runs at the lowest priority, and `finish` waits for the block it is writing:
- * on a machine busy with other work the thread may get a fraction of a percent of a core, so
- * its block is kept small (16384 rows wrote the draft no faster: 0.66–0.72 s of CPU for 2M
- * rows at either size, alone on a core).
+ * Rows drawn and written at a time: 1024 × dim 100 is 400 KiB, about a millisecond's work.
+ * `finish` waits for the block the draft's thread is writing, and that thread runs at nice
+ * 19, so on a busy machine a small block bounds the wait. 16384 rows were no
+ * faster: 0.65–0.73 s for 2M rows alone on a core at either size, and whole runs beside two
+ * busy loops took the same time (5.24 against 5.20 s, median of 8).
  */
 const DRAFT_BLOCK_ROWS = 1024;
 
