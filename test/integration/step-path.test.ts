@@ -10,7 +10,16 @@ import {
   sparseRowOptimizer,
   tableSpec,
 } from '@rowshard/core';
-import { backward, builtinModel, embeddingBag, embeddingLookup, indexTensor, LocalTrainer, sumDim } from '@rowshard/nn';
+import {
+  type BagOrder,
+  backward,
+  builtinModel,
+  embeddingBag,
+  embeddingLookup,
+  indexTensor,
+  LocalTrainer,
+  sumDim,
+} from '@rowshard/nn';
 import { ParameterServer, PsService } from '@rowshard/ps';
 import { maxAbsDiff } from '@rowshard/testkit';
 import {
@@ -107,7 +116,7 @@ describe('a bag pooled on the shards (sync.poolBags), as a forward sees it', () 
 
   it("splits positions by shard, adds the shards' sums and takes the mean; its gradient goes back per bag", () => {
     const bag = { ids, bounds, mode: 'mean' as const };
-    const routing = routeBags(spec, bag, 3, false);
+    const routing = routeBags(spec, bag, 3, 'positions');
     // Shard of id = id % 3: 9, 0 on shard 0; 7 on 1; 5, 2, 5, 2 on 2. Each shard numbers the
     // bags it holds positions of: shards 0 and 1 only bag 2, shard 2 bags 0 and 2.
     expect(routing.shardIds.map((a) => [...a])).toEqual([[9, 0], [7], [5, 2, 5, 2]]);
@@ -143,7 +152,7 @@ describe('a bag pooled on the shards (sync.poolBags), as a forward sees it', () 
   });
 
   it('refuses a forward that reads the table any other way, and bounds that do not cover the ids', () => {
-    const routing = routeBags(spec, { ids, bounds, mode: 'mean' }, 1, false);
+    const routing = routeBags(spec, { ids, bounds, mode: 'mean' }, 1, 'positions');
     const source = () => new PooledRows(routing, new Float32Array(3 * DIM), true);
     expect(() => embeddingLookup(source(), indexTensor([2], Int32Array.of(5, 2)))).toThrow(
       "the shards reduced this step's bag (pooledBags), but the forward looked its rows up",
@@ -151,7 +160,7 @@ describe('a bag pooled on the shards (sync.poolBags), as a forward sees it', () 
     expect(() => embeddingBag(source(), indexTensor([ids.length], ids), { mode: 'sum', offsets: [0, 3, 3] })).toThrow(
       'but the forward reduced another bag',
     );
-    expect(() => routeBags(spec, { ids, bounds: Int32Array.of(0, 3, 5), mode: 'mean' }, 1, false)).toThrow(
+    expect(() => routeBags(spec, { ids, bounds: Int32Array.of(0, 3, 5), mode: 'mean' }, 1, 'positions')).toThrow(
       'bounds must run from 0 to the 7 ids, got [0 .. 5]',
     );
   });
@@ -188,7 +197,7 @@ describe("BSP's id tree: a bag's bits whatever the shard count", () => {
   /** The bags' means as the shards pool them: each shard's sums, added on the worker. */
   function pooledMeans(n: number, idTree: boolean): Float32Array {
     const servers = shards(n);
-    const routing = routeBags(wide, bag, n, idTree);
+    const routing = routeBags(wide, bag, n, idTree ? 'idTree' : 'positions');
     const plan = pooledPull(routing);
     for (let s = 0; s < n; s++) {
       const part = plan.partFor(s);
@@ -200,7 +209,7 @@ describe("BSP's id tree: a bag's bits whatever the shard count", () => {
   }
 
   /** The bags' means from the rows pulled from `n` shards, on the worker. */
-  function workerMeans(n: number, bagOrder: 'positions' | 'idTree'): Float32Array {
+  function workerMeans(n: number, bagOrder: BagOrder): Float32Array {
     const servers = shards(n);
     const routing = routeTable(wide, [ids], n);
     const rows = new Float32Array(routing.rows * 5);
@@ -243,7 +252,7 @@ describe("BSP's id tree: a bag's bits whatever the shard count", () => {
   });
 
   it('refuses to route the id tree over shards it does not split over', () => {
-    expect(() => routeBags(wide, bag, 3, true)).toThrow('the id tree does not split over 3 shards');
+    expect(() => routeBags(wide, bag, 3, 'idTree')).toThrow('the id tree does not split over 3 shards');
   });
 });
 

@@ -30,6 +30,12 @@ export interface PooledLookup {
 }
 
 /**
+ * The order in which a bag's rows are added: each bag's positions in order, or the id tree's
+ * (kernels' id-tree.ts), BSP's, whose bits do not depend on the shard count.
+ */
+export type BagOrder = 'positions' | 'idTree';
+
+/**
  * Where an embedding lookup gets its rows and sends its gradient. In single-process mode
  * that is a whole table in memory (LocalTable); on a trainer it is the rows pulled from the
  * parameter servers for this batch (RemoteRows). The lookup ops do not know the difference.
@@ -40,11 +46,11 @@ export interface RowSource {
   /** False for frozen tables: lookups then record no gradient. */
   readonly trainable: boolean;
   /**
-   * Optional: 'idTree' where a bag's sum or mean (without per-sample weights) of a dense
+   * Optional (position order where absent): 'idTree' where a bag's sum or mean (without per-sample weights) of a dense
    * table adds its rows in the id tree's order (kernels' id-tree.ts): BSP on a trainer, so
    * that a bag summed here has the bits of one the shards summed. Position order otherwise.
    */
-  readonly bagOrder?: 'positions' | 'idTree';
+  readonly bagOrder?: BagOrder;
   /** Numbers, or a BigUint64Array of 64-bit ids for a hashed table. */
   lookup(indices: RowIds): RowLookup;
   /**

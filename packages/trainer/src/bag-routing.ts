@@ -13,7 +13,7 @@ import {
   type TableSpec,
 } from '@rowshard/core';
 import { addShardRoots } from '@rowshard/kernels';
-import { allocF32, type PooledBag, type PooledLookup, type RowLookup, type RowSource } from '@rowshard/nn';
+import { allocF32, type BagOrder, type PooledBag, type PooledLookup, type RowLookup, type RowSource } from '@rowshard/nn';
 import type { RoutedGradient } from './ps-client.js';
 import type { PullPlan } from './pull-plan.js';
 
@@ -38,11 +38,11 @@ export class BagRouting {
      */
     readonly shardBagIds: readonly Int32Array[],
     /**
-     * Whether the bags are summed in the id tree's order (BSP: kernels' id-tree.ts), each
-     * shard its subtrees and the worker their roots, instead of in position order and shard
-     * order: the bits of the worker's own sum, whatever the shard count (a power of two).
+     * How the bags are summed: in the id tree's order (BSP: kernels' id-tree.ts), each shard
+     * its subtrees and the worker their roots, the bits of the worker's own sum whatever the
+     * shard count (a power of two); or in position order, then shard order.
      */
-    readonly idTree: boolean,
+    readonly order: BagOrder,
   ) {}
 
   get bagCount(): number {
@@ -87,8 +87,8 @@ let scratchBagOf = new Int32Array(0);
 let scratchOwner = new Int32Array(0);
 
 /** Checks a bag (ids in range, bounds covering them in order) and splits its positions by shard. */
-export function routeBags(spec: TableSpec, bag: PooledBag, numShards: number, idTree: boolean): BagRouting {
-  if (idTree && !idTreeSplits(numShards)) {
+export function routeBags(spec: TableSpec, bag: PooledBag, numShards: number, order: BagOrder): BagRouting {
+  if (order === 'idTree' && !idTreeSplits(numShards)) {
     throw new RowshardError(
       ErrorCodes.INTERNAL,
       `the id tree does not split over ${numShards} shards: '${spec.name}' pulls rows`,
@@ -157,12 +157,12 @@ export function routeBags(spec: TableSpec, bag: PooledBag, numShards: number, id
     shardIds[s][fill[s]] = ids[p];
     shardBags[s][fill[s]++] = bagFill[s] - 1;
   }
-  return new BagRouting(spec, bag, shardIds, shardBags, shardBagIds, idTree);
+  return new BagRouting(spec, bag, shardIds, shardBags, shardBagIds, order);
 }
 
 /**
  * The pull of a pooled table: each shard asked for the sums of the bags it holds positions
- * of, and each bag's sums added, in shard order or (routing.idTree) as the id tree's top
+ * of, and each bag's sums added, in shard order or (routing.order 'idTree') as the id tree's top
  * levels; a bag no shard holds, an empty one, is zeros.
  */
 export function pooledPull(routing: BagRouting): PullPlan {
@@ -173,7 +173,7 @@ export function pooledPull(routing: BagRouting): PullPlan {
     table,
     partFor(shard): PullPart | null {
       const part = routing.shardPart(shard);
-      return part && { table, ...part, ...(routing.idTree ? { idTree: true } : {}) };
+      return part && { table, ...part, ...(routing.order === 'idTree' ? { idTree: true } : {}) };
     },
     place(shard, reply) {
       const bags = routing.shardBagIds[shard].length;
@@ -193,7 +193,7 @@ export function pooledPull(routing: BagRouting): PullPlan {
         if (!reply) throw new RowshardError(ErrorCodes.INTERNAL, `no reply of ps ${s} for '${table}'`);
         return reply;
       });
-      if (routing.idTree) addByIdTree(routing, replies, dst);
+      if (routing.order === 'idTree') addByIdTree(routing, replies, dst);
       else addInShardOrder(routing, replies, dst);
     },
   };
@@ -219,8 +219,13 @@ function addInShardOrder(routing: BagRouting, sums: readonly Float32Array[], dst
   for (let b = 0; b < routing.bagCount; b++) if (!seen[b]) dst.fill(0, b * dim, (b + 1) * dim);
 }
 
-/** addByIdTree's nodes and per-shard cursors, reused from step to step (a worker thread adds one step at a time). */
-let treeScratch = new Float32Array(0);
+/**
+ * addByIdTree's node rows (one view per shard), the nodes it hands addShardRoots, and the
+ * per-shard cursors: made once per shard count and dim, reused from step to step (a worker
+ * thread adds one step at a time).
+ */
+let treeNodes: Float32Array[] = [];
+let treeSlots: (Float32Array | null)[] = [];
 let treeCursor = new Int32Array(0);
 
 /**
@@ -231,11 +236,15 @@ let treeCursor = new Int32Array(0);
 function addByIdTree(routing: BagRouting, sums: readonly Float32Array[], dst: Float32Array): void {
   const dim = routing.spec.embeddingDim;
   const shards = routing.numShards;
-  if (treeScratch.length < shards * dim) treeScratch = new Float32Array(shards * dim);
-  if (treeCursor.length < shards) treeCursor = new Int32Array(shards);
-  const cursor = treeCursor.fill(0, 0, shards);
-  const scratch = Array.from({ length: shards }, (_, s) => treeScratch.subarray(s * dim, (s + 1) * dim));
-  const nodes: (Float32Array | null)[] = new Array(shards);
+  if (treeNodes.length !== shards || treeNodes[0].length !== dim) {
+    const rows = new Float32Array(shards * dim);
+    treeNodes = Array.from({ length: shards }, (_, s) => rows.subarray(s * dim, (s + 1) * dim));
+    treeSlots = new Array(shards);
+    treeCursor = new Int32Array(shards);
+  }
+  const scratch = treeNodes;
+  const nodes = treeSlots;
+  const cursor = treeCursor.fill(0);
   for (let b = 0; b < routing.bagCount; b++) {
     for (let s = 0; s < shards; s++) {
       const k = cursor[s];

@@ -1,5 +1,5 @@
 import type { RowIds, TableSpec } from '@rowshard/core';
-import { inStepMemory, type RowLookup, type RowSource } from '@rowshard/nn';
+import { type BagOrder, inStepMemory, type RowLookup, type RowSource } from '@rowshard/nn';
 import type { TableRouting } from './step-routing.js';
 
 /**
@@ -21,7 +21,7 @@ export class RemoteRows implements RowSource {
     /** Same layout; null when the table takes no gradient this step. */
     readonly grad: Float32Array | null,
     /** How its bag ops add a bag's rows (RowSource.bagOrder): the id tree in BSP (WorkerStep). */
-    readonly bagOrder: 'positions' | 'idTree' = 'positions',
+    readonly bagOrder: BagOrder = 'positions',
   ) {}
 
   get spec(): TableSpec {

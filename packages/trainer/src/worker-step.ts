@@ -17,6 +17,7 @@ import { StepArena } from '@rowshard/kernels';
 import {
   allocF32,
   allocF32Unzeroed,
+  type BagOrder,
   type Batch,
   backward,
   buildModelContext,
@@ -68,7 +69,7 @@ export class WorkerStep {
    * How a bag's rows are added (RowSource.bagOrder): BSP's id tree, whose bits do not depend
    * on the shard count or on whether the shards pooled the bag; position order otherwise.
    */
-  private readonly bagOrder: 'positions' | 'idTree';
+  private readonly bagOrder: BagOrder;
 
   constructor(
     private readonly job: JobConfig,
@@ -95,7 +96,7 @@ export class WorkerStep {
     const routings = this.model.tables.map((spec) => {
       const lists = needed[spec.name] ?? [];
       const bag = bags[spec.name];
-      if (bag && poolable(spec, lists, bag, this.limits)) return routeBags(spec, bag, shards, this.bagOrder === 'idTree');
+      if (bag && poolable(spec, lists, bag, this.limits)) return routeBags(spec, bag, shards, this.bagOrder);
       return routeTable(spec, lists, shards);
     });
     return { step, batch, routings };
