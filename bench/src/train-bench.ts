@@ -36,7 +36,7 @@ import {
  * 500–1000 to a plateau of 83–87k from about step 2500 (12 s in), BSP from 47k and 59k to
  * 65–69k from about step 2000: V8 tiering up the JavaScript that runs once per step (the
  * trainer still optimizes about a hundred functions per 500 steps until step 2000, per
- * --trace-opt; README, "Numbers"). So the default is 6000 steps, the window from step 2000: the
+ * --trace-opt; docs/PERFORMANCE.md, "Steady state"). So the default is 6000 steps, the window from step 2000: the
  * steady rate a long job runs at; the curve shows what a short one gets. PyTorch needs no
  * warm-up beyond the 20 steps its anchor skips.
  *

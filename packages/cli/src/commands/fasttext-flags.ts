@@ -178,15 +178,15 @@ export const supervisedCommandLine: CommandLineSpec = {
 };
 
 /**
- * rowshard's defaults, chosen by `pnpm bench:fasttext` (README, "Numbers"): Adagrad at lr 0.5
+ * rowshard's defaults, chosen by `pnpm bench:fasttext` (docs/PERFORMANCE.md, fastText): Adagrad at lr 0.5
  * on batches of 64 reached the held-out P@1 of fastText's best settings on the fortunes corpus,
  * where fastText's own SGD at lr 0.1 for 5 epochs underfits.
  */
 /**
  * supervised's optimizer when -optimizer is not given: row-wise Adagrad on the input matrix
  * (TorchRec's EXACT_ROWWISE_ADAGRAD: one accumulator per row, the mean of its squared
- * gradient), Adagrad on the output matrix, at -lr 0.4. On the fortunes corpus (README,
- * "Numbers") it reached the held-out P@1 of Adagrad at 0.5 with softmax (0.544 against 0.543
+ * gradient), Adagrad on the output matrix, at -lr 0.4. On the fortunes corpus
+ * (docs/PERFORMANCE.md, fastText) it reached the held-out P@1 of Adagrad at 0.5 with softmax (0.544 against 0.543
  * at one epoch), ns (0.517, 0.518) and hs (0.493, 0.487), 6–10% sooner, with a hundredth of
  * the optimizer state (checkpoints of 74 MB against 145); with -loss ova it stayed about a
  * point behind at every rate tried (0.513 against 0.526 at its best), so ova keeps Adagrad.

@@ -9,7 +9,7 @@
  * `minWorkers`: at least two for `rowshard train` (the text classifier's worker compute keeps
  * two busy); one for `supervised`, whose workers do little once the shard sums each text
  * (sync.poolBags): on 2 CPUs 1 × 1 reached fastText's best P@1 in 2.89 s against 3.08 s for
- * 1 × 2, median of 5 alternated runs (README, "Numbers").
+ * 1 × 2, median of 5 alternated runs (docs/PERFORMANCE.md, fastText).
  */
 export interface ClusterChoice {
   readonly ps: number;
