@@ -4,7 +4,6 @@ import {
   type Envelope,
   ErrorCodes,
   type MessageType,
-  PROTOCOL_VERSION,
   type ProtocolSchema,
   type ReplyOf,
   type RequestOf,
@@ -300,7 +299,7 @@ export class RpcClient<P extends ProtocolSchema> extends EventEmitter {
       return this.request(type, body, Math.max(1, deadline - Date.now()));
     }
     const id = this.nextId++;
-    const encoded = this.codec.encode({ ...(body as object), v: PROTOCOL_VERSION, type, id });
+    const encoded = this.codec.encodeEnvelope(body, type, id);
     return new Promise<ReplyOf<P, K>>((resolve, reject) => {
       const timer = setTimeout(
         () => {

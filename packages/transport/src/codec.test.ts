@@ -23,6 +23,23 @@ describe('FrameCodec', () => {
     expect(back.tables[1].ids).toBeInstanceOf(BigUint64Array);
   });
 
+  it('encodes an envelope around a body as the same bytes as the spread { ...body, v, type, id }', () => {
+    const bodies: unknown[] = [
+      { rows: Float32Array.of(1, 2), n: 3 },
+      { type: 'mine', id: -1, v: 9, x: 'kept' }, // the envelope's fields win, in the body's places
+      { '~ta': 'a name', '~': Int32Array.of(4), later: undefined, 0: 'digit key' },
+      { nested: [{ ids: Uint32Array.of(1) }, null], empty: {} },
+      {},
+      undefined,
+      null,
+    ];
+    for (const body of bodies) {
+      const a = new FrameCodec().encodeEnvelope(body, 'result', 42).frame;
+      const b = new FrameCodec().encode({ ...(body as object), v: 1, type: 'result', id: 42 }).frame;
+      expect(Buffer.compare(a, b), JSON.stringify(body) ?? String(body)).toBe(0);
+    }
+  });
+
   it('reads arrays in place from an aligned frame, and copies them from an unaligned one', () => {
     const codec = new FrameCodec();
     const { frame } = codec.encode(message);

@@ -3,7 +3,7 @@ import { defineProtocol, ErrorCodes, type Handlers, message, RowshardError, type
 import { afterEach, describe, expect, it } from 'vitest';
 import { roleCredential } from './auth.js';
 import { RpcClient } from './client.js';
-import { type ConnectionInfo, RpcServer, type RpcServerOptions } from './server.js';
+import { afterEncode, type ConnectionInfo, RpcServer, type RpcServerOptions } from './server.js';
 
 /** A small protocol of its own, so these tests exercise the transport and nothing else. */
 const testProtocol = defineProtocol({
@@ -80,6 +80,31 @@ describe('RpcServer and RpcClient', () => {
     expect(replies.map((r) => r.k)).toEqual([1, 2, 3]);
     expect(replies[2].y).toEqual(Float32Array.of(3, 6));
     expect(replies[2].y).toBeInstanceOf(Float32Array);
+  });
+
+  it("gives a result's lent arrays back once the reply is encoded (afterEncode), returned or resolved", async () => {
+    const lent: Float32Array[] = [];
+    const lend = (req: { x: Float32Array; k: number }) => {
+      const y = Float32Array.from(req.x, (v) => v * req.k);
+      return {
+        y,
+        k: req.k,
+        [afterEncode]: () => {
+          // The reply holds its own copy by now: the buffer may be reused.
+          lent.push(y);
+          y.fill(-1);
+        },
+      };
+    };
+    const server = await serve({ scale: (req) => (req.k === 2 ? Promise.resolve(lend(req)) : lend(req)) });
+    const c = client(server.url);
+    const [a, b] = await Promise.all([1, 2].map((k) => c.request('scale', { x: Float32Array.of(1, 2), k })));
+    expect(a.y).toEqual(Float32Array.of(1, 2));
+    expect(b.y).toEqual(Float32Array.of(2, 4));
+    expect(lent.map((y) => [...y])).toEqual([
+      [-1, -1],
+      [-1, -1],
+    ]);
   });
 
   it('keeps at most maxInFlight requests on the wire and refuses beyond maxQueued', async () => {

@@ -9,12 +9,11 @@ import {
   type ProtocolSchema,
   type Role,
   RowshardError,
-  resultEnvelope,
   type Senders,
 } from '@rowshard/core';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { bearerToken, ClusterAuth } from './auth.js';
-import { FrameCodec } from './codec.js';
+import { type EncodedFrame, FrameCodec } from './codec.js';
 import { parseTransportOptions, type TransportOptions } from './options.js';
 import { guardHandlers } from './senders.js';
 
@@ -219,23 +218,23 @@ export class RpcServer<P extends ProtocolSchema = ProtocolSchema> {
       const handler = this.opts.handlers[type] as (req: unknown, c: ConnectionInfo) => unknown;
       result = handler(decoded.request, conn.info);
     } catch (e) {
-      this.reply(conn, this.errorFor(conn, request.id, e));
+      this.replyError(conn, this.errorFor(conn, request.id, e));
       served(false);
       return;
     }
     if (result instanceof Promise) {
       result.then(
         (body) => {
-          this.reply(conn, resultEnvelope(request.id, body as Record<string, unknown>));
+          this.replyResult(conn, request.id, body);
           served(true);
         },
         (e) => {
-          this.reply(conn, this.errorFor(conn, request.id, e));
+          this.replyError(conn, this.errorFor(conn, request.id, e));
           served(false);
         },
       );
     } else {
-      this.reply(conn, resultEnvelope(request.id, result as Record<string, unknown>));
+      this.replyResult(conn, request.id, result);
       served(true);
     }
   }
@@ -249,19 +248,29 @@ export class RpcServer<P extends ProtocolSchema = ProtocolSchema> {
     return errorEnvelope(id, new RowshardError(ErrorCodes.INTERNAL, `internal error: ${message}`));
   }
 
-  private reply(conn: Conn, message: Envelope): void {
+  /** A handler's result, sent as the envelope `{ ...body, v, type: 'result', id }`. */
+  private replyResult(conn: Conn, id: number, body: unknown): void {
     try {
       if (conn.ws.readyState !== conn.ws.OPEN) return;
-      const encoded = this.codec.encode(message);
-      conn.ws.send(encoded.frame, { binary: true }, () => {
-        encoded.release();
-        this.maybeResume(conn);
-      });
-      if (conn.ws.bufferedAmount > this.options.maxUnsentBytes) this.throttle(conn);
+      this.send(conn, this.codec.encodeEnvelope(body, 'result', id));
     } finally {
-      // The reply's arrays have been copied into the frame (or will never be): lent buffers go back.
-      (message as { [afterEncode]?: () => void })[afterEncode]?.();
+      // The body's arrays have been copied into the frame (or will never be): lent buffers go back.
+      (body as { [afterEncode]?: () => void } | null | undefined)?.[afterEncode]?.();
     }
+  }
+
+  /** An error envelope (errorFor). */
+  private replyError(conn: Conn, message: Envelope): void {
+    if (conn.ws.readyState !== conn.ws.OPEN) return;
+    this.send(conn, this.codec.encode(message));
+  }
+
+  private send(conn: Conn, encoded: EncodedFrame): void {
+    conn.ws.send(encoded.frame, { binary: true }, () => {
+      encoded.release();
+      this.maybeResume(conn);
+    });
+    if (conn.ws.bufferedAmount > this.options.maxUnsentBytes) this.throttle(conn);
   }
 
   /**

@@ -41,7 +41,3 @@ export function asEnvelope(value: unknown): Envelope {
 export function errorEnvelope(id: number, err: RowshardError): ErrorEnvelope {
   return { v: PROTOCOL_VERSION, type: 'error', id, error: err.toJSON() };
 }
-
-export function resultEnvelope(id: number, body: Record<string, unknown>): Envelope {
-  return { ...body, v: PROTOCOL_VERSION, type: 'result', id };
-}
