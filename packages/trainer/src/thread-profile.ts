@@ -1,6 +1,7 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { join } from 'node:path';
+import { ErrorCodes, RowshardError } from '@rowshard/core';
 
 /**
  * A CPU profile of this worker thread, for benchmarks: `node --cpu-prof` profiles a process's
@@ -9,10 +10,24 @@ import { join } from 'node:path';
  * training ends (open it in Chrome DevTools). Returns the function that stops and writes it
  * (a no-op without the variable, and after its first call): the loop calls it before telling
  * the coordinator it is done, because the job's end may stop this process at once.
+ *
+ * The directory is made here, before training: the role processes' own profiles (`node
+ * --cpu-prof-dir`) make it only when they exit, after the workers have written theirs. A
+ * profile that cannot be written at the end is reported on stderr and the job goes on: it
+ * must not fail the training it measured.
  */
 export async function startThreadProfile(rank: number): Promise<() => Promise<void>> {
   const dir = process.env.ROWSHARD_CPU_PROF_DIR;
   if (!dir) return async () => {};
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new RowshardError(
+      ErrorCodes.BAD_CONFIG,
+      `ROWSHARD_CPU_PROF_DIR: cannot make the profile directory ${dir}: ${(e as Error).message}`,
+      { field: 'ROWSHARD_CPU_PROF_DIR' },
+    );
+  }
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
@@ -21,8 +36,14 @@ export async function startThreadProfile(rank: number): Promise<() => Promise<vo
   return async () => {
     if (stopped) return;
     stopped = true;
-    const { profile } = await session.post('Profiler.stop');
-    writeFileSync(join(dir, `worker-${rank}.cpuprofile`), JSON.stringify(profile));
-    session.disconnect();
+    const file = join(dir, `worker-${rank}.cpuprofile`);
+    try {
+      const { profile } = await session.post('Profiler.stop');
+      writeFileSync(file, JSON.stringify(profile));
+    } catch (e) {
+      process.stderr.write(`rowshard worker ${rank}: CPU profile not written to ${file}: ${(e as Error).message}\n`);
+    } finally {
+      session.disconnect();
+    }
   };
 }
