@@ -151,6 +151,26 @@ describe('a bag pooled on the shards (sync.poolBags), as a forward sees it', () 
     expect([...routing.shardGrads(grads, 2)]).toEqual([...grads.subarray(0, DIM), ...grads.subarray(2 * DIM)]);
   });
 
+  it('on one shard sends every position in order, and numbers the bags that hold any', () => {
+    const routing = routeBags(spec, { ids, bounds, mode: 'mean' }, 1, 'positions');
+    expect(routing.shardIds.map((a) => [...a])).toEqual([[5, 2, 5, 9, 0, 2, 7]]);
+    expect(routing.shardIds[0]).toBeInstanceOf(Uint32Array);
+    expect(routing.shardBagIds.map((a) => [...a])).toEqual([[0, 2]]);
+    expect(routing.shardBags.map((a) => [...a])).toEqual([[0, 0, 0, 1, 1, 1, 1]]);
+  });
+
+  it("refuses a bag's id out of range or not an integer, on one shard or several, naming the position", () => {
+    for (const shards of [1, 2]) {
+      const bag = (of: Float64Array) => ({ ids: of, bounds: Int32Array.of(0, of.length), mode: 'mean' as const });
+      expect(() => routeBags(spec, bag(Float64Array.of(1, 30)), shards, 'positions')).toThrow(
+        "table 't': index 30 at position 1 is out of range [0, 30)",
+      );
+      expect(() => routeBags(spec, bag(Float64Array.of(1.5)), shards, 'positions')).toThrow(
+        'index 1.5 at position 0 is not an integer',
+      );
+    }
+  });
+
   it('refuses a forward that reads the table any other way, and bounds that do not cover the ids', () => {
     const routing = routeBags(spec, { ids, bounds, mode: 'mean' }, 1, 'positions');
     const source = () => new PooledRows(routing, new Float32Array(3 * DIM), true);

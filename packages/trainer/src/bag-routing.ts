@@ -82,8 +82,7 @@ export function poolable(spec: TableSpec, lists: readonly RowIds[], bag: PooledB
   return size.ids.length <= limits.maxRows && (size.pooledBytes ?? 0) <= limits.maxBytes;
 }
 
-/** Each position's bag and shard, reused from step to step (a worker thread routes one step at a time). */
-let scratchBagOf = new Int32Array(0);
+/** Each position's shard, reused from step to step (a worker thread routes one step at a time). */
 let scratchOwner = new Int32Array(0);
 
 /** Checks a bag (ids in range, bounds covering them in order) and splits its positions by shard. */
@@ -110,36 +109,39 @@ export function routeBags(spec: TableSpec, bag: PooledBag, numShards: number, or
       { table: spec.name },
     );
   }
-  if (scratchBagOf.length < n) {
-    scratchBagOf = new Int32Array(n);
-    scratchOwner = new Int32Array(n);
-  }
-  const bagOf = scratchBagOf;
   for (let b = 0; b < bags; b++) {
     if (bounds[b + 1] < bounds[b]) {
       throw new RowshardError(ErrorCodes.BAD_SHAPE, `pooledBags '${spec.name}': bounds must not decrease (bag ${b})`, {
         table: spec.name,
       });
     }
-    bagOf.fill(b, bounds[b], bounds[b + 1]);
   }
-  const integral = ids instanceof Int32Array || ids instanceof Uint32Array;
+  if (numShards === 1) return oneShard(spec, bag, order);
+  if (scratchOwner.length < n) scratchOwner = new Int32Array(n);
   const owner = scratchOwner;
+  const integral = ids instanceof Int32Array || ids instanceof Uint32Array;
+  const rows = spec.numEmbeddings;
+  // shardOfDense (id mod numShards), as a mask where the count is a power of two: a division
+  // per position was a fifth of the routing's time.
+  const mask = (numShards & (numShards - 1)) === 0 ? numShards - 1 : -1;
   const counts = new Int32Array(numShards);
-  // Positions run through the bags in order, so a shard's bags come in order too: a new one
-  // wherever a position's bag is not the shard's last.
+  // The positions run bag by bag, so a shard's bags come in order too: a new one wherever a
+  // position's bag is not the shard's last.
   const bagCounts = new Int32Array(numShards);
   const lastBag = new Int32Array(numShards).fill(-1);
-  for (let p = 0; p < n; p++) {
-    const id = ids[p];
-    if (!integral && !Number.isInteger(id)) throw indexNotInteger(spec.name, p, id);
-    if (id < 0 || id >= spec.numEmbeddings) throw indexOutOfRange(spec.name, p, id, spec.numEmbeddings);
-    const s = shardOfDense(id, numShards);
-    owner[p] = s;
-    counts[s]++;
-    if (lastBag[s] !== bagOf[p]) {
-      lastBag[s] = bagOf[p];
-      bagCounts[s]++;
+  for (let b = 0; b < bags; b++) {
+    const end = bounds[b + 1];
+    for (let p = bounds[b]; p < end; p++) {
+      const id: number = ids[p];
+      if (!integral && !Number.isInteger(id)) throw indexNotInteger(spec.name, p, id);
+      if (id < 0 || id >= rows) throw indexOutOfRange(spec.name, p, id, rows);
+      const s = mask >= 0 ? id & mask : shardOfDense(id, numShards);
+      owner[p] = s;
+      counts[s]++;
+      if (lastBag[s] !== b) {
+        lastBag[s] = b;
+        bagCounts[s]++;
+      }
     }
   }
   const shardIds = Array.from(counts, (c) => new Uint32Array(c));
@@ -148,16 +150,47 @@ export function routeBags(spec: TableSpec, bag: PooledBag, numShards: number, or
   const fill = new Int32Array(numShards);
   const bagFill = new Int32Array(numShards);
   lastBag.fill(-1);
-  for (let p = 0; p < n; p++) {
-    const s = owner[p];
-    if (lastBag[s] !== bagOf[p]) {
-      lastBag[s] = bagOf[p];
-      shardBagIds[s][bagFill[s]++] = bagOf[p];
+  for (let b = 0; b < bags; b++) {
+    const end = bounds[b + 1];
+    for (let p = bounds[b]; p < end; p++) {
+      const s = owner[p];
+      if (lastBag[s] !== b) {
+        lastBag[s] = b;
+        shardBagIds[s][bagFill[s]++] = b;
+      }
+      shardIds[s][fill[s]] = ids[p];
+      shardBags[s][fill[s]++] = bagFill[s] - 1;
     }
-    shardIds[s][fill[s]] = ids[p];
-    shardBags[s][fill[s]++] = bagFill[s] - 1;
   }
   return new BagRouting(spec, bag, shardIds, shardBags, shardBagIds, order);
+}
+
+/**
+ * routeBags on one shard: every position goes to it, in order, so nothing is routed position
+ * by position (the general loop's stores through per-shard counters were most of its time:
+ * 13 ns a position, against 2 here); its bags are the batch's bags that have positions.
+ */
+function oneShard(spec: TableSpec, bag: PooledBag, order: BagOrder): BagRouting {
+  const ids = bag.ids as ArrayLike<number>;
+  const bounds = bag.bounds;
+  const bags = bounds.length - 1;
+  const rows = spec.numEmbeddings;
+  const integral = ids instanceof Int32Array || ids instanceof Uint32Array;
+  for (let p = 0; p < ids.length; p++) {
+    const id: number = ids[p];
+    if (!integral && !Number.isInteger(id)) throw indexNotInteger(spec.name, p, id);
+    if (id < 0 || id >= rows) throw indexOutOfRange(spec.name, p, id, rows);
+  }
+  let held = 0;
+  for (let b = 0; b < bags; b++) if (bounds[b + 1] > bounds[b]) held++;
+  const bagOf = new Int32Array(ids.length);
+  const bagIds = new Int32Array(held);
+  for (let b = 0, k = 0; b < bags; b++) {
+    if (bounds[b + 1] === bounds[b]) continue;
+    bagIds[k] = b;
+    bagOf.fill(k++, bounds[b], bounds[b + 1]);
+  }
+  return new BagRouting(spec, bag, [Uint32Array.from(ids)], [bagOf], [bagIds], order);
 }
 
 /**
