@@ -89,14 +89,14 @@ export class PsNode {
   }
 
   /** Refuses a request carrying or asking for more rows than one request may (E_TOO_LARGE). */
-  private checkSize(message: string, service: PsService, ...lists: readonly (readonly PullPart[])[]): void {
+  private checkSize(message: string, service: PsService, parts: readonly PullPart[], more?: readonly PullPart[]): void {
     const limits = this.config?.limits;
     if (!limits) return;
-    checkRequestSize(
-      message,
-      lists.flatMap((parts) => service.sizesOf(parts)),
-      limits,
-    );
+    // A push_pull's two lists count as one request. (Not flatMap over rest arguments: that was
+    // 5% of a shard's CPU for a small request.)
+    const sized = service.sizesOf(parts);
+    if (more) for (const s of service.sizesOf(more)) sized.push(s);
+    checkRequestSize(message, sized, limits);
   }
 
   /**
