@@ -58,10 +58,11 @@ export class FrameCodec {
   }
 
   /**
-   * encode() of the envelope `{ ...body, v, type, id }` (a request, or a result), the same bytes,
-   * without the spread: a spread of bodies of many shapes is V8's slow generic copy, 5% of a
-   * shard's CPU per small request, and extract() copies the body anyway. The envelope's fields
-   * come after the body's and win over any of the same name, as in the spread.
+   * encode() of the envelope `{ ...body, v, type, id }` (a request, or a result), without the
+   * spread: a spread of bodies of many shapes is V8's slow generic copy, 5% of a shard's CPU
+   * per small request, and extract() copies the body anyway. The envelope's fields come after
+   * the body's and win over any of the same name, as in the spread, so the bytes are the
+   * spread's (a body's own `v`, `type` or `id` left undefined would only put that field last).
    */
   encodeEnvelope(body: unknown, type: string, id: number): EncodedFrame {
     // Anything but a plain object (a handler's undefined, say) spreads as the language spreads it.
