@@ -25,6 +25,20 @@ export function indexNotInteger(table: string, position: number, index: number):
   );
 }
 
+/**
+ * Checks every id of a dense table's lookup: a whole number in [0, numEmbeddings), or the
+ * error above naming the first that is not. Integer arrays (every data reader's) skip the
+ * whole-number test.
+ */
+export function checkDenseIndices(table: string, ids: ArrayLike<number>, numEmbeddings: number): void {
+  const integral = ids instanceof Int32Array || ids instanceof Uint32Array;
+  for (let p = 0; p < ids.length; p++) {
+    const id = ids[p];
+    if (!integral && !Number.isInteger(id)) throw indexNotInteger(table, p, id);
+    if (id < 0 || id >= numEmbeddings) throw indexOutOfRange(table, p, id, numEmbeddings);
+  }
+}
+
 export function unknownTable(table: string, known: readonly string[]): RowshardError {
   return new RowshardError(
     ErrorCodes.UNKNOWN_TABLE,

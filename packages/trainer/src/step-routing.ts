@@ -1,4 +1,5 @@
 import {
+  checkDenseIndices,
   Deduper,
   ErrorCodes,
   HashedIndex,
@@ -145,14 +146,8 @@ function routeDense(spec: TableSpec, lists: readonly ArrayLike<number>[], limit:
   const inverses: Int32Array[] = [];
   for (const list of lists) {
     const inverse = new Int32Array(list.length);
-    // Integer arrays (every data reader's) need no integrality test.
-    const integral = list instanceof Int32Array || list instanceof Uint32Array;
-    for (let p = 0; p < list.length; p++) {
-      const id = list[p];
-      if (!integral && !Number.isInteger(id)) throw indexNotInteger(spec.name, p, id);
-      if (id < 0 || id >= limit) throw indexOutOfRange(spec.name, p, id, spec.numEmbeddings);
-      inverse[p] = deduper.indexOf(id);
-    }
+    checkDenseIndices(spec.name, list, limit);
+    for (let p = 0; p < list.length; p++) inverse[p] = deduper.indexOf(list[p]);
     inverses.push(inverse);
   }
   const distinct = deduper.count;

@@ -69,7 +69,7 @@ export class FrameCodec {
     if (body === null || typeof body !== 'object' || Array.isArray(body) || ArrayBuffer.isView(body))
       return this.encode({ ...(body as object), v: PROTOCOL_VERSION, type, id });
     const sections: Section[] = [];
-    const header = extract(body, sections, 0) as Record<string, unknown>;
+    const header = extractFields(body, sections, 0);
     header.v = PROTOCOL_VERSION;
     header.type = type;
     header.id = id;
@@ -159,6 +159,11 @@ function extract(value: unknown, sections: Section[], depth: number): unknown {
     return { [REF]: [kind, offset, array.length] };
   }
   if (Array.isArray(value)) return value.map((v) => extract(v, sections, depth + 1));
+  return extractFields(value, sections, depth);
+}
+
+/** extract() of a map: a new object of its defined fields, `~` keys escaped. */
+function extractFields(value: object, sections: Section[], depth: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(value)) {
     const v = (value as Record<string, unknown>)[key];
