@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FastTextDictionary } from './dictionary.js';
 import { linesOfBytes } from './dictionary-lines.js';
 import { fastTextHash } from './hash.js';
-import { EOS, splitByteLines, streamWords, utf8Word, WordReader } from './tokens.js';
+import { EOS, splitByteLineChunks, splitByteLines, streamWords, utf8Word, WordReader } from './tokens.js';
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const options = { labelPrefix: '__label__', minn: 0, maxn: 0, bucket: 100, wordNgrams: 1, minCount: 1, minCountLabel: 0 };
@@ -35,6 +35,11 @@ describe("fastText's tokeniser", () => {
     expect(await lines('a b\nc', 'd\n\ne', '', 'f')).toEqual(['a b\n', 'cd\n', '\n', 'ef']);
     expect(await lines('x\n')).toEqual(['x\n']);
     expect(await lines()).toEqual([]);
+    // A chunk at a time: the lines each chunk completes, none for a chunk inside a line.
+    const byChunk: string[][] = [];
+    for await (const group of splitByteLineChunks(chunks('a b\nc', 'd\n\ne', '', 'f', 'g', 'h\ni')))
+      byChunk.push(group.map((line) => Buffer.from(line).toString('latin1')));
+    expect(byChunk).toEqual([['a b\n'], ['cd\n', '\n'], ['efgh\n'], ['i']]);
   });
 
   it('ends a line at the word </s> written in the text, as at a \\n: the rest is a line of its own', () => {

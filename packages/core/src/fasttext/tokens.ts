@@ -151,6 +151,14 @@ export class WordReader {
 
 /** A stream's chunks as lines of bytes, each with its \n (the last one without, if the stream does not end in one). */
 export async function* splitByteLines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const lines of splitByteLineChunks(chunks)) yield* lines;
+}
+
+/**
+ * splitByteLines a chunk at a time: the lines each chunk completes, as one array (none for a
+ * chunk inside a line). A reader of many short lines awaits once a chunk instead of once a line.
+ */
+export async function* splitByteLineChunks(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array[]> {
   let rest = new Uint8Array(0);
   for await (const chunk of chunks) {
     let buf = chunk;
@@ -159,14 +167,16 @@ export async function* splitByteLines(chunks: AsyncIterable<Uint8Array>): AsyncG
       buf.set(rest);
       buf.set(chunk, rest.length);
     }
+    const lines: Uint8Array[] = [];
     let start = 0;
     for (let end = buf.indexOf(0x0a, start); end >= 0; end = buf.indexOf(0x0a, start)) {
-      yield buf.subarray(start, end + 1);
+      lines.push(buf.subarray(start, end + 1));
       start = end + 1;
     }
     rest = buf.slice(start);
+    if (lines.length > 0) yield lines;
   }
-  if (rest.length > 0) yield rest;
+  if (rest.length > 0) yield [rest];
 }
 
 /** Whitespace-separated words as `std::cin >> word` reads them (no </s>), as byte strings. */

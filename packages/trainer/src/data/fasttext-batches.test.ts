@@ -17,6 +17,7 @@ import {
   FastTextBatches,
   fastTextExamples,
 } from './fasttext-batches.js';
+import { shuffled } from './text/shuffle.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rowshard-ftbatches-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -62,6 +63,88 @@ describe('FastTextBatches', () => {
     );
   });
 });
+
+describe('FastTextBatches, read a chunk at a time', () => {
+  it("gives each step the examples of the passes' shuffled order, from the text or the examples file", async () => {
+    // About 200 KB: several of the file stream's 64 KiB reads, lines across their ends; lines
+    // with two or three labels (one picked per visit), and lines without one (skipped).
+    const words = ['alpha', 'beta', 'gamma', 'delta', 'eps', 'zeta', 'eta', 'theta'];
+    const lines = 5000;
+    const text = Array.from({ length: lines }, (_, i) =>
+      i % 11 === 5
+        ? 'no label here\n'
+        : `__label__${i % 3}${i % 4 === 0 ? ' __label__x' : ''}${i % 8 === 0 ? ' __label__y' : ''} ${Array.from({ length: 2 + (i % 9) }, (_, j) => words[(i * 7 + j * 3) % 8]).join(' ')}\n`,
+    ).join('');
+    const path = join(dir, 'chunks.txt');
+    writeFileSync(path, text);
+    expect(text.length).toBeGreaterThan(2 * 65536);
+    const base = parseDataSpec(
+      { kind: 'file', path, format: 'fasttext', wordNgrams: 2, buckets: 1000, seed: 3 },
+      'data',
+    ) as FileDataSpec;
+    const dict = FastTextDictionary.build(Buffer.from(text), dictionaryOptions(base));
+    const vocabFile = join(dir, 'chunks.vocab');
+    writeFileSync(vocabFile, dictionaryFileText(dict), 'latin1');
+    const examples = [];
+    for await (const e of fastTextExamples(path, dict)) examples.push(e);
+    const n = examples.length;
+    expect(n).toBe(lines - Math.ceil((lines - 5) / 11));
+    const examplesFile = join(dir, 'chunks.i32');
+    writeFileSync(examplesFile, encodeExamples(examples));
+    async function* inOrder() {
+      yield* examples;
+    }
+    const batch = 64;
+    for (const shuffleBuffer of [100, 0]) {
+      // What a pass is: the examples, one at a time, through `shuffled` with the pass's seed.
+      const passes = [];
+      for (let pass = 0; pass < 3; pass++)
+        passes.push(shuffleBuffer > 0 ? await all(shuffled(inOrder(), shuffleBuffer, base.seed + pass)) : examples);
+      const want = (step: number, start: number, end: number) => {
+        const ids: number[] = [];
+        const offsets: number[] = [];
+        const target: number[] = [];
+        for (let i = start; i < end; i++) {
+          const g = step * batch + i;
+          const e = passes[Math.floor(g / n)][g % n];
+          offsets.push(ids.length);
+          ids.push(...e.ids);
+          target.push(e.labels[(Math.imul(g, 2654435761) >>> 0) % e.labels.length]);
+        }
+        return { ids, offsets, target };
+      };
+      const spec = { ...base, shuffleBuffer, vocabFile, examples: n };
+      for (const source of [spec, { ...spec, examplesFile }]) {
+        const batches = new FastTextBatches(source, batch);
+        // Steps across two pass ends, a worker's slice of each, then back to the start (a recovery).
+        for (const step of [0, 1, 2, 70, 71, 141, 142, 143, 3, 0]) {
+          for (const [start, end] of [
+            [0, 32],
+            [32, 64],
+          ]) {
+            const got = await batches.slice(step, start, end);
+            const { ids, offsets, target } = want(step, start, end);
+            expect(Array.from(got.inputs[0].data)).toEqual(ids);
+            expect(Array.from(got.offsets?.[0] ?? [])).toEqual(offsets);
+            expect(Array.from(got.target)).toEqual(target);
+          }
+        }
+      }
+    }
+  });
+
+  it('says where a file ends before the examples the dictionary pass counted', async () => {
+    const spec = corpus(40);
+    const batches = new FastTextBatches({ ...spec, examples: 50 }, 64);
+    await expect(batches.slice(0, 0, 64)).rejects.toThrow(/c40\.txt: ended after 40 examples; the dictionary pass counted 50/);
+  });
+});
+
+async function all<T>(source: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of source) out.push(x);
+  return out;
+}
 
 describe('builtExamples', () => {
   it('gives the lines a second pass over the file gives, skipped ones counted alike', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shardFilter, shuffled, takeShard } from './shuffle.js';
+import { ShuffleBuffer, shardFilter, shuffled, takeShard } from './shuffle.js';
 
 async function* count(n: number): AsyncGenerator<number> {
   for (let i = 0; i < n; i++) yield i;
@@ -19,6 +19,32 @@ describe('shuffled', () => {
     expect([...a].sort((x, y) => x - y)).toEqual(Array.from({ length: 500 }, (_, i) => i));
     expect(a).not.toEqual(Array.from({ length: 500 }, (_, i) => i));
     expect(await all(shuffled(count(500), 64, 8))).not.toEqual(a);
+  });
+
+  it('keeps its order from version to version: a resumed job reads its pass as it began it', async () => {
+    // Made by the code of 2026-12-06 (UniformInts over Philox); a change here changes every job's order.
+    expect(await all(shuffled(count(20), 8, 7))).toEqual([0, 2, 4, 5, 1, 3, 6, 8, 7, 13, 12, 18, 16, 9, 11, 10, 17, 19, 15, 14]);
+    expect(await all(shuffled(count(6), 10, 2))).toEqual([2, 1, 5, 4, 3, 0]);
+  });
+
+  it('gives the order of shuffled through ShuffleBuffer, fed in chunks of any size', async () => {
+    for (const [n, size, seed] of [
+      [500, 64, 7],
+      [10, 1000, 1],
+      [5, 1, 3],
+      [0, 4, 3],
+    ]) {
+      const want = await all(shuffled(count(n), size, seed));
+      for (const chunk of [1, 7, 1000]) {
+        const buffer = new ShuffleBuffer<number>(size, seed);
+        const got: number[] = [];
+        for (let i = 0; i < n; i += chunk) for (let k = i; k < Math.min(n, i + chunk); k++) buffer.add(k, got);
+        buffer.drain(got);
+        expect(got).toEqual(want);
+      }
+    }
+    expect(() => new ShuffleBuffer(0, 1)).toThrow(/bufferSize/);
+    expect(() => new ShuffleBuffer(2, -1)).toThrow(/seed/);
   });
 
   it('handles inputs shorter than the buffer and a buffer of one', async () => {

@@ -40,27 +40,53 @@ export async function* shuffled<T>(
   bufferSize: number,
   seed: number,
 ): AsyncGenerator<T, void, undefined> {
-  positiveInt(bufferSize, 'bufferSize');
-  nonNegativeInt(seed, 'seed');
-  const random = new UniformInts(seed);
-  const buffer: T[] = [];
+  const buffer = new ShuffleBuffer<T>(bufferSize, seed);
+  const out: T[] = [];
   for await (const item of source) {
-    if (buffer.length < bufferSize) {
-      buffer.push(item);
-      continue;
-    }
-    const j = random.below(bufferSize);
-    const out = buffer[j];
-    buffer[j] = item;
-    yield out;
+    buffer.add(item, out);
+    if (out.length > 0) yield out.pop() as T;
   }
-  // Fisher-Yates on what is left, emitting as it goes.
-  for (let n = buffer.length; n > 0; n--) {
-    const j = random.below(n);
-    const out = buffer[j];
-    buffer[j] = buffer[n - 1];
-    buffer.pop();
-    yield out;
+  buffer.drain(out);
+  yield* out;
+}
+
+/**
+ * `shuffled`'s buffer, fed and emptied by the caller: the same draws, so the same order, for a
+ * reader that has its elements a chunk at a time (FastTextBatches) and need not await each one.
+ */
+export class ShuffleBuffer<T> {
+  private readonly random: UniformInts;
+  private readonly buffer: T[] = [];
+
+  constructor(
+    private readonly size: number,
+    seed: number,
+  ) {
+    positiveInt(size, 'bufferSize');
+    nonNegativeInt(seed, 'seed');
+    this.random = new UniformInts(seed);
+  }
+
+  /** Takes `item`; once the buffer is full, appends to `out` the element it puts `item` in place of. */
+  add(item: T, out: T[]): void {
+    if (this.buffer.length < this.size) {
+      this.buffer.push(item);
+      return;
+    }
+    const j = this.random.below(this.size);
+    out.push(this.buffer[j]);
+    this.buffer[j] = item;
+  }
+
+  /** The end of the stream: appends to `out` what is left, in random order (Fisher-Yates). */
+  drain(out: T[]): void {
+    const buffer = this.buffer;
+    for (let n = buffer.length; n > 0; n--) {
+      const j = this.random.below(n);
+      out.push(buffer[j]);
+      buffer[j] = buffer[n - 1];
+      buffer.pop();
+    }
   }
 }
 
