@@ -17,7 +17,7 @@ import {
   builtExamples,
   countWordExamples,
   dictionaryOptions,
-  fastTextExamples,
+  fastTextExampleChunks,
   LabelSet,
   readRecords,
   SEQUENCE_RESERVED,
@@ -72,13 +72,15 @@ async function prepareFastTextData(spec: FileDataSpec, dir: string): Promise<Pre
   // The examples as the workers will see them, kept (a small file) so they need not tokenise it again.
   let kept: TokenizedExample[] | null = [];
   let rows = 0;
-  // The file's lines from the tokens the dictionary pass kept, or read again.
+  // The file's lines from the tokens the dictionary pass kept, or read again a read at a time.
   const built = builtExamples(dict, skipped);
-  for await (const example of built ?? fastTextExamples(spec.path, dict, skipped)) {
-    examples++;
-    rows += example.ids.length;
-    if (kept && rows > KEPT_EXAMPLE_ROWS) kept = null;
-    kept?.push(example);
+  for await (const chunk of built ? [built] : fastTextExampleChunks(spec.path, dict, skipped)) {
+    for (const example of chunk) {
+      examples++;
+      rows += example.ids.length;
+      if (kept && rows > KEPT_EXAMPLE_ROWS) kept = null;
+      kept?.push(example);
+    }
   }
   dict.dropKeptText();
   if (examples === 0)
@@ -186,7 +188,7 @@ export function writePreparedData(prepared: PreparedData): void {
 export async function prepareEvalData(spec: FileDataSpec, trained: PreparedData): Promise<FileDataSpec> {
   let examples = 0;
   if (spec.features === 'fasttext' && trained.dictionary) {
-    for await (const _ of fastTextExamples(spec.path, trained.dictionary)) examples++;
+    for await (const chunk of fastTextExampleChunks(spec.path, trained.dictionary)) examples += chunk.length;
     return { ...spec, vocabFile: trained.spec.vocabFile, labelsFile: trained.spec.labelsFile, examples, shuffleBuffer: 0 };
   }
   for await (const _ of readRecords(spec.path, spec.format, {
