@@ -72,7 +72,7 @@ async function prepareFastTextData(spec: FileDataSpec, dir: string): Promise<Pre
   // The examples as the workers will see them, kept (a small file) so they need not tokenise it again.
   let kept: TokenizedExample[] | null = [];
   let rows = 0;
-  // The file's lines from the tokens the dictionary pass kept, or read again a read at a time.
+  // The file's lines from the tokens the dictionary pass kept, or from the file again, a read at a time.
   const built = builtExamples(dict, skipped);
   for await (const chunk of built ? [built] : fastTextExampleChunks(spec.path, dict, skipped)) {
     for (const example of chunk) {
