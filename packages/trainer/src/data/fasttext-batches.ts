@@ -191,7 +191,8 @@ export class FastTextBatches implements BatchSource {
   private readonly examples: number;
   private pass = -1;
   private position = 0;
-  private reader: PassExamples | null = null;
+  /** The pass being read: none yet (pass −1), until the first slice opens one. */
+  private reader = new PassExamples([][Symbol.iterator](), null);
   /**
    * The file's examples in memory, from the dictionary pass's examples file (files of up to
    * KEPT_EXAMPLE_ROWS input rows), so that no pass tokenises the text again: fastText's
@@ -235,7 +236,7 @@ export class FastTextBatches implements BatchSource {
 
   /** Example `position` of pass `pass` if it is ready without reading the file, else undefined. */
   private readyExample(pass: number, position: number): FastTextExample | undefined {
-    const reader = pass !== this.pass || position < this.position || !this.reader ? this.open(pass) : this.reader;
+    const reader = pass !== this.pass || position < this.position ? this.open(pass) : this.reader;
     for (let example = reader.take(); example; example = reader.take()) {
       this.position++;
       if (this.position - 1 === position) return example;
@@ -247,7 +248,7 @@ export class FastTextBatches implements BatchSource {
     for (;;) {
       const example = this.readyExample(pass, position);
       if (example) return example;
-      if (!(await (this.reader as PassExamples).more())) {
+      if (!(await this.reader.more())) {
         throw new RowshardError(
           ErrorCodes.BAD_DATA,
           `${this.spec.path}: ended after ${this.position} examples; the dictionary pass counted ${this.examples}`,

@@ -44,7 +44,10 @@ export async function* shuffled<T>(
   const out: T[] = [];
   for await (const item of source) {
     buffer.add(item, out);
-    if (out.length > 0) yield out.pop() as T;
+    if (out.length > 0) {
+      yield out[0];
+      out.length = 0;
+    }
   }
   buffer.drain(out);
   yield* out;
