@@ -34,6 +34,9 @@ describe("fastText's tokeniser", () => {
     };
     expect(await lines('a b\nc', 'd\n\ne', '', 'f')).toEqual(['a b\n', 'cd\n', '\n', 'ef']);
     expect(await lines('x\n')).toEqual(['x\n']);
+    // A last line in several pieces, and a line across many reads (joined once, however long).
+    expect(await lines('a\nx', 'y', 'z')).toEqual(['a\n', 'xyz']);
+    expect(await lines(...Array.from({ length: 200 }, () => 'w'.repeat(1000)), '\nq')).toEqual([`${'w'.repeat(200_000)}\n`, 'q']);
     expect(await lines()).toEqual([]);
     // A chunk at a time: the lines each chunk completes, none for a chunk inside a line.
     const byChunk: string[][] = [];
